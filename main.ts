@@ -1,0 +1,90 @@
+// Sluice command line: flags → loadConfig() → start(); nothing else.
+//
+// Exit status: 0 success (or -c with a valid config), 1 configuration or
+// startup error, 2 usage error.
+
+import { parseArgs } from "node:util";
+import { formatIssue, loadConfigFile } from "./src/config/mod.ts";
+import { start, VERSION } from "./src/proxy/process.ts";
+
+const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
+  -f, --file FILE   configuration file (YAML)
+  -c, --check       check the configuration and exit (0 valid, 1 errors)
+  -q, --quiet       no notices or warnings on stderr
+  -d, --debug       debug messages on stderr
+  -v, --version     print the version and exit
+  -h, --help        print this help and exit
+Signals: SIGTERM/SIGINT stop at once; SIGUSR1 stops listening and exits when
+the last session ends.
+Exit status: 0 ok, 1 configuration or startup error, 2 usage error.
+`;
+
+function usageError(msg: string): never {
+  console.error(`sluice: ${msg}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        file: { type: "string", short: "f" },
+        check: { type: "boolean", short: "c" },
+        quiet: { type: "boolean", short: "q" },
+        debug: { type: "boolean", short: "d" },
+        version: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    usageError(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.version) {
+    console.log(`sluice ${VERSION}`);
+    return;
+  }
+  if (values.file === undefined) usageError("missing -f FILE");
+
+  const { config, issues } = await loadConfigFile(values.file);
+  for (const i of issues) {
+    if (i.severity === "error" || !values.quiet) console.error(formatIssue(i));
+  }
+  if (config === null) {
+    const n = issues.filter((i) => i.severity === "error").length;
+    console.error(`sluice: ${n} error(s) in ${values.file}`);
+    Deno.exit(1);
+  }
+  if (values.check) {
+    console.log(`Configuration file is valid: ${values.file}`);
+    return;
+  }
+
+  let proc;
+  try {
+    proc = start(config, { quiet: values.quiet ?? false, debug: values.debug ?? false });
+  } catch (e) {
+    console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+  const hard = () => {
+    proc.hardStop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", hard);
+  Deno.addSignalListener("SIGINT", hard);
+  Deno.addSignalListener("SIGUSR1", async () => {
+    await proc.softStop();
+    proc.logger.flush();
+    Deno.exit(0);
+  });
+}
+
+await main();

@@ -1,0 +1,34 @@
+// A server at run time (HAProxy's struct server): its configuration, its
+// load-balancing view (weight, usable, cur), and its counters.
+// Health checks and queues (issue #4) attach here.
+
+import type { Address, ServerConfig } from "../config/types.ts";
+import { BackendCounters } from "../stats/counters.ts";
+import type { LbServer } from "./lb_types.ts";
+
+export class Server implements LbServer {
+  readonly id: number;
+  readonly name: string;
+  readonly cfg: ServerConfig;
+  readonly address: Address;
+  weight: number;
+  usable: boolean;
+  readonly backup: boolean;
+  /** Current connections to this server. */
+  cur: number;
+  maxconn: number;
+  readonly counters: BackendCounters;
+
+  constructor(id: number, cfg: ServerConfig) {
+    this.id = id;
+    this.name = cfg.name;
+    this.cfg = cfg;
+    this.address = cfg.address;
+    this.weight = cfg.weight;
+    this.usable = !cfg.disabled;
+    this.backup = cfg.backup;
+    this.cur = 0;
+    this.maxconn = cfg.maxconn;
+    this.counters = new BackendCounters();
+  }
+}

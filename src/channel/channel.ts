@@ -1,0 +1,251 @@
+// A channel: one direction of a stream's data (HAProxy's channel.c).
+//
+// It owns a ring buffer taken from the pool, the CF_* flags, the analysers
+// bitmask and the forwarding budget. Bytes are [head, head+len) modulo size;
+// the first `out` of them are forwarded (released to the consumer), the rest
+// are input still owned by analysers. Reads land after the tail, writes take
+// from the head, so a read and a write can be in flight at the same time
+// without ever touching the same bytes.
+//
+// Buffers: an empty, idle channel reads into a small (1 KiB) buffer so idle
+// connections pin little memory; it moves to a big `bufsize` buffer when the
+// small one fills up. Buffers are only swapped or released when no I/O is in
+// flight on them (the caller guarantees it via `ioBusy`).
+// This file never touches sockets.
+
+import { type BufferPool, type Pools } from "../buf/pool.ts";
+import { CHN_INFINITE_FORWARD } from "./types.ts";
+
+export class Channel {
+  /** CF_* flags. */
+  flags: number;
+  /** AN_* bits of analysers still to run on this channel. */
+  analysers: number;
+  buf: Uint8Array | null;
+  /** The pool `buf` came from (to give it back to the right one). */
+  bufPool: BufferPool | null;
+  /** Offset of the first byte. */
+  head: number;
+  /** Bytes held (forwarded + input). */
+  len: number;
+  /** Bytes at the head already forwarded (to be written out). */
+  out: number;
+  /** Input bytes still allowed to be forwarded without analysers. */
+  toForward: number;
+  /** Total bytes received / sent, for logs and counters. */
+  totalIn: number;
+  totalOut: number;
+  /** The last read filled all the room it was given (more data is likely pending). */
+  lastReadFull: boolean;
+  /** A read into this channel is in flight (set by the producing stream interface). */
+  reading: boolean;
+  /** A write from this channel is in flight (set by the consuming stream interface). */
+  writing: boolean;
+  /** Expiry tick for analysers (e.g. http-request timeout). */
+  analyseExp: number;
+  #pools: Pools;
+
+  constructor(pools: Pools) {
+    this.flags = 0;
+    this.analysers = 0;
+    this.buf = null;
+    this.bufPool = null;
+    this.head = 0;
+    this.len = 0;
+    this.out = 0;
+    this.toForward = 0;
+    this.totalIn = 0;
+    this.totalOut = 0;
+    this.lastReadFull = false;
+    this.reading = false;
+    this.writing = false;
+    this.analyseExp = 0;
+    this.#pools = pools;
+  }
+
+  /** Bytes received but not yet forwarded. */
+  get input(): number {
+    return this.len - this.out;
+  }
+
+  /** True when the buffer has no free byte (or there is no buffer). */
+  isFull(): boolean {
+    return this.buf === null ? false : this.len >= this.buf.length;
+  }
+
+  /**
+   * Returns the contiguous free region to read into, taking or swapping the
+   * buffer as needed, or null when no read is possible now (buffer full, a
+   * needed swap blocked by a write in flight, or the pool is exhausted: then
+   * CF_WAIT_BUFFER semantics apply and the caller waits).
+   * Must only be called with no read in flight.
+   */
+  readRegion(): Uint8Array | null {
+    const pools = this.#pools;
+    if (this.len === 0 && !this.writing) {
+      // Empty: pick the buffer size for the next read. Idle → small buffer,
+      // busy flow (last read filled its room) → big buffer.
+      this.head = 0;
+      this.out = 0;
+      const wantBig = this.lastReadFull;
+      if (this.buf === null || (this.bufPool === pools.big) !== wantBig) {
+        const pool = wantBig ? pools.big : pools.small;
+        const nb = pool.alloc();
+        if (nb === null) {
+          if (this.buf === null) return null;
+        } else {
+          this.releaseBuffer();
+          this.buf = nb;
+          this.bufPool = pool;
+        }
+      }
+    }
+    let buf = this.buf;
+    if (buf === null) return null;
+    if (this.len >= buf.length) {
+      // Full. A small buffer grows into a big one when no write is using it.
+      if (this.bufPool !== pools.big && !this.writing) {
+        if (!this.#grow()) return null;
+        buf = this.buf!;
+      } else {
+        return null;
+      }
+    }
+    const size = buf.length;
+    const tail = this.head + this.len;
+    if (tail < size) {
+      // Data does not wrap: free space is [tail, size) then [0, head).
+      return buf.subarray(tail, size);
+    }
+    return buf.subarray(tail - size, this.head);
+  }
+
+  /** Accounts n bytes read into the region last returned by readRegion(). */
+  commitRead(n: number, regionSize: number): void {
+    this.len += n;
+    this.totalIn += n;
+    this.lastReadFull = n === regionSize;
+  }
+
+  /**
+   * Moves up to `toForward` input bytes into the forwarded part.
+   * Returns the number of bytes newly forwarded.
+   */
+  forward(): number {
+    const inp = this.len - this.out;
+    if (inp <= 0 || this.toForward <= 0) return 0;
+    const n = inp < this.toForward ? inp : this.toForward;
+    this.out += n;
+    if (this.toForward !== CHN_INFINITE_FORWARD) this.toForward -= n;
+    return n;
+  }
+
+  /** Forwards exactly n input bytes, regardless of toForward (analysers releasing a head). */
+  forwardBytes(n: number): void {
+    this.out += n;
+  }
+
+  /** The contiguous forwarded region to write next, or null when nothing is forwarded. */
+  writeRegion(): Uint8Array | null {
+    const buf = this.buf;
+    if (buf === null || this.out === 0) return null;
+    const end = this.head + this.out;
+    return buf.subarray(this.head, end <= buf.length ? end : buf.length);
+  }
+
+  /** Accounts n bytes written from the head. */
+  commitWrite(n: number): void {
+    this.head += n;
+    if (this.buf !== null && this.head >= this.buf.length) this.head -= this.buf.length;
+    this.len -= n;
+    this.out -= n;
+    this.totalOut += n;
+    if (this.len === 0) this.head = 0;
+  }
+
+  /**
+   * Copies `src` into the buffer as forwarded output (used for proxy-made
+   * replies). Returns false when it does not fit. No read may be in flight.
+   */
+  appendOutput(src: Uint8Array): boolean {
+    if (this.buf === null || this.buf.length - this.len < src.length) {
+      if (this.len !== 0 || this.writing) return false;
+      this.releaseBuffer();
+      const nb = this.#pools.big.alloc();
+      if (nb === null || nb.length < src.length) {
+        if (nb !== null) this.#pools.big.release(nb);
+        return false;
+      }
+      this.buf = nb;
+      this.bufPool = this.#pools.big;
+      this.head = 0;
+    }
+    const buf = this.buf!;
+    let tail = this.head + this.len;
+    if (tail >= buf.length) tail -= buf.length;
+    const first = Math.min(src.length, buf.length - tail);
+    buf.set(src.subarray(0, first), tail);
+    if (first < src.length) buf.set(src.subarray(first), 0);
+    // Output must precede any input already held: only legal when input is empty.
+    this.len += src.length;
+    this.out += src.length;
+    return true;
+  }
+
+  /** Drops everything held (used when a side is aborted). */
+  erase(): void {
+    this.len = 0;
+    this.out = 0;
+    this.head = 0;
+  }
+
+  /** Gives the buffer back to its pool. Caller guarantees no I/O is in flight on it. */
+  releaseBuffer(): void {
+    if (this.buf !== null && this.bufPool !== null) this.bufPool.release(this.buf);
+    this.buf = null;
+    this.bufPool = null;
+  }
+
+  /** Moves the content of a small buffer into a big one (no I/O in flight). */
+  #grow(): boolean {
+    const nb = this.#pools.big.alloc();
+    if (nb === null) return false;
+    const old = this.buf!;
+    this.#copyOut(old, nb);
+    this.bufPool!.release(old);
+    this.buf = nb;
+    this.bufPool = this.#pools.big;
+    this.head = 0;
+    return true;
+  }
+
+  /** Copies the held bytes of `from` (ring order) to the start of `to`. */
+  #copyOut(from: Uint8Array, to: Uint8Array): void {
+    const first = Math.min(this.len, from.length - this.head);
+    to.set(from.subarray(this.head, this.head + first), 0);
+    if (first < this.len) to.set(from.subarray(0, this.len - first), first);
+  }
+
+  /**
+   * Makes the held bytes contiguous from offset 0 (HTTP heads must be
+   * contiguous to be parsed). Only possible with no I/O in flight; returns
+   * false otherwise. Uses a scratch buffer from the pool.
+   */
+  realign(): boolean {
+    const buf = this.buf;
+    if (buf === null || this.head === 0) return true;
+    if (this.reading || this.writing) return false;
+    if (this.head + this.len <= buf.length) {
+      buf.copyWithin(0, this.head, this.head + this.len);
+    } else {
+      const pool = this.bufPool!;
+      const tmp = pool.alloc();
+      if (tmp === null) return false;
+      this.#copyOut(buf, tmp);
+      buf.set(tmp.subarray(0, this.len), 0);
+      pool.release(tmp);
+    }
+    this.head = 0;
+    return true;
+  }
+}

@@ -1,0 +1,66 @@
+// Channel flags (HAProxy's channel-t.h CF_* bits).
+//
+// A channel carries bytes in one direction: `req` from client to server,
+// `res` from server to client. These flags are set by the stream interfaces
+// (I/O results) and by processStream() (decisions); each has a one-line
+// meaning. This file holds only constants and the stringifier.
+
+/** The producer side has shut (FIN or error): no more data will be read. */
+export const CF_SHUTR = 0x0001;
+/** A read shutdown is requested (executed by the stream interface). */
+export const CF_SHUTR_NOW = 0x0002;
+/** The consumer side has been shut: nothing more can be written. */
+export const CF_SHUTW = 0x0004;
+/** A write shutdown is requested; executed once the buffer is empty. */
+export const CF_SHUTW_NOW = 0x0008;
+/** The last read returned end of stream (FIN received). */
+export const CF_READ_NULL = 0x0010;
+/** A read failed (reset, or other socket error). */
+export const CF_READ_ERROR = 0x0020;
+/** A write failed (the peer reset or went away). */
+export const CF_WRITE_ERROR = 0x0040;
+/** The read side timed out. */
+export const CF_READ_TIMEOUT = 0x0080;
+/** The write side timed out. */
+export const CF_WRITE_TIMEOUT = 0x0100;
+/** A SHUTR automatically requests a SHUTW on the other side (TCP/tunnel forwarding). */
+export const CF_AUTO_CLOSE = 0x0200;
+/** Reads are paused by an analyser (e.g. a complete HTTP head is being processed). */
+export const CF_DONT_READ = 0x0400;
+/** Some data was read since the flag was last cleared. */
+export const CF_READ_PARTIAL = 0x0800;
+/** Some data was written since the flag was last cleared. */
+export const CF_WRITE_PARTIAL = 0x1000;
+/** The channel must not be read until a buffer is available (pool limit hit). */
+export const CF_WAIT_BUFFER = 0x2000;
+
+/** toForward value meaning "forward everything, forever" (a tunnel). */
+export const CHN_INFINITE_FORWARD = Number.MAX_SAFE_INTEGER;
+
+const NAMES: Array<[number, string]> = [
+  [CF_SHUTR, "SHUTR"],
+  [CF_SHUTR_NOW, "SHUTR_NOW"],
+  [CF_SHUTW, "SHUTW"],
+  [CF_SHUTW_NOW, "SHUTW_NOW"],
+  [CF_READ_NULL, "READ_NULL"],
+  [CF_READ_ERROR, "READ_ERROR"],
+  [CF_WRITE_ERROR, "WRITE_ERROR"],
+  [CF_READ_TIMEOUT, "READ_TIMEOUT"],
+  [CF_WRITE_TIMEOUT, "WRITE_TIMEOUT"],
+  [CF_AUTO_CLOSE, "AUTO_CLOSE"],
+  [CF_DONT_READ, "DONT_READ"],
+  [CF_READ_PARTIAL, "READ_PARTIAL"],
+  [CF_WRITE_PARTIAL, "WRITE_PARTIAL"],
+  [CF_WAIT_BUFFER, "WAIT_BUFFER"],
+];
+
+/** Human-readable flag list, e.g. "SHUTR|AUTO_CLOSE", for debug output. */
+export function channelFlagsToString(flags: number): string {
+  const out: string[] = [];
+  for (const [bit, name] of NAMES) if (flags & bit) out.push(name);
+  return out.join("|") || "0";
+}
+
+// Note about invariants: SHUTW implies no more writes; SHUTW_NOW is only
+// turned into SHUTW when the channel holds no byte (nothing read is ever
+// dropped); a channel never reads into a full buffer.

@@ -1,0 +1,184 @@
+// Types of the resolved configuration (the RuntimeConfig).
+//
+// This file holds only types and the defaults table's shape; the YAML loader
+// (load.ts), the keyword tables (keywords.ts), validation (validate.ts) and the
+// resolution pass (resolve.ts) produce these objects. Everything the proxy reads
+// at run time comes from here, already parsed: durations are milliseconds,
+// sizes are bytes, addresses are split, names are resolved to objects' indexes.
+// Mirrors HAProxy's `struct proxy`, `struct server` and `struct global`.
+
+/** A duration in milliseconds; 0 means "no timeout" (infinite), as in HAProxy. */
+export type Millis = number;
+
+/** Every timeout a proxy section may carry. 0 = not set (infinite). */
+export interface Timeouts {
+  connect: Millis;
+  client: Millis;
+  server: Millis;
+  /** Lingering time of a half-closed client side (HAProxy `timeout client-fin`). */
+  clientFin: Millis;
+  /** Lingering time of a half-closed server side (HAProxy `timeout server-fin`). */
+  serverFin: Millis;
+  /** Idle time in a tunnel (TCP mode data phase, or after Upgrade/CONNECT). */
+  tunnel: Millis;
+  /** Whole request head must arrive within this (HTTP mode; 408). */
+  httpRequest: Millis;
+  /** Idle time between two requests on a keep-alive client connection. */
+  httpKeepAlive: Millis;
+  /** Time a stream may wait in a server/backend queue (503). */
+  queue: Millis;
+  /** Health check timeout (read after connect). */
+  check: Millis;
+  /** Pause between two connection retries (HAProxy "turn-around" TAR). */
+  tarpit: Millis;
+}
+
+export type ProxyMode = "tcp" | "http";
+
+/** A listening or connecting address. */
+export type Address =
+  | { kind: "tcp"; host: string; port: number; family: 4 | 6 }
+  | { kind: "unix"; path: string };
+
+/** Where log lines go. */
+export type LogTarget = "stdout" | "stderr" | "none";
+
+export interface GlobalConfig {
+  /** Process-wide maximum of concurrent client sessions. */
+  maxconn: number;
+  /** Size of one pool buffer in bytes (HAProxy tune.bufsize). */
+  bufsize: number;
+  /** Reserve kept free in a buffer for header rewrites (tune.maxrewrite). */
+  maxrewrite: number;
+  /** Maximum number of headers in one message (tune.http.maxhdr). */
+  maxhdr: number;
+  /** Most connections one listener accepts per event-loop turn (tune.maxaccept). */
+  maxaccept: number;
+  /** Optional limit on the number of pool buffers (0 = unlimited). */
+  bufferLimit: number;
+  /** Where log lines go. */
+  log: LogTarget;
+}
+
+/** A frontend after resolution. */
+export interface FrontendConfig {
+  name: string;
+  mode: ProxyMode;
+  binds: Address[];
+  /** Frontend maxconn; 0 = only the global limit applies. */
+  maxconn: number;
+  /** Index into RuntimeConfig.backends, or -1 when there is none. */
+  defaultBackend: number;
+  timeouts: Timeouts;
+  /** Options in HAProxy spelling, e.g. "tcplog", "httplog", "dontlognull". */
+  options: ReadonlySet<string>;
+  /** Custom log-format string, or null for the mode's default (tcplog/httplog). */
+  logFormat: string | null;
+  /** `no log`: sessions of this frontend are not logged. */
+  noLog: boolean;
+  /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
+  acls: ReadonlyArray<{ name: string; expr: string; line: number; col: number }>;
+  useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;
+  httpRequest: ReadonlyArray<RuleLine>;
+  httpResponse: ReadonlyArray<RuleLine>;
+  /** Stats page / prometheus settings (issue 4), null when disabled. */
+  stats: StatsConfig | null;
+}
+
+/** One raw `http-request` / `http-response` line with its position for errors. */
+export interface RuleLine {
+  text: string;
+  line: number;
+  col: number;
+}
+
+export interface StatsConfig {
+  uri: string;
+  refresh: Millis;
+  auth: { user: string; password: string } | null;
+  admin: boolean;
+  prometheusUri: string | null;
+}
+
+export type BalanceAlgo =
+  | "roundrobin"
+  | "static-rr"
+  | "leastconn"
+  | "first"
+  | "source"
+  | "uri"
+  | "url_param"
+  | "hdr"
+  | "random";
+
+export interface BalanceConfig {
+  algo: BalanceAlgo;
+  /** Algorithm arguments in HAProxy spelling, e.g. ["len", "12"] for uri, or the param name. */
+  args: string[];
+  hashType: "map-based" | "consistent";
+}
+
+export interface ServerConfig {
+  name: string;
+  address: Address;
+  /** 0..256; 0 takes no new traffic. */
+  weight: number;
+  /** 0 = unlimited. */
+  maxconn: number;
+  /** 0 = unlimited. */
+  maxqueue: number;
+  disabled: boolean;
+  backup: boolean;
+  check: boolean;
+  inter: Millis;
+  fastinter: Millis;
+  downinter: Millis;
+  rise: number;
+  fall: number;
+  /** Port/address for health checks, null = the server's own. */
+  checkPort: number | null;
+  checkAddr: string | null;
+  /** Value for cookie persistence, null when not set. */
+  cookie: string | null;
+}
+
+/** A backend after resolution. */
+export interface BackendConfig {
+  name: string;
+  mode: ProxyMode;
+  balance: BalanceConfig;
+  /** Connection retries after the first attempt (HAProxy `retries`, default 3). */
+  retries: number;
+  /** option redispatch: retry on another server. */
+  redispatch: boolean;
+  timeouts: Timeouts;
+  options: ReadonlySet<string>;
+  servers: ServerConfig[];
+  /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
+  httpRequest: ReadonlyArray<RuleLine>;
+  httpResponse: ReadonlyArray<RuleLine>;
+}
+
+/** The frozen, fully resolved configuration the proxy runs on. */
+export interface RuntimeConfig {
+  /** Path of the file it came from (for messages). */
+  file: string;
+  global: GlobalConfig;
+  frontends: FrontendConfig[];
+  backends: BackendConfig[];
+}
+
+/** One configuration problem, with its position and the key path. */
+export interface ConfigIssue {
+  severity: "error" | "warning";
+  file: string;
+  line: number;
+  col: number;
+  /** Key path, e.g. "frontends.fe_main.timeout.client". */
+  path: string;
+  message: string;
+}
+
+// Note about invariants: a RuntimeConfig is only produced when there is no
+// issue of severity "error"; every backend index in it is valid; every
+// frontend has at least one bind; modes of a frontend and its backends match.

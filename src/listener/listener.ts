@@ -1,0 +1,123 @@
+// A listener: one bound address of a frontend and its accept loop (HAProxy's
+// listener.c).
+//
+// The loop accepts at most `maxaccept` connections per event-loop turn and
+// then yields. It never calls accept() while the frontend or the process is
+// at maxconn: the listener goes FULL or LIMITED and excess clients wait in
+// the kernel backlog, as with HAProxy; it resumes when a session ends. A
+// failing accept (out of file descriptors) is logged and retried after a
+// pause; nothing a connection does can reach this loop.
+
+import type { Address } from "../config/types.ts";
+import type { Frontend } from "../proxy/frontend.ts";
+import type { AcceptedConn, ListenSocket, Protocol } from "./protocol.ts";
+import { LI_FULL, LI_INIT, LI_LIMITED, LI_LISTEN, LI_READY, LI_STOPPED } from "./types.ts";
+
+/** What a listener needs from the process. */
+export interface ListenerOwner {
+  readonly maxconn: number;
+  readonly maxaccept: number;
+  actconn: number;
+  /** Creates the session for an accepted connection. Must not throw. */
+  sessionAccept(l: Listener, a: AcceptedConn): void;
+  /** Reports an accept failure (logged once per burst). */
+  acceptError(l: Listener, e: unknown): void;
+}
+
+/** Pause after an accept error before trying again (EMFILE storms). */
+const ACCEPT_ERROR_PAUSE = 100;
+
+export class Listener {
+  readonly fe: Frontend;
+  readonly addr: Address;
+  state: number;
+  sock: ListenSocket | null;
+  #owner: ListenerOwner;
+  #resume: (() => void) | null;
+
+  constructor(fe: Frontend, addr: Address, owner: ListenerOwner) {
+    this.fe = fe;
+    this.addr = addr;
+    this.state = LI_INIT;
+    this.sock = null;
+    this.#owner = owner;
+    this.#resume = null;
+  }
+
+  /** Binds the address (throws on failure: reported at startup). */
+  bind(proto: Protocol): void {
+    this.sock = proto.bind(this.addr);
+    this.state = LI_LISTEN;
+  }
+
+  /** Text of the bound address, with port 0 resolved. */
+  boundName(): string {
+    const l = this.sock?.local;
+    if (l === undefined) return "?";
+    if ("path" in l) return `unix@${l.path}`;
+    return l.ip.includes(":") ? `[${l.ip}]:${l.port}` : `${l.ip}:${l.port}`;
+  }
+
+  /** Starts the accept loop. */
+  start(): void {
+    this.state = LI_READY;
+    this.#run();
+  }
+
+  /** Wakes a FULL or LIMITED listener so that it re-checks the limits. */
+  wake(): void {
+    const r = this.#resume;
+    if (r !== null) {
+      this.#resume = null;
+      r();
+    }
+  }
+
+  /** Stops accepting and closes the socket. */
+  stop(): void {
+    this.state = LI_STOPPED;
+    this.sock?.close();
+    this.wake();
+  }
+
+  #waitResume(): Promise<void> {
+    return new Promise((r) => this.#resume = r);
+  }
+
+  async #run(): Promise<void> {
+    const owner = this.#owner;
+    const sock = this.sock!;
+    let burst = 0;
+    while (this.state !== LI_STOPPED) {
+      if (owner.actconn >= owner.maxconn) {
+        this.state = LI_LIMITED;
+        await this.#waitResume();
+        continue;
+      }
+      if (this.fe.isFull()) {
+        this.state = LI_FULL;
+        await this.#waitResume();
+        continue;
+      }
+      if (this.state !== LI_STOPPED) this.state = LI_READY;
+      let a: AcceptedConn;
+      try {
+        a = await sock.accept();
+      } catch (e) {
+        if (this.state === LI_STOPPED) break;
+        owner.acceptError(this, e);
+        await new Promise((r) => setTimeout(r, ACCEPT_ERROR_PAUSE));
+        continue;
+      }
+      if (this.state === LI_STOPPED) {
+        a.conn.close();
+        break;
+      }
+      owner.sessionAccept(this, a);
+      if (++burst >= owner.maxaccept) {
+        burst = 0;
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// proto_tcp / proto_unix: the Deno-native transports (HAProxy's proto_tcp.c).
+//
+// Binds with Deno.listen (reusePort so a reload can bind next to a running
+// process), connects with Deno.connect, and sets TCP_NODELAY and SO_KEEPALIVE
+// on every TCP socket, the only options Deno exposes natively.
+
+import type { Address } from "../config/types.ts";
+import type { AcceptedConn, Conn, ListenSocket, PeerAddr, Protocol } from "./protocol.ts";
+
+function peer(a: Deno.Addr): PeerAddr {
+  if (a.transport === "tcp" || a.transport === "udp") return { ip: a.hostname, port: a.port };
+  return { ip: "unix", port: 0 };
+}
+
+class DenoListenSocket implements ListenSocket {
+  readonly local: PeerAddr | { path: string };
+  #l: Deno.Listener;
+  #tcp: boolean;
+
+  constructor(l: Deno.Listener, tcp: boolean) {
+    this.#l = l;
+    this.#tcp = tcp;
+    const a = l.addr;
+    this.local = a.transport === "unix" ? { path: a.path } : peer(a);
+  }
+
+  async accept(): Promise<AcceptedConn> {
+    const c = await this.#l.accept();
+    if (this.#tcp) {
+      const t = c as Deno.TcpConn;
+      try {
+        t.setNoDelay(true);
+        t.setKeepAlive(true);
+      } catch { /* the peer may already be gone; the first read will tell */ }
+    }
+    return { conn: c, remote: peer(c.remoteAddr), local: peer(c.localAddr) };
+  }
+
+  close(): void {
+    try {
+      this.#l.close();
+    } catch { /* already closed */ }
+  }
+}
+
+export const protoTcp: Protocol = {
+  name: "tcp",
+  bind(addr: Address): ListenSocket {
+    if (addr.kind === "unix") {
+      try {
+        Deno.removeSync(addr.path);
+      } catch { /* no stale socket file */ }
+      return new DenoListenSocket(Deno.listen({ transport: "unix", path: addr.path }), false);
+    }
+    const l = Deno.listen({ hostname: addr.host, port: addr.port, reusePort: true });
+    return new DenoListenSocket(l, true);
+  },
+  async connect(addr: Address): Promise<Conn> {
+    if (addr.kind === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
+    const c = await Deno.connect({ hostname: addr.host, port: addr.port });
+    try {
+      c.setNoDelay(true);
+      c.setKeepAlive(true);
+    } catch { /* reported by the first I/O */ }
+    return c;
+  },
+};

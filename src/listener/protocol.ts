@@ -1,0 +1,49 @@
+// The protocol interface (HAProxy's struct protocol).
+//
+// Only protocol implementations touch Deno.listen / Deno.connect. The rest of
+// the proxy sees a listening socket and connections through these types, so
+// another transport (unix sockets, node:net when a socket option is needed)
+// can back a feature without changing streams.
+
+import type { Address } from "../config/types.ts";
+
+/** A connected socket as the stream interfaces use it. */
+export interface Conn {
+  /** Reads into view; resolves to the byte count, or null at end of stream. */
+  read(view: Uint8Array): Promise<number | null>;
+  /** Writes from view; resolves to the byte count written (may be partial). */
+  write(view: Uint8Array): Promise<number>;
+  /** Sends FIN (half-close). */
+  closeWrite(): Promise<void>;
+  /** Closes the socket; in-flight reads and writes reject. */
+  close(): void;
+}
+
+/** Where a connection comes from / goes to, already split for logs. */
+export interface PeerAddr {
+  ip: string;
+  port: number;
+}
+
+/** A bound listening socket. */
+export interface ListenSocket {
+  /** Waits for the next connection. Rejects when the socket is closed. */
+  accept(): Promise<AcceptedConn>;
+  /** The address actually bound (port 0 resolved). */
+  readonly local: PeerAddr | { path: string };
+  close(): void;
+}
+
+export interface AcceptedConn {
+  conn: Conn;
+  remote: PeerAddr;
+  local: PeerAddr;
+}
+
+/** A transport: how to bind and how to connect. */
+export interface Protocol {
+  readonly name: string;
+  bind(addr: Address): ListenSocket;
+  /** Connects; rejects on failure. The caller applies the connect timeout. */
+  connect(addr: Address): Promise<Conn>;
+}

@@ -1,0 +1,141 @@
+// The running proxy process: builds frontends, backends and listeners from a
+// RuntimeConfig, owns the scheduler, pools and logger, accepts sessions, and
+// implements soft and hard stop (HAProxy's haproxy.c main loop and
+// proxy.c's stop logic).
+
+import { Backend } from "../backend/backend.ts";
+import { createPools, type Pools } from "../buf/pool.ts";
+import type { RuntimeConfig } from "../config/types.ts";
+import { Listener, type ListenerOwner } from "../listener/listener.ts";
+import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
+import { protoTcp } from "../listener/proto_tcp.ts";
+import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
+import { Logger } from "../log/log.ts";
+import { Stream } from "../stream/stream.ts";
+import { Scheduler } from "../task/scheduler.ts";
+import { Frontend } from "./frontend.ts";
+import type { ProcessCtx } from "./process_ctx.ts";
+
+export const VERSION = "0.1.0";
+
+export interface StartOptions {
+  quiet: boolean;
+  debug: boolean;
+}
+
+export class Process implements ProcessCtx, ListenerOwner {
+  readonly cfg: RuntimeConfig;
+  readonly sched: Scheduler;
+  readonly pools: Pools;
+  readonly logger: Logger;
+  readonly frontends: Frontend[];
+  readonly backends: Backend[];
+  readonly listeners: Listener[];
+  readonly proto: Protocol;
+  readonly maxconn: number;
+  readonly maxaccept: number;
+  actconn: number;
+  killing: boolean;
+  /** Soft stop in progress: listeners closed, waiting for sessions to end. */
+  stopping: boolean;
+  #onIdle: (() => void) | null;
+  #lastAcceptError: number;
+
+  constructor(cfg: RuntimeConfig, opts: StartOptions) {
+    this.cfg = cfg;
+    this.sched = new Scheduler();
+    this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit);
+    this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
+    this.backends = cfg.backends.map((b, i) => new Backend(i, b));
+    this.frontends = cfg.frontends.map((f, i) => new Frontend(i, f));
+    this.listeners = [];
+    this.proto = protoTcp;
+    this.maxconn = cfg.global.maxconn;
+    this.maxaccept = cfg.global.maxaccept;
+    this.actconn = 0;
+    this.killing = false;
+    this.stopping = false;
+    this.#onIdle = null;
+    this.#lastAcceptError = 0;
+  }
+
+  /** Binds every listener (all or nothing) and starts accepting. Throws on a bind error. */
+  start(): void {
+    for (const fe of this.frontends) {
+      for (const addr of fe.cfg.binds) this.listeners.push(new Listener(fe, addr, this));
+    }
+    try {
+      for (const l of this.listeners) {
+        l.bind(this.proto);
+      }
+    } catch (e) {
+      for (const l of this.listeners) l.stop();
+      throw e;
+    }
+    for (const l of this.listeners) {
+      this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
+      l.start();
+    }
+    this.logger.notice(`sluice ${VERSION} ready`);
+  }
+
+  sessionAccept(l: Listener, a: AcceptedConn): void {
+    const fe = l.fe;
+    this.actconn++;
+    fe.feconn++;
+    fe.counters.cumSessions++;
+    if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
+    try {
+      new Stream(this, fe, a.conn, a.remote, a.local);
+    } catch (e) {
+      // A bug in stream setup must not reach the accept loop.
+      this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
+      try {
+        a.conn.close();
+      } catch { /* ignore */ }
+      this.sessionEnded(fe);
+    }
+  }
+
+  acceptError(l: Listener, e: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastAcceptError > 1000) {
+      this.#lastAcceptError = now;
+      this.logger.warning(
+        `accept() failed on ${l.fe.name} ${l.boundName()}: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+  }
+
+  sessionEnded(fe: Frontend): void {
+    this.actconn--;
+    fe.feconn--;
+    for (const l of this.listeners) {
+      if (l.state === LI_LIMITED || (l.state === LI_FULL && l.fe === fe)) l.wake();
+    }
+    if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
+  }
+
+  /** Soft stop: stop listening, let sessions finish; resolves when none is left. */
+  softStop(): Promise<void> {
+    this.stopping = true;
+    this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
+    for (const l of this.listeners) l.stop();
+    if (this.actconn === 0) return Promise.resolve();
+    return new Promise((r) => this.#onIdle = r);
+  }
+
+  /** Hard stop: close listeners and end every session now. */
+  hardStop(): void {
+    this.killing = true;
+    for (const l of this.listeners) l.stop();
+    this.logger.flush();
+  }
+}
+
+/** Builds and starts a process on a resolved configuration. */
+export function start(cfg: RuntimeConfig, opts: StartOptions): Process {
+  const p = new Process(cfg, opts);
+  p.start();
+  return p;
+}

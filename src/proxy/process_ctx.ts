@@ -1,0 +1,24 @@
+// What a stream and a listener may use of the running process: the shared
+// scheduler, pools, logger, backends and connection counts. Kept as an
+// interface so streams can be tested without a whole process.
+
+import type { Backend } from "../backend/backend.ts";
+import type { Pools } from "../buf/pool.ts";
+import type { Protocol } from "../listener/protocol.ts";
+import type { Logger } from "../log/log.ts";
+import type { Scheduler } from "../task/scheduler.ts";
+import type { Frontend } from "./frontend.ts";
+
+export interface ProcessCtx {
+  readonly sched: Scheduler;
+  readonly pools: Pools;
+  readonly logger: Logger;
+  readonly backends: readonly Backend[];
+  readonly proto: Protocol;
+  /** Current sessions in the whole process. */
+  actconn: number;
+  /** A hard stop is in progress: streams end at their next run. */
+  killing: boolean;
+  /** A session of `fe` ended: update counts and resume paused listeners. */
+  sessionEnded(fe: Frontend): void;
+}

@@ -1,0 +1,182 @@
+// A stream interface: one side of a stream and its connection (HAProxy's
+// stream_interface.c / stconn.c).
+//
+// It owns the socket of its side, starts reads into its input channel `ib`
+// and writes out of its output channel `ob`, and turns their completions into
+// channel flags before waking the stream's task. It never decides anything:
+// processStream() does. Reads and writes are started only from update(),
+// which processStream() calls at the end of each run, so that analysers
+// always see a channel whose input no read is modifying.
+// Completion handlers are methods bound once: no closure per read or write.
+
+import type { Channel } from "../channel/channel.ts";
+import {
+  CF_DONT_READ,
+  CF_READ_ERROR,
+  CF_READ_NULL,
+  CF_READ_PARTIAL,
+  CF_SHUTR,
+  CF_SHUTW,
+  CF_SHUTW_NOW,
+  CF_WRITE_ERROR,
+  CF_WRITE_PARTIAL,
+} from "../channel/types.ts";
+import type { Conn } from "../listener/protocol.ts";
+import { SI_ST_CLO, SI_ST_EST, SI_ST_INI } from "./types.ts";
+
+/** What a stream interface needs from its stream. */
+export interface SiOwner {
+  /** An I/O completed on side `side`: wake the task. */
+  onIo(side: number): void;
+  /** Every in-flight operation of a closed interface has settled. */
+  onSettled(): void;
+  /** Current tick. */
+  now(): number;
+}
+
+export class StreamInterface {
+  readonly side: number;
+  state: number;
+  conn: Conn | null;
+  /** Channel this side reads into (req for the client side, res for the server side). */
+  readonly ib: Channel;
+  /** Channel this side writes from. */
+  readonly ob: Channel;
+  /** Tick of the last byte read or written on this side (inactivity timeouts). */
+  lastActivity: number;
+  /** Expiry tick of the current state (connect timeout, turn-around...). */
+  exp: number;
+  /** Remaining connection retries (server side). */
+  connRetries: number;
+  /** Operations in flight (reads, writes, connect, closeWrite). */
+  pending: number;
+  /** Size of the region the in-flight read was given. */
+  #readSize: number;
+  #owner: SiOwner;
+  #onRead: (n: number | null) => void;
+  #onReadError: (e: unknown) => void;
+  #onWrite: (n: number) => void;
+  #onWriteError: (e: unknown) => void;
+  #onShutDone: () => void;
+
+  constructor(side: number, ib: Channel, ob: Channel, owner: SiOwner) {
+    this.side = side;
+    this.state = SI_ST_INI;
+    this.conn = null;
+    this.ib = ib;
+    this.ob = ob;
+    this.lastActivity = 0;
+    this.exp = 0;
+    this.connRetries = 0;
+    this.pending = 0;
+    this.#readSize = 0;
+    this.#owner = owner;
+    this.#onRead = this.#readDone.bind(this);
+    this.#onReadError = this.#readFailed.bind(this);
+    this.#onWrite = this.#writeDone.bind(this);
+    this.#onWriteError = this.#writeFailed.bind(this);
+    this.#onShutDone = this.#shutDone.bind(this);
+  }
+
+  /** Attaches an established connection. */
+  attach(conn: Conn, now: number): void {
+    this.conn = conn;
+    this.state = SI_ST_EST;
+    this.lastActivity = now;
+  }
+
+  /**
+   * Starts whatever I/O the channels allow: a read when ib is open and has
+   * room, a write when ob holds forwarded bytes, the write shutdown when ob
+   * asked for one and is empty. Called at the end of processStream().
+   */
+  update(): void {
+    if (this.state !== SI_ST_EST) return;
+    const ib = this.ib, ob = this.ob;
+    if (!ib.reading && !(ib.flags & CF_SHUTR) && !(ib.flags & CF_DONT_READ)) {
+      const region = ib.readRegion();
+      if (region !== null) {
+        ib.reading = true;
+        this.pending++;
+        this.#readSize = region.length;
+        this.conn!.read(region).then(this.#onRead, this.#onReadError);
+      }
+    }
+    if (!ob.writing && !(ob.flags & CF_SHUTW)) {
+      const region = ob.writeRegion();
+      if (region !== null) {
+        ob.writing = true;
+        this.pending++;
+        this.conn!.write(region).then(this.#onWrite, this.#onWriteError);
+      } else if ((ob.flags & CF_SHUTW_NOW) && ob.len === 0) {
+        // Every byte before the FIN is out: now the FIN may follow (DESIGN §2).
+        ob.flags = (ob.flags & ~CF_SHUTW_NOW) | CF_SHUTW;
+        this.pending++;
+        this.conn!.closeWrite().then(this.#onShutDone, this.#onShutDone);
+      }
+    }
+  }
+
+  /** Closes the socket; in-flight operations settle with errors that are ignored. */
+  close(): void {
+    if (this.state === SI_ST_CLO) return;
+    this.state = SI_ST_CLO;
+    if (this.conn !== null) {
+      try {
+        this.conn.close();
+      } catch { /* already closed by the peer's reset */ }
+    }
+    if (this.pending === 0) this.#owner.onSettled();
+  }
+
+  #settle(): boolean {
+    this.pending--;
+    if (this.state === SI_ST_CLO) {
+      if (this.pending === 0) this.#owner.onSettled();
+      return false;
+    }
+    return true;
+  }
+
+  #readDone(n: number | null): void {
+    this.ib.reading = false;
+    if (!this.#settle()) return;
+    const ib = this.ib;
+    if (n === null) {
+      ib.flags |= CF_READ_NULL | CF_SHUTR;
+    } else if (n > 0) {
+      ib.commitRead(n, this.#readSize);
+      ib.flags |= CF_READ_PARTIAL;
+      this.lastActivity = this.#owner.now();
+    }
+    this.#owner.onIo(this.side);
+  }
+
+  #readFailed(_e: unknown): void {
+    this.ib.reading = false;
+    if (!this.#settle()) return;
+    this.ib.flags |= CF_READ_ERROR | CF_SHUTR;
+    this.#owner.onIo(this.side);
+  }
+
+  #writeDone(n: number): void {
+    this.ob.writing = false;
+    if (!this.#settle()) return;
+    this.ob.commitWrite(n);
+    this.ob.flags |= CF_WRITE_PARTIAL;
+    this.lastActivity = this.#owner.now();
+    this.#owner.onIo(this.side);
+  }
+
+  #writeFailed(_e: unknown): void {
+    this.ob.writing = false;
+    if (!this.#settle()) return;
+    this.ob.flags |= CF_WRITE_ERROR | CF_SHUTW;
+    this.#owner.onIo(this.side);
+  }
+
+  #shutDone(): void {
+    if (!this.#settle()) return;
+    this.#owner.onIo(this.side);
+  }
+}

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { createPools, SMALL_BUFSIZE } from "../../src/buf/pool.ts";
+import { Channel } from "../../src/channel/channel.ts";
+import { CHN_INFINITE_FORWARD } from "../../src/channel/types.ts";
+
+function fill(region: Uint8Array, from: number): number {
+  for (let i = 0; i < region.length; i++) region[i] = (from + i) & 0xff;
+  return region.length;
+}
+
+Deno.test("an idle channel reads into a small buffer, a busy one into a big one", () => {
+  const pools = createPools(8192);
+  const ch = new Channel(pools);
+  const r1 = ch.readRegion()!;
+  assert.equal(r1.length, SMALL_BUFSIZE, "idle: small buffer");
+  ch.commitRead(fill(r1, 0), r1.length); // filled it completely
+  // Full small buffer, no write in flight: grows to a big one, data kept.
+  const r2 = ch.readRegion()!;
+  assert.equal(ch.buf!.length, 8192);
+  assert.equal(r2.length, 8192 - SMALL_BUFSIZE);
+  assert.equal(ch.buf![5], 5, "bytes moved with the buffer");
+  assert.equal(pools.small.stats().used, 0, "small buffer returned");
+});
+
+Deno.test("forwarded bytes are written in order across the ring boundary", () => {
+  const pools = createPools(4096);
+  const ch = new Channel(pools);
+  ch.toForward = CHN_INFINITE_FORWARD;
+  ch.lastReadFull = true; // start with a big buffer
+  let produced = 0, consumed = 0;
+  const seen: number[] = [];
+  for (let round = 0; round < 20; round++) {
+    const r = ch.readRegion();
+    if (r !== null) {
+      const n = Math.min(r.length, 1500);
+      fill(r.subarray(0, n), produced);
+      produced += n;
+      ch.commitRead(n, r.length);
+    }
+    ch.forward();
+    const w = ch.writeRegion()!;
+    const n = Math.min(w.length, 1000);
+    for (let i = 0; i < n; i++) seen.push(w[i]!);
+    ch.commitWrite(n);
+    consumed += n;
+  }
+  assert.equal(ch.len, produced - consumed);
+  for (let i = 0; i < seen.length; i++) assert.equal(seen[i], i & 0xff, `byte ${i}`);
+});
+
+Deno.test("a full buffer gives no read region", () => {
+  const pools = createPools(2048);
+  const ch = new Channel(pools);
+  ch.lastReadFull = true;
+  const r = ch.readRegion()!;
+  ch.commitRead(r.length, r.length);
+  assert.equal(ch.isFull(), true);
+  assert.equal(ch.readRegion(), null);
+});
+
+Deno.test("toForward limits what forward() releases", () => {
+  const pools = createPools(2048);
+  const ch = new Channel(pools);
+  const r = ch.readRegion()!;
+  ch.commitRead(100, r.length);
+  ch.toForward = 30;
+  assert.equal(ch.forward(), 30);
+  assert.equal(ch.out, 30);
+  assert.equal(ch.input, 70);
+  assert.equal(ch.forward(), 0);
+});
+
+Deno.test("realign() makes wrapped data contiguous from offset 0", () => {
+  const pools = createPools(1024);
+  const ch = new Channel(pools);
+  ch.lastReadFull = true;
+  ch.toForward = CHN_INFINITE_FORWARD;
+  let r = ch.readRegion()!;
+  fill(r.subarray(0, 1000), 0);
+  ch.commitRead(1000, r.length);
+  ch.forward();
+  ch.commitWrite(900); // head = 900, 100 bytes left
+  r = ch.readRegion()!; // [1000, 1024)
+  fill(r, 100);
+  ch.commitRead(r.length, r.length);
+  r = ch.readRegion()!; // wraps to [0, 900)
+  fill(r.subarray(0, 50), 124);
+  ch.commitRead(50, r.length);
+  assert.ok(ch.realign());
+  assert.equal(ch.head, 0);
+  // Expected content: bytes 900..999 of the first fill, then 100..123, then 124..173.
+  assert.equal(ch.buf![0], 900 & 0xff);
+  assert.equal(ch.buf![100], 100);
+  assert.equal(ch.buf![124], 124);
+  assert.equal(ch.buf![173], 173);
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { Scheduler } from "../../src/task/scheduler.ts";
+import type { Clock } from "../../src/task/ticks.ts";
+import { type Task, TASK_WOKEN_IO, TASK_WOKEN_TIMER, type TaskOwner } from "../../src/task/types.ts";
+
+/** A clock the test moves by hand; records armed host timers. */
+class FakeClock implements Clock {
+  t = 1000;
+  timers = new Map<number, { fn: () => void; at: number }>();
+  seq = 0;
+  armed = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number): unknown {
+    this.armed++;
+    const id = ++this.seq;
+    this.timers.set(id, { fn, at: this.t + ms });
+    return id;
+  }
+  clearTimer(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    for (const [id, tm] of [...this.timers]) {
+      if (tm.at <= this.t) {
+        this.timers.delete(id);
+        tm.fn();
+      }
+    }
+  }
+}
+
+class Recorder implements TaskOwner {
+  runs: number[] = [];
+  constructor(readonly name: string, readonly log: string[]) {}
+  process(task: Task): void {
+    // Like every owner, it sets its next expiry when it runs (none here).
+    task.expire = 0;
+    this.runs.push(task.runReasons);
+    this.log.push(this.name);
+  }
+}
+
+Deno.test("wake() runs a task once per wake burst with accumulated reasons", () => {
+  const s = new Scheduler(new FakeClock());
+  const log: string[] = [];
+  const r = new Recorder("a", log);
+  const t = s.newTask(r);
+  s.wake(t, TASK_WOKEN_IO);
+  s.wake(t, TASK_WOKEN_TIMER);
+  s.runPending();
+  assert.deepEqual(r.runs, [TASK_WOKEN_IO | TASK_WOKEN_TIMER]);
+});
+
+Deno.test("tasks run in wake order, in bounded batches", () => {
+  const s = new Scheduler(new FakeClock(), 2);
+  const log: string[] = [];
+  const tasks = ["a", "b", "c"].map((n) => s.newTask(new Recorder(n, log)));
+  for (const t of tasks) s.wake(t, TASK_WOKEN_IO);
+  assert.equal(s.runQueueLength(), 3);
+  s.runPending();
+  assert.deepEqual(log, ["a", "b", "c"]);
+});
+
+Deno.test("an expired task is woken with TIMER through one host timer", () => {
+  const clock = new FakeClock();
+  const s = new Scheduler(clock);
+  const log: string[] = [];
+  const owners = [new Recorder("late", log), new Recorder("early", log)];
+  const [late, early] = owners.map((o) => s.newTask(o));
+  late!.expire = clock.t + 500;
+  early!.expire = clock.t + 100;
+  s.queue(late!);
+  s.queue(early!);
+  assert.equal(clock.timers.size, 1, "one host timer, never one per task");
+  clock.advance(100);
+  s.runPending();
+  assert.deepEqual(log, ["early"]);
+  assert.equal(owners[1]!.runs[0], TASK_WOKEN_TIMER);
+  clock.advance(400);
+  s.runPending();
+  assert.deepEqual(log, ["early", "late"]);
+});
+
+Deno.test("refreshing an expiry is assigning a number: the old entry is skipped", () => {
+  const clock = new FakeClock();
+  const s = new Scheduler(clock);
+  const log: string[] = [];
+  const t = s.newTask(new Recorder("t", log));
+  t.expire = clock.t + 100;
+  s.queue(t);
+  t.expire = clock.t + 300; // pushed back without touching the queue
+  clock.advance(100);
+  s.runPending();
+  assert.deepEqual(log, [], "must not fire at the old expiry");
+  clock.advance(200);
+  s.runPending();
+  assert.deepEqual(log, ["t"]);
+});
+
+Deno.test("a killed task never runs", () => {
+  const clock = new FakeClock();
+  const s = new Scheduler(clock);
+  const log: string[] = [];
+  const t = s.newTask(new Recorder("t", log));
+  t.expire = clock.t + 10;
+  s.queue(t);
+  s.wake(t, TASK_WOKEN_IO);
+  s.kill(t);
+  clock.advance(50);
+  s.runPending();
+  assert.deepEqual(log, []);
+});
+
+Deno.test("the real clock drains the run queue asynchronously", async () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  const t = s.newTask(new Recorder("x", log));
+  s.wake(t, TASK_WOKEN_IO);
+  assert.deepEqual(log, []);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(log, ["x"]);
+  s.stop();
+});
