@@ -160,7 +160,9 @@ export class Channel {
     this.len -= n;
     this.out -= n;
     this.totalOut += n;
-    if (this.len === 0) this.head = 0;
+    // Restart at offset 0 when empty, unless a read in flight targets the old
+    // tail: its bytes must land where the accounting expects them.
+    if (this.len === 0 && !this.reading) this.head = 0;
   }
 
   /**

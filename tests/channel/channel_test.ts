@@ -94,3 +94,26 @@ Deno.test("realign() makes wrapped data contiguous from offset 0", () => {
   assert.equal(ch.buf![124], 124);
   assert.equal(ch.buf![173], 173);
 });
+
+Deno.test("a write emptying the channel during a read keeps the read's bytes in order", () => {
+  const pools = createPools(4096);
+  const ch = new Channel(pools);
+  ch.lastReadFull = true;
+  ch.toForward = CHN_INFINITE_FORWARD;
+  let r = ch.readRegion()!;
+  fill(r.subarray(0, 100), 0);
+  ch.commitRead(100, r.length);
+  ch.forward();
+  // A read starts into the tail while the 100 forwarded bytes are written.
+  r = ch.readRegion()!;
+  ch.reading = true;
+  ch.writing = true;
+  ch.commitWrite(100);
+  ch.writing = false;
+  fill(r.subarray(0, 10), 100); // the read completes now
+  ch.reading = false;
+  ch.commitRead(10, r.length);
+  ch.forward();
+  const w = ch.writeRegion()!;
+  assert.deepEqual([...w], [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+});
