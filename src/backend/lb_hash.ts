@@ -1,0 +1,260 @@
+// Hash-based balancing (`balance source|uri|url_param|hdr`): the hash functions
+// (HAProxy's hash.c / backend.c gen_hash), the map-based table (lb_map.c) and
+// the consistent-hashing ring (lb_chash.c).
+//
+// A HashLb is given a key function (built in lb.ts from the balance arguments)
+// that hashes the part of the request the algorithm looks at, or returns -1
+// when that part is absent; then it falls back to smooth weighted round robin,
+// as HAProxy falls back to round robin.
+//
+// Hash function: sdbm over the UTF-16 code units of the key (HAProxy's default,
+// `hash-type ... sdbm`): h = h * 65599 + c, in 32 bits. For ASCII keys (IPs,
+// URIs, header values) this equals HAProxy's byte-wise sdbm.
+// - map-based: the raw sdbm value indexes a smooth weighted map
+//   (buildSmoothMap: weight/gcd slots per server): server = map[h % size].
+//   Adding or removing a server remaps most keys.
+// - consistent: the sdbm value goes through an avalanche step (Bob Jenkins'
+//   full_hash, as HAProxy's `avalanche` modifier) and is looked up on a ring:
+//   each server owns (weight / gcd of all weights) * F points, F = 160 unless
+//   that would exceed RING_POINTS_MAX points in total. A point's position
+//   depends only on the server's name and the point's rank, so removing a
+//   server moves only the keys it held, and adding one steals keys only for
+//   itself. The ring is two typed arrays (positions, owners), binary-searched.
+//
+// pick() is O(key length) to hash plus O(1) (map) or O(log points) (ring).
+// When the hashed server cannot take the connection (full, avoided, or down
+// since the last update()), the next slots of the map / next points of the
+// ring are tried, after an O(n) check that someone can take it. update() is
+// O(map size * n) for the map, O(points log points) for the ring. No
+// allocation per pick; never touches sockets.
+
+import { RoundRobinLb } from "./lb_roundrobin.ts";
+import { buildSmoothMap } from "./lb_static_rr.ts";
+import {
+  anyCanTake,
+  anyUsable,
+  collectCandidates,
+  type LbRequest,
+  type LbServer,
+  type LoadBalancer,
+  srvCanTake,
+  weightGcd,
+} from "./lb_types.ts";
+
+/**
+ * Hashes the part of a request an algorithm looks at: an unsigned 32-bit sdbm
+ * value, or -1 when the part is absent (the balancer then uses round robin).
+ */
+export type HashKeyFn = (req: LbRequest) => number;
+
+/** The two lookup methods of `hash-type`. */
+export type HashType = "map-based" | "consistent";
+
+/** Ring points per unit of (weight / gcd of the weights). */
+export const RING_POINTS_PER_UNIT = 160;
+/** Cap on the total number of ring points; F shrinks to stay under it. */
+export const RING_POINTS_MAX = 1 << 16;
+
+/** Multiplier packing (position, owner) into one float64 for sorting: owner < 2^20. */
+const OWNER_SCALE = 1 << 20;
+
+/**
+ * sdbm hash of s[start, end) (HAProxy's hash_sdbm): h = c + (h << 6) +
+ * (h << 16) - h, i.e. h * 65599 + c, on 32 bits. Returns an unsigned 32-bit
+ * integer; the empty range hashes to 0. Indexes are not checked.
+ */
+export function hashSdbm(s: string, start: number, end: number): number {
+  let h = 0;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 65599) + s.charCodeAt(i)) | 0;
+  return h >>> 0;
+}
+
+/** sdbm hash of a whole string. */
+export function hashString(s: string): number {
+  return hashSdbm(s, 0, s.length);
+}
+
+/**
+ * Avalanche step (Bob Jenkins' 32-bit integer hash, HAProxy's full_hash()):
+ * every input bit affects every output bit, so that close keys land far apart
+ * on the ring. Input and output are unsigned 32-bit integers.
+ */
+export function hashAvalanche(h: number): number {
+  let a = h | 0;
+  a = (a + 0x7ed55d16 + (a << 12)) | 0;
+  a = a ^ 0xc761c23c ^ (a >>> 19);
+  a = (a + 0x165667b1 + (a << 5)) | 0;
+  a = ((a + 0xd3a2646c) | 0) ^ (a << 9);
+  a = (a + 0xfd7046c5 + (a << 3)) | 0;
+  a = a ^ 0xb55a4f09 ^ (a >>> 16);
+  // Spread values over the whole 32-bit space (multiply by a prime near 3/4 of it).
+  return Math.imul(a, 0xc0000001) >>> 0;
+}
+
+/** Position on the ring of point `rank` of the server whose name hashes to `nameHash`. */
+function ringPointKey(nameHash: number, rank: number): number {
+  return hashAvalanche((nameHash ^ Math.imul(rank + 1, 0x9e3779b1)) >>> 0);
+}
+
+/** Hash-based balancing (source, uri, url_param, hdr) with map-based or consistent lookup. */
+export class HashLb implements LoadBalancer {
+  allFull: boolean;
+  readonly hashType: HashType;
+  readonly #servers: readonly LbServer[];
+  readonly #allbackups: boolean;
+  readonly #key: HashKeyFn;
+  readonly #cands: LbServer[];
+  /** Round robin used when the key is absent. */
+  readonly #rr: RoundRobinLb;
+  /** map-based: servers in smooth weighted order. */
+  readonly #map: LbServer[];
+  /** consistent: sorted point positions, and the #cands index owning each point. */
+  #ringKeys: Uint32Array;
+  #ringOwners: Uint32Array;
+
+  /**
+   * Builds the balancer over `servers` (not copied: the core mutates them),
+   * hashing requests with `key`, and runs update().
+   */
+  constructor(
+    servers: readonly LbServer[],
+    allbackups: boolean,
+    hashType: HashType,
+    key: HashKeyFn,
+  ) {
+    this.allFull = false;
+    this.hashType = hashType;
+    this.#servers = servers;
+    this.#allbackups = allbackups;
+    this.#key = key;
+    this.#cands = [];
+    this.#rr = new RoundRobinLb(servers, allbackups);
+    this.#map = [];
+    this.#ringKeys = new Uint32Array(0);
+    this.#ringOwners = new Uint32Array(0);
+    this.update();
+  }
+
+  /** Number of points on the ring (consistent) or slots in the map (map-based). */
+  get tableSize(): number {
+    return this.hashType === "consistent" ? this.#ringKeys.length : this.#map.length;
+  }
+
+  /** Recomputes the candidates and rebuilds the map or the ring, and the fallback. */
+  update(): void {
+    collectCandidates(this.#servers, this.#allbackups, this.#cands);
+    this.#rr.update();
+    if (this.hashType === "map-based") buildSmoothMap(this.#cands, this.#map);
+    else this.#buildRing();
+  }
+
+  /**
+   * Builds the ring from the candidates. The per-unit factor derives from all
+   * servers' weights (usable or not), so that a server going down or up
+   * changes no other server's points.
+   */
+  #buildRing(): void {
+    const cands = this.#cands;
+    const g = weightGcd(this.#servers);
+    let units = 0;
+    for (const s of this.#servers) if (s.weight > 0) units += s.weight / g;
+    const f = Math.max(1, Math.min(RING_POINTS_PER_UNIT, Math.floor(RING_POINTS_MAX / units)));
+    let total = 0;
+    for (const s of cands) total += (s.weight / g) * f;
+    const packed = new Float64Array(total);
+    let p = 0;
+    for (let i = 0; i < cands.length; i++) {
+      const s = cands[i]!;
+      const nameHash = hashAvalanche(hashString(s.name));
+      const pts = (s.weight / g) * f;
+      for (let r = 0; r < pts; r++) packed[p++] = ringPointKey(nameHash, r) * OWNER_SCALE + i;
+    }
+    packed.sort();
+    const keys = new Uint32Array(total);
+    const owners = new Uint32Array(total);
+    for (let j = 0; j < total; j++) {
+      const v = packed[j]!;
+      const owner = v % OWNER_SCALE;
+      owners[j] = owner;
+      keys[j] = (v - owner) / OWNER_SCALE;
+    }
+    this.#ringKeys = keys;
+    this.#ringOwners = owners;
+  }
+
+  /**
+   * Returns the server the request's key hashes to; if it cannot take the
+   * connection (full, down, or `avoid`), the next one in the map/ring that
+   * can; `avoid` when it is the only one; round robin when the key is absent;
+   * null when nothing can take it (allFull set when usable servers exist but
+   * are all full). With one candidate, no hash is computed.
+   */
+  pick(req: LbRequest, avoid: LbServer | null): LbServer | null {
+    const cands = this.#cands;
+    let s: LbServer | null = null;
+    if (cands.length === 1) {
+      const only = cands[0]!;
+      if (srvCanTake(only, null)) s = only;
+    } else if (cands.length > 1) {
+      const h = this.#key(req);
+      if (h < 0) {
+        s = this.#rr.pick(req, avoid);
+        this.allFull = this.#rr.allFull;
+        return s;
+      }
+      s = this.#lookup(h, avoid);
+      if (s === null && avoid !== null) s = this.#lookup(h, null);
+    }
+    this.allFull = s === null && anyUsable(cands);
+    return s;
+  }
+
+  /** Looks hash `h` up in the map or on the ring, walking past servers that cannot take it. */
+  #lookup(h: number, avoid: LbServer | null): LbServer | null {
+    if (this.hashType === "map-based") {
+      const map = this.#map;
+      const size = map.length;
+      if (size === 0) return null;
+      let idx = h % size;
+      const first = map[idx]!;
+      if (srvCanTake(first, avoid)) return first;
+      if (!anyCanTake(this.#cands, avoid)) return null;
+      for (let k = 1; k < size; k++) {
+        idx = idx + 1 === size ? 0 : idx + 1;
+        const s = map[idx]!;
+        if (srvCanTake(s, avoid)) return s;
+      }
+      return null;
+    }
+    const keys = this.#ringKeys;
+    const size = keys.length;
+    if (size === 0) return null;
+    const hv = hashAvalanche(h);
+    // First point at or after hv, wrapping to point 0.
+    let lo = 0;
+    let hi = size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < hv) lo = mid + 1;
+      else hi = mid;
+    }
+    let idx = lo === size ? 0 : lo;
+    const cands = this.#cands;
+    const owners = this.#ringOwners;
+    const first = cands[owners[idx]!]!;
+    if (srvCanTake(first, avoid)) return first;
+    if (!anyCanTake(cands, avoid)) return null;
+    for (let k = 1; k < size; k++) {
+      idx = idx + 1 === size ? 0 : idx + 1;
+      const s = cands[owners[idx]!]!;
+      if (srvCanTake(s, avoid)) return s;
+    }
+    return null;
+  }
+
+  /** Nothing to maintain: hashing does not look at connection counts. */
+  onTake(_s: LbServer): void {}
+
+  /** Nothing to maintain: hashing does not look at connection counts. */
+  onRelease(_s: LbServer): void {}
+}
