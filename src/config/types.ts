@@ -72,6 +72,8 @@ export interface FrontendConfig {
   timeouts: Timeouts;
   /** Options in HAProxy spelling, e.g. "tcplog", "httplog", "dontlognull". */
   options: ReadonlySet<string>;
+  /** Arguments of the options that take some, e.g. "forwardfor" → ["except", "127.0.0.0/8"]. */
+  optionArgs: ReadonlyMap<string, readonly string[]>;
   /** Custom log-format string, or null for the mode's default (tcplog/httplog). */
   logFormat: string | null;
   /** `no log`: sessions of this frontend are not logged. */
@@ -153,10 +155,16 @@ export interface BackendConfig {
   redispatch: boolean;
   timeouts: Timeouts;
   options: ReadonlySet<string>;
+  /** Arguments of the options that take some, e.g. "httpchk" → ["GET", "/health"]. */
+  optionArgs: ReadonlyMap<string, readonly string[]>;
   servers: ServerConfig[];
   /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `http-check` lines (health-check layer), e.g. "expect status 200-399". */
+  httpCheck: ReadonlyArray<RuleLine>;
+  /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */
+  cookie: RuleLine | null;
 }
 
 /** The frozen, fully resolved configuration the proxy runs on. */

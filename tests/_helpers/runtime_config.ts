@@ -64,7 +64,7 @@ export function backend(name: string, servers: ServerConfig[], b: Partial<Backen
     httpRequest: [],
     httpResponse: [],
     ...b,
-  } as BackendConfig;
+  };
 }
 
 export function frontend(name: string, f: Partial<FrontendConfig> = {}): FrontendConfig {
