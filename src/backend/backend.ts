@@ -23,7 +23,7 @@ export class Backend {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
-    this.servers = cfg.servers.map((s, i) => new Server(i, s));
+    this.servers = cfg.servers.map((s, i) => new Server(i, s, id));
     this.lb = createLoadBalancer(cfg.balance, this.servers, {
       allbackups: cfg.options.has("allbackups"),
     });

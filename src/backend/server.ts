@@ -8,6 +8,8 @@ import type { LbServer } from "./lb_types.ts";
 
 export class Server implements LbServer {
   readonly id: number;
+  /** Id of the backend the server belongs to. */
+  readonly backendId: number;
   readonly name: string;
   readonly cfg: ServerConfig;
   readonly address: Address;
@@ -19,8 +21,9 @@ export class Server implements LbServer {
   maxconn: number;
   readonly counters: BackendCounters;
 
-  constructor(id: number, cfg: ServerConfig) {
+  constructor(id: number, cfg: ServerConfig, backendId: number) {
     this.id = id;
+    this.backendId = backendId;
     this.name = cfg.name;
     this.cfg = cfg;
     this.address = cfg.address;

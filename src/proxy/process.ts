@@ -6,6 +6,7 @@
 import { Backend } from "../backend/backend.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
 import type { RuntimeConfig } from "../config/types.ts";
+import { ErrorReplies } from "../http/http_errors.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
@@ -32,6 +33,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly backends: Backend[];
   readonly listeners: Listener[];
   readonly proto: Protocol;
+  readonly errorReplies: ErrorReplies;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -50,6 +52,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.frontends = cfg.frontends.map((f, i) => new Frontend(i, f));
     this.listeners = [];
     this.proto = protoTcp;
+    this.errorReplies = new ErrorReplies();
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;

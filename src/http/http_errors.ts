@@ -1,0 +1,110 @@
+// Error replies the proxy produces (HAProxy's http_err_msgs / errorfiles).
+//
+// Each is a complete HTTP/1.1 response with Content-Length, Content-Type
+// text/html, Cache-Control no-cache and Connection close (HTTP_RULES.md,
+// "Error replies"). They are built once at startup; an `errorfiles` entry
+// replaces a body. Replies made by rules (`return`, `redirect`) are built
+// per use by buildReply().
+
+const encoder = new TextEncoder();
+
+export const REASONS: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  410: "Gone",
+  413: "Payload Too Large",
+  414: "URI Too Long",
+  421: "Misdirected Request",
+  422: "Unprocessable Content",
+  425: "Too Early",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** Text of the default error bodies, as HAProxy words them. */
+const MESSAGES: Record<number, string> = {
+  400: "Your browser sent an invalid request.",
+  403: "Request forbidden by administrative rules.",
+  408: "Your browser didn't send a complete request in time.",
+  414: "The request URI is too long.",
+  422: "The request could not be processed.",
+  431: "The request header fields are too large.",
+  500: "An internal server error occurred.",
+  501: "The request method is not supported.",
+  502: "The server returned an invalid or incomplete response.",
+  503: "No server is available to handle this request.",
+  504: "The server didn't respond in time.",
+};
+
+/** Builds a complete response; `extra` are header lines without CRLF. */
+export function buildReply(
+  status: number,
+  contentType: string | null,
+  body: Uint8Array,
+  extra: readonly string[] = [],
+  close = true,
+): Uint8Array {
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Unknown"}\r\n`;
+  head += `content-length: ${body.length}\r\n`;
+  if (contentType !== null) head += `content-type: ${contentType}\r\n`;
+  head += "cache-control: no-cache\r\n";
+  for (const h of extra) head += h + "\r\n";
+  if (close) head += "connection: close\r\n";
+  head += "\r\n";
+  const h = encoder.encode(head);
+  const out = new Uint8Array(h.length + body.length);
+  out.set(h, 0);
+  out.set(body, h.length);
+  return out;
+}
+
+/** The default HTML body of an error status. */
+export function defaultErrorBody(status: number): Uint8Array {
+  const reason = REASONS[status] ?? "Error";
+  const msg = MESSAGES[status] ?? reason;
+  return encoder.encode(`<html><body><h1>${status} ${reason}</h1>\n${msg}\n</body></html>\n`);
+}
+
+/** The prepared error replies of a proxy, by status. */
+export class ErrorReplies {
+  #replies: Map<number, Uint8Array>;
+
+  /** `files` maps a status to a body read at startup (errorfiles). */
+  constructor(files: ReadonlyMap<number, Uint8Array> = new Map()) {
+    this.#replies = new Map();
+    for (const st of Object.keys(MESSAGES).map(Number)) {
+      const body = files.get(st) ?? defaultErrorBody(st);
+      this.#replies.set(st, buildReply(st, "text/html", body));
+    }
+  }
+
+  /** The reply for `status` (built on the fly for a status without a prepared one). */
+  get(status: number): Uint8Array {
+    let r = this.#replies.get(status);
+    if (r === undefined) {
+      r = buildReply(status, "text/html", defaultErrorBody(status));
+      this.#replies.set(status, r);
+    }
+    return r;
+  }
+}

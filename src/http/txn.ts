@@ -1,0 +1,115 @@
+// An HTTP transaction (HAProxy's struct http_txn): the parsed request and
+// response heads, body framers, connection-mode decisions and the timers of
+// the log line. One per stream, reset in place after each response on a
+// keep-alive connection: no allocation per request beyond the log line.
+
+import { BodyParser } from "./h1_body.ts";
+import { HttpHead } from "./types.ts";
+
+/** Close the client connection after this response. */
+export const TX_CLI_CLOSE = 0x0001;
+/** Close the server connection after this response. */
+export const TX_SRV_CLOSE = 0x0002;
+/** The connection became a tunnel (101 or CONNECT 2xx). */
+export const TX_TUNNEL = 0x0004;
+/** Add `Connection: keep-alive` to the response (HTTP/1.0 client keeping alive). */
+export const TX_ADD_KEEPALIVE = 0x0008;
+/** The request was fully forwarded. */
+export const TX_REQ_DONE = 0x0010;
+/** The response was fully forwarded. */
+export const TX_RES_DONE = 0x0020;
+/** This transaction was logged. */
+export const TX_LOGGED = 0x0040;
+/** The request was answered by the proxy itself (error, return, redirect). */
+export const TX_LOCAL_REPLY = 0x0080;
+/** The server connection was reused from a previous request. */
+export const TX_REUSED_CONN = 0x0100;
+
+export class HttpTxn {
+  readonly req: HttpHead;
+  readonly res: HttpHead;
+  readonly reqBody: BodyParser;
+  readonly resBody: BodyParser;
+  /** TX_* flags. */
+  flags: number;
+  /** Response status (as sent to the client), -1 before any. */
+  status: number;
+  /** Requests seen on this client connection (this one included). */
+  count: number;
+  /** Request line for the log, method and target. */
+  requestLine: string;
+  method: string;
+  uri: string;
+  version: string;
+  /** Ticks: waiting for this request began, its head completed, the response head arrived. */
+  tWaitStart: number;
+  tHeadDone: number;
+  tReqSent: number;
+  tResHead: number;
+  /** Epoch ms of the first byte of this request (log date %tr). */
+  requestDate: number;
+  /** Bytes sent to the client for this transaction (log %B), set at log time. */
+  bytesOutStart: number;
+  bytesInStart: number;
+  /** A byte of this request arrived (distinguishes idle keep-alive from a slow request). */
+  gotByte: boolean;
+  /** Scratch copy of a wrapped head (a big pool buffer), null when parsing in place. */
+  scratch: Uint8Array | null;
+  /** Buffer the head spans point into (the channel's or the scratch). */
+  reqBuf: Uint8Array | null;
+  resBuf: Uint8Array | null;
+  /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
+  reqHeadLen: number;
+  resHeadLen: number;
+
+  constructor(maxhdr: number) {
+    this.req = new HttpHead(maxhdr);
+    this.res = new HttpHead(maxhdr);
+    this.reqBody = new BodyParser();
+    this.resBody = new BodyParser();
+    this.flags = 0;
+    this.status = -1;
+    this.count = 0;
+    this.requestLine = "";
+    this.method = "";
+    this.uri = "";
+    this.version = "";
+    this.tWaitStart = 0;
+    this.tHeadDone = 0;
+    this.tReqSent = 0;
+    this.tResHead = 0;
+    this.requestDate = 0;
+    this.bytesOutStart = 0;
+    this.bytesInStart = 0;
+    this.gotByte = false;
+    this.scratch = null;
+    this.reqBuf = null;
+    this.resBuf = null;
+    this.reqHeadLen = 0;
+    this.resHeadLen = 0;
+  }
+
+  /** Prepares for the next request on the same connection. */
+  reset(now: number): void {
+    this.req.reset();
+    this.res.reset();
+    this.reqBody.reset(0, -1);
+    this.resBody.reset(0, -1);
+    this.flags = 0;
+    this.status = -1;
+    this.requestLine = "";
+    this.method = "";
+    this.uri = "";
+    this.version = "";
+    this.tWaitStart = now;
+    this.tHeadDone = 0;
+    this.tReqSent = 0;
+    this.tResHead = 0;
+    this.requestDate = 0;
+    this.gotByte = false;
+    this.reqBuf = null;
+    this.resBuf = null;
+    this.reqHeadLen = 0;
+    this.resHeadLen = 0;
+  }
+}
