@@ -43,6 +43,13 @@ export class Channel {
   writing: boolean;
   /** Expiry tick for analysers (e.g. http-request timeout). */
   analyseExp: number;
+  /**
+   * Bytes to write before the buffer's output: a rewritten HTTP head. It lives
+   * in its own pool buffer so a rewrite never moves bytes a read may target.
+   */
+  prefix: Uint8Array | null;
+  prefixLen: number;
+  prefixOff: number;
   #pools: Pools;
 
   constructor(pools: Pools) {
@@ -60,7 +67,51 @@ export class Channel {
     this.reading = false;
     this.writing = false;
     this.analyseExp = 0;
+    this.prefix = null;
+    this.prefixLen = 0;
+    this.prefixOff = 0;
     this.#pools = pools;
+  }
+
+  /** True when nothing is left to write (no prefix, no byte held). */
+  isEmpty(): boolean {
+    return this.len === 0 && this.prefix === null;
+  }
+
+  /** Offset of the first input byte (after the forwarded part). */
+  inPos(): number {
+    const buf = this.buf;
+    if (buf === null) return 0;
+    const p = this.head + this.out;
+    return p >= buf.length ? p - buf.length : p;
+  }
+
+  /**
+   * Drops the first n input bytes without writing them (a head replaced by a
+   * prefix). Only legal when nothing is forwarded yet (out === 0).
+   */
+  skipInput(n: number): void {
+    this.head += n;
+    if (this.buf !== null && this.head >= this.buf.length) this.head -= this.buf.length;
+    this.len -= n;
+    if (this.len === 0 && !this.reading) this.head = 0;
+  }
+
+  /**
+   * Queues `bytes[0, len)` (a big pool buffer, ownership taken) to be written
+   * before anything else. Only one prefix at a time; returns false otherwise.
+   */
+  setPrefix(bytes: Uint8Array, len: number): boolean {
+    if (this.prefix !== null) return false;
+    this.prefix = bytes;
+    this.prefixLen = len;
+    this.prefixOff = 0;
+    return true;
+  }
+
+  /** Allocates a big buffer for a prefix (null when the pool is exhausted). */
+  allocPrefixBuffer(): Uint8Array | null {
+    return this.#pools.big.alloc();
   }
 
   /** Bytes received but not yet forwarded. */
@@ -147,6 +198,7 @@ export class Channel {
 
   /** The contiguous forwarded region to write next, or null when nothing is forwarded. */
   writeRegion(): Uint8Array | null {
+    if (this.prefix !== null) return this.prefix.subarray(this.prefixOff, this.prefixLen);
     const buf = this.buf;
     if (buf === null || this.out === 0) return null;
     const end = this.head + this.out;
@@ -155,6 +207,15 @@ export class Channel {
 
   /** Accounts n bytes written from the head. */
   commitWrite(n: number): void {
+    if (this.prefix !== null) {
+      this.prefixOff += n;
+      this.totalOut += n;
+      if (this.prefixOff >= this.prefixLen) {
+        this.#pools.big.release(this.prefix);
+        this.prefix = null;
+      }
+      return;
+    }
     this.head += n;
     if (this.buf !== null && this.head >= this.buf.length) this.head -= this.buf.length;
     this.len -= n;
@@ -194,15 +255,26 @@ export class Channel {
     return true;
   }
 
-  /** Drops everything held (used when a side is aborted). */
+  /** Drops everything held (used when a side is aborted). No write may be in flight. */
   erase(): void {
     this.len = 0;
     this.out = 0;
-    this.head = 0;
+    if (!this.reading) this.head = 0;
+    else if (this.buf !== null) {
+      // Keep the tail where the in-flight read lands: head = old tail.
+      this.head = (this.head + this.len) % this.buf.length;
+    }
+    this.#dropPrefix();
   }
 
-  /** Gives the buffer back to its pool. Caller guarantees no I/O is in flight on it. */
+  #dropPrefix(): void {
+    if (this.prefix !== null) this.#pools.big.release(this.prefix);
+    this.prefix = null;
+  }
+
+  /** Gives the buffers back to their pools. Caller guarantees no I/O is in flight on them. */
   releaseBuffer(): void {
+    this.#dropPrefix();
     if (this.buf !== null && this.bufPool !== null) this.bufPool.release(this.buf);
     this.buf = null;
     this.bufPool = null;

@@ -53,7 +53,11 @@ export interface LogContext {
   pid: number;
 }
 
-type Part = { lit: string; v: null; quote: false } | { lit: null; v: keyof typeof VARS; quote: boolean };
+type Part = { lit: string; v: null; quote: false } | {
+  lit: null;
+  v: keyof typeof VARS;
+  quote: boolean;
+};
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 

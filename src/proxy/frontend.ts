@@ -20,9 +20,8 @@ export class Frontend {
     this.name = cfg.name;
     this.cfg = cfg;
     this.feconn = 0;
-    const fmt = cfg.logFormat ?? (cfg.mode === "http" && cfg.options.has("httplog")
-      ? HTTPLOG_FORMAT
-      : TCPLOG_FORMAT);
+    const fmt = cfg.logFormat ??
+      (cfg.mode === "http" && cfg.options.has("httplog") ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
     this.logFormat = cfg.noLog ? null : new LogFormat(fmt);
     this.counters = new FrontendCounters();
   }

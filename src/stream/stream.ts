@@ -17,11 +17,13 @@ import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
   CF_READ_ERROR,
+  CF_READ_PARTIAL,
   CF_READ_TIMEOUT,
   CF_SHUTR,
   CF_SHUTW,
   CF_SHUTW_NOW,
   CF_WRITE_ERROR,
+  CF_WRITE_PARTIAL,
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
@@ -29,7 +31,7 @@ import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import type { LogContext } from "../log/log_format.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { ProcessCtx } from "../proxy/process_ctx.ts";
-import { tickAdd, tickFirst, tickIsExpired, TICK_ETERNITY } from "../task/ticks.ts";
+import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_INIT, TASK_WOKEN_IO } from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "./stream_interface.ts";
 import {
@@ -117,7 +119,8 @@ export class Stream implements SiOwner, LbRequest {
     this.err = SF_ERR_NONE;
     this.finst = SF_FINST_NONE;
     this.acceptDate = Date.now();
-    this.tAccept = ctx.sched.now;
+    // The cached scheduler time may be old (the accept loop runs outside drains).
+    this.tAccept = ctx.sched.now = ctx.sched.clock.now();
     this.tConnStart = 0;
     this.tConnected = 0;
     this.tQueued = 0;
@@ -163,6 +166,10 @@ export class Stream implements SiOwner, LbRequest {
     const now = this.ctx.sched.now;
     const req = this.req, res = this.res, cli = this.cli, si = this.srvSi;
 
+    // 0. Activity seen by the interfaces since the last run refreshes their
+    //    inactivity timers; the scheduler's clock was read when this batch began.
+    this.#noteActivity(now);
+
     // 1. Hard stop requested by the process.
     if (this.ctx.killing) {
       this.#abort(SF_ERR_KILLED, si.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
@@ -194,12 +201,16 @@ export class Stream implements SiOwner, LbRequest {
     res.forward();
 
     // 6. Half-close: a FIN is passed on only after every byte before it.
-    if ((req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && si.state === SI_ST_EST) {
+    if (
+      (req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && si.state === SI_ST_EST
+    ) {
       req.flags |= CF_SHUTW_NOW;
     }
-    if ((res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))) {
+    if (
+      (res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))
+    ) {
       res.flags |= CF_SHUTW_NOW;
     }
 
@@ -331,6 +342,19 @@ export class Stream implements SiOwner, LbRequest {
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
+  /** Turns READ/WRITE_PARTIAL flags into per-side activity ticks, and clears them. */
+  #noteActivity(now: number): void {
+    const req = this.req, res = this.res;
+    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) {
+      this.cli.lastActivity = now;
+    }
+    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) {
+      this.srvSi.lastActivity = now;
+    }
+    req.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
+    res.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
+  }
+
   /** Checks inactivity timers; ends the stream and returns true when one expired. */
   #checkTimeouts(now: number): boolean {
     const cliExp = this.#clientExpiry();
@@ -436,7 +460,7 @@ export class Stream implements SiOwner, LbRequest {
     ctx.sessionEnded(this.fe);
   }
 
-  onSettled(): void {
+  onSettled(_si: unknown): void {
     // Both interfaces closed and every read/write settled: buffers are free.
     if (!this.#ended) return;
     if (this.cli.pending !== 0 || this.srvSi.pending !== 0) return;

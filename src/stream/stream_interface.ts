@@ -29,7 +29,7 @@ export interface SiOwner {
   /** An I/O completed on side `side`: wake the task. */
   onIo(side: number): void;
   /** Every in-flight operation of a closed interface has settled. */
-  onSettled(): void;
+  onSettled(si: StreamInterface): void;
   /** Current tick. */
   now(): number;
 }
@@ -108,7 +108,7 @@ export class StreamInterface {
         ob.writing = true;
         this.pending++;
         this.conn!.write(region).then(this.#onWrite, this.#onWriteError);
-      } else if ((ob.flags & CF_SHUTW_NOW) && ob.len === 0) {
+      } else if ((ob.flags & CF_SHUTW_NOW) && ob.isEmpty()) {
         // Every byte before the FIN is out: now the FIN may follow (DESIGN §2).
         ob.flags = (ob.flags & ~CF_SHUTW_NOW) | CF_SHUTW;
         this.pending++;
@@ -126,13 +126,13 @@ export class StreamInterface {
         this.conn.close();
       } catch { /* already closed by the peer's reset */ }
     }
-    if (this.pending === 0) this.#owner.onSettled();
+    if (this.pending === 0) this.#owner.onSettled(this);
   }
 
   #settle(): boolean {
     this.pending--;
     if (this.state === SI_ST_CLO) {
-      if (this.pending === 0) this.#owner.onSettled();
+      if (this.pending === 0) this.#owner.onSettled(this);
       return false;
     }
     return true;
@@ -146,8 +146,7 @@ export class StreamInterface {
       ib.flags |= CF_READ_NULL | CF_SHUTR;
     } else if (n > 0) {
       ib.commitRead(n, this.#readSize);
-      ib.flags |= CF_READ_PARTIAL;
-      this.lastActivity = this.#owner.now();
+      ib.flags |= CF_READ_PARTIAL; // processStream() turns it into activity
     }
     this.#owner.onIo(this.side);
   }
@@ -163,8 +162,7 @@ export class StreamInterface {
     this.ob.writing = false;
     if (!this.#settle()) return;
     this.ob.commitWrite(n);
-    this.ob.flags |= CF_WRITE_PARTIAL;
-    this.lastActivity = this.#owner.now();
+    this.ob.flags |= CF_WRITE_PARTIAL; // processStream() turns it into activity
     this.#owner.onIo(this.side);
   }
 

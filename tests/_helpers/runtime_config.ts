@@ -48,7 +48,11 @@ export function server(name: string, port: number, s: Partial<ServerConfig> = {}
   };
 }
 
-export function backend(name: string, servers: ServerConfig[], b: Partial<BackendConfig> = {}): BackendConfig {
+export function backend(
+  name: string,
+  servers: ServerConfig[],
+  b: Partial<BackendConfig> = {},
+): BackendConfig {
   return {
     name,
     mode: "tcp",
@@ -88,7 +92,10 @@ export function frontend(name: string, f: Partial<FrontendConfig> = {}): Fronten
   };
 }
 
-export function runtimeConfig(frontends: FrontendConfig[], backends: BackendConfig[]): RuntimeConfig {
+export function runtimeConfig(
+  frontends: FrontendConfig[],
+  backends: BackendConfig[],
+): RuntimeConfig {
   return {
     file: "test.yaml",
     global: {

@@ -15,7 +15,16 @@ Deno.test("the bundled proxy alone validates config.example.yaml", async () => {
     assert.equal(bundle.code, 0, new TextDecoder().decode(bundle.stderr));
     // Run from an empty directory so nothing but the bundle can be resolved.
     const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-net", "--no-config", `${out}/sluice.js`, "-c", "-f", `${root}config.example.yaml`],
+      args: [
+        "run",
+        "-A",
+        "--unstable-net",
+        "--no-config",
+        `${out}/sluice.js`,
+        "-c",
+        "-f",
+        `${root}config.example.yaml`,
+      ],
       cwd: out,
       stdout: "piped",
       stderr: "piped",

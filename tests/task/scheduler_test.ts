@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Scheduler } from "../../src/task/scheduler.ts";
 import type { Clock } from "../../src/task/ticks.ts";
-import { type Task, TASK_WOKEN_IO, TASK_WOKEN_TIMER, type TaskOwner } from "../../src/task/types.ts";
+import {
+  type Task,
+  TASK_WOKEN_IO,
+  TASK_WOKEN_TIMER,
+  type TaskOwner,
+} from "../../src/task/types.ts";
 
 /** A clock the test moves by hand; records armed host timers. */
 class FakeClock implements Clock {

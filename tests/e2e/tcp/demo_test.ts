@@ -1,0 +1,61 @@
+// The README demo works: `tests/_helpers/demo.ts --once` starts two echo
+// servers, runs the proxy on config.example.yaml, and gets "hello" back
+// through 127.0.0.1:8080 with a normal log line. It binds the fixed ports
+// 8080, 9001 and 9002, so it is skipped (with a message) when one is taken.
+
+import assert from "node:assert/strict";
+import { REPO_ROOT } from "../../_helpers/proxy.ts";
+
+const DEMO = new URL("../../_helpers/demo.ts", import.meta.url).pathname;
+const PORTS = [8080, 9001, 9002];
+
+function portsInUse(): number[] {
+  const busy: number[] = [];
+  for (const port of PORTS) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      busy.push(port);
+    }
+  }
+  return busy;
+}
+
+const busy = portsInUse();
+if (busy.length > 0) {
+  console.warn(`demo_test: skipped, 127.0.0.1 port(s) ${busy.join(", ")} already in use`);
+}
+
+Deno.test({
+  name: "demo: demo.ts --once echoes hello through 127.0.0.1:8080 and prints the log line",
+  ignore: busy.length > 0,
+  fn: async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", DEMO, "--once"],
+      cwd: REPO_ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    let out: Deno.CommandOutput;
+    try {
+      out = await child.output();
+    } finally {
+      clearTimeout(timer);
+    }
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    const both = `stdout:\n${stdout}\nstderr:\n${stderr}`;
+    assert.equal(out.code, 0, both);
+    assert.match(stdout, /^reply: "hello"$/m, both);
+    assert.match(
+      stdout,
+      /^log: 127\.0\.0\.1:\d+ \[[^\]]+\] fe_main be_demo\/demo[12] \d+\/\d+\/\d+ 5 -- /m,
+      both,
+    );
+    // everything it started is gone again
+    assert.deepEqual(portsInUse(), [], "demo.ts left a port bound");
+  },
+});
