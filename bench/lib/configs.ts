@@ -1,0 +1,134 @@
+// Configuration files of the processes the load bench starts: nginx (the
+// backend), HAProxy (the reference proxy) and Sluice (the proxy under test).
+//
+// The two proxies get the same settings: one frontend on 127.0.0.1, one
+// backend with one server, the same mode, timeouts, maxconn and buffer size,
+// and no logging. HAProxy runs one thread (`nbthread 1`), since Sluice runs
+// its proxying on one JavaScript thread. These functions only build text;
+// load.ts writes it into the run's temporary directory.
+
+/** Settings the two proxies share. */
+export interface ProxyParams {
+  mode: "tcp" | "http";
+  /** Port the frontend binds on 127.0.0.1. */
+  bindPort: number;
+  /** Port of the backend server on 127.0.0.1. */
+  backendPort: number;
+  /** Global and frontend connection limit. */
+  maxconn: number;
+  /** Buffer size in bytes (tune.bufsize / global.bufsize). */
+  bufsize: number;
+}
+
+/** Timeouts of both proxies (HAProxy spelling and Sluice spelling agree). */
+const TIMEOUTS = { connect: "5s", client: "60s", server: "60s" } as const;
+
+/** HAProxy configuration (haproxy -f) for `p`. */
+export function haproxyConfig(p: ProxyParams): string {
+  const http = p.mode === "http";
+  return [
+    "global",
+    `  maxconn ${p.maxconn}`,
+    "  nbthread 1",
+    `  tune.bufsize ${p.bufsize}`,
+    "",
+    "defaults",
+    `  mode ${p.mode}`,
+    `  maxconn ${p.maxconn}`,
+    `  timeout connect ${TIMEOUTS.connect}`,
+    `  timeout client ${TIMEOUTS.client}`,
+    `  timeout server ${TIMEOUTS.server}`,
+    ...(http ? ["  option http-keep-alive"] : []),
+    "",
+    "frontend fe",
+    `  bind 127.0.0.1:${p.bindPort}`,
+    "  default_backend be",
+    "",
+    "backend be",
+    "  balance roundrobin",
+    `  server s1 127.0.0.1:${p.backendPort}`,
+    "",
+  ].join("\n");
+}
+
+/** A byte count in config size syntax: "16k" when a whole number of KiB. */
+function sizeText(n: number): string {
+  return n % 1024 === 0 ? `${n / 1024}k` : String(n);
+}
+
+/** Sluice configuration (YAML, main.ts -f) for `p`. */
+export function sluiceConfig(p: ProxyParams): string {
+  const http = p.mode === "http";
+  return [
+    `global: { maxconn: ${p.maxconn}, bufsize: ${sizeText(p.bufsize)}, log: none }`,
+    "defaults:",
+    `  mode: ${p.mode}`,
+    `  maxconn: ${p.maxconn}`,
+    `  timeout: { connect: ${TIMEOUTS.connect}, client: ${TIMEOUTS.client}, server: ${TIMEOUTS.server} }`,
+    ...(http ? ["  option: [http-keep-alive]"] : []),
+    "frontends:",
+    `  fe: { bind: "127.0.0.1:${p.bindPort}", default_backend: be }`,
+    "backends:",
+    "  be:",
+    "    balance: roundrobin",
+    `    servers: [ { name: s1, address: "127.0.0.1:${p.backendPort}" } ]`,
+    "",
+  ].join("\n");
+}
+
+/** Settings of the nginx backend. */
+export interface NginxParams {
+  /** Temporary directory: prefix, pid file, logs, temp paths, document root `www/`. */
+  dir: string;
+  port: number;
+  /** worker_connections (idle connections of the memory phase + load). */
+  workerConnections: number;
+  /** worker_rlimit_nofile. */
+  nofile: number;
+}
+
+/**
+ * nginx configuration: one process (no master, no daemon, so that its pid is
+ * the one the bench started and stopping it leaves nothing behind), access
+ * log off, `GET /` → 200 "hello\n", `GET /big.bin` → the file in `www/`.
+ * Keep-alive connections are never closed by request count, and idle
+ * connections are held for minutes, so that the memory phase measures idle
+ * connections that are really open.
+ */
+export function nginxConfig(p: NginxParams): string {
+  const d = p.dir;
+  return `worker_processes 1;
+master_process off;
+daemon off;
+pid ${d}/nginx.pid;
+error_log ${d}/nginx_error.log warn;
+worker_rlimit_nofile ${p.nofile};
+events {
+  worker_connections ${p.workerConnections};
+}
+http {
+  access_log off;
+  client_body_temp_path ${d}/nginx_body;
+  proxy_temp_path ${d}/nginx_proxy;
+  fastcgi_temp_path ${d}/nginx_fastcgi;
+  uwsgi_temp_path ${d}/nginx_uwsgi;
+  scgi_temp_path ${d}/nginx_scgi;
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_header_timeout 300s;
+  server {
+    listen 127.0.0.1:${p.port} backlog=4096;
+    location = / {
+      default_type text/plain;
+      return 200 "hello\\n";
+    }
+    location / {
+      root ${d}/www;
+    }
+  }
+}
+`;
+}

@@ -1,0 +1,886 @@
+// The load bench: Sluice against HAProxy, same backend, same machine, same run.
+//
+// Usage: deno run --allow-all bench/load.ts      (tunables: BENCH_* env vars, see
+// bench/README.md). It is not a *_bench.ts file on purpose: `deno bench` must
+// not pick it up.
+//
+// One run starts a backend (nginx when installed, else bench/lib/stub_backend.ts),
+// then, per mode in BENCH_MODES, Sluice and HAProxy in front of it, both pinned
+// to one core (BENCH_PROXY_CPU) while the backend and the clients share the
+// other (BENCH_LOAD_CPU). For each proxy it measures, alternating between the
+// proxies so that a noisy neighbour hurts both alike:
+//   - memory per idle connection: RSS growth with BENCH_IDLE_CONNS idle
+//     connections open through the proxy (each reaching the backend in TCP
+//     mode), divided by their count;
+//   - requests/s: median over BENCH_ROUNDS wrk runs of BENCH_DURATION seconds;
+//   - proxy CPU time per request: utime+stime growth over a wrk run / requests;
+//   - throughput: median over BENCH_TRANSFERS downloads of a BENCH_BIG_MIB file.
+// It prints one table per mode (metric | Sluice | HAProxy | ratio | target) and
+// writes everything to bench/out/latest.json. Every process it starts is
+// stopped on exit, on SIGINT/SIGTERM, and (through setpriv --pdeathsig) even
+// when the bench itself is killed. A proxy that fails to start or dies is
+// reported as such and the other one is still measured; the exit status is
+// then 1.
+
+import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
+import { haproxyConfig, nginxConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
+import {
+  capture,
+  freePort,
+  hasCommand,
+  type ManagedProcess,
+  pinProcess,
+  ProcessGroup,
+  sleep,
+  waitForPort,
+} from "./lib/proc.ts";
+import {
+  clockTicksPerSecond,
+  countEstablished,
+  countFds,
+  readCoreTicks,
+  readCpuTicks,
+  readRssKiB,
+} from "./lib/procfs.ts";
+import { median, ratio, renderTable, type Row, targetMet } from "./lib/report.ts";
+import { runWrk, type WrkResult } from "./lib/wrk.ts";
+
+type Mode = "tcp" | "http";
+type ProxyName = "sluice" | "haproxy";
+
+const PROXY_LABEL: Record<ProxyName, string> = { sluice: "Sluice", haproxy: "HAProxy" };
+const MIB = 1024 * 1024;
+/** Sluice's absolute target for memory per idle connection (bytes). */
+const IDLE_TARGET_BYTES = 16 * 1024;
+
+// --- settings ----------------------------------------------------------------
+
+/** Everything a run depends on; read once from the environment. */
+interface Settings {
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  threads: number;
+  connections: number;
+  idleConns: number;
+  idleSettleMs: number;
+  transfers: number;
+  bigMiB: number;
+  modes: Mode[];
+  proxies: ProxyName[];
+  backend: "auto" | "nginx" | "deno";
+  direct: boolean;
+  proxyCpu: string;
+  loadCpu: string;
+  bufsize: number;
+  out: string;
+  keepTmp: boolean;
+  strict: boolean;
+  /** Tree whose main.ts and deno.json are run as Sluice (default: this repository). */
+  sluiceRoot: string;
+}
+
+function envInt(name: string, def: number, min: number): number {
+  const v = Deno.env.get(name);
+  if (v === undefined || v === "") return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`Invalid ${name} "${v}": expected an integer ≥ ${min}`);
+  }
+  return n;
+}
+
+function envList<T extends string>(name: string, def: T[], allowed: readonly T[]): T[] {
+  const v = Deno.env.get(name);
+  if (v === undefined || v === "") return def;
+  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const it of items) {
+    if (!allowed.includes(it as T)) {
+      throw new Error(`Invalid ${name} item "${it}": expected one of ${allowed.join(", ")}`);
+    }
+  }
+  if (items.length === 0) throw new Error(`Invalid ${name} "${v}": empty list`);
+  return items as T[];
+}
+
+function envFlag(name: string, def: boolean): boolean {
+  const v = Deno.env.get(name);
+  if (v === undefined || v === "") return def;
+  return v !== "0" && v.toLowerCase() !== "false" && v.toLowerCase() !== "no";
+}
+
+function readSettings(): Settings {
+  const backend = Deno.env.get("BENCH_BACKEND") ?? "auto";
+  if (backend !== "auto" && backend !== "nginx" && backend !== "deno") {
+    throw new Error(`Invalid BENCH_BACKEND "${backend}": expected auto, nginx or deno`);
+  }
+  return {
+    rounds: envInt("BENCH_ROUNDS", 3, 1),
+    durationS: envInt("BENCH_DURATION", 10, 1),
+    warmupS: envInt("BENCH_WARMUP", 3, 0),
+    threads: envInt("BENCH_THREADS", 1, 1),
+    connections: envInt("BENCH_CONNECTIONS", 50, 1),
+    idleConns: envInt("BENCH_IDLE_CONNS", 5000, 0),
+    idleSettleMs: envInt("BENCH_IDLE_SETTLE_MS", 1000, 0),
+    transfers: envInt("BENCH_TRANSFERS", 3, 0),
+    bigMiB: envInt("BENCH_BIG_MIB", 100, 1),
+    modes: envList<Mode>("BENCH_MODES", ["tcp"], ["tcp", "http"]),
+    proxies: envList<ProxyName>("BENCH_PROXIES", ["sluice", "haproxy"], ["sluice", "haproxy"]),
+    backend,
+    direct: envFlag("BENCH_DIRECT", true),
+    proxyCpu: Deno.env.get("BENCH_PROXY_CPU") ?? "1",
+    loadCpu: Deno.env.get("BENCH_LOAD_CPU") ?? "0",
+    bufsize: envInt("BENCH_BUFSIZE", 16384, 1024),
+    out: Deno.env.get("BENCH_OUT") ?? new URL("./out/latest.json", import.meta.url).pathname,
+    keepTmp: envFlag("BENCH_KEEP_TMP", false),
+    strict: envFlag("BENCH_STRICT", false),
+    sluiceRoot: (Deno.env.get("BENCH_SLUICE_ROOT") ||
+      new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
+  };
+}
+
+// --- results -------------------------------------------------------------------
+
+/** One wrk round against one proxy. */
+interface RoundResult {
+  requestsPerSec: number;
+  requests: number;
+  durationS: number;
+  /** Proxy CPU time (utime + stime) during the round, ms. */
+  cpuMs: number;
+  /** Proxy CPU time per request, µs. */
+  cpuUsPerRequest: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  socketErrors: number;
+  non2xx: number;
+  /**
+   * Share of the proxy core's time taken by other processes (or by the
+   * hypervisor) during the round, in percent: noise. Null when the proxies
+   * are not pinned to a single core.
+   */
+  otherLoadPct: number | null;
+  /**
+   * Share of the proxy core's time spent in softirqs (loopback receive
+   * processing, mostly caused by the proxy's own traffic but charged to no
+   * process), in percent; null as above.
+   */
+  softirqPct: number | null;
+}
+
+/** One download through one proxy. */
+interface TransferResult extends DownloadResult {
+  /** Proxy CPU time during the download, ms (clock-tick resolution). */
+  cpuMs: number;
+}
+
+/** The idle-connection memory phase of one proxy. */
+interface IdleResult {
+  conns: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  /** (rssAfter − rssBefore) / conns, in bytes. */
+  bytesPerConn: number;
+  /** Open file descriptors of the proxy with the connections open. */
+  fds: number;
+  /** Seconds from the first connect to the last connection reaching its target count. */
+  openSeconds: number;
+}
+
+/** Everything measured for one proxy in one mode. */
+interface ProxyResult {
+  name: ProxyName;
+  /** Why measuring stopped early, null when all phases ran. */
+  error: string | null;
+  idle: IdleResult | null;
+  rounds: RoundResult[];
+  transfers: TransferResult[];
+  summary: {
+    requestsPerSec: number | null;
+    cpuUsPerRequest: number | null;
+    latencyP50Ms: number | null;
+    latencyP99Ms: number | null;
+    throughputMiBPerSec: number | null;
+    cpuMsPerGiB: number | null;
+    idleBytesPerConn: number | null;
+    errors: number;
+    otherLoadPct: number | null;
+    softirqPct: number | null;
+  };
+}
+
+/** A proxy running for one mode. */
+interface RunningProxy {
+  name: ProxyName;
+  port: number;
+  proc: ManagedProcess | null;
+  result: ProxyResult;
+}
+
+function newProxyResult(name: ProxyName): ProxyResult {
+  return {
+    name,
+    error: null,
+    idle: null,
+    rounds: [],
+    transfers: [],
+    summary: {
+      requestsPerSec: null,
+      cpuUsPerRequest: null,
+      latencyP50Ms: null,
+      latencyP99Ms: null,
+      throughputMiBPerSec: null,
+      cpuMsPerGiB: null,
+      idleBytesPerConn: null,
+      errors: 0,
+      otherLoadPct: null,
+      softirqPct: null,
+    },
+  };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// --- the run -------------------------------------------------------------------
+
+/** Shared state of one bench run. */
+interface Run {
+  s: Settings;
+  group: ProcessGroup;
+  tmp: string;
+  clkTck: number;
+  backendPort: number;
+  bigBytes: number;
+  /** Connection limit given to both proxies (fits their fd limit). */
+  maxconn: number;
+  /** Open-file limit asked for the proxies. */
+  nofile: number;
+}
+
+function log(msg: string): void {
+  console.log(`# ${msg}`);
+}
+
+/**
+ * Soft and hard open-file limits of this process, read through a child shell
+ * (which inherits them): Deno refuses /proc/self/limits without --allow-all.
+ */
+async function openFileLimits(): Promise<{ soft: number; hard: number }> {
+  const r = await capture("bash", ["-c", "ulimit -Sn; ulimit -Hn"]);
+  const [soft, hard] = r.stdout.trim().split("\n").map((x) =>
+    x === "unlimited" ? 1 << 20 : Number(x)
+  );
+  if (r.code !== 0 || !(soft! > 0) || !(hard! > 0)) {
+    throw new Error(`Cannot read ulimit -n: ${r.stderr}`);
+  }
+  return { soft: soft!, hard: hard! };
+}
+
+async function startBackend(r: Run, useNginx: boolean): Promise<ManagedProcess> {
+  const { s, group, tmp } = r;
+  const www = `${tmp}/www`;
+  await Deno.mkdir(www, { recursive: true });
+  if (useNginx) {
+    // A sparse file: no disk space used, served from the page cache.
+    const f = await Deno.open(`${www}/big.bin`, { create: true, write: true });
+    await f.truncate(r.bigBytes);
+    f.close();
+    const conf = `${tmp}/nginx.conf`;
+    await Deno.writeTextFile(
+      conf,
+      nginxConfig({
+        dir: tmp,
+        port: r.backendPort,
+        workerConnections: Math.max(4096, s.idleConns + s.connections + 1024),
+        nofile: r.nofile,
+      }),
+    );
+    const p = group.spawn("nginx", "nginx", [
+      "-e",
+      `${tmp}/nginx_error.log`,
+      "-p",
+      `${tmp}/`,
+      "-c",
+      conf,
+    ], {
+      cpus: s.loadCpu,
+      nofile: r.nofile,
+      stderrFile: `${tmp}/nginx.stderr`,
+    });
+    await waitForPort(r.backendPort, p, 15_000);
+    return p;
+  }
+  const stub = new URL("./lib/stub_backend.ts", import.meta.url).pathname;
+  const p = group.spawn(
+    "stub backend",
+    Deno.execPath(),
+    ["run", "--allow-net", stub, String(r.backendPort), String(r.bigBytes)],
+    { cpus: s.loadCpu, nofile: r.nofile, stderrFile: `${tmp}/stub.stderr` },
+  );
+  await waitForPort(r.backendPort, p, 30_000);
+  return p;
+}
+
+async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningProxy> {
+  const port = freePort();
+  const rp: RunningProxy = { name, port, proc: null, result: newProxyResult(name) };
+  const params: ProxyParams = {
+    mode,
+    bindPort: port,
+    backendPort: r.backendPort,
+    maxconn: r.maxconn,
+    bufsize: r.s.bufsize,
+  };
+  const base = `${r.tmp}/${name}_${mode}`;
+  const stderrFile = `${base}.stderr`;
+  try {
+    if (name === "haproxy") {
+      await Deno.writeTextFile(`${base}.cfg`, haproxyConfig(params));
+      rp.proc = r.group.spawn(`haproxy (${mode})`, "haproxy", ["-db", "-f", `${base}.cfg`], {
+        cpus: r.s.proxyCpu,
+        nofile: r.nofile,
+        stderrFile,
+      });
+    } else {
+      await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
+      rp.proc = r.group.spawn(
+        `sluice (${mode})`,
+        Deno.execPath(),
+        [
+          "run",
+          "--allow-all",
+          "--config",
+          `${r.s.sluiceRoot}/deno.json`,
+          `${r.s.sluiceRoot}/main.ts`,
+          "-f",
+          `${base}.yaml`,
+          "-q",
+        ],
+        {
+          cpus: r.s.proxyCpu,
+          nofile: r.nofile,
+          stderrFile,
+          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        },
+      );
+    }
+    await waitForPort(port, rp.proc, 60_000);
+  } catch (e) {
+    rp.result.error = `start: ${errorText(e)}`;
+    if (rp.proc !== null) await r.group.stop(rp.proc);
+    rp.proc = null;
+  }
+  return rp;
+}
+
+/** The single core the proxies are pinned to, or null when BENCH_PROXY_CPU is a list. */
+function proxyCore(s: Settings): number | null {
+  return /^\d+$/.test(s.proxyCpu) ? Number(s.proxyCpu) : null;
+}
+
+function alive(p: RunningProxy): p is RunningProxy & { proc: ManagedProcess } {
+  return p.result.error === null && p.proc !== null && p.proc.exitStatus === null;
+}
+
+/**
+ * Runs one measuring phase for one proxy. An exception, or the proxy exiting,
+ * ends all measuring for that proxy: its error says where and why.
+ */
+async function phase(
+  r: Run,
+  p: RunningProxy,
+  what: string,
+  fn: (proc: ManagedProcess) => Promise<void>,
+): Promise<void> {
+  if (!alive(p)) return;
+  const proc = p.proc;
+  try {
+    await fn(proc);
+    if (proc.exitStatus !== null) throw new Error("the proxy exited");
+  } catch (e) {
+    let msg = `${what}: ${errorText(e)}`;
+    if (proc.exitStatus !== null) {
+      msg += ` (exit code ${proc.exitStatus.code}${
+        proc.exitStatus.signal ? `, signal ${proc.exitStatus.signal}` : ""
+      })`;
+      const tail = proc.stderrTail(800).trim();
+      if (tail) msg += `\n${tail}`;
+    }
+    p.result.error = msg;
+    log(`${PROXY_LABEL[p.name]}: ${msg}`);
+    await r.group.stop(proc);
+  }
+}
+
+/** Polls until `count()` reaches at least `want`, or throws after `timeoutMs`. */
+async function waitForCount(
+  count: () => Promise<number>,
+  want: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let n = await count();
+  while (n < want) {
+    if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${want} after ${timeoutMs} ms`);
+    await sleep(100);
+    n = await count();
+  }
+}
+
+async function measureIdle(r: Run, p: RunningProxy, mode: Mode): Promise<void> {
+  const n = r.s.idleConns;
+  await phase(r, p, "idle connections", async (proc) => {
+    // TCP mode: each client connection makes the proxy connect to the backend;
+    // count those. HTTP mode: a server connection only comes with a request,
+    // so count the client connections the proxy accepted.
+    const count = mode === "tcp"
+      ? () => countEstablished(r.backendPort, "dport")
+      : () => countEstablished(p.port, "sport");
+    const before = await count();
+    const rssBeforeKiB = readRssKiB(proc.pid);
+    const t0 = performance.now();
+    const conns = await openIdleConnections(p.port, n);
+    try {
+      await waitForCount(count, before + n, 60_000, "connections established through the proxy");
+      const openSeconds = (performance.now() - t0) / 1000;
+      await sleep(r.s.idleSettleMs);
+      if (proc.exitStatus !== null) throw new Error("the proxy exited");
+      const rssAfterKiB = readRssKiB(proc.pid);
+      const fds = countFds(proc.pid);
+      const bytesPerConn = (rssAfterKiB - rssBeforeKiB) * 1024 / n;
+      p.result.idle = { conns: n, rssBeforeKiB, rssAfterKiB, bytesPerConn, fds, openSeconds };
+      log(
+        `${
+          PROXY_LABEL[p.name]
+        } ${mode}: ${n} idle connections, RSS ${rssBeforeKiB} → ${rssAfterKiB} KiB, ` +
+          `${Math.round(bytesPerConn)} B/connection, ${fds} fds`,
+      );
+    } finally {
+      closeAll(conns);
+    }
+    // Let the proxy close its side before the next phase measures anything.
+    const deadline = Date.now() + 20_000;
+    while ((await count()) > before + 10 && Date.now() < deadline) await sleep(100);
+  });
+}
+
+async function measureRound(r: Run, p: RunningProxy, mode: Mode, round: number): Promise<void> {
+  await phase(r, p, `wrk round ${round + 1}`, async (proc) => {
+    const core = proxyCore(r.s);
+    const c0 = core === null ? null : readCoreTicks(core);
+    const t0 = readCpuTicks(proc.pid);
+    const w: WrkResult = await runWrk(`http://127.0.0.1:${p.port}/`, {
+      threads: r.s.threads,
+      connections: r.s.connections,
+      durationS: r.s.durationS,
+      cpus: r.s.loadCpu,
+    });
+    const dt = readCpuTicks(proc.pid) - t0;
+    const c1 = core === null ? null : readCoreTicks(core);
+    const cpuMs = dt * 1000 / r.clkTck;
+    let otherLoadPct: number | null = null, softirqPct: number | null = null;
+    if (c0 !== null && c1 !== null && c1.total > c0.total) {
+      const total = c1.total - c0.total;
+      otherLoadPct = Math.max(0, (c1.busy - c0.busy - dt) * 100 / total);
+      softirqPct = (c1.softirq - c0.softirq) * 100 / total;
+    }
+    if (w.requests === 0) throw new Error("wrk completed no request");
+    const rr: RoundResult = {
+      requestsPerSec: w.requestsPerSec,
+      requests: w.requests,
+      durationS: w.durationS,
+      cpuMs,
+      cpuUsPerRequest: cpuMs * 1000 / w.requests,
+      latencyP50Ms: w.latencyMs?.p50 ?? null,
+      latencyP99Ms: w.latencyMs?.p99 ?? null,
+      socketErrors: w.socketErrors,
+      non2xx: w.non2xx,
+      otherLoadPct,
+      softirqPct,
+    };
+    p.result.rounds.push(rr);
+    log(
+      `${PROXY_LABEL[p.name]} ${mode} round ${round + 1}: ${w.requestsPerSec.toFixed(0)} req/s, ` +
+        `${rr.cpuUsPerRequest.toFixed(2)} µs CPU/req, p99 ${rr.latencyP99Ms ?? "n/a"} ms` +
+        (otherLoadPct === null || softirqPct === null
+          ? ""
+          : `, proxy core: ${otherLoadPct.toFixed(0)}% other processes, ${
+            softirqPct.toFixed(0)
+          }% softirq`) +
+        (w.socketErrors + w.non2xx > 0
+          ? `, ${w.socketErrors} socket errors, ${w.non2xx} non-2xx`
+          : ""),
+    );
+  });
+}
+
+async function measureTransfer(r: Run, p: RunningProxy, mode: Mode, i: number): Promise<void> {
+  await phase(r, p, `transfer ${i + 1}`, async (proc) => {
+    const t0 = readCpuTicks(proc.pid);
+    const d = await curlDownload(`http://127.0.0.1:${p.port}/big.bin`, r.bigBytes, r.s.loadCpu);
+    const cpuMs = (readCpuTicks(proc.pid) - t0) * 1000 / r.clkTck;
+    p.result.transfers.push({ ...d, cpuMs });
+    log(`${PROXY_LABEL[p.name]} ${mode} transfer ${i + 1}: ${d.mibPerSec.toFixed(0)} MiB/s`);
+  });
+}
+
+/** The two proxies in the order of round `i`: alternating, so neither always goes first. */
+function order(ps: RunningProxy[], i: number): RunningProxy[] {
+  return i % 2 === 0 ? ps : [...ps].reverse();
+}
+
+function summarize(res: ProxyResult): void {
+  const s = res.summary;
+  s.requestsPerSec = median(res.rounds.map((x) => x.requestsPerSec));
+  s.cpuUsPerRequest = median(res.rounds.map((x) => x.cpuUsPerRequest));
+  s.latencyP50Ms = median(res.rounds.flatMap((x) => x.latencyP50Ms ?? []));
+  s.latencyP99Ms = median(res.rounds.flatMap((x) => x.latencyP99Ms ?? []));
+  s.throughputMiBPerSec = median(res.transfers.map((x) => x.mibPerSec));
+  const bytes = res.transfers.reduce((a, x) => a + x.bytes, 0);
+  const cpu = res.transfers.reduce((a, x) => a + x.cpuMs, 0);
+  s.cpuMsPerGiB = bytes > 0 ? cpu / (bytes / (1024 * MIB)) : null;
+  s.idleBytesPerConn = res.idle?.bytesPerConn ?? null;
+  s.errors = res.rounds.reduce((a, x) => a + x.socketErrors + x.non2xx, 0);
+  s.otherLoadPct = median(res.rounds.flatMap((x) => x.otherLoadPct ?? []));
+  s.softirqPct = median(res.rounds.flatMap((x) => x.softirqPct ?? []));
+}
+
+function buildRows(r: Run, mode: Mode, byName: Map<ProxyName, ProxyResult>): Row[] {
+  const sl = byName.get("sluice")?.summary ?? null;
+  const hp = byName.get("haproxy")?.summary ?? null;
+  const row = (
+    metric: string,
+    pick: (x: ProxyResult["summary"]) => number | null,
+    digits: number,
+    target?: Row["target"],
+    hasRatio = true,
+  ): Row => {
+    const out: Row = {
+      metric,
+      sluice: sl === null ? null : pick(sl),
+      haproxy: hp === null ? null : pick(hp),
+      digits,
+    };
+    if (target !== undefined) out.target = target;
+    if (!hasRatio) out.hasRatio = false;
+    return out;
+  };
+  const s = r.s;
+  const idleWhat = mode === "tcp"
+    ? "idle connection (client + server side)"
+    : "idle client connection";
+  return [
+    row(
+      `requests/s (median of ${s.rounds} × ${s.durationS} s)`,
+      (x) => x.requestsPerSec,
+      0,
+      { on: "ratio", op: ">=", value: 0.9, text: "ratio ≥ 0.90" },
+    ),
+    row("proxy CPU µs/request (median)", (x) => x.cpuUsPerRequest, 2),
+    row("latency p50 ms (median)", (x) => x.latencyP50Ms, 3),
+    row("latency p99 ms (median)", (x) => x.latencyP99Ms, 3),
+    row(
+      `throughput MiB/s (median of ${s.transfers} × ${s.bigMiB} MiB)`,
+      (x) => x.throughputMiBPerSec,
+      0,
+      { on: "ratio", op: ">=", value: 0.9, text: "ratio ≥ 0.90" },
+    ),
+    row("proxy CPU ms/GiB transferred", (x) => x.cpuMsPerGiB, 0),
+    row(
+      `memory B/${idleWhat}, ${s.idleConns} open`,
+      (x) => x.idleBytesPerConn,
+      0,
+      { on: "sluice", op: "<=", value: IDLE_TARGET_BYTES, text: "Sluice ≤ 16384 B" },
+    ),
+    row("wrk socket errors + non-2xx (all rounds)", (x) => x.errors, 0, undefined, false),
+    row(
+      "proxy core: other processes % (median; noise)",
+      (x) => x.otherLoadPct,
+      0,
+      undefined,
+      false,
+    ),
+    row(
+      "proxy core: softirq % (median; not in CPU µs/request)",
+      (x) => x.softirqPct,
+      0,
+      undefined,
+      false,
+    ),
+  ];
+}
+
+interface ModeReport {
+  mode: Mode;
+  proxies: ProxyResult[];
+  rows: (Row & { ratio: number | null; met: boolean | null })[];
+  table: string;
+}
+
+async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
+  const s = r.s;
+  log(`mode ${mode}: starting ${s.proxies.map((n) => PROXY_LABEL[n]).join(" and ")}`);
+  const ps: RunningProxy[] = [];
+  for (const name of s.proxies) {
+    const p = await startProxy(r, name, mode);
+    if (p.result.error !== null) {
+      log(`${PROXY_LABEL[name]} (${mode}) not measured: ${p.result.error}`);
+    }
+    ps.push(p);
+  }
+  try {
+    if (s.warmupS > 0) {
+      for (const p of ps) {
+        await phase(r, p, "warm-up", async () => {
+          await runWrk(`http://127.0.0.1:${p.port}/`, {
+            threads: s.threads,
+            connections: s.connections,
+            durationS: s.warmupS,
+            cpus: s.loadCpu,
+          });
+          if (s.transfers > 0) {
+            await curlDownload(`http://127.0.0.1:${p.port}/big.bin`, r.bigBytes, s.loadCpu);
+          }
+        });
+      }
+      await sleep(1000);
+    }
+    if (s.idleConns > 0) { for (const p of ps) await measureIdle(r, p, mode); }
+    for (let i = 0; i < s.rounds; i++) {
+      for (const p of order(ps, i)) await measureRound(r, p, mode, i);
+    }
+    for (let i = 0; i < s.transfers; i++) {
+      for (const p of order(ps, i)) await measureTransfer(r, p, mode, i);
+    }
+  } finally {
+    for (const p of ps) if (p.proc !== null) await r.group.stop(p.proc);
+  }
+  const byName = new Map<ProxyName, ProxyResult>();
+  for (const p of ps) {
+    summarize(p.result);
+    byName.set(p.name, p.result);
+  }
+  const rows = buildRows(r, mode, byName);
+  return {
+    mode,
+    proxies: ps.map((p) => p.result),
+    rows: rows.map((row) => ({
+      ...row,
+      ratio: ratio(row),
+      met: targetMet(row),
+    })),
+    table: renderTable(rows),
+  };
+}
+
+/** The backend alone, without a proxy: context for the table (one wrk run, one download). */
+async function measureDirect(
+  r: Run,
+): Promise<{ requestsPerSec: number | null; throughputMiBPerSec: number | null }> {
+  const out = { requestsPerSec: null as number | null, throughputMiBPerSec: null as number | null };
+  try {
+    const w = await runWrk(`http://127.0.0.1:${r.backendPort}/`, {
+      threads: r.s.threads,
+      connections: r.s.connections,
+      durationS: r.s.durationS,
+      cpus: r.s.loadCpu,
+    });
+    out.requestsPerSec = w.requestsPerSec;
+    await curlDownload(`http://127.0.0.1:${r.backendPort}/big.bin`, r.bigBytes, r.s.loadCpu); // warm-up
+    const d = await curlDownload(
+      `http://127.0.0.1:${r.backendPort}/big.bin`,
+      r.bigBytes,
+      r.s.loadCpu,
+    );
+    out.throughputMiBPerSec = d.mibPerSec;
+    log(`backend direct: ${w.requestsPerSec.toFixed(0)} req/s, ${d.mibPerSec.toFixed(0)} MiB/s`);
+  } catch (e) {
+    log(`backend direct: ${errorText(e)}`);
+  }
+  return out;
+}
+
+async function versionLine(cmd: string, args: string[]): Promise<string | null> {
+  try {
+    const r = await capture(cmd, args);
+    return (r.stdout + r.stderr).trim().split("\n")[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Git revision of the Sluice tree (read-only `git rev-parse`), null outside a work tree. */
+async function sluiceRevision(root: string): Promise<string | null> {
+  try {
+    const r = await capture("git", ["-C", root, "rev-parse", "--short", "HEAD"]);
+    return r.code === 0 ? r.stdout.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function environment(s: Settings, useNginx: boolean): Promise<Record<string, unknown>> {
+  let cpu: string | null = null;
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? null;
+  } catch {
+    // not Linux-like: leave it out
+  }
+  return {
+    kernel: Deno.osRelease(),
+    cpu,
+    cpus: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    sluiceRoot: s.sluiceRoot,
+    sluiceRevision: await sluiceRevision(s.sluiceRoot),
+    haproxy: await versionLine("haproxy", ["-v"]),
+    backend: useNginx ? await versionLine("nginx", ["-v"]) : "stub_backend.ts (Deno.serve)",
+    wrk: await versionLine("wrk", ["-v"]),
+    curl: await versionLine("curl", ["--version"]),
+  };
+}
+
+async function main(): Promise<number> {
+  const s = readSettings();
+  try {
+    readCpuTicks(Deno.pid);
+    readCoreTicks(0);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(
+        "Deno reads /proc only with --allow-all: run deno run --allow-all bench/load.ts",
+      );
+    }
+    throw e;
+  }
+  for (const tool of ["wrk", "taskset", "curl", "ss", "getconf", "bash"]) {
+    if (!(await hasCommand(tool))) {
+      throw new Error(
+        `"${tool}" is not installed (Debian: wrk, util-linux, curl, iproute2, libc-bin)`,
+      );
+    }
+  }
+  if (s.proxies.includes("haproxy") && !(await hasCommand("haproxy"))) {
+    throw new Error(`"haproxy" is not installed (apt-get install haproxy)`);
+  }
+  const nginxFound = await hasCommand("nginx");
+  if (s.backend === "nginx" && !nginxFound) throw new Error(`"nginx" is not installed`);
+  const useNginx = s.backend === "nginx" || (s.backend === "auto" && nginxFound);
+
+  const limits = await openFileLimits();
+  const nofile = Math.min(65536, limits.hard);
+  if (limits.soft < s.idleConns + 500) {
+    throw new Error(
+      `The open-file limit of this process (${limits.soft}) is too low for ${s.idleConns} idle ` +
+        `connections: run "ulimit -n ${
+          Math.min(limits.hard, 65536)
+        }" first or lower BENCH_IDLE_CONNS`,
+    );
+  }
+  // A proxy holds two fds per connection, plus some: keep maxconn within its fd limit.
+  const maxconn = Math.min(20000, Math.floor((nofile - 500) / 2));
+  if (maxconn < s.idleConns + s.connections) {
+    throw new Error(
+      `An open-file limit of ${nofile} allows maxconn ${maxconn}, below the ${s.idleConns} idle ` +
+        `connections asked (BENCH_IDLE_CONNS)`,
+    );
+  }
+
+  const group = new ProcessGroup(await hasCommand("setpriv"));
+  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-" });
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await group.stopAll();
+    if (s.keepTmp) log(`temporary files kept in ${tmp}`);
+    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  };
+  const onSignal = () => {
+    log("interrupted: stopping every process started");
+    cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  try {
+    const r: Run = {
+      s,
+      group,
+      tmp,
+      clkTck: await clockTicksPerSecond(),
+      backendPort: freePort(),
+      bigBytes: s.bigMiB * MIB,
+      maxconn,
+      nofile,
+    };
+    const started = new Date();
+    log(
+      `backend ${useNginx ? "nginx" : "stub_backend.ts"} on CPU ${s.loadCpu} (with wrk, curl and ` +
+        `this process); proxies on CPU ${s.proxyCpu}; maxconn ${maxconn}, nofile ${nofile}`,
+    );
+    await startBackend(r, useNginx);
+    await pinProcess(Deno.pid, s.loadCpu);
+    const direct = s.direct ? await measureDirect(r) : null;
+    const reports: ModeReport[] = [];
+    for (const mode of s.modes) reports.push(await runMode(r, mode));
+
+    const wrkLine = `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s`;
+    console.log("");
+    for (const rep of reports) {
+      console.log(
+        `## mode ${rep.mode}: ${wrkLine}, ${s.rounds} rounds alternated; proxies pinned to CPU ` +
+          `${s.proxyCpu}, backend and clients to CPU ${s.loadCpu}`,
+      );
+      console.log("");
+      console.log(rep.table);
+      console.log("");
+      for (const p of rep.proxies) {
+        if (p.error !== null) console.log(`${PROXY_LABEL[p.name]}: not fully measured: ${p.error}`);
+      }
+    }
+    if (direct !== null) {
+      console.log(
+        `backend alone (no proxy): ${direct.requestsPerSec?.toFixed(0) ?? "n/a"} req/s, ` +
+          `${direct.throughputMiBPerSec?.toFixed(0) ?? "n/a"} MiB/s`,
+      );
+    }
+
+    const json = {
+      version: 1,
+      date: started.toISOString(),
+      seconds: Math.round((Date.now() - started.getTime()) / 1000),
+      settings: { ...s, maxconn, nofile, clkTck: r.clkTck },
+      environment: await environment(s, useNginx),
+      direct,
+      modes: reports.map((rep) => ({ mode: rep.mode, rows: rep.rows, proxies: rep.proxies })),
+    };
+    await Deno.mkdir(new URL(".", `file://${s.out}`).pathname, { recursive: true });
+    await Deno.writeTextFile(s.out, JSON.stringify(json, null, 2) + "\n");
+    console.log(`results written to ${s.out}`);
+
+    const failed = reports.some((rep) => rep.proxies.some((p) => p.error !== null));
+    const missed = reports.some((rep) => rep.rows.some((row) => row.met === false));
+    if (failed) return 1;
+    if (missed && s.strict) return 1;
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await cleanup();
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`load bench: ${errorText(e)}`);
+    code = 2;
+  }
+  Deno.exit(code);
+}
