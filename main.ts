@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   }
   if (values.file === undefined) usageError("missing -f FILE");
 
-  const { config, issues } = await loadConfigFile(values.file);
+  const { config, compiled, issues } = await loadConfigFile(values.file);
   for (const i of issues) {
     if (i.severity === "error" || !values.quiet) console.error(formatIssue(i));
   }
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
 
   let proc;
   try {
-    proc = start(config, { quiet: values.quiet ?? false, debug: values.debug ?? false });
+    proc = start(config, { quiet: values.quiet ?? false, debug: values.debug ?? false }, compiled);
   } catch (e) {
     console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
     Deno.exit(1);

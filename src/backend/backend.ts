@@ -3,7 +3,9 @@
 // HTTP mode; the request view passed to the balancer carries what hashing
 // algorithms may look at.
 
+import type { CompiledBackend } from "../config/compile.ts";
 import type { BackendConfig } from "../config/types.ts";
+import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
@@ -15,11 +17,14 @@ export class Backend {
   readonly cfg: BackendConfig;
   readonly servers: Server[];
   readonly lb: LoadBalancer;
+  readonly httpReqRules: readonly Rule[];
+  readonly httpResRules: readonly Rule[];
+  readonly forwardFor: ForwardFor | null;
   /** Current streams using this backend. */
   beconn: number;
   readonly counters: BackendCounters;
 
-  constructor(id: number, cfg: BackendConfig) {
+  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
@@ -27,6 +32,9 @@ export class Backend {
     this.lb = createLoadBalancer(cfg.balance, this.servers, {
       allbackups: cfg.options.has("allbackups"),
     });
+    this.httpReqRules = compiled.httpRequest;
+    this.httpResRules = compiled.httpResponse;
+    this.forwardFor = compiled.forwardFor;
     this.beconn = 0;
     this.counters = new BackendCounters();
   }
@@ -47,9 +55,41 @@ export class Backend {
     this.lb.onTake(srv);
   }
 
-  /** A connection to `srv` ends. */
+  /**
+   * A connection to `srv` ends. When streams wait in its queue, the freed
+   * slot goes to the oldest at once (it is counted here, before it runs).
+   */
   release(srv: Server): void {
     srv.cur--;
     this.lb.onRelease(srv);
+    if (srv.queue.length > 0 && srv.usable) {
+      const w = srv.queue.shift();
+      if (w !== null) {
+        this.take(srv);
+        w.dequeued(srv);
+      }
+    }
+  }
+
+  /**
+   * Picks the queue a stream should wait in when every usable server is
+   * full: the usable server with the shortest queue that is below its
+   * maxqueue (0 = unlimited). Null when every queue is full (503).
+   */
+  queueFor(avoid: Server | null): Server | null {
+    let best: Server | null = null;
+    for (const s of this.servers) {
+      if (!s.usable || s.weight === 0 || s === avoid) continue;
+      if (s.cfg.maxqueue > 0 && s.queue.length >= s.cfg.maxqueue) continue;
+      if (best === null || s.queue.length < best.queue.length) best = s;
+    }
+    return best;
+  }
+
+  /** Streams waiting in the queues of this backend's servers. */
+  queued(): number {
+    let n = 0;
+    for (const s of this.servers) n += s.queue.length;
+    return n;
   }
 }

@@ -5,6 +5,7 @@
 import type { Address, ServerConfig } from "../config/types.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import type { LbServer } from "./lb_types.ts";
+import { PendQueue } from "./queue.ts";
 
 export class Server implements LbServer {
   readonly id: number;
@@ -19,6 +20,8 @@ export class Server implements LbServer {
   /** Current connections to this server. */
   cur: number;
   maxconn: number;
+  /** Streams waiting for a slot of this server (maxconn reached). */
+  readonly queue: PendQueue;
   readonly counters: BackendCounters;
 
   constructor(id: number, cfg: ServerConfig, backendId: number) {
@@ -32,6 +35,12 @@ export class Server implements LbServer {
     this.backup = cfg.backup;
     this.cur = 0;
     this.maxconn = cfg.maxconn;
+    this.queue = new PendQueue();
     this.counters = new BackendCounters();
   }
+}
+
+/** True when the server can take one more connection now. */
+export function serverHasSlot(s: Server): boolean {
+  return s.maxconn === 0 || s.cur < s.maxconn;
 }

@@ -13,7 +13,7 @@
 // flight on them (the caller guarantees it via `ioBusy`).
 // This file never touches sockets.
 
-import { type BufferPool, type Pools } from "../buf/pool.ts";
+import type { BufferPool, Pools } from "../buf/pool.ts";
 import { CHN_INFINITE_FORWARD } from "./types.ts";
 
 export class Channel {

@@ -12,11 +12,14 @@ import { LineCounter, parseDocument } from "yaml";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
 import { Reporter, validateDocument } from "./validate.ts";
 import { resolveConfig } from "./resolve.ts";
+import { type CompiledConfig, compileConfig } from "./compile.ts";
 
 /** The outcome of a load: config is null when any issue is an error. */
 export interface LoadResult {
   config: RuntimeConfig | null;
   issues: ConfigIssue[];
+  /** The compiled HTTP layer (ACLs, rules, log formats), null when there is an error. */
+  compiled: CompiledConfig | null;
 }
 
 /**
@@ -41,7 +44,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       ? 'more than one YAML document (a configuration is one document: remove the "---")'
       : yamlMessage(first.message);
     rep.error({ line, col, path: "" }, `YAML syntax error: ${message}`);
-    return { config: null, issues: rep.issues };
+    return { config: null, compiled: null, issues: rep.issues };
   }
   for (const w of doc.warnings) {
     const { line, col } = lc.linePos(w.pos[0]);
@@ -49,8 +52,16 @@ export function loadConfigText(text: string, file: string): LoadResult {
   }
   const checked = validateDocument(doc, rep);
   const config = resolveConfig(checked, rep);
+  let compiled: CompiledConfig | null = null;
+  if (!rep.issues.some((i) => i.severity === "error")) {
+    const baseDir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : undefined;
+    const c = compileConfig(config, baseDir);
+    rep.issues.push(...c.issues);
+    compiled = c.compiled;
+  }
   const issues = sortIssues(rep.issues);
-  return { config: issues.some((i) => i.severity === "error") ? null : config, issues };
+  const ok = !issues.some((i) => i.severity === "error");
+  return { config: ok ? config : null, compiled: ok ? compiled : null, issues };
 }
 
 /**
@@ -65,6 +76,7 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
     const reason = e instanceof Error ? e.message : String(e);
     return {
       config: null,
+      compiled: null,
       issues: [{
         severity: "error",
         file: path,

@@ -11,7 +11,7 @@ export const TCPLOG_FORMAT =
 
 /** The HAProxy `option httplog` format. */
 export const HTTPLOG_FORMAT =
-  "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+  "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r";
 
 /** What a log line can be made of: the stream provides it when it ends. */
 export interface LogContext {

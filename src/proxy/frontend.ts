@@ -1,8 +1,13 @@
 // A frontend at run time (HAProxy's struct proxy, frontend side): its
-// configuration, compiled log format, connection count and counters.
+// configuration, compiled rules and switching rules, connection count and
+// counters.
 
+import type { Backend } from "../backend/backend.ts";
+import type { CompiledFrontend } from "../config/compile.ts";
 import type { FrontendConfig } from "../config/types.ts";
-import { HTTPLOG_FORMAT, LogFormat, TCPLOG_FORMAT } from "../log/log_format.ts";
+import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import type { SampleCtx } from "../http/sample.ts";
+import type { LogFormat } from "../log/log_format.ts";
 import { FrontendCounters } from "../stats/counters.ts";
 
 export class Frontend {
@@ -13,21 +18,41 @@ export class Frontend {
   feconn: number;
   /** The compiled session log format, null with `log: false`. */
   readonly logFormat: LogFormat | null;
+  readonly httpReqRules: readonly Rule[];
+  readonly httpResRules: readonly Rule[];
+  readonly forwardFor: ForwardFor | null;
   readonly counters: FrontendCounters;
+  readonly #compiled: CompiledFrontend;
+  readonly #backends: readonly Backend[];
 
-  constructor(id: number, cfg: FrontendConfig) {
+  constructor(id: number, cfg: FrontendConfig, compiled: CompiledFrontend, backends: readonly Backend[]) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
     this.feconn = 0;
-    const fmt = cfg.logFormat ??
-      (cfg.mode === "http" && cfg.options.has("httplog") ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
-    this.logFormat = cfg.noLog ? null : new LogFormat(fmt);
+    this.logFormat = compiled.logFormat;
+    this.httpReqRules = compiled.httpRequest;
+    this.httpResRules = compiled.httpResponse;
+    this.forwardFor = compiled.forwardFor;
     this.counters = new FrontendCounters();
+    this.#compiled = compiled;
+    this.#backends = backends;
   }
 
   /** True when the frontend's own maxconn is reached. */
   isFull(): boolean {
     return this.cfg.maxconn > 0 && this.feconn >= this.cfg.maxconn;
+  }
+
+  /**
+   * The backend for a request: the first use_backend whose condition holds,
+   * else default_backend; null when neither applies (503).
+   */
+  selectBackend(ctx: SampleCtx): Backend | null {
+    for (const r of this.#compiled.useBackends) {
+      if (r.cond === null || r.cond.eval(ctx)) return this.#backends[r.backend]!;
+    }
+    const d = this.cfg.defaultBackend;
+    return d >= 0 ? this.#backends[d]! : null;
   }
 }

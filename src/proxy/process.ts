@@ -5,6 +5,8 @@
 
 import { Backend } from "../backend/backend.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
+import { type CompiledConfig, compileConfig } from "../config/compile.ts";
+import { formatIssue } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { ErrorReplies } from "../http/http_errors.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
@@ -43,13 +45,24 @@ export class Process implements ProcessCtx, ListenerOwner {
   #onIdle: (() => void) | null;
   #lastAcceptError: number;
 
-  constructor(cfg: RuntimeConfig, opts: StartOptions) {
+  /**
+   * Builds the runtime objects. `compiled` comes from the loader; when absent
+   * (configs built in code) it is compiled here and an error throws.
+   */
+  constructor(cfg: RuntimeConfig, opts: StartOptions, compiled: CompiledConfig | null = null) {
+    if (compiled === null) {
+      const c = compileConfig(cfg, undefined);
+      const errs = c.issues.filter((i) => i.severity === "error");
+      if (errs.length > 0) throw new Error(errs.map(formatIssue).join("\n"));
+      compiled = c.compiled;
+    }
+    const cc = compiled;
     this.cfg = cfg;
     this.sched = new Scheduler();
     this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit);
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
-    this.backends = cfg.backends.map((b, i) => new Backend(i, b));
-    this.frontends = cfg.frontends.map((f, i) => new Frontend(i, f));
+    this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!));
+    this.frontends = cfg.frontends.map((f, i) => new Frontend(i, f, cc.frontends[i]!, this.backends));
     this.listeners = [];
     this.proto = protoTcp;
     this.errorReplies = new ErrorReplies();
@@ -137,8 +150,12 @@ export class Process implements ProcessCtx, ListenerOwner {
 }
 
 /** Builds and starts a process on a resolved configuration. */
-export function start(cfg: RuntimeConfig, opts: StartOptions): Process {
-  const p = new Process(cfg, opts);
+export function start(
+  cfg: RuntimeConfig,
+  opts: StartOptions,
+  compiled: CompiledConfig | null = null,
+): Process {
+  const p = new Process(cfg, opts, compiled);
   p.start();
   return p;
 }

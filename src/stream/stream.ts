@@ -12,11 +12,13 @@
 
 import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
-import type { Server } from "../backend/server.ts";
+import { type Server, serverHasSlot } from "../backend/server.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
+  CF_DONT_READ,
   CF_READ_ERROR,
+  CF_READ_NULL,
   CF_READ_PARTIAL,
   CF_READ_TIMEOUT,
   CF_SHUTR,
@@ -27,30 +29,53 @@ import {
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
+import { buildReply } from "../http/http_errors.ts";
+import {
+  httpCloseClientAfterFlush,
+  httpResetForNextRequest,
+} from "../http/http_ana.ts";
+import { TX_CLI_CLOSE, TX_LOGGED, TX_REUSED_CONN, TX_SRV_CLOSE, TX_TUNNEL, HttpTxn } from "../http/txn.ts";
+import { HeadEditor } from "../http/head_editor.ts";
+import { HeadSampleCtx, type SampleCtx } from "../http/sample.ts";
+import { cidrListMatch, evalRules, type Rule, rulesUseRequest } from "../http/http_rules.ts";
+import {
+  AN_REQ_ALL_HTTP,
+  AN_REQ_HTTP_XFER_BODY,
+  AN_RES_HTTP_XFER_BODY,
+  AN_RES_WAIT_HTTP,
+  REQ_ANALYSERS,
+  RES_ANALYSERS,
+  runAnalysers,
+} from "./analysers.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import type { LogContext } from "../log/log_format.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { ProcessCtx } from "../proxy/process_ctx.ts";
-import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
-import { type Task, TASK_WOKEN_INIT, TASK_WOKEN_IO } from "../task/types.ts";
+import { tickAdd, tickFirst, tickIsExpired, TICK_ETERNITY } from "../task/ticks.ts";
+import { type Task, TASK_WOKEN_INIT, TASK_WOKEN_IO, TASK_WOKEN_RES } from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "./stream_interface.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
   SF_ERR_KILLED,
+  SF_ERR_LOCAL,
   SF_ERR_NONE,
   SF_ERR_PRXCOND,
   SF_ERR_SRVCL,
   SF_ERR_SRVTO,
   SF_FINST_C,
   SF_FINST_D,
+  SF_FINST_H,
   SF_FINST_NONE,
+  SF_FINST_Q,
   SF_FINST_R,
   SI_ST_ASS,
   SI_ST_CER,
   SI_ST_CLO,
   SI_ST_CON,
   SI_ST_EST,
+  SI_ST_INI,
+  SI_ST_QUE,
   SI_ST_REQ,
   SI_ST_TAR,
   terminationState,
@@ -67,9 +92,11 @@ export class Stream implements SiOwner, LbRequest {
   readonly task: Task;
   readonly req: Channel;
   readonly res: Channel;
-  /** si[0]: client side; si[1]: server side. */
+  /** si[0]: client side; si[1]: server side (a new one per server connection in HTTP mode). */
   readonly cli: StreamInterface;
-  readonly srvSi: StreamInterface;
+  srvSi: StreamInterface;
+  /** The HTTP transaction (HTTP mode), null in TCP mode. */
+  readonly txn: HttpTxn | null;
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
   /** Termination cause (SF_ERR_*) and stage (SF_FINST_*). */
@@ -92,16 +119,35 @@ export class Stream implements SiOwner, LbRequest {
   #connErrTimeout: boolean;
   /** Tick the current connect attempt started. */
   #connStartThis: number;
+  /** Positions in the server / backend queue when this stream was queued (log %sq/%bq). */
+  srvQueuePos = 0;
+  beQueuePos = 0;
+  /** The server whose queue this stream waits in. */
+  #queueSrv: Server | null = null;
+  #tQueueStart = 0;
   /** Identifies the connect attempt a completion belongs to (late ones are dropped). */
   #connectSeq: number;
+  /** Closed server-side interfaces whose I/O has not settled yet (buffers stay held). */
+  #orphans: number;
+  #sample: HeadSampleCtx | null;
+  #reqEd: HeadEditor | null;
+  #resEd: HeadEditor | null;
+  /** The frontend's http-response rules read the request (keep a copy of it). */
+  #resRulesUseReq: boolean;
+  /** HTTP transactions logged on this stream. */
+  #loggedTxns: number;
 
   // LbRequest view for hashing algorithms.
   get src(): string {
     return this.clientAddr.ip;
   }
-  readonly uri: string | null = null;
-  header(_name: string): string | null {
-    return null;
+  get uri(): string | null {
+    return this.txn !== null ? this.txn.uri : null;
+  }
+  header(name: string): string | null {
+    const txn = this.txn;
+    if (txn === null || txn.reqBuf === null) return null;
+    return txn.req.headerValue(txn.reqBuf, name);
   }
 
   constructor(ctx: ProcessCtx, fe: Frontend, conn: Conn, remote: PeerAddr, local: PeerAddr) {
@@ -114,6 +160,7 @@ export class Stream implements SiOwner, LbRequest {
     this.res = new Channel(ctx.pools);
     this.cli = new StreamInterface(0, this.req, this.res, this);
     this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    this.txn = null;
     this.clientAddr = remote;
     this.frontAddr = local;
     this.err = SF_ERR_NONE;
@@ -131,16 +178,35 @@ export class Stream implements SiOwner, LbRequest {
     this.#connErrTimeout = false;
     this.#connStartThis = 0;
     this.#connectSeq = 0;
+    this.#orphans = 0;
+    this.#sample = null;
+    this.#reqEd = null;
+    this.#resEd = null;
+    this.#resRulesUseReq = false;
+    this.#loggedTxns = 0;
     this.cli.attach(conn, this.tAccept);
-    // TCP mode: no analysers, both channels forward everything, and a FIN on
-    // one side is passed to the other once the data before it is out.
-    this.req.toForward = CHN_INFINITE_FORWARD;
-    this.res.toForward = CHN_INFINITE_FORWARD;
-    this.req.flags |= CF_AUTO_CLOSE;
-    this.res.flags |= CF_AUTO_CLOSE;
-    const beIdx = fe.cfg.defaultBackend;
-    if (beIdx >= 0) this.be = ctx.backends[beIdx]!;
-    this.srvSi.state = SI_ST_REQ;
+    if (fe.cfg.mode === "http") {
+      // HTTP mode: the analysers own the data; the server side waits for a
+      // backend to be chosen by the switching rules.
+      this.txn = new HttpTxn(ctx.cfg.global.maxhdr);
+      this.#sample = new HeadSampleCtx();
+      this.#sample.setConnection(remote.ip, remote.port, local.ip, local.port);
+      this.#reqEd = new HeadEditor();
+      this.#resEd = new HeadEditor();
+      this.#resRulesUseReq = rulesUseRequest(fe.httpResRules);
+      this.txn.tWaitStart = this.tAccept;
+      this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
+    } else {
+      // TCP mode: no analysers, both channels forward everything, and a FIN on
+      // one side is passed to the other once the data before it is out.
+      this.req.toForward = CHN_INFINITE_FORWARD;
+      this.res.toForward = CHN_INFINITE_FORWARD;
+      this.req.flags |= CF_AUTO_CLOSE;
+      this.res.flags |= CF_AUTO_CLOSE;
+      const beIdx = fe.cfg.defaultBackend;
+      if (beIdx >= 0) this.setBackend(ctx.backends[beIdx]!);
+      this.srvSi.state = SI_ST_REQ;
+    }
     ctx.sched.wake(this.task, TASK_WOKEN_INIT);
   }
 
@@ -164,7 +230,8 @@ export class Stream implements SiOwner, LbRequest {
   process(_task: Task): void {
     if (this.#ended) return;
     const now = this.ctx.sched.now;
-    const req = this.req, res = this.res, cli = this.cli, si = this.srvSi;
+    const req = this.req, res = this.res;
+    const http = this.txn !== null && !(this.txn.flags & TX_TUNNEL);
 
     // 0. Activity seen by the interfaces since the last run refreshes their
     //    inactivity timers; the scheduler's clock was read when this batch began.
@@ -172,52 +239,78 @@ export class Stream implements SiOwner, LbRequest {
 
     // 1. Hard stop requested by the process.
     if (this.ctx.killing) {
-      this.#abort(SF_ERR_KILLED, si.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
+      this.#abort(SF_ERR_KILLED, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return;
     }
 
-    // 2. Errors reported by I/O. A reset on either side ends the stream: the
-    //    peer can no longer receive what we would forward.
+    // 2. Errors reported by I/O. A reset of the client ends the stream: it can
+    //    no longer receive what we would forward.
     if ((req.flags & CF_READ_ERROR) || (res.flags & CF_WRITE_ERROR)) {
-      this.#abort(SF_ERR_CLICL, si.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
+      if (http) this.logTxn();
+      this.#abort(SF_ERR_CLICL, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return;
     }
-    if ((res.flags & CF_READ_ERROR) || (req.flags & CF_WRITE_ERROR)) {
-      this.#countServerError();
-      this.#abort(SF_ERR_SRVCL, SF_FINST_D);
-      return;
+    if (this.srvSi.state === SI_ST_EST && ((res.flags & CF_READ_ERROR) || (req.flags & CF_WRITE_ERROR))) {
+      if (!http) {
+        this.countServerError();
+        this.#abort(SF_ERR_SRVCL, SF_FINST_D);
+        return;
+      }
+      if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
+      // Otherwise the response analysers report it (502 or an aborted body).
+    } else if (http && this.srvSi.state === SI_ST_EST && (res.flags & CF_SHUTR) && res.analysers === 0) {
+      this.closeServerSide(); // the server closed an idle keep-alive connection
     }
 
     // 3. Server side: assign, connect, retry.
-    if (si.state !== SI_ST_EST && si.state !== SI_ST_CLO) {
+    const st = this.srvSi.state;
+    if (st >= SI_ST_REQ && st <= SI_ST_CER) {
       if (!this.#serverSide(now)) return;
     }
 
-    // 4. Inactivity timeouts (data phase and client side during connect).
+    // 4. Analysers (HTTP), then inactivity timeouts.
+    if (http) {
+      for (let i = 0; i < 4; i++) {
+        const an = req.analysers | (res.analysers << 16);
+        if (req.analysers !== 0 && runAnalysers(this, req, REQ_ANALYSERS) < 0) return;
+        if (this.#ended) return;
+        if (res.analysers !== 0 && runAnalysers(this, res, RES_ANALYSERS) < 0) return;
+        if (this.#ended) return;
+        if ((req.analysers | (res.analysers << 16)) === an) break;
+      }
+      // A new request may have asked for a server connection.
+      const st2 = this.srvSi.state;
+      if (st2 >= SI_ST_REQ && st2 <= SI_ST_ASS) {
+        if (!this.#serverSide(now)) return;
+      }
+    }
     if (this.#checkTimeouts(now)) return;
 
-    // 5. Forward what the (absent, in TCP mode) analysers released.
+    // 5. Forward what the analysers released (everything in TCP mode and tunnels).
     req.forward();
     res.forward();
 
     // 6. Half-close: a FIN is passed on only after every byte before it.
-    if (
-      (req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && si.state === SI_ST_EST
-    ) {
+    if ((req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && this.srvSi.state === SI_ST_EST) {
       req.flags |= CF_SHUTW_NOW;
     }
-    if (
-      (res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))
-    ) {
+    if ((res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))) {
       res.flags |= CF_SHUTW_NOW;
     }
 
     // 7. Start I/O, then decide whether everything is over.
+    const cli = this.cli, si = this.srvSi;
     cli.update();
     si.update();
-    if (
+    if (http) {
+      // HTTP: the stream is over once the reply that closes it is out.
+      if ((res.flags & CF_SHUTW) && cli.pending <= (req.reading ? 1 : 0) && !res.writing) {
+        this.#end();
+        return;
+      }
+    } else if (
       (req.flags & (CF_SHUTR | CF_SHUTW)) === (CF_SHUTR | CF_SHUTW) &&
       (res.flags & (CF_SHUTR | CF_SHUTW)) === (CF_SHUTR | CF_SHUTW) &&
       !req.writing && !res.writing && cli.pending === 0 && si.pending === 0
@@ -228,12 +321,27 @@ export class Stream implements SiOwner, LbRequest {
     this.task.expire = this.#nextExpiry();
   }
 
-  /**
-   * Advances the server side from REQ to EST. Returns false when the stream
-   * ended (no server, all retries failed).
-   */
+  /** Chooses the backend (counts the stream in it). */
+  setBackend(be: Backend): void {
+    if (this.be === be) return;
+    if (this.be !== null) this.be.beconn--;
+    this.be = be;
+    be.beconn++;
+    be.counters.cumSessions++;
+    if (be.beconn > be.counters.maxSessions) be.counters.maxSessions = be.beconn;
+  }
+
   #serverSide(now: number): boolean {
     const si = this.srvSi;
+    if (si.state === SI_ST_QUE) {
+      if (!tickIsExpired(si.exp, now)) return true;
+      // timeout queue: give up the place and answer 503 (sQ).
+      this.#queueSrv!.queue.abandon(this);
+      this.tQueued = now - this.#tQueueStart;
+      this.be!.counters.failedNoServer++;
+      this.#serverFailed(SF_ERR_SRVTO, SF_FINST_Q);
+      return false;
+    }
     if (si.state === SI_ST_CON && tickIsExpired(si.exp, now)) {
       // Connect timeout: the attempt is abandoned; a late success is closed.
       this.#connectSeq++;
@@ -251,7 +359,7 @@ export class Stream implements SiOwner, LbRequest {
       this.#releaseServer();
       if (si.connRetries <= 0) {
         this.be!.counters.failedNoServer++;
-        this.#abort(this.#connErrTimeout ? SF_ERR_SRVTO : SF_ERR_SRVCL, SF_FINST_C);
+        this.#serverFailed(this.#connErrTimeout ? SF_ERR_SRVTO : SF_ERR_SRVCL);
         return false;
       }
       si.connRetries--;
@@ -284,14 +392,24 @@ export class Stream implements SiOwner, LbRequest {
         this.#abort(SF_ERR_PRXCOND, SF_FINST_R);
         return false;
       }
-      be.beconn++;
-      be.counters.cumSessions++;
-      if (be.beconn > be.counters.maxSessions) be.counters.maxSessions = be.beconn;
       si.connRetries = be.cfg.retries;
       const srv = be.assign(this, null);
       if (srv === null) {
+        if (be.lb.allFull) {
+          // Every usable server is at maxconn: wait for a slot in a queue.
+          const q = be.queueFor(null);
+          if (q !== null) {
+            this.srvQueuePos = q.queue.push(this);
+            this.beQueuePos = be.queued();
+            this.#queueSrv = q;
+            this.#tQueueStart = now;
+            si.state = SI_ST_QUE;
+            si.exp = tickAdd(now, be.cfg.timeouts.queue || be.cfg.timeouts.connect);
+            return true;
+          }
+        }
         be.counters.failedNoServer++;
-        this.#abort(SF_ERR_SRVCL, SF_FINST_C);
+        this.#serverFailed(SF_ERR_SRVCL, be.lb.allFull ? SF_FINST_Q : SF_FINST_C);
         return false;
       }
       this.srv = srv;
@@ -299,7 +417,7 @@ export class Stream implements SiOwner, LbRequest {
     }
     if (si.state === SI_ST_ASS) {
       const srv = this.srv!;
-      this.be!.take(srv);
+      if (!this.#taken) this.be!.take(srv);
       this.#taken = true;
       si.state = SI_ST_CON;
       if (this.tConnStart === 0) this.tConnStart = now;
@@ -314,6 +432,28 @@ export class Stream implements SiOwner, LbRequest {
       );
     }
     return true;
+  }
+
+  /** No server could be reached: 503 in HTTP mode, a plain close in TCP mode. */
+  #serverFailed(err: number, finst: number = SF_FINST_C): void {
+    if (this.txn !== null && !(this.txn.flags & TX_TUNNEL)) {
+      this.httpError(503, err, finst, "no server");
+    } else {
+      this.#abort(err, finst);
+    }
+  }
+
+  /** Waiter: true while this stream sits in a server queue. */
+  queued = false;
+
+  /** Waiter: a slot of `srv` was freed for this stream (already counted by the backend). */
+  dequeued(srv: unknown): void {
+    const now = this.ctx.sched.clock.now();
+    this.srv = srv as Server;
+    this.#taken = true;
+    this.tQueued = now - this.#tQueueStart;
+    this.srvSi.state = SI_ST_ASS;
+    this.ctx.sched.wake(this.task, TASK_WOKEN_RES);
   }
 
   #connected(c: Conn, seq: number): void {
@@ -345,12 +485,8 @@ export class Stream implements SiOwner, LbRequest {
   /** Turns READ/WRITE_PARTIAL flags into per-side activity ticks, and clears them. */
   #noteActivity(now: number): void {
     const req = this.req, res = this.res;
-    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) {
-      this.cli.lastActivity = now;
-    }
-    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) {
-      this.srvSi.lastActivity = now;
-    }
+    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) this.cli.lastActivity = now;
+    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) this.srvSi.lastActivity = now;
     req.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
     res.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
   }
@@ -360,13 +496,16 @@ export class Stream implements SiOwner, LbRequest {
     const cliExp = this.#clientExpiry();
     if (tickIsExpired(cliExp, now)) {
       this.req.flags |= CF_READ_TIMEOUT;
+      if (this.txn !== null) this.logTxn();
       this.#abort(SF_ERR_CLITO, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return true;
     }
     if (this.srvSi.state === SI_ST_EST) {
       const srvExp = this.#serverExpiry();
       if (tickIsExpired(srvExp, now)) {
+        if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
         this.res.flags |= CF_READ_TIMEOUT;
+        if (this.txn !== null) this.logTxn();
         this.#abort(SF_ERR_SRVTO, SF_FINST_D);
         return true;
       }
@@ -374,12 +513,24 @@ export class Stream implements SiOwner, LbRequest {
     return false;
   }
 
+  /** True in HTTP mode outside a tunnel. */
+  #httpNoTunnel(): boolean {
+    return this.txn !== null && !(this.txn.flags & TX_TUNNEL);
+  }
+
   /**
    * Client-side inactivity expiry: client-fin when one direction of the
    * client side is shut, else tunnel (once established, when set), else client.
+   * In HTTP mode it runs only while the client is expected to send a body or
+   * to read a response; the head wait is the analyser's (http-request).
    */
   #clientExpiry(): number {
     const fe = this.#feT(), be = this.#beT();
+    if (this.#httpNoTunnel()) {
+      const busy = (this.req.analysers & AN_REQ_HTTP_XFER_BODY) || !this.res.isEmpty();
+      if (!busy) return this.req.analyseExp;
+      return tickFirst(tickAdd(this.cli.lastActivity, fe.client), this.req.analyseExp);
+    }
     const halfClosed = (this.req.flags & CF_SHUTR) || (this.res.flags & CF_SHUTW);
     let t: number;
     if (halfClosed && fe.clientFin > 0) t = fe.clientFin;
@@ -391,6 +542,11 @@ export class Stream implements SiOwner, LbRequest {
 
   #serverExpiry(): number {
     const be = this.#beT();
+    if (this.#httpNoTunnel()) {
+      // Only while a response is expected or being received.
+      if (!(this.res.analysers & (AN_RES_WAIT_HTTP | AN_RES_HTTP_XFER_BODY))) return TICK_ETERNITY;
+      return tickAdd(this.srvSi.lastActivity, be.server);
+    }
     const halfClosed = (this.res.flags & CF_SHUTR) || (this.req.flags & CF_SHUTW);
     let t: number;
     if (halfClosed && be.serverFin > 0) t = be.serverFin;
@@ -403,11 +559,13 @@ export class Stream implements SiOwner, LbRequest {
     let exp = this.#clientExpiry();
     const si = this.srvSi;
     if (si.state === SI_ST_EST) exp = tickFirst(exp, this.#serverExpiry());
-    else if (si.state === SI_ST_CON || si.state === SI_ST_TAR) exp = tickFirst(exp, si.exp);
+    else if (si.state === SI_ST_CON || si.state === SI_ST_TAR || si.state === SI_ST_QUE) {
+      exp = tickFirst(exp, si.exp);
+    }
     return exp;
   }
 
-  #countServerError(): void {
+  countServerError(): void {
     if (this.srv !== null) this.srv.counters.respErrors++;
     if (this.be !== null) this.be.counters.respErrors++;
   }
@@ -422,14 +580,260 @@ export class Stream implements SiOwner, LbRequest {
 
   /** Ends the stream on an error or timeout with the given termination state. */
   #abort(err: number, finst: number): void {
+    this.#setTermination(err, finst);
+    if (!this.req.writing) this.req.erase();
+    if (!this.res.writing) this.res.erase();
+    this.#end();
+  }
+
+  #setTermination(err: number, finst: number): void {
     if (this.err === SF_ERR_NONE) {
       this.err = err;
       this.finst = finst;
     }
-    this.req.erase();
-    this.res.erase();
-    this.#end();
   }
+
+  // -------------------------------------------------------------------------
+  // HTTP helpers used by the analysers (http_ana.ts)
+
+  /** The sample context over the current request/response (rules, ACLs). */
+  sampleCtx(): SampleCtx {
+    return this.#sample!;
+  }
+
+  /** The request head editor (bound by bindRequest()). */
+  reqEditor(): HeadEditor {
+    return this.#reqEd!;
+  }
+
+  /** The response head editor (bound by bindResponse()). */
+  resEditor(): HeadEditor {
+    return this.#resEd!;
+  }
+
+  /** A request head was parsed: bind the editor and the sample context to it. */
+  bindRequest(): void {
+    const txn = this.txn!;
+    this.#reqEd!.reset(txn.reqBuf!, txn.req);
+    this.#sample!.setRequest(txn.reqBuf!, txn.req, this.#reqEd);
+  }
+
+  /**
+   * The request head is about to be forwarded (its bytes may then be
+   * overwritten): response rules that read request fetches need a copy.
+   */
+  keepRequestForResponse(): void {
+    if (this.#resRulesUseReq || (this.be !== null && rulesUseRequest(this.be.httpResRules))) {
+      this.#sample!.keepRequest();
+    }
+  }
+
+  /** A response head was parsed: bind the editor and the sample context to it. */
+  bindResponse(): void {
+    const txn = this.txn!;
+    this.#resEd!.reset(txn.resBuf!, txn.res);
+    this.#sample!.setResponse(txn.resBuf!, txn.res, this.#resEd);
+  }
+
+  /**
+   * Applies http-request rules; on deny/return/redirect, answers and returns
+   * false (the stream ends after the reply).
+   */
+  applyRequestRules(rules: readonly Rule[]): boolean {
+    if (rules.length === 0) return true;
+    const ed = this.reqEditor();
+    const v = evalRules(rules, this.sampleCtx(), ed);
+    switch (v.kind) {
+      case "continue":
+        return true;
+      case "deny":
+        this.fe.counters.denied++;
+        this.httpError(v.status, SF_ERR_PRXCOND, SF_FINST_R, "denied");
+        return false;
+      case "return":
+        this.#localReply(buildReply(v.status, v.contentType, v.body), v.status);
+        return false;
+      case "redirect":
+        this.#localReply(
+          buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
+          v.code,
+        );
+        return false;
+    }
+    return true;
+  }
+
+  /** Applies http-response rules of the backend then the frontend; false after a 502. */
+  applyResponseRules(): boolean {
+    const beRules = this.be !== null ? this.be.httpResRules : [];
+    const feRules = this.fe.httpResRules;
+    if (beRules.length === 0 && feRules.length === 0) return true;
+    const ed = this.resEditor();
+    const sc = this.sampleCtx();
+    for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
+      if (rules.length === 0) continue;
+      const v = evalRules(rules, sc, ed);
+      if (v.kind === "deny") {
+        this.fe.counters.denied++;
+        this.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "response denied");
+        return false;
+      }
+      if (v.kind !== "continue") break;
+    }
+    if (ed.modified) this.txn!.status = ed.status();
+    return true;
+  }
+
+  /** option forwardfor (frontend or backend): adds the client address header. */
+  applyForwardFor(ed: HeadEditor): void {
+    const ff = this.be?.forwardFor ?? this.fe.forwardFor;
+    if (ff === null) return;
+    const ip = this.clientAddr.ip;
+    if (ff.except !== null && cidrListMatch(ff.except, ip)) return;
+    if (ff.ifNone && ed.headerValues(ff.header).length > 0) return;
+    ed.addHeader(ff.header, ip.startsWith("::ffff:") ? ip.slice(7) : ip);
+  }
+
+  /**
+   * The request head is committed: use the current server connection when it
+   * is established to this backend, else ask for a new one.
+   */
+  requestServer(): void {
+    const si = this.srvSi;
+    const txn = this.txn!;
+    txn.tReqSent = this.now();
+    if (si.state === SI_ST_EST && this.srv !== null && this.srv.backendId === this.be!.id &&
+      !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable &&
+      (this.#taken || serverHasSlot(this.srv))) {
+      // Keep-alive on the server side: the same connection carries this request.
+      if (!this.#taken) {
+        this.be!.take(this.srv);
+        this.#taken = true;
+      }
+      txn.flags |= TX_REUSED_CONN;
+      return;
+    }
+    if (si.state !== SI_ST_INI) this.closeServerSide();
+    this.srvSi.state = SI_ST_REQ;
+    this.srvSi.connRetries = 0;
+  }
+
+  /** Closes the server connection (keeps the client side) and readies a fresh interface. */
+  closeServerSide(): void {
+    const old = this.srvSi;
+    if (old.state === SI_ST_CON) this.#connectSeq++;
+    old.close();
+    if (old.pending > 0) this.#orphans++;
+    this.#releaseServer();
+    this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    const res = this.res, req = this.req;
+    res.flags &= ~(CF_SHUTR | CF_READ_NULL | CF_READ_ERROR | CF_READ_TIMEOUT);
+    req.flags &= ~(CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR);
+    // Bytes the server sent after its response are not forwarded anywhere.
+    res.len = res.out;
+  }
+
+  /**
+   * Answers the client with a proxy-made error reply, logs the transaction
+   * and closes after the reply is written.
+   */
+  httpError(status: number, err: number, finst: number, _reason: string): void {
+    this.#setTermination(err, finst);
+    const reply = this.ctx.errorReplies.get(status);
+    this.#sendReply(reply, status);
+  }
+
+  #localReply(reply: Uint8Array, status: number): void {
+    this.#setTermination(SF_ERR_LOCAL, SF_FINST_R);
+    this.#sendReply(reply, status);
+  }
+
+  #sendReply(reply: Uint8Array, status: number): void {
+    const txn = this.txn!;
+    const res = this.res;
+    txn.status = status;
+    if (res.writing || res.out > 0 || res.prefix !== null) {
+      // Part of a response is already on its way: nothing valid can follow.
+      this.logTxn();
+      this.#abort(this.err, this.finst);
+      return;
+    }
+    if (this.srvSi.state !== SI_ST_INI) this.closeServerSide();
+    res.erase();
+    const pb = this.ctx.pools.big.alloc();
+    if (pb === null || pb.length < reply.length) {
+      if (pb !== null) this.ctx.pools.big.release(pb);
+      this.logTxn();
+      this.#abort(this.err, this.finst);
+      return;
+    }
+    pb.set(reply, 0);
+    res.setPrefix(pb, reply.length);
+    httpCloseClientAfterFlush(this);
+    this.txn!.flags |= TX_CLI_CLOSE;
+    this.#countStatus(status);
+    this.logTxn();
+    this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+  }
+
+  #countStatus(status: number): void {
+    const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
+    this.fe.counters.httpResp[cls]!++;
+    if (this.be !== null) this.be.counters.httpResp[cls]!++;
+    if (this.srv !== null && this.tConnStart > 0) this.srv.counters.httpResp[cls]!++;
+  }
+
+  /** Ends the stream without a reply; logs only when `log` and no transaction was logged. */
+  endQuietly(err: number, finst: number, log: boolean): void {
+    this.#setTermination(err, finst);
+    if (log && !this.fe.cfg.options.has("dontlognull")) this.logTxn();
+    else this.txn!.flags |= TX_LOGGED;
+    this.#abort(err, finst);
+  }
+
+  /** A client or server aborted the transaction: log it and end the stream. */
+  abortTxn(err: number, finst: number): void {
+    this.#setTermination(err, finst);
+    this.logTxn();
+    this.#abort(err, finst);
+  }
+
+  /** The response was fully forwarded: log, then keep-alive or close. */
+  endTxn(): void {
+    const txn = this.txn!;
+    this.#countStatus(txn.status);
+    this.logTxn();
+    txn.count++;
+    if (txn.flags & TX_SRV_CLOSE) this.closeServerSide();
+    // An idle keep-alive server connection does not hold a maxconn slot: the
+    // slot counts requests in progress, as HAProxy's served sessions do.
+    else this.#releaseServer();
+    if (txn.flags & TX_CLI_CLOSE) {
+      httpCloseClientAfterFlush(this);
+      return;
+    }
+    httpResetForNextRequest(this);
+    // Pipelined bytes may already wait in the buffer.
+    this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+  }
+
+  /** Logs the current HTTP transaction once. */
+  logTxn(): void {
+    const txn = this.txn;
+    if (txn === null || (txn.flags & TX_LOGGED)) return;
+    txn.flags |= TX_LOGGED;
+    this.#loggedTxns++;
+    this.#log(this.ctx.sched.clock.now());
+    txn.bytesOutStart = this.res.totalOut + this.res.out + this.#prefixLeft();
+    txn.bytesInStart = this.req.totalIn;
+  }
+
+  #prefixLeft(): number {
+    const r = this.res;
+    return r.prefix !== null ? r.prefixLen - r.prefixOff : 0;
+  }
+
+  // -------------------------------------------------------------------------
 
   /** Closes both sides, logs, counts, and frees once I/O has settled. */
   #end(): void {
@@ -441,8 +845,10 @@ export class Stream implements SiOwner, LbRequest {
     this.cli.close();
     // A connect in flight is abandoned: its completion sees #ended and closes.
     this.#connectSeq++;
+    if (this.queued) this.#queueSrv!.queue.abandon(this);
     this.srvSi.close();
-    this.#log(now);
+    if (this.txn === null) this.#log(now);
+    else if (this.#loggedTxns === 0 && !(this.txn.flags & TX_LOGGED)) this.logTxn();
     // Counters.
     const fc = this.fe.counters;
     fc.bytesIn += this.req.totalIn;
@@ -457,13 +863,19 @@ export class Stream implements SiOwner, LbRequest {
       this.srv.counters.bytesOut += this.res.totalOut;
     }
     this.#releaseServer();
+    if (this.txn !== null && this.txn.scratch !== null) {
+      ctx.pools.big.release(this.txn.scratch);
+      this.txn.scratch = null;
+    }
     ctx.sessionEnded(this.fe);
+    this.onSettled(null);
   }
 
-  onSettled(_si: unknown): void {
-    // Both interfaces closed and every read/write settled: buffers are free.
+  /** An interface settled all its I/O; buffers are freed once every one did. */
+  onSettled(si: StreamInterface | null): void {
+    if (si !== null && si !== this.srvSi && si !== this.cli) this.#orphans--;
     if (!this.#ended) return;
-    if (this.cli.pending !== 0 || this.srvSi.pending !== 0) return;
+    if (this.cli.pending !== 0 || this.srvSi.pending !== 0 || this.#orphans !== 0) return;
     if (this.cli.state !== SI_ST_CLO || this.srvSi.state !== SI_ST_CLO) return;
     this.req.releaseBuffer();
     this.res.releaseBuffer();
@@ -474,42 +886,61 @@ export class Stream implements SiOwner, LbRequest {
     if (fmt === null) return;
     const ctx = this.ctx;
     const srv = this.srv;
+    const txn = this.txn;
     const tt = now - this.tAccept;
     const tc = this.tConnected > 0 ? this.tConnected - this.tConnStart : -1;
-    const tw = this.tConnStart > 0 ? this.tQueued : -1;
+    const tw = this.tConnStart > 0 || this.#queueSrv !== null ? this.tQueued : -1;
+    let tq = -1, tr = -1, ta = tt;
+    let status = -1;
+    let requestLine = "";
+    let bytesOut = this.res.totalOut;
+    let bytesIn = this.req.totalIn;
+    let reqDate = this.acceptDate;
+    if (txn !== null) {
+      const start = txn.tWaitStart || this.tAccept;
+      tq = txn.tHeadDone > 0 ? txn.tHeadDone - start : -1;
+      tr = txn.tResHead > 0 && txn.tReqSent > 0 ? txn.tResHead - txn.tReqSent : -1;
+      ta = now - start;
+      status = txn.status;
+      requestLine = txn.requestLine || "<BADREQ>";
+      // Bytes of this transaction: everything queued for the client since the last one.
+      bytesOut = this.res.totalOut + this.res.out + this.#prefixLeft() - txn.bytesOutStart;
+      bytesIn = this.req.totalIn - txn.bytesInStart;
+      if (txn.requestDate > 0) reqDate = txn.requestDate;
+    }
     const lc: LogContext = {
       clientIp: this.clientAddr.ip,
       clientPort: this.clientAddr.port,
       frontendIp: this.frontAddr.ip,
       frontendPort: this.frontAddr.port,
       acceptDate: this.acceptDate,
-      requestDate: this.acceptDate,
+      requestDate: reqDate,
       frontend: this.fe.name,
       backend: this.be !== null ? this.be.name : this.fe.name,
       server: srv !== null && this.tConnStart > 0 ? srv.name : "<NOSRV>",
       serverIp: srv !== null && srv.address.kind === "tcp" ? srv.address.host : "-",
       serverPort: srv !== null && srv.address.kind === "tcp" ? srv.address.port : 0,
-      tq: -1,
+      tq,
       tw,
       tc,
-      tr: -1,
-      ta: tt,
+      tr,
+      ta,
       tt,
-      status: -1,
-      bytesOut: this.res.totalOut,
-      bytesIn: this.req.totalIn,
+      status,
+      bytesOut,
+      bytesIn,
       termState: terminationState(this.err, this.finst),
       actconn: ctx.actconn,
       feconn: this.fe.feconn,
       beconn: this.be !== null ? this.be.beconn : 0,
       srvconn: srv !== null ? srv.cur : 0,
       retries: this.redispatched ? `+${this.retries}` : String(this.retries),
-      srvQueue: 0,
-      beQueue: 0,
-      requestLine: "",
-      method: "",
-      uri: "",
-      httpVersion: "",
+      srvQueue: this.srvQueuePos,
+      beQueue: this.beQueuePos,
+      requestLine,
+      method: txn?.method ?? "",
+      uri: txn?.uri ?? "",
+      httpVersion: txn?.version ?? "",
       pid: Deno.pid,
     };
     ctx.logger.session(fmt.render(lc));

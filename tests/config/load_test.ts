@@ -265,7 +265,7 @@ Deno.test("HTTP rules, ACLs and switching rules resolve with their positions", (
     '      - { name: st1, address: "[::1]:9001", cookie: st1, check: true, port: 9101, addr: 127.0.0.2 }',
     "  be_api:", // 26
     '    balance: "hdr(Host) use_domain_only"', // 27
-    "    http-request: [set-var(txn.x) str(y)]", // 28
+    "    http-request: [set-header X-Api yes]", // 28
   ));
   const fe = config.frontends[0];
   const [beStatic, beApi] = config.backends;
@@ -320,7 +320,7 @@ Deno.test("HTTP rules, ACLs and switching rules resolve with their positions", (
     args: ["Host", "use_domain_only"],
     hashType: "map-based",
   });
-  assert.deepEqual(beApi.httpRequest, [{ text: "set-var(txn.x) str(y)", line: 28, col: 20 }]);
+  assert.deepEqual(beApi.httpRequest, [{ text: "set-header X-Api yes", line: 28, col: 20 }]);
 });
 
 Deno.test("the resolved config is deeply frozen", () => {

@@ -1,0 +1,134 @@
+// The compile pass: turns the raw HTTP-layer text a RuntimeConfig keeps
+// (acl lines, use_backend conditions, http-request / http-response rules,
+// option forwardfor, log-format) into matchers and rule tables, once, at
+// load time. Every problem becomes a ConfigIssue with file:line:col and the
+// key path, like the validator's. Kept apart from the frozen RuntimeConfig
+// because compiled objects (regexes, tables) are not plain data.
+
+import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import {
+  compileRules,
+  type ForwardFor,
+  forwardforHeader,
+  type Rule,
+} from "../http/http_rules.ts";
+import {
+  HTTPLOG_FORMAT,
+  LogFormat,
+  LogFormatError,
+  TCPLOG_FORMAT,
+} from "../log/log_format.ts";
+import type { ConfigIssue, RuntimeConfig } from "./types.ts";
+
+export interface CompiledSwitchingRule {
+  /** Index into RuntimeConfig.backends. */
+  backend: number;
+  /** null: unconditional. */
+  cond: Condition | null;
+}
+
+export interface CompiledFrontend {
+  acls: AclTable;
+  useBackends: CompiledSwitchingRule[];
+  httpRequest: Rule[];
+  httpResponse: Rule[];
+  forwardFor: ForwardFor | null;
+  /** The compiled log line format, null with `log: false`. */
+  logFormat: LogFormat | null;
+}
+
+export interface CompiledBackend {
+  httpRequest: Rule[];
+  httpResponse: Rule[];
+  forwardFor: ForwardFor | null;
+}
+
+export interface CompiledConfig {
+  frontends: CompiledFrontend[];
+  backends: CompiledBackend[];
+}
+
+/**
+ * Compiles every frontend and backend of `cfg`. `baseDir` resolves relative
+ * `return file` paths (the config file's directory). Returns the compiled
+ * tables and the issues (errors make the config unusable).
+ */
+export function compileConfig(
+  cfg: RuntimeConfig,
+  baseDir: string | undefined,
+): { compiled: CompiledConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const err = (line: number, col: number, path: string, message: string) =>
+    issues.push({ severity: "error", file: cfg.file, line, col, path, message });
+  const opts = baseDir === undefined ? {} : { baseDir };
+
+  const frontends = cfg.frontends.map((fe): CompiledFrontend => {
+    const base = `frontends.${fe.name}`;
+    const { acls, errors } = compileAcls(fe.acls);
+    for (const e of errors) err(e.line, e.col, `${base}.acl`, e.message);
+    const useBackends: CompiledSwitchingRule[] = [];
+    fe.useBackends.forEach((u, i) => {
+      if (u.cond === "") {
+        useBackends.push({ backend: u.backend, cond: null });
+        return;
+      }
+      const c = compileCondition(u.cond, acls);
+      if ("error" in c) err(u.line, u.col, `${base}.use_backend[${i}]`, c.error);
+      else useBackends.push({ backend: u.backend, cond: c });
+    });
+    const req = compileRules(fe.httpRequest, acls, "request", opts);
+    for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
+    const res = compileRules(fe.httpResponse, acls, "response", opts);
+    for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    let logFormat: LogFormat | null = null;
+    if (!fe.noLog) {
+      const fmt = fe.logFormat ??
+        (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
+      try {
+        logFormat = new LogFormat(fmt);
+      } catch (e) {
+        if (!(e instanceof LogFormatError)) throw e;
+        err(0, 0, `${base}.log-format`, e.message);
+      }
+    }
+    return {
+      acls,
+      useBackends,
+      httpRequest: req.rules,
+      httpResponse: res.rules,
+      forwardFor: forwardFor(fe.options, fe.optionArgs, `${base}.option`, err),
+      logFormat,
+    };
+  });
+
+  const backends = cfg.backends.map((be): CompiledBackend => {
+    const base = `backends.${be.name}`;
+    // Backends have no acl section: their conditions use inline and predefined ACLs.
+    const acls = new AclTable();
+    const req = compileRules(be.httpRequest, acls, "request", opts);
+    for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
+    const res = compileRules(be.httpResponse, acls, "response", opts);
+    for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    return {
+      httpRequest: req.rules,
+      httpResponse: res.rules,
+      forwardFor: forwardFor(be.options, be.optionArgs, `${base}.option`, err),
+    };
+  });
+  return { compiled: { frontends, backends }, issues };
+}
+
+function forwardFor(
+  options: ReadonlySet<string>,
+  args: ReadonlyMap<string, readonly string[]>,
+  path: string,
+  err: (line: number, col: number, path: string, message: string) => void,
+): ForwardFor | null {
+  if (!options.has("forwardfor")) return null;
+  try {
+    return forwardforHeader(args.get("forwardfor") ?? []);
+  } catch (e) {
+    err(0, 0, path, e instanceof Error ? e.message : String(e));
+    return null;
+  }
+}

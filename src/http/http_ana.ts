@@ -1,0 +1,521 @@
+// The HTTP analysers (HAProxy's http_ana.c): waiting for and parsing heads,
+// applying rules, choosing the backend, committing rewritten heads, framing
+// and forwarding bodies, and ending each transaction in keep-alive, close or
+// tunnel mode. They read and change the stream through its public fields and
+// methods; the decisions about sockets stay in processStream().
+//
+// Buffers: a head is parsed in place when the channel's input is contiguous,
+// else from a scratch copy. An unchanged head is forwarded as the bytes that
+// arrived; a changed one (rules, dropped duplicates, connection headers) is
+// serialized into a prefix buffer written before the body, so no byte that a
+// read in flight may target is ever moved.
+
+import type { Channel } from "../channel/channel.ts";
+import {
+  CF_AUTO_CLOSE,
+  CF_DONT_READ,
+  CF_READ_ERROR,
+  CF_SHUTR,
+  CF_SHUTW_NOW,
+  CHN_INFINITE_FORWARD,
+} from "../channel/types.ts";
+import {
+  AN_REQ_ALL_HTTP,
+  AN_REQ_HTTP_PROCESS_BE,
+  AN_REQ_HTTP_PROCESS_FE,
+  AN_REQ_HTTP_XFER_BODY,
+  AN_REQ_SWITCHING_RULES,
+  AN_REQ_WAIT_HTTP,
+  AN_RES_ALL_HTTP,
+  AN_RES_HTTP_PROCESS_BE,
+  AN_RES_HTTP_XFER_BODY,
+  AN_RES_WAIT_HTTP,
+  ANA_ABORT,
+  ANA_CONTINUE,
+  ANA_WAIT,
+} from "../stream/analysers.ts";
+import type { Stream } from "../stream/stream.ts";
+import {
+  SF_ERR_CLICL,
+  SF_ERR_CLITO,
+  SF_ERR_LOCAL,
+  SF_ERR_PRXCOND,
+  SF_ERR_SRVCL,
+  SF_ERR_SRVTO,
+  SF_FINST_D,
+  SF_FINST_H,
+  SF_FINST_R,
+} from "../stream/types.ts";
+import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
+import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
+import { HDR_CONNECTION } from "./header_names.ts";
+import {
+  BODY_NONE,
+  BODY_TUNNEL,
+  BODY_UNTIL_CLOSE,
+  HEAD_F_CL_DROPPED,
+  HEAD_F_CL_MERGED,
+  HEAD_F_CONN_CLOSE,
+  HEAD_F_CONN_KEEPALIVE,
+  HEAD_F_HOST_MERGED,
+  METH_CONNECT,
+  METHOD_NAMES,
+  PARSE_ERROR,
+  spanToString,
+} from "./types.ts";
+import {
+  TX_ADD_KEEPALIVE,
+  TX_CLI_CLOSE,
+  TX_REQ_DONE,
+  TX_RES_DONE,
+  TX_SRV_CLOSE,
+  TX_TUNNEL,
+} from "./txn.ts";
+
+/** Header flags that force a head to be re-serialized (some lines must not be forwarded). */
+const HEAD_F_NEEDS_REWRITE = HEAD_F_CL_DROPPED | HEAD_F_CL_MERGED | HEAD_F_HOST_MERGED;
+
+/**
+ * Returns the buffer holding the channel's whole input contiguously: the
+ * channel's own when the input does not wrap, else a scratch copy. Sets
+ * `start` in `pos` (reused array, no allocation).
+ */
+function contiguousInput(s: Stream, ch: Channel, pos: Int32Array): Uint8Array | null {
+  const buf = ch.buf;
+  if (buf === null) return null;
+  const p = ch.inPos();
+  const n = ch.input;
+  if (p + n <= buf.length) {
+    pos[0] = p;
+    pos[1] = p + n;
+    return buf;
+  }
+  let scratch = s.txn!.scratch;
+  if (scratch === null) {
+    scratch = s.ctx.pools.big.alloc();
+    if (scratch === null) return null;
+    s.txn!.scratch = scratch;
+  }
+  const first = buf.length - p;
+  scratch.set(buf.subarray(p), 0);
+  scratch.set(buf.subarray(0, n - first), first);
+  pos[0] = 0;
+  pos[1] = n;
+  return scratch;
+}
+
+const POS = new Int32Array(2);
+
+// ---------------------------------------------------------------------------
+// Request side
+
+/**
+ * AN_REQ_WAIT_HTTP: waits for a complete request head (timeouts: http-keep-alive
+ * before the first byte of a follow-up request, http-request after), parses
+ * it, and answers 400/408 on failure.
+ */
+export function httpWaitForRequest(s: Stream, req: Channel): number {
+  const txn = s.txn!;
+  const now = s.now();
+  if (req.input > 0 && !txn.gotByte) {
+    txn.gotByte = true;
+    txn.requestDate = Date.now();
+    // From the first byte, the whole head must arrive within http-request.
+    const t = s.fe.cfg.timeouts;
+    req.analyseExp = tickAdd(txn.count === 0 ? s.tAccept : now, t.httpRequest || t.client);
+  }
+  if (req.input > 0) {
+    const buf = contiguousInput(s, req, POS);
+    if (buf === null) return ANA_WAIT; // no scratch buffer now: retry on the next wake
+    const g = s.ctx.cfg.global;
+    const maxHead = s.ctx.pools.big.size - g.maxrewrite;
+    const r = parseRequestHead(buf, POS[0]!, POS[1]!, txn.req, g.maxhdr, maxHead);
+    if (r === PARSE_ERROR) {
+      s.fe.counters.errors++;
+      s.httpError(txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);
+      return ANA_ABORT;
+    }
+    if (r > 0) {
+      txn.reqBuf = buf;
+      txn.reqHeadLen = r;
+      txn.tHeadDone = now;
+      captureRequestLine(s);
+      s.bindRequest();
+      req.analyseExp = TICK_ETERNITY;
+      req.analysers &= ~AN_REQ_WAIT_HTTP;
+      s.fe.counters.httpReqs++;
+      return ANA_CONTINUE;
+    }
+    // PARSE_NEED_MORE: a full buffer would have been refused by the parser.
+  }
+  if (req.flags & CF_SHUTR) {
+    // The client closed: silently between requests, as an abort mid-head.
+    if (!txn.gotByte) s.endQuietly(SF_ERR_CLICL, SF_FINST_R, txn.count === 0);
+    else s.abortTxn(SF_ERR_CLICL, SF_FINST_R);
+    return ANA_ABORT;
+  }
+  if (req.analyseExp === TICK_ETERNITY) {
+    const t = s.fe.cfg.timeouts;
+    const idle = txn.count > 0
+      ? (t.httpKeepAlive || t.httpRequest || t.client)
+      : (t.httpRequest || t.client);
+    req.analyseExp = tickAdd(txn.count > 0 ? txn.tWaitStart : s.tAccept, idle);
+  }
+  if (tickIsExpired(req.analyseExp, now)) {
+    if (!txn.gotByte && txn.count > 0) {
+      // Keep-alive idle timeout: not an error, nothing to log.
+      s.endQuietly(SF_ERR_CLITO, SF_FINST_R, false);
+    } else {
+      s.httpError(408, SF_ERR_CLITO, SF_FINST_R, "timeout");
+    }
+    return ANA_ABORT;
+  }
+  return ANA_WAIT;
+}
+
+/** Decodes the request line pieces once for the log and the rules. */
+function captureRequestLine(s: Stream): void {
+  const txn = s.txn!;
+  const h = txn.req, buf = txn.reqBuf!;
+  txn.method = h.methodLen > 0
+    ? spanToString(buf, h.methodStart, h.methodLen)
+    : METHOD_NAMES[h.method]!;
+  txn.uri = spanToString(buf, h.targetStart, h.targetLen);
+  txn.version = h.version === 10 ? "HTTP/1.0" : "HTTP/1.1";
+  txn.requestLine = `${txn.method} ${txn.uri} ${txn.version}`;
+}
+
+/** AN_REQ_HTTP_PROCESS_FE: the frontend's http-request rules. */
+export function httpProcessReqFrontend(s: Stream, req: Channel): number {
+  req.analysers &= ~AN_REQ_HTTP_PROCESS_FE;
+  if (!s.applyRequestRules(s.fe.httpReqRules)) return ANA_ABORT;
+  return ANA_CONTINUE;
+}
+
+/** AN_REQ_SWITCHING_RULES: use_backend lines in order, then default_backend; 503 when none. */
+export function httpProcessSwitchingRules(s: Stream, req: Channel): number {
+  req.analysers &= ~AN_REQ_SWITCHING_RULES;
+  const be = s.fe.selectBackend(s.sampleCtx());
+  if (be === null) {
+    s.httpError(503, SF_ERR_PRXCOND, SF_FINST_R, "no backend");
+    return ANA_ABORT;
+  }
+  s.setBackend(be);
+  return ANA_CONTINUE;
+}
+
+/**
+ * AN_REQ_HTTP_PROCESS_BE: backend rules, forwardfor, connection headers, then
+ * commits the head to the channel and asks for a server connection.
+ */
+export function httpProcessReqBackend(s: Stream, req: Channel): number {
+  const txn = s.txn!;
+  // The head is committed before anything after it is forwarded; the previous
+  // request's bytes must be out first (they always are but in odd pipelines).
+  if (req.out > 0 || req.writing) return ANA_WAIT;
+  req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
+  const be = s.be!;
+  if (be.httpReqRules !== s.fe.httpReqRules && !s.applyRequestRules(be.httpReqRules)) {
+    return ANA_ABORT;
+  }
+  const h = txn.req;
+  const ed = s.reqEditor();
+  s.applyForwardFor(ed);
+  // Connection mode, decided from the request; the response may still force a close.
+  const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
+  const wantsClose = !h.keepAlive() || feOpts.has("httpclose") || beOpts.has("httpclose");
+  if (wantsClose) txn.flags |= TX_CLI_CLOSE;
+  else if (h.version === 10) txn.flags |= TX_ADD_KEEPALIVE;
+  const srvClose = wantsClose || feOpts.has("http-server-close") || beOpts.has("http-server-close");
+  if (srvClose) {
+    txn.flags |= TX_SRV_CLOSE;
+    if (h.version === 11 && !(h.flags & HEAD_F_CONN_CLOSE) && h.method !== METH_CONNECT) {
+      ed.delHeader("connection");
+      ed.addHeader("connection", "close");
+    }
+  }
+  if (
+    !commitHead(
+      s,
+      req,
+      txn.reqBuf!,
+      txn.reqHeadLen,
+      ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0,
+      ed,
+    )
+  ) {
+    s.httpError(500, SF_ERR_PRXCOND, SF_FINST_R, "rewrite failed");
+    return ANA_ABORT;
+  }
+  txn.reqBody.reset(h.bodyType === BODY_TUNNEL ? BODY_NONE : h.bodyType, h.contentLength);
+  req.analysers |= AN_REQ_HTTP_XFER_BODY;
+  s.res.analysers |= AN_RES_ALL_HTTP;
+  s.requestServer();
+  return ANA_CONTINUE;
+}
+
+/**
+ * Forwards a parsed head: as-is when unchanged and parsed in place, else
+ * serialized into a prefix buffer while the original bytes are skipped.
+ * Returns false when the new head does not fit in a buffer.
+ */
+function commitHead(
+  s: Stream,
+  ch: Channel,
+  buf: Uint8Array,
+  headLen: number,
+  rewrite: boolean,
+  ed: { serialize(): Uint8Array },
+): boolean {
+  const inPlace = buf === ch.buf;
+  if (!rewrite && inPlace) {
+    const skipped = (ch === s.req ? s.txn!.req.start : s.txn!.res.start) - ch.inPos();
+    if (skipped > 0) ch.skipInput(skipped);
+    ch.forwardBytes(headLen - (skipped > 0 ? skipped : 0));
+    return true;
+  }
+  const bytes = rewrite
+    ? ed.serialize()
+    : buf.subarray(ch === s.req ? s.txn!.req.start : s.txn!.res.start, headLen);
+  const pb = ch.allocPrefixBuffer();
+  if (pb === null || pb.length < bytes.length) {
+    if (pb !== null) s.ctx.pools.big.release(pb);
+    return false;
+  }
+  pb.set(bytes, 0);
+  ch.skipInput(headLen);
+  ch.setPrefix(pb, bytes.length);
+  return true;
+}
+
+/** Forwards body bytes of `ch` as the framer validates them; returns -1 on a framing error. */
+function forwardBody(
+  ch: Channel,
+  body: { parse(b: Uint8Array, s: number, e: number): number; done: boolean },
+): number {
+  const buf = ch.buf;
+  if (buf === null) return 0;
+  let total = 0;
+  while (!body.done && ch.input > 0) {
+    const p = ch.inPos();
+    const seg = Math.min(ch.input, buf.length - p);
+    const n = body.parse(buf, p, p + seg);
+    if (n < 0) return -1;
+    if (n === 0) break;
+    ch.forwardBytes(n);
+    total += n;
+    if (n < seg) break;
+  }
+  return total;
+}
+
+/** AN_REQ_HTTP_XFER_BODY: streams the request body; 400 on bad chunking. */
+export function httpReqForwardBody(s: Stream, req: Channel): number {
+  const txn = s.txn!;
+  if (forwardBody(req, txn.reqBody) < 0) {
+    s.fe.counters.errors++;
+    s.httpError(400, SF_ERR_PRXCOND, SF_FINST_D, txn.reqBody.chunked.errorReason);
+    return ANA_ABORT;
+  }
+  if (txn.reqBody.done) {
+    req.analysers &= ~AN_REQ_HTTP_XFER_BODY;
+    txn.flags |= TX_REQ_DONE;
+    // Pipelined requests wait in the kernel until this response is done.
+    req.flags |= CF_DONT_READ;
+    return ANA_CONTINUE;
+  }
+  if (req.flags & CF_SHUTR) {
+    s.abortTxn(SF_ERR_CLICL, SF_FINST_D);
+    return ANA_ABORT;
+  }
+  return ANA_WAIT;
+}
+
+// ---------------------------------------------------------------------------
+// Response side
+
+/**
+ * AN_RES_WAIT_HTTP: waits for the response head; relays 1xx interim
+ * responses; 502 on an invalid head or a server that closes first, 504 when
+ * `timeout server` passes.
+ */
+export function httpWaitForResponse(s: Stream, res: Channel): number {
+  const txn = s.txn!;
+  for (;;) {
+    if (res.input > 0) {
+      const buf = contiguousInput(s, res, POS);
+      if (buf === null) return ANA_WAIT;
+      const g = s.ctx.cfg.global;
+      const r = parseResponseHead(
+        buf,
+        POS[0]!,
+        POS[1]!,
+        txn.res,
+        g.maxhdr,
+        txn.req.method,
+        s.ctx.pools.big.size - g.maxrewrite,
+      );
+      if (r === PARSE_ERROR) {
+        s.countServerError();
+        s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
+        return ANA_ABORT;
+      }
+      if (r > 0) {
+        const st = txn.res.status;
+        if (st >= 100 && st < 200 && st !== 101) {
+          // Interim response (100 Continue...): relay it and wait for the final one.
+          if (res.out > 0 || res.writing) return ANA_WAIT;
+          const inPlace = buf === res.buf;
+          if (!inPlace) {
+            if (!commitHead(s, res, buf, r, false, { serialize: () => new Uint8Array(0) })) {
+              return ANA_WAIT;
+            }
+          } else {
+            const skipped = txn.res.start - res.inPos();
+            if (skipped > 0) res.skipInput(skipped);
+            res.forwardBytes(r - (skipped > 0 ? skipped : 0));
+          }
+          txn.res.reset();
+          continue;
+        }
+        txn.resBuf = buf;
+        txn.resHeadLen = r;
+        s.bindResponse();
+        txn.tResHead = s.now();
+        txn.status = st;
+        res.analysers &= ~AN_RES_WAIT_HTTP;
+        return ANA_CONTINUE;
+      }
+    }
+    break;
+  }
+  if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
+    s.countServerError();
+    s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
+    return ANA_ABORT;
+  }
+  if (s.srvSi.state === 7 /* SI_ST_EST */) {
+    const t = s.be!.cfg.timeouts.server;
+    if (tickIsExpired(tickAdd(s.srvSi.lastActivity, t), s.now())) {
+      s.countServerError();
+      s.httpError(504, SF_ERR_SRVTO, SF_FINST_H, "timeout");
+      return ANA_ABORT;
+    }
+  }
+  return ANA_WAIT;
+}
+
+/**
+ * AN_RES_HTTP_PROCESS_BE: http-response rules (backend then frontend), the
+ * client connection mode, then commits the head; tunnels after 101 / CONNECT 2xx.
+ */
+export function httpProcessResponse(s: Stream, res: Channel): number {
+  const txn = s.txn!;
+  if (res.out > 0 || res.writing) return ANA_WAIT;
+  res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
+  const h = txn.res;
+  const ed = s.resEditor();
+  if (!s.applyResponseRules()) return ANA_ABORT;
+  const tunnel = h.bodyType === BODY_TUNNEL;
+  if (!tunnel) {
+    if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
+    // A body delimited by the close cannot be followed by another response.
+    if (h.bodyType === BODY_UNTIL_CLOSE) txn.flags |= TX_CLI_CLOSE;
+    const reqVer = txn.req.version;
+    if (txn.flags & TX_CLI_CLOSE) {
+      if (reqVer === 11 && !(h.flags & HEAD_F_CONN_CLOSE)) {
+        ed.delHeader("connection");
+        ed.addHeader("connection", "close");
+      }
+    } else if ((txn.flags & TX_ADD_KEEPALIVE) && !(h.flags & HEAD_F_CONN_KEEPALIVE)) {
+      if (h.findHeader(txn.resBuf!, HDR_CONNECTION) >= 0) ed.delHeader("connection");
+      ed.addHeader("connection", "keep-alive");
+    } else if (h.flags & HEAD_F_CONN_CLOSE) {
+      // The server closes its side; the client side stays alive.
+      ed.delHeader("connection");
+      if (reqVer === 10) ed.addHeader("connection", "keep-alive");
+    }
+  }
+  if (
+    !commitHead(
+      s,
+      res,
+      txn.resBuf!,
+      txn.resHeadLen,
+      ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0,
+      ed,
+    )
+  ) {
+    s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "rewrite failed");
+    return ANA_ABORT;
+  }
+  if (tunnel) {
+    // Upgrade / CONNECT: both directions now forward everything.
+    txn.flags |= TX_TUNNEL;
+    s.logTxn();
+    const req = s.req;
+    req.analysers = 0;
+    res.analysers = 0;
+    req.flags = (req.flags & ~CF_DONT_READ) | CF_AUTO_CLOSE;
+    res.flags |= CF_AUTO_CLOSE;
+    req.toForward = CHN_INFINITE_FORWARD;
+    res.toForward = CHN_INFINITE_FORWARD;
+    return ANA_CONTINUE;
+  }
+  txn.resBody.reset(h.bodyType, h.contentLength);
+  res.analysers |= AN_RES_HTTP_XFER_BODY;
+  return ANA_CONTINUE;
+}
+
+/** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */
+export function httpResForwardBody(s: Stream, res: Channel): number {
+  const txn = s.txn!;
+  if (forwardBody(res, txn.resBody) < 0) {
+    s.countServerError();
+    s.abortTxn(SF_ERR_SRVCL, SF_FINST_D);
+    return ANA_ABORT;
+  }
+  if (!txn.resBody.done) {
+    if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
+      if (txn.resBody.bodyType === BODY_UNTIL_CLOSE && !(res.flags & CF_READ_ERROR)) {
+        txn.resBody.done = true; // the close is the end of this body
+      } else {
+        s.countServerError();
+        s.abortTxn(SF_ERR_SRVCL, SF_FINST_D);
+        return ANA_ABORT;
+      }
+    } else {
+      return ANA_WAIT;
+    }
+  }
+  // The whole response is forwarded (maybe not yet written).
+  res.analysers &= ~AN_RES_HTTP_XFER_BODY;
+  txn.flags |= TX_RES_DONE;
+  if (!(txn.flags & TX_REQ_DONE)) {
+    // The server answered before the request ended: this connection cannot
+    // carry another request.
+    txn.flags |= TX_CLI_CLOSE | TX_SRV_CLOSE;
+  }
+  s.endTxn();
+  return ANA_CONTINUE;
+}
+
+/** Re-arms the request analysers for the next request on a keep-alive connection. */
+export function httpResetForNextRequest(s: Stream): void {
+  const req = s.req, res = s.res;
+  s.txn!.reset(s.now());
+  req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
+  res.analysers = 0;
+  req.flags &= ~CF_DONT_READ;
+  req.analyseExp = TICK_ETERNITY;
+}
+
+/** Marks the response channel to close the client once everything is written. */
+export function httpCloseClientAfterFlush(s: Stream): void {
+  s.res.flags |= CF_SHUTW_NOW;
+  s.req.flags |= CF_DONT_READ;
+  s.req.analysers = 0;
+  s.res.analysers = 0;
+}
+
+export { SF_ERR_LOCAL };

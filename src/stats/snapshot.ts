@@ -1,0 +1,496 @@
+// A plain-data snapshot of the running process's statistics (HAProxy's
+// stats_fill_fe_stats / stats_fill_be_stats / stats_fill_sv_stats).
+//
+// buildSnapshot() reads the live frontends, backends, servers, counters and
+// pools once and copies every number into plain objects, so that the
+// renderers (stats_page.ts, stats_csv.ts, stats_json.ts, prometheus.ts) are
+// pure functions of a StatsSnapshot and can be tested without a process.
+// This file must never change what it reads and never touch a socket; it
+// allocates, so it runs per stats request, never per proxied request.
+//
+// The sources are described by small structural interfaces that the core
+// objects (Process, Frontend, Backend, Server) already satisfy. Fields the
+// core does not have yet (queues, per-server denied counter) are optional and
+// read as 0 when absent. Health-check state comes from an optional provider
+// (src/check/), so that the snapshot works with and without checks.
+
+import type { PoolStats } from "../buf/pool.ts";
+import type { Address, ProxyMode } from "../config/types.ts";
+import { VERSION } from "../proxy/process.ts";
+
+// ---------------------------------------------------------------------------
+// Sources: what the snapshot reads from the live objects.
+
+/** A queue of streams waiting for a server slot (absent until queues exist). */
+export interface QueueSource {
+  /** Streams waiting now. */
+  readonly length: number;
+  /** Highest length seen since start; absent = not tracked (reported as `length`). */
+  readonly peak?: number;
+}
+
+/** Frontend counters as kept in src/stats/counters.ts (FrontendCounters). */
+export interface FrontendCountersSource {
+  readonly cumSessions: number;
+  readonly maxSessions: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly denied: number;
+  readonly errors: number;
+  readonly httpReqs: number;
+  /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
+  readonly httpResp: readonly number[];
+}
+
+/** Backend/server counters as kept in src/stats/counters.ts (BackendCounters). */
+export interface BackendCountersSource {
+  readonly cumSessions: number;
+  readonly maxSessions: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly connErrors: number;
+  readonly respErrors: number;
+  readonly retries: number;
+  readonly redispatches: number;
+  readonly failedNoServer: number;
+  readonly httpResp: readonly number[];
+  readonly connectTimeSum: number;
+  readonly connectSamples: number;
+  /** Requests/responses denied by rules (absent = 0). */
+  readonly denied?: number;
+}
+
+/** What the snapshot reads of a server (src/backend/server.ts's Server satisfies it). */
+export interface ServerSource {
+  readonly name: string;
+  readonly address: Address;
+  readonly cfg: { readonly disabled: boolean; readonly check: boolean; readonly maxqueue: number };
+  readonly weight: number;
+  readonly usable: boolean;
+  readonly backup: boolean;
+  readonly cur: number;
+  readonly maxconn: number;
+  readonly counters: BackendCountersSource;
+  readonly queue?: QueueSource | null;
+}
+
+/** What the snapshot reads of a backend (src/backend/backend.ts's Backend satisfies it). */
+export interface BackendSource<S extends ServerSource = ServerSource> {
+  readonly name: string;
+  readonly cfg: { readonly mode: ProxyMode; readonly balance: { readonly algo: string } };
+  readonly servers: readonly S[];
+  readonly beconn: number;
+  readonly counters: BackendCountersSource;
+  readonly queue?: QueueSource | null;
+}
+
+/** What the snapshot reads of a frontend (src/proxy/frontend.ts's Frontend satisfies it). */
+export interface FrontendSource {
+  readonly name: string;
+  readonly cfg: { readonly mode: ProxyMode; readonly maxconn: number };
+  readonly feconn: number;
+  readonly counters: FrontendCountersSource;
+}
+
+/** A buffer pool as seen by stats (src/buf/pool.ts's BufferPool satisfies it). */
+export interface PoolSource {
+  stats(): PoolStats;
+}
+
+/**
+ * What the snapshot reads of the process (src/proxy/process.ts's Process
+ * satisfies it). `pid` defaults to Deno.pid, `version` to VERSION and
+ * `startedAt` (epoch ms) to performance.timeOrigin.
+ */
+export interface SnapshotSource<S extends ServerSource = ServerSource> {
+  readonly pid?: number;
+  readonly version?: string;
+  readonly startedAt?: number;
+  readonly actconn: number;
+  readonly maxconn: number;
+  /** Soft or hard stop in progress: frontends report STOP. */
+  readonly stopping?: boolean;
+  readonly killing?: boolean;
+  readonly pools: { readonly big: PoolSource; readonly small: PoolSource };
+  readonly frontends: readonly FrontendSource[];
+  readonly backends: readonly BackendSource<S>[];
+}
+
+/**
+ * Health-check state of one server, as the check subsystem reports it.
+ * `status` is HAProxy's server status text: "UP", "DOWN", "UP 1/3" (going
+ * down), "DOWN 1/2" (going up), "MAINT", "DRAIN", "NOLB". `lastCheck` is the
+ * last check result code ("L4OK", "L7OK", "L4CON", "L7STS", ...; "INI" before
+ * the first one).
+ */
+export interface CheckState {
+  status: string;
+  lastCheck: string;
+  /** Duration of the last check in ms (-1 or absent result = unknown). */
+  checkDuration: number;
+  /** Epoch ms of the last UP/DOWN/MAINT transition. */
+  lastChange: number;
+  /** Total ms spent DOWN since start. */
+  downtime: number;
+  /** HTTP status (L7) or other code of the last check, when there is one. */
+  checkCode?: number;
+  /** Failed checks since start (HAProxy chkfail). */
+  checkFails?: number;
+  /** UP→DOWN transitions since start (HAProxy chkdown). */
+  checkDowns?: number;
+  /** Health counter out of rise+fall-1, for display (HAProxy check_health). */
+  health?: number;
+}
+
+/** Returns the check state of a server, or null when it is not checked. */
+export type CheckStateProvider<S extends ServerSource = ServerSource> = (
+  server: S,
+) => CheckState | null;
+
+// ---------------------------------------------------------------------------
+// The snapshot: plain data, JSON-serialisable.
+
+/** HTTP responses by status class. */
+export interface HttpResponses {
+  "1xx": number;
+  "2xx": number;
+  "3xx": number;
+  "4xx": number;
+  "5xx": number;
+  other: number;
+}
+
+/** The keys of HttpResponses in display order. */
+export const HTTP_CLASSES: ReadonlyArray<keyof HttpResponses> = [
+  "1xx",
+  "2xx",
+  "3xx",
+  "4xx",
+  "5xx",
+  "other",
+];
+
+/**
+ * Display class of a server status, for colours and one-hot metrics:
+ * up, going-down ("UP 1/3"), down, going-up ("DOWN 1/2"), maint, drain, nolb.
+ */
+export type StatusClass = "up" | "going-down" | "down" | "going-up" | "maint" | "drain" | "nolb";
+
+export interface ProcessStats {
+  pid: number;
+  version: string;
+  /** Epoch ms the process started. */
+  startedAt: number;
+  /** Epoch ms the snapshot was taken. */
+  now: number;
+  uptimeMs: number;
+  /** Current client sessions in the whole process, and the global limit. */
+  actconn: number;
+  maxconn: number;
+  stopping: boolean;
+  /** The big (data) buffer pool and the small (idle) pool. */
+  pool: PoolStats;
+  smallPool: PoolStats;
+}
+
+export interface FrontendStats {
+  name: string;
+  mode: ProxyMode;
+  /** OPEN, FULL (own maxconn reached) or STOP (stopping). */
+  status: "OPEN" | "FULL" | "STOP";
+  curSessions: number;
+  maxSessions: number;
+  /** The frontend's maxconn, or the global one when it has none. */
+  limitSessions: number;
+  totalSessions: number;
+  bytesIn: number;
+  bytesOut: number;
+  deniedRequests: number;
+  requestErrors: number;
+  httpRequests: number;
+  httpResponses: HttpResponses;
+}
+
+export interface ServerCheckStats {
+  /** Last check result code ("L7OK", "L4CON", ...). */
+  status: string;
+  code: number | null;
+  /** Duration of the last check in ms, null when unknown. */
+  durationMs: number | null;
+  fails: number;
+  downs: number;
+  health: number | null;
+}
+
+export interface ServerStats {
+  name: string;
+  /** "host:port", "[v6]:port" or "unix@/path". */
+  address: string;
+  /** HAProxy's status text ("UP", "DOWN 1/2", "MAINT", ...). */
+  status: string;
+  statusClass: StatusClass;
+  weight: number;
+  backup: boolean;
+  curSessions: number;
+  maxSessions: number;
+  totalSessions: number;
+  /** maxconn, 0 = unlimited. */
+  limitSessions: number;
+  queueCur: number;
+  queueMax: number;
+  /** maxqueue, 0 = unlimited. */
+  queueLimit: number;
+  bytesIn: number;
+  bytesOut: number;
+  denied: number;
+  connErrors: number;
+  respErrors: number;
+  retries: number;
+  redispatches: number;
+  httpResponses: HttpResponses;
+  /** Average connect time in ms over all connections, 0 without samples. */
+  avgConnectMs: number;
+  /** Null when the server has no health check ("no check"). */
+  check: ServerCheckStats | null;
+  /** Epoch ms of the last state change (process start when none). */
+  lastChange: number;
+  /** Total ms spent DOWN. */
+  downtimeMs: number;
+}
+
+export interface BackendStats {
+  name: string;
+  mode: ProxyMode;
+  algo: string;
+  /** UP when at least one server can take traffic (usable, weight > 0). */
+  status: "UP" | "DOWN";
+  /** Total weight of the servers taking traffic (actives, else backups). */
+  weight: number;
+  curSessions: number;
+  maxSessions: number;
+  totalSessions: number;
+  queueCur: number;
+  queueMax: number;
+  bytesIn: number;
+  bytesOut: number;
+  denied: number;
+  connErrors: number;
+  respErrors: number;
+  retries: number;
+  redispatches: number;
+  /** Streams refused for lack of a server (none up, queue full or timed out). */
+  failedNoServer: number;
+  httpResponses: HttpResponses;
+  avgConnectMs: number;
+  /** Active / backup servers that are up (usable, weight > 0), and the totals. */
+  activeUp: number;
+  backupUp: number;
+  activeTotal: number;
+  backupTotal: number;
+  servers: ServerStats[];
+}
+
+export interface StatsSnapshot {
+  process: ProcessStats;
+  frontends: FrontendStats[];
+  backends: BackendStats[];
+}
+
+// ---------------------------------------------------------------------------
+// Building.
+
+/**
+ * Copies the live statistics of `p` into a StatsSnapshot. `checks`, when
+ * given, supplies each server's health-check state; a server for which it
+ * returns null (or every server without it) is reported "UP", "DRAIN"
+ * (weight 0) or "MAINT" (disabled or not usable) with check "no check".
+ * Never throws on a consistent process; changes nothing.
+ */
+export function buildSnapshot<S extends ServerSource>(
+  p: SnapshotSource<S>,
+  checks?: CheckStateProvider<S>,
+): StatsSnapshot {
+  const now = Date.now();
+  const startedAt = Math.floor(p.startedAt ?? performance.timeOrigin);
+  const stopping = (p.stopping ?? false) || (p.killing ?? false);
+  return {
+    process: {
+      pid: p.pid ?? Deno.pid,
+      version: p.version ?? VERSION,
+      startedAt,
+      now,
+      uptimeMs: Math.max(0, now - startedAt),
+      actconn: p.actconn,
+      maxconn: p.maxconn,
+      stopping,
+      pool: p.pools.big.stats(),
+      smallPool: p.pools.small.stats(),
+    },
+    frontends: p.frontends.map((fe) => frontendStats(fe, p.maxconn, stopping)),
+    backends: p.backends.map((be) => backendStats(be, startedAt, checks)),
+  };
+}
+
+function frontendStats(fe: FrontendSource, globalMaxconn: number, stopping: boolean): FrontendStats {
+  const c = fe.counters;
+  const own = fe.cfg.maxconn;
+  return {
+    name: fe.name,
+    mode: fe.cfg.mode,
+    status: stopping ? "STOP" : own > 0 && fe.feconn >= own ? "FULL" : "OPEN",
+    curSessions: fe.feconn,
+    maxSessions: c.maxSessions,
+    limitSessions: own > 0 ? own : globalMaxconn,
+    totalSessions: c.cumSessions,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    deniedRequests: c.denied,
+    requestErrors: c.errors,
+    httpRequests: c.httpReqs,
+    httpResponses: responses(c.httpResp),
+  };
+}
+
+function backendStats<S extends ServerSource>(
+  be: BackendSource<S>,
+  startedAt: number,
+  checks: CheckStateProvider<S> | undefined,
+): BackendStats {
+  const c = be.counters;
+  let activeUp = 0, backupUp = 0, activeTotal = 0, backupTotal = 0;
+  let activeWeight = 0, backupWeight = 0;
+  const servers: ServerStats[] = [];
+  for (const srv of be.servers) {
+    const taking = srv.usable && srv.weight > 0;
+    if (srv.backup) {
+      backupTotal++;
+      if (taking) {
+        backupUp++;
+        backupWeight += srv.weight;
+      }
+    } else {
+      activeTotal++;
+      if (taking) {
+        activeUp++;
+        activeWeight += srv.weight;
+      }
+    }
+    servers.push(serverStats(srv, startedAt, checks?.(srv) ?? null));
+  }
+  const q = be.queue ?? null;
+  return {
+    name: be.name,
+    mode: be.cfg.mode,
+    algo: be.cfg.balance.algo,
+    status: activeUp + backupUp > 0 ? "UP" : "DOWN",
+    weight: activeUp > 0 ? activeWeight : backupWeight,
+    curSessions: be.beconn,
+    maxSessions: c.maxSessions,
+    totalSessions: c.cumSessions,
+    queueCur: q?.length ?? 0,
+    queueMax: q === null ? 0 : Math.max(q.peak ?? 0, q.length),
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    denied: c.denied ?? 0,
+    connErrors: c.connErrors,
+    respErrors: c.respErrors,
+    retries: c.retries,
+    redispatches: c.redispatches,
+    failedNoServer: c.failedNoServer,
+    httpResponses: responses(c.httpResp),
+    avgConnectMs: average(c.connectTimeSum, c.connectSamples),
+    activeUp,
+    backupUp,
+    activeTotal,
+    backupTotal,
+    servers,
+  };
+}
+
+function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | null): ServerStats {
+  const c = srv.counters;
+  const q = srv.queue ?? null;
+  const status = chk?.status ?? defaultStatus(srv);
+  return {
+    name: srv.name,
+    address: formatAddress(srv.address),
+    status,
+    statusClass: statusClass(status),
+    weight: srv.weight,
+    backup: srv.backup,
+    curSessions: srv.cur,
+    maxSessions: c.maxSessions,
+    totalSessions: c.cumSessions,
+    limitSessions: srv.maxconn,
+    queueCur: q?.length ?? 0,
+    queueMax: q === null ? 0 : Math.max(q.peak ?? 0, q.length),
+    queueLimit: srv.cfg.maxqueue,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    denied: c.denied ?? 0,
+    connErrors: c.connErrors,
+    respErrors: c.respErrors,
+    retries: c.retries,
+    redispatches: c.redispatches,
+    httpResponses: responses(c.httpResp),
+    avgConnectMs: average(c.connectTimeSum, c.connectSamples),
+    check: chk === null ? null : {
+      status: chk.lastCheck,
+      code: chk.checkCode ?? null,
+      durationMs: chk.checkDuration >= 0 ? chk.checkDuration : null,
+      fails: chk.checkFails ?? 0,
+      downs: chk.checkDowns ?? 0,
+      health: chk.health ?? null,
+    },
+    lastChange: chk?.lastChange ?? startedAt,
+    downtimeMs: chk?.downtime ?? 0,
+  };
+}
+
+/** Formats an address as HAProxy's stats do: "host:port", "[v6]:port", "unix@/path". */
+export function formatAddress(a: Address): string {
+  if (a.kind === "unix") return `unix@${a.path}`;
+  return a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Status of a server nobody checks: from its admin/config state only. */
+function defaultStatus(srv: ServerSource): string {
+  if (srv.cfg.disabled || !srv.usable) return "MAINT";
+  return srv.weight === 0 ? "DRAIN" : "UP";
+}
+
+/**
+ * Maps a status text to its display class. "UP n/m" is going down (checks
+ * failing), "DOWN n/m" going up; anything unknown counts as down.
+ */
+export function statusClass(status: string): StatusClass {
+  const s = status.trim().toUpperCase();
+  if (s === "UP") return "up";
+  if (s.startsWith("UP ")) return "going-down";
+  if (s === "DOWN") return "down";
+  if (s.startsWith("DOWN ")) return "going-up";
+  if (s.startsWith("MAINT")) return "maint";
+  if (s.startsWith("DRAIN")) return "drain";
+  if (s.startsWith("NOLB")) return "nolb";
+  return "down";
+}
+
+/** True when a status class means the server is alive (takes or may take traffic). */
+export function isUpClass(c: StatusClass): boolean {
+  return c === "up" || c === "going-down" || c === "drain" || c === "nolb";
+}
+
+function responses(r: readonly number[]): HttpResponses {
+  return {
+    "1xx": r[1] ?? 0,
+    "2xx": r[2] ?? 0,
+    "3xx": r[3] ?? 0,
+    "4xx": r[4] ?? 0,
+    "5xx": r[5] ?? 0,
+    other: r[0] ?? 0,
+  };
+}
+
+function average(sum: number, n: number): number {
+  return n > 0 ? sum / n : 0;
+}
