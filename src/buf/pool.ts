@@ -101,12 +101,22 @@ export class BufferPool {
 /** Size of the small buffers idle connections read into. */
 export const SMALL_BUFSIZE = 1024;
 
-/** The process's two pools, created once from the global config. */
+/** The process's pools, created once from the global config. */
 export interface Pools {
+  /** bufsize buffers: heads, rewrites, error replies, moderate flows. */
   big: BufferPool;
+  /** What an idle connection reads into. */
   small: BufferPool;
+  /** bulk-bufsize buffers for busy flows (fewer, larger reads). */
+  bulk: BufferPool;
 }
 
-export function createPools(bufsize: number, limit = 0): Pools {
-  return { big: new BufferPool(bufsize, limit), small: new BufferPool(SMALL_BUFSIZE) };
+export function createPools(bufsize: number, limit = 0, bulkBufsize = bufsize): Pools {
+  return {
+    big: new BufferPool(bufsize, limit),
+    small: new BufferPool(SMALL_BUFSIZE),
+    bulk: bulkBufsize === bufsize
+      ? new BufferPool(bufsize, limit)
+      : new BufferPool(bulkBufsize, limit),
+  };
 }

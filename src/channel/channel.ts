@@ -13,7 +13,7 @@
 // flight on them (the caller guarantees it via `ioBusy`).
 // This file never touches sockets.
 
-import type { BufferPool, Pools } from "../buf/pool.ts";
+import { type BufferPool, type Pools, SMALL_BUFSIZE } from "../buf/pool.ts";
 import { CHN_INFINITE_FORWARD } from "./types.ts";
 
 export class Channel {
@@ -37,6 +37,8 @@ export class Channel {
   totalOut: number;
   /** The last read filled all the room it was given (more data is likely pending). */
   lastReadFull: boolean;
+  /** Bytes of the last read. */
+  lastReadLen: number;
   /** A read into this channel is in flight (set by the producing stream interface). */
   reading: boolean;
   /** A write from this channel is in flight (set by the consuming stream interface). */
@@ -64,6 +66,7 @@ export class Channel {
     this.totalIn = 0;
     this.totalOut = 0;
     this.lastReadFull = false;
+    this.lastReadLen = 0;
     this.reading = false;
     this.writing = false;
     this.analyseExp = 0;
@@ -134,20 +137,22 @@ export class Channel {
   readRegion(): Uint8Array | null {
     const pools = this.#pools;
     if (this.len === 0 && !this.writing) {
-      // Empty: pick the buffer size for the next read. Idle → small buffer,
-      // busy flow (last read filled its room) → big buffer.
+      // Empty: pick the buffer size for the next read from the last one.
       this.head = 0;
       this.out = 0;
-      const wantBig = this.lastReadFull;
-      if (this.buf === null || (this.bufPool === pools.big) !== wantBig) {
-        const pool = wantBig ? pools.big : pools.small;
-        const nb = pool.alloc();
-        if (nb === null) {
-          if (this.buf === null) return null;
-        } else {
+      const want = this.#nextPool();
+      if (this.bufPool !== want) {
+        const nb = want.alloc();
+        if (nb !== null) {
           this.releaseBuffer();
           this.buf = nb;
-          this.bufPool = pool;
+          this.bufPool = want;
+        } else if (this.buf === null) {
+          // The wanted pool is exhausted (buffer-limit): an idle-size read still helps.
+          const sb = pools.small.alloc();
+          if (sb === null) return null;
+          this.buf = sb;
+          this.bufPool = pools.small;
         }
       }
     }
@@ -155,7 +160,7 @@ export class Channel {
     if (buf === null) return null;
     if (this.len >= buf.length) {
       // Full. A small buffer grows into a big one when no write is using it.
-      if (this.bufPool !== pools.big && !this.writing) {
+      if (this.bufPool === pools.small && !this.writing) {
         if (!this.#grow()) return null;
         buf = this.buf!;
       } else {
@@ -176,6 +181,7 @@ export class Channel {
     this.len += n;
     this.totalIn += n;
     this.lastReadFull = n === regionSize;
+    this.lastReadLen = n;
   }
 
   /**
@@ -278,6 +284,21 @@ export class Channel {
     if (this.buf !== null && this.bufPool !== null) this.bufPool.release(this.buf);
     this.buf = null;
     this.bufPool = null;
+  }
+
+  /**
+   * The pool for the next read of an empty channel: small after a small read
+   * (idle, interactive), one size up after a read that filled all its room
+   * (small → big → bulk: a busy flow reads in fewer, larger chunks), else the
+   * current size.
+   */
+  #nextPool(): BufferPool {
+    const pools = this.#pools;
+    const cur = this.bufPool;
+    if (cur === null) return this.lastReadFull ? pools.big : pools.small;
+    if (this.lastReadLen < SMALL_BUFSIZE) return pools.small;
+    if (!this.lastReadFull) return cur === pools.small ? pools.big : cur;
+    return cur === pools.small ? pools.big : pools.bulk;
   }
 
   /** Moves the content of a small buffer into a big one (no I/O in flight). */

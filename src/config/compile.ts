@@ -6,18 +6,8 @@
 // because compiled objects (regexes, tables) are not plain data.
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
-import {
-  compileRules,
-  type ForwardFor,
-  forwardforHeader,
-  type Rule,
-} from "../http/http_rules.ts";
-import {
-  HTTPLOG_FORMAT,
-  LogFormat,
-  LogFormatError,
-  TCPLOG_FORMAT,
-} from "../log/log_format.ts";
+import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
+import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
 
 export interface CompiledSwitchingRule {

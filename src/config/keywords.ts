@@ -185,6 +185,14 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
     doc: "size of one pool buffer (tune.bufsize); default 16k",
   },
   {
+    name: "bulk-bufsize",
+    kind: "size",
+    min: 1024,
+    max: 1024 ** 3,
+    doc:
+      "size of the buffers a busy bulk flow reads into (TCP, tunnels, bodies); default 64k, at least bufsize",
+  },
+  {
     name: "maxrewrite",
     kind: "size",
     min: 0,
@@ -222,6 +230,7 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
 export const GLOBAL_DEFAULTS: Readonly<GlobalConfig> = {
   maxconn: 4096,
   bufsize: 16384,
+  bulkBufsize: 65536,
   maxrewrite: 1024,
   maxhdr: 101,
   maxaccept: 64,

@@ -12,7 +12,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
 import { Reporter, validateDocument } from "./validate.ts";
 import { resolveConfig } from "./resolve.ts";
-import { type CompiledConfig, compileConfig } from "./compile.ts";
+import { compileConfig, type CompiledConfig } from "./compile.ts";
 
 /** The outcome of a load: config is null when any issue is an error. */
 export interface LoadResult {

@@ -120,6 +120,8 @@ class Resolver {
     return {
       maxconn: num("maxconn", GLOBAL_DEFAULTS.maxconn),
       bufsize,
+      // Never smaller than bufsize: a bulk buffer replaces a big one.
+      bulkBufsize: Math.max(bufsize, num("bulk-bufsize", GLOBAL_DEFAULTS.bulkBufsize)),
       maxrewrite,
       maxhdr: num("maxhdr", GLOBAL_DEFAULTS.maxhdr),
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),

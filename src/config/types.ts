@@ -48,6 +48,12 @@ export interface GlobalConfig {
   maxconn: number;
   /** Size of one pool buffer in bytes (HAProxy tune.bufsize). */
   bufsize: number;
+  /**
+   * Size of the buffers busy bulk flows read into (TCP data, tunnels, bodies).
+   * Deno's per-read cost is higher than a system call's, so a busy flow reads
+   * in larger chunks; idle and head-parsing channels never use them.
+   */
+  bulkBufsize: number;
   /** Reserve kept free in a buffer for header rewrites (tune.maxrewrite). */
   maxrewrite: number;
   /** Maximum number of headers in one message (tune.http.maxhdr). */

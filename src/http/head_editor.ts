@@ -574,9 +574,11 @@ export class HeadEditor {
 
   /**
    * Replaces the path, keeping a scheme://authority prefix and the query
-   * (set-path). Unsafe bytes are percent-encoded.
+   * (set-path). A missing leading `/` is added; unsafe bytes are
+   * percent-encoded.
    */
   setPath(p: string): void {
+    if (p.charCodeAt(0) !== 0x2f) p = "/" + p;
     const [prefix, , q] = this.#parts();
     this.#target = prefix + sanitizeTarget(p) + (q === null ? "" : "?" + q);
     this.modified = true;
@@ -590,12 +592,37 @@ export class HeadEditor {
     this.modified = true;
   }
 
-  /** Replaces the whole request-target (set-uri); "" is refused (returns false). */
+  /**
+   * Replaces the whole request-target (set-uri). Accepts an origin-form
+   * (`/…`) or absolute-form (`scheme://…`) target; refuses anything else,
+   * returning false, so that the new start line always parses.
+   */
   setUri(u: string): boolean {
-    if (u.length === 0) return false;
+    if (u.charCodeAt(0) !== 0x2f && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?]/.test(u)) return false;
     this.#target = sanitizeTarget(u);
     this.modified = true;
+    // An absolute URI carries the authority: Host must agree (RFC 9112 §3.2.2,
+    // and HAProxy updates it the same way).
+    const prefix = splitTarget(this.#target)[0];
+    if (prefix !== "") this.#setHostInPlace(prefix.slice(prefix.indexOf("://") + 3));
     return true;
+  }
+
+  /** Gives the first Host line `value` (in place), removes other Host lines, adds one if none. */
+  #setHostInPlace(value: string): void {
+    if (this.#count("host") === 0) {
+      this.addHeader("Host", value);
+      return;
+    }
+    this.#materialise();
+    let seen = false;
+    for (let k = 0; k < this.#eOrig.length; k++) {
+      if (!this.#entryNameIs(k, "host")) continue;
+      if (!seen) {
+        this.#eValue[k] = value;
+        seen = true;
+      } else this.#removeEntry(k--);
+    }
   }
 
   /**

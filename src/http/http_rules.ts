@@ -583,6 +583,14 @@ function compileRule(
       if ((action === ACT_SET_URI || action === ACT_SET_PATH) && ve.constant === "") {
         return { error: `'${kw}' needs a non-empty value` };
       }
+      if (
+        action === ACT_SET_URI && ve.constant !== null && !ve.constant.startsWith("/") &&
+        !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?]/.test(ve.constant)
+      ) {
+        return {
+          error: `invalid URI '${ve.constant}' in 'set-uri' (expected /path or scheme://host/path)`,
+        };
+      }
       r.value = ve;
       break;
     }

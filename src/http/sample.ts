@@ -854,27 +854,17 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): string | number | boolean | 
     case F_HDR:
     case F_FHDR:
     case F_URL_PARAM: {
-      const n = fetchAll(ctx, f.occ === 0 ? withOcc(f) : f, SCRATCH);
-      return n === 0 ? null : SCRATCH[0] as string;
+      // fetchAll() already kept only the asked occurrence when occ != 0.
+      const n = fetchAll(ctx, f, SCRATCH);
+      if (n === 0) return null;
+      const k = f.occ !== 0 || f.def.id === F_URL_PARAM ? 0 : n - 1;
+      return SCRATCH[k] as string;
     }
     default:
       return null;
   }
   if (v === null || f.convs.length === 0) return v;
   return convert(v, f.convs);
-}
-
-/** Cache of the "last occurrence" variant of multi-valued fetches (value expressions). */
-const LAST_OCC = new WeakMap<Fetch, Fetch>();
-
-/** `f` with occ = -1 for hdr/fhdr (last occurrence) and 1 for url_param (first one, as HAProxy). */
-function withOcc(f: Fetch): Fetch {
-  let g = LAST_OCC.get(f);
-  if (g === undefined) {
-    g = Object.freeze({ ...f, occ: f.def.id === F_URL_PARAM ? 1 : -1 });
-    LAST_OCC.set(f, g);
-  }
-  return g;
 }
 
 /** Renders a sample as text: integers in decimal, booleans "1"/"0", absent "". */

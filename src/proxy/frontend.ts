@@ -25,7 +25,12 @@ export class Frontend {
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
-  constructor(id: number, cfg: FrontendConfig, compiled: CompiledFrontend, backends: readonly Backend[]) {
+  constructor(
+    id: number,
+    cfg: FrontendConfig,
+    compiled: CompiledFrontend,
+    backends: readonly Backend[],
+  ) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;

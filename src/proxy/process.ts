@@ -5,7 +5,7 @@
 
 import { Backend } from "../backend/backend.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
-import { type CompiledConfig, compileConfig } from "../config/compile.ts";
+import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { ErrorReplies } from "../http/http_errors.ts";
@@ -59,10 +59,12 @@ export class Process implements ProcessCtx, ListenerOwner {
     const cc = compiled;
     this.cfg = cfg;
     this.sched = new Scheduler();
-    this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit);
+    this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit, cfg.global.bulkBufsize);
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!));
-    this.frontends = cfg.frontends.map((f, i) => new Frontend(i, f, cc.frontends[i]!, this.backends));
+    this.frontends = cfg.frontends.map((f, i) =>
+      new Frontend(i, f, cc.frontends[i]!, this.backends)
+    );
     this.listeners = [];
     this.proto = protoTcp;
     this.errorReplies = new ErrorReplies();

@@ -10,9 +10,10 @@
 //
 // The sources are described by small structural interfaces that the core
 // objects (Process, Frontend, Backend, Server) already satisfy. Fields the
-// core does not have yet (queues, per-server denied counter) are optional and
-// read as 0 when absent. Health-check state comes from an optional provider
-// (src/check/), so that the snapshot works with and without checks.
+// core may not have (a backend-wide queue, a denied counter on backends and
+// servers) are optional and read as 0 when absent. Health-check state comes
+// from an optional provider (src/check/), so that the snapshot works with and
+// without checks.
 
 import type { PoolStats } from "../buf/pool.ts";
 import type { Address, ProxyMode } from "../config/types.ts";
@@ -21,12 +22,12 @@ import { VERSION } from "../proxy/process.ts";
 // ---------------------------------------------------------------------------
 // Sources: what the snapshot reads from the live objects.
 
-/** A queue of streams waiting for a server slot (absent until queues exist). */
+/** A queue of streams waiting for a server slot (src/backend/queue.ts's PendQueue). */
 export interface QueueSource {
   /** Streams waiting now. */
   readonly length: number;
   /** Highest length seen since start; absent = not tracked (reported as `length`). */
-  readonly peak?: number;
+  readonly max?: number;
 }
 
 /** Frontend counters as kept in src/stats/counters.ts (FrontendCounters). */
@@ -71,6 +72,7 @@ export interface ServerSource {
   readonly cur: number;
   readonly maxconn: number;
   readonly counters: BackendCountersSource;
+  /** Streams waiting for this server; absent = no queue (reported as 0). */
   readonly queue?: QueueSource | null;
 }
 
@@ -81,6 +83,11 @@ export interface BackendSource<S extends ServerSource = ServerSource> {
   readonly servers: readonly S[];
   readonly beconn: number;
   readonly counters: BackendCountersSource;
+  /**
+   * A backend-wide queue, if the core ever keeps one. Without it the
+   * backend's queue is its servers' queues: current = their sum, max = the
+   * highest of that sum now and each server's own max (a lower bound).
+   */
   readonly queue?: QueueSource | null;
 }
 
@@ -331,7 +338,11 @@ export function buildSnapshot<S extends ServerSource>(
   };
 }
 
-function frontendStats(fe: FrontendSource, globalMaxconn: number, stopping: boolean): FrontendStats {
+function frontendStats(
+  fe: FrontendSource,
+  globalMaxconn: number,
+  stopping: boolean,
+): FrontendStats {
   const c = fe.counters;
   const own = fe.cfg.maxconn;
   return {
@@ -377,7 +388,18 @@ function backendStats<S extends ServerSource>(
     }
     servers.push(serverStats(srv, startedAt, checks?.(srv) ?? null));
   }
+  let queueCur = 0, queueMax = 0;
   const q = be.queue ?? null;
+  if (q !== null) {
+    queueCur = q.length;
+    queueMax = Math.max(q.max ?? 0, q.length);
+  } else {
+    for (const s of servers) {
+      queueCur += s.queueCur;
+      queueMax = Math.max(queueMax, s.queueMax);
+    }
+    queueMax = Math.max(queueMax, queueCur);
+  }
   return {
     name: be.name,
     mode: be.cfg.mode,
@@ -387,8 +409,8 @@ function backendStats<S extends ServerSource>(
     curSessions: be.beconn,
     maxSessions: c.maxSessions,
     totalSessions: c.cumSessions,
-    queueCur: q?.length ?? 0,
-    queueMax: q === null ? 0 : Math.max(q.peak ?? 0, q.length),
+    queueCur,
+    queueMax,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
     denied: c.denied ?? 0,
@@ -423,7 +445,7 @@ function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | nul
     totalSessions: c.cumSessions,
     limitSessions: srv.maxconn,
     queueCur: q?.length ?? 0,
-    queueMax: q === null ? 0 : Math.max(q.peak ?? 0, q.length),
+    queueMax: q === null ? 0 : Math.max(q.max ?? 0, q.length),
     queueLimit: srv.cfg.maxqueue,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,

@@ -124,7 +124,7 @@ export function renderStatsHtml(snap: StatsSnapshot, opts: StatsPageOptions): st
   const p = snap.process;
   const out: string[] = [];
   out.push(
-    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
     `<title>Statistics Report for sluice on pid ${p.pid}</title>\n`,
   );
   if (opts.refresh > 0) {
@@ -178,7 +178,7 @@ function renderInfo(out: string[], snap: StatsSnapshot): void {
 /** The two header rows shared by every proxy table. */
 function headerRows(admin: boolean): string {
   return (
-    "<tr><th rowspan=\"2\"></th>" +
+    '<tr><th rowspan="2"></th>' +
     '<th colspan="3">Queue</th><th colspan="4">Sessions</th><th colspan="2">Bytes</th>' +
     '<th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th>' +
     '<th colspan="9">Server</th><th colspan="6">HTTP responses</th>' +

@@ -30,11 +30,15 @@ import {
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
 import { buildReply } from "../http/http_errors.ts";
+import { httpCloseClientAfterFlush, httpResetForNextRequest } from "../http/http_ana.ts";
 import {
-  httpCloseClientAfterFlush,
-  httpResetForNextRequest,
-} from "../http/http_ana.ts";
-import { TX_CLI_CLOSE, TX_LOGGED, TX_REUSED_CONN, TX_SRV_CLOSE, TX_TUNNEL, HttpTxn } from "../http/txn.ts";
+  HttpTxn,
+  TX_CLI_CLOSE,
+  TX_LOGGED,
+  TX_REUSED_CONN,
+  TX_SRV_CLOSE,
+  TX_TUNNEL,
+} from "../http/txn.ts";
 import { HeadEditor } from "../http/head_editor.ts";
 import { HeadSampleCtx, type SampleCtx } from "../http/sample.ts";
 import { cidrListMatch, evalRules, type Rule, rulesUseRequest } from "../http/http_rules.ts";
@@ -51,7 +55,7 @@ import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import type { LogContext } from "../log/log_format.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { ProcessCtx } from "../proxy/process_ctx.ts";
-import { tickAdd, tickFirst, tickIsExpired, TICK_ETERNITY } from "../task/ticks.ts";
+import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_INIT, TASK_WOKEN_IO, TASK_WOKEN_RES } from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "./stream_interface.ts";
 import {
@@ -250,7 +254,10 @@ export class Stream implements SiOwner, LbRequest {
       this.#abort(SF_ERR_CLICL, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return;
     }
-    if (this.srvSi.state === SI_ST_EST && ((res.flags & CF_READ_ERROR) || (req.flags & CF_WRITE_ERROR))) {
+    if (
+      this.srvSi.state === SI_ST_EST &&
+      ((res.flags & CF_READ_ERROR) || (req.flags & CF_WRITE_ERROR))
+    ) {
       if (!http) {
         this.countServerError();
         this.#abort(SF_ERR_SRVCL, SF_FINST_D);
@@ -258,7 +265,9 @@ export class Stream implements SiOwner, LbRequest {
       }
       if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
-    } else if (http && this.srvSi.state === SI_ST_EST && (res.flags & CF_SHUTR) && res.analysers === 0) {
+    } else if (
+      http && this.srvSi.state === SI_ST_EST && (res.flags & CF_SHUTR) && res.analysers === 0
+    ) {
       this.closeServerSide(); // the server closed an idle keep-alive connection
     }
 
@@ -291,12 +300,16 @@ export class Stream implements SiOwner, LbRequest {
     res.forward();
 
     // 6. Half-close: a FIN is passed on only after every byte before it.
-    if ((req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && this.srvSi.state === SI_ST_EST) {
+    if (
+      (req.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(req.flags & (CF_SHUTW | CF_SHUTW_NOW)) && this.srvSi.state === SI_ST_EST
+    ) {
       req.flags |= CF_SHUTW_NOW;
     }
-    if ((res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
-      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))) {
+    if (
+      (res.flags & (CF_SHUTR | CF_AUTO_CLOSE)) === (CF_SHUTR | CF_AUTO_CLOSE) &&
+      !(res.flags & (CF_SHUTW | CF_SHUTW_NOW))
+    ) {
       res.flags |= CF_SHUTW_NOW;
     }
 
@@ -485,8 +498,12 @@ export class Stream implements SiOwner, LbRequest {
   /** Turns READ/WRITE_PARTIAL flags into per-side activity ticks, and clears them. */
   #noteActivity(now: number): void {
     const req = this.req, res = this.res;
-    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) this.cli.lastActivity = now;
-    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) this.srvSi.lastActivity = now;
+    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) {
+      this.cli.lastActivity = now;
+    }
+    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) {
+      this.srvSi.lastActivity = now;
+    }
     req.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
     res.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
   }
@@ -702,9 +719,11 @@ export class Stream implements SiOwner, LbRequest {
     const si = this.srvSi;
     const txn = this.txn!;
     txn.tReqSent = this.now();
-    if (si.state === SI_ST_EST && this.srv !== null && this.srv.backendId === this.be!.id &&
+    if (
+      si.state === SI_ST_EST && this.srv !== null && this.srv.backendId === this.be!.id &&
       !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable &&
-      (this.#taken || serverHasSlot(this.srv))) {
+      (this.#taken || serverHasSlot(this.srv))
+    ) {
       // Keep-alive on the server side: the same connection carries this request.
       if (!this.#taken) {
         this.be!.take(this.srv);

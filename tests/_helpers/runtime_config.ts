@@ -101,6 +101,7 @@ export function runtimeConfig(
     global: {
       maxconn: 4096,
       bufsize: 16384,
+      bulkBufsize: 65536,
       maxrewrite: 1024,
       maxhdr: 101,
       maxaccept: 64,

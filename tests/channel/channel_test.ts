@@ -117,3 +117,28 @@ Deno.test("a write emptying the channel during a read keeps the read's bytes in 
   const w = ch.writeRegion()!;
   assert.deepEqual([...w], [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
 });
+
+Deno.test("a busy flow moves up to bulk buffers, an idle one back to a small buffer", () => {
+  const pools = createPools(4096, 0, 16384);
+  const ch = new Channel(pools);
+  ch.toForward = CHN_INFINITE_FORWARD;
+  const sizes: number[] = [];
+  // Three reads that fill their room, each drained before the next.
+  for (let i = 0; i < 3; i++) {
+    const r = ch.readRegion()!;
+    sizes.push(ch.buf!.length);
+    ch.commitRead(r.length, r.length);
+    ch.forward();
+    ch.commitWrite(ch.writeRegion()!.length);
+  }
+  assert.deepEqual(sizes, [SMALL_BUFSIZE, 4096, 16384]);
+  // A short read (an idle, interactive exchange) goes back to a small buffer.
+  const r = ch.readRegion()!;
+  ch.commitRead(10, r.length);
+  ch.forward();
+  ch.commitWrite(10);
+  ch.readRegion();
+  assert.equal(ch.buf!.length, SMALL_BUFSIZE);
+  assert.equal(pools.bulk.stats().used, 0);
+  assert.equal(pools.big.stats().used, 0);
+});
