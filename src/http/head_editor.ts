@@ -12,8 +12,9 @@
 //
 // Cost model: reset() does nothing but remember the head. Appending headers
 // (the X-Forwarded-For on every request) keeps the editor in "append mode":
-// serialize() copies the original bytes in one or a few runs and writes the
-// new lines before the final CRLF, without decoding a single header. Any
+// rewriteInPlace(), serializeInto() and serialize() copy the original bytes
+// in one or a few runs and write the new lines before the final CRLF,
+// without decoding a single header. Any
 // other edit "materialises" the header list: entries that point at the
 // original lines (name and value spans, decoded only when compared or
 // edited) plus new entries. Untouched lines are always copied byte for byte,
@@ -224,7 +225,7 @@ export class HeadEditor {
   /** The bound head; throws when reset() was never called (a bug). */
   #h(): HttpHead {
     const h = this.#head;
-    if (h === null) throw new Error("HeadEditor used before reset()");
+    if (h === null) throw new Error("HeadEditor used before reset() or after rewriteInPlace()");
     return h;
   }
 
@@ -647,10 +648,12 @@ export class HeadEditor {
   }
 
   /**
-   * The complete new head: start line, kept and edited header lines (dropped
-   * lines left out), appended lines, empty line; every line ends in CRLF.
-   * It replaces the original bytes buf[msgStart, head.end) (leading empty
-   * lines before the start line are not reproduced).
+   * The complete new head in a new array: start line, kept and edited
+   * header lines (dropped lines left out), appended lines, empty line; every
+   * line ends in CRLF. It replaces the original bytes buf[msgStart,
+   * head.end) (leading empty lines before the start line are not
+   * reproduced). Convenient, but one allocation per call (costly in Deno):
+   * the data path should use rewriteInPlace() or serializeInto().
    */
   serialize(): Uint8Array {
     const out = new Uint8Array(this.#emit(null, 0));
@@ -667,6 +670,47 @@ export class HeadEditor {
     const n = this.#emit(null, 0);
     if (off + n > dst.length) return -1;
     return this.#emit(dst, off);
+  }
+
+  /**
+   * Rewrites the head in place in the bound buffer, the channel way (the
+   * buffer keeps `maxrewrite` bytes free for this): the new head replaces
+   * buf[head.start, head.end) and the bytes already received after the head
+   * (up to `dataEnd`, e.g. the start of the body) move by the size
+   * difference. Appends without any other edit or dropped line only move the
+   * tail and write the new lines; anything else goes through a shared
+   * scratch buffer. No allocation in the steady state.
+   *
+   * Returns the new end of the head (where the following bytes now start),
+   * or -1 when `dataEnd` plus the growth exceeds the buffer (nothing changed
+   * then). Afterwards the parsed head's spans are stale: the editor refuses
+   * further use until reset(), and a HeadSampleCtx bound to this head must
+   * have called keepRequest() before if it is still needed.
+   */
+  rewriteInPlace(dataEnd: number): number {
+    const h = this.#h();
+    const buf = this.#buf;
+    const newLen = this.#emit(null, 0);
+    const delta = newLen - (h.end - h.start);
+    if (dataEnd < h.end || dataEnd + delta > buf.length) return -1;
+    let fast = !this.#full && this.#method === null && this.#target === null && this.#status === 0;
+    for (let i = 0; fast && i < h.hdrCount; i++) if (h.isDropped(i)) fast = false;
+    if (fast) {
+      // Original lines stay where they are; only the tail moves right.
+      if (delta !== 0) buf.copyWithin(h.end + delta, h.end, dataEnd);
+      let p = h.end - 2;
+      for (let k = 0; k < this.#addN.length; k++) {
+        p = putLine(buf, p, this.#addN[k] as string, this.#addV[k] as string);
+      }
+      putCrlf(buf, p);
+    } else {
+      if (scratch.length < newLen) scratch = new Uint8Array(Math.max(newLen, scratch.length * 2));
+      this.#emit(scratch, 0);
+      if (delta !== 0) buf.copyWithin(h.end + delta, h.end, dataEnd);
+      buf.set(scratch.subarray(0, newLen), h.start);
+    }
+    this.#head = null;
+    return h.start + newLen;
   }
 
   /** Writes (dst non-null) or measures the head; returns its length. */
@@ -732,6 +776,9 @@ export class HeadEditor {
     return p - off;
   }
 }
+
+/** Scratch for rewriteInPlace() (single-threaded; grows, never shrinks). */
+let scratch = new Uint8Array(4096);
 
 /**
  * Splits a target into (scheme://authority prefix, path, query or null). A

@@ -16,6 +16,7 @@
 
 import { toByteString } from "../acl/pattern.ts";
 import type { HeadEditor } from "./head_editor.ts";
+import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
 
 // ---------------------------------------------------------------------------
@@ -292,6 +293,9 @@ export class HeadSampleCtx implements SampleCtx {
   }
 }
 
+/** Header name (as fetches spell it) → interned id or HDR_UNKNOWN; filled on first use. */
+const NAME_IDS = new Map<string, number>();
+
 /** Values of every kept `name` line of `h`, cached in `cache` by the name as given. */
 function headerLines(
   buf: Uint8Array,
@@ -302,11 +306,18 @@ function headerLines(
   const hit = cache.get(name);
   if (hit !== undefined) return hit;
   let out = NO_VALUES;
-  let i = h.findHeader(buf, name, 0);
+  // Interned names are looked up by id (no string work per header).
+  let id = NAME_IDS.get(name);
+  if (id === undefined) {
+    id = headerNameIdFromString(name);
+    NAME_IDS.set(name, id);
+  }
+  const key: number | string = id === HDR_UNKNOWN ? name : id;
+  let i = h.findHeader(buf, key, 0);
   while (i >= 0) {
     if (out === NO_VALUES) out = [];
     out.push(spanToString(buf, h.valueStart(i), h.valueLen(i)));
-    i = h.findHeader(buf, name, i + 1);
+    i = h.findHeader(buf, key, i + 1);
   }
   cache.set(name, out);
   return out;

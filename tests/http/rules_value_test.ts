@@ -1,0 +1,188 @@
+// Unit tests of value expressions (src/http/sample.ts compileValue /
+// evalValue): `%[fetch]` for every fetch rules use, log-format variables,
+// converters, literals, and HeadSampleCtx behaviour (caches, keepRequest).
+
+import assert from "node:assert/strict";
+import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
+import { HeadEditor } from "../../src/http/head_editor.ts";
+import {
+  compileFetch,
+  compileValue,
+  evalValue,
+  fetchOne,
+  HeadSampleCtx,
+  type SampleCtx,
+  SMP_USE_CONN,
+  SMP_USE_REQ,
+  SMP_USE_RES,
+  splitCommaInto,
+  type ValueExpr,
+} from "../../src/http/sample.ts";
+import { HttpHead, METH_GET } from "../../src/http/types.ts";
+
+const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+const REQ = "POST /p/q?a=1&b=2&a=3 HTTP/1.0\r\nHost: Example.com\r\nX-L: one, two\r\n" +
+  "X-L: three\r\nContent-Length: 0\r\n\r\n";
+const RES = "HTTP/1.1 201 Created\r\nServer: srv\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n" +
+  "Content-Length: 0\r\n\r\n";
+
+function ctx(withRes = false, src = "192.0.2.7"): HeadSampleCtx {
+  const buf = enc(REQ);
+  const head = new HttpHead();
+  assert.ok(parseRequestHead(buf, 0, buf.length, head) > 0, head.errorReason);
+  const c = new HeadSampleCtx();
+  c.setConnection(src, 61000, "198.51.100.1", 443);
+  c.setRequest(buf, head);
+  if (withRes) {
+    const rbuf = enc(RES);
+    const rhead = new HttpHead();
+    assert.ok(parseResponseHead(rbuf, 0, rbuf.length, rhead, 101, METH_GET) > 0);
+    c.setResponse(rbuf, rhead);
+  }
+  return c;
+}
+
+function val(text: string): ValueExpr {
+  const v = compileValue(text);
+  if ("error" in v) throw new Error(v.error);
+  return v;
+}
+
+function render(text: string, c: SampleCtx = ctx()): string {
+  return evalValue(val(text), c);
+}
+
+Deno.test("literal values are constants", () => {
+  const v = val("plain text");
+  assert.equal(v.constant, "plain text");
+  assert.equal(v.uses, 0);
+  assert.equal(render("plain text"), "plain text");
+  assert.equal(render(""), "");
+  assert.equal(render("100%%"), "100%");
+  assert.equal(val("é").constant, "\xc3\xa9");
+});
+
+Deno.test("connection fetches", () => {
+  assert.equal(
+    render("%[src]:%[src_port] -> %[dst]:%[dst_port]"),
+    "192.0.2.7:61000 -> 198.51.100.1:443",
+  );
+  assert.equal(render("%[src]", ctx(false, "2001:db8::1")), "2001:db8::1");
+  assert.equal(val("%[src]").uses, SMP_USE_CONN);
+});
+
+Deno.test("request line fetches", () => {
+  assert.equal(
+    render("%[method] %[url] %[path] %[query] %[req.ver]"),
+    "POST /p/q?a=1&b=2&a=3 /p/q a=1&b=2&a=3 1.0",
+  );
+  assert.equal(render("%[base]"), "Example.com/p/q");
+  assert.equal(render("[%[url_param(a)]|%[url_param(b)]|%[url_param(zz)]]"), "[1|2|]");
+  assert.equal(val("%[path]").uses, SMP_USE_REQ);
+});
+
+Deno.test("header fetches: last occurrence by default, occurrences, counts", () => {
+  assert.equal(render("%[hdr(host)]"), "Example.com");
+  assert.equal(render("%[req.hdr(X-L)]"), "three");
+  assert.equal(render("%[hdr(x-l,1)]/%[hdr(x-l,2)]/%[hdr(x-l,-2)]"), "one/two/two");
+  assert.equal(render("%[req.fhdr(x-l)]|%[req.fhdr(x-l,1)]"), "three|one, two");
+  assert.equal(render("%[req.hdr_cnt(x-l)] %[req.fhdr_cnt(x-l)] %[hdr_cnt(nope)]"), "3 2 0");
+  assert.equal(render("[%[hdr(absent)]]"), "[]");
+  assert.equal(render("%[hdr(host),lower] %[hdr(host),upper]"), "example.com EXAMPLE.COM");
+});
+
+Deno.test("response fetches", () => {
+  const c = ctx(true);
+  assert.equal(
+    render("%[status] %[res.hdr(server)] %[hdr(server)] %[res.hdr(set-cookie)]", c),
+    "201 srv srv b=2",
+  );
+  assert.equal(render("%[res.hdr_cnt(set-cookie)]", c), "2");
+  // Request fetches still work on the response side.
+  assert.equal(render("%[req.hdr(host)] %[path]", c), "Example.com /p/q");
+  assert.equal(val("%[status]").uses, SMP_USE_RES);
+  assert.equal(val("%[status]").resFetch, "status");
+  // No status and no response headers for a request.
+  assert.equal(render("[%[status]][%[res.hdr(server)]]"), "[][]");
+});
+
+Deno.test("log-format variables", () => {
+  assert.equal(render("%ci:%cp %fi:%fp"), "192.0.2.7:61000 198.51.100.1:443");
+  assert.equal(render("%HM %HU %HP %HQ %HV"), "POST /p/q?a=1&b=2&a=3 /p/q ?a=1&b=2&a=3 HTTP/1.0");
+  assert.equal(render("%ST", ctx(true)), "201");
+  assert.equal(render("x%cix"), "x192.0.2.7x");
+});
+
+Deno.test("compile errors", () => {
+  const e = (t: string): string => {
+    const v = compileValue(t);
+    assert.ok("error" in v, t);
+    return v.error;
+  };
+  assert.match(e("%[nope]"), /unknown fetch method 'nope'/);
+  assert.match(e("%[hdr(a]"), /missing '\)'|missing '\]'/);
+  assert.match(e("%[src"), /missing '\]' after '%\['/);
+  assert.match(e("50%"), /unknown variable '%'/);
+  assert.match(e("%Q"), /unknown variable '%Q'/);
+  assert.match(e("%[src(x)]"), /takes no argument/);
+  assert.match(e("%[hdr(a,b,c)]"), /too many arguments/);
+  assert.match(e("%[url_param(a,xy)]"), /delimiter must be one character/);
+  assert.match(e("%[src,lower(1)]"), /converter 'lower' takes no argument/);
+  assert.match(e("%[src x]"), /unexpected ' x'/);
+});
+
+Deno.test("compileFetch() and fetchOne() types", () => {
+  const c = ctx(true);
+  const f = (t: string) => {
+    const r = compileFetch(t);
+    if ("error" in r) throw new Error(r.error);
+    return fetchOne(c, r);
+  };
+  assert.equal(f("status"), 201);
+  assert.equal(f("dst_port"), 443);
+  assert.equal(f("always_true"), true);
+  assert.equal(f("query"), "a=1&b=2&a=3");
+  assert.equal(f("hdr(nope)"), null);
+});
+
+Deno.test("splitCommaInto() trims and keeps quoted commas", () => {
+  const out: string[] = [];
+  splitCommaInto(' a ,b,, "c,d" ,e', out);
+  assert.deepEqual(out, ["a", "b", "", '"c,d"', "e"]);
+});
+
+Deno.test("HeadSampleCtx reads through the editor once it is modified", () => {
+  const buf = enc(REQ);
+  const head = new HttpHead();
+  parseRequestHead(buf, 0, buf.length, head);
+  const ed = new HeadEditor();
+  ed.reset(buf, head);
+  const c = new HeadSampleCtx();
+  c.setRequest(buf, head, ed);
+  assert.equal(render("%[path] %[hdr(host)]", c), "/p/q Example.com");
+  ed.setPath("/z");
+  ed.setHeader("Host", "other");
+  ed.setMethod("PUT");
+  assert.equal(render("%[method] %[path] %[url] %[hdr(host)]", c), "PUT /z /z?a=1&b=2&a=3 other");
+});
+
+Deno.test("keepRequest() survives the request buffer being reused", () => {
+  const buf = enc(REQ);
+  const head = new HttpHead();
+  parseRequestHead(buf, 0, buf.length, head);
+  const ed = new HeadEditor();
+  ed.reset(buf, head);
+  const c = new HeadSampleCtx();
+  c.setRequest(buf, head, ed);
+  ed.addHeader("X-Added", "yes");
+  c.keepRequest();
+  buf.fill(0x21);
+  assert.equal(
+    render(
+      "%[method] %[url] %[req.ver] %[req.hdr(host)] %[req.hdr(x-added)] %[req.hdr_cnt(x-l)]",
+      c,
+    ),
+    "POST /p/q?a=1&b=2&a=3 1.0 Example.com yes 3",
+  );
+});
