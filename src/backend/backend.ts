@@ -11,6 +11,8 @@ import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server } from "./server.ts";
 
+const NO_RULES: CompiledBackend = { httpRequest: [], httpResponse: [], forwardFor: null };
+
 export class Backend {
   readonly id: number;
   readonly name: string;
@@ -24,7 +26,8 @@ export class Backend {
   beconn: number;
   readonly counters: BackendCounters;
 
-  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend) {
+  /** `compiled` defaults to no HTTP rules (TCP backends and unit tests). */
+  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend = NO_RULES) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;

@@ -64,7 +64,14 @@ export function compileConfig(
       }
       const c = compileCondition(u.cond, acls);
       if ("error" in c) err(u.line, u.col, `${base}.use_backend[${i}]`, c.error);
-      else useBackends.push({ backend: u.backend, cond: c });
+      else if (c.resFetch !== null) {
+        err(
+          u.line,
+          u.col,
+          `${base}.use_backend[${i}]`,
+          `'${c.resFetch}' is a response fetch: a backend is chosen before any response exists`,
+        );
+      } else useBackends.push({ backend: u.backend, cond: c });
     });
     const req = compileRules(fe.httpRequest, acls, "request", opts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);

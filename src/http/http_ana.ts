@@ -35,6 +35,7 @@ import {
   ANA_WAIT,
 } from "../stream/analysers.ts";
 import type { Stream } from "../stream/stream.ts";
+import type { HeadEditor } from "./head_editor.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
@@ -90,11 +91,16 @@ function contiguousInput(s: Stream, ch: Channel, pos: Int32Array): Uint8Array | 
     pos[1] = p + n;
     return buf;
   }
-  let scratch = s.txn!.scratch;
+  // Request and response heads each have their own scratch buffer: one may
+  // still be waiting to be committed while the other is parsed.
+  const txn = s.txn!;
+  const isReq = ch === s.req;
+  let scratch = isReq ? txn.scratch : txn.scratchRes;
   if (scratch === null) {
     scratch = s.ctx.pools.big.alloc();
     if (scratch === null) return null;
-    s.txn!.scratch = scratch;
+    if (isReq) txn.scratch = scratch;
+    else txn.scratchRes = scratch;
   }
   const first = buf.length - p;
   scratch.set(buf.subarray(p), 0);
@@ -265,26 +271,32 @@ function commitHead(
   buf: Uint8Array,
   headLen: number,
   rewrite: boolean,
-  ed: { serialize(): Uint8Array },
+  ed: HeadEditor | null,
 ): boolean {
-  const inPlace = buf === ch.buf;
-  if (!rewrite && inPlace) {
-    const skipped = (ch === s.req ? s.txn!.req.start : s.txn!.res.start) - ch.inPos();
+  const start = ch === s.req ? s.txn!.req.start : s.txn!.res.start;
+  if (!rewrite && buf === ch.buf) {
+    const skipped = start - ch.inPos();
     if (skipped > 0) ch.skipInput(skipped);
     ch.forwardBytes(headLen - (skipped > 0 ? skipped : 0));
     return true;
   }
-  const bytes = rewrite
-    ? ed.serialize()
-    : buf.subarray(ch === s.req ? s.txn!.req.start : s.txn!.res.start, headLen);
+  // A changed head, or one parsed from a scratch copy: write it from a prefix buffer.
   const pb = ch.allocPrefixBuffer();
-  if (pb === null || pb.length < bytes.length) {
-    if (pb !== null) s.ctx.pools.big.release(pb);
+  if (pb === null) return false;
+  let n: number;
+  if (rewrite) n = ed!.serializeInto(pb, 0);
+  else {
+    // A scratch copy always starts at offset 0, where the parse started.
+    n = headLen - start <= pb.length
+      ? (pb.set(buf.subarray(start, headLen), 0), headLen - start)
+      : -1;
+  }
+  if (n < 0) {
+    s.ctx.pools.big.release(pb);
     return false;
   }
-  pb.set(bytes, 0);
   ch.skipInput(headLen);
-  ch.setPrefix(pb, bytes.length);
+  ch.setPrefix(pb, n);
   return true;
 }
 
@@ -367,7 +379,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
           if (res.out > 0 || res.writing) return ANA_WAIT;
           const inPlace = buf === res.buf;
           if (!inPlace) {
-            if (!commitHead(s, res, buf, r, false, { serialize: () => new Uint8Array(0) })) {
+            if (!commitHead(s, res, buf, r, false, null)) {
               return ANA_WAIT;
             }
           } else {

@@ -53,8 +53,9 @@ export class HttpTxn {
   bytesInStart: number;
   /** A byte of this request arrived (distinguishes idle keep-alive from a slow request). */
   gotByte: boolean;
-  /** Scratch copy of a wrapped head (a big pool buffer), null when parsing in place. */
+  /** Scratch copies of a wrapped request / response head (big pool buffers), null until needed. */
   scratch: Uint8Array | null;
+  scratchRes: Uint8Array | null;
   /** Buffer the head spans point into (the channel's or the scratch). */
   reqBuf: Uint8Array | null;
   resBuf: Uint8Array | null;
@@ -83,6 +84,7 @@ export class HttpTxn {
     this.bytesInStart = 0;
     this.gotByte = false;
     this.scratch = null;
+    this.scratchRes = null;
     this.reqBuf = null;
     this.resBuf = null;
     this.reqHeadLen = 0;

@@ -15,6 +15,7 @@
 // in that list). Exactly one series of each is 1 per server.
 // This file only renders a StatsSnapshot; it never reads live objects.
 
+import type { PoolStats } from "../buf/pool.ts";
 import type {
   BackendStats,
   FrontendStats,
@@ -35,6 +36,7 @@ export const SERVER_STATES = ["DOWN", "UP", "MAINT", "DRAIN", "NOLB"] as const;
 export const CHECK_STATES = [
   "UNK",
   "INI",
+  "HANA",
   "SOCKERR",
   "L4OK",
   "L4TOUT",
@@ -305,7 +307,8 @@ export function renderPrometheus(snap: StatsSnapshot): string {
   e.sample([], p.maxconn);
   e.family("sluice_process_stopping", "gauge", "1 while a soft or hard stop is in progress.");
   e.sample([], p.stopping ? 1 : 0);
-  const pools = [["big", p.pool], ["small", p.smallPool]] as const;
+  const pools: Array<[string, PoolStats]> = [["big", p.pool], ["small", p.smallPool]];
+  if (p.bulkPool !== null) pools.push(["bulk", p.bulkPool]);
   e.family("sluice_process_pool_used_buffers", "gauge", "Buffers currently handed out.");
   for (const [n, s] of pools) e.sample([["pool", n]], s.used);
   e.family("sluice_process_pool_allocated_buffers", "gauge", "Buffers carved (free + used).");
@@ -376,10 +379,8 @@ export function renderPrometheus(snap: StatsSnapshot): string {
     for (const srv of be.servers) {
       if (srv.check === null) continue;
       const cur = checkState(srv.check.status);
-      const labels = (st: string): Labels => [["proxy", be.name], ["server", srv.name], [
-        "state",
-        st,
-      ]];
+      const px = be.name, sv = srv.name;
+      const labels = (st: string): Labels => [["proxy", px], ["server", sv], ["state", st]];
       for (const st of CHECK_STATES) e.sample(labels(st), st === cur ? 1 : 0);
       if (!(CHECK_STATES as readonly string[]).includes(cur)) e.sample(labels(cur), 1);
     }

@@ -118,7 +118,12 @@ export interface SnapshotSource<S extends ServerSource = ServerSource> {
   /** Soft or hard stop in progress: frontends report STOP. */
   readonly stopping?: boolean;
   readonly killing?: boolean;
-  readonly pools: { readonly big: PoolSource; readonly small: PoolSource };
+  /** The data, idle and (optional) bulk buffer pools. */
+  readonly pools: {
+    readonly big: PoolSource;
+    readonly small: PoolSource;
+    readonly bulk?: PoolSource;
+  };
   readonly frontends: readonly FrontendSource[];
   readonly backends: readonly BackendSource<S>[];
 }
@@ -147,6 +152,14 @@ export interface CheckState {
   checkDowns?: number;
   /** Health counter out of rise+fall-1, for display (HAProxy check_health). */
   health?: number;
+  /** Info text of the last check ("Connection refused", a reason phrase). */
+  desc?: string;
+  /**
+   * False when the server has no health check but the provider still knows
+   * its state (admin MAINT/DRAIN): the status is used, the check fields are
+   * not. Absent = true. A status of "no check" means the same.
+   */
+  checked?: boolean;
 }
 
 /** Returns the check state of a server, or null when it is not checked. */
@@ -195,9 +208,10 @@ export interface ProcessStats {
   actconn: number;
   maxconn: number;
   stopping: boolean;
-  /** The big (data) buffer pool and the small (idle) pool. */
+  /** The bufsize (data) pool, the small (idle) pool, the bulk-bufsize pool (null if none). */
   pool: PoolStats;
   smallPool: PoolStats;
+  bulkPool: PoolStats | null;
 }
 
 export interface FrontendStats {
@@ -221,6 +235,8 @@ export interface FrontendStats {
 export interface ServerCheckStats {
   /** Last check result code ("L7OK", "L4CON", ...). */
   status: string;
+  /** Info text of the last check, "" when none. */
+  desc: string;
   code: number | null;
   /** Duration of the last check in ms, null when unknown. */
   durationMs: number | null;
@@ -309,8 +325,9 @@ export interface StatsSnapshot {
 /**
  * Copies the live statistics of `p` into a StatsSnapshot. `checks`, when
  * given, supplies each server's health-check state; a server for which it
- * returns null (or every server without it) is reported "UP", "DRAIN"
- * (weight 0) or "MAINT" (disabled or not usable) with check "no check".
+ * returns null or the status "no check" (or every server without it) is
+ * reported "UP", "DRAIN" (weight 0) or "MAINT" (disabled or not usable),
+ * with `check` null ("no check").
  * Never throws on a consistent process; changes nothing.
  */
 export function buildSnapshot<S extends ServerSource>(
@@ -332,6 +349,7 @@ export function buildSnapshot<S extends ServerSource>(
       stopping,
       pool: p.pools.big.stats(),
       smallPool: p.pools.small.stats(),
+      bulkPool: p.pools.bulk?.stats() ?? null,
     },
     frontends: p.frontends.map((fe) => frontendStats(fe, p.maxconn, stopping)),
     backends: p.backends.map((be) => backendStats(be, startedAt, checks)),
@@ -432,7 +450,8 @@ function backendStats<S extends ServerSource>(
 function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | null): ServerStats {
   const c = srv.counters;
   const q = srv.queue ?? null;
-  const status = chk?.status ?? defaultStatus(srv);
+  const checked = chk !== null && chk.checked !== false && !NO_CHECK.test(chk.status);
+  const status = chk === null || NO_CHECK.test(chk.status) ? defaultStatus(srv) : chk.status;
   return {
     name: srv.name,
     address: formatAddress(srv.address),
@@ -456,8 +475,9 @@ function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | nul
     redispatches: c.redispatches,
     httpResponses: responses(c.httpResp),
     avgConnectMs: average(c.connectTimeSum, c.connectSamples),
-    check: chk === null ? null : {
+    check: chk === null || !checked ? null : {
       status: chk.lastCheck,
+      desc: chk.desc ?? "",
       code: chk.checkCode ?? null,
       durationMs: chk.checkDuration >= 0 ? chk.checkDuration : null,
       fails: chk.checkFails ?? 0,
@@ -474,6 +494,9 @@ export function formatAddress(a: Address): string {
   if (a.kind === "unix") return `unix@${a.path}`;
   return a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
+
+/** The status text HAProxy prints for a server without health check. */
+const NO_CHECK = /^\s*no check\s*$/i;
 
 /** Status of a server nobody checks: from its admin/config state only. */
 function defaultStatus(srv: ServerSource): string {

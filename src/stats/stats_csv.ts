@@ -224,6 +224,7 @@ function serverRow(
     if (chk.code !== null) r.check_code = chk.code;
     if (chk.durationMs !== null) r.check_duration = chk.durationMs;
     if (chk.health !== null) r.check_health = chk.health;
+    if (chk.desc !== "") r.last_chk = chk.desc;
   }
   if (be.mode === "http") http(r, srv.httpResponses);
   return r;

@@ -164,6 +164,9 @@ function renderInfo(out: string[], snap: StatsSnapshot): void {
     `<b>pool buffers (${pool.size} B) = </b>${pool.used} used / ${pool.allocated} allocated`,
     ` (peak ${pool.peak}, failed ${pool.failed})<br>`,
     `<b>small buffers (${small.size} B) = </b>${small.used} used / ${small.allocated} allocated`,
+    p.bulkPool === null
+      ? ""
+      : `<br><b>bulk buffers (${p.bulkPool.size} B) = </b>${p.bulkPool.used} used / ${p.bulkPool.allocated} allocated (peak ${p.bulkPool.peak}, failed ${p.bulkPool.failed})`,
     "</td><td>",
     '<table class="legend">',
     '<tr><td class="st st-up">UP</td><td class="st st-going-down">UP, going down</td>',
@@ -319,7 +322,9 @@ function renderServer(
     let text = chk.status;
     if (chk.code !== null) text += `/${chk.code}`;
     if (chk.durationMs !== null) text += ` in ${chk.durationMs}ms`;
-    lastChk = td(text);
+    lastChk = chk.desc === ""
+      ? td(text)
+      : `<td title="${escapeHtml(chk.desc)}">${escapeHtml(text)}</td>`;
   }
   out.push(
     `<tr class="srv${srv.backup ? " backup" : ""}"><td class="name">${escapeHtml(srv.name)}</td>`,

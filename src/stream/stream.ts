@@ -16,7 +16,6 @@ import { type Server, serverHasSlot } from "../backend/server.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
-  CF_DONT_READ,
   CF_READ_ERROR,
   CF_READ_NULL,
   CF_READ_PARTIAL,
@@ -882,9 +881,11 @@ export class Stream implements SiOwner, LbRequest {
       this.srv.counters.bytesOut += this.res.totalOut;
     }
     this.#releaseServer();
-    if (this.txn !== null && this.txn.scratch !== null) {
-      ctx.pools.big.release(this.txn.scratch);
+    if (this.txn !== null) {
+      if (this.txn.scratch !== null) ctx.pools.big.release(this.txn.scratch);
+      if (this.txn.scratchRes !== null) ctx.pools.big.release(this.txn.scratchRes);
       this.txn.scratch = null;
+      this.txn.scratchRes = null;
     }
     ctx.sessionEnded(this.fe);
     this.onSettled(null);
