@@ -6,6 +6,7 @@ import type { Address, ServerConfig } from "../config/types.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import type { LbServer } from "./lb_types.ts";
 import { PendQueue } from "./queue.ts";
+import { IdlePool } from "./idle_conns.ts";
 
 export class Server implements LbServer {
   readonly id: number;
@@ -22,6 +23,8 @@ export class Server implements LbServer {
   maxconn: number;
   /** Streams waiting for a slot of this server (maxconn reached). */
   readonly queue: PendQueue;
+  /** Parked keep-alive connections to this server (HTTP). */
+  readonly idle: IdlePool;
   readonly counters: BackendCounters;
 
   constructor(id: number, cfg: ServerConfig, backendId: number) {
@@ -36,6 +39,7 @@ export class Server implements LbServer {
     this.cur = 0;
     this.maxconn = cfg.maxconn;
     this.queue = new PendQueue();
+    this.idle = new IdlePool();
     this.counters = new BackendCounters();
   }
 }

@@ -43,6 +43,7 @@ import {
 import {
   type CheckOutcome,
   checkStatusDesc,
+  checkStatusName,
   checkStatusResult,
   CHK_KIND_HTTP,
   CHK_KIND_TCP,
@@ -75,16 +76,14 @@ export interface CheckLogger {
   alert(msg: string): void;
 }
 
-/** Optional links to the queueing layer, used only for the counts in messages. */
+/** Optional link to the queueing layer (HAProxy's pendconn_redistribute/grab). */
 export interface CheckHooks {
   /**
-   * `srv` went down (`up` false: requeue its queued streams elsewhere) or came
-   * up (`up` true: let it take streams from the backend queue). Returns how
-   * many streams moved.
+   * `srv` went down (`up` false: move the streams waiting in its queue
+   * elsewhere) or came up (`up` true: let it take waiting streams). Returns
+   * how many streams moved, for the "N requeued" of the state-change line.
    */
   requeue(srv: Server, up: boolean): number;
-  /** Streams waiting in `srv`'s own queue. */
-  queueLength(srv: Server): number;
 }
 
 /** What startChecks() needs of the process (a Process satisfies it). */
@@ -93,7 +92,7 @@ export interface CheckCtx {
   readonly logger: CheckLogger;
   readonly proto: Protocol;
   readonly backends: readonly Backend[];
-  /** Queue integration; without it messages say 0 requeued / 0 in queue. */
+  /** Queue integration; without it nothing is requeued and messages say "0 requeued". */
   readonly checkHooks?: CheckHooks;
   /** Called after every completed check, once health and state are updated (stats, tests). */
   readonly onCheck?: (c: ServerCheckView) => void;
@@ -115,6 +114,48 @@ const STATES = new WeakMap<Server, ServerCheck>();
 /** The check state of `server`, or null when no manager was started for it. */
 export function checkStateOf(server: Server): ServerCheckView | null {
   return STATES.get(server) ?? null;
+}
+
+/**
+ * A server's check state in the shape of the stats snapshot's CheckState
+ * (src/stats/snapshot.ts), so that `statsCheckState` can be passed as its
+ * CheckStateProvider. Null when no manager was started for the server.
+ */
+export function statsCheckState(server: Server): StatsCheckState | null {
+  const c = STATES.get(server);
+  if (c === undefined) return null;
+  const out: StatsCheckState = {
+    status: c.stateText(),
+    lastCheck: checkStatusName(c.status),
+    checkDuration: c.duration,
+    lastChange: c.lastChange,
+    downtime: c.downtime(),
+    checkFails: c.checksFailed,
+    checkDowns: c.downTransitions,
+    health: c.health,
+    desc: c.desc,
+    checked: c.enabled,
+  };
+  if (c.code > 0) out.checkCode = c.code;
+  return out;
+}
+
+/** See statsCheckState(); field for field the stats snapshot's CheckState. */
+export interface StatsCheckState {
+  /** stateText(): "UP", "UP 1/3", "DOWN", "DOWN 1/2", "DRAIN", "MAINT", "no check". */
+  status: string;
+  /** Short name of the last status: "L4OK", "L7STS", ... ("INI" before the first check). */
+  lastCheck: string;
+  checkDuration: number;
+  lastChange: number;
+  downtime: number;
+  /** HTTP code of the last layer 7 check; absent when there is none. */
+  checkCode?: number;
+  checkFails: number;
+  checkDowns: number;
+  health: number;
+  desc: string;
+  checked: boolean;
 }
 
 /** Admin action: puts `server` in (on) or out of (off) maintenance. False if unknown. */
@@ -477,7 +518,7 @@ export class ServerCheck implements ServerCheckView {
   /** ". N active and M backup servers left. ..." (HAProxy's srv_append_more(), going down). */
   #leftText(xferred: number): string {
     const { act, bck } = this.#counts();
-    const q = this.#env.hooks?.queueLength(this.server) ?? 0;
+    const q = this.server.queue.length;
     return `. ${act} active and ${bck} backup servers left.` +
       `${bck > 0 && act === 0 ? " Running on backup." : ""}` +
       ` ${this.server.cur} sessions active, ${xferred} requeued, ${q} remaining in queue.`;
@@ -486,7 +527,7 @@ export class ServerCheck implements ServerCheckView {
   /** ". N active and M backup servers online. ..." (coming up). */
   #onlineText(xferred: number): string {
     const { act, bck } = this.#counts();
-    const q = this.#env.hooks?.queueLength(this.server) ?? 0;
+    const q = this.server.queue.length;
     return `. ${act} active and ${bck} backup servers online.` +
       `${bck > 0 && act === 0 ? " Running on backup." : ""}` +
       ` ${xferred} sessions requeued, ${q} total in queue.`;

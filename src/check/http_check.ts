@@ -175,7 +175,10 @@ function parseRule(l: RuleLine, out: ParsedRules): { msg: string; at: number } |
     }
     if (toks.length > i + 2) {
       const extra = toks[i + 2]!;
-      return { msg: `unexpected "${extra.text}" after the expect pattern`, at: extra.at };
+      return {
+        msg: `unexpected "${extra.text}" after the expect pattern (quote a pattern with spaces)`,
+        at: extra.at,
+      };
     }
     switch (kind.text) {
       case "status": {

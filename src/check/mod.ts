@@ -15,6 +15,8 @@ export {
   setMaint,
   setReady,
   startChecks,
+  type StatsCheckState,
+  statsCheckState,
 } from "./check.ts";
 export {
   buildHttpCheckRequest,

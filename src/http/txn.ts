@@ -46,6 +46,8 @@ export class HttpTxn {
   tHeadDone: number;
   tReqSent: number;
   tResHead: number;
+  /** Connect time of the server connection this request used: 0 when reused, -1 when none. */
+  tc: number;
   /** Epoch ms of the first byte of this request (log date %tr). */
   requestDate: number;
   /** Bytes sent to the client for this transaction (log %B), set at log time. */
@@ -80,6 +82,7 @@ export class HttpTxn {
     this.tReqSent = 0;
     this.tResHead = 0;
     this.requestDate = 0;
+    this.tc = -1;
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
     this.gotByte = false;
@@ -108,6 +111,7 @@ export class HttpTxn {
     this.tReqSent = 0;
     this.tResHead = 0;
     this.requestDate = 0;
+    this.tc = -1;
     this.gotByte = false;
     this.reqBuf = null;
     this.resBuf = null;

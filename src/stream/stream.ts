@@ -13,6 +13,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
+import { IdleConn } from "../backend/idle_conns.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
@@ -249,7 +250,7 @@ export class Stream implements SiOwner, LbRequest {
     // 2. Errors reported by I/O. A reset of the client ends the stream: it can
     //    no longer receive what we would forward.
     if ((req.flags & CF_READ_ERROR) || (res.flags & CF_WRITE_ERROR)) {
-      if (http) this.logTxn();
+      if (http) this.#logAbortedTxn();
       this.#abort(SF_ERR_CLICL, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return;
     }
@@ -481,6 +482,7 @@ export class Stream implements SiOwner, LbRequest {
     si.attach(c, now);
     this.tConnected = now;
     const be = this.be!;
+    if (this.txn !== null) this.txn.tc = now - this.#connStartThis;
     be.counters.connectTimeSum += now - this.#connStartThis;
     be.counters.connectSamples++;
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
@@ -512,7 +514,7 @@ export class Stream implements SiOwner, LbRequest {
     const cliExp = this.#clientExpiry();
     if (tickIsExpired(cliExp, now)) {
       this.req.flags |= CF_READ_TIMEOUT;
-      if (this.txn !== null) this.logTxn();
+      if (this.txn !== null) this.#logAbortedTxn();
       this.#abort(SF_ERR_CLITO, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return true;
     }
@@ -521,7 +523,7 @@ export class Stream implements SiOwner, LbRequest {
       if (tickIsExpired(srvExp, now)) {
         if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
         this.res.flags |= CF_READ_TIMEOUT;
-        if (this.txn !== null) this.logTxn();
+        if (this.txn !== null) this.#logAbortedTxn();
         this.#abort(SF_ERR_SRVTO, SF_FINST_D);
         return true;
       }
@@ -715,25 +717,96 @@ export class Stream implements SiOwner, LbRequest {
    * is established to this backend, else ask for a new one.
    */
   requestServer(): void {
-    const si = this.srvSi;
     const txn = this.txn!;
+    const be = this.be!;
     txn.tReqSent = this.now();
+    const cur = this.srvSi;
+    const alive = cur.state === SI_ST_EST && this.srv !== null && this.srv.backendId === be.id &&
+      !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable;
+    // Every request is balanced (HAProxy's default); the current connection
+    // carries it when the balancer picks its server again.
+    const pick = be.assign(this, null);
     if (
-      si.state === SI_ST_EST && this.srv !== null && this.srv.backendId === this.be!.id &&
-      !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable &&
-      (this.#taken || serverHasSlot(this.srv))
+      alive && (pick === this.srv || (pick === null && (this.#taken || serverHasSlot(this.srv!))))
     ) {
-      // Keep-alive on the server side: the same connection carries this request.
       if (!this.#taken) {
-        this.be!.take(this.srv);
+        this.be!.take(this.srv!);
         this.#taken = true;
       }
       txn.flags |= TX_REUSED_CONN;
+      txn.tc = 0;
       return;
     }
-    if (si.state !== SI_ST_INI) this.closeServerSide();
-    this.srvSi.state = SI_ST_REQ;
-    this.srvSi.connRetries = 0;
+    if (cur.state !== SI_ST_INI && !this.#parkServerConn()) this.closeServerSide();
+    if (pick === null) {
+      // No free server: the REQ state queues or answers 503.
+      this.srvSi.state = SI_ST_REQ;
+      return;
+    }
+    this.srv = pick;
+    this.srvSi.connRetries = be.cfg.retries;
+    // http-reuse safe: a follow-up request may use another stream's parked
+    // connection; a first request never does (it could not be retried).
+    if (txn.count > 0 && this.#adoptIdle(pick)) return;
+    this.srvSi.state = SI_ST_ASS;
+  }
+
+  /**
+   * Parks the established server connection in its server's idle pool, with
+   * its read in flight, when the last transaction left it clean. Returns
+   * false when it cannot be parked (then the caller closes it).
+   */
+  #parkServerConn(): boolean {
+    const si = this.srvSi, res = this.res, req = this.req, srv = this.srv;
+    const txn = this.txn;
+    if (
+      txn === null || srv === null || si.state !== SI_ST_EST || !srv.usable ||
+      (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
+      !res.isEmpty() || res.writing || !req.isEmpty() || req.writing ||
+      (res.flags & (CF_SHUTR | CF_READ_ERROR)) ||
+      (req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR)) ||
+      si.pending !== (res.reading ? 1 : 0)
+    ) return false;
+    const now = this.ctx.sched.clock.now();
+    const ic = new IdleConn(si, this.ctx.pools, now, srv.idle);
+    // The in-flight read targets res's buffer: the buffer goes with it.
+    ic.in.buf = res.buf;
+    ic.in.bufPool = res.bufPool;
+    ic.in.reading = res.reading;
+    res.buf = null;
+    res.bufPool = null;
+    res.reading = false;
+    res.head = res.len = res.out = 0;
+    si.rebind(ic.in, ic.out, ic);
+    srv.idle.push(ic);
+    this.#releaseServer();
+    this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    return true;
+  }
+
+  /** Takes a parked connection to `srv`, read in flight included; false when none fits. */
+  #adoptIdle(srv: Server): boolean {
+    const res = this.res;
+    if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
+    if (!serverHasSlot(srv)) return false;
+    const ic = srv.idle.take(this.ctx.sched.clock.now());
+    if (ic === null) return false;
+    res.releaseBuffer();
+    res.buf = ic.in.buf;
+    res.bufPool = ic.in.bufPool;
+    res.reading = ic.in.reading;
+    res.head = res.len = res.out = 0;
+    ic.in.buf = null;
+    ic.in.bufPool = null;
+    ic.in.reading = false;
+    const si = ic.si;
+    si.rebind(res, this.req, this);
+    this.srvSi = si;
+    this.be!.take(srv);
+    this.#taken = true;
+    this.txn!.flags |= TX_REUSED_CONN;
+    this.txn!.tc = 0;
+    return true;
   }
 
   /** Closes the server connection (keeps the client side) and readies a fresh interface. */
@@ -835,6 +908,19 @@ export class Stream implements SiOwner, LbRequest {
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
+  /**
+   * A stream ends on an error or timeout: its transaction is logged when it
+   * had started, or when the connection never carried a request (unless
+   * `option dontlognull`); an idle keep-alive connection ending is not a
+   * request and is not logged.
+   */
+  #logAbortedTxn(): void {
+    const txn = this.txn!;
+    if (txn.gotByte || txn.tHeadDone > 0) this.logTxn();
+    else if (txn.count === 0 && !this.fe.cfg.options.has("dontlognull")) this.logTxn();
+    else txn.flags |= TX_LOGGED;
+  }
+
   /** Logs the current HTTP transaction once. */
   logTxn(): void {
     const txn = this.txn;
@@ -864,6 +950,8 @@ export class Stream implements SiOwner, LbRequest {
     // A connect in flight is abandoned: its completion sees #ended and closes.
     this.#connectSeq++;
     if (this.queued) this.#queueSrv!.queue.abandon(this);
+    // A clean keep-alive server connection outlives its client (http-reuse).
+    if (this.#parkServerConn()) this.srvSi.state = SI_ST_CLO;
     this.srvSi.close();
     if (this.txn === null) this.#log(now);
     else if (this.#loggedTxns === 0 && !(this.txn.flags & TX_LOGGED)) this.logTxn();
@@ -908,7 +996,7 @@ export class Stream implements SiOwner, LbRequest {
     const srv = this.srv;
     const txn = this.txn;
     const tt = now - this.tAccept;
-    const tc = this.tConnected > 0 ? this.tConnected - this.tConnStart : -1;
+    let tc = this.tConnected > 0 ? this.tConnected - this.tConnStart : -1;
     const tw = this.tConnStart > 0 || this.#queueSrv !== null ? this.tQueued : -1;
     let tq = -1, tr = -1, ta = tt;
     let status = -1;
@@ -920,6 +1008,7 @@ export class Stream implements SiOwner, LbRequest {
       const start = txn.tWaitStart || this.tAccept;
       tq = txn.tHeadDone > 0 ? txn.tHeadDone - start : -1;
       tr = txn.tResHead > 0 && txn.tReqSent > 0 ? txn.tResHead - txn.tReqSent : -1;
+      tc = txn.tc;
       ta = now - start;
       status = txn.status;
       requestLine = txn.requestLine || "<BADREQ>";

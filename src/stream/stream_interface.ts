@@ -39,9 +39,9 @@ export class StreamInterface {
   state: number;
   conn: Conn | null;
   /** Channel this side reads into (req for the client side, res for the server side). */
-  readonly ib: Channel;
+  ib: Channel;
   /** Channel this side writes from. */
-  readonly ob: Channel;
+  ob: Channel;
   /** Tick of the last byte read or written on this side (inactivity timeouts). */
   lastActivity: number;
   /** Expiry tick of the current state (connect timeout, turn-around...). */
@@ -76,6 +76,17 @@ export class StreamInterface {
     this.#onWrite = this.#writeDone.bind(this);
     this.#onWriteError = this.#writeFailed.bind(this);
     this.#onShutDone = this.#shutDone.bind(this);
+  }
+
+  /**
+   * Moves the interface, its connection and its in-flight read, to other
+   * channels and another owner (a server connection parked in an idle pool,
+   * or adopted from it). The caller moves the buffer the read targets.
+   */
+  rebind(ib: Channel, ob: Channel, owner: SiOwner): void {
+    this.ib = ib;
+    this.ob = ob;
+    this.#owner = owner;
   }
 
   /** Attaches an established connection. */

@@ -1,0 +1,109 @@
+// Idle server connections (HAProxy's srv->idle_conns and `http-reuse safe`).
+//
+// When an HTTP transaction ends with both sides willing to keep the server
+// connection alive and the stream no longer needs it (the client left, or the
+// next request goes to another server), the connection is parked here with
+// its read still in flight, so a server that closes or talks out of turn is
+// noticed at once and the connection dropped. Another stream's follow-up
+// request (never a first request: it could not be retried) may adopt it,
+// read included. Parked connections older than the purge delay are closed.
+
+import type { Pools } from "../buf/pool.ts";
+import { Channel } from "../channel/channel.ts";
+import type { StreamInterface } from "../stream/stream_interface.ts";
+
+/** Parked connections older than this are closed rather than reused (HAProxy's pool-purge-delay). */
+export const IDLE_PURGE_DELAY = 5000;
+/** Most parked connections per server; the oldest is closed beyond that. */
+export const IDLE_MAX_PER_SERVER = 64;
+
+export class IdleConn {
+  readonly si: StreamInterface;
+  /** Holds the buffer the in-flight read targets while parked. */
+  readonly in: Channel;
+  readonly out: Channel;
+  /** Tick when parked. */
+  readonly since: number;
+  #pool: IdlePool;
+  #dead: boolean;
+
+  constructor(si: StreamInterface, pools: Pools, since: number, pool: IdlePool) {
+    this.si = si;
+    this.in = new Channel(pools);
+    this.out = new Channel(pools);
+    this.since = since;
+    this.#pool = pool;
+    this.#dead = false;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  // SiOwner: any event on a parked connection means it cannot be reused.
+  onIo(_side: number): void {
+    this.kill();
+  }
+
+  onSettled(_si: StreamInterface): void {
+    if (this.#dead && this.si.pending === 0) {
+      this.in.releaseBuffer();
+      this.out.releaseBuffer();
+    }
+  }
+
+  now(): number {
+    return this.since;
+  }
+
+  /** Closes the connection and forgets it. */
+  kill(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    this.#pool.remove(this);
+    this.si.close();
+    this.onSettled(this.si);
+  }
+}
+
+/** The parked connections of one server, most recent last. */
+export class IdlePool {
+  #list: IdleConn[];
+
+  constructor() {
+    this.#list = [];
+  }
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  push(ic: IdleConn): void {
+    this.#list.push(ic);
+    if (this.#list.length > IDLE_MAX_PER_SERVER) this.#list[0]!.kill();
+  }
+
+  /** The most recently parked live connection, or null; stale ones are closed. */
+  take(now: number): IdleConn | null {
+    for (;;) {
+      const ic = this.#list.pop();
+      if (ic === undefined) return null;
+      if (ic.dead) continue;
+      if (now - ic.since > IDLE_PURGE_DELAY) {
+        ic.kill();
+        continue;
+      }
+      return ic;
+    }
+  }
+
+  remove(ic: IdleConn): void {
+    const i = this.#list.indexOf(ic);
+    if (i >= 0) this.#list.splice(i, 1);
+  }
+
+  /** Closes every parked connection (server going down, process stop). */
+  closeAll(): void {
+    for (const ic of [...this.#list]) ic.kill();
+  }
+}
