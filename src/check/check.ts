@@ -69,6 +69,8 @@ const SPREAD_INTER_THRES = 1000;
 /** Longest info text kept, as HAProxy's HCHK_DESC_LEN - 1. */
 const DESC_MAX = 127;
 
+const encoder = new TextEncoder();
+
 /** What the checks write to: the process Logger fits. */
 export interface CheckLogger {
   notice(msg: string): void;
@@ -189,7 +191,7 @@ export function setReady(server: Server): boolean {
  */
 function asciiEncode(s: string): string {
   let out = "";
-  for (const b of new TextEncoder().encode(s)) {
+  for (const b of encoder.encode(s)) {
     if (b >= 0x20 && b < 0x7f) {
       out += b === 0x22 || b === 0x5c ? "\\" + String.fromCharCode(b) : String.fromCharCode(b);
     } else out += "\\x" + b.toString(16).padStart(2, "0");

@@ -55,9 +55,11 @@ export const protoTcp: Protocol = {
     const l = Deno.listen({ hostname: addr.host, port: addr.port, reusePort: true });
     return new DenoListenSocket(l, true);
   },
-  async connect(addr: Address): Promise<Conn> {
+  async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
     if (addr.kind === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
-    const c = await Deno.connect({ hostname: addr.host, port: addr.port });
+    const opts: Deno.ConnectOptions = { hostname: addr.host, port: addr.port };
+    if (signal !== undefined) opts.signal = signal;
+    const c = await Deno.connect(opts);
     try {
       c.setNoDelay(true);
       c.setKeepAlive(true);

@@ -44,6 +44,9 @@ export interface AcceptedConn {
 export interface Protocol {
   readonly name: string;
   bind(addr: Address): ListenSocket;
-  /** Connects; rejects on failure. The caller applies the connect timeout. */
-  connect(addr: Address): Promise<Conn>;
+  /**
+   * Connects; rejects on failure or when `signal` aborts (a connect timeout:
+   * the half-open socket is released at once).
+   */
+  connect(addr: Address, signal?: AbortSignal): Promise<Conn>;
 }

@@ -4,6 +4,7 @@
 // proxy.c's stop logic).
 
 import { Backend } from "../backend/backend.ts";
+import { type CheckManager, startChecks } from "../check/mod.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
 import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
@@ -42,6 +43,10 @@ export class Process implements ProcessCtx, ListenerOwner {
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
   stopping: boolean;
+  /** Health checks, started once the listeners are bound. */
+  checks: CheckManager | null;
+  /** Epoch ms of the start (stats uptime). */
+  readonly startedAt: number;
   #onIdle: (() => void) | null;
   #lastAcceptError: number;
 
@@ -73,6 +78,8 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.actconn = 0;
     this.killing = false;
     this.stopping = false;
+    this.checks = null;
+    this.startedAt = Date.now();
     this.#onIdle = null;
     this.#lastAcceptError = 0;
   }
@@ -94,6 +101,7 @@ export class Process implements ProcessCtx, ListenerOwner {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
       l.start();
     }
+    this.checks = startChecks(this);
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
@@ -137,6 +145,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   /** Soft stop: stop listening, let sessions finish; resolves when none is left. */
   softStop(): Promise<void> {
     this.stopping = true;
+    void this.checks?.stop();
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
     if (this.actconn === 0) return Promise.resolve();
@@ -146,6 +155,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   /** Hard stop: close listeners and end every session now. */
   hardStop(): void {
     this.killing = true;
+    void this.checks?.stop();
     for (const l of this.listeners) l.stop();
     this.logger.flush();
   }

@@ -126,6 +126,8 @@ export class Stream implements SiOwner, LbRequest {
   /** Positions in the server / backend queue when this stream was queued (log %sq/%bq). */
   srvQueuePos = 0;
   beQueuePos = 0;
+  /** Aborts the connect attempt in flight (connect timeout, stream end). */
+  #connAbort: AbortController | null = null;
   /** The server whose queue this stream waits in. */
   #queueSrv: Server | null = null;
   #tQueueStart = 0;
@@ -356,8 +358,9 @@ export class Stream implements SiOwner, LbRequest {
       return false;
     }
     if (si.state === SI_ST_CON && tickIsExpired(si.exp, now)) {
-      // Connect timeout: the attempt is abandoned; a late success is closed.
+      // Connect timeout: the attempt is abandoned and its socket released.
       this.#connectSeq++;
+      this.#abortConnect();
       si.state = SI_ST_CER;
       this.#connErrTimeout = true;
     }
@@ -437,14 +440,24 @@ export class Stream implements SiOwner, LbRequest {
       this.#connStartThis = now;
       si.exp = tickAdd(now, this.#beT().connect);
       const seq = ++this.#connectSeq;
+      const ac = this.#connAbort = new AbortController();
       // One closure pair per connect attempt (not per read): it tells a late
       // completion of an abandoned attempt from the current one.
-      this.ctx.proto.connect(srv.address).then(
+      this.ctx.proto.connect(srv.address, ac.signal).then(
         (c) => this.#connected(c, seq),
         () => this.#connectFailed(seq),
       );
     }
     return true;
+  }
+
+  /** Aborts the connect attempt in flight, if any. */
+  #abortConnect(): void {
+    const ac = this.#connAbort;
+    if (ac !== null) {
+      this.#connAbort = null;
+      ac.abort();
+    }
   }
 
   /** No server could be reached: 503 in HTTP mode, a plain close in TCP mode. */
@@ -471,6 +484,7 @@ export class Stream implements SiOwner, LbRequest {
 
   #connected(c: Conn, seq: number): void {
     const si = this.srvSi;
+    if (seq === this.#connectSeq) this.#connAbort = null;
     if (seq !== this.#connectSeq || si.state !== SI_ST_CON || this.#ended) {
       // A timed-out or abandoned attempt: close what arrived late.
       try {
@@ -812,7 +826,10 @@ export class Stream implements SiOwner, LbRequest {
   /** Closes the server connection (keeps the client side) and readies a fresh interface. */
   closeServerSide(): void {
     const old = this.srvSi;
-    if (old.state === SI_ST_CON) this.#connectSeq++;
+    if (old.state === SI_ST_CON) {
+      this.#connectSeq++;
+      this.#abortConnect();
+    }
     old.close();
     if (old.pending > 0) this.#orphans++;
     this.#releaseServer();
@@ -949,6 +966,7 @@ export class Stream implements SiOwner, LbRequest {
     this.cli.close();
     // A connect in flight is abandoned: its completion sees #ended and closes.
     this.#connectSeq++;
+    this.#abortConnect();
     if (this.queued) this.#queueSrv!.queue.abandon(this);
     // A clean keep-alive server connection outlives its client (http-reuse).
     if (this.#parkServerConn()) this.srvSi.state = SI_ST_CLO;
