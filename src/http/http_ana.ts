@@ -36,6 +36,12 @@ import {
 } from "../stream/analysers.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { HeadEditor } from "./head_editor.ts";
+import type { Server } from "../backend/server.ts";
+import type { StatsConfig } from "../config/types.ts";
+import type { ProcessCtx } from "../proxy/process_ctx.ts";
+import type { SnapshotSource } from "../stats/snapshot.ts";
+import { statsAuthorized, statsReply, statsTarget } from "../stats/stats_service.ts";
+import { buildReply, defaultErrorBody } from "./http_errors.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
@@ -69,6 +75,7 @@ import {
   TX_CLI_CLOSE,
   TX_REQ_DONE,
   TX_RES_DONE,
+  TX_RULES_DONE,
   TX_SRV_CLOSE,
   TX_TUNNEL,
 } from "./txn.ts";
@@ -191,11 +198,71 @@ function captureRequestLine(s: Stream): void {
   txn.requestLine = `${txn.method} ${txn.uri} ${txn.version}`;
 }
 
-/** AN_REQ_HTTP_PROCESS_FE: the frontend's http-request rules. */
+/**
+ * AN_REQ_HTTP_PROCESS_FE: the frontend's http-request rules, then the stats
+ * applet when the request is for the frontend's stats or Prometheus URI.
+ */
 export function httpProcessReqFrontend(s: Stream, req: Channel): number {
+  const txn = s.txn!;
+  if (!(txn.flags & TX_RULES_DONE)) {
+    txn.flags |= TX_RULES_DONE;
+    if (!s.applyRequestRules(s.fe.httpReqRules)) return ANA_ABORT;
+  }
+  const stats = s.fe.cfg.stats;
+  if (stats !== null) {
+    const r = httpStatsApplet(s, req, stats);
+    if (r !== ANA_CONTINUE) return r;
+  }
   req.analysers &= ~AN_REQ_HTTP_PROCESS_FE;
-  if (!s.applyRequestRules(s.fe.httpReqRules)) return ANA_ABORT;
   return ANA_CONTINUE;
+}
+
+/** Largest admin form body the stats applet waits for. */
+const STATS_BODY_MAX = 8192;
+
+/** Serves a stats request locally; ANA_CONTINUE when the request is not one. */
+function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
+  const txn = s.txn!;
+  const ed = s.reqEditor();
+  const target = statsTarget(cfg, ed.path());
+  if (target === null) return ANA_CONTINUE;
+  // The Prometheus URI is scraped without credentials, like HAProxy's exporter service.
+  const auth = ed.headerValues("authorization")[0] ?? null;
+  if (target !== "prom" && !statsAuthorized(cfg, auth)) {
+    s.localReply(
+      buildReply(401, "text/html", defaultErrorBody(401), [
+        'www-authenticate: Basic realm="Sluice statistics"',
+      ]),
+      401,
+    );
+    return ANA_ABORT;
+  }
+  let body = "";
+  const h = txn.req;
+  if (h.bodyType !== BODY_NONE) {
+    // Admin forms are small: wait until the whole body is in the buffer.
+    if (h.contentLength < 0 || h.contentLength > STATS_BODY_MAX) {
+      s.httpError(413, SF_ERR_PRXCOND, SF_FINST_R, "stats body");
+      return ANA_ABORT;
+    }
+    const bodyStart = txn.reqHeadLen;
+    if (req.input < bodyStart + h.contentLength) {
+      if (req.flags & CF_SHUTR) {
+        s.abortTxn(SF_ERR_CLICL, SF_FINST_R);
+        return ANA_ABORT;
+      }
+      return ANA_WAIT;
+    }
+    const buf = contiguousInput(s, req, POS);
+    if (buf === null) return ANA_WAIT;
+    body = spanToString(buf, POS[0]! + bodyStart, h.contentLength);
+  }
+  const r = statsReply(s.ctx as ProcessCtx & SnapshotSource<Server>, cfg, target, txn.method, body);
+  s.localReply(
+    buildReply(r.status, r.contentType, new TextEncoder().encode(r.body), r.headers),
+    r.status,
+  );
+  return ANA_ABORT;
 }
 
 /** AN_REQ_SWITCHING_RULES: use_backend lines in order, then default_backend; 503 when none. */

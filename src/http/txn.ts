@@ -24,6 +24,8 @@ export const TX_LOGGED = 0x0040;
 export const TX_LOCAL_REPLY = 0x0080;
 /** The server connection was reused from a previous request. */
 export const TX_REUSED_CONN = 0x0100;
+/** The frontend's http-request rules ran (the analyser may wait after them). */
+export const TX_RULES_DONE = 0x0200;
 
 export class HttpTxn {
   readonly req: HttpHead;

@@ -19,6 +19,12 @@ export interface ProcessCtx {
   readonly pools: Pools;
   readonly logger: Logger;
   readonly backends: readonly Backend[];
+  readonly frontends: readonly Frontend[];
+  readonly maxconn: number;
+  /** Soft stop in progress. */
+  readonly stopping: boolean;
+  /** Epoch ms of the start. */
+  readonly startedAt: number;
   readonly proto: Protocol;
   /** Current sessions in the whole process. */
   actconn: number;

@@ -683,10 +683,10 @@ export class Stream implements SiOwner, LbRequest {
         this.httpError(v.status, SF_ERR_PRXCOND, SF_FINST_R, "denied");
         return false;
       case "return":
-        this.#localReply(buildReply(v.status, v.contentType, v.body), v.status);
+        this.localReply(buildReply(v.status, v.contentType, v.body), v.status);
         return false;
       case "redirect":
-        this.#localReply(
+        this.localReply(
           buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
           v.code,
         );
@@ -851,7 +851,8 @@ export class Stream implements SiOwner, LbRequest {
     this.#sendReply(reply, status);
   }
 
-  #localReply(reply: Uint8Array, status: number): void {
+  /** Answers with a proxy-made reply (return, redirect, stats) and closes after it. */
+  localReply(reply: Uint8Array, status: number): void {
     this.#setTermination(SF_ERR_LOCAL, SF_FINST_R);
     this.#sendReply(reply, status);
   }
