@@ -6,12 +6,18 @@
 import type { CompiledBackend } from "../config/compile.ts";
 import type { BackendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import type { CookieConfig } from "../http/cookie.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server } from "./server.ts";
 
-const NO_RULES: CompiledBackend = { httpRequest: [], httpResponse: [], forwardFor: null };
+const NO_RULES: CompiledBackend = {
+  httpRequest: [],
+  httpResponse: [],
+  forwardFor: null,
+  cookie: null,
+};
 
 export class Backend {
   readonly id: number;
@@ -22,6 +28,8 @@ export class Backend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Cookie persistence settings, null when the backend has no `cookie` line. */
+  readonly cookie: CookieConfig | null;
   /** Current streams using this backend. */
   beconn: number;
   readonly counters: BackendCounters;
@@ -38,6 +46,7 @@ export class Backend {
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
+    this.cookie = compiled.cookie;
     this.beconn = 0;
     this.counters = new BackendCounters();
   }

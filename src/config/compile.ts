@@ -6,6 +6,7 @@
 // because compiled objects (regexes, tables) are not plain data.
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
@@ -31,6 +32,8 @@ export interface CompiledBackend {
   httpRequest: Rule[];
   httpResponse: Rule[];
   forwardFor: ForwardFor | null;
+  /** Cookie persistence, null without a `cookie` line. */
+  cookie: CookieConfig | null;
 }
 
 export interface CompiledConfig {
@@ -106,10 +109,17 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(be.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    let cookie: CookieConfig | null = null;
+    if (be.cookie !== null) {
+      const c = parseCookieConfig(be.cookie.text);
+      if ("error" in c) err(be.cookie.line, be.cookie.col, `${base}.cookie`, c.error);
+      else cookie = c;
+    }
     return {
       httpRequest: req.rules,
       httpResponse: res.rules,
       forwardFor: forwardFor(be.options, be.optionArgs, `${base}.option`, err),
+      cookie,
     };
   });
   return { compiled: { frontends, backends }, issues };

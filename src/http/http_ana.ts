@@ -294,6 +294,7 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   const h = txn.req;
   const ed = s.reqEditor();
   s.applyForwardFor(ed);
+  s.applyCookieRequest(ed);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   const wantsClose = !h.keepAlive() || feOpts.has("httpclose") || beOpts.has("httpclose");
@@ -496,6 +497,7 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
   const ed = s.resEditor();
   if (!s.applyResponseRules()) return ANA_ABORT;
   const tunnel = h.bodyType === BODY_TUNNEL;
+  s.applyCookieResponse(ed);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A body delimited by the close cannot be followed by another response.

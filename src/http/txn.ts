@@ -48,6 +48,8 @@ export class HttpTxn {
   tHeadDone: number;
   tReqSent: number;
   tResHead: number;
+  /** Server named by the request's persistence cookie (usable), null when none. */
+  persistSrv: unknown;
   /** Connect time of the server connection this request used: 0 when reused, -1 when none. */
   tc: number;
   /** Epoch ms of the first byte of this request (log date %tr). */
@@ -85,6 +87,7 @@ export class HttpTxn {
     this.tResHead = 0;
     this.requestDate = 0;
     this.tc = -1;
+    this.persistSrv = null;
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
     this.gotByte = false;
@@ -114,6 +117,7 @@ export class HttpTxn {
     this.tResHead = 0;
     this.requestDate = 0;
     this.tc = -1;
+    this.persistSrv = null;
     this.gotByte = false;
     this.reqBuf = null;
     this.resBuf = null;

@@ -14,6 +14,12 @@ import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
 import { IdleConn } from "../backend/idle_conns.ts";
+import {
+  findPersistCookie,
+  insertSetCookie,
+  requestCookieForServer,
+  rewriteSetCookie,
+} from "../http/cookie.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
@@ -716,6 +722,73 @@ export class Stream implements SiOwner, LbRequest {
     return true;
   }
 
+  /**
+   * Cookie persistence, request side: remembers the server the cookie names
+   * (when usable) and removes or unprefixes the cookie for the server.
+   */
+  applyCookieRequest(ed: HeadEditor): void {
+    const ck = this.be!.cookie;
+    if (ck === null) return;
+    const values = ed.headerValues("cookie");
+    if (values.length === 0) return;
+    const v = findPersistCookie(values, ck);
+    if (v !== null) {
+      const srv = this.be!.servers.find((s) => s.cfg.cookie === v);
+      if (srv !== undefined && srv.usable) this.txn!.persistSrv = srv;
+    }
+    if ((ck.mode === "insert" && ck.indirect) || ck.mode === "prefix") {
+      const out: string[] = [];
+      let changed = false;
+      for (const val of values) {
+        const nv = requestCookieForServer(val, ck);
+        if (nv !== val) changed = true;
+        if (nv !== null) out.push(nv);
+      }
+      if (changed) {
+        ed.delHeader("cookie");
+        for (const nv of out) ed.addHeader("cookie", nv);
+      }
+    }
+  }
+
+  /**
+   * Cookie persistence, response side: insert tells the client its server
+   * (unless the request already named it), rewrite/prefix edit the server's
+   * own Set-Cookie.
+   */
+  applyCookieResponse(ed: HeadEditor): void {
+    const be = this.be;
+    const ck = be?.cookie ?? null;
+    const srv = this.srv;
+    if (ck === null || srv === null || srv.cfg.cookie === null) return;
+    const value = srv.cfg.cookie;
+    if (ck.mode === "insert") {
+      if (this.txn!.persistSrv === srv) return; // the client already has it
+      if (
+        ck.preserve && ed.headerValues("set-cookie").some((l) => l.trim().startsWith(ck.name + "="))
+      ) {
+        return;
+      }
+      ed.addHeader("set-cookie", insertSetCookie(ck, value));
+      if (ck.nocache && ed.headerValues("cache-control").length === 0) {
+        ed.addHeader("cache-control", "private");
+      }
+      return;
+    }
+    const lines = ed.headerValues("set-cookie");
+    let changed = false;
+    const out = lines.map((l) => {
+      const nl = rewriteSetCookie(l, ck, value);
+      if (nl === null) return l;
+      changed = true;
+      return nl;
+    });
+    if (changed) {
+      ed.delHeader("set-cookie");
+      for (const l of out) ed.addHeader("set-cookie", l);
+    }
+  }
+
   /** option forwardfor (frontend or backend): adds the client address header. */
   applyForwardFor(ed: HeadEditor): void {
     const ff = this.be?.forwardFor ?? this.fe.forwardFor;
@@ -737,9 +810,13 @@ export class Stream implements SiOwner, LbRequest {
     const cur = this.srvSi;
     const alive = cur.state === SI_ST_EST && this.srv !== null && this.srv.backendId === be.id &&
       !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable;
-    // Every request is balanced (HAProxy's default); the current connection
-    // carries it when the balancer picks its server again.
-    const pick = be.assign(this, null);
+    // A persistence cookie names the server; otherwise every request is
+    // balanced (HAProxy's default). The current connection carries the
+    // request when that server is the one it is connected to.
+    const persist = txn.persistSrv as Server | null;
+    const pick = persist !== null && (persist === this.srv || serverHasSlot(persist))
+      ? persist
+      : be.assign(this, null);
     if (
       alive && (pick === this.srv || (pick === null && (this.#taken || serverHasSlot(this.srv!))))
     ) {
