@@ -531,9 +531,10 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
     return ANA_ABORT;
   }
   if (tunnel) {
-    // Upgrade / CONNECT: both directions now forward everything.
+    // Upgrade / CONNECT: both directions now forward everything; the
+    // transaction is logged when the tunnel ends, as HAProxy does.
     txn.flags |= TX_TUNNEL;
-    s.logTxn();
+    s.countStatus(txn.status);
     const req = s.req;
     req.analysers = 0;
     res.analysers = 0;

@@ -65,16 +65,21 @@ export function buildReply(
   close = true,
 ): Uint8Array {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Unknown"}\r\n`;
-  head += `content-length: ${body.length}\r\n`;
-  if (contentType !== null) head += `content-type: ${contentType}\r\n`;
+  // 1xx, 204 and 304 carry no body, and 1xx/204 must not announce one.
+  const bodyless = status < 200 || status === 204 || status === 304;
+  if (!bodyless) head += `content-length: ${body.length}\r\n`;
+  if (contentType !== null && contentType !== "" && !bodyless) {
+    head += `content-type: ${contentType}\r\n`;
+  }
   head += "cache-control: no-cache\r\n";
   for (const h of extra) head += h + "\r\n";
   if (close) head += "connection: close\r\n";
   head += "\r\n";
   const h = encoder.encode(head);
-  const out = new Uint8Array(h.length + body.length);
+  const b = bodyless ? body.subarray(0, 0) : body;
+  const out = new Uint8Array(h.length + b.length);
   out.set(h, 0);
-  out.set(body, h.length);
+  out.set(b, h.length);
   return out;
 }
 

@@ -957,12 +957,13 @@ export class Stream implements SiOwner, LbRequest {
     res.setPrefix(pb, reply.length);
     httpCloseClientAfterFlush(this);
     this.txn!.flags |= TX_CLI_CLOSE;
-    this.#countStatus(status);
+    this.countStatus(status);
     this.logTxn();
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
-  #countStatus(status: number): void {
+  /** Counts a response by status class (frontend, backend, server). */
+  countStatus(status: number): void {
     const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
     this.fe.counters.httpResp[cls]!++;
     if (this.be !== null) this.be.counters.httpResp[cls]!++;
@@ -987,7 +988,7 @@ export class Stream implements SiOwner, LbRequest {
   /** The response was fully forwarded: log, then keep-alive or close. */
   endTxn(): void {
     const txn = this.txn!;
-    this.#countStatus(txn.status);
+    this.countStatus(txn.status);
     this.logTxn();
     txn.count++;
     if (txn.flags & TX_SRV_CLOSE) this.closeServerSide();
@@ -1050,7 +1051,11 @@ export class Stream implements SiOwner, LbRequest {
     if (this.#parkServerConn()) this.srvSi.state = SI_ST_CLO;
     this.srvSi.close();
     if (this.txn === null) this.#log(now);
-    else if (this.#loggedTxns === 0 && !(this.txn.flags & TX_LOGGED)) this.logTxn();
+    else if (
+      !(this.txn.flags & TX_LOGGED) && (this.#loggedTxns === 0 || (this.txn.flags & TX_TUNNEL))
+    ) {
+      this.logTxn();
+    }
     // Counters.
     const fc = this.fe.counters;
     fc.bytesIn += this.req.totalIn;
@@ -1103,7 +1108,11 @@ export class Stream implements SiOwner, LbRequest {
     if (txn !== null) {
       const start = txn.tWaitStart || this.tAccept;
       tq = txn.tHeadDone > 0 ? txn.tHeadDone - start : -1;
-      tr = txn.tResHead > 0 && txn.tReqSent > 0 ? txn.tResHead - txn.tReqSent : -1;
+      // Tr counts from when the request could reach the server: sent on a
+      // reused connection, or the moment a new one was established.
+      tr = txn.tResHead > 0 && txn.tReqSent > 0
+        ? txn.tResHead - Math.max(txn.tReqSent, this.tConnected)
+        : -1;
       tc = txn.tc;
       ta = now - start;
       status = txn.status;
