@@ -49,6 +49,7 @@ import {
   SF_ERR_PRXCOND,
   SF_ERR_SRVCL,
   SF_ERR_SRVTO,
+  SF_FINST_C,
   SF_FINST_D,
   SF_FINST_H,
   SF_FINST_R,
@@ -270,7 +271,8 @@ export function httpProcessSwitchingRules(s: Stream, req: Channel): number {
   req.analysers &= ~AN_REQ_SWITCHING_RULES;
   const be = s.fe.selectBackend(s.sampleCtx());
   if (be === null) {
-    s.httpError(503, SF_ERR_PRXCOND, SF_FINST_R, "no backend");
+    // Logged like HAProxy's NOSRV case: no server could be used (SC).
+    s.httpError(503, SF_ERR_SRVCL, SF_FINST_C, "no backend");
     return ANA_ABORT;
   }
   s.setBackend(be);
@@ -595,6 +597,7 @@ export function httpResetForNextRequest(s: Stream): void {
 /** Marks the response channel to close the client once everything is written. */
 export function httpCloseClientAfterFlush(s: Stream): void {
   s.res.flags |= CF_SHUTW_NOW;
+  s.req.analyseExp = TICK_ETERNITY;
   s.req.flags |= CF_DONT_READ;
   s.req.analysers = 0;
   s.res.analysers = 0;

@@ -258,7 +258,6 @@ export class Stream implements SiOwner, LbRequest {
     // 2. Errors reported by I/O. A reset of the client ends the stream: it can
     //    no longer receive what we would forward.
     if ((req.flags & CF_READ_ERROR) || (res.flags & CF_WRITE_ERROR)) {
-      if (http) this.#logAbortedTxn();
       this.#abort(SF_ERR_CLICL, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return;
     }
@@ -289,9 +288,11 @@ export class Stream implements SiOwner, LbRequest {
     if (http) {
       for (let i = 0; i < 4; i++) {
         const an = req.analysers | (res.analysers << 16);
-        if (req.analysers !== 0 && runAnalysers(this, req, REQ_ANALYSERS) < 0) return;
+        // An analyser that answered (ANA_ABORT without ending the stream)
+        // still needs the I/O below to send its reply.
+        if (req.analysers !== 0) runAnalysers(this, req, REQ_ANALYSERS);
         if (this.#ended) return;
-        if (res.analysers !== 0 && runAnalysers(this, res, RES_ANALYSERS) < 0) return;
+        if (res.analysers !== 0) runAnalysers(this, res, RES_ANALYSERS);
         if (this.#ended) return;
         if ((req.analysers | (res.analysers << 16)) === an) break;
       }
@@ -534,7 +535,6 @@ export class Stream implements SiOwner, LbRequest {
     const cliExp = this.#clientExpiry();
     if (tickIsExpired(cliExp, now)) {
       this.req.flags |= CF_READ_TIMEOUT;
-      if (this.txn !== null) this.#logAbortedTxn();
       this.#abort(SF_ERR_CLITO, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
       return true;
     }
@@ -543,7 +543,6 @@ export class Stream implements SiOwner, LbRequest {
       if (tickIsExpired(srvExp, now)) {
         if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
         this.res.flags |= CF_READ_TIMEOUT;
-        if (this.txn !== null) this.#logAbortedTxn();
         this.#abort(SF_ERR_SRVTO, SF_FINST_D);
         return true;
       }
@@ -616,9 +615,13 @@ export class Stream implements SiOwner, LbRequest {
     }
   }
 
-  /** Ends the stream on an error or timeout with the given termination state. */
+  /**
+   * Ends the stream on an error or timeout with the given termination state;
+   * an HTTP transaction in progress is logged with it.
+   */
   #abort(err: number, finst: number): void {
     this.#setTermination(err, finst);
+    if (this.txn !== null) this.#logAbortedTxn();
     if (!this.req.writing) this.req.erase();
     if (!this.res.writing) this.res.erase();
     this.#end();

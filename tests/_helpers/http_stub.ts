@@ -34,7 +34,6 @@
 import { createHash } from "node:crypto";
 import { closeQuietly } from "./client.ts";
 
-const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 
 /** Bytes of a body kept in memory by default (beyond: hashed only). */
@@ -605,5 +604,3 @@ export class HttpStub {
 export function httpStub(opts: HttpStubOptions = {}): HttpStub {
   return new HttpStub(opts);
 }
-
-export { enc as stubEncoder };
