@@ -7,6 +7,7 @@
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
+import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
@@ -26,6 +27,8 @@ export interface CompiledFrontend {
   forwardFor: ForwardFor | null;
   /** The compiled log line format, null with `log: false`. */
   logFormat: LogFormat | null;
+  /** Error replies with the frontend's errorfile bodies. */
+  errorReplies: ErrorReplies;
 }
 
 export interface CompiledBackend {
@@ -91,7 +94,40 @@ export function compileConfig(
         err(0, 0, `${base}.log-format`, e.message);
       }
     }
+    const files = new Map<number, Uint8Array>();
+    fe.errorFiles.forEach((l, i) => {
+      const at = `${base}.errorfile[${i}]`;
+      const m = /^\s*(\d{3})\s+(\S.*?)\s*$/.exec(l.text);
+      if (m === null) {
+        err(l.line, l.col, at, `expected "CODE FILE", got "${l.text}"`);
+        return;
+      }
+      const code = Number(m[1]);
+      if (!ERRORFILE_CODES.has(code)) {
+        err(
+          l.line,
+          l.col,
+          at,
+          `errorfile: status ${code} is not one the proxy produces (${
+            [...ERRORFILE_CODES].join(", ")
+          })`,
+        );
+        return;
+      }
+      const path = m[2]!.startsWith("/") || baseDir === undefined ? m[2]! : `${baseDir}/${m[2]!}`;
+      try {
+        files.set(code, Deno.readFileSync(path));
+      } catch (e) {
+        err(
+          l.line,
+          l.col,
+          at,
+          `errorfile: cannot read "${path}": ${e instanceof Error ? e.message : e}`,
+        );
+      }
+    });
     return {
+      errorReplies: new ErrorReplies(files),
       acls,
       useBackends,
       httpRequest: req.rules,

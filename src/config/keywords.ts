@@ -150,6 +150,11 @@ const HASH_TYPE: Keyword = {
   what: "hash type",
   doc: "how hash-based algorithms map keys to servers; default map-based",
 };
+const ERRORFILE: Keyword = {
+  name: "errorfile",
+  kind: "rules",
+  doc: 'list of "CODE FILE" lines: FILE\'s content replaces the HTML body of that error reply',
+};
 const HTTP_REQUEST: Keyword = {
   name: "http-request",
   kind: "rules",
@@ -183,6 +188,14 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
     min: 1024,
     max: 1024 ** 3,
     doc: "size of one pool buffer (tune.bufsize); default 16k",
+  },
+  {
+    name: "large-head-status",
+    kind: "int",
+    min: 400,
+    max: 431,
+    doc:
+      "status for a request head over bufsize - maxrewrite or with too many headers: 400 (default) or 431 (414 when the request line alone is too long)",
   },
   {
     name: "bulk-bufsize",
@@ -231,6 +244,7 @@ export const GLOBAL_DEFAULTS: Readonly<GlobalConfig> = {
   maxconn: 4096,
   bufsize: 16384,
   bulkBufsize: 65536,
+  largeHeadStatus: 400,
   maxrewrite: 1024,
   maxhdr: 101,
   maxaccept: 64,
@@ -249,6 +263,7 @@ export const DEFAULTS_KEYWORDS: readonly Keyword[] = [
   OPTION,
   LOG_FORMAT,
   LOG,
+  ERRORFILE,
 ];
 
 /** `frontends.NAME:` */
@@ -282,6 +297,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
 ];
 

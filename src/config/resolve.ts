@@ -122,12 +122,23 @@ class Resolver {
       bufsize,
       // Never smaller than bufsize: a bulk buffer replaces a big one.
       bulkBufsize: Math.max(bufsize, num("bulk-bufsize", GLOBAL_DEFAULTS.bulkBufsize)),
+      largeHeadStatus: this.#largeHeadStatus(g),
       maxrewrite,
       maxhdr: num("maxhdr", GLOBAL_DEFAULTS.maxhdr),
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
       log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
     };
+  }
+
+  #largeHeadStatus(g: Section | null): number {
+    const v = get<number>(g, "large-head-status");
+    if (v === undefined) return GLOBAL_DEFAULTS.largeHeadStatus;
+    if (v.value !== 400 && v.value !== 431) {
+      this.#rep.error(v, `large-head-status must be 400 or 431, got ${v.value}`);
+      return GLOBAL_DEFAULTS.largeHeadStatus;
+    }
+    return v.value;
   }
 
   /** A section's value, else the defaults section's, else undefined. */
@@ -303,7 +314,15 @@ class Resolver {
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       stats,
+      errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
     };
+  }
+
+  /** A rule list of the section, else of the defaults section (HTTP only). */
+  #inheritRules(sec: Section, key: string, tcp: boolean, label: string): RuleLine[] {
+    const own = this.#httpRules(sec, key, tcp, label);
+    if (own.length > 0 || tcp) return own;
+    return get<RuleLine[]>(this.#defaults, key)?.value ?? [];
   }
 
   #stats(sec: Section): StatsConfig {

@@ -54,6 +54,8 @@ export interface GlobalConfig {
    * in larger chunks; idle and head-parsing channels never use them.
    */
   bulkBufsize: number;
+  /** Status for an oversize request head: 400 (default) or 431 (414 for a long request line). */
+  largeHeadStatus: number;
   /** Reserve kept free in a buffer for header rewrites (tune.maxrewrite). */
   maxrewrite: number;
   /** Maximum number of headers in one message (tune.http.maxhdr). */
@@ -91,6 +93,8 @@ export interface FrontendConfig {
   httpResponse: ReadonlyArray<RuleLine>;
   /** Stats page / prometheus settings (issue 4), null when disabled. */
   stats: StatsConfig | null;
+  /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
+  errorFiles: ReadonlyArray<RuleLine>;
 }
 
 /** One raw `http-request` / `http-response` line with its position for errors. */

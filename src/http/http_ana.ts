@@ -143,7 +143,15 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
     if (buf === null) return ANA_WAIT; // no scratch buffer now: retry on the next wake
     const g = s.ctx.cfg.global;
     const maxHead = s.ctx.pools.big.size - g.maxrewrite;
-    const r = parseRequestHead(buf, POS[0]!, POS[1]!, txn.req, g.maxhdr, maxHead);
+    const r = parseRequestHead(
+      buf,
+      POS[0]!,
+      POS[1]!,
+      txn.req,
+      g.maxhdr,
+      maxHead,
+      g.largeHeadStatus,
+    );
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
       s.httpError(txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);

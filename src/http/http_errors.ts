@@ -56,6 +56,11 @@ const MESSAGES: Record<number, string> = {
   504: "The server didn't respond in time.",
 };
 
+/** Statuses the proxy produces itself, whose body an errorfile may replace. */
+export const ERRORFILE_CODES: ReadonlySet<number> = new Set(
+  [400, 401, 403, 408, 413, 414, 431, 500, 501, 502, 503, 504],
+);
+
 /** Builds a complete response; `extra` are header lines without CRLF. */
 export function buildReply(
   status: number,
@@ -97,7 +102,7 @@ export class ErrorReplies {
   /** `files` maps a status to a body read at startup (errorfiles). */
   constructor(files: ReadonlyMap<number, Uint8Array> = new Map()) {
     this.#replies = new Map();
-    for (const st of Object.keys(MESSAGES).map(Number)) {
+    for (const st of new Set([...Object.keys(MESSAGES).map(Number), ...ERRORFILE_CODES])) {
       const body = files.get(st) ?? defaultErrorBody(st);
       this.#replies.set(st, buildReply(st, "text/html", body));
     }

@@ -6,6 +6,7 @@ import type { Backend } from "../backend/backend.ts";
 import type { CompiledFrontend } from "../config/compile.ts";
 import type { FrontendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../http/sample.ts";
 import type { LogFormat } from "../log/log_format.ts";
 import { FrontendCounters } from "../stats/counters.ts";
@@ -21,6 +22,8 @@ export class Frontend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Error replies (with this frontend's errorfile bodies). */
+  readonly errorReplies: ErrorReplies;
   readonly counters: FrontendCounters;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
@@ -39,6 +42,7 @@ export class Frontend {
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
+    this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
     this.#compiled = compiled;
     this.#backends = backends;

@@ -9,7 +9,6 @@ import { createPools, type Pools } from "../buf/pool.ts";
 import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/types.ts";
-import { ErrorReplies } from "../http/http_errors.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
@@ -36,7 +35,6 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly backends: Backend[];
   readonly listeners: Listener[];
   readonly proto: Protocol;
-  readonly errorReplies: ErrorReplies;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -72,7 +70,6 @@ export class Process implements ProcessCtx, ListenerOwner {
     );
     this.listeners = [];
     this.proto = protoTcp;
-    this.errorReplies = new ErrorReplies();
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;

@@ -4,7 +4,6 @@
 
 import type { Backend } from "../backend/backend.ts";
 import type { RuntimeConfig } from "../config/types.ts";
-import type { ErrorReplies } from "../http/http_errors.ts";
 import type { Pools } from "../buf/pool.ts";
 import type { Protocol } from "../listener/protocol.ts";
 import type { Logger } from "../log/log.ts";
@@ -13,8 +12,6 @@ import type { Frontend } from "./frontend.ts";
 
 export interface ProcessCtx {
   readonly cfg: RuntimeConfig;
-  /** Prepared error replies (errorfiles applied). */
-  readonly errorReplies: ErrorReplies;
   readonly sched: Scheduler;
   readonly pools: Pools;
   readonly logger: Logger;

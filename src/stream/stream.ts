@@ -927,7 +927,7 @@ export class Stream implements SiOwner, LbRequest {
    */
   httpError(status: number, err: number, finst: number, _reason: string): void {
     this.#setTermination(err, finst);
-    const reply = this.ctx.errorReplies.get(status);
+    const reply = this.fe.errorReplies.get(status);
     this.#sendReply(reply, status);
   }
 

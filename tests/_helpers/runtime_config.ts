@@ -88,6 +88,7 @@ export function frontend(name: string, f: Partial<FrontendConfig> = {}): Fronten
     httpRequest: [],
     httpResponse: [],
     stats: null,
+    errorFiles: [],
     ...f,
   };
 }
@@ -102,6 +103,7 @@ export function runtimeConfig(
       maxconn: 4096,
       bufsize: 16384,
       bulkBufsize: 65536,
+      largeHeadStatus: 400,
       maxrewrite: 1024,
       maxhdr: 101,
       maxaccept: 64,

@@ -135,6 +135,7 @@ Deno.test("built-in defaults fill a minimal config (HAProxy's values)", () => {
     maxconn: 4096,
     bufsize: 16384,
     bulkBufsize: 65536,
+    largeHeadStatus: 400,
     maxrewrite: 1024,
     maxhdr: 101,
     maxaccept: 64,
