@@ -23,6 +23,7 @@ import {
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
+  CF_DONT_READ,
   CF_READ_ERROR,
   CF_READ_NULL,
   CF_READ_PARTIAL,
@@ -41,6 +42,7 @@ import {
   HttpTxn,
   TX_CLI_CLOSE,
   TX_LOGGED,
+  TX_REQ_DONE,
   TX_REUSED_CONN,
   TX_SRV_CLOSE,
   TX_TUNNEL,
@@ -91,6 +93,9 @@ import {
   terminationState,
 } from "./types.ts";
 
+/** How long a closing HTTP connection reads and drops what the client still sends. */
+const LINGER_MS = 1000;
+
 /** Longest pause between two connection retries (HAProxy's turn-around). */
 const TURNAROUND_MAX = 1000;
 
@@ -132,6 +137,8 @@ export class Stream implements SiOwner, LbRequest {
   /** Positions in the server / backend queue when this stream was queued (log %sq/%bq). */
   srvQueuePos = 0;
   beQueuePos = 0;
+  /** Lingering close deadline (tick), 0 when not lingering. */
+  #lingerExp = 0;
   /** Aborts the connect attempt in flight (connect timeout, stream end). */
   #connAbort: AbortController | null = null;
   /** The server whose queue this stream waits in. */
@@ -327,9 +334,27 @@ export class Stream implements SiOwner, LbRequest {
     cli.update();
     si.update();
     if (http) {
-      // HTTP: the stream is over once the reply that closes it is out.
-      if ((res.flags & CF_SHUTW) && cli.pending <= (req.reading ? 1 : 0) && !res.writing) {
-        this.#end();
+      // HTTP: the stream is over once the reply that closes it is out, and,
+      // when the client may still be sending a request we did not read
+      // (an error reply mid-upload), after a lingering close: its bytes are
+      // read and dropped for a moment, or until it closes, so that the
+      // kernel does not answer them with a reset that would destroy the
+      // reply it has not read yet.
+      if ((res.flags & CF_SHUTW) && !res.writing) {
+        const txn = this.txn!;
+        const unread = !(req.flags & (CF_SHUTR | CF_READ_ERROR)) &&
+          (req.input > 0 || !(txn.flags & TX_REQ_DONE));
+        if (unread && this.#lingerExp === 0) {
+          this.#lingerExp = tickAdd(now, LINGER_MS);
+          req.flags &= ~CF_DONT_READ;
+        }
+        if (!unread || tickIsExpired(this.#lingerExp, now)) {
+          this.#end();
+          return;
+        }
+        req.erase();
+        cli.update();
+        this.task.expire = this.#lingerExp;
         return;
       }
     } else if (
