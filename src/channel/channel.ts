@@ -168,9 +168,17 @@ export class Channel {
       }
     }
     const size = buf.length;
-    const tail = this.head + this.len;
+    let tail = this.head + this.len;
     if (tail < size) {
-      // Data does not wrap: free space is [tail, size) then [0, head).
+      // Data does not wrap: free space is [tail, size) then [0, head). A
+      // small tail room while the start is free would split the next
+      // message over two reads (and two wakes): compact first, or, when a
+      // write holds the bytes, wait for it; the channel then restarts at 0.
+      if (size - tail < size >> 2 && this.head > 0) {
+        if (this.writing) return null;
+        this.realign();
+        tail = this.len;
+      }
       return buf.subarray(tail, size);
     }
     return buf.subarray(tail - size, this.head);

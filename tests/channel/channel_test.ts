@@ -71,28 +71,46 @@ Deno.test("toForward limits what forward() releases", () => {
 });
 
 Deno.test("realign() makes wrapped data contiguous from offset 0", () => {
-  const pools = createPools(1024);
+  const pools = createPools(4096);
   const ch = new Channel(pools);
   ch.lastReadFull = true;
   ch.toForward = CHN_INFINITE_FORWARD;
   let r = ch.readRegion()!;
-  fill(r.subarray(0, 1000), 0);
-  ch.commitRead(1000, r.length);
+  fill(r.subarray(0, 3000), 0);
+  ch.commitRead(3000, r.length);
   ch.forward();
-  ch.commitWrite(900); // head = 900, 100 bytes left
-  r = ch.readRegion()!; // [1000, 1024)
-  fill(r, 100);
+  ch.commitWrite(2900); // head = 2900, 100 bytes left
+  r = ch.readRegion()!; // [3000, 4096)
+  assert.equal(r.length, 1096);
+  fill(r, 3000);
   ch.commitRead(r.length, r.length);
-  r = ch.readRegion()!; // wraps to [0, 900)
-  fill(r.subarray(0, 50), 124);
+  r = ch.readRegion()!; // wraps to [0, 2900)
+  assert.equal(r.length, 2900);
+  fill(r.subarray(0, 50), 4096);
   ch.commitRead(50, r.length);
   assert.ok(ch.realign());
   assert.equal(ch.head, 0);
-  // Expected content: bytes 900..999 of the first fill, then 100..123, then 124..173.
-  assert.equal(ch.buf![0], 900 & 0xff);
-  assert.equal(ch.buf![100], 100);
-  assert.equal(ch.buf![124], 124);
-  assert.equal(ch.buf![173], 173);
+  // The stream 2900..4145 (100 + 1096 + 50 bytes), in order from offset 0.
+  for (let i = 0; i < 1246; i++) assert.equal(ch.buf![i], (2900 + i) & 0xff, `byte ${i}`);
+});
+
+Deno.test("little room at the end: a read waits for the write, or compacts first", () => {
+  const pools = createPools(4096);
+  const ch = new Channel(pools);
+  ch.lastReadFull = true;
+  ch.toForward = CHN_INFINITE_FORWARD;
+  const r = ch.readRegion()!;
+  fill(r.subarray(0, 4000), 0);
+  ch.commitRead(4000, r.length);
+  ch.forward();
+  ch.commitWrite(3950); // head = 3950: 96 bytes of room at the end, 3950 at the start
+  ch.writing = true;
+  assert.equal(ch.readRegion(), null, "the write in flight will free the start");
+  ch.writing = false;
+  const r2 = ch.readRegion()!;
+  assert.equal(ch.head, 0, "compacted");
+  assert.equal(r2.length, 4096 - 50);
+  assert.equal(ch.buf![0], 3950 & 0xff);
 });
 
 Deno.test("a write emptying the channel during a read keeps the read's bytes in order", () => {
