@@ -1,5 +1,6 @@
-// The README demo: two echo servers, the proxy on config.example.yaml, one
-// "hello" through it.
+// The README demo: two echo servers and a small web server, the proxy on
+// config.example.yaml, one "hello" through the TCP frontend and two HTTP
+// requests through the HTTP one (a proxied page and the stats page).
 //
 //   deno run -A tests/_helpers/demo.ts          # keeps running until Ctrl-C
 //   deno run -A tests/_helpers/demo.ts --once   # exits after the first reply
@@ -18,17 +19,45 @@ import { logLineOf, type ProxyProcess, startProxyFile } from "./proxy.ts";
 
 const EXAMPLE = new URL("../../config.example.yaml", import.meta.url).pathname;
 const PROXY_PORT = 8080;
+const WEB_PORT = 8081;
 const SERVER_PORTS = [9001, 9002];
+const WEB_SERVER_PORT = 9003;
 const MESSAGE = "hello";
+
+/** The demo web server behind fe_web: /health for the checks, a page elsewhere. */
+function webServer(): Deno.HttpServer {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: WEB_SERVER_PORT, onListen: () => {} },
+    (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/health") return new Response("ok\n");
+      return new Response(
+        `web1 served ${path} (X-Forwarded-For: ${req.headers.get("x-forwarded-for")})\n`,
+      );
+    },
+  );
+}
+
+/** One HTTP/1.1 GET through the proxy with fetch; returns status, a header and the body. */
+async function httpGet(
+  path: string,
+): Promise<{ status: number; proxy: string | null; body: string }> {
+  const r = await fetch(`http://127.0.0.1:${WEB_PORT}${path}`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  return { status: r.status, proxy: r.headers.get("x-proxy"), body: await r.text() };
+}
 
 async function main(): Promise<number> {
   const once = Deno.args.includes("--once");
   const servers: StubServer[] = [];
+  let web: Deno.HttpServer | undefined;
   let proxy: ProxyProcess | undefined;
   let live = false;
   const shutdown = async () => {
     await proxy?.stop();
     await Promise.all(servers.map((s) => s.close()));
+    await web?.shutdown();
   };
   try {
     for (const port of SERVER_PORTS) {
@@ -39,7 +68,15 @@ async function main(): Promise<number> {
         return 1;
       }
     }
-    console.log(`echo servers on 127.0.0.1:${SERVER_PORTS.join(", :")}`);
+    try {
+      web = webServer();
+    } catch (e) {
+      console.error(`demo: cannot listen on 127.0.0.1:${WEB_SERVER_PORT}: ${e}`);
+      return 1;
+    }
+    console.log(
+      `echo servers on 127.0.0.1:${SERVER_PORTS.join(", :")}, web server on :${WEB_SERVER_PORT}`,
+    );
     try {
       proxy = await startProxyFile(EXAMPLE, {
         onStdout: (line) => {
@@ -74,6 +111,31 @@ async function main(): Promise<number> {
     console.log(`log: ${line}`);
     if (reply !== MESSAGE) {
       console.error(`demo: wrong reply (expected ${JSON.stringify(MESSAGE)})`);
+      return 1;
+    }
+
+    // HTTP: a page proxied to the web server, a reply made by a rule, and the stats page.
+    const page = await httpGet("/index.html");
+    console.log(
+      `GET http://127.0.0.1:${WEB_PORT}/index.html -> ${page.status} ${page.body.trim()} (X-Proxy: ${page.proxy})`,
+    );
+    const hello = await httpGet("/hello");
+    console.log(`GET http://127.0.0.1:${WEB_PORT}/hello -> ${hello.status} ${hello.body.trim()}`);
+    const stats = await httpGet("/stats;csv");
+    const web1 = stats.body.split("\n").find((l) => l.startsWith("be_web,web1,")) ?? "";
+    console.log(
+      `GET http://127.0.0.1:${WEB_PORT}/stats;csv -> ${stats.status}, web1: ${
+        web1.split(",")[17] ?? "?"
+      }`,
+    );
+    console.log(
+      `stats page: http://127.0.0.1:${WEB_PORT}/stats   metrics: http://127.0.0.1:${WEB_PORT}/metrics`,
+    );
+    if (
+      page.status !== 200 || !page.body.startsWith("web1 served") ||
+      hello.body !== "hello from sluice"
+    ) {
+      console.error("demo: unexpected HTTP answers");
       return 1;
     }
     if (once) return 0;

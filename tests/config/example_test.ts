@@ -22,7 +22,7 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
   assert.equal(config.global.log, "stdout");
   assert.equal(config.global.bufsize, 16384);
 
-  assert.equal(config.frontends.length, 1);
+  assert.equal(config.frontends.length, 2);
   const fe = config.frontends[0];
   assert.ok(fe !== undefined);
   assert.equal(fe.name, "fe_main");
@@ -34,7 +34,7 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
   // tcplog reaches the frontend; redispatch is a backend option and does not.
   assert.deepEqual([...fe.options], ["tcplog"]);
 
-  assert.equal(config.backends.length, 1);
+  assert.equal(config.backends.length, 2);
   const be = config.backends[0];
   assert.ok(be !== undefined);
   assert.equal(be.name, "be_demo");
@@ -55,6 +55,15 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
     check: 0,
     tarpit: 0,
   });
+  // The HTTP side: routing rules, stats, checks.
+  const web = config.frontends[1]!;
+  assert.equal(web.name, "fe_web");
+  assert.equal(web.mode, "http");
+  assert.equal(web.stats?.uri, "/stats");
+  assert.equal(web.httpRequest.length, 1);
+  const beWeb = config.backends[1]!;
+  assert.equal(beWeb.mode, "http");
+  assert.ok(beWeb.servers[0]!.check);
   assert.deepEqual(
     be.servers.map((s) => [s.name, s.address]),
     [
