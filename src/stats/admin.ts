@@ -1,21 +1,25 @@
 // Admin actions of the stats page (HAProxy's stats_process_http_post): parses
 // the application/x-www-form-urlencoded body the page's forms POST,
-// `s=<backend>/<server>&action=ready|drain|maint`.
+// `s=<backend>/<server>&action=ready|drain|maint`, or `action=weight&weight=N`
+// (HAProxy's runtime `set weight`: the balancer follows at once).
 //
 // This file only parses and validates the form; it never looks the server
 // up nor changes it. The caller resolves the names against the process and
-// applies the action through the check manager (setReady/setDrain/setMaint).
+// applies the action through the check manager (setReady/setDrain/setMaint) or
+// sets the weight.
 
 /** What an admin form may ask for a server. */
-export type AdminActionName = "ready" | "drain" | "maint";
+export type AdminActionName = "ready" | "drain" | "maint" | "weight";
 
 /** The actions accepted, for validation and display. */
-export const ADMIN_ACTIONS: readonly AdminActionName[] = ["ready", "drain", "maint"];
+export const ADMIN_ACTIONS: readonly AdminActionName[] = ["ready", "drain", "maint", "weight"];
 
 export interface AdminAction {
   backend: string;
   server: string;
   action: AdminActionName;
+  /** The new weight (0..256) for action "weight", else -1. */
+  weight: number;
 }
 
 /** Largest body accepted; the page's forms send well under 1 KiB. */
@@ -60,7 +64,15 @@ export function parseAdminForm(body: string): AdminAction | { error: string } {
   if (!isAction(action)) {
     return { error: `Unknown action "${clip(rawAction)}": expected ${ADMIN_ACTIONS.join(", ")}` };
   }
-  return { backend, server, action };
+  let weight = -1;
+  if (action === "weight") {
+    const w = form.get("weight") ?? "";
+    if (!/^\d{1,3}$/.test(w) || Number(w) > 256) {
+      return { error: `Invalid weight "${clip(w)}": expected 0..256` };
+    }
+    weight = Number(w);
+  }
+  return { backend, server, action, weight };
 }
 
 function isAction(a: string): a is AdminActionName {

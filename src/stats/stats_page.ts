@@ -365,6 +365,10 @@ function renderServer(
     for (const [action, label] of ADMIN_BUTTONS) {
       out.push(`<button type="submit" name="action" value="${action}">${label}</button>`);
     }
+    out.push(
+      `<input type="number" name="weight" min="0" max="256" value="${srv.weight}" size="3">`,
+      `<button type="submit" name="action" value="weight">Set weight</button>`,
+    );
     out.push("</form></td>");
   }
   out.push("</tr>\n");

@@ -22,6 +22,12 @@ export interface StatsReply {
   headers: string[];
 }
 
+/** Runtime weight change (HAProxy's `set weight`); the caller updates the balancer. */
+function setWeight(srv: Server, w: number): boolean {
+  srv.weight = w;
+  return true;
+}
+
 /** Which stats page a path asks for, or null when it is not a stats path. */
 export function statsTarget(
   cfg: StatsConfig,
@@ -76,6 +82,8 @@ export function statsReply(
           ? setDrain(srv, true)
           : a.action === "maint"
           ? setMaint(srv, true)
+          : a.action === "weight"
+          ? setWeight(srv, a.weight)
           : setReady(srv);
         if (ok) be!.lb.update();
         message = ok ? `${a.backend}/${a.server}: ${a.action} done` : `${a.action} refused`;

@@ -8,16 +8,28 @@ Deno.test("admin: parses s=backend/server and action", () => {
     backend: "be_app",
     server: "web1",
     action: "drain",
+    weight: -1,
   });
   assert.deepEqual(parseAdminForm("action=MAINT&s=be.1/srv:2&extra=x"), {
     backend: "be.1",
     server: "srv:2",
     action: "maint",
+    weight: -1,
   });
   assert.deepEqual(parseAdminForm("s=a-b/c_d&action=ready"), {
     backend: "a-b",
     server: "c_d",
     action: "ready",
+    weight: -1,
+  });
+  assert.deepEqual(parseAdminForm("s=be/s1&action=weight&weight=200"), {
+    backend: "be",
+    server: "s1",
+    action: "weight",
+    weight: 200,
+  });
+  assert.deepEqual(parseAdminForm("s=be/s1&action=weight&weight=300"), {
+    error: 'Invalid weight "300": expected 0..256',
   });
 });
 
