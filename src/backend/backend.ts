@@ -98,6 +98,19 @@ export class Backend {
     return best;
   }
 
+  /**
+   * A server went down: the streams waiting for it choose again (HAProxy's
+   * pendconn_redistribute). Returns how many moved.
+   */
+  redistribute(srv: Server): number {
+    let n = 0;
+    for (let w = srv.queue.shift(); w !== null; w = srv.queue.shift()) {
+      w.requeue();
+      n++;
+    }
+    return n;
+  }
+
   /** Streams waiting in the queues of this backend's servers. */
   queued(): number {
     let n = 0;

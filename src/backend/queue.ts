@@ -12,6 +12,8 @@ export interface Waiter {
   queued: boolean;
   /** Called when a slot of `srv` is handed to the waiter. */
   dequeued(srv: unknown): void;
+  /** The server it waits for went down: go back to choosing a server. */
+  requeue(): void;
 }
 
 export class PendQueue {

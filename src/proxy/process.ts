@@ -98,7 +98,16 @@ export class Process implements ProcessCtx, ListenerOwner {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
       l.start();
     }
-    this.checks = startChecks(this);
+    this.checks = startChecks({
+      sched: this.sched,
+      logger: this.logger,
+      proto: this.proto,
+      backends: this.backends,
+      checkHooks: {
+        // Streams queued on a server that went down choose another server.
+        requeue: (srv, up) => up ? 0 : this.backends[srv.backendId]!.redistribute(srv),
+      },
+    });
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 

@@ -504,6 +504,15 @@ export class Stream implements SiOwner, LbRequest {
   /** Waiter: true while this stream sits in a server queue. */
   queued = false;
 
+  /** Waiter: the server this stream queued for went down; choose again. */
+  requeue(): void {
+    const now = this.ctx.sched.clock.now();
+    this.tQueued = now - this.#tQueueStart;
+    this.#queueSrv = null;
+    this.srvSi.state = SI_ST_REQ;
+    this.ctx.sched.wake(this.task, TASK_WOKEN_RES);
+  }
+
   /** Waiter: a slot of `srv` was freed for this stream (already counted by the backend). */
   dequeued(srv: unknown): void {
     const now = this.ctx.sched.clock.now();
