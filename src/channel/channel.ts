@@ -52,6 +52,8 @@ export class Channel {
   prefix: Uint8Array | null;
   prefixLen: number;
   prefixOff: number;
+  /** The prefix is a pool buffer (a rewritten head) rather than a shared reply. */
+  prefixPooled: boolean;
   #pools: Pools;
 
   constructor(pools: Pools) {
@@ -73,6 +75,7 @@ export class Channel {
     this.prefix = null;
     this.prefixLen = 0;
     this.prefixOff = 0;
+    this.prefixPooled = false;
     this.#pools = pools;
   }
 
@@ -101,12 +104,14 @@ export class Channel {
   }
 
   /**
-   * Queues `bytes[0, len)` (a big pool buffer, ownership taken) to be written
-   * before anything else. Only one prefix at a time; returns false otherwise.
+   * Queues `bytes[0, len)` to be written before anything else: a big pool
+   * buffer (ownership taken, `pooled`) or a read-only reply shared by
+   * streams. Only one prefix at a time; returns false otherwise.
    */
-  setPrefix(bytes: Uint8Array, len: number): boolean {
+  setPrefix(bytes: Uint8Array, len: number, pooled = true): boolean {
     if (this.prefix !== null) return false;
     this.prefix = bytes;
+    this.prefixPooled = pooled;
     this.prefixLen = len;
     this.prefixOff = 0;
     return true;
@@ -225,7 +230,7 @@ export class Channel {
       this.prefixOff += n;
       this.totalOut += n;
       if (this.prefixOff >= this.prefixLen) {
-        this.#pools.big.release(this.prefix);
+        if (this.prefixPooled) this.#pools.big.release(this.prefix);
         this.prefix = null;
       }
       return;
@@ -282,7 +287,7 @@ export class Channel {
   }
 
   #dropPrefix(): void {
-    if (this.prefix !== null) this.#pools.big.release(this.prefix);
+    if (this.prefix !== null && this.prefixPooled) this.#pools.big.release(this.prefix);
     this.prefix = null;
   }
 

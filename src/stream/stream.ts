@@ -983,15 +983,9 @@ export class Stream implements SiOwner, LbRequest {
     }
     if (this.srvSi.state !== SI_ST_INI) this.closeServerSide();
     res.erase();
-    const pb = this.ctx.pools.big.alloc();
-    if (pb === null || pb.length < reply.length) {
-      if (pb !== null) this.ctx.pools.big.release(pb);
-      this.logTxn();
-      this.#abort(this.err, this.finst);
-      return;
-    }
-    pb.set(reply, 0);
-    res.setPrefix(pb, reply.length);
+    // The reply (prebuilt and shared, or made for this request) is written
+    // as it is, whatever its size: no copy, no pool buffer.
+    res.setPrefix(reply, reply.length, false);
     httpCloseClientAfterFlush(this);
     this.txn!.flags |= TX_CLI_CLOSE;
     this.countStatus(status);

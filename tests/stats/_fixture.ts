@@ -92,7 +92,7 @@ export function makeProcess(): Process {
     connectSamples: 100,
   });
   // Two streams waiting for web1, one of which gave up.
-  const w = () => ({ queued: false, dequeued: () => {} });
+  const w = () => ({ queued: false, dequeued: () => {}, requeue: () => {} });
   web1.queue.push(w());
   const gone = w();
   web1.queue.push(gone);

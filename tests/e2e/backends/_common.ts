@@ -19,7 +19,7 @@
 // op behind (sanitizers stay on).
 
 import net from "node:net";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { closeQuietly, DEFAULT_DEADLINE_MS, td, te, withDeadline } from "../../_helpers/client.ts";
 import type { ProxyProcess } from "../../_helpers/proxy.ts";
 
@@ -251,7 +251,12 @@ export interface NameServerOptions {
   healthStatus?: () => number;
 }
 
-const REASON: Record<number, string> = { 200: "OK", 500: "Internal Server Error", 503: "x" };
+const REASON: Record<number, string> = {
+  200: "OK",
+  404: "Not Found",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
 
 /**
  * An HTTP/1.1 origin answering `200` with its name as the body (see the file
@@ -799,7 +804,7 @@ export interface JsonBackend {
   servers: JsonServer[];
 }
 export interface JsonSnapshot {
-  frontends: Array<{ name: string; status: string }>;
+  frontends: Array<{ name: string; status: string; totalSessions: number; httpRequests: number }>;
   backends: JsonBackend[];
 }
 

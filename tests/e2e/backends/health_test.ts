@@ -17,7 +17,7 @@ import {
   HTTP_HEAD,
   HttpConn,
   type HttpLog,
-  NameServer,
+  type NameServer,
   nameServers,
   parseHttpLog,
   serverLines,

@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { pollUntil, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   closeAll,
-  fetchOnce,
   Gate,
   HTTP_HEAD,
   HttpConn,

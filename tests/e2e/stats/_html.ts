@@ -164,6 +164,8 @@ export interface StatsRow {
   classes: string[];
   /** Classes of each cell by column name (status colours). */
   cellClasses: Map<string, string[]>;
+  /** Text of the buttons in the row (admin forms). */
+  buttons: string[];
 }
 
 /** One proxy table as a person reads it. */
@@ -232,7 +234,8 @@ export function statsTables(doc: Element): StatsTable[] {
           cells.set(full[k]!, text(td));
           cellClasses.set(full[k]!, classes(td));
         });
-        return { name: text(tds[0]!), cells, classes: classes(tr), cellClasses };
+        const buttons = findAll(tr, (e) => e.tag === "button").map(text);
+        return { name: text(tds[0]!), cells, classes: classes(tr), cellClasses, buttons };
       });
       return {
         name: ownText(caption),
