@@ -366,8 +366,8 @@ function renderServer(
       out.push(`<button type="submit" name="action" value="${action}">${label}</button>`);
     }
     out.push(
-      `<input type="number" name="weight" min="0" max="256" value="${srv.weight}" size="3">`,
-      `<button type="submit" name="action" value="weight">Set weight</button>`,
+      `<input type="number" name="weight" min="0" max="256" value="${srv.weight}" style="width:3.2em" title="weight">`,
+      `<button type="submit" name="action" value="weight">Weight</button>`,
     );
     out.push("</form></td>");
   }

@@ -1,7 +1,7 @@
 // The statistics page in a real browser: headless Chromium loads the page
 // from the running proxy, `--dump-dom` gives the DOM it built (tables,
 // server names and the status text a person reads), and `--screenshot`
-// renders it at 1400x1000. The picture is checked (PNG signature, size,
+// renders it at 1600x1000. The picture is checked (PNG signature, size,
 // dimensions, and the status colours of the legend and of the servers'
 // cells actually painted) and, only when every check passed, saved as
 // docs/stats_screenshot.png for the documentation.
@@ -280,11 +280,11 @@ ${serverLines(api)}
 
       // What a person sees.
       const tmp = `${shotDir}/stats.png`;
-      await chromium([`--screenshot=${tmp}`, "--window-size=1400,1000", url]);
+      await chromium([`--screenshot=${tmp}`, "--window-size=1600,1000", url]);
       const png = await Deno.readFile(tmp);
       assert.ok(png.length > 20_000 && png.length < 5_000_000, `screenshot of ${png.length} bytes`);
       const img = decodePng(png);
-      assert.equal(`${img.width}x${img.height}`, "1400x1000");
+      assert.equal(`${img.width}x${img.height}`, "1600x1000");
       // The status colours are painted (legend and server cells): UP green,
       // DOWN red, MAINT grey, DRAIN blue; and the header bar.
       for (
