@@ -1,29 +1,42 @@
-// The load bench: Sluice against HAProxy, same backend, same machine, same run.
+// The load bench: Sluice against HAProxy (and, in HTTP mode, nginx as a
+// reverse proxy), same backend, same machine, same run.
 //
 // Usage: deno run --allow-all bench/load.ts      (tunables: BENCH_* env vars, see
 // bench/README.md). It is not a *_bench.ts file on purpose: `deno bench` must
 // not pick it up.
 //
 // One run starts a backend (nginx when installed, else bench/lib/stub_backend.ts),
-// then, per mode in BENCH_MODES, Sluice and HAProxy in front of it, both pinned
-// to one core (BENCH_PROXY_CPU) while the backend and the clients share the
-// other (BENCH_LOAD_CPU). For each proxy it measures, alternating between the
-// proxies so that a noisy neighbour hurts both alike:
+// then, per mode in BENCH_MODES, the proxies in front of it: Sluice and HAProxy
+// in both modes, plus a second nginx as a reverse proxy (upstream keep-alive
+// pool) in HTTP mode. All proxies are pinned to one core (BENCH_PROXY_CPU)
+// while the backend and the clients share the other (BENCH_LOAD_CPU). For each
+// proxy it measures, rotating the order of the proxies from round to round so
+// that a noisy neighbour hurts all alike:
 //   - memory per idle connection: RSS growth with BENCH_IDLE_CONNS idle
 //     connections open through the proxy (each reaching the backend in TCP
 //     mode), divided by their count;
-//   - requests/s: median over BENCH_ROUNDS wrk runs of BENCH_DURATION seconds;
+//   - keep-alive requests/s: median over BENCH_ROUNDS wrk runs of
+//     BENCH_DURATION seconds on BENCH_CONNECTIONS connections, with latency
+//     p50/p99 (wrk --latency);
+//   - HTTP mode: one-request-per-connection rate, the same wrk runs with
+//     "Connection: close" (each request on a new connection);
 //   - proxy CPU time per request: utime+stime growth over a wrk run / requests;
 //   - throughput: median over BENCH_TRANSFERS downloads of a BENCH_BIG_MIB file.
-// It prints one table per mode (metric | Sluice | HAProxy | ratio | target) and
-// writes everything to bench/out/latest.json. Every process it starts is
-// stopped on exit, on SIGINT/SIGTERM, and (through setpriv --pdeathsig) even
-// when the bench itself is killed. A proxy that fails to start or dies is
-// reported as such and the other one is still measured; the exit status is
-// then 1.
+// It prints one table per mode (metric | each proxy | Sluice/each reference |
+// target, targets checked against HAProxy) and writes everything to
+// bench/out/latest.json. Every process it starts is stopped on exit, on
+// SIGINT/SIGTERM, and (through setpriv --pdeathsig) even when the bench itself
+// is killed. A proxy that fails to start or dies is reported as such and the
+// others are still measured; the exit status is then 1.
 
 import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
-import { haproxyConfig, nginxConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
+import {
+  haproxyConfig,
+  nginxConfig,
+  nginxProxyConfig,
+  type ProxyParams,
+  sluiceConfig,
+} from "./lib/configs.ts";
 import {
   capture,
   freePort,
@@ -40,15 +53,38 @@ import {
   countFds,
   readCoreTicks,
   readCpuTicks,
+  readPassiveOpens,
   readRssKiB,
 } from "./lib/procfs.ts";
-import { median, ratio, renderTable, type Row, targetMet } from "./lib/report.ts";
+import {
+  type Layout,
+  median,
+  ratio,
+  renderTable,
+  type Row,
+  targetMet,
+  targetSummary,
+} from "./lib/report.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 type Mode = "tcp" | "http";
-type ProxyName = "sluice" | "haproxy";
+type ProxyName = "sluice" | "haproxy" | "nginx";
+/** A wrk round: keep-alive connections, or "Connection: close" (one request per connection). */
+type RoundKind = "keepalive" | "close";
 
-const PROXY_LABEL: Record<ProxyName, string> = { sluice: "Sluice", haproxy: "HAProxy" };
+const ALL_PROXIES: readonly ProxyName[] = ["sluice", "haproxy", "nginx"];
+const PROXY_LABEL: Record<ProxyName, string> = {
+  sluice: "Sluice",
+  haproxy: "HAProxy",
+  nginx: "nginx",
+};
+/** Modes each proxy runs in: nginx is compared as an HTTP reverse proxy only. */
+const PROXY_MODES: Record<ProxyName, readonly Mode[]> = {
+  sluice: ["tcp", "http"],
+  haproxy: ["tcp", "http"],
+  nginx: ["http"],
+};
+const KIND_LABEL: Record<RoundKind, string> = { keepalive: "keep-alive", close: "close" };
 const MIB = 1024 * 1024;
 /** Sluice's absolute target for memory per idle connection (bytes). */
 const IDLE_TARGET_BYTES = 16 * 1024;
@@ -68,6 +104,10 @@ interface Settings {
   bigMiB: number;
   modes: Mode[];
   proxies: ProxyName[];
+  /** True when BENCH_PROXIES was given (a missing nginx is then an error, not a skip). */
+  proxiesExplicit: boolean;
+  /** HTTP mode: also run the "Connection: close" rounds. */
+  closeRounds: boolean;
   backend: "auto" | "nginx" | "deno";
   direct: boolean;
   proxyCpu: string;
@@ -125,7 +165,9 @@ function readSettings(): Settings {
     transfers: envInt("BENCH_TRANSFERS", 3, 0),
     bigMiB: envInt("BENCH_BIG_MIB", 100, 1),
     modes: envList<Mode>("BENCH_MODES", ["tcp"], ["tcp", "http"]),
-    proxies: envList<ProxyName>("BENCH_PROXIES", ["sluice", "haproxy"], ["sluice", "haproxy"]),
+    proxies: envList<ProxyName>("BENCH_PROXIES", [...ALL_PROXIES], ALL_PROXIES),
+    proxiesExplicit: (Deno.env.get("BENCH_PROXIES") ?? "") !== "",
+    closeRounds: envFlag("BENCH_CLOSE", true),
     backend,
     direct: envFlag("BENCH_DIRECT", true),
     proxyCpu: Deno.env.get("BENCH_PROXY_CPU") ?? "1",
@@ -143,6 +185,7 @@ function readSettings(): Settings {
 
 /** One wrk round against one proxy. */
 interface RoundResult {
+  kind: RoundKind;
   requestsPerSec: number;
   requests: number;
   durationS: number;
@@ -154,6 +197,15 @@ interface RoundResult {
   latencyP99Ms: number | null;
   socketErrors: number;
   non2xx: number;
+  /**
+   * TCP connections accepted during the round per request, system-wide
+   * (/proc/net/snmp PassiveOpens): the proxy's accepts of wrk's connections
+   * plus the backend's accepts of new connections from the proxy, plus any
+   * other process's. About 1 in close rounds when the proxy reuses its server
+   * connections, about 2 when it opens one per request; about 0 with
+   * keep-alive.
+   */
+  acceptsPerRequest: number;
   /**
    * Share of the proxy core's time taken by other processes (or by the
    * hypervisor) during the round, in percent: noise. Null when the proxies
@@ -196,10 +248,18 @@ interface ProxyResult {
   rounds: RoundResult[];
   transfers: TransferResult[];
   summary: {
+    /** Keep-alive rounds. */
     requestsPerSec: number | null;
     cpuUsPerRequest: number | null;
     latencyP50Ms: number | null;
     latencyP99Ms: number | null;
+    /** "Connection: close" rounds (HTTP mode). */
+    closeRequestsPerSec: number | null;
+    closeCpuUsPerRequest: number | null;
+    closeLatencyP50Ms: number | null;
+    closeLatencyP99Ms: number | null;
+    closeErrors: number;
+    closeAcceptsPerRequest: number | null;
     throughputMiBPerSec: number | null;
     cpuMsPerGiB: number | null;
     idleBytesPerConn: number | null;
@@ -229,6 +289,12 @@ function newProxyResult(name: ProxyName): ProxyResult {
       cpuUsPerRequest: null,
       latencyP50Ms: null,
       latencyP99Ms: null,
+      closeRequestsPerSec: null,
+      closeCpuUsPerRequest: null,
+      closeLatencyP50Ms: null,
+      closeLatencyP99Ms: null,
+      closeErrors: 0,
+      closeAcceptsPerRequest: null,
       throughputMiBPerSec: null,
       cpuMsPerGiB: null,
       idleBytesPerConn: null,
@@ -343,6 +409,17 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
         nofile: r.nofile,
         stderrFile,
       });
+    } else if (name === "nginx") {
+      // A second nginx with its own prefix directory, apart from the backend's.
+      await Deno.mkdir(base, { recursive: true });
+      const conf = `${base}/nginx.conf`;
+      await Deno.writeTextFile(conf, nginxProxyConfig({ ...params, dir: base, nofile: r.nofile }));
+      rp.proc = r.group.spawn(
+        `nginx proxy (${mode})`,
+        "nginx",
+        ["-e", `${base}/error.log`, "-p", `${base}/`, "-c", conf],
+        { cpus: r.s.proxyCpu, nofile: r.nofile, stderrFile },
+      );
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
       rp.proc = r.group.spawn(
@@ -467,18 +544,32 @@ async function measureIdle(r: Run, p: RunningProxy, mode: Mode): Promise<void> {
   });
 }
 
-async function measureRound(r: Run, p: RunningProxy, mode: Mode, round: number): Promise<void> {
-  await phase(r, p, `wrk round ${round + 1}`, async (proc) => {
+/** Extra wrk headers of a round kind. */
+function kindHeaders(kind: RoundKind): string[] {
+  return kind === "close" ? ["Connection: close"] : [];
+}
+
+async function measureRound(
+  r: Run,
+  p: RunningProxy,
+  mode: Mode,
+  round: number,
+  kind: RoundKind,
+): Promise<void> {
+  await phase(r, p, `wrk ${KIND_LABEL[kind]} round ${round + 1}`, async (proc) => {
     const core = proxyCore(r.s);
     const c0 = core === null ? null : readCoreTicks(core);
     const t0 = readCpuTicks(proc.pid);
+    const a0 = readPassiveOpens();
     const w: WrkResult = await runWrk(`http://127.0.0.1:${p.port}/`, {
       threads: r.s.threads,
       connections: r.s.connections,
       durationS: r.s.durationS,
       cpus: r.s.loadCpu,
+      headers: kindHeaders(kind),
     });
     const dt = readCpuTicks(proc.pid) - t0;
+    const accepts = readPassiveOpens() - a0;
     const c1 = core === null ? null : readCoreTicks(core);
     const cpuMs = dt * 1000 / r.clkTck;
     let otherLoadPct: number | null = null, softirqPct: number | null = null;
@@ -489,6 +580,7 @@ async function measureRound(r: Run, p: RunningProxy, mode: Mode, round: number):
     }
     if (w.requests === 0) throw new Error("wrk completed no request");
     const rr: RoundResult = {
+      kind,
       requestsPerSec: w.requestsPerSec,
       requests: w.requests,
       durationS: w.durationS,
@@ -498,13 +590,16 @@ async function measureRound(r: Run, p: RunningProxy, mode: Mode, round: number):
       latencyP99Ms: w.latencyMs?.p99 ?? null,
       socketErrors: w.socketErrors,
       non2xx: w.non2xx,
+      acceptsPerRequest: accepts / w.requests,
       otherLoadPct,
       softirqPct,
     };
     p.result.rounds.push(rr);
     log(
-      `${PROXY_LABEL[p.name]} ${mode} round ${round + 1}: ${w.requestsPerSec.toFixed(0)} req/s, ` +
-        `${rr.cpuUsPerRequest.toFixed(2)} µs CPU/req, p99 ${rr.latencyP99Ms ?? "n/a"} ms` +
+      `${PROXY_LABEL[p.name]} ${mode} ${KIND_LABEL[kind]} round ${round + 1}: ` +
+        `${w.requestsPerSec.toFixed(0)} req/s, ` +
+        `${rr.cpuUsPerRequest.toFixed(2)} µs CPU/req, p99 ${rr.latencyP99Ms ?? "n/a"} ms, ` +
+        `${rr.acceptsPerRequest.toFixed(2)} accepts/req` +
         (otherLoadPct === null || softirqPct === null
           ? ""
           : `, proxy core: ${otherLoadPct.toFixed(0)}% other processes, ${
@@ -527,104 +622,190 @@ async function measureTransfer(r: Run, p: RunningProxy, mode: Mode, i: number): 
   });
 }
 
-/** The two proxies in the order of round `i`: alternating, so neither always goes first. */
+/**
+ * The proxies in the order of round `i`: rotated by one each round, so that
+ * none always goes first (with two proxies: alternating).
+ */
 function order(ps: RunningProxy[], i: number): RunningProxy[] {
-  return i % 2 === 0 ? ps : [...ps].reverse();
+  const k = ps.length === 0 ? 0 : i % ps.length;
+  return [...ps.slice(k), ...ps.slice(0, k)];
 }
 
 function summarize(res: ProxyResult): void {
   const s = res.summary;
-  s.requestsPerSec = median(res.rounds.map((x) => x.requestsPerSec));
-  s.cpuUsPerRequest = median(res.rounds.map((x) => x.cpuUsPerRequest));
-  s.latencyP50Ms = median(res.rounds.flatMap((x) => x.latencyP50Ms ?? []));
-  s.latencyP99Ms = median(res.rounds.flatMap((x) => x.latencyP99Ms ?? []));
+  const ka = res.rounds.filter((x) => x.kind === "keepalive");
+  const cl = res.rounds.filter((x) => x.kind === "close");
+  s.requestsPerSec = median(ka.map((x) => x.requestsPerSec));
+  s.cpuUsPerRequest = median(ka.map((x) => x.cpuUsPerRequest));
+  s.latencyP50Ms = median(ka.flatMap((x) => x.latencyP50Ms ?? []));
+  s.latencyP99Ms = median(ka.flatMap((x) => x.latencyP99Ms ?? []));
+  s.closeRequestsPerSec = median(cl.map((x) => x.requestsPerSec));
+  s.closeCpuUsPerRequest = median(cl.map((x) => x.cpuUsPerRequest));
+  s.closeLatencyP50Ms = median(cl.flatMap((x) => x.latencyP50Ms ?? []));
+  s.closeLatencyP99Ms = median(cl.flatMap((x) => x.latencyP99Ms ?? []));
+  s.closeErrors = cl.reduce((a, x) => a + x.socketErrors + x.non2xx, 0);
+  s.closeAcceptsPerRequest = median(cl.map((x) => x.acceptsPerRequest));
   s.throughputMiBPerSec = median(res.transfers.map((x) => x.mibPerSec));
   const bytes = res.transfers.reduce((a, x) => a + x.bytes, 0);
   const cpu = res.transfers.reduce((a, x) => a + x.cpuMs, 0);
   s.cpuMsPerGiB = bytes > 0 ? cpu / (bytes / (1024 * MIB)) : null;
   s.idleBytesPerConn = res.idle?.bytesPerConn ?? null;
-  s.errors = res.rounds.reduce((a, x) => a + x.socketErrors + x.non2xx, 0);
+  s.errors = ka.reduce((a, x) => a + x.socketErrors + x.non2xx, 0);
   s.otherLoadPct = median(res.rounds.flatMap((x) => x.otherLoadPct ?? []));
   s.softirqPct = median(res.rounds.flatMap((x) => x.softirqPct ?? []));
 }
 
+type Summary = ProxyResult["summary"];
+
+/** Targets of the load bench; HTTP mode has its own (the HTTP issue's). */
+function targets(mode: Mode) {
+  const ratioAtLeast = (v: number) =>
+    ({ on: "ratio", op: ">=", value: v, text: `ratio ≥ ${v.toFixed(2)}` }) as const;
+  return {
+    requestsPerSec: ratioAtLeast(mode === "http" ? 0.8 : 0.9),
+    closeRequestsPerSec: ratioAtLeast(0.8),
+    latencyP99: mode === "http"
+      ? ({ on: "ratio", op: "<=", value: 1.5, text: "ratio ≤ 1.50" }) as const
+      : undefined,
+    throughput: ratioAtLeast(0.9),
+    idle: {
+      on: "value",
+      op: "<=",
+      value: IDLE_TARGET_BYTES,
+      text: `Sluice ≤ ${IDLE_TARGET_BYTES} B`,
+    } as const,
+  };
+}
+
 function buildRows(r: Run, mode: Mode, byName: Map<ProxyName, ProxyResult>): Row[] {
-  const sl = byName.get("sluice")?.summary ?? null;
-  const hp = byName.get("haproxy")?.summary ?? null;
   const row = (
     metric: string,
-    pick: (x: ProxyResult["summary"]) => number | null,
+    pick: (x: Summary) => number | null,
     digits: number,
     target?: Row["target"],
     hasRatio = true,
   ): Row => {
-    const out: Row = {
-      metric,
-      sluice: sl === null ? null : pick(sl),
-      haproxy: hp === null ? null : pick(hp),
-      digits,
-    };
+    const values: Record<string, number | null> = {};
+    for (const [name, res] of byName) values[name] = pick(res.summary);
+    const out: Row = { metric, values, digits };
     if (target !== undefined) out.target = target;
     if (!hasRatio) out.hasRatio = false;
     return out;
   };
   const s = r.s;
+  const t = targets(mode);
   const idleWhat = mode === "tcp"
     ? "idle connection (client + server side)"
     : "idle client connection";
-  return [
+  const ka = mode === "http" ? "keep-alive " : "";
+  const conns = `${s.connections} conns`;
+  const rows: Row[] = [
     row(
-      `requests/s (median of ${s.rounds} × ${s.durationS} s)`,
+      `${ka}requests/s (median of ${s.rounds} × ${s.durationS} s, ${conns})`,
       (x) => x.requestsPerSec,
       0,
-      { on: "ratio", op: ">=", value: 0.9, text: "ratio ≥ 0.90" },
+      t.requestsPerSec,
     ),
-    row("proxy CPU µs/request (median)", (x) => x.cpuUsPerRequest, 2),
-    row("latency p50 ms (median)", (x) => x.latencyP50Ms, 3),
-    row("latency p99 ms (median)", (x) => x.latencyP99Ms, 3),
+    row(`${ka}proxy CPU µs/request (median)`, (x) => x.cpuUsPerRequest, 2),
+    row(`${ka}latency p50 ms (median)`, (x) => x.latencyP50Ms, 3),
+    row(`${ka}latency p99 ms (median)`, (x) => x.latencyP99Ms, 3, t.latencyP99),
+  ];
+  if (mode === "http" && s.closeRounds) {
+    rows.push(
+      row(
+        `close (1 request/connection) requests/s (median of ${s.rounds} × ${s.durationS} s, ${conns})`,
+        (x) => x.closeRequestsPerSec,
+        0,
+        t.closeRequestsPerSec,
+      ),
+      row("close: proxy CPU µs/request (median)", (x) => x.closeCpuUsPerRequest, 2),
+      row("close: latency p50 ms (median; connect not included)", (x) => x.closeLatencyP50Ms, 3),
+      row("close: latency p99 ms (median; connect not included)", (x) => x.closeLatencyP99Ms, 3),
+      row(
+        "close: TCP accepts/request (system-wide; 1 = server connections reused)",
+        (x) => x.closeAcceptsPerRequest,
+        2,
+        undefined,
+        false,
+      ),
+    );
+  }
+  rows.push(
     row(
       `throughput MiB/s (median of ${s.transfers} × ${s.bigMiB} MiB)`,
       (x) => x.throughputMiBPerSec,
       0,
-      { on: "ratio", op: ">=", value: 0.9, text: "ratio ≥ 0.90" },
+      t.throughput,
     ),
     row("proxy CPU ms/GiB transferred", (x) => x.cpuMsPerGiB, 0),
     row(
       `memory B/${idleWhat}, ${s.idleConns} open`,
       (x) => x.idleBytesPerConn,
       0,
-      { on: "sluice", op: "<=", value: IDLE_TARGET_BYTES, text: "Sluice ≤ 16384 B" },
+      t.idle,
     ),
-    row("wrk socket errors + non-2xx (all rounds)", (x) => x.errors, 0, undefined, false),
+    row(`${ka}wrk socket errors + non-2xx (all rounds)`, (x) => x.errors, 0, undefined, false),
+  );
+  if (mode === "http" && s.closeRounds) {
+    rows.push(
+      row(
+        "close: wrk socket errors + non-2xx (all rounds)",
+        (x) => x.closeErrors,
+        0,
+        undefined,
+        false,
+      ),
+    );
+  }
+  rows.push(
     row(
-      "proxy core: other processes % (median; noise)",
+      "proxy core: other processes % (median of all rounds; noise)",
       (x) => x.otherLoadPct,
       0,
       undefined,
       false,
     ),
     row(
-      "proxy core: softirq % (median; not in CPU µs/request)",
+      "proxy core: softirq % (median of all rounds; not in CPU µs/request)",
       (x) => x.softirqPct,
       0,
       undefined,
       false,
     ),
-  ];
+  );
+  return rows;
+}
+
+/** Table layout of a mode: one column per proxy run, Sluice's ratio to each other one. */
+function layout(names: readonly ProxyName[]): Layout {
+  return {
+    columns: names.map((n) => ({ key: n, label: PROXY_LABEL[n] })),
+    subject: "sluice",
+    references: names.filter((n) => n !== "sluice"),
+    targetReference: "haproxy",
+  };
 }
 
 interface ModeReport {
   mode: Mode;
   proxies: ProxyResult[];
-  rows: (Row & { ratio: number | null; met: boolean | null })[];
+  rows: (Row & { ratios: Record<string, number | null>; met: boolean | null })[];
   table: string;
+  targets: string;
 }
 
 async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
   const s = r.s;
-  log(`mode ${mode}: starting ${s.proxies.map((n) => PROXY_LABEL[n]).join(" and ")}`);
+  const names = s.proxies.filter((n) => PROXY_MODES[n].includes(mode));
+  for (const n of s.proxies) {
+    if (!names.includes(n)) log(`${PROXY_LABEL[n]} is not run in ${mode} mode (HTTP mode only)`);
+  }
+  const kinds: RoundKind[] = mode === "http" && s.closeRounds ? ["keepalive", "close"] : [
+    "keepalive",
+  ];
+  log(`mode ${mode}: starting ${names.map((n) => PROXY_LABEL[n]).join(", ")}`);
   const ps: RunningProxy[] = [];
-  for (const name of s.proxies) {
+  for (const name of names) {
     const p = await startProxy(r, name, mode);
     if (p.result.error !== null) {
       log(`${PROXY_LABEL[name]} (${mode}) not measured: ${p.result.error}`);
@@ -635,12 +816,15 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
     if (s.warmupS > 0) {
       for (const p of ps) {
         await phase(r, p, "warm-up", async () => {
-          await runWrk(`http://127.0.0.1:${p.port}/`, {
-            threads: s.threads,
-            connections: s.connections,
-            durationS: s.warmupS,
-            cpus: s.loadCpu,
-          });
+          for (const kind of kinds) {
+            await runWrk(`http://127.0.0.1:${p.port}/`, {
+              threads: s.threads,
+              connections: s.connections,
+              durationS: s.warmupS,
+              cpus: s.loadCpu,
+              headers: kindHeaders(kind),
+            });
+          }
           if (s.transfers > 0) {
             await curlDownload(`http://127.0.0.1:${p.port}/big.bin`, r.bigBytes, s.loadCpu);
           }
@@ -650,7 +834,9 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
     }
     if (s.idleConns > 0) { for (const p of ps) await measureIdle(r, p, mode); }
     for (let i = 0; i < s.rounds; i++) {
-      for (const p of order(ps, i)) await measureRound(r, p, mode, i);
+      for (const kind of kinds) {
+        for (const p of order(ps, i)) await measureRound(r, p, mode, i, kind);
+      }
     }
     for (let i = 0; i < s.transfers; i++) {
       for (const p of order(ps, i)) await measureTransfer(r, p, mode, i);
@@ -664,15 +850,17 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
     byName.set(p.name, p.result);
   }
   const rows = buildRows(r, mode, byName);
+  const l = layout(names);
   return {
     mode,
     proxies: ps.map((p) => p.result),
     rows: rows.map((row) => ({
       ...row,
-      ratio: ratio(row),
-      met: targetMet(row),
+      ratios: Object.fromEntries(l.references.map((k) => [k, ratio(row, l.subject, k)])),
+      met: targetMet(row, l),
     })),
-    table: renderTable(rows),
+    table: renderTable(rows, l),
+    targets: targetSummary(rows, l),
   };
 }
 
@@ -738,6 +926,7 @@ async function environment(s: Settings, useNginx: boolean): Promise<Record<strin
     sluiceRevision: await sluiceRevision(s.sluiceRoot),
     haproxy: await versionLine("haproxy", ["-v"]),
     backend: useNginx ? await versionLine("nginx", ["-v"]) : "stub_backend.ts (Deno.serve)",
+    nginxProxy: s.proxies.includes("nginx") ? await versionLine("nginx", ["-v"]) : null,
     wrk: await versionLine("wrk", ["-v"]),
     curl: await versionLine("curl", ["--version"]),
   };
@@ -768,6 +957,12 @@ async function main(): Promise<number> {
   }
   const nginxFound = await hasCommand("nginx");
   if (s.backend === "nginx" && !nginxFound) throw new Error(`"nginx" is not installed`);
+  if (s.proxies.includes("nginx") && !nginxFound) {
+    // The default list names nginx; only an explicit BENCH_PROXIES makes it an error.
+    if (s.proxiesExplicit) throw new Error(`"nginx" is not installed (apt-get install nginx)`);
+    s.proxies = s.proxies.filter((n) => n !== "nginx");
+    log("nginx is not installed: HTTP mode is measured without the nginx reverse proxy");
+  }
   const useNginx = s.backend === "nginx" || (s.backend === "auto" && nginxFound);
 
   const limits = await openFileLimits();
@@ -828,15 +1023,20 @@ async function main(): Promise<number> {
     const reports: ModeReport[] = [];
     for (const mode of s.modes) reports.push(await runMode(r, mode));
 
-    const wrkLine = `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s`;
+    const wrkLine = `wrk -t${s.threads} -c${s.connections} -d${s.durationS}s --latency`;
     console.log("");
     for (const rep of reports) {
+      const close = rep.mode === "http" && s.closeRounds
+        ? ` (and -H "Connection: close" for the close rows)`
+        : "";
       console.log(
-        `## mode ${rep.mode}: ${wrkLine}, ${s.rounds} rounds alternated; proxies pinned to CPU ` +
-          `${s.proxyCpu}, backend and clients to CPU ${s.loadCpu}`,
+        `## mode ${rep.mode}: ${wrkLine}${close}, ${s.rounds} rounds, proxy order rotated; ` +
+          `proxies pinned to CPU ${s.proxyCpu}, backend and clients to CPU ${s.loadCpu}`,
       );
       console.log("");
       console.log(rep.table);
+      console.log("");
+      console.log(rep.targets);
       console.log("");
       for (const p of rep.proxies) {
         if (p.error !== null) console.log(`${PROXY_LABEL[p.name]}: not fully measured: ${p.error}`);
@@ -850,7 +1050,7 @@ async function main(): Promise<number> {
     }
 
     const json = {
-      version: 1,
+      version: 2,
       date: started.toISOString(),
       seconds: Math.round((Date.now() - started.getTime()) / 1000),
       settings: { ...s, maxconn, nofile, clkTck: r.clkTck },

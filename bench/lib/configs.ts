@@ -1,11 +1,13 @@
 // Configuration files of the processes the load bench starts: nginx (the
-// backend), HAProxy (the reference proxy) and Sluice (the proxy under test).
+// backend), HAProxy (the reference proxy), Sluice (the proxy under test) and,
+// in HTTP mode, a second nginx as a reverse proxy (a second reference).
 //
-// The two proxies get the same settings: one frontend on 127.0.0.1, one
-// backend with one server, the same mode, timeouts, maxconn and buffer size,
-// and no logging. HAProxy runs one thread (`nbthread 1`), since Sluice runs
-// its proxying on one JavaScript thread. These functions only build text;
-// load.ts writes it into the run's temporary directory.
+// The proxies get the same settings: one frontend on 127.0.0.1, one backend
+// with one server, the same mode, timeouts, maxconn and buffer size, and no
+// logging. HAProxy runs one thread (`nbthread 1`) and nginx one worker
+// process, since Sluice runs its proxying on one JavaScript thread. These
+// functions only build text; load.ts writes it into the run's temporary
+// directory.
 
 /** Settings the two proxies share. */
 export interface ProxyParams {
@@ -127,6 +129,73 @@ http {
     }
     location / {
       root ${d}/www;
+    }
+  }
+}
+`;
+}
+
+/** Settings of the nginx reverse proxy (HTTP mode only). */
+export interface NginxProxyParams extends ProxyParams {
+  /** Its own directory: prefix, pid file, logs, temp paths. */
+  dir: string;
+  /** worker_rlimit_nofile. */
+  nofile: number;
+}
+
+/**
+ * nginx as a reverse proxy, configured like the two other proxies: one
+ * process (no master, no daemon), access log off, the same timeouts, and
+ * upstream connections kept alive in a pool (`keepalive 64`, HTTP/1.1 with
+ * the Connection header cleared), as HAProxy and Sluice reuse theirs.
+ * worker_connections counts client and upstream connections alike, hence
+ * twice maxconn. Neither side is closed by request count (nginx's default
+ * closes a keep-alive connection after 1000 requests, which HAProxy never
+ * does). Responses are buffered in memory only (no temporary files): a
+ * download streams through nginx's buffers as through the others'.
+ */
+export function nginxProxyConfig(p: NginxProxyParams): string {
+  const d = p.dir;
+  const buf = sizeText(p.bufsize);
+  return `worker_processes 1;
+master_process off;
+daemon off;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
+worker_rlimit_nofile ${p.nofile};
+events {
+  worker_connections ${Math.min(p.nofile, 2 * p.maxconn + 100)};
+}
+http {
+  access_log off;
+  client_body_temp_path ${d}/body;
+  proxy_temp_path ${d}/proxy;
+  fastcgi_temp_path ${d}/fastcgi;
+  uwsgi_temp_path ${d}/uwsgi;
+  scgi_temp_path ${d}/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout ${TIMEOUTS.client};
+  client_header_timeout ${TIMEOUTS.client};
+  client_body_timeout ${TIMEOUTS.client};
+  send_timeout ${TIMEOUTS.client};
+  upstream be {
+    server 127.0.0.1:${p.backendPort};
+    keepalive 64;
+    keepalive_requests 100000000;
+    keepalive_timeout ${TIMEOUTS.server};
+  }
+  server {
+    listen 127.0.0.1:${p.bindPort} backlog=${p.maxconn};
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_connect_timeout ${TIMEOUTS.connect};
+      proxy_read_timeout ${TIMEOUTS.server};
+      proxy_send_timeout ${TIMEOUTS.server};
+      proxy_buffer_size ${buf};
+      proxy_buffers 4 ${buf};
+      proxy_max_temp_file_size 0;
     }
   }
 }

@@ -1,9 +1,10 @@
 // Reading what the kernel knows about a process: CPU time, resident memory,
-// and established TCP connections on a port.
+// established TCP connections on a port, and the TCP accept counter.
 //
 // CPU time comes from /proc/PID/stat (utime + stime of all threads, in clock
 // ticks); memory from VmRSS in /proc/PID/status; connection counts from
-// `ss`. This file only reads; it never signals or changes a process.
+// `ss`; accepted connections from /proc/net/snmp. This file only reads; it
+// never signals or changes a process.
 
 import { capture } from "./proc.ts";
 
@@ -105,4 +106,25 @@ export function parseCoreTicks(stat: string, core: number): CoreTicks {
 /** Busy and total ticks of core `core` now. */
 export function readCoreTicks(core: number): CoreTicks {
   return parseCoreTicks(Deno.readTextFileSync("/proc/stat"), core);
+}
+
+/**
+ * Parses /proc/net/snmp text and returns the TCP PassiveOpens counter:
+ * connections accepted (SYN-RECV → ESTABLISHED) by any socket of the network
+ * namespace since boot.
+ */
+export function parsePassiveOpens(snmp: string): number {
+  const lines = snmp.split("\n").filter((l) => l.startsWith("Tcp:"));
+  if (lines.length < 2) throw new Error("No Tcp lines in /proc/net/snmp");
+  const names = lines[0]!.trim().split(/\s+/);
+  const values = lines[1]!.trim().split(/\s+/);
+  const i = names.indexOf("PassiveOpens");
+  const v = Number(values[i]);
+  if (i < 0 || !Number.isFinite(v)) throw new Error("No Tcp PassiveOpens in /proc/net/snmp");
+  return v;
+}
+
+/** TCP connections accepted in this network namespace since boot (all processes). */
+export function readPassiveOpens(): number {
+  return parsePassiveOpens(Deno.readTextFileSync("/proc/net/snmp"));
 }

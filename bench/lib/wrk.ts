@@ -71,6 +71,12 @@ export interface WrkOptions {
   durationS: number;
   /** CPU list for taskset; not pinned when absent. */
   cpus?: string;
+  /**
+   * Extra request headers (`-H`), e.g. "Connection: close": wrk then opens a
+   * new connection for every request (it reconnects whenever a response does
+   * not allow keep-alive).
+   */
+  headers?: string[];
 }
 
 /** Runs wrk against `url` and returns its parsed report; throws when wrk fails. */
@@ -79,6 +85,7 @@ export async function runWrk(url: string, o: WrkOptions): Promise<WrkResult> {
     `-t${o.threads}`,
     `-c${o.connections}`,
     `-d${o.durationS}s`,
+    ...(o.headers ?? []).flatMap((h) => ["-H", h]),
     "--latency",
     url,
   ];
