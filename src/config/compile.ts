@@ -93,6 +93,8 @@ export function compileConfig(
         if (!(e instanceof LogFormatError)) throw e;
         err(0, 0, `${base}.log-format`, e.message);
       }
+      // With `log: none` no line is rendered at all (a line per request costs).
+      if (cfg.global.log === "none") logFormat = null;
     }
     const files = new Map<number, Uint8Array>();
     fe.errorFiles.forEach((l, i) => {

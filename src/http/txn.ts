@@ -4,6 +4,8 @@
 // keep-alive connection: no allocation per request beyond the log line.
 
 import { BodyParser } from "./h1_body.ts";
+import { HeadEditor } from "./head_editor.ts";
+import { HeadSampleCtx } from "./sample.ts";
 import { HttpHead } from "./types.ts";
 
 /** Close the client connection after this response. */
@@ -30,6 +32,11 @@ export const TX_RULES_DONE = 0x0200;
 export class HttpTxn {
   readonly req: HttpHead;
   readonly res: HttpHead;
+  /** Editors of the request and response heads (rules, connection headers). */
+  readonly reqEd: HeadEditor;
+  readonly resEd: HeadEditor;
+  /** What ACLs and rules fetch from (bound to the heads and the connection). */
+  readonly sample: HeadSampleCtx;
   readonly reqBody: BodyParser;
   readonly resBody: BodyParser;
   /** TX_* flags. */
@@ -72,6 +79,9 @@ export class HttpTxn {
   constructor(maxhdr: number) {
     this.req = new HttpHead(maxhdr);
     this.res = new HttpHead(maxhdr);
+    this.reqEd = new HeadEditor();
+    this.resEd = new HeadEditor();
+    this.sample = new HeadSampleCtx();
     this.reqBody = new BodyParser();
     this.resBody = new BodyParser();
     this.flags = 0;
@@ -99,6 +109,19 @@ export class HttpTxn {
     this.resHeadLen = 0;
   }
 
+  /**
+   * Prepares a pooled transaction for a new client connection (the typed
+   * arrays of its heads are what makes a fresh one costly).
+   */
+  recycle(now: number): void {
+    this.reset(now);
+    this.count = 0;
+    this.bytesOutStart = 0;
+    this.bytesInStart = 0;
+    this.scratch = null;
+    this.scratchRes = null;
+  }
+
   /** Prepares for the next request on the same connection. */
   reset(now: number): void {
     this.req.reset();
@@ -123,5 +146,32 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+  }
+}
+
+/** A free list of transactions, one per process (no allocation per connection). */
+export class HttpTxnPool {
+  readonly maxhdr: number;
+  #free: HttpTxn[];
+
+  constructor(maxhdr: number) {
+    this.maxhdr = maxhdr;
+    this.#free = [];
+  }
+
+  alloc(now: number): HttpTxn {
+    const t = this.#free.pop();
+    if (t === undefined) {
+      const n = new HttpTxn(this.maxhdr);
+      n.recycle(now);
+      return n;
+    }
+    t.recycle(now);
+    return t;
+  }
+
+  /** Takes back a transaction whose stream ended; its scratch buffers were released. */
+  release(t: HttpTxn): void {
+    if (this.#free.length < 4096) this.#free.push(t);
   }
 }

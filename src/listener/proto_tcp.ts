@@ -1,8 +1,8 @@
 // proto_tcp / proto_unix: the Deno-native transports (HAProxy's proto_tcp.c).
 //
 // Binds with Deno.listen (reusePort so a reload can bind next to a running
-// process), connects with Deno.connect, and sets TCP_NODELAY and SO_KEEPALIVE
-// on every TCP socket, the only options Deno exposes natively.
+// process), connects with Deno.connect, and sets TCP_NODELAY on every TCP
+// socket. SO_KEEPALIVE stays off, as in HAProxy without `option tcpka`.
 
 import type { Address } from "../config/types.ts";
 import type { AcceptedConn, Conn, ListenSocket, PeerAddr, Protocol } from "./protocol.ts";
@@ -30,7 +30,6 @@ class DenoListenSocket implements ListenSocket {
       const t = c as Deno.TcpConn;
       try {
         t.setNoDelay(true);
-        t.setKeepAlive(true);
       } catch { /* the peer may already be gone; the first read will tell */ }
     }
     return { conn: c, remote: peer(c.remoteAddr), local: peer(c.localAddr) };
@@ -62,7 +61,6 @@ export const protoTcp: Protocol = {
     const c = await Deno.connect(opts);
     try {
       c.setNoDelay(true);
-      c.setKeepAlive(true);
     } catch { /* reported by the first I/O */ }
     return c;
   },

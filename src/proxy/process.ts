@@ -9,6 +9,7 @@ import { createPools, type Pools } from "../buf/pool.ts";
 import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/types.ts";
+import { HttpTxnPool } from "../http/txn.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
@@ -35,6 +36,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly backends: Backend[];
   readonly listeners: Listener[];
   readonly proto: Protocol;
+  readonly txnPool: HttpTxnPool;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -70,6 +72,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     );
     this.listeners = [];
     this.proto = protoTcp;
+    this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;

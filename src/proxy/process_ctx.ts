@@ -4,6 +4,7 @@
 
 import type { Backend } from "../backend/backend.ts";
 import type { RuntimeConfig } from "../config/types.ts";
+import type { HttpTxnPool } from "../http/txn.ts";
 import type { Pools } from "../buf/pool.ts";
 import type { Protocol } from "../listener/protocol.ts";
 import type { Logger } from "../log/log.ts";
@@ -11,6 +12,8 @@ import type { Scheduler } from "../task/scheduler.ts";
 import type { Frontend } from "./frontend.ts";
 
 export interface ProcessCtx {
+  /** Reused HTTP transactions. */
+  readonly txnPool: HttpTxnPool;
   readonly cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;

@@ -39,7 +39,7 @@ import type { Timeouts } from "../config/types.ts";
 import { buildReply } from "../http/http_errors.ts";
 import { httpCloseClientAfterFlush, httpResetForNextRequest } from "../http/http_ana.ts";
 import {
-  HttpTxn,
+  type HttpTxn,
   TX_CLI_CLOSE,
   TX_LOGGED,
   TX_REQ_DONE,
@@ -47,8 +47,8 @@ import {
   TX_SRV_CLOSE,
   TX_TUNNEL,
 } from "../http/txn.ts";
-import { HeadEditor } from "../http/head_editor.ts";
-import { HeadSampleCtx, type SampleCtx } from "../http/sample.ts";
+import type { HeadEditor } from "../http/head_editor.ts";
+import type { HeadSampleCtx, SampleCtx } from "../http/sample.ts";
 import { cidrListMatch, evalRules, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import {
   AN_REQ_ALL_HTTP,
@@ -207,13 +207,12 @@ export class Stream implements SiOwner, LbRequest {
     if (fe.cfg.mode === "http") {
       // HTTP mode: the analysers own the data; the server side waits for a
       // backend to be chosen by the switching rules.
-      this.txn = new HttpTxn(ctx.cfg.global.maxhdr);
-      this.#sample = new HeadSampleCtx();
+      const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
+      this.#sample = txn.sample;
       this.#sample.setConnection(remote.ip, remote.port, local.ip, local.port);
-      this.#reqEd = new HeadEditor();
-      this.#resEd = new HeadEditor();
+      this.#reqEd = txn.reqEd;
+      this.#resEd = txn.resEd;
       this.#resRulesUseReq = rulesUseRequest(fe.httpResRules);
-      this.txn.tWaitStart = this.tAccept;
       this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
     } else {
       // TCP mode: no analysers, both channels forward everything, and a FIN on
@@ -1106,6 +1105,7 @@ export class Stream implements SiOwner, LbRequest {
       if (this.txn.scratchRes !== null) ctx.pools.big.release(this.txn.scratchRes);
       this.txn.scratch = null;
       this.txn.scratchRes = null;
+      ctx.txnPool.release(this.txn);
     }
     ctx.sessionEnded(this.fe);
     this.onSettled(null);
