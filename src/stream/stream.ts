@@ -330,6 +330,16 @@ export class Stream implements SiOwner, LbRequest {
 
     // 7. Start I/O, then decide whether everything is over.
     const cli = this.cli, si = this.srvSi;
+    if (
+      http && (res.flags & CF_SHUTW_NOW) && res.isEmpty() && !res.writing &&
+      ((req.flags & (CF_SHUTR | CF_READ_ERROR)) ||
+        (req.input === 0 && (this.txn!.flags & TX_REQ_DONE)))
+    ) {
+      // The closing reply is out and nothing of the request is left unread:
+      // close() sends the FIN itself, no separate shutdown is needed.
+      this.#end();
+      return;
+    }
     cli.update();
     si.update();
     if (http) {
