@@ -67,7 +67,6 @@ import {
   HEAD_F_CONN_KEEPALIVE,
   HEAD_F_HOST_MERGED,
   METH_CONNECT,
-  METHOD_NAMES,
   PARSE_ERROR,
   spanToString,
 } from "./types.ts";
@@ -161,7 +160,8 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
       txn.reqBuf = buf;
       txn.reqHeadLen = r;
       txn.tHeadDone = now;
-      captureRequestLine(s);
+      // Only a logged request needs its line as text (the bytes do not stay).
+      if (s.fe.logFormat !== null) txn.captureRequestLine();
       s.bindRequest();
       req.analyseExp = TICK_ETERNITY;
       req.analysers &= ~AN_REQ_WAIT_HTTP;
@@ -193,18 +193,6 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
     return ANA_ABORT;
   }
   return ANA_WAIT;
-}
-
-/** Decodes the request line pieces once for the log and the rules. */
-function captureRequestLine(s: Stream): void {
-  const txn = s.txn!;
-  const h = txn.req, buf = txn.reqBuf!;
-  txn.method = h.methodLen > 0
-    ? spanToString(buf, h.methodStart, h.methodLen)
-    : METHOD_NAMES[h.method]!;
-  txn.uri = spanToString(buf, h.targetStart, h.targetLen);
-  txn.version = h.version === 10 ? "HTTP/1.0" : "HTTP/1.1";
-  txn.requestLine = `${txn.method} ${txn.uri} ${txn.version}`;
 }
 
 /**

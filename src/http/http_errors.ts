@@ -6,40 +6,9 @@
 // replaces a body. Replies made by rules (`return`, `redirect`) are built
 // per use by buildReply().
 
-const encoder = new TextEncoder();
+import { REASONS } from "./status.ts";
 
-export const REASONS: Record<number, string> = {
-  100: "Continue",
-  101: "Switching Protocols",
-  200: "OK",
-  201: "Created",
-  204: "No Content",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  410: "Gone",
-  413: "Payload Too Large",
-  414: "URI Too Long",
-  421: "Misdirected Request",
-  422: "Unprocessable Content",
-  425: "Too Early",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
+const encoder = new TextEncoder();
 
 /** Text of the default error bodies, as HAProxy words them. */
 const MESSAGES: Record<number, string> = {

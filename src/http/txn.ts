@@ -6,7 +6,7 @@
 import { BodyParser } from "./h1_body.ts";
 import { HeadEditor } from "./head_editor.ts";
 import { HeadSampleCtx } from "./sample.ts";
-import { HttpHead } from "./types.ts";
+import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
 
 /** Close the client connection after this response. */
 export const TX_CLI_CLOSE = 0x0001;
@@ -45,11 +45,11 @@ export class HttpTxn {
   status: number;
   /** Requests seen on this client connection (this one included). */
   count: number;
-  /** Request line for the log, method and target. */
-  requestLine: string;
-  method: string;
-  uri: string;
-  version: string;
+  // Request line pieces, decoded on first use (null = not yet) while the
+  // head's bytes are intact; captureRequestLine() decodes them for the log
+  // before those bytes may be overwritten.
+  #method: string | null;
+  #uri: string | null;
   /** Ticks: waiting for this request began, its head completed, the response head arrived. */
   tWaitStart: number;
   tHeadDone: number;
@@ -87,10 +87,8 @@ export class HttpTxn {
     this.flags = 0;
     this.status = -1;
     this.count = 0;
-    this.requestLine = "";
-    this.method = "";
-    this.uri = "";
-    this.version = "";
+    this.#method = null;
+    this.#uri = null;
     this.tWaitStart = 0;
     this.tHeadDone = 0;
     this.tReqSent = 0;
@@ -122,6 +120,44 @@ export class HttpTxn {
     this.scratchRes = null;
   }
 
+  /** The request method ("" before a head was parsed). */
+  get method(): string {
+    if (this.#method === null) {
+      const h = this.req, buf = this.reqBuf;
+      if (buf === null || h.version === 0) return "";
+      this.#method = h.methodLen > 0
+        ? spanToString(buf, h.methodStart, h.methodLen)
+        : METHOD_NAMES[h.method]!;
+    }
+    return this.#method;
+  }
+
+  /** The request target as received ("" before a head was parsed). */
+  get uri(): string {
+    if (this.#uri === null) {
+      const h = this.req, buf = this.reqBuf;
+      if (buf === null || h.version === 0) return "";
+      this.#uri = spanToString(buf, h.targetStart, h.targetLen);
+    }
+    return this.#uri;
+  }
+
+  get version(): string {
+    if (this.reqBuf === null) return "";
+    return this.req.version === 10 ? "HTTP/1.0" : "HTTP/1.1";
+  }
+
+  /** "METHOD TARGET VERSION", "" until a head was accepted. */
+  get requestLine(): string {
+    return this.reqBuf === null ? "" : `${this.method} ${this.uri} ${this.version}`;
+  }
+
+  /** Decodes the request line now (for the log: the head's bytes will not stay). */
+  captureRequestLine(): void {
+    void this.method;
+    void this.uri;
+  }
+
   /** Prepares for the next request on the same connection. */
   reset(now: number): void {
     this.req.reset();
@@ -130,10 +166,8 @@ export class HttpTxn {
     this.resBody.reset(0, -1);
     this.flags = 0;
     this.status = -1;
-    this.requestLine = "";
-    this.method = "";
-    this.uri = "";
-    this.version = "";
+    this.#method = null;
+    this.#uri = null;
     this.tWaitStart = now;
     this.tHeadDone = 0;
     this.tReqSent = 0;

@@ -67,9 +67,9 @@ export function runAnalysers(
   table: ReadonlyArray<readonly [number, Analyser]>,
 ): number {
   for (let i = 0; i < table.length; i++) {
-    const [bit, fn] = table[i]!;
-    if (!(ch.analysers & bit)) continue;
-    const r = fn(s, ch);
+    const entry = table[i]!;
+    if (!(ch.analysers & entry[0])) continue;
+    const r = entry[1](s, ch);
     if (r !== ANA_CONTINUE) return r;
   }
   return ANA_CONTINUE;
