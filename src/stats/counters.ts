@@ -38,4 +38,7 @@ export class BackendCounters {
   /** Sum of connect and response times (ms) and their sample count, for averages. */
   connectTimeSum = 0;
   connectSamples = 0;
+  /** Sum of server response times (ms, head received after the request could reach it) and count. */
+  respTimeSum = 0;
+  respSamples = 0;
 }

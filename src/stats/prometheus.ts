@@ -172,6 +172,11 @@ const BACKEND_METRICS: ReadonlyArray<Metric<BackendStats>> = [
     "Average connect time since start, in seconds.",
     (b) => b.avgConnectMs / 1000,
   ),
+  g(
+    "backend_response_time_average_seconds",
+    "Average server response time (to the response head) since start, in seconds.",
+    (b) => b.avgResponseMs / 1000,
+  ),
   g("backend_active_servers", "Number of active servers up.", (b) => b.activeUp),
   g("backend_backup_servers", "Number of backup servers up.", (b) => b.backupUp),
   g("backend_weight", "Total weight of the servers taking traffic.", (b) => b.weight),
@@ -220,6 +225,11 @@ function serverMetrics(now: number): ReadonlyArray<Metric<ServerStats>> {
       "server_connect_time_average_seconds",
       "Average connect time since start, in seconds.",
       (s) => s.avgConnectMs / 1000,
+    ),
+    g(
+      "server_response_time_average_seconds",
+      "Average response time (to the response head) since start, in seconds.",
+      (s) => s.avgResponseMs / 1000,
     ),
     g(
       "server_last_status_change_seconds",

@@ -57,6 +57,9 @@ export interface BackendCountersSource {
   readonly httpResp: readonly number[];
   readonly connectTimeSum: number;
   readonly connectSamples: number;
+  /** Response time sum and samples (absent = none). */
+  readonly respTimeSum?: number;
+  readonly respSamples?: number;
   /** Requests/responses denied by rules (absent = 0). */
   readonly denied?: number;
 }
@@ -273,6 +276,8 @@ export interface ServerStats {
   httpResponses: HttpResponses;
   /** Average connect time in ms over all connections, 0 without samples. */
   avgConnectMs: number;
+  /** Average server response time (ms) since start, 0 without samples. */
+  avgResponseMs: number;
   /** Null when the server has no health check ("no check"). */
   check: ServerCheckStats | null;
   /** Epoch ms of the last state change (process start when none). */
@@ -305,6 +310,8 @@ export interface BackendStats {
   failedNoServer: number;
   httpResponses: HttpResponses;
   avgConnectMs: number;
+  /** Average server response time (ms) since start, 0 without samples. */
+  avgResponseMs: number;
   /** Active / backup servers that are up (usable, weight > 0), and the totals. */
   activeUp: number;
   backupUp: number;
@@ -439,6 +446,7 @@ function backendStats<S extends ServerSource>(
     failedNoServer: c.failedNoServer,
     httpResponses: responses(c.httpResp),
     avgConnectMs: average(c.connectTimeSum, c.connectSamples),
+    avgResponseMs: average(c.respTimeSum ?? 0, c.respSamples ?? 0),
     activeUp,
     backupUp,
     activeTotal,
@@ -475,6 +483,7 @@ function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | nul
     redispatches: c.redispatches,
     httpResponses: responses(c.httpResp),
     avgConnectMs: average(c.connectTimeSum, c.connectSamples),
+    avgResponseMs: average(c.respTimeSum ?? 0, c.respSamples ?? 0),
     check: chk === null || !checked ? null : {
       status: chk.lastCheck,
       desc: chk.desc ?? "",

@@ -210,6 +210,7 @@ function serverRow(
     lbtot: srv.totalSessions,
     type: TYPE_SERVER,
     ctime: Math.round(srv.avgConnectMs),
+    rtime: Math.round(srv.avgResponseMs),
     addr: srv.address,
     mode: be.mode,
   };
@@ -257,6 +258,7 @@ function backendRow(be: BackendStats, iid: number): Row {
     lbtot: be.totalSessions,
     type: TYPE_BACKEND,
     ctime: Math.round(be.avgConnectMs),
+    rtime: Math.round(be.avgResponseMs),
     mode: be.mode,
     algo: be.algo,
   };

@@ -549,6 +549,9 @@ export class Stream implements SiOwner, LbRequest {
     if (this.txn !== null) this.txn.tc = now - this.#connStartThis;
     be.counters.connectTimeSum += now - this.#connStartThis;
     be.counters.connectSamples++;
+    const sc = this.srv!.counters;
+    sc.connectTimeSum += now - this.#connStartThis;
+    sc.connectSamples++;
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
@@ -715,6 +718,14 @@ export class Stream implements SiOwner, LbRequest {
   /** A response head was parsed: bind the editor and the sample context to it. */
   bindResponse(): void {
     const txn = this.txn!;
+    // Response time (Tr) for the stats: from when the request could reach the server.
+    if (txn.tReqSent > 0 && this.be !== null && this.srv !== null) {
+      const tr = this.now() - Math.max(txn.tReqSent, this.tConnected);
+      this.be.counters.respTimeSum += tr;
+      this.be.counters.respSamples++;
+      this.srv.counters.respTimeSum += tr;
+      this.srv.counters.respSamples++;
+    }
     this.#resEd!.reset(txn.resBuf!, txn.res);
     this.#sample!.setResponse(txn.resBuf!, txn.res, this.#resEd);
   }
