@@ -9,6 +9,9 @@
 //
 // These helpers must never hide a failure: a reset is reported as an error
 // (with the bytes received so far), an EOF as the end of data.
+//
+// The byte helpers at the end (concat, writeFull, latin1, indexOfCrlfCrlf) are
+// shared by the stub servers and the HTTP clients of the other helpers.
 
 import { createHash, type Hash } from "node:crypto";
 
@@ -149,9 +152,9 @@ export function readAll(
         try {
           n = await conn.read(buf);
         } catch (error) {
-          return { data: concat(parts, total), end: "reset", error };
+          return { data: concat(parts), end: "reset", error };
         }
-        if (n === null) return { data: concat(parts, total), end: "eof", error: null };
+        if (n === null) return { data: concat(parts), end: "eof", error: null };
         if (total + n > maxBytes) throw new Error(`readAll: more than ${maxBytes} bytes`);
         parts.push(buf.slice(0, n));
         total += n;
@@ -330,12 +333,36 @@ export async function exchange(
 export const te = new TextEncoder();
 export const td = new TextDecoder();
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
+/** The parts joined into one array. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
     off += p.length;
   }
   return out;
+}
+
+/** Writes all of `data` (loops on partial writes), with no deadline of its own. */
+export async function writeFull(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/** Latin-1 decoding: one char per byte, so byte offsets and string offsets agree. */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) {
+    s += String.fromCharCode(...b.subarray(i, i + 8192));
+  }
+  return s;
+}
+
+/** Index of the first CRLFCRLF starting in `b[from, to)`, or -1 (a negative `from` counts as 0). */
+export function indexOfCrlfCrlf(b: Uint8Array, from = 0, to = b.length): number {
+  for (let i = Math.max(0, from); i + 3 < to; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
 }

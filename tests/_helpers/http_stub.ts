@@ -32,7 +32,11 @@
 // handler, so a test that calls it in `finally` leaves no op behind.
 
 import { createHash } from "node:crypto";
-import { closeQuietly } from "./client.ts";
+import { AcceptLoop } from "./accept.ts";
+import { indexOfCrlfCrlf } from "./client.ts";
+import { Events, Signal } from "./signal.ts";
+
+export { Events };
 
 const latin1 = new TextDecoder("latin1");
 
@@ -95,19 +99,19 @@ export class StubConnection {
   end: "eof" | "reset" | "server" | null = null;
   readonly rawLog = new ByteLog(4 * 1024 * 1024);
   readonly writtenLog = new ByteLog(4 * 1024 * 1024);
-  #waiters = new Set<() => void>();
+  #changed = new Signal();
   constructor(readonly index: number) {}
 
   /** Records received bytes and wakes `waitRaw()` callers. */
   received(b: Uint8Array): void {
     this.rawLog.push(b);
-    this.#wake();
+    this.#changed.notify();
   }
 
   /** Marks the end of the connection and wakes `waitRaw()` callers. */
   ended(how: "eof" | "reset" | "server"): void {
     if (this.end === null) this.end = how;
-    this.#wake();
+    this.#changed.notify();
   }
 
   /**
@@ -115,59 +119,30 @@ export class StubConnection {
    * rejects when the connection ends first or after `timeoutMs`.
    */
   async waitRaw(n: number, timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.rawLength < n) {
-      if (this.end !== null) {
-        throw new Error(
-          `Connection ${this.index} ended (${this.end}) after ${this.rawLength} of ${n} bytes`,
-        );
-      }
-      const left = end - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `Timed out after ${timeoutMs} ms waiting for ${n} bytes (have ${this.rawLength})`,
-        );
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
-    }
+    await this.#changed.until(
+      () => {
+        if (this.rawLength >= n) return true;
+        if (this.end !== null) {
+          throw new Error(
+            `Connection ${this.index} ended (${this.end}) after ${this.rawLength} of ${n} bytes`,
+          );
+        }
+        return undefined;
+      },
+      timeoutMs,
+      () => `${n} bytes (have ${this.rawLength})`,
+    );
   }
 
   /** Resolves once the connection has ended (any way); rejects after `timeoutMs`. */
-  async waitEnd(timeoutMs: number): Promise<"eof" | "reset" | "server"> {
-    const end = Date.now() + timeoutMs;
-    while (this.end === null) {
-      const left = end - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `Timed out after ${timeoutMs} ms waiting for connection ${this.index} to end`,
-        );
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
-    }
-    return this.end;
+  waitEnd(timeoutMs: number): Promise<"eof" | "reset" | "server"> {
+    return this.#changed.until(
+      () => this.end ?? undefined,
+      timeoutMs,
+      `connection ${this.index} to end`,
+    );
   }
 
-  #wake(): void {
-    const w = [...this.#waiters];
-    this.#waiters.clear();
-    for (const f of w) f();
-  }
   /** Every byte received on it, in order (the first 4 MiB; `rawLength` counts all). */
   get raw(): Uint8Array {
     return this.rawLog.bytes();
@@ -191,43 +166,6 @@ export interface HttpStubOptions {
   interim?: ((req: StubRequest) => Uint8Array | string | null) | null;
   /** Body bytes kept per request (default 1 MiB); more are only hashed. */
   keepBodyBytes?: number;
-}
-
-/** A resolvable list: tests await the n-th record with `waitFor(n)`. */
-export class Events<T> {
-  readonly items: T[] = [];
-  #waiters = new Set<() => void>();
-  push(item: T): void {
-    this.items.push(item);
-    const w = [...this.#waiters];
-    this.#waiters.clear();
-    for (const f of w) f();
-  }
-  get length(): number {
-    return this.items.length;
-  }
-  /** Resolves when at least `n` records exist; rejects after `timeoutMs` saying `what`. */
-  async waitFor(n: number, timeoutMs: number, what = "records"): Promise<T[]> {
-    const end = Date.now() + timeoutMs;
-    while (this.items.length < n) {
-      const left = end - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `Timed out after ${timeoutMs} ms waiting for ${n} ${what} (have ${this.items.length})`,
-        );
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
-    }
-    return this.items;
-  }
 }
 
 /** The default answer to request `index`: 200 with body `ok INDEX`. */
@@ -317,13 +255,6 @@ class ConnReader {
 
 class StubError extends Error {}
 
-function indexOfCrlfCrlf(b: Uint8Array, from: number): number {
-  for (let i = Math.max(0, from); i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-  }
-  return -1;
-}
-
 function indexOfCrlf(b: Uint8Array, from: number): number {
   for (let i = from; i + 1 < b.length; i++) {
     if (b[i] === 13 && b[i + 1] === 10) return i;
@@ -334,7 +265,6 @@ function indexOfCrlf(b: Uint8Array, from: number): number {
 /** The raw HTTP/1.1 stub server (see the file header). */
 export class HttpStub {
   readonly port: number;
-  accepted = 0;
   /** Handler errors (unframeable input, write failures), as strings. */
   readonly errors: string[] = [];
   /** Every connection, in accept order. */
@@ -346,11 +276,7 @@ export class HttpStub {
   /** Connections that ended (any way), in order of their end. */
   readonly ends = new Events<StubConnection>();
 
-  #listener: Deno.TcpListener;
-  #conns = new Set<Deno.TcpConn>();
-  #handlers = new Set<Promise<void>>();
-  #loop: Promise<void>;
-  #closed = false;
+  #loop: AcceptLoop;
   #release!: () => void;
   #released = new Promise<void>((r) => (this.#release = r));
   #respond: Responder;
@@ -368,45 +294,34 @@ export class HttpStub {
         : null)
       : opts.interim;
     this.#keepBody = opts.keepBodyBytes ?? KEEP_BODY_BYTES_DEFAULT;
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.port = (this.#listener.addr as Deno.NetAddr).port;
-    this.#loop = this.#acceptLoop();
+    this.#loop = new AcceptLoop(
+      (conn, index) => {
+        const rec = new StubConnection(index);
+        this.connections.push(rec);
+        return this.#serve(conn, rec);
+      },
+      {
+        onError: (e, index) => {
+          this.errors.push(`conn ${index}: ${e instanceof Error ? e.message : String(e)}`);
+        },
+        onEnd: (index) => {
+          const rec = this.connections.items[index]!;
+          rec.ended("server");
+          this.ends.push(rec);
+        },
+      },
+    );
+    this.port = this.#loop.port;
+  }
+
+  /** Connections accepted so far. */
+  get accepted(): number {
+    return this.#loop.accepted;
   }
 
   /** Total bytes received over all connections. */
   get bytesReceived(): number {
     return this.connections.items.reduce((a, c) => a + c.rawLength, 0);
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        return;
-      }
-      if (this.#closed) {
-        closeQuietly(conn);
-        return;
-      }
-      const index = this.accepted++;
-      this.#conns.add(conn);
-      const rec = new StubConnection(index);
-      this.connections.push(rec);
-      const p = this.#serve(conn, rec)
-        .catch((e) => {
-          this.errors.push(`conn ${index}: ${e instanceof Error ? e.message : String(e)}`);
-        })
-        .finally(() => {
-          this.#conns.delete(conn);
-          closeQuietly(conn);
-          rec.ended("server");
-          this.ends.push(rec);
-          this.#handlers.delete(p);
-        });
-      this.#handlers.add(p);
-    }
   }
 
   async #serve(conn: Deno.TcpConn, rec: StubConnection): Promise<void> {
@@ -590,13 +505,9 @@ export class HttpStub {
   }
 
   /** Stops accepting, releases silent connections, closes all, awaits all handlers. */
-  async close(): Promise<void> {
-    this.#closed = true;
+  close(): Promise<void> {
     this.#release();
-    closeQuietly(this.#listener);
-    await this.#loop;
-    for (const c of this.#conns) closeQuietly(c);
-    await Promise.all([...this.#handlers]);
+    return this.#loop.close();
   }
 }
 

@@ -11,10 +11,12 @@
 // SIGTERM, awaits the exit (SIGKILL after a grace period), drains both pipes
 // and removes the temporary file; call it in `finally`.
 //
-// `parseTcpLog()` splits an HAProxy tcplog line into typed fields so tests
-// assert on termination states, byte counts, timers and retries by name.
+// `parseTcpLog()` and `parseHttpLog()` split an HAProxy tcplog / httplog line
+// into typed fields so tests assert on termination states, byte counts, timers
+// and retries by name; `logLineOf(port)` matches the lines of one client.
 
 import { delay } from "./client.ts";
+import { Signal } from "./signal.ts";
 
 /** Absolute path of the proxy's entry point, found from this file. */
 export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
@@ -53,27 +55,20 @@ export class ProxyProcess {
 
   #child: Deno.ChildProcess;
   #pumps: Promise<void>;
-  #waiters = new Set<() => void>();
+  #changed = new Signal();
   #ownsFile: boolean;
   #stopped = false;
 
   constructor(file: string, ownsFile: boolean, opts: StartOptions) {
     this.file = file;
     this.#ownsFile = ownsFile;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN_TS, "-f", file, ...(opts.args ?? [])],
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    this.#child = spawnDeno(["run", "-A", MAIN_TS, "-f", file, ...(opts.args ?? [])]);
     this.pid = this.#child.pid;
     this.#pumps = Promise.all([
       pumpLines(this.#child.stdout, (line) => {
         this.logs.push(line);
         opts.onStdout?.(line);
-        this.#notify();
+        this.#changed.notify();
       }),
       pumpLines(this.#child.stderr, (line) => {
         this.stderr.push(line);
@@ -84,12 +79,12 @@ export class ProxyProcess {
           this.ports.set(m[1]!, list);
         }
         opts.onStderr?.(line);
-        this.#notify();
+        this.#changed.notify();
       }),
     ]).then(() => {});
     this.#child.status.then((s) => {
       this.exitStatus = s;
-      this.#notify();
+      this.#changed.notify();
     });
   }
 
@@ -142,15 +137,7 @@ export class ProxyProcess {
       if (left <= 0) {
         throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\n${this.describe()}`);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
+      await this.#changed.wait(left);
     }
   }
 
@@ -220,11 +207,6 @@ export class ProxyProcess {
     return `--- proxy stderr (last 20) ---\n${this.stderr.slice(-20).join("\n")}\n` +
       `--- proxy stdout (last 20) ---\n${this.logs.slice(-20).join("\n")}`;
   }
-
-  #notify(): void {
-    for (const w of this.#waiters) w();
-    this.#waiters.clear();
-  }
 }
 
 /**
@@ -261,16 +243,29 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `main.ts` with `args` to completion (deadline `timeoutMs`, then SIGKILL). */
-export async function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN_TS, ...args],
+/** Spawns `deno ARGS` in the repository root: no stdin, stdout and stderr piped, no colours. */
+function spawnDeno(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args,
     cwd: REPO_ROOT,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
+}
+
+/** Runs `main.ts` with `args` to completion (deadline `timeoutMs`, then SIGKILL). */
+export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return runDeno(["run", "-A", MAIN_TS, ...args], timeoutMs);
+}
+
+/**
+ * Runs `deno ARGS` (e.g. `run -A SCRIPT`) in the repository root to completion
+ * (deadline `timeoutMs`, then SIGKILL).
+ */
+export async function runDeno(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  const child = spawnDeno(args);
   const timer = setTimeout(() => {
     try {
       child.kill("SIGKILL");
@@ -302,19 +297,16 @@ export async function checkConfig(yaml: string): Promise<CliResult & { file: str
   }
 }
 
-/** One tcplog line, split (`%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`). */
-export interface TcpLog {
+/** The fields tcplog and httplog lines share. */
+export interface SessionLog {
   clientIp: string;
   clientPort: number;
   date: string;
   frontend: string;
   backend: string;
   server: string;
-  tw: number;
-  tc: number;
-  tt: number;
   bytes: number;
-  /** Two-letter termination state, e.g. "--", "cD", "SC". */
+  /** Two-letter termination state, e.g. "--", "cD", "SC", "PR". */
   ts: string;
   actconn: number;
   feconn: number;
@@ -328,44 +320,116 @@ export interface TcpLog {
   line: string;
 }
 
+/** One tcplog line, split (`%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`). */
+export interface TcpLog extends SessionLog {
+  tw: number;
+  tc: number;
+  tt: number;
+}
+
+/**
+ * One httplog line, split (`%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B
+ * %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r`).
+ */
+export interface HttpLog extends SessionLog {
+  /** %TR: time to receive the full request head. */
+  tR: number;
+  /** %Tw: time waiting in queues. */
+  tw: number;
+  /** %Tc: time to connect to the server. */
+  tc: number;
+  /** %Tr: server response time (-1 when no response came). */
+  tr: number;
+  /** %Ta: active time of the request. */
+  ta: number;
+  status: number;
+  /** Captured request / response cookie fields (`-` when none). */
+  cookieReq: string;
+  cookieRes: string;
+  /** Four-character termination state (`%tsc`), e.g. "----", "PR--", "sQ--"; `ts` is its start. */
+  tsc: string;
+  /** The request line, unquoted (`<BADREQ>` for an unparsable request). */
+  request: string;
+}
+
+/** `%ci:%cp [%t] %ft %b/%s `, the start of both formats. */
+const LOG_HEAD = "^(?<clientIp>\\S+):(?<clientPort>\\d+) \\[(?<date>[^\\]]+)\\] " +
+  "(?<frontend>\\S+) (?<backend>[^\\s/]+)/(?<server>\\S+) ";
+/** `%ac/%fc/%bc/%sc/%rc %sq/%bq`, in both formats. */
+const LOG_CONNS = "(?<actconn>\\d+)/(?<feconn>\\d+)/(?<beconn>\\d+)/(?<srvconn>\\d+)/" +
+  "(?<redispatched>\\+?)(?<retries>\\d+) (?<srvQueue>\\d+)/(?<beQueue>\\d+)";
+
 const TCPLOG_RE = new RegExp(
-  "^(\\S+):(\\d+) \\[([^\\]]+)\\] (\\S+) ([^\\s/]+)/(\\S+) " +
-    "(-?\\d+)/(-?\\d+)/\\+?(-?\\d+) \\+?(\\d+) (\\S\\S) " +
-    "(\\d+)/(\\d+)/(\\d+)/(\\d+)/(\\+?)(\\d+) (\\d+)/(\\d+)$",
+  LOG_HEAD + "(?<tw>-?\\d+)/(?<tc>-?\\d+)/\\+?(?<tt>-?\\d+) \\+?(?<bytes>\\d+) (?<ts>\\S\\S) " +
+    LOG_CONNS + "$",
 );
 
-/** Parses a tcplog line; throws (quoting the line) when it does not have the tcplog shape. */
-export function parseTcpLog(line: string): TcpLog {
-  const m = TCPLOG_RE.exec(line.trimEnd());
-  if (m === null) throw new Error(`Not a tcplog line: ${JSON.stringify(line)}`);
-  const g = (i: number): string => m[i]!;
+const HTTPLOG_RE = new RegExp(
+  LOG_HEAD +
+    "(?<tR>-?\\d+)/(?<tw>-?\\d+)/(?<tc>-?\\d+)/(?<tr>-?\\d+)/\\+?(?<ta>-?\\d+) " +
+    "(?<status>-?\\d+) \\+?(?<bytes>\\d+) (?<cookieReq>\\S+) (?<cookieRes>\\S+) " +
+    "(?<tsc>(?<ts>\\S\\S)\\S\\S) " + LOG_CONNS + ' "(?<request>.*)"$',
+);
+
+/** The named groups of `re` on `line`; throws (quoting the line) when it does not match. */
+function logFields(re: RegExp, line: string, what: string): (name: string) => string {
+  const groups = re.exec(line.trimEnd())?.groups;
+  if (groups === undefined) throw new Error(`Not ${what} line: ${JSON.stringify(line)}`);
+  return (name) => groups[name]!;
+}
+
+function sessionLog(g: (name: string) => string, line: string): SessionLog {
   return {
-    clientIp: g(1),
-    clientPort: Number(g(2)),
-    date: g(3),
-    frontend: g(4),
-    backend: g(5),
-    server: g(6),
-    tw: Number(g(7)),
-    tc: Number(g(8)),
-    tt: Number(g(9)),
-    bytes: Number(g(10)),
-    ts: g(11),
-    actconn: Number(g(12)),
-    feconn: Number(g(13)),
-    beconn: Number(g(14)),
-    srvconn: Number(g(15)),
-    redispatched: g(16) === "+",
-    retries: Number(g(17)),
-    srvQueue: Number(g(18)),
-    beQueue: Number(g(19)),
+    clientIp: g("clientIp"),
+    clientPort: Number(g("clientPort")),
+    date: g("date"),
+    frontend: g("frontend"),
+    backend: g("backend"),
+    server: g("server"),
+    bytes: Number(g("bytes")),
+    ts: g("ts"),
+    actconn: Number(g("actconn")),
+    feconn: Number(g("feconn")),
+    beconn: Number(g("beconn")),
+    srvconn: Number(g("srvconn")),
+    redispatched: g("redispatched") === "+",
+    retries: Number(g("retries")),
+    srvQueue: Number(g("srvQueue")),
+    beQueue: Number(g("beQueue")),
     line,
   };
 }
 
-/** A regex matching the tcplog line of the session from client port `port`. */
-export function logLineOf(port: number): RegExp {
-  return new RegExp(`^127\\.0\\.0\\.1:${port} \\[`);
+/** Parses a tcplog line; throws (quoting the line) when it does not have the tcplog shape. */
+export function parseTcpLog(line: string): TcpLog {
+  const g = logFields(TCPLOG_RE, line, "a tcplog");
+  return { ...sessionLog(g, line), tw: Number(g("tw")), tc: Number(g("tc")), tt: Number(g("tt")) };
+}
+
+/** Parses an httplog line; throws (quoting it) when it does not have the httplog shape. */
+export function parseHttpLog(line: string): HttpLog {
+  const g = logFields(HTTPLOG_RE, line, "an httplog");
+  return {
+    ...sessionLog(g, line),
+    tR: Number(g("tR")),
+    tw: Number(g("tw")),
+    tc: Number(g("tc")),
+    tr: Number(g("tr")),
+    ta: Number(g("ta")),
+    status: Number(g("status")),
+    cookieReq: g("cookieReq"),
+    cookieRes: g("cookieRes"),
+    tsc: g("tsc"),
+    request: g("request"),
+  };
+}
+
+/**
+ * A regex matching the log lines (tcplog or httplog) of the client at
+ * `ip`:`port` (an IPv6 address given bare, e.g. "::1").
+ */
+export function logLineOf(port: number, ip = "127.0.0.1"): RegExp {
+  return new RegExp(`^${ip.replace(/[.:[\]]/g, (c) => `\\${c}`)}:${port} \\[`);
 }
 
 /**

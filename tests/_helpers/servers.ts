@@ -24,7 +24,9 @@
 // - blackholeServer: a port whose SYNs are dropped, so connects hang (see there).
 
 import { createHash, type Hash } from "node:crypto";
-import { closeQuietly, SeededBytes } from "./client.ts";
+import { AcceptLoop } from "./accept.ts";
+import { closeQuietly, SeededBytes, writeFull } from "./client.ts";
+import { Events } from "./signal.ts";
 
 /** What every stub server exposes. */
 export interface StubServer {
@@ -48,55 +50,13 @@ export interface Received {
 type Handler = (conn: Deno.TcpConn, index: number) => Promise<void>;
 
 /** Base: an accept loop on 127.0.0.1 that runs `handler` per connection. */
-class BaseServer implements StubServer {
-  readonly port: number;
-  accepted = 0;
-  readonly errors: string[] = [];
-  #listener: Deno.TcpListener;
-  #conns = new Set<Deno.TcpConn>();
-  #handlers = new Set<Promise<void>>();
-  #loop: Promise<void>;
-  #closed = false;
+class BaseServer extends AcceptLoop implements StubServer {
+  readonly errors: string[];
 
   constructor(handler: Handler, port = 0) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
-    this.port = (this.#listener.addr as Deno.NetAddr).port;
-    this.#loop = this.#acceptLoop(handler);
-  }
-
-  async #acceptLoop(handler: Handler): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (this.#closed) {
-        closeQuietly(conn);
-        return;
-      }
-      const index = this.accepted++;
-      this.#conns.add(conn);
-      const p = handler(conn, index)
-        .catch((e) => {
-          this.errors.push(String(e));
-        })
-        .finally(() => {
-          this.#conns.delete(conn);
-          closeQuietly(conn);
-          this.#handlers.delete(p);
-        });
-      this.#handlers.add(p);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    closeQuietly(this.#listener);
-    await this.#loop;
-    for (const c of this.#conns) closeQuietly(c);
-    await Promise.all([...this.#handlers]);
+    const errors: string[] = [];
+    super(handler, { port, onError: (e) => errors.push(String(e)) });
+    this.errors = errors;
   }
 }
 
@@ -120,40 +80,6 @@ async function hashUntilEof(
   }
 }
 
-async function writeAllRaw(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/** Resolvable list: tests await the n-th record with `next()`. */
-class Records<T> {
-  readonly items: T[] = [];
-  #waiters: Array<() => void> = [];
-  push(item: T): void {
-    this.items.push(item);
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-  /** Resolves when at least `n` records exist; rejects after `timeoutMs`. */
-  async waitFor(n: number, timeoutMs: number): Promise<T[]> {
-    const end = Date.now() + timeoutMs;
-    while (this.items.length < n) {
-      const left = end - Date.now();
-      if (left <= 0) {
-        throw new Error(`Timed out waiting for ${n} records (have ${this.items.length})`);
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-    }
-    return this.items;
-  }
-}
-
 // ---------------------------------------------------------------------------
 
 /** Echo server: writes back every byte; after the client's FIN, sends FIN and closes. */
@@ -168,7 +94,7 @@ export function echoServer(opts: { port?: number } = {}): StubServer & {
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) break;
-      await writeAllRaw(conn, buf.subarray(0, n));
+      await writeFull(conn, buf.subarray(0, n));
       total += n;
     }
     echoed.push(total);
@@ -180,14 +106,14 @@ export function echoServer(opts: { port?: number } = {}): StubServer & {
 /** Sink: hashes input until EOF, records it, then optionally replies and closes. */
 export function sinkServer(opts: { reply?: Uint8Array | ((r: Received) => Uint8Array) } = {}):
   & StubServer
-  & { readonly received: Records<Received> } {
-  const received = new Records<Received>();
+  & { readonly received: Events<Received> } {
+  const received = new Events<Received>();
   const srv = new BaseServer(async (conn) => {
     const r = await hashUntilEof(conn);
     received.push(r);
     if (opts.reply !== undefined && r.end === "eof") {
       const data = typeof opts.reply === "function" ? opts.reply(r) : opts.reply;
-      await writeAllRaw(conn, data);
+      await writeFull(conn, data);
     }
     await conn.closeWrite().catch(() => {});
   });
@@ -216,9 +142,9 @@ export interface DuplexRecord {
  * concurrently, so nothing serialises the two transfers.
  */
 export function duplexServer(bytes: number, seed: number): StubServer & {
-  readonly records: Records<DuplexRecord>;
+  readonly records: Events<DuplexRecord>;
 } {
-  const records = new Records<DuplexRecord>();
+  const records = new Events<DuplexRecord>();
   const srv = new BaseServer(async (conn) => {
     const sending = (async () => {
       const gen = new SeededBytes(seed);
@@ -230,7 +156,7 @@ export function duplexServer(bytes: number, seed: number): StubServer & {
         gen.fill(buf);
         const piece = buf.subarray(0, n);
         h.update(piece);
-        await writeAllRaw(conn, piece);
+        await writeFull(conn, piece);
         sent += n;
       }
       await conn.closeWrite();
@@ -252,8 +178,8 @@ export function answerFirstServer(opts: {
   firstBytes: number;
   answer: Uint8Array;
   mode: "shutw" | "close";
-}): StubServer & { readonly received: Records<Received> } {
-  const received = new Records<Received>();
+}): StubServer & { readonly received: Events<Received> } {
+  const received = new Events<Received>();
   const srv = new BaseServer(async (conn) => {
     const h = createHash("sha256");
     const first = new Uint8Array(opts.firstBytes);
@@ -264,7 +190,7 @@ export function answerFirstServer(opts: {
       off += n;
     }
     h.update(first.subarray(0, off));
-    await writeAllRaw(conn, opts.answer);
+    await writeFull(conn, opts.answer);
     if (opts.mode === "close") {
       received.push({ sha256: h.digest("hex"), count: off, end: "eof" });
       return; // the base closes the socket
@@ -282,12 +208,12 @@ export function answerFirstServer(opts: {
  */
 export function silentServer(opts: { greeting?: Uint8Array; shutw?: boolean } = {}):
   & StubServer
-  & { readonly eofs: Records<number> } {
-  const eofs = new Records<number>();
+  & { readonly eofs: Events<number> } {
+  const eofs = new Events<number>();
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const srv = new BaseServer(async (conn) => {
-    if (opts.greeting !== undefined) await writeAllRaw(conn, opts.greeting);
+    if (opts.greeting !== undefined) await writeFull(conn, opts.greeting);
     if (opts.shutw === true) await conn.closeWrite();
     const buf = new Uint8Array(64 * 1024);
     for (;;) {
@@ -340,7 +266,7 @@ export function countingServer(opts: {
         off += p.length;
       }
       await new Promise<void>((resolve) => setTimeout(resolve, opts.holdMs));
-      await writeAllRaw(conn, opts.answer(req));
+      await writeFull(conn, opts.answer(req));
     } finally {
       // the connection counts as open until the socket is closed
       closeQuietly(conn);

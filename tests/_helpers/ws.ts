@@ -18,7 +18,8 @@
 //
 // Every wait is bounded; nothing here swallows a failure.
 
-import { closeQuietly, DEFAULT_DEADLINE_MS, te, withDeadline } from "./client.ts";
+import { AcceptLoop } from "./accept.ts";
+import { closeQuietly, DEFAULT_DEADLINE_MS, te, withDeadline, writeFull } from "./client.ts";
 
 export const OP_CONT = 0x0;
 export const OP_TEXT = 0x1;
@@ -142,11 +143,6 @@ class FrameReader {
   }
 }
 
-async function writeFull(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
 /** Reads an HTTP head (to CRLFCRLF); returns it and any bytes read past it. */
 async function readHttpHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Array }> {
   let buf = new Uint8Array(0);
@@ -207,15 +203,10 @@ export interface WsEchoServer {
 
 /** Starts the echo server (see the file header). */
 export function wsEchoServer(): WsEchoServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   const handshakes: string[] = [];
   const echoed: Array<Array<{ opcode: number; length: number }>> = [];
   const closeCodes: Array<number | null> = [];
   const errors: string[] = [];
-  const conns = new Set<Deno.TcpConn>();
-  const handlers = new Set<Promise<void>>();
-  let closed = false;
 
   const serve = async (conn: Deno.TcpConn, idx: number): Promise<void> => {
     const { head, rest } = await readHttpHead(conn);
@@ -293,45 +284,19 @@ export function wsEchoServer(): WsEchoServer {
     }
   };
 
-  const loop = (async () => {
-    for (let idx = 0;; idx++) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      if (closed) {
-        closeQuietly(conn);
-        return;
-      }
-      conns.add(conn);
-      const p: Promise<void> = serve(conn, idx)
-        .catch((e) => {
-          if (!closed) errors.push(String(e));
-        })
-        .finally(() => {
-          conns.delete(conn);
-          closeQuietly(conn);
-          handlers.delete(p);
-        });
-      handlers.add(p);
-    }
-  })();
+  const loop = new AcceptLoop(serve, {
+    onError: (e, _index, closing) => {
+      if (!closing) errors.push(String(e));
+    },
+  });
 
   return {
-    port,
+    port: loop.port,
     handshakes,
     echoed,
     closeCodes,
     errors,
-    close: async () => {
-      closed = true;
-      closeQuietly(listener);
-      await loop;
-      for (const c of conns) closeQuietly(c);
-      await Promise.all([...handlers]);
-    },
+    close: () => loop.close(),
   };
 }
 

@@ -14,7 +14,6 @@ import { Scheduler } from "../../src/task/scheduler.ts";
 import { type Clock, realClock, TICK_ETERNITY } from "../../src/task/ticks.ts";
 import { TASK_KILLED } from "../../src/task/types.ts";
 import {
-  type CheckLogger,
   type CheckManager,
   checkStateOf,
   HCHK_STATUS_L4CON,
@@ -27,43 +26,11 @@ import {
   startChecks,
   statsCheckState,
 } from "../../src/check/mod.ts";
+import { LogRecorder } from "../_helpers/log_recorder.ts";
 import { backend, server, timeouts } from "../_helpers/runtime_config.ts";
 import { blackholeServer, deadPort } from "../_helpers/servers.ts";
 
 const WAIT_MS = 5_000;
-
-/** Captures log lines ("LEVEL msg") and lets a test await one. */
-class LogRecorder implements CheckLogger {
-  readonly lines: string[] = [];
-  #waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
-  notice(m: string): void {
-    this.#push(`NOTICE ${m}`);
-  }
-  warning(m: string): void {
-    this.#push(`WARNING ${m}`);
-  }
-  alert(m: string): void {
-    this.#push(`ALERT ${m}`);
-  }
-  #push(line: string): void {
-    this.lines.push(line);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.re.test(line)) return true;
-      w.resolve(line);
-      return false;
-    });
-  }
-  /** Resolves with the first line (already logged or coming) matching `re`. */
-  waitFor(re: RegExp, ms = WAIT_MS): Promise<string> {
-    const seen = this.lines.find((l) => re.test(l));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return deadline(
-      new Promise<string>((resolve) => this.#waiters.push({ re, resolve })),
-      ms,
-      `a log line matching ${re}; got:\n${this.lines.join("\n")}`,
-    );
-  }
-}
 
 /** Rejects if `p` does not settle within `ms`; never leaks its timer. */
 async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -24,6 +24,7 @@ import {
   type ServerCheckView,
   startChecks,
 } from "../../src/check/mod.ts";
+import { LogRecorder } from "../_helpers/log_recorder.ts";
 import { backend, server, timeouts } from "../_helpers/runtime_config.ts";
 
 const te = new TextEncoder();
@@ -257,50 +258,6 @@ Deno.test("http-check evaluation: only the first 16 KiB of body are searched", (
 });
 
 // ---- Real sockets ----
-
-/** Captures log lines and lets a test await one. */
-class LogRecorder implements CheckLogger {
-  readonly lines: string[] = [];
-  #waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
-  notice(m: string): void {
-    this.#push(`NOTICE ${m}`);
-  }
-  warning(m: string): void {
-    this.#push(`WARNING ${m}`);
-  }
-  alert(m: string): void {
-    this.#push(`ALERT ${m}`);
-  }
-  #push(line: string): void {
-    this.lines.push(line);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.re.test(line)) return true;
-      w.resolve(line);
-      return false;
-    });
-  }
-  async waitFor(re: RegExp, ms = WAIT_MS): Promise<string> {
-    const seen = this.lines.find((l) => re.test(l));
-    if (seen !== undefined) return seen;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        new Promise<string>((resolve) => this.#waiters.push({ re, resolve })),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(`no log line matching ${re} in ${ms} ms:\n${this.lines.join("\n")}`),
-              ),
-            ms,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
 
 /**
  * A stub HTTP server: records each request head, then answers `answer`

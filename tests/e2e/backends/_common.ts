@@ -11,7 +11,8 @@
 // - HttpConn: a client connection (Deno.connect, or node:net when the test
 //   needs a chosen source address such as 127.0.0.2) that sends requests and
 //   reads responses one by one, keep-alive included.
-// - parseHttpLog(): an httplog line split into named fields.
+// - parseHttpLog() (from _helpers/proxy.ts): an httplog line split into named
+//   fields; logOfPort() waits for the line of one client.
 // - Stats helpers: basic-auth header, admin POSTs, the JSON snapshot.
 //
 // Every wait has a deadline and says what it waited for; `close()` of a
@@ -20,8 +21,20 @@
 
 import net from "node:net";
 import type { Buffer } from "node:buffer";
-import { closeQuietly, DEFAULT_DEADLINE_MS, td, te, withDeadline } from "../../_helpers/client.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
+import {
+  closeQuietly,
+  concat,
+  DEFAULT_DEADLINE_MS,
+  indexOfCrlfCrlf,
+  td,
+  te,
+  withDeadline,
+  writeFull,
+} from "../../_helpers/client.ts";
+import { type HttpLog, logLineOf, parseHttpLog, type ProxyProcess } from "../../_helpers/proxy.ts";
+import { Signal } from "../../_helpers/signal.ts";
+
+export { type HttpLog, parseHttpLog };
 
 /** The `global`/`defaults` head of the HTTP test configurations. */
 export const HTTP_HEAD = `
@@ -32,40 +45,40 @@ defaults:
   option: [httplog]
 `;
 
-// ---------------------------------------------------------------------------
-// Waiting on conditions without sleeping.
-
-/** A set of waiters woken whenever something changed. */
-export class Signal {
-  #waiters = new Set<() => void>();
-
-  /** Wakes every current waiter. */
-  notify(): void {
-    const w = [...this.#waiters];
-    this.#waiters.clear();
-    for (const f of w) f();
-  }
-
-  /** Waits until `pred()` is not undefined (re-checked on every notify), or throws after `ms`. */
-  async until<T>(pred: () => T | undefined, ms: number, what: () => string): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = pred();
-      if (v !== undefined) return v;
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`Timed out after ${ms} ms waiting for ${what()}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
-    }
-  }
+/** The parts of a feBeConfig() configuration. */
+export interface FeBeOptions {
+  /** YAML lines under frontend `fe`, indented 4 spaces (more frontends may follow, indented 2). */
+  frontend?: string;
+  /** YAML lines under backend `be` before its `servers:`, indented 4 spaces. */
+  backend?: string;
+  /** The lines of `be`'s server list (serverLines()). */
+  servers: string;
+  /** YAML after backend `be`: more backends, indented 2 spaces. */
+  moreBackends?: string;
 }
+
+/**
+ * The usual configuration of these tests: HTTP_HEAD, then frontend `fe`
+ * (127.0.0.1:0) whose default backend is `be`, with the given lines added.
+ */
+export function feBeConfig(o: FeBeOptions): string {
+  return HTTP_HEAD + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    default_backend: be
+${o.frontend ?? ""}
+backends:
+  be:
+${o.backend ?? ""}
+    servers:
+${o.servers}
+${o.moreBackends ?? ""}
+`;
+}
+
+// ---------------------------------------------------------------------------
+// Holding requests.
 
 /** A gate that held requests wait on until the test opens it. */
 export class Gate {
@@ -85,18 +98,6 @@ export class Gate {
 
 // ---------------------------------------------------------------------------
 // The origin server.
-
-const CRLFCRLF = [13, 10, 13, 10] as const;
-
-function findHeadEnd(b: Uint8Array, from: number, to: number): number {
-  for (let i = Math.max(0, from); i + 3 < to; i++) {
-    if (
-      b[i] === CRLFCRLF[0] && b[i + 1] === CRLFCRLF[1] && b[i + 2] === CRLFCRLF[2] &&
-      b[i + 3] === CRLFCRLF[3]
-    ) return i;
-  }
-  return -1;
-}
 
 /** A parsed request or response head. */
 export interface Head {
@@ -158,7 +159,7 @@ class Reader {
   async head(): Promise<Uint8Array | null> {
     let scanned = 0;
     for (;;) {
-      const i = findHeadEnd(this.#buf, scanned - 3, this.#buf.length);
+      const i = indexOfCrlfCrlf(this.#buf, scanned - 3);
       if (i >= 0) return this.#take(i + 4);
       scanned = this.#buf.length;
       if (scanned > 256 * 1024) throw new Error("head larger than 256 KiB");
@@ -208,21 +209,6 @@ class Reader {
     while (await this.#fill());
     return this.#take(this.#buf.length);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-async function writeFull(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 function denoSource(conn: Deno.Conn): ByteSource {
@@ -688,73 +674,9 @@ export function show(m: Map<string, number>): string {
 // ---------------------------------------------------------------------------
 // Log lines.
 
-/** One httplog line, split. */
-export interface HttpLog {
-  clientIp: string;
-  clientPort: number;
-  frontend: string;
-  backend: string;
-  server: string;
-  tr: number;
-  tw: number;
-  tc: number;
-  tresp: number;
-  ta: number;
-  status: number;
-  bytes: number;
-  /** Four-letter termination state, e.g. "----", "sQ--". */
-  tsc: string;
-  actconn: number;
-  feconn: number;
-  beconn: number;
-  srvconn: number;
-  retries: string;
-  srvQueue: number;
-  beQueue: number;
-  request: string;
-  line: string;
-}
-
-const HTTPLOG_RE = new RegExp(
-  "^(\\S+):(\\d+) \\[([^\\]]+)\\] (\\S+) ([^\\s/]+)/(\\S+) " +
-    "(-?\\d+)/(-?\\d+)/(-?\\d+)/(-?\\d+)/\\+?(-?\\d+) (-?\\d+) \\+?(\\d+) \\S+ \\S+ (\\S{4}) " +
-    '(\\d+)/(\\d+)/(\\d+)/(\\d+)/(\\+?\\d+) (\\d+)/(\\d+) "(.*)"$',
-);
-
-/** Parses an httplog line; throws (quoting it) when it does not have the httplog shape. */
-export function parseHttpLog(line: string): HttpLog {
-  const m = HTTPLOG_RE.exec(line.trimEnd());
-  if (m === null) throw new Error(`Not an httplog line: ${JSON.stringify(line)}`);
-  const g = (i: number): string => m[i]!;
-  return {
-    clientIp: g(1),
-    clientPort: Number(g(2)),
-    frontend: g(4),
-    backend: g(5),
-    server: g(6),
-    tr: Number(g(7)),
-    tw: Number(g(8)),
-    tc: Number(g(9)),
-    tresp: Number(g(10)),
-    ta: Number(g(11)),
-    status: Number(g(12)),
-    bytes: Number(g(13)),
-    tsc: g(14),
-    actconn: Number(g(15)),
-    feconn: Number(g(16)),
-    beconn: Number(g(17)),
-    srvconn: Number(g(18)),
-    retries: g(19),
-    srvQueue: Number(g(20)),
-    beQueue: Number(g(21)),
-    request: g(22),
-    line,
-  };
-}
-
 /** The parsed log line of the request sent from client port `port` (waits for it). */
 export async function logOfPort(proxy: ProxyProcess, port: number, ms = 5_000): Promise<HttpLog> {
-  return parseHttpLog(await proxy.waitForLog(new RegExp(`^127\\.0\\.0\\.1:${port} \\[`), ms));
+  return parseHttpLog(await proxy.waitForLog(logLineOf(port), ms));
 }
 
 // ---------------------------------------------------------------------------

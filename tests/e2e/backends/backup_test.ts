@@ -8,8 +8,8 @@ import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   adminPost,
   closeAll,
+  feBeConfig,
   fetchOnce,
-  HTTP_HEAD,
   NameServer,
   serverLines,
   show,
@@ -22,21 +22,15 @@ function config(
   backend: string,
   frontend = "",
 ): string {
-  return HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-${frontend}
-backends:
-  be:
+  return feBeConfig({
+    frontend,
+    backend: `
     balance: roundrobin
     retries: 1
-    option: [redispatch${backend}]
-    servers:
-${serverLines(actives, () => "check: true, inter: 100ms, fall: 2, rise: 2")}
-${serverLines(backups, () => "backup: true, check: true, inter: 100ms, fall: 2, rise: 2")}
-`;
+    option: [redispatch${backend}]`,
+    servers: `${serverLines(actives, () => "check: true, inter: 100ms, fall: 2, rise: 2")}
+${serverLines(backups, () => "backup: true, check: true, inter: 100ms, fall: 2, rise: 2")}`,
+  });
 }
 
 /** `n` requests on new connections; returns the answering servers, tallied. */

@@ -15,9 +15,9 @@ import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   adminPost,
   closeAll,
+  feBeConfig,
   fetchOnce,
   Gate,
-  HTTP_HEAD,
   HttpConn,
   type NameServer,
   nameServers,
@@ -34,18 +34,7 @@ function config(
   extra: (s: NameServer, i: number) => string = () => "",
   frontend = "",
 ): string {
-  return HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-${frontend}
-backends:
-  be:
-${backend}
-    servers:
-${serverLines(servers, extra)}
-`;
+  return feBeConfig({ frontend, backend, servers: serverLines(servers, extra) });
 }
 
 /** Sends `paths` one after the other on one keep-alive connection; returns the answering servers. */

@@ -9,11 +9,12 @@ import assert from "node:assert/strict";
 import { pollUntil, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   closeAll,
+  feBeConfig,
   Gate,
-  HTTP_HEAD,
   HttpConn,
+  type HttpLog,
+  logOfPort,
   nameServers,
-  parseHttpLog,
   type Response,
   serverLines,
   show,
@@ -46,19 +47,10 @@ Deno.test("queue: maxconn 2 with 6 concurrent slow requests: never more than 2 a
   let proxy: ProxyProcess | undefined;
   const reqs: Array<Awaited<ReturnType<typeof start>>> = [];
   try {
-    proxy = await startProxy(
-      HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    timeout: { queue: 10s }
-    servers:
-${serverLines(servers, () => "maxconn: 2")}
-`,
-    );
+    proxy = await startProxy(feBeConfig({
+      backend: "    timeout: { queue: 10s }",
+      servers: serverLines(servers, () => "maxconn: 2"),
+    }));
     const port = proxy.port("fe");
     for (let i = 0; i < 6; i++) reqs.push(await start(port, `/slow/${i}`));
     const answers = await Promise.all(reqs.map((r) => r.response));
@@ -67,11 +59,7 @@ ${serverLines(servers, () => "maxconn: 2")}
     assert.equal(s1.served, 6);
     assert.equal(s1.maxInflight, 2, `the server worked on ${s1.maxInflight} requests at once`);
 
-    const logs = await Promise.all(
-      reqs.map(async (r) =>
-        parseHttpLog(await proxy!.waitForLog(new RegExp(`^127\\.0\\.0\\.1:${r.port} \\[`)))
-      ),
-    );
+    const logs = await Promise.all(reqs.map((r) => logOfPort(proxy!, r.port)));
     for (const l of logs) {
       assert.equal(l.status, 200, l.line);
       assert.equal(`${l.backend}/${l.server}`, "be/s1", l.line);
@@ -101,19 +89,10 @@ Deno.test("queue: `timeout queue` expires while the only slot is busy: 503 and s
   let proxy: ProxyProcess | undefined;
   const reqs: Array<Awaited<ReturnType<typeof start>>> = [];
   try {
-    proxy = await startProxy(
-      HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    timeout: { queue: 200ms }
-    servers:
-${serverLines(servers, () => "maxconn: 1")}
-`,
-    );
+    proxy = await startProxy(feBeConfig({
+      backend: "    timeout: { queue: 200ms }",
+      servers: serverLines(servers, () => "maxconn: 1"),
+    }));
     const port = proxy.port("fe");
     reqs.push(await start(port, "/busy"));
     await s1.waitInflight(1);
@@ -127,9 +106,7 @@ ${serverLines(servers, () => "maxconn: 1")}
     assert.ok(took >= 180 && took < 2_000, `503 after ${took} ms (timeout queue 200ms)`);
     assert.equal(s1.served, 1, "the queued request reached the server");
 
-    const log = parseHttpLog(
-      await proxy.waitForLog(new RegExp(`^127\\.0\\.0\\.1:${waiting.port} \\[`)),
-    );
+    const log = await logOfPort(proxy, waiting.port);
     assert.equal(log.status, 503, log.line);
     assert.equal(log.tsc, "sQ--", log.line);
     assert.ok(log.tw >= 180, `Tw ${log.tw}: ${log.line}`);
@@ -153,20 +130,11 @@ Deno.test("queue: maxqueue 1 on two servers with maxconn 1: the overflow queues 
   let proxy: ProxyProcess | undefined;
   const reqs: Array<Awaited<ReturnType<typeof start>>> = [];
   try {
-    proxy = await startProxy(
-      HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-    stats: { uri: /stats }
-backends:
-  be:
-    timeout: { queue: 10s }
-    servers:
-${serverLines(servers, () => "maxconn: 1, maxqueue: 1")}
-`,
-    );
+    proxy = await startProxy(feBeConfig({
+      frontend: "    stats: { uri: /stats }",
+      backend: "    timeout: { queue: 10s }",
+      servers: serverLines(servers, () => "maxconn: 1, maxqueue: 1"),
+    }));
     const port = proxy.port("fe");
     const queues = async (): Promise<string> => {
       const be = (await statsJson(port)).backends.find((b) => b.name === "be")!;
@@ -200,9 +168,7 @@ ${serverLines(servers, () => "maxconn: 1, maxqueue: 1")}
     const r5 = await fifth.response;
     assert.equal(r5.status, 503, r5.body);
     assert.equal(r5.server, null);
-    const log5 = parseHttpLog(
-      await proxy.waitForLog(new RegExp(`^127\\.0\\.0\\.1:${fifth.port} \\[`)),
-    );
+    const log5 = await logOfPort(proxy, fifth.port);
     assert.equal(log5.status, 503, log5.line);
     assert.equal(log5.tsc, "SQ--", log5.line);
     assert.equal(servers[0]!.served + servers[1]!.served, 2, "r3/r4/r5 reached a server early");
@@ -211,12 +177,8 @@ ${serverLines(servers, () => "maxconn: 1, maxqueue: 1")}
     const answers = await Promise.all(reqs.slice(0, 4).map((r) => r.response));
     for (const a of answers) assert.equal(a.status, 200);
     assert.equal(show(tally(answers.map((a) => a.server))), show(new Map([["s1", 2], ["s2", 2]])));
-    const logs = await Promise.all(
-      reqs.slice(2, 4).map(async (r) =>
-        parseHttpLog(await proxy!.waitForLog(new RegExp(`^127\\.0\\.0\\.1:${r.port} \\[`)))
-      ),
-    );
-    const [l3, l4] = logs as [ReturnType<typeof parseHttpLog>, ReturnType<typeof parseHttpLog>];
+    const logs = await Promise.all(reqs.slice(2, 4).map((r) => logOfPort(proxy!, r.port)));
+    const [l3, l4] = logs as [HttpLog, HttpLog];
     assert.equal(l3.srvQueue, 1, l3.line);
     assert.equal(l4.srvQueue, 1, l4.line);
     assert.notEqual(

@@ -10,34 +10,21 @@
 
 import {
   closeQuietly,
+  concat,
   DeadlineError,
   DEFAULT_DEADLINE_MS,
+  indexOfCrlfCrlf,
+  latin1,
   td,
   te,
   withDeadline,
+  writeFull,
 } from "../../_helpers/client.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
+import { type HttpLog, logLineOf, parseHttpLog, type ProxyProcess } from "../../_helpers/proxy.ts";
+import { AcceptLoop } from "../../_helpers/accept.ts";
+import { Signal } from "../../_helpers/signal.ts";
 
-const CRLFCRLF = [13, 10, 13, 10] as const;
-
-/** Latin-1 decoding (one char per byte): heads are byte strings. */
-export function latin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 4096) {
-    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 4096)));
-  }
-  return s;
-}
-
-function indexOfCrlfCrlf(b: Uint8Array, from: number, to: number): number {
-  for (let i = from; i + 3 < to; i++) {
-    if (
-      b[i] === CRLFCRLF[0] && b[i + 1] === CRLFCRLF[1] && b[i + 2] === CRLFCRLF[2] &&
-      b[i + 3] === CRLFCRLF[3]
-    ) return i;
-  }
-  return -1;
-}
+export { type HttpLog, latin1, parseHttpLog };
 
 /**
  * Buffered reader over a connection: heads up to CRLFCRLF, exact byte counts,
@@ -143,14 +130,12 @@ export class ByteReader {
   /** A chunked body, decoded; trailers are read and returned raw. */
   async readChunked(): Promise<{ body: Uint8Array; trailers: string }> {
     const parts: Uint8Array[] = [];
-    let total = 0;
     for (;;) {
       const line = await this.readLine();
       const size = parseInt(line.split(";")[0]!.trim(), 16);
       if (!Number.isFinite(size) || size < 0) throw new Error(`Bad chunk size line ${line}`);
       if (size === 0) break;
       parts.push(await this.readN(size));
-      total += size;
       const crlf = await this.readLine();
       if (crlf !== "") throw new Error(`Missing CRLF after a chunk: ${JSON.stringify(crlf)}`);
     }
@@ -160,7 +145,7 @@ export class ByteReader {
       if (t === "") break;
       trailers += t + "\r\n";
     }
-    return { body: concat(parts, total), trailers };
+    return { body: concat(parts), trailers };
   }
 
   /** Everything until EOF (what was read ahead included). */
@@ -172,16 +157,6 @@ export class ByteReader {
     this.#start = this.#end;
     return out;
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** A parsed head: start line and headers in arrival order. */
@@ -493,35 +468,10 @@ export function httpStub(
   tag: string,
   opts: { respond?: (r: StubRequest) => StubReply; ignoreClose?: boolean } = {},
 ): HttpStub {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   const requests: StubRequest[] = [];
   const conns: StubConn[] = [];
   const errors: string[] = [];
-  const open = new Set<Deno.TcpConn>();
-  const handlers = new Set<Promise<void>>();
-  let waiters: Array<() => void> = [];
-  let closed = false;
-  const notify = () => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
-  const waitFor = async <T>(pred: () => T | undefined, ms: number, what: string): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = pred();
-      if (v !== undefined) return v;
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`Stub ${tag}: timed out after ${ms} ms waiting for ${what}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-    }
-  };
+  const changed = new Signal();
 
   const serve = async (conn: Deno.TcpConn, info: StubConn): Promise<void> => {
     const rd = new ByteReader(conn);
@@ -552,7 +502,7 @@ export function httpStub(
       const req: StubRequest = { conn: info.index, seq, head, method, target, version, body, peer };
       requests.push(req);
       info.requests++;
-      notify();
+      changed.notify();
       const reply = opts.respond?.(req) ?? {};
       const connHdr = valuesOf(head.headers, "connection").join(",").toLowerCase();
       const wantsClose = version === "HTTP/1.0"
@@ -567,67 +517,41 @@ export function httpStub(
     }
   };
 
-  const loop = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      if (closed) {
-        closeQuietly(conn);
-        return;
-      }
-      const info: StubConn = { index: conns.length, requests: 0, closedBy: null };
+  const loop = new AcceptLoop(
+    (conn, index) => {
+      const info: StubConn = { index, requests: 0, closedBy: null };
       conns.push(info);
-      open.add(conn);
-      const p: Promise<void> = serve(conn, info)
-        .catch((e) => {
-          if (!closed) errors.push(String(e));
-          if (info.closedBy === null) info.closedBy = "peer";
-        })
-        .finally(() => {
-          open.delete(conn);
-          closeQuietly(conn);
-          handlers.delete(p);
-          notify();
-        });
-      handlers.add(p);
-    }
-  })();
+      return serve(conn, info);
+    },
+    {
+      onError: (e, index, closing) => {
+        if (!closing) errors.push(String(e));
+        if (conns[index]!.closedBy === null) conns[index]!.closedBy = "peer";
+      },
+      onEnd: () => changed.notify(),
+    },
+  );
 
   return {
-    port,
+    port: loop.port,
     tag,
     requests,
     conns,
     errors,
     waitRequests: (n, ms = 5_000) =>
-      waitFor(
+      changed.until(
         () => (requests.length >= n ? requests : undefined),
         ms,
-        `${n} requests (have ${requests.length})`,
+        () => `${n} requests (have ${requests.length}) at stub ${tag}`,
       ),
     waitClosed: (index, ms = 5_000) =>
-      waitFor(
+      changed.until(
         () => conns[index]?.closedBy ?? undefined,
         ms,
-        `connection #${index} to close`,
+        `connection #${index} to close at stub ${tag}`,
       ),
-    close: async () => {
-      closed = true;
-      closeQuietly(listener);
-      await loop;
-      for (const c of open) closeQuietly(c);
-      await Promise.all([...handlers]);
-    },
+    close: () => loop.close(),
   };
-}
-
-async function writeFull(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 function renderReply(tag: string, req: StubRequest, r: StubReply, close: boolean): Uint8Array {
@@ -658,78 +582,6 @@ function renderReply(tag: string, req: StubRequest, r: StubReply, close: boolean
 // ---------------------------------------------------------------------------
 // Log lines.
 
-/** One httplog line, split. */
-export interface HttpLog {
-  clientIp: string;
-  clientPort: number;
-  date: string;
-  frontend: string;
-  backend: string;
-  server: string;
-  tr: number;
-  tw: number;
-  tc: number;
-  tresp: number;
-  ta: number;
-  status: number;
-  bytes: number;
-  /** Four-letter termination state (%tsc), e.g. "----", "PR--", "LR--". */
-  tsc: string;
-  actconn: number;
-  feconn: number;
-  beconn: number;
-  srvconn: number;
-  retries: string;
-  srvQueue: number;
-  beQueue: number;
-  /** The request line, unquoted. */
-  request: string;
-  line: string;
-}
-
-const HTTPLOG_RE = new RegExp(
-  "^(\\S+):(\\d+) \\[([^\\]]+)\\] (\\S+) ([^\\s/]+)/(\\S+) " +
-    "(-?\\d+)/(-?\\d+)/(-?\\d+)/(-?\\d+)/\\+?(-?\\d+) (-?\\d+) \\+?(\\d+) \\S+ \\S+ (\\S{4}) " +
-    '(\\d+)/(\\d+)/(\\d+)/(\\d+)/(\\+?\\d+) (\\d+)/(\\d+) "(.*)"$',
-);
-
-/** Parses an httplog line; throws (quoting it) when it does not have the httplog shape. */
-export function parseHttpLog(line: string): HttpLog {
-  const m = HTTPLOG_RE.exec(line.trimEnd());
-  if (m === null) throw new Error(`Not an httplog line: ${JSON.stringify(line)}`);
-  const g = (i: number): string => m[i]!;
-  return {
-    clientIp: g(1),
-    clientPort: Number(g(2)),
-    date: g(3),
-    frontend: g(4),
-    backend: g(5),
-    server: g(6),
-    tr: Number(g(7)),
-    tw: Number(g(8)),
-    tc: Number(g(9)),
-    tresp: Number(g(10)),
-    ta: Number(g(11)),
-    status: Number(g(12)),
-    bytes: Number(g(13)),
-    tsc: g(14),
-    actconn: Number(g(15)),
-    feconn: Number(g(16)),
-    beconn: Number(g(17)),
-    srvconn: Number(g(18)),
-    retries: g(19),
-    srvQueue: Number(g(20)),
-    beQueue: Number(g(21)),
-    request: g(22),
-    line,
-  };
-}
-
-/** Regex for the log lines of client `ip`:`port` (IPv6 given bare, e.g. "::1"). */
-export function logOf(port: number, ip = "127.0.0.1"): RegExp {
-  return new RegExp(`^${ip.replace(/[.:[\]]/g, (c) => `\\${c}`)}:${port} \\[`);
-}
-
 /** Waits for `n` log lines of a client port and parses them. */
 export async function logsOf(
   proxy: ProxyProcess,
@@ -738,7 +590,7 @@ export async function logsOf(
   ip = "127.0.0.1",
   timeoutMs = 5_000,
 ): Promise<HttpLog[]> {
-  const lines = await proxy.waitForLogs(logOf(port, ip), n, timeoutMs);
+  const lines = await proxy.waitForLogs(logLineOf(port, ip), n, timeoutMs);
   return lines.map(parseHttpLog);
 }
 

@@ -1,5 +1,5 @@
 // Shared pieces of the HTTP_RULES.md end-to-end tests: the proxy
-// configuration, an httplog parser, and a raw HTTP/1.1 client that frames
+// configuration, parsed httplog lines, and a raw HTTP/1.1 client that frames
 // responses itself (so that tests see exactly the bytes the proxy sent).
 //
 // Nothing here is lenient: a response the client cannot frame is an error
@@ -7,20 +7,13 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { closeQuietly, connect, withDeadline } from "../../_helpers/client.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
+import { closeQuietly, concat, connect, latin1, withDeadline } from "../../_helpers/client.ts";
+import { type HttpLog, logLineOf, parseHttpLog, type ProxyProcess } from "../../_helpers/proxy.ts";
+
+export { type HttpLog, latin1, parseHttpLog };
 
 /** Deadline of one client read or write in these tests. */
 export const IO_MS = 3_000;
-
-/** Latin-1 decoding: one char per byte, so byte offsets and string offsets agree. */
-export function latin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 8192) {
-    s += String.fromCharCode(...b.subarray(i, i + 8192));
-  }
-  return s;
-}
 
 /** Latin-1 encoding (each char code & 0xff): for requests with raw bytes ≥ 0x80 or controls. */
 export function bytes(s: string): Uint8Array {
@@ -82,86 +75,6 @@ ${o.extraBackends ?? ""}
 // ---------------------------------------------------------------------------
 // httplog
 
-/** One httplog line, split. */
-export interface HttpLog {
-  clientIp: string;
-  clientPort: number;
-  date: string;
-  frontend: string;
-  backend: string;
-  server: string;
-  /** %TR/%Tw/%Tc/%Tr/%Ta */
-  tR: number;
-  tw: number;
-  tc: number;
-  tr: number;
-  ta: number;
-  status: number;
-  bytes: number;
-  cookieReq: string;
-  cookieRes: string;
-  /** Four characters (`%tsc`), e.g. "PR--". */
-  tsc: string;
-  /** The two-letter termination state, e.g. "PR". */
-  ts: string;
-  actconn: number;
-  feconn: number;
-  beconn: number;
-  srvconn: number;
-  retries: number;
-  srvQueue: number;
-  beQueue: number;
-  /** The request line, unquoted (`<BADREQ>` for an unparsable request). */
-  request: string;
-  line: string;
-}
-
-const HTTPLOG_RE = new RegExp(
-  "^(\\S+):(\\d+) \\[([^\\]]+)\\] (\\S+) ([^\\s/]+)/(\\S+) " +
-    "(-?\\d+)/(-?\\d+)/(-?\\d+)/(-?\\d+)/\\+?(-?\\d+) (-?\\d+) \\+?(\\d+) (\\S+) (\\S+) (\\S{4}) " +
-    '(\\d+)/(\\d+)/(\\d+)/(\\d+)/\\+?(\\d+) (\\d+)/(\\d+) "(.*)"$',
-);
-
-/** Parses an httplog line; throws (quoting it) when it does not have the httplog shape. */
-export function parseHttpLog(line: string): HttpLog {
-  const m = HTTPLOG_RE.exec(line.trimEnd());
-  if (m === null) throw new Error(`Not an httplog line: ${JSON.stringify(line)}`);
-  const g = (i: number): string => m[i]!;
-  return {
-    clientIp: g(1),
-    clientPort: Number(g(2)),
-    date: g(3),
-    frontend: g(4),
-    backend: g(5),
-    server: g(6),
-    tR: Number(g(7)),
-    tw: Number(g(8)),
-    tc: Number(g(9)),
-    tr: Number(g(10)),
-    ta: Number(g(11)),
-    status: Number(g(12)),
-    bytes: Number(g(13)),
-    cookieReq: g(14),
-    cookieRes: g(15),
-    tsc: g(16),
-    ts: g(16).slice(0, 2),
-    actconn: Number(g(17)),
-    feconn: Number(g(18)),
-    beconn: Number(g(19)),
-    srvconn: Number(g(20)),
-    retries: Number(g(21)),
-    srvQueue: Number(g(22)),
-    beQueue: Number(g(23)),
-    request: g(24),
-    line,
-  };
-}
-
-/** A regex matching the log lines of the client whose local port is `port`. */
-export function logOf(port: number): RegExp {
-  return new RegExp(`^127\\.0\\.0\\.1:${port} \\[`);
-}
-
 /** Waits for the `count`-th log line of client port `port` and returns all of them, parsed. */
 export async function logsOf(
   proxy: ProxyProcess,
@@ -169,7 +82,7 @@ export async function logsOf(
   count = 1,
   timeoutMs = IO_MS,
 ): Promise<HttpLog[]> {
-  const lines = await proxy.waitForLogs(logOf(port), count, timeoutMs);
+  const lines = await proxy.waitForLogs(logLineOf(port), count, timeoutMs);
   return lines.map(parseHttpLog);
 }
 
@@ -189,8 +102,8 @@ export async function explainFailure<T>(
     const p = port();
     let lines: string[] = [];
     if (p !== undefined) {
-      await proxy.waitForLog(logOf(p), 1_000).catch(() => {});
-      lines = proxy.logs.filter((l) => logOf(p).test(l));
+      await proxy.waitForLog(logLineOf(p), 1_000).catch(() => {});
+      lines = proxy.logs.filter((l) => logLineOf(p).test(l));
     }
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(
@@ -471,16 +384,6 @@ export class RawClient {
   close(): void {
     closeQuietly(this.conn);
   }
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import {
   adminPost,
   basicAuth,
   closeAll,
+  feBeConfig,
   fetchOnce,
-  HTTP_HEAD,
   type JsonSnapshot,
   NameServer,
   type Response,
@@ -55,32 +55,25 @@ async function withStats(body: (env: Env) => Promise<void>): Promise<void> {
   ];
   let proxy: ProxyProcess | undefined;
   try {
-    proxy = await startProxy(
-      HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
+    proxy = await startProxy(feBeConfig({
+      frontend: `
     stats: { uri: /stats, refresh: 5s, auth: "${AUTH}", admin: true, prometheus: /metrics }
   fe_tcp:
     bind: "127.0.0.1:0"
     mode: tcp
     option: ["no httplog", tcplog]
-    default_backend: be_tcp
-backends:
-  be:
-    balance: roundrobin
-    servers:
-${serverLines([s1])}
+    default_backend: be_tcp`,
+      backend: "    balance: roundrobin",
+      servers: `${serverLines([s1])}
 ${serverLines([s2], () => "check: true, inter: 100ms, rise: 2, fall: 3")}
 ${serverLines([s3], () => "disabled: true")}
-${serverLines([bk], () => "backup: true")}
+${serverLines([bk], () => "backup: true")}`,
+      moreBackends: `
   be_tcp:
     mode: tcp
     servers:
-${serverLines([t1])}
-`,
-    );
+${serverLines([t1])}`,
+    }));
     const port = proxy.port("fe");
     // s2 starts "UP 1/3" until its first check passes.
     await pollUntil(
@@ -468,19 +461,10 @@ Deno.test("stats: outputs larger than one buffer (30 servers) are served whole: 
   const servers = Array.from({ length: 30 }, (_, i) => new NameServer(`web${i + 1}`));
   let proxy: ProxyProcess | undefined;
   try {
-    proxy = await startProxy(
-      HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-    stats: { uri: /stats, prometheus: /metrics }
-backends:
-  be:
-    servers:
-${serverLines(servers, () => "check: true, inter: 1s")}
-`,
-    );
+    proxy = await startProxy(feBeConfig({
+      frontend: "    stats: { uri: /stats, prometheus: /metrics }",
+      servers: serverLines(servers, () => "check: true, inter: 1s"),
+    }));
     const port = proxy.port("fe");
     for (const path of ["/stats", "/stats;csv", "/stats;json", "/metrics"]) {
       const r = await fetchOnce(port, path);

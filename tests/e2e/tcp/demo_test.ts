@@ -4,7 +4,7 @@
 // 8080, 8081, 9001, 9002 and 9003, so it is skipped (with a message) when one is taken.
 
 import assert from "node:assert/strict";
-import { REPO_ROOT } from "../../_helpers/proxy.ts";
+import { runDeno } from "../../_helpers/proxy.ts";
 
 const DEMO = new URL("../../_helpers/demo.ts", import.meta.url).pathname;
 const PORTS = [8080, 8081, 9001, 9002, 9003];
@@ -30,25 +30,9 @@ Deno.test({
   name: "demo: demo.ts --once echoes hello through :8080 and serves HTTP and stats on :8081",
   ignore: busy.length > 0,
   fn: async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", DEMO, "--once"],
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    let out: Deno.CommandOutput;
-    try {
-      out = await child.output();
-    } finally {
-      clearTimeout(timer);
-    }
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
+    const { code, stdout, stderr } = await runDeno(["run", "-A", DEMO, "--once"], 30_000);
     const both = `stdout:\n${stdout}\nstderr:\n${stderr}`;
-    assert.equal(out.code, 0, both);
+    assert.equal(code, 0, both);
     assert.match(stdout, /^reply: "hello"$/m, both);
     assert.match(
       stdout,
