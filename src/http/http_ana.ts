@@ -295,7 +295,9 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   s.applyCookieRequest(ed);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
-  const wantsClose = !h.keepAlive() || feOpts.has("httpclose") || beOpts.has("httpclose");
+  // During a soft stop the client is told to go elsewhere after this response.
+  const wantsClose = !h.keepAlive() || feOpts.has("httpclose") || beOpts.has("httpclose") ||
+    s.ctx.stopping;
   if (wantsClose) txn.flags |= TX_CLI_CLOSE;
   else if (h.version === 10) txn.flags |= TX_ADD_KEEPALIVE;
   const srvClose = wantsClose || feOpts.has("http-server-close") || beOpts.has("http-server-close");
@@ -498,6 +500,8 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
   s.applyCookieResponse(ed);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
+    // A soft stop began while the request was in progress: this is its last response.
+    if (s.ctx.stopping) txn.flags |= TX_CLI_CLOSE;
     // A body delimited by the close cannot be followed by another response.
     if (h.bodyType === BODY_UNTIL_CLOSE) txn.flags |= TX_CLI_CLOSE;
     const reqVer = txn.req.version;

@@ -37,6 +37,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly listeners: Listener[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
+  readonly sessions: Set<{ softStop(): void }>;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -73,6 +74,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.listeners = [];
     this.proto = protoTcp;
     this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
+    this.sessions = new Set();
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;
@@ -157,6 +159,8 @@ export class Process implements ProcessCtx, ListenerOwner {
     void this.checks?.stop();
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
+    // Idle keep-alive connections close now; busy ones after their response.
+    for (const s of [...this.sessions]) s.softStop();
     if (this.actconn === 0) return Promise.resolve();
     return new Promise((r) => this.#onIdle = r);
   }

@@ -30,6 +30,8 @@ export interface ProcessCtx {
   actconn: number;
   /** A hard stop is in progress: streams end at their next run. */
   killing: boolean;
+  /** Live sessions, told when a soft stop begins (idle HTTP connections close then). */
+  readonly sessions: Set<{ softStop(): void }>;
   /** A session of `fe` ended: update counts and resume paused listeners. */
   sessionEnded(fe: Frontend): void;
 }

@@ -53,6 +53,7 @@ import { cidrListMatch, evalRules, type Rule, rulesUseRequest } from "../http/ht
 import {
   AN_REQ_ALL_HTTP,
   AN_REQ_HTTP_XFER_BODY,
+  AN_REQ_WAIT_HTTP,
   AN_RES_HTTP_XFER_BODY,
   AN_RES_WAIT_HTTP,
   REQ_ANALYSERS,
@@ -64,7 +65,13 @@ import type { LogContext } from "../log/log_format.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { ProcessCtx } from "../proxy/process_ctx.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
-import { type Task, TASK_WOKEN_INIT, TASK_WOKEN_IO, TASK_WOKEN_RES } from "../task/types.ts";
+import {
+  type Task,
+  TASK_WOKEN_INIT,
+  TASK_WOKEN_IO,
+  TASK_WOKEN_MSG,
+  TASK_WOKEN_RES,
+} from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "./stream_interface.ts";
 import {
   SF_ERR_CLICL,
@@ -225,7 +232,13 @@ export class Stream implements SiOwner, LbRequest {
       if (beIdx >= 0) this.setBackend(ctx.backends[beIdx]!);
       this.srvSi.state = SI_ST_REQ;
     }
+    ctx.sessions.add(this);
     ctx.sched.wake(this.task, TASK_WOKEN_INIT);
+  }
+
+  /** A soft stop began: run, so an idle keep-alive connection can close. */
+  softStop(): void {
+    this.ctx.sched.wake(this.task, TASK_WOKEN_MSG);
   }
 
   now(): number {
@@ -255,9 +268,17 @@ export class Stream implements SiOwner, LbRequest {
     //    inactivity timers; the scheduler's clock was read when this batch began.
     this.#noteActivity(now);
 
-    // 1. Hard stop requested by the process.
+    // 1. Hard stop requested by the process; on a soft stop, an HTTP
+    //    connection idle between requests closes without waiting for one.
     if (this.ctx.killing) {
       this.#abort(SF_ERR_KILLED, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
+      return;
+    }
+    if (
+      this.ctx.stopping && http && (req.analysers & AN_REQ_WAIT_HTTP) && !this.txn!.gotByte &&
+      req.input === 0
+    ) {
+      this.endQuietly(SF_ERR_LOCAL, SF_FINST_R, false);
       return;
     }
 
@@ -1128,6 +1149,7 @@ export class Stream implements SiOwner, LbRequest {
       this.txn.scratchRes = null;
       ctx.txnPool.release(this.txn);
     }
+    ctx.sessions.delete(this);
     ctx.sessionEnded(this.fe);
     this.onSettled(null);
   }
