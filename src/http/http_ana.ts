@@ -308,6 +308,11 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
       ed.addHeader("connection", "close");
     }
   }
+  // The server connection is chosen while the previous transaction's state
+  // is still what the channels show (a clean connection can then be parked).
+  s.requestServer();
+  // Response rules that read the request need a copy: its bytes do not stay.
+  s.keepRequestForResponse();
   if (
     !commitHead(
       s,
@@ -324,7 +329,6 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   txn.reqBody.reset(h.bodyType === BODY_TUNNEL ? BODY_NONE : h.bodyType, h.contentLength);
   req.analysers |= AN_REQ_HTTP_XFER_BODY;
   s.res.analysers |= AN_RES_ALL_HTTP;
-  s.requestServer();
   return ANA_CONTINUE;
 }
 

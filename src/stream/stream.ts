@@ -931,7 +931,9 @@ export class Stream implements SiOwner, LbRequest {
     if (
       txn === null || srv === null || si.state !== SI_ST_EST || !srv.usable ||
       (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
-      !res.isEmpty() || res.writing || !req.isEmpty() || req.writing ||
+      // Nothing of the last exchange may still be on its way to the server
+      // (input bytes in req belong to the next request, not to it).
+      !res.isEmpty() || res.writing || req.out > 0 || req.prefix !== null || req.writing ||
       (res.flags & (CF_SHUTR | CF_READ_ERROR)) ||
       (req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR)) ||
       si.pending !== (res.reading ? 1 : 0)
