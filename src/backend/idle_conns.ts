@@ -52,10 +52,6 @@ export class IdleConn {
     }
   }
 
-  now(): number {
-    return this.since;
-  }
-
   /** Closes the connection and forgets it. */
   kill(): void {
     if (this.#dead) return;

@@ -45,7 +45,6 @@ import { buildReply, defaultErrorBody } from "./http_errors.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
-  SF_ERR_LOCAL,
   SF_ERR_PRXCOND,
   SF_ERR_SRVCL,
   SF_ERR_SRVTO,
@@ -606,5 +605,3 @@ export function httpCloseClientAfterFlush(s: Stream): void {
   s.req.analysers = 0;
   s.res.analysers = 0;
 }
-
-export { SF_ERR_LOCAL };

@@ -30,8 +30,6 @@ export interface SiOwner {
   onIo(side: number): void;
   /** Every in-flight operation of a closed interface has settled. */
   onSettled(si: StreamInterface): void;
-  /** Current tick. */
-  now(): number;
 }
 
 export class StreamInterface {
