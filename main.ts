@@ -74,6 +74,18 @@ async function main(): Promise<void> {
     console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
     Deno.exit(1);
   }
+  // Last line of defence: an error escaping an I/O callback is logged, never
+  // fatal (one connection's failure must not take the others down).
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    proc.logger.alert(
+      `unhandled rejection: ${ev.reason instanceof Error ? ev.reason.stack : ev.reason}`,
+    );
+  });
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    proc.logger.alert(`uncaught error: ${ev.error instanceof Error ? ev.error.stack : ev.message}`);
+  });
   const hard = () => {
     proc.hardStop();
     Deno.exit(0);

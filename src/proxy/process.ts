@@ -65,6 +65,10 @@ export class Process implements ProcessCtx, ListenerOwner {
     const cc = compiled;
     this.cfg = cfg;
     this.sched = new Scheduler();
+    this.sched.onCrash = (task, e) => {
+      this.logger.alert(`internal error, session closed: ${e instanceof Error ? e.stack : e}`);
+      (task.owner as { crash?: (e: unknown) => void }).crash?.(e);
+    };
     this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit, cfg.global.bulkBufsize);
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!));

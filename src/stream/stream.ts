@@ -76,6 +76,7 @@ import { type SiOwner, StreamInterface } from "./stream_interface.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
+  SF_ERR_INTERNAL,
   SF_ERR_KILLED,
   SF_ERR_LOCAL,
   SF_ERR_NONE,
@@ -234,6 +235,31 @@ export class Stream implements SiOwner, LbRequest {
     }
     ctx.sessions.add(this);
     ctx.sched.wake(this.task, TASK_WOKEN_INIT);
+  }
+
+  /**
+   * processStream() threw (a bug): end this stream alone, as an internal
+   * error (`I` in the log), and never let it reach the scheduler's other
+   * tasks or the accept loop.
+   */
+  crash(_e: unknown): void {
+    if (this.#ended) return;
+    try {
+      this.#setTermination(
+        SF_ERR_INTERNAL,
+        this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C,
+      );
+      this.#abort(SF_ERR_INTERNAL, SF_FINST_D);
+    } catch {
+      // The state is too broken to end cleanly: close the sockets, count the end.
+      if (!this.#ended) {
+        this.#ended = true;
+        this.cli.close();
+        this.srvSi.close();
+        this.ctx.sessions.delete(this);
+        this.ctx.sessionEnded(this.fe);
+      }
+    }
   }
 
   /** A soft stop began: run, so an idle keep-alive connection can close. */

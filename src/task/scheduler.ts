@@ -37,6 +37,8 @@ export class Scheduler {
   #timerAt: number;
   /** Counters for benchmarks and debugging. */
   runs: number;
+  /** Called when a task's process() threw; the task is already killed. */
+  onCrash: (task: Task, e: unknown) => void;
   #boundDrain: () => void;
   #boundExpire: () => void;
 
@@ -52,6 +54,7 @@ export class Scheduler {
     this.#timer = null;
     this.#timerAt = TICK_ETERNITY;
     this.runs = 0;
+    this.onCrash = (_t, e) => console.error("task crashed:", e);
     this.#boundDrain = this.#drain.bind(this);
     this.#boundExpire = this.#expire.bind(this);
   }
@@ -147,6 +150,13 @@ export class Scheduler {
       this.runs++;
       try {
         task.owner.process(task);
+      } catch (e) {
+        // A bug in one task must not stop the others (nor the process): the
+        // owner is told, and the task is killed unless the owner recovers it.
+        task.state &= ~TASK_RUNNING;
+        this.kill(task);
+        this.onCrash(task, e);
+        continue;
       } finally {
         task.state &= ~TASK_RUNNING;
       }

@@ -96,3 +96,53 @@ Deno.test("TCP mode echoes bytes through the proxy and frees every buffer", asyn
     await echo.done;
   }
 });
+
+Deno.test("a bug in one stream closes that stream only; the others keep working", async () => {
+  const echo = echoServer();
+  const p = new Process(
+    runtimeConfig([frontend("fe")], [backend("be", [server("s1", echo.port)])]),
+    { quiet: true, debug: false },
+  );
+  const alerts: string[] = [];
+  p.sched.onCrash = (task, e) => {
+    alerts.push(String(e));
+    (task.owner as unknown as { crash(e: unknown): void }).crash(e);
+  };
+  p.start();
+  try {
+    const port = portOf(p);
+    const a = await Deno.connect({ hostname: "127.0.0.1", port });
+    const b = await Deno.connect({ hostname: "127.0.0.1", port });
+    for (let i = 0; i < 100 && p.sessions.size < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(p.sessions.size, 2);
+    // Make the first stream's next run throw, as a bug would.
+    const victim = [...p.sessions][0] as unknown as { process(): void; task: unknown };
+    victim.process = () => {
+      throw new TypeError("simulated bug");
+    };
+    p.sched.wake(victim.task as never, 4);
+    // One of the two clients is cut off; the other still echoes.
+    const results = await Promise.all([a, b].map(async (c) => {
+      try {
+        await c.write(new TextEncoder().encode("ping"));
+        const buf = new Uint8Array(16);
+        const n = await c.read(buf);
+        return n === null ? "closed" : new TextDecoder().decode(buf.subarray(0, n));
+      } catch {
+        return "closed";
+      }
+    }));
+    assert.deepEqual(results.sort(), ["closed", "ping"]);
+    assert.equal(alerts.length, 1);
+    assert.match(alerts[0]!, /simulated bug/);
+    a.close();
+    b.close();
+    for (let i = 0; i < 100 && p.actconn > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(p.actconn, 0, "the crashed session was counted as ended");
+  } finally {
+    p.hardStop();
+    p.sched.stop();
+    echo.close();
+    await echo.done;
+  }
+});

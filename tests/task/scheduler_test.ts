@@ -129,3 +129,26 @@ Deno.test("the real clock drains the run queue asynchronously", async () => {
   assert.deepEqual(log, ["x"]);
   s.stop();
 });
+
+Deno.test("a task that throws is killed and reported; the other tasks still run", () => {
+  const s = new Scheduler(new FakeClock());
+  const log: string[] = [];
+  const crashes: unknown[] = [];
+  s.onCrash = (_t, e) => crashes.push(e);
+  const bad = s.newTask({
+    process(): void {
+      throw new TypeError("bug in one stream");
+    },
+  });
+  const good = s.newTask(new Recorder("good", log));
+  s.wake(bad, TASK_WOKEN_IO);
+  s.wake(good, TASK_WOKEN_IO);
+  s.runPending();
+  assert.deepEqual(log, ["good"]);
+  assert.equal(crashes.length, 1);
+  assert.match(String(crashes[0]), /bug in one stream/);
+  // The crashed task never runs again.
+  s.wake(bad, TASK_WOKEN_IO);
+  s.runPending();
+  assert.equal(crashes.length, 1);
+});
