@@ -245,35 +245,6 @@ export class Channel {
     if (this.len === 0 && !this.reading) this.head = 0;
   }
 
-  /**
-   * Copies `src` into the buffer as forwarded output (used for proxy-made
-   * replies). Returns false when it does not fit. No read may be in flight.
-   */
-  appendOutput(src: Uint8Array): boolean {
-    if (this.buf === null || this.buf.length - this.len < src.length) {
-      if (this.len !== 0 || this.writing) return false;
-      this.releaseBuffer();
-      const nb = this.#pools.big.alloc();
-      if (nb === null || nb.length < src.length) {
-        if (nb !== null) this.#pools.big.release(nb);
-        return false;
-      }
-      this.buf = nb;
-      this.bufPool = this.#pools.big;
-      this.head = 0;
-    }
-    const buf = this.buf!;
-    let tail = this.head + this.len;
-    if (tail >= buf.length) tail -= buf.length;
-    const first = Math.min(src.length, buf.length - tail);
-    buf.set(src.subarray(0, first), tail);
-    if (first < src.length) buf.set(src.subarray(first), 0);
-    // Output must precede any input already held: only legal when input is empty.
-    this.len += src.length;
-    this.out += src.length;
-    return true;
-  }
-
   /** Drops everything held (used when a side is aborted). No write may be in flight. */
   erase(): void {
     this.len = 0;
