@@ -1100,8 +1100,10 @@ export class Stream implements SiOwner, LbRequest {
       return;
     }
     httpResetForNextRequest(this);
-    // Pipelined bytes may already wait in the buffer.
-    this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+    // Pipelined bytes may already wait in the buffer: run again for them.
+    // Without any, the next read's completion wakes the stream (a run
+    // spent for nothing on every keep-alive request otherwise).
+    if (this.req.input > 0) this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
   /**
