@@ -4,10 +4,16 @@
 // burst of work never starves I/O completions: when more than `batch` tasks
 // are runnable, the rest run after the event loop has had a turn. The wait
 // queue is a binary min-heap of expiry ticks behind ONE host timer armed for
-// the earliest tick, never one timer per stream. Entries are lazy: changing a
-// task's expiry is assigning task.expire; the heap is fixed up when the old
-// entry surfaces. An owner sets task.expire each time it runs: an expiry left
-// in the past wakes the task again at once. This file never touches sockets.
+// the earliest tick, never one timer per stream. Each task has at most one
+// entry and knows its index (task.heapIdx). Entries are lazy about later
+// expiries: changing a task's expiry is assigning task.expire, and an entry
+// that surfaces before it is simply re-queued; an earlier expiry moves the
+// entry up at once. Killing a task removes its entry, so that a finished
+// stream is not kept alive (with its buffers and transaction) until its old
+// timeout would have expired: after a burst of short connections those dead
+// streams would fill the old generation and make every full GC slow. An owner
+// sets task.expire each time it runs: an expiry left in the past wakes the
+// task again at once. This file never touches sockets.
 
 import { type Clock, realClock, TICK_ETERNITY } from "./ticks.ts";
 import {
@@ -78,11 +84,11 @@ export class Scheduler {
     this.#scheduleDrain();
   }
 
-  /** Marks a task dead: it never runs again and its timer entries go stale. */
+  /** Marks a task dead: it never runs again and leaves the wait queue. */
   kill(task: Task): void {
     task.state |= TASK_KILLED;
-    task.queuedKey = 0;
     task.expire = TICK_ETERNITY;
+    if (task.heapIdx >= 0) this.#heapRemove(task.heapIdx);
   }
 
   /**
@@ -92,10 +98,15 @@ export class Scheduler {
   queue(task: Task): void {
     const exp = task.expire;
     if (exp === TICK_ETERNITY || (task.state & TASK_KILLED)) return;
-    // A live entry at or before exp will surface in time and be re-queued then.
-    if (task.queuedKey !== 0 && task.queuedKey <= exp) return;
-    task.queuedKey = exp;
-    this.#heapPush(exp, task);
+    const i = task.heapIdx;
+    if (i >= 0) {
+      // An entry at or before exp will surface in time and be re-queued then.
+      if (this.#heapKeys[i]! <= exp) return;
+      this.#heapKeys[i] = exp;
+      this.#siftUp(i);
+    } else {
+      this.#heapPush(exp, task);
+    }
     if (this.#timerAt === TICK_ETERNITY || exp < this.#timerAt) this.#armTimer(exp);
   }
 
@@ -104,7 +115,7 @@ export class Scheduler {
     return this.#runq.length - this.#runHead;
   }
 
-  /** Number of wait-queue entries, stale ones included (for tests). */
+  /** Number of wait-queue entries (for tests): one per live task with an expiry. */
   waitQueueLength(): number {
     return this.#heapKeys.length;
   }
@@ -187,56 +198,69 @@ export class Scheduler {
     const now = this.now = this.clock.now();
     const keys = this.#heapKeys;
     while (keys.length > 0 && keys[0]! <= now) {
-      const key = keys[0]!;
-      const task = this.#heapPop();
-      if (task.queuedKey !== key) continue; // stale entry
-      task.queuedKey = 0;
-      if (task.state & TASK_KILLED) continue;
-      if (task.expire !== TICK_ETERNITY && task.expire <= now) this.wake(task, TASK_WOKEN_TIMER);
-      else if (task.expire !== TICK_ETERNITY) {
-        task.queuedKey = task.expire;
-        this.#heapPush(task.expire, task);
-      }
+      const task = this.#heapTasks[0]!;
+      this.#heapRemove(0);
+      if (task.expire === TICK_ETERNITY) continue;
+      if (task.expire <= now) this.wake(task, TASK_WOKEN_TIMER);
+      else this.#heapPush(task.expire, task); // it moved later meanwhile
     }
     if (keys.length > 0) this.#armTimer(keys[0]!);
   }
 
   #heapPush(key: number, task: Task): void {
+    const i = this.#heapKeys.length;
+    this.#heapKeys.push(key);
+    this.#heapTasks.push(task);
+    task.heapIdx = i;
+    this.#siftUp(i);
+  }
+
+  /** Removes the entry at index i (its task gets heapIdx -1). */
+  #heapRemove(i: number): void {
     const keys = this.#heapKeys, tasks = this.#heapTasks;
-    let i = keys.length;
-    keys.push(key);
-    tasks.push(task);
+    tasks[i]!.heapIdx = -1;
+    const lastKey = keys.pop()!;
+    const lastTask = tasks.pop()!;
+    if (i === keys.length) return; // it was the last entry
+    keys[i] = lastKey;
+    tasks[i] = lastTask;
+    lastTask.heapIdx = i;
+    if (i > 0 && keys[(i - 1) >> 1]! > lastKey) this.#siftUp(i);
+    else this.#siftDown(i);
+  }
+
+  #siftUp(i: number): void {
+    const keys = this.#heapKeys, tasks = this.#heapTasks;
+    const key = keys[i]!, task = tasks[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (keys[p]! <= key) break;
       keys[i] = keys[p]!;
       tasks[i] = tasks[p]!;
+      tasks[i]!.heapIdx = i;
       i = p;
     }
     keys[i] = key;
     tasks[i] = task;
+    task.heapIdx = i;
   }
 
-  #heapPop(): Task {
+  #siftDown(i: number): void {
     const keys = this.#heapKeys, tasks = this.#heapTasks;
-    const top = tasks[0]!;
-    const lastKey = keys.pop()!;
-    const lastTask = tasks.pop()!;
     const n = keys.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
-        if (keys[c]! >= lastKey) break;
-        keys[i] = keys[c]!;
-        tasks[i] = tasks[c]!;
-        i = c;
-      }
-      keys[i] = lastKey;
-      tasks[i] = lastTask;
+    const key = keys[i]!, task = tasks[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
+      if (keys[c]! >= key) break;
+      keys[i] = keys[c]!;
+      tasks[i] = tasks[c]!;
+      tasks[i]!.heapIdx = i;
+      i = c;
     }
-    return top;
+    keys[i] = key;
+    tasks[i] = task;
+    task.heapIdx = i;
   }
 }

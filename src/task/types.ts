@@ -50,8 +50,8 @@ export class Task {
   runReasons: number;
   /** Expiry tick, TICK_ETERNITY when none. Refreshing a timeout is assigning it. */
   expire: number;
-  /** Key of the task's live entry in the wait queue, 0 when not queued there. */
-  queuedKey: number;
+  /** Index of the task's entry in the wait queue's heap, -1 when it has none. */
+  heapIdx: number;
 
   constructor(owner: TaskOwner) {
     this.owner = owner;
@@ -59,10 +59,11 @@ export class Task {
     this.wakeReasons = 0;
     this.runReasons = 0;
     this.expire = 0;
-    this.queuedKey = 0;
+    this.heapIdx = -1;
   }
 }
 
 // Note about invariants: a task is in the run queue at most once
-// (TASK_QUEUED); it may have stale entries in the wait queue, recognised
-// because their key differs from queuedKey; a killed task is never run.
+// (TASK_QUEUED) and has at most one wait-queue entry (heapIdx), whose key may
+// be earlier than its expiry (it is re-queued when it surfaces); a killed task
+// is never run and has no wait-queue entry, so nothing keeps its owner alive.

@@ -152,3 +152,76 @@ Deno.test("a task that throws is killed and reported; the other tasks still run"
   s.runPending();
   assert.equal(crashes.length, 1);
 });
+
+Deno.test("killing tasks removes their timer entries: nothing keeps a dead owner alive", () => {
+  const clock = new FakeClock();
+  const s = new Scheduler(clock);
+  const tasks: Task[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t = s.newTask({ process(): void {} });
+    t.expire = clock.t + 60_000 + i;
+    s.queue(t);
+    tasks.push(t);
+  }
+  assert.equal(s.waitQueueLength(), 1000);
+  // Short connections ending long before their timeout.
+  for (let i = 0; i < 1000; i += 2) s.kill(tasks[i]!);
+  assert.equal(s.waitQueueLength(), 500);
+  for (let i = 1; i < 1000; i += 2) s.kill(tasks[i]!);
+  assert.equal(s.waitQueueLength(), 0);
+});
+
+Deno.test("timer wake-ups stay exact under random expiries, refreshes and kills", () => {
+  const clock = new FakeClock();
+  const s = new Scheduler(clock);
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const woken: number[] = [];
+  const tasks: Task[] = [];
+  const exp: number[] = [];
+  const dead: boolean[] = [];
+  for (let i = 0; i < 300; i++) {
+    const id = i;
+    const t = s.newTask({
+      process(task: Task): void {
+        woken.push(id);
+        task.expire = 0; // no further expiry
+      },
+    });
+    tasks.push(t);
+    exp.push(clock.t + 1 + rnd(1000));
+    dead.push(false);
+    t.expire = exp[i]!;
+    s.queue(t);
+  }
+  // Move some expiries earlier, some later (lazily), kill some.
+  for (let k = 0; k < 300; k++) {
+    const i = rnd(300);
+    const op = rnd(3);
+    if (dead[i]) continue;
+    if (op === 0) {
+      s.kill(tasks[i]!);
+      dead[i] = true;
+    } else {
+      exp[i] = clock.t + 1 + rnd(1000);
+      tasks[i]!.expire = exp[i]!;
+      s.queue(tasks[i]!);
+    }
+  }
+  // Step through time: at each step exactly the live tasks whose expiry passed run.
+  const start = clock.t;
+  for (let step = 50; step <= 1100; step += 50) {
+    woken.length = 0;
+    clock.advance(start + step - clock.t);
+    s.runPending();
+    const want = [];
+    for (let i = 0; i < 300; i++) {
+      if (!dead[i] && exp[i]! <= start + step && exp[i]! > start + step - 50) want.push(i);
+    }
+    assert.deepEqual(woken.sort((a, b) => a - b), want, `step ${step}`);
+  }
+  assert.equal(s.waitQueueLength(), 0);
+});
