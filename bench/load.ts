@@ -68,21 +68,25 @@ import {
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 type Mode = "tcp" | "http";
-type ProxyName = "sluice" | "haproxy" | "nginx";
+type ProxyName = "sluice" | "haproxy" | "nginx" | "floor";
 /** A wrk round: keep-alive connections, or "Connection: close" (one request per connection). */
 type RoundKind = "keepalive" | "close";
 
-const ALL_PROXIES: readonly ProxyName[] = ["sluice", "haproxy", "nginx"];
+/** Run by default; "floor" (bench/lib/deno_floor.ts) only when BENCH_PROXIES names it. */
+const DEFAULT_PROXIES: readonly ProxyName[] = ["sluice", "haproxy", "nginx"];
+const ALL_PROXIES: readonly ProxyName[] = [...DEFAULT_PROXIES, "floor"];
 const PROXY_LABEL: Record<ProxyName, string> = {
   sluice: "Sluice",
   haproxy: "HAProxy",
   nginx: "nginx",
+  floor: "Deno floor",
 };
 /** Modes each proxy runs in: nginx is compared as an HTTP reverse proxy only. */
 const PROXY_MODES: Record<ProxyName, readonly Mode[]> = {
   sluice: ["tcp", "http"],
   haproxy: ["tcp", "http"],
   nginx: ["http"],
+  floor: ["tcp", "http"],
 };
 const KIND_LABEL: Record<RoundKind, string> = { keepalive: "keep-alive", close: "close" };
 const MIB = 1024 * 1024;
@@ -165,7 +169,7 @@ function readSettings(): Settings {
     transfers: envInt("BENCH_TRANSFERS", 3, 0),
     bigMiB: envInt("BENCH_BIG_MIB", 100, 1),
     modes: envList<Mode>("BENCH_MODES", ["tcp"], ["tcp", "http"]),
-    proxies: envList<ProxyName>("BENCH_PROXIES", [...ALL_PROXIES], ALL_PROXIES),
+    proxies: envList<ProxyName>("BENCH_PROXIES", [...DEFAULT_PROXIES], ALL_PROXIES),
     proxiesExplicit: (Deno.env.get("BENCH_PROXIES") ?? "") !== "",
     closeRounds: envFlag("BENCH_CLOSE", true),
     backend,
@@ -419,6 +423,19 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
         "nginx",
         ["-e", `${base}/error.log`, "-p", `${base}/`, "-c", conf],
         { cpus: r.s.proxyCpu, nofile: r.nofile, stderrFile },
+      );
+    } else if (name === "floor") {
+      const floor = new URL("./lib/deno_floor.ts", import.meta.url).pathname;
+      rp.proc = r.group.spawn(
+        `Deno floor (${mode})`,
+        Deno.execPath(),
+        ["run", "--allow-net", floor, String(port), String(r.backendPort)],
+        {
+          cpus: r.s.proxyCpu,
+          nofile: r.nofile,
+          stderrFile,
+          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        },
       );
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
