@@ -156,11 +156,17 @@ export class HeadEditor {
     this.#buf = buf;
     this.#head = head;
     this.#full = false;
-    this.#addN.length = 0;
-    this.#addV.length = 0;
-    this.#eOrig.length = 0;
-    this.#eName.length = 0;
-    this.#eValue.length = 0;
+    // Most heads are never edited: skip the length stores (each one is a
+    // call into V8's array length setter) when there is nothing to clear.
+    if (this.#addN.length !== 0) {
+      this.#addN.length = 0;
+      this.#addV.length = 0;
+    }
+    if (this.#eOrig.length !== 0) {
+      this.#eOrig.length = 0;
+      this.#eName.length = 0;
+      this.#eValue.length = 0;
+    }
     this.#method = null;
     this.#target = null;
     this.#status = 0;

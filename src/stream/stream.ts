@@ -1125,7 +1125,8 @@ export class Stream implements SiOwner, LbRequest {
     if (txn === null || (txn.flags & TX_LOGGED)) return;
     txn.flags |= TX_LOGGED;
     this.#loggedTxns++;
-    this.#log(this.ctx.sched.clock.now());
+    // The clock is an op call: read it only for a line that is written.
+    if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now());
     txn.bytesOutStart = this.res.totalOut + this.res.out + this.#prefixLeft();
     txn.bytesInStart = this.req.totalIn;
   }
