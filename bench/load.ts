@@ -123,10 +123,11 @@ interface Settings {
   /** Tree whose main.ts and deno.json are run as Sluice (default: this repository). */
   sluiceRoot: string;
   /**
-   * V8 flags Sluice runs with. Default `--single-threaded`, what the docs
-   * recommend when Sluice is pinned to one core as here: V8's GC and compiler
-   * helper threads would share that core and make the main thread wait for
-   * them (scavenges of 2-4 ms instead of 0.3 ms). Empty: V8's defaults.
+   * V8 flags Sluice runs with (`deno run --v8-flags=…`); empty (the default):
+   * V8's own. `--single-threaded` was tried as the default for a process
+   * pinned to one core: it removes the 2-4 ms scavenges that wait for a
+   * helper thread, but a full run then put every old-generation sweep on the
+   * main thread and keep-alive p99 went from 3-6 ms to 22-29 ms.
    */
   sluiceV8Flags: string;
 }
@@ -189,7 +190,7 @@ function readSettings(): Settings {
     strict: envFlag("BENCH_STRICT", false),
     sluiceRoot: (Deno.env.get("BENCH_SLUICE_ROOT") ||
       new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
-    sluiceV8Flags: Deno.env.get("BENCH_SLUICE_V8_FLAGS") ?? "--single-threaded",
+    sluiceV8Flags: Deno.env.get("BENCH_SLUICE_V8_FLAGS") ?? "",
   };
 }
 
