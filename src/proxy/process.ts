@@ -19,6 +19,7 @@ import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { Frontend } from "./frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
+import { SessionList } from "./session_list.ts";
 
 export const VERSION = "0.1.0";
 
@@ -37,7 +38,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly listeners: Listener[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
-  readonly sessions: Set<{ softStop(): void }>;
+  readonly sessions: SessionList;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -78,7 +79,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.listeners = [];
     this.proto = protoTcp;
     this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
-    this.sessions = new Set();
+    this.sessions = new SessionList();
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;
@@ -164,7 +165,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
     // Idle keep-alive connections close now; busy ones after their response.
-    for (const s of [...this.sessions]) s.softStop();
+    for (const s of this.sessions.toArray()) s.softStop();
     if (this.actconn === 0) return Promise.resolve();
     return new Promise((r) => this.#onIdle = r);
   }

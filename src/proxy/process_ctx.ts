@@ -10,6 +10,7 @@ import type { Protocol } from "../listener/protocol.ts";
 import type { Logger } from "../log/log.ts";
 import type { Scheduler } from "../task/scheduler.ts";
 import type { Frontend } from "./frontend.ts";
+import type { SessionList } from "./session_list.ts";
 
 export interface ProcessCtx {
   /** Reused HTTP transactions. */
@@ -31,7 +32,7 @@ export interface ProcessCtx {
   /** A hard stop is in progress: streams end at their next run. */
   killing: boolean;
   /** Live sessions, told when a soft stop begins (idle HTTP connections close then). */
-  readonly sessions: Set<{ softStop(): void }>;
+  readonly sessions: SessionList;
   /** A session of `fe` ended: update counts and resume paused listeners. */
   sessionEnded(fe: Frontend): void;
 }

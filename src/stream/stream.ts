@@ -100,6 +100,7 @@ import {
   SI_ST_TAR,
   terminationState,
 } from "./types.ts";
+import type { SessionNode } from "../proxy/session_list.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
 const LINGER_MS = 1000;
@@ -163,6 +164,9 @@ export class Stream implements SiOwner, LbRequest {
   #resRulesUseReq: boolean;
   /** HTTP transactions logged on this stream. */
   #loggedTxns: number;
+  /** Links in the process's session list (SessionList). */
+  sessPrev: SessionNode | null;
+  sessNext: SessionNode | null;
 
   // LbRequest view for hashing algorithms.
   get src(): string {
@@ -211,6 +215,8 @@ export class Stream implements SiOwner, LbRequest {
     this.#resEd = null;
     this.#resRulesUseReq = false;
     this.#loggedTxns = 0;
+    this.sessPrev = null;
+    this.sessNext = null;
     this.cli.attach(conn, this.tAccept);
     if (fe.cfg.mode === "http") {
       // HTTP mode: the analysers own the data; the server side waits for a

@@ -116,7 +116,7 @@ Deno.test("a bug in one stream closes that stream only; the others keep working"
     for (let i = 0; i < 100 && p.sessions.size < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(p.sessions.size, 2);
     // Make the first stream's next run throw, as a bug would.
-    const victim = [...p.sessions][0] as unknown as { process(): void; task: unknown };
+    const victim = p.sessions.toArray()[0] as unknown as { process(): void; task: unknown };
     victim.process = () => {
       throw new TypeError("simulated bug");
     };
