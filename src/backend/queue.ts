@@ -16,6 +16,9 @@ export interface Waiter {
   requeue(): void;
 }
 
+/** Fills consumed slots, so that the array keeps no ended stream reachable. */
+const GONE: Waiter = { queued: false, dequeued(): void {}, requeue(): void {} };
+
 export class PendQueue {
   #items: Waiter[];
   #head: number;
@@ -51,6 +54,9 @@ export class PendQueue {
   shift(): Waiter | null {
     while (this.#head < this.#items.length) {
       const w = this.#items[this.#head]!;
+      // A long queue is a long-lived array: a slot left pointing at a
+      // served stream would keep it (and make the young GC promote it).
+      this.#items[this.#head] = GONE;
       this.#head++;
       if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
         this.#items.splice(0, this.#head);
