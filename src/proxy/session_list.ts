@@ -8,7 +8,7 @@
 // scavenger treats such pointers as roots, so every stream present in the
 // table when a young GC ran survived it, and the next one promoted it
 // (11.5 % of all allocated bytes promoted, 190 ms of scavenge pauses in 6 s;
-// with the list: 0 % and 18 ms, and 15 % more connections per second).
+// with the list: 0 % and 18 ms, and 5-9 % more connections per second).
 // For the same reason a removed node's links are cleared: a dead stream that
 // was promoted must not keep its young neighbours alive.
 

@@ -199,10 +199,14 @@ export class Scheduler {
     const keys = this.#heapKeys;
     while (keys.length > 0 && keys[0]! <= now) {
       const task = this.#heapTasks[0]!;
+      if (task.expire !== TICK_ETERNITY && task.expire > now) {
+        // Its expiry moved later meanwhile: re-key the entry in place.
+        keys[0] = task.expire;
+        this.#siftDown(0);
+        continue;
+      }
       this.#heapRemove(0);
-      if (task.expire === TICK_ETERNITY) continue;
-      if (task.expire <= now) this.wake(task, TASK_WOKEN_TIMER);
-      else this.#heapPush(task.expire, task); // it moved later meanwhile
+      if (task.expire !== TICK_ETERNITY) this.wake(task, TASK_WOKEN_TIMER);
     }
     if (keys.length > 0) this.#armTimer(keys[0]!);
   }
