@@ -525,14 +525,14 @@ export async function runHttpExchange(
       bigger.set(buf);
       buf = bigger;
     }
-    let n: number | null;
+    let n: number;
     try {
       n = await conn.read(buf.subarray(len));
     } catch (e) {
       if (len === 0) return socketErrorOutcome(e);
-      n = null;
+      n = 0;
     }
-    if (n === null) return evaluateHttpResponse(buf, len, true, spec)!;
+    if (n === 0) return evaluateHttpResponse(buf, len, true, spec)!;
     len += n;
     const o = evaluateHttpResponse(buf, len, false, spec);
     if (o !== null) return o;

@@ -5,6 +5,7 @@
 // socket. SO_KEEPALIVE stays off, as in HAProxy without `option tcpka`.
 
 import type { Address } from "../config/types.ts";
+import { denoConn } from "./deno_conn.ts";
 import type { AcceptedConn, Conn, ListenSocket, PeerAddr, Protocol } from "./protocol.ts";
 
 function peer(a: Deno.Addr): PeerAddr {
@@ -32,7 +33,7 @@ class DenoListenSocket implements ListenSocket {
         t.setNoDelay(true);
       } catch { /* the peer may already be gone; the first read will tell */ }
     }
-    return { conn: c, remote: peer(c.remoteAddr), local: peer(c.localAddr) };
+    return { conn: denoConn(c), remote: peer(c.remoteAddr), local: peer(c.localAddr) };
   }
 
   close(): void {
@@ -55,13 +56,15 @@ export const protoTcp: Protocol = {
     return new DenoListenSocket(l, true);
   },
   async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
-    if (addr.kind === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
+    if (addr.kind === "unix") {
+      return denoConn(await Deno.connect({ transport: "unix", path: addr.path }));
+    }
     const opts: Deno.ConnectOptions = { hostname: addr.host, port: addr.port };
     if (signal !== undefined) opts.signal = signal;
     const c = await Deno.connect(opts);
     try {
       c.setNoDelay(true);
     } catch { /* reported by the first I/O */ }
-    return c;
+    return denoConn(c);
   },
 };

@@ -9,8 +9,8 @@ import type { Address } from "../config/types.ts";
 
 /** A connected socket as the stream interfaces use it. */
 export interface Conn {
-  /** Reads into view; resolves to the byte count, or null at end of stream. */
-  read(view: Uint8Array): Promise<number | null>;
+  /** Reads into view (never empty); resolves to the byte count, 0 at end of stream. */
+  read(view: Uint8Array): Promise<number>;
   /** Writes from view; resolves to the byte count written (may be partial). */
   write(view: Uint8Array): Promise<number>;
   /** Sends FIN (half-close). */

@@ -51,7 +51,7 @@ export class StreamInterface {
   /** Size of the region the in-flight read was given. */
   #readSize: number;
   #owner: SiOwner;
-  #onRead: (n: number | null) => void;
+  #onRead: (n: number) => void;
   #onReadError: (e: unknown) => void;
   #onWrite: (n: number) => void;
   #onWriteError: (e: unknown) => void;
@@ -147,13 +147,13 @@ export class StreamInterface {
     return true;
   }
 
-  #readDone(n: number | null): void {
+  #readDone(n: number): void {
     this.ib.reading = false;
     if (!this.#settle()) return;
     const ib = this.ib;
-    if (n === null) {
-      ib.flags |= CF_READ_NULL | CF_SHUTR;
-    } else if (n > 0) {
+    if (n === 0) {
+      ib.flags |= CF_READ_NULL | CF_SHUTR; // end of stream (a read region is never empty)
+    } else {
       ib.commitRead(n, this.#readSize);
       ib.flags |= CF_READ_PARTIAL; // processStream() turns it into activity
     }

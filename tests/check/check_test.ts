@@ -9,6 +9,7 @@ import { Backend } from "../../src/backend/backend.ts";
 import type { Server } from "../../src/backend/server.ts";
 import type { Address, ServerConfig } from "../../src/config/types.ts";
 import type { Conn, Protocol } from "../../src/listener/protocol.ts";
+import { denoConn } from "../../src/listener/deno_conn.ts";
 import { protoTcp } from "../../src/listener/proto_tcp.ts";
 import { Scheduler } from "../../src/task/scheduler.ts";
 import { type Clock, realClock, TICK_ETERNITY } from "../../src/task/ticks.ts";
@@ -373,10 +374,10 @@ Deno.test("tcp check: the connect gets an abort signal, so a protocol that honou
     name: "tcp-signal",
     bind: protoTcp.bind,
     // A second parameter is what a signal-aware protocol would declare.
-    connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
+    async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
       assert.ok(addr.kind === "tcp" && signal !== undefined);
       signal.addEventListener("abort", () => aborted++);
-      return Deno.connect({ hostname: addr.host, port: addr.port, signal });
+      return denoConn(await Deno.connect({ hostname: addr.host, port: addr.port, signal }));
     },
   };
   try {

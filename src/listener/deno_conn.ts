@@ -1,0 +1,125 @@
+// The Conn of a Deno socket: reads and writes go straight to the runtime's
+// read/write ops on the socket's resource id.
+//
+// Why not Deno.Conn.read(): in Deno 2 it is an async function that puts the
+// op's promise in a Set on the connection and takes it out when it settles
+// (for ref/unref). Per read that is a second promise, the async function's
+// suspended frame and a hash table that grows then shrinks: five times the
+// young-generation allocation of everything else a keep-alive request does
+// (scavenges every 45 ms instead of every 250 ms at 35k requests/s), and
+// with the proxy pinned to one core the garbage collector's helper threads
+// then take the main thread's core for several milliseconds at a time, which
+// was most of the keep-alive latency tail (docs/benchmarks.md, 2026-12-05
+// evening). The op is the one Deno.Conn.read() awaits, so errors and end of
+// stream are the same.
+//
+// The ops and the resource id are not public API: they are looked up once
+// per process and per connection, and whenever one is missing (another Deno
+// version) the connection is used through its public methods instead.
+
+import type { Conn } from "./protocol.ts";
+
+type RidOp = (rid: number, view: Uint8Array) => Promise<number>;
+
+interface CoreOps {
+  read: RidOp;
+  write: RidOp;
+}
+
+function findCore(): CoreOps | null {
+  const internal = Reflect.get(Deno, "internal");
+  if (typeof internal !== "symbol") return null;
+  const core = Reflect.get(Reflect.get(Deno, internal) ?? {}, "core");
+  if (core === null || typeof core !== "object") return null;
+  const read = Reflect.get(core, "read"), write = Reflect.get(core, "write");
+  if (typeof read !== "function" || typeof write !== "function") return null;
+  return { read, write };
+}
+
+/** The runtime's ops, or null when this Deno does not expose them. */
+const CORE: CoreOps | null = findCore();
+
+/** The symbol under which a Deno.Conn keeps its resource id (per class, cached). */
+let ridSymbol: symbol | null = null;
+
+function ridOf(c: Deno.Conn): number | null {
+  if (ridSymbol === null) {
+    for (const s of Object.getOwnPropertySymbols(c)) {
+      if (s.description === "Deno.internal.rid") ridSymbol = s;
+    }
+    if (ridSymbol === null) return null;
+  }
+  const rid = Reflect.get(c, ridSymbol);
+  return typeof rid === "number" ? rid : null;
+}
+
+/** A Deno socket driven through the core ops (0 from read means end of stream). */
+class OpConn implements Conn {
+  readonly #c: Deno.Conn;
+  readonly #rid: number;
+  readonly #core: CoreOps;
+
+  constructor(c: Deno.Conn, rid: number, core: CoreOps) {
+    this.#c = c;
+    this.#rid = rid;
+    this.#core = core;
+  }
+
+  read(view: Uint8Array): Promise<number> {
+    return this.#core.read(this.#rid, view);
+  }
+
+  write(view: Uint8Array): Promise<number> {
+    return this.#core.write(this.#rid, view);
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#c.closeWrite();
+  }
+
+  close(): void {
+    this.#c.close();
+  }
+}
+
+/** A Deno socket through its public methods (the fallback). */
+class PublicConn implements Conn {
+  readonly #c: Deno.Conn;
+
+  constructor(c: Deno.Conn) {
+    this.#c = c;
+  }
+
+  async read(view: Uint8Array): Promise<number> {
+    return (await this.#c.read(view)) ?? 0;
+  }
+
+  write(view: Uint8Array): Promise<number> {
+    return this.#c.write(view);
+  }
+
+  closeWrite(): Promise<void> {
+    return this.#c.closeWrite();
+  }
+
+  close(): void {
+    this.#c.close();
+  }
+}
+
+/**
+ * Wraps a Deno socket as a Conn. `useOps: false` forces the public methods
+ * (tests of the fallback).
+ */
+export function denoConn(c: Deno.Conn, useOps = true): Conn {
+  if (useOps && CORE !== null) {
+    const rid = ridOf(c);
+    if (rid !== null) return new OpConn(c, rid, CORE);
+  }
+  return new PublicConn(c);
+}
+
+/** Whether `conn` is driven through the core ops (tests: a Deno upgrade must not lose the fast path unnoticed). */
+export function usesOps(conn: Conn): boolean {
+  return conn instanceof OpConn;
+}
