@@ -55,6 +55,11 @@ export class Channel {
   /** The prefix is a pool buffer (a rewritten head) rather than a shared reply. */
   prefixPooled: boolean;
   #pools: Pools;
+  // The last region views handed out, reused when the same region is asked
+  // again (the usual case on keep-alive connections): a subarray view is the
+  // biggest allocation of a request after the runtime's own promises.
+  #rView: Uint8Array | null;
+  #wView: Uint8Array | null;
 
   constructor(pools: Pools) {
     this.flags = 0;
@@ -77,6 +82,8 @@ export class Channel {
     this.prefixOff = 0;
     this.prefixPooled = false;
     this.#pools = pools;
+    this.#rView = null;
+    this.#wView = null;
   }
 
   /** True when nothing is left to write (no prefix, no byte held). */
@@ -184,9 +191,9 @@ export class Channel {
         this.realign();
         tail = this.len;
       }
-      return buf.subarray(tail, size);
+      return this.#rView = sameView(this.#rView, buf, tail, size);
     }
-    return buf.subarray(tail - size, this.head);
+    return this.#rView = sameView(this.#rView, buf, tail - size, this.head);
   }
 
   /** Accounts n bytes read into the region last returned by readRegion(). */
@@ -221,7 +228,12 @@ export class Channel {
     const buf = this.buf;
     if (buf === null || this.out === 0) return null;
     const end = this.head + this.out;
-    return buf.subarray(this.head, end <= buf.length ? end : buf.length);
+    return this.#wView = sameView(
+      this.#wView,
+      buf,
+      this.head,
+      end <= buf.length ? end : buf.length,
+    );
   }
 
   /** Accounts n bytes written from the head. */
@@ -327,4 +339,15 @@ export class Channel {
     this.head = 0;
     return true;
   }
+}
+
+/** `v` when it already is buf[start, end), else a new view of it. */
+function sameView(v: Uint8Array | null, buf: Uint8Array, start: number, end: number): Uint8Array {
+  if (
+    v !== null && v.buffer === buf.buffer && v.byteOffset === buf.byteOffset + start &&
+    v.length === end - start
+  ) {
+    return v;
+  }
+  return buf.subarray(start, end);
 }
