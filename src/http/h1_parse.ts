@@ -606,7 +606,6 @@ function parseFull(
 ): number {
   const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;
   head.clearParsed();
-  head.ensureCapacity(maxhdr);
   clValue = -1;
   teChunked = false;
   teLastChunked = false;
@@ -618,7 +617,7 @@ function parseFull(
   if (r < 0) return PARSE_ERROR;
   if (isResp) head.flags |= HEAD_F_RESPONSE;
 
-  const hdrs = head.hdrs;
+  let hdrs = head.hdrs;
   let pos = cr + 2;
   let count = 0;
   for (;;) {
@@ -662,6 +661,11 @@ function parseFull(
           ? LARGE_HEAD_STATUS_SPECIFIC
           : REQ_ERROR_STATUS);
       return head.fail(st, ERR_TOO_MANY_HEADERS, pos);
+    }
+    if (count >= head.capacity) {
+      const want = head.capacity * 2 + 1;
+      head.ensureCapacity(want < maxhdr ? want : maxhdr);
+      hdrs = head.hdrs;
     }
     const k = count * 4;
     hdrs[k] = pos;

@@ -207,6 +207,9 @@ export function spanToString(buf: Uint8Array, start: number, len: number): strin
  * start, value length (value trimmed of OWS); `hdrIds[i]` the interned id or
  * HDR_UNKNOWN; `hdrFlags[i]` HDR_F_* bits.
  */
+/** Header slots an HttpHead starts with (grown on demand up to maxhdr). */
+export const INITIAL_HDR_CAPACITY = 16;
+
 export class HttpHead {
   // -- Incremental state (kept between calls on the same message) ----------
   /** Bytes from the caller's `start` already scanned without finding the head's end. */
@@ -301,10 +304,13 @@ export class HttpHead {
     this.reasonStart = -1;
     this.reasonLen = 0;
     this.hdrCount = 0;
-    this.capacity = maxhdr;
-    this.hdrs = new Int32Array(maxhdr * 4);
-    this.hdrIds = new Int16Array(maxhdr);
-    this.hdrFlags = new Uint8Array(maxhdr);
+    // Room for the usual message; the parser grows it up to tune.http.maxhdr.
+    // Sized for maxhdr (101) it was 3.8 KB per stream, idle ones included.
+    const cap = maxhdr < INITIAL_HDR_CAPACITY ? maxhdr : INITIAL_HDR_CAPACITY;
+    this.capacity = cap;
+    this.hdrs = new Int32Array(cap * 4);
+    this.hdrIds = new Int16Array(cap);
+    this.hdrFlags = new Uint8Array(cap);
     this.hostIdx = -1;
     this.flags = 0;
     this.bodyType = BODY_NONE;
@@ -351,7 +357,7 @@ export class HttpHead {
     this.errorOffset = -1;
   }
 
-  /** Grows the header table to hold `n` headers (only when a caller raises maxhdr). */
+  /** Grows the header table to hold `n` headers (the parser, when a message has more). */
   ensureCapacity(n: number): void {
     if (n <= this.capacity) return;
     const hdrs = new Int32Array(n * 4);

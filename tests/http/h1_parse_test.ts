@@ -524,6 +524,24 @@ Deno.test("parseRequestHead() refuses more than maxhdr headers (400, or 431)", (
   assert.equal(req(raw, 2, undefined, 431).head.errorStatus, 431);
 });
 
+Deno.test("parseRequestHead() with a fresh head takes exactly maxhdr (101) headers, values intact", () => {
+  const head = new HttpHead();
+  const make = (n: number) => {
+    let raw = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (let i = 1; i < n; i++) raw += `X-${i}: v${i}\r\n`;
+    return bytes(raw + "\r\n");
+  };
+  const buf = make(101);
+  assert.ok(parseRequestHead(buf, 0, buf.length, head) > 0);
+  assert.equal(head.hdrCount, 101);
+  assert.equal(head.headerValue(buf, "host"), "a");
+  for (const i of [1, 16, 17, 33, 100]) assert.equal(head.headerValue(buf, `x-${i}`), `v${i}`);
+  head.reset();
+  const over = make(102);
+  assert.equal(parseRequestHead(over, 0, over.length, head), PARSE_ERROR);
+  assert.equal(head.errorReason, "too many headers");
+});
+
 Deno.test("parseRequestHead() grows the header table when maxhdr exceeds its capacity", () => {
   let raw = "GET / HTTP/1.1\r\nHost: a\r\n";
   for (let i = 0; i < 150; i++) raw += `X-${i}: ${i}\r\n`;
