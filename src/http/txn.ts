@@ -183,6 +183,15 @@ export class HttpTxn {
   }
 }
 
+/**
+ * Transactions kept for reuse. Enough for the connection churn of a busy
+ * proxy; not for the peak of a burst: after 5,000 idle connections closed
+ * at once, a pool of 4,096 kept 12 MB of young transactions alive, and the
+ * next two scavenges took 38 and 66 ms to copy and promote them (keep-alive
+ * p99 25-32 ms in the round that followed).
+ */
+export const TXN_POOL_MAX = 256;
+
 /** A free list of transactions, one per process (no allocation per connection). */
 export class HttpTxnPool {
   readonly maxhdr: number;
@@ -191,6 +200,11 @@ export class HttpTxnPool {
   constructor(maxhdr: number) {
     this.maxhdr = maxhdr;
     this.#free = [];
+  }
+
+  /** Transactions waiting for reuse. */
+  get size(): number {
+    return this.#free.length;
   }
 
   alloc(now: number): HttpTxn {
@@ -206,6 +220,6 @@ export class HttpTxnPool {
 
   /** Takes back a transaction whose stream ended; its scratch buffers were released. */
   release(t: HttpTxn): void {
-    if (this.#free.length < 4096) this.#free.push(t);
+    if (this.#free.length < TXN_POOL_MAX) this.#free.push(t);
   }
 }
