@@ -58,8 +58,8 @@ export class Channel {
   // The last region views handed out, reused when the same region is asked
   // again (the usual case on keep-alive connections): a subarray view is the
   // biggest allocation of a request after the runtime's own promises.
-  #rView: Uint8Array | null;
-  #wView: Uint8Array | null;
+  #rView: RegionView;
+  #wView: RegionView;
 
   constructor(pools: Pools) {
     this.flags = 0;
@@ -82,8 +82,8 @@ export class Channel {
     this.prefixOff = 0;
     this.prefixPooled = false;
     this.#pools = pools;
-    this.#rView = null;
-    this.#wView = null;
+    this.#rView = new RegionView();
+    this.#wView = new RegionView();
   }
 
   /** True when nothing is left to write (no prefix, no byte held). */
@@ -191,9 +191,9 @@ export class Channel {
         this.realign();
         tail = this.len;
       }
-      return this.#rView = sameView(this.#rView, buf, tail, size);
+      return this.#rView.of(buf, tail, size);
     }
-    return this.#rView = sameView(this.#rView, buf, tail - size, this.head);
+    return this.#rView.of(buf, tail - size, this.head);
   }
 
   /** Accounts n bytes read into the region last returned by readRegion(). */
@@ -228,12 +228,7 @@ export class Channel {
     const buf = this.buf;
     if (buf === null || this.out === 0) return null;
     const end = this.head + this.out;
-    return this.#wView = sameView(
-      this.#wView,
-      buf,
-      this.head,
-      end <= buf.length ? end : buf.length,
-    );
+    return this.#wView.of(buf, this.head, end <= buf.length ? end : buf.length);
   }
 
   /** Accounts n bytes written from the head. */
@@ -341,13 +336,21 @@ export class Channel {
   }
 }
 
-/** `v` when it already is buf[start, end), else a new view of it. */
-function sameView(v: Uint8Array | null, buf: Uint8Array, start: number, end: number): Uint8Array {
-  if (
-    v !== null && v.buffer === buf.buffer && v.byteOffset === buf.byteOffset + start &&
-    v.length === end - start
-  ) {
-    return v;
+/** The last view handed out for one direction, and the region it covers. */
+class RegionView {
+  #src: Uint8Array | null = null;
+  #start = 0;
+  #end = 0;
+  #view: Uint8Array | null = null;
+
+  /** buf[start, end): the previous view when it is that region, else a new one. */
+  of(buf: Uint8Array, start: number, end: number): Uint8Array {
+    if (this.#src !== buf || this.#start !== start || this.#end !== end) {
+      this.#src = buf;
+      this.#start = start;
+      this.#end = end;
+      this.#view = buf.subarray(start, end);
+    }
+    return this.#view!;
   }
-  return buf.subarray(start, end);
 }
