@@ -4,13 +4,12 @@
 // Why not Deno.Conn.read(): in Deno 2 it is an async function that puts the
 // op's promise in a Set on the connection and takes it out when it settles
 // (for ref/unref). Per read that is a second promise, the async function's
-// suspended frame and a hash table that grows then shrinks: five times the
-// young-generation allocation of everything else a keep-alive request does
-// (scavenges every 45 ms instead of every 250 ms at 35k requests/s), and
-// with the proxy pinned to one core the garbage collector's helper threads
-// then take the main thread's core for several milliseconds at a time, which
-// was most of the keep-alive latency tail (docs/benchmarks.md, 2026-12-05
-// evening). The op is the one Deno.Conn.read() awaits, so errors and end of
+// suspended frame and a hash table that grows then shrinks: about 40 % of
+// the young-generation bytes a keep-alive request allocated (3,982 -> 2,339
+// per request without it). With the proxy pinned to one core the garbage
+// collector's helper threads take the main thread's core whenever they run,
+// so that garbage was a good part of the keep-alive latency tail
+// (docs/benchmarks.md, 2026-12-05 evening). The op is the one Deno.Conn.read() awaits, so errors and end of
 // stream are the same.
 //
 // The ops and the resource id are not public API: they are looked up once
