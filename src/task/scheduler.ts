@@ -215,8 +215,7 @@ export class Scheduler {
     const i = this.#heapKeys.length;
     this.#heapKeys.push(key);
     this.#heapTasks.push(task);
-    task.heapIdx = i;
-    this.#siftUp(i);
+    this.#siftUp(i); // sets task.heapIdx
   }
 
   /** Removes the entry at index i (its task gets heapIdx -1). */
@@ -226,9 +225,7 @@ export class Scheduler {
     const lastKey = keys.pop()!;
     const lastTask = tasks.pop()!;
     if (i === keys.length) return; // it was the last entry
-    keys[i] = lastKey;
-    tasks[i] = lastTask;
-    lastTask.heapIdx = i;
+    this.#put(i, lastKey, lastTask);
     if (i > 0 && keys[(i - 1) >> 1]! > lastKey) this.#siftUp(i);
     else this.#siftDown(i);
   }
@@ -239,14 +236,10 @@ export class Scheduler {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (keys[p]! <= key) break;
-      keys[i] = keys[p]!;
-      tasks[i] = tasks[p]!;
-      tasks[i]!.heapIdx = i;
+      this.#put(i, keys[p]!, tasks[p]!);
       i = p;
     }
-    keys[i] = key;
-    tasks[i] = task;
-    task.heapIdx = i;
+    this.#put(i, key, task);
   }
 
   #siftDown(i: number): void {
@@ -258,13 +251,16 @@ export class Scheduler {
       if (c >= n) break;
       if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
       if (keys[c]! >= key) break;
-      keys[i] = keys[c]!;
-      tasks[i] = tasks[c]!;
-      tasks[i]!.heapIdx = i;
+      this.#put(i, keys[c]!, tasks[c]!);
       i = c;
     }
-    keys[i] = key;
-    tasks[i] = task;
+    this.#put(i, key, task);
+  }
+
+  /** Stores an entry at index i and tells its task where it is. */
+  #put(i: number, key: number, task: Task): void {
+    this.#heapKeys[i] = key;
+    this.#heapTasks[i] = task;
     task.heapIdx = i;
   }
 }
