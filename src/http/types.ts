@@ -198,6 +198,9 @@ export function spanToString(buf: Uint8Array, start: number, len: number): strin
   return s;
 }
 
+/** Header slots an HttpHead starts with (grown on demand up to maxhdr). */
+export const INITIAL_HDR_CAPACITY = 16;
+
 /**
  * A parsed request or response head. Every offset is absolute in the buffer
  * given to the parser; spans of absent parts are (-1, 0). Fields are public on
@@ -207,9 +210,6 @@ export function spanToString(buf: Uint8Array, start: number, len: number): strin
  * start, value length (value trimmed of OWS); `hdrIds[i]` the interned id or
  * HDR_UNKNOWN; `hdrFlags[i]` HDR_F_* bits.
  */
-/** Header slots an HttpHead starts with (grown on demand up to maxhdr). */
-export const INITIAL_HDR_CAPACITY = 16;
-
 export class HttpHead {
   // -- Incremental state (kept between calls on the same message) ----------
   /** Bytes from the caller's `start` already scanned without finding the head's end. */

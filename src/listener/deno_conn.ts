@@ -9,8 +9,8 @@
 // per request without it). With the proxy pinned to one core the garbage
 // collector's helper threads take the main thread's core whenever they run,
 // so that garbage was a good part of the keep-alive latency tail
-// (docs/benchmarks.md, 2026-12-05 evening). The op is the one Deno.Conn.read() awaits, so errors and end of
-// stream are the same.
+// (docs/benchmarks.md, 2026-12-05 evening). The op is the one
+// Deno.Conn.read() awaits, so errors and end of stream are the same.
 //
 // The ops and the resource id are not public API: they are looked up once
 // per process and per connection, and whenever one is missing (another Deno
@@ -38,71 +38,61 @@ function findCore(): CoreOps | null {
 /** The runtime's ops, or null when this Deno does not expose them. */
 const CORE: CoreOps | null = findCore();
 
-/** The symbol under which a Deno.Conn keeps its resource id (per class, cached). */
+/** The symbol under which Deno's connections keep their resource id (found once). */
 let ridSymbol: symbol | null = null;
 
 function ridOf(c: Deno.Conn): number | null {
   if (ridSymbol === null) {
-    for (const s of Object.getOwnPropertySymbols(c)) {
-      if (s.description === "Deno.internal.rid") ridSymbol = s;
-    }
-    if (ridSymbol === null) return null;
+    const found = Object.getOwnPropertySymbols(c).find((s) =>
+      s.description === "Deno.internal.rid"
+    );
+    if (found === undefined) return null;
+    ridSymbol = found;
   }
   const rid = Reflect.get(c, ridSymbol);
   return typeof rid === "number" ? rid : null;
 }
 
-/** A Deno socket driven through the core ops (0 from read means end of stream). */
-class OpConn implements Conn {
-  readonly #c: Deno.Conn;
-  readonly #rid: number;
-  readonly #core: CoreOps;
-
-  constructor(c: Deno.Conn, rid: number, core: CoreOps) {
-    this.#c = c;
-    this.#rid = rid;
-    this.#core = core;
-  }
-
-  read(view: Uint8Array): Promise<number> {
-    return this.#core.read(this.#rid, view);
-  }
-
-  write(view: Uint8Array): Promise<number> {
-    return this.#core.write(this.#rid, view);
-  }
-
-  closeWrite(): Promise<void> {
-    return this.#c.closeWrite();
-  }
-
-  close(): void {
-    this.#c.close();
-  }
-}
-
-/** A Deno socket through its public methods (the fallback). */
+/** A Deno socket through its public methods (the fallback, and what OpConn keeps). */
 class PublicConn implements Conn {
-  readonly #c: Deno.Conn;
+  protected readonly c: Deno.Conn;
 
   constructor(c: Deno.Conn) {
-    this.#c = c;
+    this.c = c;
   }
 
   async read(view: Uint8Array): Promise<number> {
-    return (await this.#c.read(view)) ?? 0;
+    return (await this.c.read(view)) ?? 0;
   }
 
   write(view: Uint8Array): Promise<number> {
-    return this.#c.write(view);
+    return this.c.write(view);
   }
 
   closeWrite(): Promise<void> {
-    return this.#c.closeWrite();
+    return this.c.closeWrite();
   }
 
   close(): void {
-    this.#c.close();
+    this.c.close();
+  }
+}
+
+/** A Deno socket whose reads and writes go through the core ops (0 from read: end of stream). */
+class OpConn extends PublicConn {
+  readonly #rid: number;
+
+  constructor(c: Deno.Conn, rid: number) {
+    super(c);
+    this.#rid = rid;
+  }
+
+  override read(view: Uint8Array): Promise<number> {
+    return CORE!.read(this.#rid, view);
+  }
+
+  override write(view: Uint8Array): Promise<number> {
+    return CORE!.write(this.#rid, view);
   }
 }
 
@@ -113,7 +103,7 @@ class PublicConn implements Conn {
 export function denoConn(c: Deno.Conn, useOps = true): Conn {
   if (useOps && CORE !== null) {
     const rid = ridOf(c);
-    if (rid !== null) return new OpConn(c, rid, CORE);
+    if (rid !== null) return new OpConn(c, rid);
   }
   return new PublicConn(c);
 }
