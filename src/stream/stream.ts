@@ -972,10 +972,13 @@ export class Stream implements SiOwner, LbRequest {
     ) return false;
     const now = this.ctx.sched.clock.now();
     const ic = new IdleConn(si, this.ctx.pools, now, srv.idle);
-    // The in-flight read targets res's buffer: the buffer goes with it.
+    // The in-flight read targets res's buffer: the buffer goes with it, and
+    // so does the offset the read's bytes will land at (an empty channel
+    // keeps its head while a read is in flight).
     ic.in.buf = res.buf;
     ic.in.bufPool = res.bufPool;
     ic.in.reading = res.reading;
+    ic.in.head = res.head;
     res.buf = null;
     res.bufPool = null;
     res.reading = false;
@@ -998,7 +1001,8 @@ export class Stream implements SiOwner, LbRequest {
     res.buf = ic.in.buf;
     res.bufPool = ic.in.bufPool;
     res.reading = ic.in.reading;
-    res.head = res.len = res.out = 0;
+    res.head = ic.in.head; // where the in-flight read's bytes land
+    res.len = res.out = 0;
     ic.in.buf = null;
     ic.in.bufPool = null;
     ic.in.reading = false;
