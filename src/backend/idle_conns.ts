@@ -1,12 +1,13 @@
-// Idle server connections (HAProxy's srv->idle_conns and `http-reuse safe`).
+// Idle server connections (HAProxy's srv->idle_conns and `http-reuse`).
 //
 // When an HTTP transaction ends with both sides willing to keep the server
 // connection alive and the stream no longer needs it (the client left, or the
 // next request goes to another server), the connection is parked here with
 // its read still in flight, so a server that closes or talks out of turn is
-// noticed at once and the connection dropped. Another stream's follow-up
-// request (never a first request: it could not be retried) may adopt it,
-// read included. Parked connections older than the purge delay are closed.
+// noticed at once and the connection dropped. Another stream may adopt it,
+// read included: which of its requests may is the backend's `http-reuse`
+// mode (stream.ts); a connection must have carried `minTxns` transactions.
+// Parked connections older than the purge delay are closed.
 
 import type { Pools } from "../buf/pool.ts";
 import { Channel } from "../channel/channel.ts";
@@ -79,18 +80,27 @@ export class IdlePool {
     if (this.#list.length > IDLE_MAX_PER_SERVER) this.#list[0]!.kill();
   }
 
-  /** The most recently parked live connection, or null; stale ones are closed. */
-  take(now: number): IdleConn | null {
-    for (;;) {
-      const ic = this.#list.pop();
-      if (ic === undefined) return null;
-      if (ic.dead) continue;
-      if (now - ic.since > IDLE_PURGE_DELAY) {
-        ic.kill();
+  /**
+   * The most recently parked live connection that carried at least `minTxns`
+   * transactions, or null; stale ones met on the way are closed.
+   */
+  take(now: number, minTxns: number): IdleConn | null {
+    const list = this.#list;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const ic = list[i]!;
+      if (ic.dead) {
+        list.splice(i, 1);
         continue;
       }
+      if (ic.si.txns < minTxns) continue;
+      if (now - ic.since > IDLE_PURGE_DELAY) {
+        ic.kill(); // removes it from the list; the ones before it keep their index
+        continue;
+      }
+      list.splice(i, 1);
       return ic;
     }
+    return null;
   }
 
   remove(ic: IdleConn): void {

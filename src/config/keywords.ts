@@ -150,6 +150,15 @@ const HASH_TYPE: Keyword = {
   what: "hash type",
   doc: "how hash-based algorithms map keys to servers; default map-based",
 };
+const HTTP_REUSE: Keyword = {
+  name: "http-reuse",
+  kind: "enum",
+  values: ["never", "safe", "aggressive", "always"],
+  what: "http-reuse mode",
+  doc: "which requests may use another client's idle server connection: never, safe (follow-up " +
+    "requests only), aggressive (also first requests, on connections already reused) or always; " +
+    "default safe",
+};
 const ERRORFILE: Keyword = {
   name: "errorfile",
   kind: "rules",
@@ -260,6 +269,7 @@ export const DEFAULTS_KEYWORDS: readonly Keyword[] = [
   RETRIES,
   BALANCE,
   HASH_TYPE,
+  HTTP_REUSE,
   OPTION,
   LOG_FORMAT,
   LOG,
@@ -306,6 +316,7 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   MODE,
   BALANCE,
   HASH_TYPE,
+  HTTP_REUSE,
   RETRIES,
   OPTION,
   {

@@ -14,6 +14,7 @@ import type {
   BackendConfig,
   FrontendConfig,
   GlobalConfig,
+  HttpReuse,
   ProxyMode,
   RuleLine,
   RuntimeConfig,
@@ -195,6 +196,10 @@ class Resolver {
       this.#rep.warn(cookieVal, `"cookie" ignored for ${label} as it requires mode http`);
       cookie = null;
     }
+    const reuseVal = get<HttpReuse>(sec, "http-reuse");
+    if (reuseVal !== undefined && tcp) {
+      this.#rep.warn(reuseVal, `"http-reuse" ignored for ${label} as it requires mode http`);
+    }
     return {
       name: sec.name,
       mode,
@@ -205,6 +210,7 @@ class Resolver {
       },
       retries: this.#inherit<number>(sec, "retries")?.value ?? 3,
       redispatch: options.has("redispatch"),
+      httpReuse: this.#inherit<HttpReuse>(sec, "http-reuse")?.value ?? "safe",
       timeouts,
       options,
       optionArgs,

@@ -155,6 +155,9 @@ export interface ServerConfig {
 }
 
 /** A backend after resolution. */
+/** HAProxy's `http-reuse` modes (see docs/configuration.md). */
+export type HttpReuse = "never" | "safe" | "aggressive" | "always";
+
 export interface BackendConfig {
   name: string;
   mode: ProxyMode;
@@ -163,6 +166,8 @@ export interface BackendConfig {
   retries: number;
   /** option redispatch: retry on another server. */
   redispatch: boolean;
+  /** `http-reuse`: which requests may take another client's idle server connection. */
+  httpReuse: HttpReuse;
   timeouts: Timeouts;
   options: ReadonlySet<string>;
   /** Arguments of the options that take some, e.g. "httpchk" → ["GET", "/health"]. */

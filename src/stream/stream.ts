@@ -946,9 +946,16 @@ export class Stream implements SiOwner, LbRequest {
     }
     this.srv = pick;
     this.srvSi.connRetries = be.cfg.retries;
-    // http-reuse safe: a follow-up request may use another stream's parked
-    // connection; a first request never does (it could not be retried).
-    if (txn.count > 0 && this.#adoptIdle(pick)) return;
+    // http-reuse: a follow-up request may use another stream's parked
+    // connection unless the mode is never; a first request could not be
+    // retried if the server closed that connection meanwhile, so in safe mode
+    // it never does, in aggressive mode only on one that already carried two
+    // transactions (its server keeps connections alive), in always mode on any.
+    const reuse = be.cfg.httpReuse;
+    if (reuse !== "never") {
+      const minTxns = txn.count > 0 || reuse === "always" ? 0 : reuse === "aggressive" ? 2 : -1;
+      if (minTxns >= 0 && this.#adoptIdle(pick, minTxns)) return;
+    }
     this.srvSi.state = SI_ST_ASS;
   }
 
@@ -962,6 +969,8 @@ export class Stream implements SiOwner, LbRequest {
     const txn = this.txn;
     if (
       txn === null || srv === null || si.state !== SI_ST_EST || !srv.usable ||
+      // http-reuse never: a server connection is private to its client.
+      this.be === null || this.be.cfg.httpReuse === "never" ||
       (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
       // Nothing of the last exchange may still be on its way to the server
       // (input bytes in req belong to the next request, not to it).
@@ -990,12 +999,15 @@ export class Stream implements SiOwner, LbRequest {
     return true;
   }
 
-  /** Takes a parked connection to `srv`, read in flight included; false when none fits. */
-  #adoptIdle(srv: Server): boolean {
+  /**
+   * Takes a parked connection to `srv` that carried at least `minTxns`
+   * transactions, read in flight included; false when none fits.
+   */
+  #adoptIdle(srv: Server, minTxns: number): boolean {
     const res = this.res;
     if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
     if (!serverHasSlot(srv)) return false;
-    const ic = srv.idle.take(this.ctx.sched.clock.now());
+    const ic = srv.idle.take(this.ctx.sched.clock.now(), minTxns);
     if (ic === null) return false;
     res.releaseBuffer();
     res.buf = ic.in.buf;
@@ -1101,6 +1113,7 @@ export class Stream implements SiOwner, LbRequest {
     this.countStatus(txn.status);
     this.logTxn();
     txn.count++;
+    this.srvSi.txns++;
     if (txn.flags & TX_SRV_CLOSE) this.closeServerSide();
     // An idle keep-alive server connection does not hold a maxconn slot: the
     // slot counts requests in progress, as HAProxy's served sessions do.

@@ -48,6 +48,12 @@ export class StreamInterface {
   connRetries: number;
   /** Operations in flight (reads, writes, connect, closeWrite). */
   pending: number;
+  /**
+   * HTTP transactions completed over this connection (server side): a parked
+   * connection with two or more has proved that its server keeps connections
+   * alive (`http-reuse aggressive`).
+   */
+  txns: number;
   /** Size of the region the in-flight read was given. */
   #readSize: number;
   #owner: SiOwner;
@@ -67,6 +73,7 @@ export class StreamInterface {
     this.exp = 0;
     this.connRetries = 0;
     this.pending = 0;
+    this.txns = 0;
     this.#readSize = 0;
     this.#owner = owner;
     this.#onRead = this.#readDone.bind(this);
@@ -92,6 +99,7 @@ export class StreamInterface {
     this.conn = conn;
     this.state = SI_ST_EST;
     this.lastActivity = now;
+    this.txns = 0;
   }
 
   /**

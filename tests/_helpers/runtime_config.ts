@@ -59,6 +59,7 @@ export function backend(
     balance: { algo: "roundrobin", args: [], hashType: "map-based" },
     retries: 3,
     redispatch: false,
+    httpReuse: "safe",
     timeouts: timeouts(),
     options: new Set(),
     optionArgs: new Map(),

@@ -229,6 +229,21 @@ const CASES: Array<{ name: string; yaml: string; expected: string[] }> = [
     ],
   },
   {
+    name: "unknown http-reuse mode",
+    yaml: y(
+      ...TIMEOUTS,
+      ...FE_APP,
+      "backends:",
+      "  be_app:",
+      "    http-reuse: allways",
+      "    servers:",
+      "      - { name: s1, address: 127.0.0.1:9001 }",
+    ),
+    expected: [
+      'cfg.yaml:9:17: error: backends.be_app.http-reuse: unknown http-reuse mode "allways" (did you mean "always"?)',
+    ],
+  },
+  {
     name: "bad size",
     yaml: y(
       "global:",

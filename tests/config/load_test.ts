@@ -59,6 +59,7 @@ Deno.test("defaults apply where a section does not set the key; timeouts and opt
     "  retries: 5",
     "  balance: leastconn",
     "  hash-type: consistent",
+    "  http-reuse: never",
     '  option: [redispatch, httplog, "forwardfor except 127.0.0.0/8"]',
     '  log-format: "%ci %b"',
     "  log: false",
@@ -108,6 +109,7 @@ Deno.test("defaults apply where a section does not set the key; timeouts and opt
   assert.deepEqual(beA.balance, { algo: "leastconn", args: [], hashType: "consistent" });
   assert.equal(beA.retries, 5);
   assert.equal(beA.redispatch, true);
+  assert.equal(beA.httpReuse, "never"); // from defaults; be_b (tcp) inherits it without a warning
   assert.deepEqual([...beA.options].sort(), ["allbackups", "forwardfor", "redispatch"]);
   assert.equal(beA.timeouts.connect, 4_000);
   assert.equal(beA.timeouts.server, 60_000);
@@ -153,6 +155,7 @@ Deno.test("built-in defaults fill a minimal config (HAProxy's values)", () => {
   assert.deepEqual(be.balance, { algo: "roundrobin", args: [], hashType: "map-based" });
   assert.equal(be.retries, 3);
   assert.equal(be.redispatch, false);
+  assert.equal(be.httpReuse, "safe");
   assert.equal(be.cookie, null);
   assert.deepEqual(be.servers[0], {
     name: "s1",
@@ -214,6 +217,7 @@ Deno.test("keywords a side or a mode cannot use are ignored with a warning", () 
       "  be_app:",
       "    balance: hdr(host)",
       '    cookie: "SRV insert"',
+      "    http-reuse: always",
     ),
     "cfg.yaml",
   );
@@ -225,6 +229,7 @@ Deno.test("keywords a side or a mode cannot use are ignored with a warning", () 
     "cfg.yaml:9:12: warning: frontends.fe_main.stats: \"stats\" ignored for frontend 'fe_main' as it requires mode http",
     "cfg.yaml:13:14: warning: backends.be_app.balance: layer 7 hash not possible for backend 'be_app' (needs mode http), falling back to roundrobin",
     "cfg.yaml:14:13: warning: backends.be_app.cookie: \"cookie\" ignored for backend 'be_app' as it requires mode http",
+    "cfg.yaml:15:17: warning: backends.be_app.http-reuse: \"http-reuse\" ignored for backend 'be_app' as it requires mode http",
   ]);
   assert.ok(config !== null);
   const fe = config.frontends[0];
