@@ -64,6 +64,7 @@ import {
   HEAD_F_CL_MERGED,
   HEAD_F_CONN_CLOSE,
   HEAD_F_CONN_KEEPALIVE,
+  HEAD_F_CONN_UPGRADE,
   HEAD_F_HOST_MERGED,
   METH_CONNECT,
   PARSE_ERROR,
@@ -295,17 +296,28 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
-  const wantsClose = !h.keepAlive() || feOpts.has("httpclose") || beOpts.has("httpclose") ||
-    s.ctx.stopping;
+  const forced = feOpts.has("httpclose") || beOpts.has("httpclose") || s.ctx.stopping;
+  const wantsClose = forced || !h.keepAlive();
   if (wantsClose) txn.flags |= TX_CLI_CLOSE;
   else if (h.version === 10) txn.flags |= TX_ADD_KEEPALIVE;
-  const srvClose = wantsClose || feOpts.has("http-server-close") || beOpts.has("http-server-close");
+  // Connection is hop-by-hop: an HTTP/1.1 client's own "Connection: close"
+  // closes its side only, and the server connection stays alive for reuse
+  // (HAProxy's keep-alive mode), the close token taken out of what the
+  // server sees. HTTP/1.0 clients, framing doubts and tunnels close both.
+  const clientOnly = !forced && h.version === 11 &&
+    (h.flags & (HEAD_F_CONN_CLOSE | HEAD_F_CL_DROPPED | HEAD_F_CONN_UPGRADE)) ===
+      HEAD_F_CONN_CLOSE &&
+    h.bodyType !== BODY_UNTIL_CLOSE && h.method !== METH_CONNECT;
+  const srvClose = (wantsClose && !clientOnly) || feOpts.has("http-server-close") ||
+    beOpts.has("http-server-close");
   if (srvClose) {
     txn.flags |= TX_SRV_CLOSE;
     if (h.version === 11 && !(h.flags & HEAD_F_CONN_CLOSE) && h.method !== METH_CONNECT) {
       ed.delHeader("connection");
       ed.addHeader("connection", "close");
     }
+  } else if (clientOnly) {
+    dropCloseToken(ed);
   }
   // The server connection is chosen while the previous transaction's state
   // is still what the channels show (a clean connection can then be parked).
@@ -585,6 +597,19 @@ export function httpResForwardBody(s: Stream, res: Channel): number {
   }
   s.endTxn();
   return ANA_CONTINUE;
+}
+
+/** Takes the `close` token out of the Connection header lines (other tokens stay). */
+function dropCloseToken(ed: HeadEditor): void {
+  const kept: string[] = [];
+  for (const v of ed.headerValues("connection")) {
+    for (const t of v.split(",")) {
+      const tok = t.trim();
+      if (tok !== "" && tok.toLowerCase() !== "close") kept.push(tok);
+    }
+  }
+  ed.delHeader("connection");
+  if (kept.length > 0) ed.addHeader("connection", kept.join(", "));
 }
 
 /** Re-arms the request analysers for the next request on a keep-alive connection. */

@@ -160,3 +160,31 @@ Deno.test("http-reuse aggressive: a first request takes only a connection that c
     await s1.close();
   }
 });
+
+Deno.test("http-reuse always: clients that each send Connection: close share one server connection", async () => {
+  const s1 = httpStub("s1");
+  const proxy = await reuseProxy("always", [s1.port]);
+  try {
+    for (const p of ["/x", "/y", "/z"]) {
+      const c = await connectHttp(proxy.port("fe"));
+      try {
+        const r = await c.request(get(p, ["Connection: close"]));
+        assert.equal(r.text, `s1 GET ${p}`);
+      } finally {
+        c.close();
+      }
+      await proxy.waitForLog(new RegExp(`"GET ${p.replace("/", "\\/")} HTTP/1\\.1"`), 3000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The close was the clients' hop only: the server never saw it.
+    const connHeaders = s1.requests.flatMap((r) =>
+      r.head.headers.filter(([k]) => /^connection$/i.test(k))
+    );
+    assert.deepEqual(connHeaders, []);
+    assert.deepEqual(s1.requests.map((r) => r.conn), [0, 0, 0]);
+    assert.equal(s1.conns[0]!.closedBy, null);
+  } finally {
+    await proxy.stop();
+    await s1.close();
+  }
+});
