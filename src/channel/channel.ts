@@ -254,13 +254,14 @@ export class Channel {
 
   /** Drops everything held (used when a side is aborted). No write may be in flight. */
   erase(): void {
-    this.len = 0;
-    this.out = 0;
     if (!this.reading) this.head = 0;
     else if (this.buf !== null) {
-      // Keep the tail where the in-flight read lands: head = old tail.
+      // Keep the tail where the in-flight read lands: head = old tail (read
+      // before len is cleared, or the next owner would parse the dropped bytes).
       this.head = (this.head + this.len) % this.buf.length;
     }
+    this.len = 0;
+    this.out = 0;
     this.#dropPrefix();
   }
 

@@ -283,7 +283,7 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   const txn = s.txn!;
   // The head is committed before anything after it is forwarded; the previous
   // request's bytes must be out first (they always are but in odd pipelines).
-  if (req.out > 0 || req.writing) return ANA_WAIT;
+  if (req.out > 0 || req.writing || req.prefix !== null) return ANA_WAIT;
   req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const be = s.be!;
   if (be.httpReqRules !== s.fe.httpReqRules && !s.applyRequestRules(be.httpReqRules)) {
@@ -382,8 +382,12 @@ function commitHead(
     s.ctx.pools.big.release(pb);
     return false;
   }
+  // One prefix at a time (callers wait until the previous one is written).
+  if (!ch.setPrefix(pb, n)) {
+    s.ctx.pools.big.release(pb);
+    return false;
+  }
   ch.skipInput(headLen);
-  ch.setPrefix(pb, n);
   return true;
 }
 
@@ -463,7 +467,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
         const st = txn.res.status;
         if (st >= 100 && st < 200 && st !== 101) {
           // Interim response (100 Continue...): relay it and wait for the final one.
-          if (res.out > 0 || res.writing) return ANA_WAIT;
+          if (res.out > 0 || res.writing || res.prefix !== null) return ANA_WAIT;
           const inPlace = buf === res.buf;
           if (!inPlace) {
             if (!commitHead(s, res, buf, r, false, null)) {
@@ -510,7 +514,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
  */
 export function httpProcessResponse(s: Stream, res: Channel): number {
   const txn = s.txn!;
-  if (res.out > 0 || res.writing) return ANA_WAIT;
+  if (res.out > 0 || res.writing || res.prefix !== null) return ANA_WAIT;
   res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
   const h = txn.res;
   const ed = s.resEditor();

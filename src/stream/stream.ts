@@ -332,9 +332,12 @@ export class Stream implements SiOwner, LbRequest {
       if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
     } else if (
-      http && this.srvSi.state === SI_ST_EST && (res.flags & CF_SHUTR) && res.analysers === 0
+      http && this.srvSi.state === SI_ST_EST && res.analysers === 0 &&
+      ((res.flags & CF_SHUTR) || res.input > 0)
     ) {
-      this.closeServerSide(); // the server closed an idle keep-alive connection
+      // The server closed an idle keep-alive connection, or talked out of
+      // turn on it: nothing it sends now can answer the next request.
+      this.closeServerSide();
     }
 
     // 3. Server side: assign, connect, retry.
@@ -936,6 +939,8 @@ export class Stream implements SiOwner, LbRequest {
       }
       txn.flags |= TX_REUSED_CONN;
       txn.tc = 0;
+      // `timeout server` counts from this request, not from the last response.
+      cur.lastActivity = txn.tReqSent;
       return;
     }
     if (cur.state !== SI_ST_INI && !this.#parkServerConn()) this.closeServerSide();
@@ -1020,9 +1025,13 @@ export class Stream implements SiOwner, LbRequest {
     ic.in.reading = false;
     const si = ic.si;
     si.rebind(res, this.req, this);
+    // `timeout server` counts from this request, not from the parking.
+    si.lastActivity = this.txn!.tReqSent;
     this.srvSi = si;
     this.be!.take(srv);
     this.#taken = true;
+    // The stream now has a server (logs and per-server counters), with no wait and no connect.
+    if (this.tConnStart === 0) this.tConnStart = this.txn!.tReqSent;
     this.txn!.flags |= TX_REUSED_CONN;
     this.txn!.tc = 0;
     return true;
@@ -1114,7 +1123,8 @@ export class Stream implements SiOwner, LbRequest {
     this.logTxn();
     txn.count++;
     this.srvSi.txns++;
-    if (txn.flags & TX_SRV_CLOSE) this.closeServerSide();
+    // Bytes after the end of the response are not the next response.
+    if ((txn.flags & TX_SRV_CLOSE) || this.res.input > 0) this.closeServerSide();
     // An idle keep-alive server connection does not hold a maxconn slot: the
     // slot counts requests in progress, as HAProxy's served sessions do.
     else this.#releaseServer();

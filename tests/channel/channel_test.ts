@@ -136,6 +136,25 @@ Deno.test("a write emptying the channel during a read keeps the read's bytes in 
   assert.deepEqual([...w], [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
 });
 
+Deno.test("erasing a channel during a read keeps only the read's bytes, at the read's offset", () => {
+  const pools = createPools(4096);
+  const ch = new Channel(pools);
+  ch.lastReadFull = true;
+  let r = ch.readRegion()!;
+  fill(r.subarray(0, 100), 0);
+  ch.commitRead(100, r.length); // 100 bytes held, never forwarded
+  r = ch.readRegion()!; // a read starts into the tail
+  ch.reading = true;
+  ch.erase(); // the side is aborted: the 100 bytes are dropped
+  fill(r.subarray(0, 10), 200);
+  ch.reading = false;
+  ch.commitRead(10, r.length);
+  ch.forward();
+  ch.toForward = CHN_INFINITE_FORWARD;
+  ch.forward();
+  assert.deepEqual([...ch.writeRegion()!], [200, 201, 202, 203, 204, 205, 206, 207, 208, 209]);
+});
+
 Deno.test("a busy flow moves up to bulk buffers, an idle one back to a small buffer", () => {
   const pools = createPools(4096, 0, 16384);
   const ch = new Channel(pools);
