@@ -109,11 +109,17 @@ function contiguousInput(s: Stream, ch: Channel, pos: Int32Array): Uint8Array | 
     if (isReq) txn.scratch = scratch;
     else txn.scratchRes = scratch;
   }
+  // The input may sit in a bulk buffer larger than the scratch one: a head
+  // must fit in the scratch anyway (the parser refuses a longer one).
+  const m = n < scratch.length ? n : scratch.length;
   const first = buf.length - p;
-  scratch.set(buf.subarray(p), 0);
-  scratch.set(buf.subarray(0, n - first), first);
+  if (m <= first) scratch.set(buf.subarray(p, p + m), 0);
+  else {
+    scratch.set(buf.subarray(p), 0);
+    scratch.set(buf.subarray(0, m - first), first);
+  }
   pos[0] = 0;
-  pos[1] = n;
+  pos[1] = m;
   return scratch;
 }
 
@@ -129,6 +135,11 @@ const POS = new Int32Array(2);
  */
 export function httpWaitForRequest(s: Stream, req: Channel): number {
   const txn = s.txn!;
+  // A pipelined request waits until the previous response has left: its
+  // error reply, if any, must not cut that response (the write completion
+  // wakes the stream again).
+  const res = s.res;
+  if (txn.count > 0 && (res.out > 0 || res.writing || res.prefix !== null)) return ANA_WAIT;
   const now = s.now();
   if (req.input > 0 && !txn.gotByte) {
     txn.gotByte = true;
@@ -527,6 +538,9 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
     if (s.ctx.stopping) txn.flags |= TX_CLI_CLOSE;
     // A body delimited by the close cannot be followed by another response.
     if (h.bodyType === BODY_UNTIL_CLOSE) txn.flags |= TX_CLI_CLOSE;
+    // A refused CONNECT: what the client sent after it was meant for the
+    // tunnel, never to be parsed as a request (RFC 9110 §9.3.6).
+    if (txn.req.method === METH_CONNECT) txn.flags |= TX_CLI_CLOSE | TX_SRV_CLOSE;
     const reqVer = txn.req.version;
     if (txn.flags & TX_CLI_CLOSE) {
       if (reqVer === 11 && !(h.flags & HEAD_F_CONN_CLOSE)) {

@@ -666,9 +666,13 @@ export class Stream implements SiOwner, LbRequest {
   #clientExpiry(): number {
     const fe = this.#feT(), be = this.#beT();
     if (this.#httpNoTunnel()) {
-      const busy = (this.req.analysers & AN_REQ_HTTP_XFER_BODY) || !this.res.isEmpty();
-      if (!busy) return this.req.analyseExp;
-      return tickFirst(tickAdd(this.cli.lastActivity, fe.client), this.req.analyseExp);
+      const req = this.req;
+      const busy = (req.analysers & AN_REQ_HTTP_XFER_BODY) || !this.res.isEmpty();
+      // A body the server is slow to take fills the request buffer and the
+      // client is no longer read: it is not idle (HAProxy arms no read
+      // timeout then); the server side's timeout covers the stall.
+      if (!busy || (!req.reading && req.out > 0 && this.res.isEmpty())) return req.analyseExp;
+      return tickFirst(tickAdd(this.cli.lastActivity, fe.client), req.analyseExp);
     }
     const halfClosed = (this.req.flags & CF_SHUTR) || (this.res.flags & CF_SHUTW);
     let t: number;
@@ -682,8 +686,12 @@ export class Stream implements SiOwner, LbRequest {
   #serverExpiry(): number {
     const be = this.#beT();
     if (this.#httpNoTunnel()) {
-      // Only while a response is expected or being received.
-      if (!(this.res.analysers & (AN_RES_WAIT_HTTP | AN_RES_HTTP_XFER_BODY))) return TICK_ETERNITY;
+      // Only while a response is expected or being received, and not while
+      // the server is left unread because the client is slow to take what
+      // is already buffered (the client side's timeout covers that stall).
+      const res = this.res;
+      if (!(res.analysers & (AN_RES_WAIT_HTTP | AN_RES_HTTP_XFER_BODY))) return TICK_ETERNITY;
+      if (!res.reading && res.out > 0) return TICK_ETERNITY;
       return tickAdd(this.srvSi.lastActivity, be.server);
     }
     const halfClosed = (this.res.flags & CF_SHUTR) || (this.req.flags & CF_SHUTW);
@@ -1124,8 +1132,13 @@ export class Stream implements SiOwner, LbRequest {
     txn.count++;
     this.srvSi.txns++;
     // Bytes after the end of the response are not the next response.
-    if ((txn.flags & TX_SRV_CLOSE) || this.res.input > 0) this.closeServerSide();
-    // An idle keep-alive server connection does not hold a maxconn slot: the
+    if ((txn.flags & TX_SRV_CLOSE) || this.res.input > 0) {
+      // Request bytes the server never took (it answered early and closes)
+      // would block the client's next request: close the client side too.
+      const req = this.req;
+      if (req.out > 0 || req.writing || req.prefix !== null) txn.flags |= TX_CLI_CLOSE;
+      this.closeServerSide();
+    } // An idle keep-alive server connection does not hold a maxconn slot: the
     // slot counts requests in progress, as HAProxy's served sessions do.
     else this.#releaseServer();
     if (txn.flags & TX_CLI_CLOSE) {
