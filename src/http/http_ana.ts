@@ -139,11 +139,16 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
   // error reply, if any, must not cut that response (the write completion
   // wakes the stream again).
   const res = s.res;
-  if (txn.count > 0 && (res.out > 0 || res.writing || res.prefix !== null)) return ANA_WAIT;
+  if (txn.count > 0 && (res.out > 0 || res.writing || res.prefix !== null)) {
+    // The keep-alive idle time starts once the response has left.
+    txn.tWaitStart = s.now();
+    return ANA_WAIT;
+  }
   const now = s.now();
   if (req.input > 0 && !txn.gotByte) {
     txn.gotByte = true;
     txn.requestDate = Date.now();
+    txn.tFirstByte = now;
     // From the first byte, the whole head must arrive within http-request.
     const t = s.fe.cfg.timeouts;
     req.analyseExp = tickAdd(txn.count === 0 ? s.tAccept : now, t.httpRequest || t.client);
@@ -434,8 +439,10 @@ export function httpReqForwardBody(s: Stream, req: Channel): number {
   if (txn.reqBody.done) {
     req.analysers &= ~AN_REQ_HTTP_XFER_BODY;
     txn.flags |= TX_REQ_DONE;
-    // Pipelined requests wait in the kernel until this response is done.
-    req.flags |= CF_DONT_READ;
+    // Pipelined requests wait in the kernel until this response is done;
+    // with option abortonclose the client is read on, so that its close is
+    // seen while the request waits for a server.
+    if (!s.be!.cfg.options.has("abortonclose")) req.flags |= CF_DONT_READ;
     return ANA_CONTINUE;
   }
   if (req.flags & CF_SHUTR) {
@@ -638,6 +645,7 @@ function dropCloseToken(ed: HeadEditor): void {
 export function httpResetForNextRequest(s: Stream): void {
   const req = s.req, res = s.res;
   s.txn!.reset(s.now());
+  s.beginNextTxn();
   req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
   res.analysers = 0;
   req.flags &= ~CF_DONT_READ;

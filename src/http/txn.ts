@@ -61,6 +61,8 @@ export class HttpTxn {
   tc: number;
   /** Epoch ms of the first byte of this request (log date %tr). */
   requestDate: number;
+  /** Tick of the first byte of this request (0 until it came). */
+  tFirstByte: number;
   /** Bytes sent to the client for this transaction (log %B), set at log time. */
   bytesOutStart: number;
   bytesInStart: number;
@@ -94,6 +96,7 @@ export class HttpTxn {
     this.tReqSent = 0;
     this.tResHead = 0;
     this.requestDate = 0;
+    this.tFirstByte = 0;
     this.tc = -1;
     this.persistSrv = null;
     this.bytesOutStart = 0;
@@ -173,6 +176,7 @@ export class HttpTxn {
     this.tReqSent = 0;
     this.tResHead = 0;
     this.requestDate = 0;
+    this.tFirstByte = 0;
     this.tc = -1;
     this.persistSrv = null;
     this.gotByte = false;

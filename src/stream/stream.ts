@@ -137,6 +137,8 @@ export class Stream implements SiOwner, LbRequest {
   redispatched: boolean;
   /** The stream has ended (logged); waiting for I/O to settle to free buffers. */
   #ended: boolean;
+  /** The stream is being aborted: what is still queued for the client never leaves. */
+  #aborted = false;
   /** A server slot is held (srv.cur counts this stream). */
   #taken: boolean;
   /** The last connect attempt failed by timeout (sC rather than SC). */
@@ -253,7 +255,7 @@ export class Stream implements SiOwner, LbRequest {
     try {
       this.#setTermination(
         SF_ERR_INTERNAL,
-        this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C,
+        this.#stage(),
       );
       this.#abort(SF_ERR_INTERNAL, SF_FINST_D);
     } catch {
@@ -303,7 +305,7 @@ export class Stream implements SiOwner, LbRequest {
     // 1. Hard stop requested by the process; on a soft stop, an HTTP
     //    connection idle between requests closes without waiting for one.
     if (this.ctx.killing) {
-      this.#abort(SF_ERR_KILLED, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
+      this.#abort(SF_ERR_KILLED, this.#stage());
       return;
     }
     if (
@@ -314,11 +316,19 @@ export class Stream implements SiOwner, LbRequest {
       return;
     }
 
-    // 2. Errors reported by I/O. A reset of the client ends the stream: it can
-    //    no longer receive what we would forward.
+    // 2. Errors reported by I/O. In TCP mode and tunnels a reset of one side
+    //    shuts that side only: what was already read from it still goes to
+    //    the other side, followed by a FIN (HAProxy does the same). In HTTP
+    //    mode a reset of the client ends the stream.
     if ((req.flags & CF_READ_ERROR) || (res.flags & CF_WRITE_ERROR)) {
-      this.#abort(SF_ERR_CLICL, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
-      return;
+      if (http || this.srvSi.state !== SI_ST_EST) {
+        this.#abort(SF_ERR_CLICL, this.#stage());
+        return;
+      }
+      if (this.cli.state !== SI_ST_CLO) {
+        this.#setTermination(SF_ERR_CLICL, SF_FINST_D);
+        this.#shutSide(this.cli, res, req);
+      }
     }
     if (
       this.srvSi.state === SI_ST_EST &&
@@ -326,8 +336,8 @@ export class Stream implements SiOwner, LbRequest {
     ) {
       if (!http) {
         this.countServerError();
-        this.#abort(SF_ERR_SRVCL, SF_FINST_D);
-        return;
+        this.#setTermination(SF_ERR_SRVCL, SF_FINST_D);
+        this.#shutSide(this.srvSi, req, res);
       }
       if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
@@ -340,8 +350,20 @@ export class Stream implements SiOwner, LbRequest {
       this.closeServerSide();
     }
 
-    // 3. Server side: assign, connect, retry.
+    // option abortonclose: a client that closes while its request still
+    // waits for a server (queued, connecting) gives the request up (CQ, CC)
+    // instead of leaving it to a server for nobody.
     const st = this.srvSi.state;
+    if (
+      (req.flags & CF_SHUTR) && st >= SI_ST_REQ && st <= SI_ST_CER && this.be !== null &&
+      this.be.cfg.options.has("abortonclose") && (!http || (this.txn!.flags & TX_REQ_DONE))
+    ) {
+      if (http) this.abortTxn(SF_ERR_CLICL, this.#stage());
+      else this.#abort(SF_ERR_CLICL, this.#stage());
+      return;
+    }
+
+    // 3. Server side: assign, connect, retry.
     if (st >= SI_ST_REQ && st <= SI_ST_CER) {
       if (!this.#serverSide(now)) return;
     }
@@ -433,6 +455,21 @@ export class Stream implements SiOwner, LbRequest {
     this.task.expire = this.#nextExpiry();
   }
 
+  /**
+   * TCP mode: side `si` failed (a reset). Nothing more can be written to it
+   * (`toIt` is dropped) or read from it; what `fromIt` holds goes on to the
+   * other side, then the FIN. The socket closes now; the stream ends once
+   * the other side is done too.
+   */
+  #shutSide(si: StreamInterface, toIt: Channel, fromIt: Channel): void {
+    toIt.flags |= CF_SHUTW;
+    toIt.flags &= ~CF_SHUTW_NOW;
+    if (!toIt.writing) toIt.erase();
+    toIt.toForward = 0;
+    fromIt.flags |= CF_SHUTR;
+    si.close();
+  }
+
   /** Chooses the backend (counts the stream in it). */
   setBackend(be: Backend): void {
     if (this.be === be) return;
@@ -469,8 +506,11 @@ export class Stream implements SiOwner, LbRequest {
       const srv = this.srv!;
       srv.counters.connErrors++;
       this.be!.counters.connErrors++;
-      this.#releaseServer();
+      // A retry to the same server keeps its slot (HAProxy does): given back,
+      // it would go to the next queued stream and the retry would then
+      // exceed the server's maxconn.
       if (si.connRetries <= 0) {
+        this.#releaseServer();
         this.be!.counters.failedNoServer++;
         this.#serverFailed(this.#connErrTimeout ? SF_ERR_SRVTO : SF_ERR_SRVCL);
         return false;
@@ -483,6 +523,7 @@ export class Stream implements SiOwner, LbRequest {
       if (this.be!.cfg.redispatch && si.connRetries === 0 && this.be!.servers.length > 1) {
         const other = this.be!.assign(this, srv);
         if (other !== null && other !== srv) {
+          this.#releaseServer();
           this.redispatched = true;
           this.be!.counters.redispatches++;
           srv.counters.redispatches++;
@@ -637,7 +678,7 @@ export class Stream implements SiOwner, LbRequest {
     const cliExp = this.#clientExpiry();
     if (tickIsExpired(cliExp, now)) {
       this.req.flags |= CF_READ_TIMEOUT;
-      this.#abort(SF_ERR_CLITO, this.srvSi.state === SI_ST_EST ? SF_FINST_D : SF_FINST_C);
+      this.#abort(SF_ERR_CLITO, this.#stage());
       return true;
     }
     if (this.srvSi.state === SI_ST_EST) {
@@ -645,6 +686,7 @@ export class Stream implements SiOwner, LbRequest {
       if (tickIsExpired(srvExp, now)) {
         if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
         this.res.flags |= CF_READ_TIMEOUT;
+        this.countServerError();
         this.#abort(SF_ERR_SRVTO, SF_FINST_D);
         return true;
       }
@@ -679,7 +721,15 @@ export class Stream implements SiOwner, LbRequest {
     if (halfClosed && fe.clientFin > 0) t = fe.clientFin;
     else if (this.srvSi.state === SI_ST_EST && be.tunnel > 0) {
       return tickAdd(Math.max(this.cli.lastActivity, this.srvSi.lastActivity), be.tunnel);
-    } else t = fe.client;
+    } else {
+      // Not read because the server is slow to take what we hold, and
+      // nothing to write to it: the client is not idle (timeout server).
+      const req = this.req;
+      if (!req.reading && req.out > 0 && this.res.out === 0 && this.srvSi.state === SI_ST_EST) {
+        return TICK_ETERNITY;
+      }
+      t = fe.client;
+    }
     return tickAdd(this.cli.lastActivity, t);
   }
 
@@ -698,7 +748,13 @@ export class Stream implements SiOwner, LbRequest {
     let t: number;
     if (halfClosed && be.serverFin > 0) t = be.serverFin;
     else if (be.tunnel > 0) return TICK_ETERNITY; // covered by the client-side tunnel expiry
-    else t = be.server;
+    else {
+      // Not read because the client is slow to take what we hold, and
+      // nothing to write to it: the server is not idle (timeout client).
+      const res = this.res;
+      if (!res.reading && res.out > 0 && this.req.out === 0) return TICK_ETERNITY;
+      t = be.server;
+    }
     return tickAdd(this.srvSi.lastActivity, t);
   }
 
@@ -731,10 +787,18 @@ export class Stream implements SiOwner, LbRequest {
    */
   #abort(err: number, finst: number): void {
     this.#setTermination(err, finst);
-    if (this.txn !== null) this.#logAbortedTxn();
     if (!this.req.writing) this.req.erase();
     if (!this.res.writing) this.res.erase();
+    // %B then counts what reached the client, not what was still queued for it.
+    this.#aborted = true;
+    if (this.txn !== null) this.#logAbortedTxn();
     this.#end();
+  }
+
+  /** Where the stream is, for a termination state: in a queue, connecting, or in the data phase. */
+  #stage(): number {
+    const st = this.srvSi.state;
+    return st === SI_ST_EST ? SF_FINST_D : st === SI_ST_QUE ? SF_FINST_Q : SF_FINST_C;
   }
 
   #setTermination(err: number, finst: number): void {
@@ -949,6 +1013,8 @@ export class Stream implements SiOwner, LbRequest {
       txn.tc = 0;
       // `timeout server` counts from this request, not from the last response.
       cur.lastActivity = txn.tReqSent;
+      // The request has a server (log, counters) with no wait and no connect.
+      if (this.tConnStart === 0) this.tConnStart = txn.tReqSent;
       return;
     }
     if (cur.state !== SI_ST_INI && !this.#parkServerConn()) this.closeServerSide();
@@ -1096,9 +1162,23 @@ export class Stream implements SiOwner, LbRequest {
     res.setPrefix(reply, reply.length, false);
     httpCloseClientAfterFlush(this);
     this.txn!.flags |= TX_CLI_CLOSE;
-    this.countStatus(status);
     this.logTxn();
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+  }
+
+  /**
+   * A keep-alive connection's next transaction starts: the per-request
+   * server-side facts of the last one (queue wait and positions, retries,
+   * redispatch, connect start) must not show in its log line or counters.
+   */
+  beginNextTxn(): void {
+    this.tQueued = 0;
+    this.srvQueuePos = 0;
+    this.beQueuePos = 0;
+    this.retries = 0;
+    this.redispatched = false;
+    this.tConnStart = 0;
+    if (!this.queued) this.#queueSrv = null;
   }
 
   /** Counts a response by status class (frontend, backend, server). */
@@ -1127,7 +1207,6 @@ export class Stream implements SiOwner, LbRequest {
   /** The response was fully forwarded: log, then keep-alive or close. */
   endTxn(): void {
     const txn = this.txn!;
-    this.countStatus(txn.status);
     this.logTxn();
     txn.count++;
     this.srvSi.txns++;
@@ -1171,6 +1250,9 @@ export class Stream implements SiOwner, LbRequest {
     if (txn === null || (txn.flags & TX_LOGGED)) return;
     txn.flags |= TX_LOGGED;
     this.#loggedTxns++;
+    // Every transaction that got a status counts once, however it ended (a
+    // 200 whose body then stalled too); a tunnel counted when it began.
+    if (txn.status > 0 && !(txn.flags & TX_TUNNEL)) this.countStatus(txn.status);
     // The clock is an op call: read it only for a line that is written.
     if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now());
     txn.bytesOutStart = this.res.totalOut + this.res.out + this.#prefixLeft();
@@ -1234,7 +1316,14 @@ export class Stream implements SiOwner, LbRequest {
   /** An interface settled all its I/O; buffers are freed once every one did. */
   onSettled(si: StreamInterface | null): void {
     if (si !== null && si !== this.srvSi && si !== this.cli) this.#orphans--;
-    if (!this.#ended) return;
+    if (!this.#ended) {
+      // A side shut after a reset: the stream may have been waiting for its
+      // last operation to settle before it ends.
+      if (si !== null && (si === this.cli || si === this.srvSi)) {
+        this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+      }
+      return;
+    }
     if (this.cli.pending !== 0 || this.srvSi.pending !== 0 || this.#orphans !== 0) return;
     if (this.cli.state !== SI_ST_CLO || this.srvSi.state !== SI_ST_CLO) return;
     this.req.releaseBuffer();
@@ -1257,7 +1346,9 @@ export class Stream implements SiOwner, LbRequest {
     let bytesIn = this.req.totalIn;
     let reqDate = this.acceptDate;
     if (txn !== null) {
-      const start = txn.tWaitStart || this.tAccept;
+      // A follow-up request's timers start at its first byte (the idle time
+      // before it is nobody's), a first request's at the accept.
+      const start = txn.count > 0 && txn.tFirstByte > 0 ? txn.tFirstByte : this.tAccept;
       tq = txn.tHeadDone > 0 ? txn.tHeadDone - start : -1;
       // Tr counts from when the request could reach the server: sent on a
       // reused connection, or the moment a new one was established.
@@ -1268,8 +1359,11 @@ export class Stream implements SiOwner, LbRequest {
       ta = now - start;
       status = txn.status;
       requestLine = txn.requestLine || "<BADREQ>";
-      // Bytes of this transaction: everything queued for the client since the last one.
-      bytesOut = this.res.totalOut + this.res.out + this.#prefixLeft() - txn.bytesOutStart;
+      // Bytes of this transaction: everything queued for the client since the
+      // last one; on an abort only what was written (the rest never leaves,
+      // a write still in flight included).
+      const queued = this.#aborted ? 0 : this.res.out + this.#prefixLeft();
+      bytesOut = this.res.totalOut + queued - txn.bytesOutStart;
       bytesIn = this.req.totalIn - txn.bytesInStart;
       if (txn.requestDate > 0) reqDate = txn.requestDate;
     }
