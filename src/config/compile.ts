@@ -10,7 +10,7 @@ import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
-import type { ConfigIssue, RuntimeConfig } from "./types.ts";
+import type { BackendConfig, ConfigIssue, FrontendConfig, RuntimeConfig } from "./types.ts";
 
 export interface CompiledSwitchingRule {
   /** Index into RuntimeConfig.backends. */
@@ -85,13 +85,15 @@ export function compileConfig(
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
-      const fmt = fe.logFormat ??
+      const fmt = fe.logFormat?.text ??
         (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
       try {
         logFormat = new LogFormat(fmt);
       } catch (e) {
         if (!(e instanceof LogFormatError)) throw e;
-        err(0, 0, `${base}.log-format`, e.message);
+        // Only a custom format can fail: the built-in ones are known good.
+        const at = fe.logFormat ?? { line: 0, col: 0 };
+        err(at.line, at.col, `${base}.log-format`, e.message);
       }
       // With `log: none` no line is rendered at all (a line per request costs).
       if (cfg.global.log === "none") logFormat = null;
@@ -134,7 +136,7 @@ export function compileConfig(
       useBackends,
       httpRequest: req.rules,
       httpResponse: res.rules,
-      forwardFor: forwardFor(fe.options, fe.optionArgs, `${base}.option`, err),
+      forwardFor: forwardFor(fe, `${base}.option`, err),
       logFormat,
     };
   });
@@ -156,24 +158,25 @@ export function compileConfig(
     return {
       httpRequest: req.rules,
       httpResponse: res.rules,
-      forwardFor: forwardFor(be.options, be.optionArgs, `${base}.option`, err),
+      forwardFor: forwardFor(be, `${base}.option`, err),
       cookie,
     };
   });
   return { compiled: { frontends, backends }, issues };
 }
 
+/** `option forwardfor` of a proxy; an error points at its option line. */
 function forwardFor(
-  options: ReadonlySet<string>,
-  args: ReadonlyMap<string, readonly string[]>,
+  proxy: Pick<FrontendConfig | BackendConfig, "options" | "optionArgs" | "optionLines">,
   path: string,
   err: (line: number, col: number, path: string, message: string) => void,
 ): ForwardFor | null {
-  if (!options.has("forwardfor")) return null;
+  if (!proxy.options.has("forwardfor")) return null;
   try {
-    return forwardforHeader(args.get("forwardfor") ?? []);
+    return forwardforHeader(proxy.optionArgs.get("forwardfor") ?? []);
   } catch (e) {
-    err(0, 0, path, e instanceof Error ? e.message : String(e));
+    const at = proxy.optionLines?.get("forwardfor") ?? { line: 0, col: 0 };
+    err(at.line, at.col, path, e instanceof Error ? e.message : String(e));
     return null;
   }
 }

@@ -118,7 +118,7 @@ const OPTION: Keyword = {
 };
 const LOG_FORMAT: Keyword = {
   name: "log-format",
-  kind: "string",
+  kind: "rule",
   doc: "custom log line format (HAProxy log-format variables); default: the mode's tcplog/httplog",
 };
 const LOG: Keyword = {

@@ -1,8 +1,8 @@
 // Loading: from a file or a text to a RuntimeConfig and the list of issues.
 //
 // This file owns the pipeline YAML text → yaml Document (with a LineCounter
-// so that every node has a line and column) → validate.ts → resolve.ts, and
-// the text form of an issue. A YAML syntax error stops the pipeline with one
+// so that every node has a line and column) → validate.ts → resolve.ts →
+// compile.ts, and the text form of an issue. A YAML syntax error stops the pipeline with one
 // error at its position (what follows a syntax error is noise); everything
 // else is reported together. It mirrors HAProxy's readcfgfile() followed by
 // check_config_validity(): the proxy never starts on a configuration with an
@@ -28,6 +28,9 @@ export interface LoadResult {
  * Returns a deeply frozen config, or null when there is an error.
  */
 export function loadConfigText(text: string, file: string): LoadResult {
+  // A UTF-8 BOM (editors on Windows) is not content: the LineCounter would
+  // count it and shift every column of line 1 by one.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   const lc = new LineCounter();
   // uniqueKeys off: the validator reports duplicate keys itself, with the key
   // path and the line of the first definition, and keeps validating.
@@ -52,13 +55,9 @@ export function loadConfigText(text: string, file: string): LoadResult {
   }
   const checked = validateDocument(doc, rep);
   const config = resolveConfig(checked, rep);
-  let compiled: CompiledConfig | null = null;
-  if (!rep.issues.some((i) => i.severity === "error")) {
-    const baseDir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : undefined;
-    const c = compileConfig(config, baseDir);
-    rep.issues.push(...c.issues);
-    compiled = c.compiled;
-  }
+  // Compiled even when an error was found already, so that rule, ACL,
+  // log-format and errorfile errors come in the same run as the others.
+  const compiled = compile(config, file, rep);
   const issues = sortIssues(rep.issues);
   const ok = !issues.some((i) => i.severity === "error");
   return { config: ok ? config : null, compiled: ok ? compiled : null, issues };
@@ -99,6 +98,34 @@ export function formatIssue(i: ConfigIssue): string {
   const where = i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file;
   const path = i.path === "" ? "" : `${i.path}: `;
   return `${where}: ${i.severity}: ${path}${i.message}`;
+}
+
+/**
+ * Runs the compile pass on `config` and adds its errors to `rep`; returns the
+ * compiled config (meaningful only without errors). The config may be only
+ * partly resolved after an error (a backend index of -1, values left at their
+ * defaults): an exception is reported as an internal error, never thrown. An
+ * error at the very place and key path of one already reported is the same
+ * problem seen again (an undeclared ACL in a use_backend condition) and is
+ * left out.
+ */
+function compile(config: RuntimeConfig, file: string, rep: Reporter): CompiledConfig | null {
+  const baseDir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : undefined;
+  let c: ReturnType<typeof compileConfig>;
+  try {
+    c = compileConfig(config, baseDir);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    rep.error(
+      { line: 0, col: 0, path: "" },
+      `internal error while compiling the configuration: ${reason}`,
+    );
+    return null;
+  }
+  const key = (i: ConfigIssue) => `${i.line}:${i.col}:${i.path}`;
+  const seen = new Set(rep.issues.filter((i) => i.severity === "error").map(key));
+  rep.issues.push(...c.issues.filter((i) => i.severity !== "error" || !seen.has(key(i))));
+  return c.compiled;
 }
 
 /** Orders issues by position, keeping the report order for equal positions. */

@@ -15,6 +15,7 @@ import type {
   FrontendConfig,
   GlobalConfig,
   HttpReuse,
+  Position,
   ProxyMode,
   RuleLine,
   RuntimeConfig,
@@ -184,7 +185,7 @@ class Resolver {
       );
       balance = { algo: "roundrobin", args: [] };
     }
-    const { options, optionArgs } = this.#options(sec, CAP_BE, tcp, label);
+    const { options, optionArgs, optionLines } = this.#options(sec, CAP_BE, tcp, label);
     const timeouts = this.#timeouts(sec, CAP_BE, label);
     const missing = (["connect", "server"] as const).filter((t) => timeouts[t] === 0);
     if (missing.length > 0 && this.#timeoutsKnown(sec, missing)) {
@@ -214,6 +215,7 @@ class Resolver {
       timeouts,
       options,
       optionArgs,
+      optionLines,
       servers: (get<Section[]>(sec, "servers")?.value ?? []).flatMap((s) => this.#server(s)),
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
@@ -291,7 +293,7 @@ class Resolver {
       };
     });
 
-    const { options, optionArgs } = this.#options(sec, CAP_FE, tcp, label);
+    const { options, optionArgs, optionLines } = this.#options(sec, CAP_FE, tcp, label);
     const timeouts = this.#timeouts(sec, CAP_FE, label);
     if (timeouts.client === 0 && this.#timeoutsKnown(sec, ["client"])) {
       this.#missingTimeouts(sec, label, ["client"]);
@@ -313,7 +315,8 @@ class Resolver {
       timeouts,
       options,
       optionArgs,
-      logFormat: this.#inherit<string>(sec, "log-format")?.value ?? null,
+      optionLines,
+      logFormat: this.#inherit<RuleLine>(sec, "log-format")?.value ?? null,
       noLog: !log,
       acls: acls.map((a) => ({ name: a.name, expr: a.expr, line: a.line, col: a.col })),
       useBackends,
@@ -415,7 +418,11 @@ class Resolver {
     cap: number,
     tcp: boolean,
     label: string,
-  ): { options: ReadonlySet<string>; optionArgs: ReadonlyMap<string, readonly string[]> } {
+  ): {
+    options: ReadonlySet<string>;
+    optionArgs: ReadonlyMap<string, readonly string[]>;
+    optionLines: ReadonlyMap<string, Position>;
+  } {
     const active = new Map<string, OptionLine>();
     const apply = (o: OptionLine) => {
       if (o.negate) active.delete(o.name);
@@ -453,7 +460,13 @@ class Resolver {
     }
     const optionArgs = new Map<string, readonly string[]>();
     for (const [name, o] of active) if (o.args.length > 0) optionArgs.set(name, [...o.args]);
-    return { options: new FrozenSet(active.keys()), optionArgs: new FrozenMap(optionArgs) };
+    return {
+      options: new FrozenSet(active.keys()),
+      optionArgs: new FrozenMap(optionArgs),
+      optionLines: new FrozenMap(
+        [...active].map(([name, o]) => [name, { line: o.line, col: o.col }]),
+      ),
+    };
   }
 
   /** http-request/http-response lines; ignored with a warning in TCP mode. */

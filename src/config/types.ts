@@ -82,8 +82,13 @@ export interface FrontendConfig {
   options: ReadonlySet<string>;
   /** Arguments of the options that take some, e.g. "forwardfor" → ["except", "127.0.0.0/8"]. */
   optionArgs: ReadonlyMap<string, readonly string[]>;
-  /** Custom log-format string, or null for the mode's default (tcplog/httplog). */
-  logFormat: string | null;
+  /**
+   * Where each option of `options` was set (its option line), for the errors
+   * found when compiling it (option forwardfor). Absent in configs built in code.
+   */
+  optionLines?: ReadonlyMap<string, Position>;
+  /** Custom log-format string with its position, or null for the mode's default (tcplog/httplog). */
+  logFormat: RuleLine | null;
   /** `no log`: sessions of this frontend are not logged. */
   noLog: boolean;
   /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
@@ -97,11 +102,19 @@ export interface FrontendConfig {
   errorFiles: ReadonlyArray<RuleLine>;
 }
 
-/** One raw `http-request` / `http-response` line with its position for errors. */
-export interface RuleLine {
-  text: string;
+/** A place in the configuration file: 1-based line and column (0 when unknown). */
+export interface Position {
   line: number;
   col: number;
+}
+
+/**
+ * One raw text value compiled after resolution (an `http-request` /
+ * `http-response` / `http-check` / `errorfile` line, `cookie`, `log-format`)
+ * with the position of its content, for errors.
+ */
+export interface RuleLine extends Position {
+  text: string;
 }
 
 export interface StatsConfig {
@@ -172,6 +185,8 @@ export interface BackendConfig {
   options: ReadonlySet<string>;
   /** Arguments of the options that take some, e.g. "httpchk" → ["GET", "/health"]. */
   optionArgs: ReadonlyMap<string, readonly string[]>;
+  /** Where each option of `options` was set, as in FrontendConfig. */
+  optionLines?: ReadonlyMap<string, Position>;
   servers: ServerConfig[];
   /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
   httpRequest: ReadonlyArray<RuleLine>;

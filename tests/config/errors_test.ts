@@ -368,6 +368,40 @@ const CASES: Array<{ name: string; yaml: string; expected: string[] }> = [
       "cfg.yaml:7:11: error: frontends.fe_b.bind: address \"127.0.0.1:8080\" is already bound by frontend 'fe_a' (line 5)",
     ],
   },
+  {
+    name: "a UTF-8 BOM before line 1 (not counted as a column)",
+    yaml: "\uFEFF" + y("global: { maxconn: x }", ...TIMEOUTS, ...FE_APP, ...BE_APP),
+    expected: ['cfg.yaml:1:20: error: global.maxconn: expected an integer, got "x"'],
+  },
+  {
+    name: "a bad log-format (at its value)",
+    yaml: y(...TIMEOUTS, ...FE_APP, '    log-format: "%{bogus"', ...BE_APP),
+    expected: [
+      'cfg.yaml:7:18: error: frontends.fe_main.log-format: Unclosed "{" in log-format at offset 0',
+    ],
+  },
+  {
+    name: "rule and errorfile errors next to a validation error (one run)",
+    yaml: y(
+      "global: { maxconn: x }",
+      "defaults:",
+      "  mode: http",
+      "  timeout: { connect: 5s, client: 30s, server: 30s }",
+      ...FE_APP,
+      '    http-request: "frobnicate now"',
+      '    errorfile: "999 /nonexistent.html"',
+      '    use_backend: ["nope if is_apii"]',
+      ...BE_APP,
+    ),
+    expected: [
+      'cfg.yaml:1:20: error: global.maxconn: expected an integer, got "x"',
+      "cfg.yaml:9:20: error: frontends.fe_main.http-request: http-request: unknown action 'frobnicate'",
+      "cfg.yaml:10:17: error: frontends.fe_main.errorfile[0]: errorfile: status 999 is not one the proxy produces (400, 401, 403, 408, 413, 414, 431, 500, 501, 502, 503, 504)",
+      // The compile pass's "ACL 'is_apii' is not declared" at the same place is not repeated.
+      'cfg.yaml:11:20: error: frontends.fe_main.use_backend[0]: no such ACL "is_apii"',
+      'cfg.yaml:11:20: error: frontends.fe_main.use_backend[0]: unable to find required use_backend "nope"',
+    ],
+  },
 ];
 
 for (const c of CASES) {

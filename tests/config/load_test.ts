@@ -97,7 +97,7 @@ Deno.test("defaults apply where a section does not set the key; timeouts and opt
   assert.equal(feA.timeouts.httpRequest, 10_000); // from defaults
   assert.deepEqual([...feA.options].sort(), ["forwardfor", "httplog"]);
   assert.deepEqual(feA.optionArgs.get("forwardfor"), ["except", "127.0.0.0/8"]);
-  assert.equal(feA.logFormat, "%ci %b");
+  assert.equal(feA.logFormat?.text, "%ci %b");
   assert.equal(feA.noLog, true);
 
   assert.equal(feB.mode, "tcp");
