@@ -10,7 +10,7 @@ import type { CookieConfig } from "../http/cookie.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
-import { Server } from "./server.ts";
+import { Server, serverHasSlot } from "./server.ts";
 
 const NO_RULES: CompiledBackend = {
   httpRequest: [],
@@ -68,19 +68,41 @@ export class Backend {
   }
 
   /**
-   * A connection to `srv` ends. When streams wait in its queue, the freed
-   * slot goes to the oldest at once (it is counted here, before it runs).
+   * A connection to `srv` ends. When streams wait, the freed slot goes to
+   * one at once (it is counted here, before it runs): see serveQueues().
    */
   release(srv: Server): void {
     srv.cur--;
     this.lb.onRelease(srv);
-    if (srv.queue.length > 0 && srv.usable) {
-      const w = srv.queue.shift();
-      if (w !== null) {
-        this.take(srv);
-        w.dequeued(srv);
+    this.serveQueues(srv);
+  }
+
+  /**
+   * Gives the free slots of `srv` to waiting streams: its own queue first,
+   * then, as HAProxy's backend queue does, the longest queue of another
+   * server (a stream queued behind a busy server must not wait while this
+   * one is free). A backup server serves only its own queue. Returns how
+   * many streams got a slot (a server coming UP calls it too).
+   */
+  serveQueues(srv: Server): number {
+    let n = 0;
+    while (srv.usable && serverHasSlot(srv)) {
+      let q: Server | null = srv.queue.length > 0 ? srv : null;
+      if (q === null && srv.weight > 0 && !srv.cfg.backup) {
+        for (const s of this.servers) {
+          if (s !== srv && s.queue.length > 0 && (q === null || s.queue.length > q.queue.length)) {
+            q = s;
+          }
+        }
       }
+      if (q === null) break;
+      const w = q.queue.shift();
+      if (w === null) continue; // only abandoned entries were left in it
+      this.take(srv);
+      w.dequeued(srv);
+      n++;
     }
+    return n;
   }
 
   /**

@@ -176,6 +176,18 @@ export function setDrain(server: Server, on: boolean): boolean {
   return true;
 }
 
+/**
+ * Admin action: sets the weight (HAProxy's `set weight`). A drained server
+ * keeps weight 0 and gets `w` back when the drain ends. The caller updates
+ * the balancer.
+ */
+export function setWeight(server: Server, w: number): boolean {
+  const c = STATES.get(server);
+  if (c === undefined) server.weight = w;
+  else c.setWeight(w);
+  return true;
+}
+
 /** Admin action: ends maintenance and drain (HAProxy's "set server state ready"). */
 export function setReady(server: Server): boolean {
   const c = STATES.get(server);
@@ -551,6 +563,8 @@ export class ServerCheck implements ServerCheckView {
     this.downTransitions++;
     this.#applyUsable();
     this.backend.lb.update();
+    // Its parked keep-alive connections go too (HAProxy's srv_cleanup_connections).
+    this.server.idle.closeAll();
     const xferred = this.#env.hooks?.requeue(this.server, false) ?? 0;
     // With log-health-checks the check line already told why (check_notify_cause()).
     const why = this.#logChecks ? "" : this.#checkInfo();
@@ -596,6 +610,7 @@ export class ServerCheck implements ServerCheckView {
       }
       this.#applyUsable();
       this.backend.lb.update();
+      this.server.idle.closeAll();
       if (wasUp) {
         const xferred = this.#env.hooks?.requeue(this.server, false) ?? 0;
         log.warning(`${this.#name()} is going DOWN for maintenance${this.#leftText(xferred)}`);
@@ -644,6 +659,12 @@ export class ServerCheck implements ServerCheckView {
     this.server.weight = this.#savedWeight;
     this.backend.lb.update();
     log.warning(`${this.#name()} is ${this.server.usable ? "UP" : "DOWN"} (leaving drain).`);
+  }
+
+  /** The weight to use, now or when the drain ends. */
+  setWeight(w: number): void {
+    if (this.admin & SRV_ADMF_DRAIN) this.#savedWeight = w;
+    else this.server.weight = w;
   }
 
   /** Stops for good: kills the task and abandons a running check. */

@@ -14,6 +14,7 @@ export {
   setDrain,
   setMaint,
   setReady,
+  setWeight,
   startChecks,
   type StatsCheckState,
   statsCheckState,

@@ -9,6 +9,7 @@
 // pause; nothing a connection does can reach this loop.
 
 import type { Address } from "../config/types.ts";
+import { formatAddress } from "../config/units.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { AcceptedConn, ListenSocket, Protocol } from "./protocol.ts";
 import { LI_FULL, LI_INIT, LI_LIMITED, LI_LISTEN, LI_READY, LI_STOPPED } from "./types.ts";
@@ -48,6 +49,11 @@ export class Listener {
   bind(proto: Protocol): void {
     this.sock = proto.bind(this.addr);
     this.state = LI_LISTEN;
+  }
+
+  /** Text of the configured address (messages about a bind that failed). */
+  addrName(): string {
+    return formatAddress(this.addr);
   }
 
   /** Text of the bound address, with port 0 resolved. */
@@ -109,10 +115,20 @@ export class Listener {
         await new Promise((r) => setTimeout(r, ACCEPT_ERROR_PAUSE));
         continue;
       }
+      // Another listener may have taken the last slot while this one waited
+      // in accept(): hold the connection until a slot frees (HAProxy leaves
+      // it in the kernel's backlog; one held connection is the closest).
+      while (
+        this.state !== LI_STOPPED && (owner.actconn >= owner.maxconn || this.fe.isFull())
+      ) {
+        this.state = owner.actconn >= owner.maxconn ? LI_LIMITED : LI_FULL;
+        await this.#waitResume();
+      }
       if (this.state === LI_STOPPED) {
         a.conn.close();
         break;
       }
+      this.state = LI_READY;
       owner.sessionAccept(this, a);
       if (++burst >= owner.maxaccept) {
         burst = 0;

@@ -1,8 +1,9 @@
 // proto_tcp / proto_unix: the Deno-native transports (HAProxy's proto_tcp.c).
 //
-// Binds with Deno.listen (reusePort so a reload can bind next to a running
-// process), connects with Deno.connect, and sets TCP_NODELAY on every TCP
-// socket. SO_KEEPALIVE stays off, as in HAProxy without `option tcpka`.
+// Binds with Deno.listen (without SO_REUSEPORT: Sluice has no reload that
+// would bind next to a running process, and with it a second instance
+// started by mistake would silently share the port), connects with
+// Deno.connect, and sets TCP_NODELAY on every TCP socket. SO_KEEPALIVE stays off, as in HAProxy without `option tcpka`.
 
 import type { Address } from "../config/types.ts";
 import { denoConn } from "./deno_conn.ts";
@@ -52,7 +53,7 @@ export const protoTcp: Protocol = {
       } catch { /* no stale socket file */ }
       return new DenoListenSocket(Deno.listen({ transport: "unix", path: addr.path }), false);
     }
-    const l = Deno.listen({ hostname: addr.host, port: addr.port, reusePort: true });
+    const l = Deno.listen({ hostname: addr.host, port: addr.port });
     return new DenoListenSocket(l, true);
   },
   async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {

@@ -96,13 +96,16 @@ export class Process implements ProcessCtx, ListenerOwner {
     for (const fe of this.frontends) {
       for (const addr of fe.cfg.binds) this.listeners.push(new Listener(fe, addr, this));
     }
-    try {
-      for (const l of this.listeners) {
+    for (const l of this.listeners) {
+      try {
         l.bind(this.proto);
+      } catch (e) {
+        for (const o of this.listeners) o.stop();
+        // Name the frontend and the address, as HAProxy does: with several
+        // binds the OS error alone does not say which one failed.
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new Error(`frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${msg}`);
       }
-    } catch (e) {
-      for (const l of this.listeners) l.stop();
-      throw e;
     }
     for (const l of this.listeners) {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
@@ -115,7 +118,11 @@ export class Process implements ProcessCtx, ListenerOwner {
       backends: this.backends,
       checkHooks: {
         // Streams queued on a server that went down choose another server.
-        requeue: (srv, up) => up ? 0 : this.backends[srv.backendId]!.redistribute(srv),
+        // A server coming UP takes queued streams at once.
+        requeue: (srv, up) =>
+          up
+            ? this.backends[srv.backendId]!.serveQueues(srv)
+            : this.backends[srv.backendId]!.redistribute(srv),
       },
     });
     this.logger.notice(`sluice ${VERSION} ready`);

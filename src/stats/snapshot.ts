@@ -509,7 +509,8 @@ const NO_CHECK = /^\s*no check\s*$/i;
 
 /** Status of a server nobody checks: from its admin/config state only. */
 function defaultStatus(srv: ServerSource): string {
-  if (srv.cfg.disabled || !srv.usable) return "MAINT";
+  // The live state: a `disabled` server set ready by the admin is usable.
+  if (!srv.usable) return "MAINT";
   return srv.weight === 0 ? "DRAIN" : "UP";
 }
 

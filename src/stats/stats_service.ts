@@ -4,7 +4,7 @@
 // frontend's http-request rules and before any backend is chosen.
 
 import type { Server } from "../backend/server.ts";
-import { setDrain, setMaint, setReady, statsCheckState } from "../check/mod.ts";
+import { setDrain, setMaint, setReady, setWeight, statsCheckState } from "../check/mod.ts";
 import type { StatsConfig } from "../config/types.ts";
 import type { ProcessCtx } from "../proxy/process_ctx.ts";
 import { parseAdminForm } from "./admin.ts";
@@ -20,12 +20,6 @@ export interface StatsReply {
   contentType: string;
   body: string;
   headers: string[];
-}
-
-/** Runtime weight change (HAProxy's `set weight`); the caller updates the balancer. */
-function setWeight(srv: Server, w: number): boolean {
-  srv.weight = w;
-  return true;
 }
 
 /** Which stats page a path asks for, or null when it is not a stats path. */
