@@ -89,6 +89,26 @@ function lc(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }
 
+/**
+ * ASCII-only lower-casing of a byte string, as HAProxy's `-i` does: only
+ * A-Z change, bytes >= 0x80 are kept as they are (String.toLowerCase() would
+ * fold latin1 letters too). Used for both the patterns and the samples so
+ * the two sides always fold the same way. Returns `s` itself when unchanged.
+ */
+function foldAscii(s: string): string {
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) break;
+    i++;
+  }
+  if (i === n) return s;
+  let out = s.slice(0, i);
+  for (; i < n; i++) out += String.fromCharCode(lc(s.charCodeAt(i)));
+  return out;
+}
+
 /** `s` starts with `p` at `at`, `p` already lower-case when `icase`. No allocation. */
 function hasAt(s: string, at: number, p: string, icase: boolean): boolean {
   const n = p.length;
@@ -236,7 +256,7 @@ export class PatternSet {
     const icase = this.icase;
     switch (this.match) {
       case PAT_M_STR: {
-        if (this.strSet !== null) return this.strSet.has(icase ? s.toLowerCase() : s);
+        if (this.strSet !== null) return this.strSet.has(icase ? foldAscii(s) : s);
         for (let i = 0; i < strs.length; i++) {
           const p = strs[i] as string;
           if (p.length === s.length && hasAt(s, 0, p, icase)) return true;
@@ -331,7 +351,7 @@ export function compilePatterns(
       return new PatternSet(
         match,
         icase,
-        patterns.map((p) => (icase ? toByteString(p).toLowerCase() : toByteString(p))),
+        patterns.map((p) => (icase ? foldAscii(toByteString(p)) : toByteString(p))),
         [],
         none,
         none,
@@ -343,7 +363,7 @@ export function compilePatterns(
       const delim = match === PAT_M_DOM ? isDomDelim : isDirDelim;
       const strs = patterns.map((p) => {
         const b = stripDelims(toByteString(p), delim);
-        return icase ? b.toLowerCase() : b;
+        return icase ? foldAscii(b) : b;
       });
       return new PatternSet(match, icase, strs, [], none, none, null, source);
     }

@@ -7,6 +7,7 @@
 // per use by buildReply().
 
 import { REASONS } from "./status.ts";
+import { bytesOf } from "./types.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,7 +31,13 @@ export const ERRORFILE_CODES: ReadonlySet<number> = new Set(
   [400, 401, 403, 408, 413, 414, 431, 500, 501, 502, 503, 504],
 );
 
-/** Builds a complete response; `extra` are header lines without CRLF. */
+/**
+ * Builds a complete response; `extra` are header lines without CRLF. The
+ * head (status line, `contentType`, `extra`) is made of byte strings, one
+ * code unit per byte, as the rules render them (a Location copied from a
+ * header or converted from the configuration): it is written byte for byte,
+ * never UTF-8 encoded. `body` is already bytes and is copied as it is.
+ */
 export function buildReply(
   status: number,
   contentType: string | null,
@@ -49,7 +56,7 @@ export function buildReply(
   for (const h of extra) head += h + "\r\n";
   if (close) head += "connection: close\r\n";
   head += "\r\n";
-  const h = encoder.encode(head);
+  const h = bytesOf(head);
   const b = bodyless ? body.subarray(0, 0) : body;
   const out = new Uint8Array(h.length + b.length);
   out.set(h, 0);

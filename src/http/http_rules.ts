@@ -35,6 +35,7 @@ import {
   suggest,
   type ValueExpr,
 } from "./sample.ts";
+import { bytesOf } from "./types.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -193,13 +194,6 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     col: l.col,
     text: l.text,
   };
-}
-
-/** Byte string → bytes (one byte per code unit). */
-function bytesOf(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-  return b;
 }
 
 /** True when a compiled value has CR, LF or NUL in its literal text. */

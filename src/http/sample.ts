@@ -771,26 +771,61 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
   return out.length;
 }
 
-/** Values of parameter `name` in query `q` (split on `delim`, HAProxy urlp: no decoding). */
+/** HAProxy's http_is_param_delimiter(): `&`, `;` or the url_param delimiter. */
+function isParamDelim(c: number, delim: number): boolean {
+  return c === 0x26 || c === 0x3b || c === delim;
+}
+
+/**
+ * Values of parameter `name` in query `q`, as HAProxy's urlp does (no
+ * decoding): parameters end at `&`, `;` or `delim`, and only `name=` is a
+ * match (a bare `name` without `=` is not found).
+ */
 function paramValues(q: string, name: string, delim: string, out: string[]): void {
+  const d = delim.length > 0 ? delim.charCodeAt(0) : 0x26;
+  const n = q.length;
   let i = 0;
-  while (i <= q.length) {
-    let e = q.indexOf(delim, i);
-    if (e < 0) e = q.length;
-    if (q.startsWith(name, i)) {
-      const after = i + name.length;
-      if (after === e) out.push("");
-      else if (q.charCodeAt(after) === 0x3d) out.push(q.slice(after + 1, e));
+  while (i <= n) {
+    let e = i;
+    while (e < n && !isParamDelim(q.charCodeAt(e), d)) e++;
+    const eq = i + name.length;
+    if (eq < e && q.charCodeAt(eq) === 0x3d && q.startsWith(name, i)) {
+      out.push(q.slice(eq + 1, e));
     }
     i = e + 1;
   }
 }
 
+/** ASCII-only upper-casing (HAProxy's toupper() in the C locale): only a-z change. */
+function upperAscii(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
+  }
+  return out;
+}
+
+/**
+ * Lower-casing of `lower`: ASCII and latin1 letters (0xC0-0xDE but 0xD7), as
+ * documented. Byte for byte: the length never changes and nothing above 0xFF
+ * is produced (String.toLowerCase() could, for code units above 0xFF).
+ */
+function lowerLatin1(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const l = (c >= 0x41 && c <= 0x5a) || (c >= 0xc0 && c <= 0xde && c !== 0xd7) ? c + 0x20 : c;
+    out += String.fromCharCode(l);
+  }
+  return out;
+}
+
 function convert(s: string, convs: readonly number[]): string {
   for (let i = 0; i < convs.length; i++) {
     const c = convs[i];
-    if (c === CONV_LOWER) s = s.toLowerCase();
-    else if (c === CONV_UPPER) s = s.toUpperCase();
+    if (c === CONV_LOWER) s = lowerLatin1(s);
+    else if (c === CONV_UPPER) s = upperAscii(s);
   }
   return s;
 }

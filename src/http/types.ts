@@ -198,6 +198,17 @@ export function spanToString(buf: Uint8Array, start: number, len: number): strin
   return s;
 }
 
+/**
+ * Encodes a byte string (one code unit per byte, as spanToString() makes)
+ * back to bytes: the inverse of spanToString(). Code units above 0xFF keep
+ * their low byte; never UTF-8 (TextEncoder would encode bytes >= 0x80 twice).
+ */
+export function bytesOf(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
+  return b;
+}
+
 /** Header slots an HttpHead starts with (grown on demand up to maxhdr). */
 export const INITIAL_HDR_CAPACITY = 16;
 

@@ -49,7 +49,13 @@ import {
 } from "../http/txn.ts";
 import type { HeadEditor } from "../http/head_editor.ts";
 import type { HeadSampleCtx, SampleCtx } from "../http/sample.ts";
-import { cidrListMatch, evalRules, type Rule, rulesUseRequest } from "../http/http_rules.ts";
+import {
+  cidrListMatch,
+  evalRules,
+  type Rule,
+  rulesUseRequest,
+  type RuleVerdict,
+} from "../http/http_rules.ts";
 import {
   AN_REQ_ALL_HTTP,
   AN_REQ_HTTP_XFER_BODY,
@@ -864,26 +870,36 @@ export class Stream implements SiOwner, LbRequest {
    */
   applyRequestRules(rules: readonly Rule[]): boolean {
     if (rules.length === 0) return true;
-    const ed = this.reqEditor();
-    const v = evalRules(rules, this.sampleCtx(), ed);
+    const v = evalRules(rules, this.sampleCtx(), this.reqEditor());
+    return v.kind === "continue" || this.#answerVerdict(v, SF_FINST_R);
+  }
+
+  /**
+   * A final rule action (deny, return, redirect) answers the client instead
+   * of the server, request or response side alike (`finst` says which).
+   * Returns false: the stream ends after the reply.
+   */
+  #answerVerdict(v: Exclude<RuleVerdict, { kind: "continue" }>, finst: number): false {
     switch (v.kind) {
-      case "continue":
-        return true;
       case "deny":
         this.fe.counters.denied++;
-        this.httpError(v.status, SF_ERR_PRXCOND, SF_FINST_R, "denied");
-        return false;
-      case "return":
-        this.localReply(buildReply(v.status, v.contentType, v.body), v.status);
-        return false;
+        this.httpError(v.status, SF_ERR_PRXCOND, finst, "denied");
+        break;
+      case "return": {
+        const extra = v.headers.map(([n, val]) => `${n}: ${val}`);
+        this.#setTermination(SF_ERR_LOCAL, finst);
+        this.localReply(buildReply(v.status, v.contentType, v.body, extra), v.status);
+        break;
+      }
       case "redirect":
+        this.#setTermination(SF_ERR_LOCAL, finst);
         this.localReply(
           buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
           v.code,
         );
-        return false;
+        break;
     }
-    return true;
+    return false;
   }
 
   /** Applies http-response rules of the backend then the frontend; false after a 502. */
@@ -896,12 +912,7 @@ export class Stream implements SiOwner, LbRequest {
     for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
       if (rules.length === 0) continue;
       const v = evalRules(rules, sc, ed);
-      if (v.kind === "deny") {
-        this.fe.counters.denied++;
-        this.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "response denied");
-        return false;
-      }
-      if (v.kind !== "continue") break;
+      if (v.kind !== "continue") return this.#answerVerdict(v, SF_FINST_H);
     }
     if (ed.modified) this.txn!.status = ed.status();
     return true;

@@ -103,10 +103,16 @@ Deno.test("url, query and url_param", () => {
   assert.ok(m("url_param(id) 42", GET));
   assert.ok(m("url_param(id) 7", GET));
   assert.ok(m("urlp(id) -m int gt 40", GET));
-  assert.ok(m("url_param(debug) -m found", GET));
+  // HAProxy only finds NAME followed by '=': a bare `debug` is not a parameter.
+  assert.ok(!m("url_param(debug) -m found", GET));
+  assert.ok(m("url_param(debug) -m found", "GET /x?debug=&a=1 HTTP/1.1\r\nHost: h\r\n\r\n"));
   assert.ok(!m("url_param(nope) -m found", GET));
   assert.ok(m("urlp_beg(id) 4", GET));
   assert.ok(m("url_param(a,;) 1", "GET /x?a=1;b=2 HTTP/1.1\r\nHost: h\r\n\r\n"));
+  // ';' always ends a parameter, like '&' (HAProxy's http_is_param_delimiter).
+  assert.ok(m("url_param(b) 2", "GET /x?a=1;b=2&c=3 HTTP/1.1\r\nHost: h\r\n\r\n"));
+  assert.ok(m("url_param(a) 1", "GET /x?a=1;b=2&c=3 HTTP/1.1\r\nHost: h\r\n\r\n"));
+  assert.ok(m("url_param(c,|) 3", "GET /x?a=1|b=2;c=3 HTTP/1.1\r\nHost: h\r\n\r\n"));
 });
 
 Deno.test("method and req.ver", () => {

@@ -162,3 +162,25 @@ Deno.test("toByteString() turns non-ASCII config text into UTF-8 bytes", () => {
   assert.equal(toByteString("é"), "\xc3\xa9");
   assert.ok(set(PAT_M_SUB, ["é"]).matchString("caf\xc3\xa9"));
 });
+
+Deno.test("-i folds ASCII only: non-ASCII bytes match themselves, in scans and in large sets", () => {
+  // Patterns are configuration text, converted to UTF-8 bytes; samples are
+  // byte strings. "Café" is 43 61 66 C3 A9.
+  const cafe = toByteString("Café");
+  for (const n of [1, 20]) {
+    const pats = ["Café", ...Array.from({ length: n - 1 }, (_, k) => `p${k}`)];
+    const s = set(PAT_M_STR, pats, true);
+    assert.equal(s.strSet !== null, n > 8);
+    assert.ok(s.matchString(cafe), `identical bytes, ${n} patterns`);
+    assert.ok(s.matchString("CAF\xc3\xa9"), `ASCII folded, ${n} patterns`);
+    assert.ok(!s.matchString("caf\xe3\xa9"), `0xC3 is not folded to 0xE3, ${n} patterns`);
+    // A sample byte 0xC3 followed by 0x89 ("É") must not fold to 0xE3 0x89 or to "é".
+    assert.ok(!set(PAT_M_STR, ["é", ...pats], true).matchString("\xc3\x89"), `${n} patterns`);
+    assert.ok(set(PAT_M_STR, ["É", ...pats], true).matchString("\xc3\x89"), `${n} patterns`);
+  }
+  assert.ok(set(PAT_M_BEG, ["Café"], true).matchString(cafe + "/x"));
+  assert.ok(set(PAT_M_END, ["É"], true).matchString("x\xc3\x89"));
+  assert.ok(set(PAT_M_SUB, ["ÉX"], true).matchString("a\xc3\x89xb"));
+  assert.ok(set(PAT_M_DOM, ["Éx"], true).matchString("a.\xc3\x89X.b"));
+  assert.ok(set(PAT_M_DIR, ["Éx"], true).matchString("/a/\xc3\x89X/b"));
+});

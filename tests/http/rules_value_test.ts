@@ -186,3 +186,23 @@ Deno.test("keepRequest() survives the request buffer being reused", () => {
     "POST /p/q?a=1&b=2&a=3 1.0 Example.com yes 3",
   );
 });
+
+Deno.test("converters upper/lower keep the length and never leave the byte range", () => {
+  const buf = enc(
+    "GET /?q=1;r=2&s&t=3 HTTP/1.1\r\nHost: h\r\nX-Raw: a\xdfB\xffc\xb5D\xc9\xd7\r\n\r\n",
+  );
+  const head = new HttpHead();
+  assert.ok(parseRequestHead(buf, 0, buf.length, head) > 0, head.errorReason);
+  const c = new HeadSampleCtx();
+  c.setConnection("192.0.2.7", 61000, "198.51.100.1", 443);
+  c.setRequest(buf, head);
+  // upper: a-z only (HAProxy's toupper() in the C locale).
+  assert.equal(render("%[hdr(x-raw),upper]", c), "A\xdfB\xffC\xb5D\xc9\xd7");
+  // lower: ASCII and latin1 letters (documented), byte for byte; 0xD7 (×) is not a letter.
+  assert.equal(render("%[hdr(x-raw),lower]", c), "a\xdfb\xffc\xb5d\xe9\xd7");
+  // url_param: ';' ends a parameter and a bare name is not found.
+  assert.equal(
+    render("[%[url_param(q)]|%[url_param(r)]|%[url_param(s)]|%[url_param(t)]]", c),
+    "[1|2||3]",
+  );
+});
