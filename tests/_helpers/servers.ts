@@ -327,13 +327,19 @@ export async function blackholeServer(): Promise<StubServer> {
 }
 
 /**
- * A port with nothing listening (connects are refused). Binds port 0, notes
- * the port and closes the listener; the kernel does not hand the same
- * ephemeral port out again right away, so the race is harmless in practice.
+ * A port with nothing listening (connects are refused). It is taken below
+ * the kernel's ephemeral range (ip_local_port_range, 32768-60999 by
+ * default), which binds to port 0 never use: a port merely released by a
+ * closed listener was handed out again to a proxy's own `bind: ...:0` in a
+ * full run, and the "dead" server then answered.
  */
 export function deadPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let i = 0; i < 1000; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch { /* in use: try another */ }
+  }
+  throw new Error("no free port below the ephemeral range");
 }
