@@ -12,6 +12,7 @@
 import type { Pools } from "../buf/pool.ts";
 import { Channel } from "../channel/channel.ts";
 import type { StreamInterface } from "../stream/stream_interface.ts";
+import { type Clock, realClock } from "../task/ticks.ts";
 
 /** Parked connections older than this are closed rather than reused (HAProxy's pool-purge-delay). */
 export const IDLE_PURGE_DELAY = 5000;
@@ -63,12 +64,22 @@ export class IdleConn {
   }
 }
 
-/** The parked connections of one server, most recent last. */
+/**
+ * The parked connections of one server, most recent last. One host timer
+ * per pool, armed for the oldest entry, closes those older than the purge
+ * delay even when no request comes to take one.
+ */
 export class IdlePool {
   #list: IdleConn[];
+  #clock: Clock;
+  #timer: unknown;
+  #boundPurge: () => void;
 
-  constructor() {
+  constructor(clock: Clock = realClock) {
     this.#list = [];
+    this.#clock = clock;
+    this.#timer = null;
+    this.#boundPurge = this.#purge.bind(this);
   }
 
   get size(): number {
@@ -78,6 +89,23 @@ export class IdlePool {
   push(ic: IdleConn): void {
     this.#list.push(ic);
     if (this.#list.length > IDLE_MAX_PER_SERVER) this.#list[0]!.kill();
+    this.#arm();
+  }
+
+  /** Arms the purge timer for the oldest entry, if not armed. */
+  #arm(): void {
+    if (this.#timer !== null || this.#list.length === 0) return;
+    const due = this.#list[0]!.since + IDLE_PURGE_DELAY - this.#clock.now();
+    const t = this.#timer = this.#clock.setTimer(this.#boundPurge, Math.max(0, due) + 1);
+    // A pending purge must not keep a stopping process alive.
+    if (typeof t === "number") Deno.unrefTimer(t);
+  }
+
+  #purge(): void {
+    this.#timer = null;
+    const list = this.#list, now = this.#clock.now();
+    while (list.length > 0 && now - list[0]!.since > IDLE_PURGE_DELAY) list[0]!.kill();
+    this.#arm();
   }
 
   /**
@@ -111,5 +139,7 @@ export class IdlePool {
   /** Closes every parked connection (server going down, process stop). */
   closeAll(): void {
     for (const ic of [...this.#list]) ic.kill();
+    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
+    this.#timer = null;
   }
 }
