@@ -477,12 +477,23 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
         s.ctx.pools.big.size - g.maxrewrite,
       );
       if (r === PARSE_ERROR) {
+        // A relayed interim response goes out first; the 502 follows it
+        // (the head parses the same way again on the next wake).
+        if (interimPending(res)) return ANA_WAIT;
         s.countServerError();
         s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
         return ANA_ABORT;
       }
       if (r > 0) {
         const st = txn.res.status;
+        if (st === 101 && !(txn.req.flags & HEAD_F_CONN_UPGRADE)) {
+          // A switch nobody asked for: a tunnel would carry the client's
+          // next bytes to the server unchecked (HTTP_RULES: bad framing).
+          if (interimPending(res)) return ANA_WAIT;
+          s.countServerError();
+          s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "101 without an upgrade request");
+          return ANA_ABORT;
+        }
         if (st >= 100 && st < 200 && st !== 101) {
           // Interim response (100 Continue...): relay it and wait for the final one.
           if (res.out > 0 || res.writing || res.prefix !== null) return ANA_WAIT;
@@ -511,6 +522,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
     break;
   }
   if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
+    if (interimPending(res)) return ANA_WAIT;
     s.countServerError();
     s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
     return ANA_ABORT;
@@ -595,11 +607,23 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
   return ANA_CONTINUE;
 }
 
+/** An interim (1xx) response is still on its way to the client. */
+function interimPending(res: Channel): boolean {
+  return res.out > 0 || res.writing || res.prefix !== null;
+}
+
 /** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */
 export function httpResForwardBody(s: Stream, res: Channel): number {
   const txn = s.txn!;
   if (forwardBody(res, txn.resBody) < 0) {
     s.countServerError();
+    if (!res.writing && res.totalOut === txn.bytesOutStart) {
+      // Not a byte of this response has left: the client can still get a
+      // clean 502 instead of a connection closed on nothing.
+      res.erase();
+      s.httpError(502, SF_ERR_SRVCL, SF_FINST_D, txn.resBody.chunked.errorReason);
+      return ANA_ABORT;
+    }
     s.abortTxn(SF_ERR_SRVCL, SF_FINST_D);
     return ANA_ABORT;
   }
