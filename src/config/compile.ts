@@ -88,7 +88,8 @@ export function compileConfig(
       const fmt = fe.logFormat?.text ??
         (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
       try {
-        logFormat = new LogFormat(fmt);
+        // HTTP-only variables (%r, %HM, %TR...) are refused in a TCP-mode frontend, as HAProxy.
+        logFormat = new LogFormat(fmt, { mode: fe.mode === "http" ? "http" : "tcp" });
       } catch (e) {
         if (!(e instanceof LogFormatError)) throw e;
         // Only a custom format can fail: the built-in ones are known good.

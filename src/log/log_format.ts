@@ -2,8 +2,11 @@
 //
 // A log-format string is compiled once at startup into a list of parts
 // (literal text or a variable); rendering a session's line walks that list.
-// Supported variables are HAProxy's, spelled the same; `%{+Q}r` quotes.
-// Unknown variables are reported at config time.
+// Supported variables are HAProxy's, spelled the same, and render as HAProxy
+// 2.6 renders them: `%{+Q}` quotes text (not numbers), `%{+X}` prints
+// addresses and ports in hex, the request line is cut at 1023 characters and
+// escaped (#XX). Unknown variables and options, and HTTP-only variables in a
+// TCP-mode frontend, are reported at config time.
 
 /** The HAProxy `option tcplog` format. */
 export const TCPLOG_FORMAT =
@@ -26,8 +29,9 @@ export interface LogContext {
   frontend: string;
   backend: string;
   server: string;
+  /** Address of the server connection; "" / null when there is none (logged "-"). */
   serverIp: string;
-  serverPort: number;
+  serverPort: number | null;
   /** Timers in ms, -1 when the stage was never reached. */
   tq: number; // TR: time to receive the full request head
   tw: number; // time waiting in queues
@@ -35,7 +39,7 @@ export interface LogContext {
   tr: number; // server response time (head)
   ta: number; // active time of the request (HTTP) or total
   tt: number; // total session time
-  status: number; // HTTP status, -1 in TCP mode
+  status: number; // HTTP status (-1 when none was sent), 0 in TCP mode
   bytesOut: number; // bytes sent to the client
   bytesIn: number; // bytes received from the client
   termState: string; // two letters
@@ -46,17 +50,17 @@ export interface LogContext {
   retries: string; // "+N" when redispatched, like HAProxy
   srvQueue: number;
   beQueue: number;
+  /** The request line, "" when none was parsed (logged `<BADREQ>`). */
   requestLine: string;
-  method: string;
-  uri: string;
-  httpVersion: string;
   pid: number;
 }
 
-type Part = { lit: string; v: null; quote: false } | {
+/** One compiled piece of a format: literal text, or a variable with its options. */
+type Part = { lit: string; v: null; quote: false; hex: false } | {
   lit: null;
-  v: keyof typeof VARS;
+  v: VarName;
   quote: boolean;
+  hex: boolean;
 };
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -74,58 +78,198 @@ export function formatLogDate(ms: number): string {
   }:${p2(d.getSeconds())}.${msx < 10 ? "00" : msx < 100 ? "0" : ""}${msx}`;
 }
 
+/**
+ * How a variable renders, as HAProxy's log.c does: `text` is quoted by
+ * `%{+Q}` and shows "-" when empty (`""` when quoted); `num` and `raw`
+ * (dates, termination states) are never quoted; `ip` is text that `%{+X}`
+ * turns into uppercase hex; `port` is a number that `%{+X}` turns into 4 hex
+ * digits, "-" when there is none; `line` (the request line and its parts)
+ * is escaped text, never empty, quoted by `%{+Q}`.
+ */
+type Kind = "text" | "num" | "raw" | "ip" | "port" | "line";
+
+interface VarDef {
+  kind: Kind;
+  /** HAProxy's PR_MODE_HTTP keywords: a configuration error in a TCP-mode frontend. */
+  http: boolean;
+  get: (c: LogContext) => string | number | null;
+}
+
+const v = (kind: Kind, get: VarDef["get"], http = false): VarDef => ({ kind, http, get });
+
+/** HAProxy's tune.http.logurilen (1024): the request line kept for logs is one less. */
+export const LOG_URI_LEN = 1024;
+
+const BADREQ = "<BADREQ>";
+
+/** The request line as HAProxy keeps it for logs (txn->uri): at most 1023 characters. */
+function logUri(c: LogContext): string | null {
+  const l = c.requestLine;
+  if (l === "") return null;
+  return l.length < LOG_URI_LEN ? l : l.slice(0, LOG_URI_LEN - 1);
+}
+
+function isSpHt(ch: number): boolean {
+  return ch === 0x20 || ch === 0x09;
+}
+
+/** %HM: the method, `<BADREQ>` without a request line or without a space in it. */
+function httpMethod(c: LogContext): string {
+  const u = logUri(c);
+  if (u === null) return BADREQ;
+  let i = 0;
+  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
+  return i === u.length ? BADREQ : u.slice(0, i);
+}
+
+/** %HU: the URI (up to the next space), `<BADREQ>` without one. */
+function httpUri(c: LogContext): string {
+  const u = logUri(c);
+  if (u === null) return BADREQ;
+  let i = 0, spaces = 0;
+  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
+  while (i < u.length && isSpHt(u.charCodeAt(i))) i++, spaces++;
+  if (spaces === 0) return BADREQ;
+  let e = i;
+  while (e < u.length && !isSpHt(u.charCodeAt(e))) e++;
+  return u.slice(i, e);
+}
+
+/** %HV: the version (the rest of the line), HTTP/0.9 when the line stops after the URI. */
+function httpVersion(c: LogContext): string {
+  const u = logUri(c);
+  if (u === null) return BADREQ;
+  let i = 0, spaces = 0;
+  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
+  while (i < u.length && isSpHt(u.charCodeAt(i))) i++, spaces++;
+  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
+  while (i < u.length && isSpHt(u.charCodeAt(i))) i++;
+  if (spaces === 0) return BADREQ;
+  return i === u.length ? "HTTP/0.9" : u.slice(i);
+}
+
+const HEX = "0123456789ABCDEF";
+
+function hex2(b: number): string {
+  return HEX[(b >> 4) & 15]! + HEX[b & 15]!;
+}
+
+/** Characters HAProxy's url_encode_map escapes: controls, '"', '#', and bytes >= 0x7F. */
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /[\x00-\x1f"#\x7f-\uffff]/;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Escapes a request line (a latin1 byte string) as HAProxy's lf_encode_chunk()
+ * does with url_encode_map: `#XX`, uppercase hex. A quoted field stays parseable.
+ */
+export function escapeLogUri(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x23) out += s[i];
+    else if (ch <= 0xff) out += "#" + hex2(ch);
+    else for (const b of utf8.encode(s[i])) out += "#" + hex2(b);
+  }
+  return out;
+}
+
+/** An IPv4 or IPv6 address as HAProxy's `%{+X}` prints it (uppercase hex bytes), null if unparsable. */
+export function ipHex(ip: string): string | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (v4 !== null) {
+    const b = v4.slice(1).map(Number);
+    return b.every((x) => x <= 255) ? b.map(hex2).join("") : null;
+  }
+  if (!ip.includes(":")) return null;
+  let s = ip.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  // A trailing dotted quad (::ffff:1.2.3.4) is two groups.
+  const tail = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (tail !== null) {
+    const b = tail.slice(1).map(Number);
+    if (b.some((x) => x > 255)) return null;
+    s = s.slice(0, tail.index) + ((b[0]! << 8) | b[1]!).toString(16) + ":" +
+      ((b[2]! << 8) | b[3]!).toString(16);
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const head = halves[0] === "" ? [] : halves[0]!.split(":");
+  const rest = halves.length === 2 ? (halves[1] === "" ? [] : halves[1]!.split(":")) : [];
+  const fill = halves.length === 2 ? 8 - head.length - rest.length : 0;
+  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return null;
+  const groups = [...head, ...Array<string>(fill).fill("0"), ...rest];
+  if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  return groups.map((g) => g.toUpperCase().padStart(4, "0")).join("");
+}
+
 const VARS = {
-  ci: (c: LogContext) => c.clientIp,
-  cp: (c: LogContext) => String(c.clientPort),
-  fi: (c: LogContext) => c.frontendIp,
-  fp: (c: LogContext) => String(c.frontendPort),
-  t: (c: LogContext) => formatLogDate(c.acceptDate),
-  tr: (c: LogContext) => formatLogDate(c.requestDate),
-  ft: (c: LogContext) => c.frontend,
-  f: (c: LogContext) => c.frontend,
-  b: (c: LogContext) => c.backend,
-  s: (c: LogContext) => c.server,
-  si: (c: LogContext) => c.serverIp,
-  sp: (c: LogContext) => String(c.serverPort),
-  TR: (c: LogContext) => String(c.tq),
-  Tq: (c: LogContext) => String(c.tq),
-  Tw: (c: LogContext) => String(c.tw),
-  Tc: (c: LogContext) => String(c.tc),
-  Tr: (c: LogContext) => String(c.tr),
-  Ta: (c: LogContext) => String(c.ta),
-  Tt: (c: LogContext) => String(c.tt),
-  ST: (c: LogContext) => String(c.status),
-  B: (c: LogContext) => String(c.bytesOut),
-  U: (c: LogContext) => String(c.bytesIn),
-  CC: (_c: LogContext) => "-",
-  CS: (_c: LogContext) => "-",
-  ts: (c: LogContext) => c.termState,
-  tsc: (c: LogContext) => c.termState + "--",
-  ac: (c: LogContext) => String(c.actconn),
-  fc: (c: LogContext) => String(c.feconn),
-  bc: (c: LogContext) => String(c.beconn),
-  sc: (c: LogContext) => String(c.srvconn),
-  rc: (c: LogContext) => c.retries,
-  sq: (c: LogContext) => String(c.srvQueue),
-  bq: (c: LogContext) => String(c.beQueue),
-  hr: (_c: LogContext) => "",
-  hs: (_c: LogContext) => "",
-  r: (c: LogContext) => c.requestLine,
-  HM: (c: LogContext) => c.method,
-  HU: (c: LogContext) => c.uri,
-  HV: (c: LogContext) => c.httpVersion,
-  pid: (c: LogContext) => String(c.pid),
-} as const;
+  ci: v("ip", (c) => c.clientIp),
+  cp: v("port", (c) => c.clientPort),
+  fi: v("ip", (c) => c.frontendIp),
+  fp: v("port", (c) => c.frontendPort),
+  t: v("raw", (c) => formatLogDate(c.acceptDate)),
+  tr: v("raw", (c) => formatLogDate(c.requestDate), true),
+  ft: v("text", (c) => c.frontend),
+  f: v("text", (c) => c.frontend),
+  b: v("text", (c) => c.backend),
+  s: v("text", (c) => c.server),
+  si: v("ip", (c) => c.serverIp),
+  sp: v("port", (c) => c.serverPort),
+  TR: v("num", (c) => c.tq, true),
+  Tq: v("num", (c) => c.tq, true),
+  Tw: v("num", (c) => c.tw),
+  Tc: v("num", (c) => c.tc),
+  Tr: v("num", (c) => c.tr, true),
+  Ta: v("num", (c) => c.ta, true),
+  Tt: v("num", (c) => c.tt),
+  ST: v("num", (c) => c.status),
+  B: v("num", (c) => c.bytesOut),
+  U: v("num", (c) => c.bytesIn),
+  // Cookie captures are not supported: an empty capture, "-" (`""` quoted).
+  CC: v("text", () => "", true),
+  CS: v("text", () => "", true),
+  ts: v("raw", (c) => c.termState),
+  tsc: v("raw", (c) => c.termState + "--"),
+  ac: v("num", (c) => c.actconn),
+  fc: v("num", (c) => c.feconn),
+  bc: v("num", (c) => c.beconn),
+  sc: v("num", (c) => c.srvconn),
+  rc: v("num", (c) => c.retries),
+  sq: v("num", (c) => c.srvQueue),
+  bq: v("num", (c) => c.beQueue),
+  // Header captures are not supported: they render nothing, as HAProxy without captures.
+  hr: v("raw", () => ""),
+  hs: v("raw", () => ""),
+  r: v("line", (c) => escapeLogUri(logUri(c) ?? BADREQ), true),
+  HM: v("line", (c) => escapeLogUri(httpMethod(c)), true),
+  HU: v("line", (c) => escapeLogUri(httpUri(c)), true),
+  HV: v("line", (c) => escapeLogUri(httpVersion(c)), true),
+  pid: v("num", (c) => c.pid),
+} satisfies Record<string, VarDef>;
+
+type VarName = keyof typeof VARS;
 
 export class LogFormatError extends SyntaxError {}
+
+/** Options a compiled format depends on. */
+export interface LogFormatOptions {
+  /** The frontend's mode: HTTP-only variables are refused in "tcp". Default "http". */
+  mode?: "http" | "tcp";
+}
 
 /** A compiled log format. */
 export class LogFormat {
   readonly source: string;
   #parts: Part[];
 
-  /** Compiles `fmt`; throws LogFormatError naming the unknown variable. */
-  constructor(fmt: string) {
+  /**
+   * Compiles `fmt`; throws LogFormatError naming the unknown variable, an
+   * unsupported `%{...}` option, or an HTTP-only variable in TCP mode.
+   */
+  constructor(fmt: string, opts: LogFormatOptions = {}) {
+    const mode = opts.mode ?? "http";
     this.source = fmt;
     this.#parts = [];
     let lit = "";
@@ -143,33 +287,81 @@ export class LogFormat {
         continue;
       }
       let quote = false;
+      let hex = false;
       let j = i + 1;
       if (fmt[j] === "{") {
         const close = fmt.indexOf("}", j);
         if (close < 0) throw new LogFormatError(`Unclosed "{" in log-format at offset ${i}`);
-        quote = fmt.slice(j + 1, close).split(",").includes("+Q");
+        const optText = fmt.slice(j + 1, close);
+        for (const o of optText.split(",")) {
+          if (o === "") continue;
+          const m = /^(?:[+-][A-Za-z])+$/.exec(o);
+          const flags = m === null ? [o] : o.match(/[+-][A-Za-z]/g)!;
+          for (const f of flags) {
+            if (f === "+Q") quote = true;
+            else if (f === "-Q") quote = false;
+            else if (f === "+X") hex = true;
+            else if (f === "-X") hex = false;
+            else {
+              throw new LogFormatError(
+                `Unsupported log-format option "${f}" in "%{${optText}}" (supported: +Q, -Q, +X, -X)`,
+              );
+            }
+          }
+        }
         j = close + 1;
       }
       let k = j;
       while (k < fmt.length && /[A-Za-z]/.test(fmt[k]!)) k++;
       const name = fmt.slice(j, k);
-      if (!(name in VARS)) throw new LogFormatError(`Unknown log-format variable "%${name}"`);
-      if (lit) this.#parts.push({ lit, v: null, quote: false });
+      if (!Object.hasOwn(VARS, name)) {
+        throw new LogFormatError(`Unknown log-format variable "%${name}"`);
+      }
+      if (mode !== "http" && VARS[name as VarName].http) {
+        throw new LogFormatError(`format variable '${name}' is reserved for HTTP mode`);
+      }
+      if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
       lit = "";
-      this.#parts.push({ lit: null, v: name as keyof typeof VARS, quote });
+      this.#parts.push({ lit: null, v: name as VarName, quote, hex });
       i = k;
     }
-    if (lit) this.#parts.push({ lit, v: null, quote: false });
+    if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
   }
 
   /** Renders one line for a finished session. */
   render(c: LogContext): string {
     let out = "";
     for (const p of this.#parts) {
-      if (p.v === null) out += p.lit;
-      else {
-        const s = VARS[p.v](c);
-        out += p.quote ? `"${s}"` : s;
+      if (p.v === null) {
+        out += p.lit;
+        continue;
+      }
+      const def: VarDef = VARS[p.v];
+      const val = def.get(c);
+      switch (def.kind) {
+        case "num":
+          out += String(val);
+          break;
+        case "raw":
+          out += String(val);
+          break;
+        case "line":
+          out += p.quote ? `"${val}"` : String(val);
+          break;
+        case "port":
+          if (val === null) out += p.quote ? '""' : "-";
+          else if (p.hex) out += hex2(((val as number) >> 8) & 255) + hex2((val as number) & 255);
+          else out += String(val);
+          break;
+        case "ip":
+        case "text": {
+          const s = String(val ?? "");
+          const h = def.kind === "ip" && p.hex && s !== "" ? ipHex(s) : null;
+          if (h !== null) out += h;
+          else if (s === "") out += p.quote ? '""' : "-";
+          else out += p.quote ? `"${s}"` : s;
+          break;
+        }
       }
     }
     return out;

@@ -1218,17 +1218,18 @@ export class Stream implements SiOwner, LbRequest {
   /** The response was fully forwarded: log, then keep-alive or close. */
   endTxn(): void {
     const txn = this.txn!;
-    this.logTxn();
+    // Bytes after the end of the response are not the next response.
+    const srvClose = (txn.flags & TX_SRV_CLOSE) !== 0 || this.res.input > 0;
+    // Request bytes the server never took (it answered early and closes)
+    // would block the client's next request: close the client side too.
+    const req = this.req;
+    if (srvClose && (req.out > 0 || req.writing || req.prefix !== null)) txn.flags |= TX_CLI_CLOSE;
+    // A transaction followed by another on this connection is not the final line.
+    this.logTxn((txn.flags & TX_CLI_CLOSE) !== 0);
     txn.count++;
     this.srvSi.txns++;
-    // Bytes after the end of the response are not the next response.
-    if ((txn.flags & TX_SRV_CLOSE) || this.res.input > 0) {
-      // Request bytes the server never took (it answered early and closes)
-      // would block the client's next request: close the client side too.
-      const req = this.req;
-      if (req.out > 0 || req.writing || req.prefix !== null) txn.flags |= TX_CLI_CLOSE;
-      this.closeServerSide();
-    } // An idle keep-alive server connection does not hold a maxconn slot: the
+    if (srvClose) this.closeServerSide();
+    // An idle keep-alive server connection does not hold a maxconn slot: the
     // slot counts requests in progress, as HAProxy's served sessions do.
     else this.#releaseServer();
     if (txn.flags & TX_CLI_CLOSE) {
@@ -1255,8 +1256,11 @@ export class Stream implements SiOwner, LbRequest {
     else txn.flags |= TX_LOGGED;
   }
 
-  /** Logs the current HTTP transaction once. */
-  logTxn(): void {
+  /**
+   * Logs the current HTTP transaction once. `final`: the stream ends after it
+   * (false only for a keep-alive transaction another one follows).
+   */
+  logTxn(final = true): void {
     const txn = this.txn;
     if (txn === null || (txn.flags & TX_LOGGED)) return;
     txn.flags |= TX_LOGGED;
@@ -1265,7 +1269,7 @@ export class Stream implements SiOwner, LbRequest {
     // 200 whose body then stalled too); a tunnel counted when it began.
     if (txn.status > 0 && !(txn.flags & TX_TUNNEL)) this.countStatus(txn.status);
     // The clock is an op call: read it only for a line that is written.
-    if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now());
+    if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now(), final);
     txn.bytesOutStart = this.res.totalOut + this.res.out + this.#prefixLeft();
     txn.bytesInStart = this.req.totalIn;
   }
@@ -1292,13 +1296,8 @@ export class Stream implements SiOwner, LbRequest {
     // A clean keep-alive server connection outlives its client (http-reuse).
     if (this.#parkServerConn()) this.srvSi.state = SI_ST_CLO;
     this.srvSi.close();
-    if (this.txn === null) this.#log(now);
-    else if (
-      !(this.txn.flags & TX_LOGGED) && (this.#loggedTxns === 0 || (this.txn.flags & TX_TUNNEL))
-    ) {
-      this.logTxn();
-    }
-    // Counters.
+    // Counters. The backend and the server slot are released before the
+    // final line, as HAProxy does: %bc and %sc no longer count this stream.
     const fc = this.fe.counters;
     fc.bytesIn += this.req.totalIn;
     fc.bytesOut += this.res.totalOut;
@@ -1312,6 +1311,12 @@ export class Stream implements SiOwner, LbRequest {
       this.srv.counters.bytesOut += this.res.totalOut;
     }
     this.#releaseServer();
+    if (this.txn === null) this.#log(now);
+    else if (
+      !(this.txn.flags & TX_LOGGED) && (this.#loggedTxns === 0 || (this.txn.flags & TX_TUNNEL))
+    ) {
+      this.logTxn();
+    }
     if (this.txn !== null) {
       if (this.txn.scratch !== null) ctx.pools.big.release(this.txn.scratch);
       if (this.txn.scratchRes !== null) ctx.pools.big.release(this.txn.scratchRes);
@@ -1341,7 +1346,12 @@ export class Stream implements SiOwner, LbRequest {
     this.res.releaseBuffer();
   }
 
-  #log(now: number): void {
+  /**
+   * Writes one line. `final`: the stream's last line, which HAProxy writes
+   * once the server side is closed: %sc no longer counts this stream (its
+   * cur_sess drops after a keep-alive line, before a final one).
+   */
+  #log(now: number, final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
     const ctx = this.ctx;
@@ -1351,7 +1361,8 @@ export class Stream implements SiOwner, LbRequest {
     let tc = this.tConnected > 0 ? this.tConnected - this.tConnStart : -1;
     const tw = this.tConnStart > 0 || this.#queueSrv !== null ? this.tQueued : -1;
     let tq = -1, tr = -1, ta = tt;
-    let status = -1;
+    // HAProxy logs %ST 0 without an HTTP transaction (TCP mode).
+    let status = 0;
     let requestLine = "";
     let bytesOut = this.res.totalOut;
     let bytesIn = this.req.totalIn;
@@ -1369,7 +1380,7 @@ export class Stream implements SiOwner, LbRequest {
       tc = txn.tc;
       ta = now - start;
       status = txn.status;
-      requestLine = txn.requestLine || "<BADREQ>";
+      requestLine = txn.requestLine; // "" renders <BADREQ>
       // Bytes of this transaction: everything queued for the client since the
       // last one; on an abort only what was written (the rest never leaves,
       // a write still in flight included).
@@ -1378,6 +1389,7 @@ export class Stream implements SiOwner, LbRequest {
       bytesIn = this.req.totalIn - txn.bytesInStart;
       if (txn.requestDate > 0) reqDate = txn.requestDate;
     }
+    const addr = srv !== null && this.tConnStart > 0 ? srv.address : null;
     const lc: LogContext = {
       clientIp: this.clientAddr.ip,
       clientPort: this.clientAddr.port,
@@ -1388,8 +1400,9 @@ export class Stream implements SiOwner, LbRequest {
       frontend: this.fe.name,
       backend: this.be !== null ? this.be.name : this.fe.name,
       server: srv !== null && this.tConnStart > 0 ? srv.name : "<NOSRV>",
-      serverIp: srv !== null && srv.address.kind === "tcp" ? srv.address.host : "-",
-      serverPort: srv !== null && srv.address.kind === "tcp" ? srv.address.port : 0,
+      // The server connection's address: none ("-") when no connection was attempted.
+      serverIp: addr !== null && addr.kind === "tcp" ? addr.host : "",
+      serverPort: addr !== null && addr.kind === "tcp" ? addr.port : null,
       tq,
       tw,
       tc,
@@ -1402,15 +1415,17 @@ export class Stream implements SiOwner, LbRequest {
       termState: terminationState(this.err, this.finst),
       actconn: ctx.actconn,
       feconn: this.fe.feconn,
-      beconn: this.be !== null ? this.be.beconn : 0,
-      srvconn: srv !== null ? srv.cur : 0,
+      // HAProxy lowers beconn before logging a transaction (at its end in
+      // keep-alive, at the stream's end otherwise): this stream is not
+      // counted. Sluice keeps it counted until #end, which releases it
+      // before the final line.
+      beconn: this.be !== null ? this.be.beconn - (this.#ended ? 0 : 1) : 0,
+      // A slot still held (released right after this line) is not counted on a final line.
+      srvconn: srv !== null ? srv.cur - (final && this.#taken ? 1 : 0) : 0,
       retries: this.redispatched ? `+${this.retries}` : String(this.retries),
       srvQueue: this.srvQueuePos,
       beQueue: this.beQueuePos,
       requestLine,
-      method: txn?.method ?? "",
-      uri: txn?.uri ?? "",
-      httpVersion: txn?.version ?? "",
       pid: Deno.pid,
     };
     ctx.logger.session(fmt.render(lc));
