@@ -71,15 +71,45 @@ export function parseCookieConfig(text: string): CookieConfig | { error: string 
 }
 
 /**
+ * The cookie-pairs of a Cookie header value, as [start, end) offsets, OWS
+ * trimmed; a `;` inside a quoted value does not end a pair.
+ */
+function cookiePairs(v: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const n = v.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && (v[i] === " " || v[i] === "\t" || v[i] === ";")) i++;
+    if (i >= n) break;
+    const s = i;
+    let quoted = false;
+    while (i < n && (quoted || v[i] !== ";")) {
+      if (v[i] === '"') quoted = !quoted;
+      i++;
+    }
+    let e = i;
+    while (e > s && (v[e - 1] === " " || v[e - 1] === "\t")) e--;
+    out.push([s, e]);
+  }
+  return out;
+}
+
+/** Name of a cookie-pair (before `=`, trimmed); the whole pair when it has no `=`. */
+function pairName(pair: string): string {
+  const eq = pair.indexOf("=");
+  return (eq < 0 ? pair : pair.slice(0, eq)).trim();
+}
+
+/**
  * Finds NAME in Cookie header values; returns the value (for prefix mode,
  * the part before the first "~"), or null when absent.
  */
 export function findPersistCookie(values: readonly string[], cfg: CookieConfig): string | null {
   for (const v of values) {
-    for (const part of v.split(";")) {
+    for (const [s, e] of cookiePairs(v)) {
+      const part = v.slice(s, e);
       const eq = part.indexOf("=");
-      if (eq < 0) continue;
-      if (part.slice(0, eq).trim() !== cfg.name) continue;
+      if (eq < 0 || pairName(part) !== cfg.name) continue;
       const val = part.slice(eq + 1).trim();
       if (cfg.mode === "prefix") {
         const t = val.indexOf("~");
@@ -93,36 +123,45 @@ export function findPersistCookie(values: readonly string[], cfg: CookieConfig):
 
 /**
  * The Cookie header value the server should see: insert+indirect removes
- * NAME, prefix strips the "SERVER~" prefix of its value. Returns null when
- * the header is to be removed (nothing left), or the value unchanged.
+ * NAME, prefix strips the "SERVER~" prefix of its value. Every other byte
+ * stays as the client sent it (a removed pair takes the delimiter after
+ * the pair before it). Returns null when the header is to be removed
+ * (nothing left), or the value unchanged.
  */
 export function requestCookieForServer(value: string, cfg: CookieConfig): string | null {
-  const out: string[] = [];
+  const pairs = cookiePairs(value);
+  const kept: string[] = [];
+  const seps: string[] = [];
   let changed = false;
-  for (const raw of value.split(";")) {
-    const part = raw.trim();
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    const name = eq < 0 ? part : part.slice(0, eq);
-    if (name === cfg.name) {
+  for (let k = 0; k < pairs.length; k++) {
+    const [s, e] = pairs[k]!;
+    let part = value.slice(s, e);
+    if (pairName(part) === cfg.name) {
       if (cfg.mode === "insert" && cfg.indirect) {
         changed = true;
         continue;
       }
       if (cfg.mode === "prefix") {
-        const val = part.slice(eq + 1);
-        const t = val.indexOf("~");
-        if (t >= 0) {
-          out.push(`${name}=${val.slice(t + 1)}`);
+        const eq = part.indexOf("=");
+        const t = part.indexOf("~", eq + 1);
+        if (eq >= 0 && t >= 0) {
+          part = part.slice(0, eq + 1) + part.slice(t + 1);
           changed = true;
-          continue;
         }
       }
     }
-    out.push(part);
+    kept.push(part);
+    // The delimiter that followed this pair (unused after the last kept one).
+    seps.push(k + 1 < pairs.length ? value.slice(e, pairs[k + 1]![0]) : "");
   }
   if (!changed) return value;
-  return out.length === 0 ? null : out.join("; ");
+  if (kept.length === 0) return null;
+  let out = value.slice(0, pairs[0]![0]);
+  for (let k = 0; k < kept.length; k++) {
+    out += kept[k];
+    if (k + 1 < kept.length) out += seps[k];
+  }
+  return out + value.slice(pairs[pairs.length - 1]![1]);
 }
 
 /** The Set-Cookie line value insert mode adds for a server cookie value. */

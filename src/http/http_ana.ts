@@ -57,6 +57,7 @@ import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
 import { HDR_CONNECTION } from "./header_names.ts";
 import {
+  BODY_CHUNKED,
   BODY_NONE,
   BODY_TUNNEL,
   BODY_UNTIL_CLOSE,
@@ -509,6 +510,14 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
           }
           txn.res.reset();
           continue;
+        }
+        if (txn.req.version === 10 && txn.res.bodyType === BODY_CHUNKED) {
+          // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 request (it is
+          // forwarded as 1.0). A 1.0 client cannot decode chunks; Sluice does
+          // not de-chunk (HAProxy does): a clean 502 rather than a corrupt body.
+          s.countServerError();
+          s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "chunked response to an HTTP/1.0 request");
+          return ANA_ABORT;
         }
         txn.resBuf = buf;
         txn.resHeadLen = r;

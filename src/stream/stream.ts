@@ -959,14 +959,22 @@ export class Stream implements SiOwner, LbRequest {
     if (ck === null || srv === null || srv.cfg.cookie === null) return;
     const value = srv.cfg.cookie;
     if (ck.mode === "insert") {
-      if (this.txn!.persistSrv === srv) return; // the client already has it
-      if (
-        ck.preserve && ed.headerValues("set-cookie").some((l) => l.trim().startsWith(ck.name + "="))
-      ) {
-        return;
+      const own = (l: string) => l.trim().startsWith(ck.name + "=");
+      const lines = ed.headerValues("set-cookie");
+      if (ck.preserve && lines.some(own)) return;
+      // The server's own cookie of that name never reaches the client (it
+      // would replace the persistence cookie), unless `preserve`.
+      if (!ck.preserve && lines.some(own)) {
+        ed.delHeader("set-cookie");
+        for (const l of lines) if (!own(l)) ed.addHeader("set-cookie", l);
       }
+      if (this.txn!.persistSrv === srv) return; // the client already has it
       ed.addHeader("set-cookie", insertSetCookie(ck, value));
-      if (ck.nocache && ed.headerValues("cache-control").length === 0) {
+      // nocache: a shared cache must not keep one client's persistence cookie.
+      if (
+        ck.nocache &&
+        !ed.headerValues("cache-control").some((v) => /private|no-cache|no-store/i.test(v))
+      ) {
         ed.addHeader("cache-control", "private");
       }
       return;
@@ -985,14 +993,21 @@ export class Stream implements SiOwner, LbRequest {
     }
   }
 
-  /** option forwardfor (frontend or backend): adds the client address header. */
+  /**
+   * option forwardfor (frontend and/or backend): adds the client address
+   * header unless either side's `except` matches or either side's `if-none`
+   * finds its header; the backend's header name wins (HAProxy checks both).
+   */
   applyForwardFor(ed: HeadEditor): void {
-    const ff = this.be?.forwardFor ?? this.fe.forwardFor;
-    if (ff === null) return;
+    const fe = this.fe.forwardFor, be = this.be?.forwardFor ?? null;
+    if (fe === null && be === null) return;
     const ip = this.clientAddr.ip;
-    if (ff.except !== null && cidrListMatch(ff.except, ip)) return;
-    if (ff.ifNone && ed.headerValues(ff.header).length > 0) return;
-    ed.addHeader(ff.header, ip.startsWith("::ffff:") ? ip.slice(7) : ip);
+    for (const ff of [fe, be]) {
+      if (ff === null) continue;
+      if (ff.except !== null && cidrListMatch(ff.except, ip)) return;
+      if (ff.ifNone && ed.headerValues(ff.header).length > 0) return;
+    }
+    ed.addHeader((be ?? fe)!.header, ip.startsWith("::ffff:") ? ip.slice(7) : ip);
   }
 
   /**
