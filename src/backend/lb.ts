@@ -203,8 +203,12 @@ export function makeHashKey(
       const name = p.header;
       const domainOnly = p.domainOnly;
       return (req: LbRequest) => {
-        const v = req.header(name);
-        return v === null || v.length === 0 ? -1 : hashHeaderValue(v, domainOnly);
+        const line = req.header(name);
+        if (line === null) return -1;
+        // HAProxy hashes the first comma-separated value (get_server_hh()).
+        const comma = line.indexOf(",");
+        const v = (comma < 0 ? line : line.slice(0, comma)).trim();
+        return v.length === 0 ? -1 : hashHeaderValue(v, domainOnly);
       };
     }
   }

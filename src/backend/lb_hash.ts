@@ -111,6 +111,8 @@ export class HashLb implements LoadBalancer {
   /** consistent: sorted point positions, and the #cands index owning each point. */
   #ringKeys: Uint32Array;
   #ringOwners: Uint32Array;
+  /** consistent: ring points per weight unit, fixed from the configured weights. */
+  #ringUnit: number;
 
   /**
    * Builds the balancer over `servers` (not copied: the core mutates them),
@@ -132,6 +134,13 @@ export class HashLb implements LoadBalancer {
     this.#map = [];
     this.#ringKeys = new Uint32Array(0);
     this.#ringOwners = new Uint32Array(0);
+    // Fixed once: a server's points then depend on its own weight only, so a
+    // drain or a weight change of one server moves no other server's keys.
+    const g = weightGcd(servers);
+    let units = 0;
+    for (const s of servers) if (s.weight > 0) units += s.weight / g;
+    const f = Math.max(1, Math.min(RING_POINTS_PER_UNIT, Math.floor(RING_POINTS_MAX / units)));
+    this.#ringUnit = f / g;
     this.update();
   }
 
@@ -148,25 +157,27 @@ export class HashLb implements LoadBalancer {
     else this.#buildRing();
   }
 
+  /** Ring points of a server: its own weight times the fixed unit (at least 1 when weighted). */
+  #points(s: LbServer): number {
+    return s.weight > 0 ? Math.max(1, Math.round(s.weight * this.#ringUnit)) : 0;
+  }
+
   /**
-   * Builds the ring from the candidates. The per-unit factor derives from all
-   * servers' weights (usable or not), so that a server going down or up
-   * changes no other server's points.
+   * Builds the ring from the candidates. The points per weight unit come
+   * from the configured weights (usable or not, see the constructor), so
+   * that a server going down or up, drained or reweighted, changes no other
+   * server's points.
    */
   #buildRing(): void {
     const cands = this.#cands;
-    const g = weightGcd(this.#servers);
-    let units = 0;
-    for (const s of this.#servers) if (s.weight > 0) units += s.weight / g;
-    const f = Math.max(1, Math.min(RING_POINTS_PER_UNIT, Math.floor(RING_POINTS_MAX / units)));
     let total = 0;
-    for (const s of cands) total += (s.weight / g) * f;
+    for (const s of cands) total += this.#points(s);
     const packed = new Float64Array(total);
     let p = 0;
     for (let i = 0; i < cands.length; i++) {
       const s = cands[i]!;
       const nameHash = hashAvalanche(hashString(s.name));
-      const pts = (s.weight / g) * f;
+      const pts = this.#points(s);
       for (let r = 0; r < pts; r++) packed[p++] = ringPointKey(nameHash, r) * OWNER_SCALE + i;
     }
     packed.sort();

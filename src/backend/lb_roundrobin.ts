@@ -43,14 +43,17 @@ export class RoundRobinLb implements LoadBalancer {
     this.update();
   }
 
-  /** Recomputes the candidate set and resets the scores (a fresh cycle starts). */
+  /**
+   * Recomputes the candidate set. Servers that stay keep their running
+   * scores, joining ones start at 0: restarting every score on each state
+   * change (a flapping check) would feed the first server only.
+   */
   update(): void {
+    const old = new Map<LbServer, number>();
+    for (let i = 0; i < this.#cands.length; i++) old.set(this.#cands[i]!, this.#score[i]!);
     collectCandidates(this.#servers, this.#allbackups, this.#cands);
-    if (this.#score.length < this.#cands.length) {
-      this.#score = new Float64Array(this.#cands.length);
-    } else {
-      this.#score.fill(0);
-    }
+    if (this.#score.length < this.#cands.length) this.#score = new Float64Array(this.#cands.length);
+    for (let i = 0; i < this.#cands.length; i++) this.#score[i] = old.get(this.#cands[i]!) ?? 0;
   }
 
   /**

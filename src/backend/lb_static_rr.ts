@@ -80,7 +80,10 @@ export class StaticRrLb implements LoadBalancer {
   update(): void {
     collectCandidates(this.#servers, this.#allbackups, this.#cands);
     buildSmoothMap(this.#cands, this.#map);
-    this.#idx = 0;
+    // Keep the place in the rotation (HAProxy's rr_idx survives a rebuild):
+    // restarting at 0 on each state change would feed the first server only
+    // when changes are as frequent as requests.
+    if (this.#idx >= this.#map.length) this.#idx = 0;
   }
 
   /**
