@@ -424,8 +424,8 @@ export class Stream implements SiOwner, LbRequest {
       this.#end();
       return;
     }
-    cli.update();
-    si.update();
+    cli.update(now);
+    si.update(now);
     if (http) {
       // HTTP: the stream is over once the reply that closes it is out, and,
       // when the client may still be sending a request we did not read
@@ -446,7 +446,7 @@ export class Stream implements SiOwner, LbRequest {
           return;
         }
         req.erase();
-        cli.update();
+        cli.update(now);
         this.task.expire = this.#lingerExp;
         return;
       }
@@ -719,7 +719,7 @@ export class Stream implements SiOwner, LbRequest {
       // A body the server is slow to take fills the request buffer and the
       // client is no longer read: it is not idle (HAProxy arms no read
       // timeout then); the server side's timeout covers the stall.
-      if (!busy || (!req.reading && req.out > 0 && this.res.isEmpty())) return req.analyseExp;
+      if (!busy || (this.cli.readBlocked && this.res.isEmpty())) return req.analyseExp;
       return tickFirst(tickAdd(this.cli.lastActivity, fe.client), req.analyseExp);
     }
     const halfClosed = (this.req.flags & CF_SHUTR) || (this.res.flags & CF_SHUTW);
@@ -730,8 +730,7 @@ export class Stream implements SiOwner, LbRequest {
     } else {
       // Not read because the server is slow to take what we hold, and
       // nothing to write to it: the client is not idle (timeout server).
-      const req = this.req;
-      if (!req.reading && req.out > 0 && this.res.out === 0 && this.srvSi.state === SI_ST_EST) {
+      if (this.cli.readBlocked && this.res.out === 0 && this.srvSi.state === SI_ST_EST) {
         return TICK_ETERNITY;
       }
       t = fe.client;
@@ -747,7 +746,7 @@ export class Stream implements SiOwner, LbRequest {
       // is already buffered (the client side's timeout covers that stall).
       const res = this.res;
       if (!(res.analysers & (AN_RES_WAIT_HTTP | AN_RES_HTTP_XFER_BODY))) return TICK_ETERNITY;
-      if (!res.reading && res.out > 0) return TICK_ETERNITY;
+      if (this.srvSi.readBlocked) return TICK_ETERNITY;
       return tickAdd(this.srvSi.lastActivity, be.server);
     }
     const halfClosed = (this.res.flags & CF_SHUTR) || (this.req.flags & CF_SHUTW);
@@ -757,8 +756,7 @@ export class Stream implements SiOwner, LbRequest {
     else {
       // Not read because the client is slow to take what we hold, and
       // nothing to write to it: the server is not idle (timeout client).
-      const res = this.res;
-      if (!res.reading && res.out > 0 && this.req.out === 0) return TICK_ETERNITY;
+      if (this.srvSi.readBlocked && this.req.out === 0) return TICK_ETERNITY;
       t = be.server;
     }
     return tickAdd(this.srvSi.lastActivity, t);

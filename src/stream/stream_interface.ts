@@ -49,6 +49,13 @@ export class StreamInterface {
   /** Operations in flight (reads, writes, connect, closeWrite). */
   pending: number;
   /**
+   * No read could be started for lack of room in `ib` (the other side is
+   * slow to take what is buffered): this side is not idle, its inactivity
+   * timeout is off, and it restarts when reading resumes (HAProxy arms no
+   * read timeout on a full buffer).
+   */
+  readBlocked: boolean;
+  /**
    * HTTP transactions completed over this connection (server side): a parked
    * connection with two or more has proved that its server keeps connections
    * alive (`http-reuse aggressive`).
@@ -73,6 +80,7 @@ export class StreamInterface {
     this.exp = 0;
     this.connRetries = 0;
     this.pending = 0;
+    this.readBlocked = false;
     this.txns = 0;
     this.#readSize = 0;
     this.#owner = owner;
@@ -107,12 +115,17 @@ export class StreamInterface {
    * room, a write when ob holds forwarded bytes, the write shutdown when ob
    * asked for one and is empty. Called at the end of processStream().
    */
-  update(): void {
+  update(now: number): void {
     if (this.state !== SI_ST_EST) return;
     const ib = this.ib, ob = this.ob;
     if (!ib.reading && !(ib.flags & CF_SHUTR) && !(ib.flags & CF_DONT_READ)) {
       const region = ib.readRegion();
-      if (region !== null) {
+      if (region === null) this.readBlocked = true;
+      else {
+        if (this.readBlocked) {
+          this.readBlocked = false;
+          this.lastActivity = now; // the inactivity timeout restarts with the read
+        }
         ib.reading = true;
         this.pending++;
         this.#readSize = region.length;
