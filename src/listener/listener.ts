@@ -31,14 +31,20 @@ const ACCEPT_ERROR_PAUSE = 100;
 export class Listener {
   readonly fe: Frontend;
   readonly addr: Address;
+  /**
+   * 1-based position of this bind in its frontend: what HAProxy logs as the
+   * "port" of a client accepted on a unix socket (`unix:1`).
+   */
+  readonly id: number;
   state: number;
   sock: ListenSocket | null;
   #owner: ListenerOwner;
   #resume: (() => void) | null;
 
-  constructor(fe: Frontend, addr: Address, owner: ListenerOwner) {
+  constructor(fe: Frontend, addr: Address, owner: ListenerOwner, id = 1) {
     this.fe = fe;
     this.addr = addr;
+    this.id = id;
     this.state = LI_INIT;
     this.sock = null;
     this.#owner = owner;

@@ -94,7 +94,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   /** Binds every listener (all or nothing) and starts accepting. Throws on a bind error. */
   start(): void {
     for (const fe of this.frontends) {
-      for (const addr of fe.cfg.binds) this.listeners.push(new Listener(fe, addr, this));
+      fe.cfg.binds.forEach((addr, i) => this.listeners.push(new Listener(fe, addr, this, i + 1)));
     }
     for (const l of this.listeners) {
       try {
@@ -135,7 +135,15 @@ export class Process implements ProcessCtx, ListenerOwner {
     fe.counters.cumSessions++;
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
     try {
-      new Stream(this, fe, a.conn, a.remote, a.local);
+      // A unix-socket peer has no port: HAProxy logs the listener's id instead.
+      const unix = a.remote.ip === "unix";
+      new Stream(
+        this,
+        fe,
+        a.conn,
+        unix ? { ip: "unix", port: l.id } : a.remote,
+        unix ? { ip: "unix", port: l.id } : a.local,
+      );
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);

@@ -10,8 +10,9 @@ export class FrontendCounters {
   /** Bytes received from clients / sent to clients. */
   bytesIn = 0;
   bytesOut = 0;
-  /** Requests denied, errors in requests (HTTP). */
+  /** Requests denied, responses denied, errors in requests (HTTP). */
   denied = 0;
+  deniedResp = 0;
   errors = 0;
   /** HTTP requests and responses by status class (index 1..5; 0 = other). */
   httpReqs = 0;
@@ -34,6 +35,9 @@ export class BackendCounters {
   redispatches = 0;
   /** Streams that could not get a server (no server up, queue full/timeout). */
   failedNoServer = 0;
+  /** Requests denied by this backend's rules; responses denied (backend and server). */
+  denied = 0;
+  deniedResp = 0;
   httpResp = [0, 0, 0, 0, 0, 0];
   /** Sum of connect and response times (ms) and their sample count, for averages. */
   connectTimeSum = 0;

@@ -37,6 +37,8 @@ export interface FrontendCountersSource {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly denied: number;
+  /** Responses denied by http-response rules (absent = 0). */
+  readonly deniedResp?: number;
   readonly errors: number;
   readonly httpReqs: number;
   /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
@@ -60,8 +62,10 @@ export interface BackendCountersSource {
   /** Response time sum and samples (absent = none). */
   readonly respTimeSum?: number;
   readonly respSamples?: number;
-  /** Requests/responses denied by rules (absent = 0). */
+  /** Requests denied by rules (backends; absent = 0). */
   readonly denied?: number;
+  /** Responses denied by rules (absent = 0). */
+  readonly deniedResp?: number;
 }
 
 /** What the snapshot reads of a server (src/backend/server.ts's Server satisfies it). */
@@ -230,6 +234,7 @@ export interface FrontendStats {
   bytesIn: number;
   bytesOut: number;
   deniedRequests: number;
+  deniedResponses: number;
   requestErrors: number;
   httpRequests: number;
   httpResponses: HttpResponses;
@@ -301,7 +306,10 @@ export interface BackendStats {
   queueMax: number;
   bytesIn: number;
   bytesOut: number;
+  /** Requests denied by the backend's rules. */
   denied: number;
+  /** Responses denied by http-response rules. */
+  deniedResponses: number;
   connErrors: number;
   respErrors: number;
   retries: number;
@@ -381,6 +389,7 @@ function frontendStats(
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
     deniedRequests: c.denied,
+    deniedResponses: c.deniedResp ?? 0,
     requestErrors: c.errors,
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),
@@ -439,6 +448,7 @@ function backendStats<S extends ServerSource>(
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
     denied: c.denied ?? 0,
+    deniedResponses: c.deniedResp ?? 0,
     connErrors: c.connErrors,
     respErrors: c.respErrors,
     retries: c.retries,
@@ -476,7 +486,7 @@ function serverStats(srv: ServerSource, startedAt: number, chk: CheckState | nul
     queueLimit: srv.cfg.maxqueue,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
-    denied: c.denied ?? 0,
+    denied: c.deniedResp ?? 0, // a server's denials are of its responses
     connErrors: c.connErrors,
     respErrors: c.respErrors,
     retries: c.retries,

@@ -145,6 +145,8 @@ export class Stream implements SiOwner, LbRequest {
   #ended: boolean;
   /** The stream is being aborted: what is still queued for the client never leaves. */
   #aborted = false;
+  /** The current transaction's answer is the proxy's own (error, deny, return, redirect). */
+  #proxyReplied = false;
   /** A server slot is held (srv.cur counts this stream). */
   #taken: boolean;
   /** The last connect attempt failed by timeout (sC rather than SC). */
@@ -178,7 +180,9 @@ export class Stream implements SiOwner, LbRequest {
 
   // LbRequest view for hashing algorithms.
   get src(): string {
-    return this.clientAddr.ip;
+    // A unix-socket client has no address: `balance source` falls back to round robin.
+    const ip = this.clientAddr.ip;
+    return ip === "unix" ? "" : ip;
   }
   get uri(): string | null {
     return this.txn !== null ? this.txn.uri : null;
@@ -476,14 +480,19 @@ export class Stream implements SiOwner, LbRequest {
     si.close();
   }
 
-  /** Chooses the backend (counts the stream in it). */
+  /**
+   * Chooses the backend of the current request (once per HTTP transaction):
+   * each request counts as a session of its backend (stot), as HAProxy's
+   * stream per request; the connection counts in beconn once.
+   */
   setBackend(be: Backend): void {
-    if (this.be === be) return;
-    if (this.be !== null) this.be.beconn--;
-    this.be = be;
-    be.beconn++;
+    if (this.be !== be) {
+      if (this.be !== null) this.be.beconn--;
+      this.be = be;
+      be.beconn++;
+      if (be.beconn > be.counters.maxSessions) be.counters.maxSessions = be.beconn;
+    }
     be.counters.cumSessions++;
-    if (be.beconn > be.counters.maxSessions) be.counters.maxSessions = be.beconn;
   }
 
   #serverSide(now: number): boolean {
@@ -869,7 +878,12 @@ export class Stream implements SiOwner, LbRequest {
   applyRequestRules(rules: readonly Rule[]): boolean {
     if (rules.length === 0) return true;
     const v = evalRules(rules, this.sampleCtx(), this.reqEditor());
-    return v.kind === "continue" || this.#answerVerdict(v, SF_FINST_R);
+    if (v.kind === "continue") return true;
+    // A deny by the backend's rules counts in the backend's dreq too.
+    if (v.kind === "deny" && this.be !== null && rules === this.be.httpReqRules) {
+      this.be.counters.denied++;
+    }
+    return this.#answerVerdict(v, SF_FINST_R);
   }
 
   /**
@@ -880,7 +894,13 @@ export class Stream implements SiOwner, LbRequest {
   #answerVerdict(v: Exclude<RuleVerdict, { kind: "continue" }>, finst: number): false {
     switch (v.kind) {
       case "deny":
-        this.fe.counters.denied++;
+        if (finst === SF_FINST_R) this.fe.counters.denied++;
+        else {
+          // http-response deny: dresp at the frontend, the backend and the server.
+          this.fe.counters.deniedResp++;
+          if (this.be !== null) this.be.counters.deniedResp++;
+          if (this.srv !== null) this.srv.counters.deniedResp++;
+        }
         this.httpError(v.status, SF_ERR_PRXCOND, finst, "denied");
         break;
       case "return": {
@@ -1000,6 +1020,7 @@ export class Stream implements SiOwner, LbRequest {
     const fe = this.fe.forwardFor, be = this.be?.forwardFor ?? null;
     if (fe === null && be === null) return;
     const ip = this.clientAddr.ip;
+    if (ip === "unix") return; // no address to forward (HAProxy: IPv4/IPv6 clients only)
     for (const ff of [fe, be]) {
       if (ff === null) continue;
       if (ff.except !== null && cidrListMatch(ff.except, ip)) return;
@@ -1173,6 +1194,7 @@ export class Stream implements SiOwner, LbRequest {
     const txn = this.txn!;
     const res = this.res;
     txn.status = status;
+    this.#proxyReplied = true;
     if (res.writing || res.out > 0 || res.prefix !== null) {
       // Part of a response is already on its way: nothing valid can follow.
       this.logTxn();
@@ -1196,6 +1218,7 @@ export class Stream implements SiOwner, LbRequest {
    * redispatch, connect start) must not show in its log line or counters.
    */
   beginNextTxn(): void {
+    this.#proxyReplied = false;
     this.tQueued = 0;
     this.srvQueuePos = 0;
     this.beQueuePos = 0;
@@ -1210,7 +1233,12 @@ export class Stream implements SiOwner, LbRequest {
     const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
     this.fe.counters.httpResp[cls]!++;
     if (this.be !== null) this.be.counters.httpResp[cls]!++;
-    if (this.srv !== null && this.tConnStart > 0) this.srv.counters.httpResp[cls]!++;
+    // A server counts only the responses it sent, not the proxy's own
+    // 502/503/504 about it (HAProxy does the same).
+    const txn = this.txn;
+    if (this.srv !== null && txn !== null && txn.tResHead > 0 && !this.#proxyReplied) {
+      this.srv.counters.httpResp[cls]!++;
+    }
   }
 
   /** Ends the stream without a reply; logs only when `log` and no transaction was logged. */
