@@ -348,8 +348,7 @@ export class Stream implements SiOwner, LbRequest {
         this.countServerError();
         this.#setTermination(SF_ERR_SRVCL, SF_FINST_D);
         this.#shutSide(this.srvSi, req, res);
-      }
-      if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
+      } else if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
     } else if (
       http && this.srvSi.state === SI_ST_EST && res.analysers === 0 &&
