@@ -129,6 +129,14 @@ export class Channel {
     return this.#pools.big.alloc();
   }
 
+  /**
+   * Output is still on its way: forwarded bytes not yet written, a prefix,
+   * or a write in flight. What follows in this direction must wait.
+   */
+  sending(): boolean {
+    return this.out > 0 || this.writing || this.prefix !== null;
+  }
+
   /** Bytes received but not yet forwarded. */
   get input(): number {
     return this.len - this.out;

@@ -139,13 +139,11 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
   // A pipelined request waits until the previous response has left: its
   // error reply, if any, must not cut that response (the write completion
   // wakes the stream again).
-  const res = s.res;
-  if (txn.count > 0 && (res.out > 0 || res.writing || res.prefix !== null)) {
-    // The keep-alive idle time starts once the response has left.
-    txn.tWaitStart = s.now();
+  const now = s.now();
+  if (txn.count > 0 && s.res.sending()) {
+    txn.tWaitStart = now; // the keep-alive idle time starts once the response has left
     return ANA_WAIT;
   }
-  const now = s.now();
   if (req.input > 0 && !txn.gotByte) {
     txn.gotByte = true;
     txn.requestDate = Date.now();
@@ -300,7 +298,7 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
   const txn = s.txn!;
   // The head is committed before anything after it is forwarded; the previous
   // request's bytes must be out first (they always are but in odd pipelines).
-  if (req.out > 0 || req.writing || req.prefix !== null) return ANA_WAIT;
+  if (req.sending()) return ANA_WAIT;
   req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const be = s.be!;
   if (be.httpReqRules !== s.fe.httpReqRules && !s.applyRequestRules(be.httpReqRules)) {
@@ -480,7 +478,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
       if (r === PARSE_ERROR) {
         // A relayed interim response goes out first; the 502 follows it
         // (the head parses the same way again on the next wake).
-        if (interimPending(res)) return ANA_WAIT;
+        if (res.sending()) return ANA_WAIT;
         s.countServerError();
         s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
         return ANA_ABORT;
@@ -490,14 +488,14 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
         if (st === 101 && !(txn.req.flags & HEAD_F_CONN_UPGRADE)) {
           // A switch nobody asked for: a tunnel would carry the client's
           // next bytes to the server unchecked (HTTP_RULES: bad framing).
-          if (interimPending(res)) return ANA_WAIT;
+          if (res.sending()) return ANA_WAIT; // a relayed 1xx goes out first
           s.countServerError();
           s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "101 without an upgrade request");
           return ANA_ABORT;
         }
         if (st >= 100 && st < 200 && st !== 101) {
           // Interim response (100 Continue...): relay it and wait for the final one.
-          if (res.out > 0 || res.writing || res.prefix !== null) return ANA_WAIT;
+          if (res.sending()) return ANA_WAIT;
           const inPlace = buf === res.buf;
           if (!inPlace) {
             if (!commitHead(s, res, buf, r, false, null)) {
@@ -531,7 +529,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
     break;
   }
   if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
-    if (interimPending(res)) return ANA_WAIT;
+    if (res.sending()) return ANA_WAIT; // a relayed 1xx goes out first
     s.countServerError();
     s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
     return ANA_ABORT;
@@ -553,7 +551,7 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
  */
 export function httpProcessResponse(s: Stream, res: Channel): number {
   const txn = s.txn!;
-  if (res.out > 0 || res.writing || res.prefix !== null) return ANA_WAIT;
+  if (res.sending()) return ANA_WAIT;
   res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
   const h = txn.res;
   const ed = s.resEditor();
@@ -614,11 +612,6 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
   txn.resBody.reset(h.bodyType, h.contentLength);
   res.analysers |= AN_RES_HTTP_XFER_BODY;
   return ANA_CONTINUE;
-}
-
-/** An interim (1xx) response is still on its way to the client. */
-function interimPending(res: Channel): boolean {
-  return res.out > 0 || res.writing || res.prefix !== null;
 }
 
 /** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */

@@ -1194,7 +1194,7 @@ export class Stream implements SiOwner, LbRequest {
     const res = this.res;
     txn.status = status;
     this.#proxyReplied = true;
-    if (res.writing || res.out > 0 || res.prefix !== null) {
+    if (res.sending()) {
       // Part of a response is already on its way: nothing valid can follow.
       this.logTxn();
       this.#abort(this.err, this.finst);
@@ -1263,7 +1263,7 @@ export class Stream implements SiOwner, LbRequest {
     // Request bytes the server never took (it answered early and closes)
     // would block the client's next request: close the client side too.
     const req = this.req;
-    if (srvClose && (req.out > 0 || req.writing || req.prefix !== null)) txn.flags |= TX_CLI_CLOSE;
+    if (srvClose && req.sending()) txn.flags |= TX_CLI_CLOSE;
     // A transaction followed by another on this connection is not the final line.
     this.logTxn((txn.flags & TX_CLI_CLOSE) !== 0);
     txn.count++;
