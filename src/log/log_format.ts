@@ -113,39 +113,27 @@ function isSpHt(ch: number): boolean {
   return ch === 0x20 || ch === 0x09;
 }
 
-/** %HM: the method, `<BADREQ>` without a request line or without a space in it. */
-function httpMethod(c: LogContext): string {
+/**
+ * The request line's parts as HAProxy's %HM %HU %HV read them from the
+ * logged line: method, URI (up to the next space), version (the rest;
+ * HTTP/0.9 when the line stops after the URI); `<BADREQ>` for all three
+ * without a line, or without a space after the method.
+ */
+function requestParts(c: LogContext, part: 0 | 1 | 2): string {
   const u = logUri(c);
   if (u === null) return BADREQ;
-  let i = 0;
-  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
-  return i === u.length ? BADREQ : u.slice(0, i);
-}
-
-/** %HU: the URI (up to the next space), `<BADREQ>` without one. */
-function httpUri(c: LogContext): string {
-  const u = logUri(c);
-  if (u === null) return BADREQ;
-  let i = 0, spaces = 0;
-  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
-  while (i < u.length && isSpHt(u.charCodeAt(i))) i++, spaces++;
-  if (spaces === 0) return BADREQ;
-  let e = i;
-  while (e < u.length && !isSpHt(u.charCodeAt(e))) e++;
-  return u.slice(i, e);
-}
-
-/** %HV: the version (the rest of the line), HTTP/0.9 when the line stops after the URI. */
-function httpVersion(c: LogContext): string {
-  const u = logUri(c);
-  if (u === null) return BADREQ;
-  let i = 0, spaces = 0;
-  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
-  while (i < u.length && isSpHt(u.charCodeAt(i))) i++, spaces++;
-  while (i < u.length && !isSpHt(u.charCodeAt(i))) i++;
-  while (i < u.length && isSpHt(u.charCodeAt(i))) i++;
-  if (spaces === 0) return BADREQ;
-  return i === u.length ? "HTTP/0.9" : u.slice(i);
+  const skip = (i: number, sp: boolean) => {
+    while (i < u.length && isSpHt(u.charCodeAt(i)) === sp) i++;
+    return i;
+  };
+  const m = skip(0, false); // end of the method
+  const us = skip(m, true); // start of the URI
+  if (us === m) return BADREQ;
+  if (part === 0) return u.slice(0, m);
+  const ue = skip(us, false);
+  if (part === 1) return u.slice(us, ue);
+  const vs = skip(ue, true);
+  return vs === u.length ? "HTTP/0.9" : u.slice(vs);
 }
 
 const HEX = "0123456789ABCDEF";
@@ -243,9 +231,9 @@ const VARS = {
   hr: v("raw", () => ""),
   hs: v("raw", () => ""),
   r: v("line", (c) => escapeLogUri(logUri(c) ?? BADREQ), true),
-  HM: v("line", (c) => escapeLogUri(httpMethod(c)), true),
-  HU: v("line", (c) => escapeLogUri(httpUri(c)), true),
-  HV: v("line", (c) => escapeLogUri(httpVersion(c)), true),
+  HM: v("line", (c) => escapeLogUri(requestParts(c, 0)), true),
+  HU: v("line", (c) => escapeLogUri(requestParts(c, 1)), true),
+  HV: v("line", (c) => escapeLogUri(requestParts(c, 2)), true),
   pid: v("num", (c) => c.pid),
 } satisfies Record<string, VarDef>;
 
