@@ -12,6 +12,9 @@ import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server, serverHasSlot } from "./server.ts";
 
+/** Balancing algorithms that hash the request: the same input picks the same server. */
+const HASH_ALGOS: ReadonlySet<string> = new Set(["source", "uri", "url_param", "hdr"]);
+
 const NO_RULES: CompiledBackend = {
   httpRequest: [],
   httpResponse: [],
@@ -30,6 +33,11 @@ export class Backend {
   readonly forwardFor: ForwardFor | null;
   /** Cookie persistence settings, null when the backend has no `cookie` line. */
   readonly cookie: CookieConfig | null;
+  /**
+   * The algorithm hashes something of the request (HAProxy's BE_LB_KIND_HI):
+   * a retry should then stay on the same server rather than redispatch early.
+   */
+  readonly hashBalance: boolean;
   /** Current streams using this backend. */
   beconn: number;
   readonly counters: BackendCounters;
@@ -47,8 +55,16 @@ export class Backend {
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
     this.cookie = compiled.cookie;
+    this.hashBalance = HASH_ALGOS.has(cfg.balance.algo);
     this.beconn = 0;
     this.counters = new BackendCounters();
+  }
+
+  /** Active (non-backup) servers that may take traffic: HAProxy's srv_act. */
+  activeServers(): number {
+    let n = 0;
+    for (const s of this.servers) if (s.usable && s.weight > 0 && !s.cfg.backup) n++;
+    return n;
   }
 
   /**

@@ -85,7 +85,7 @@ export interface OptionKeyword {
   /** Ignored (with a warning) in a TCP-mode proxy. */
   httpOnly: boolean;
   /** Argument grammar: none, or one of the option-specific ones. */
-  args: "none" | "httpchk" | "forwardfor";
+  args: "none" | "httpchk" | "forwardfor" | "redispatch";
   doc: string;
 }
 
@@ -415,8 +415,9 @@ export const OPTION_KEYWORDS: readonly OptionKeyword[] = [
     name: "redispatch",
     cap: CAP_BE,
     httpOnly: false,
-    args: "none",
-    doc: "retry on another server after a failed connection",
+    args: "redispatch",
+    doc:
+      "retry on another server after a failed connection; arg: [INTERVAL] (default -1: the last retry)",
   },
   {
     name: "tcplog",

@@ -24,6 +24,7 @@ import type {
   Timeouts,
 } from "./types.ts";
 import type { Address } from "./types.ts";
+import type { BindLine } from "./bind.ts";
 import {
   BALANCE_KEYWORDS,
   CAP_BE,
@@ -197,6 +198,8 @@ class Resolver {
       this.#rep.warn(cookieVal, `"cookie" ignored for ${label} as it requires mode http`);
       cookie = null;
     }
+    const redispatchArg = optionArgs.get("redispatch")?.[0];
+    const redispatchAfter = redispatchArg === undefined ? -1 : Number(redispatchArg);
     const reuseVal = get<HttpReuse>(sec, "http-reuse");
     if (reuseVal !== undefined && tcp) {
       this.#rep.warn(reuseVal, `"http-reuse" ignored for ${label} as it requires mode http`);
@@ -210,7 +213,8 @@ class Resolver {
         hashType: this.#inherit<BalanceConfigHash>(sec, "hash-type")?.value ?? "map-based",
       },
       retries: this.#inherit<number>(sec, "retries")?.value ?? 3,
-      redispatch: options.has("redispatch"),
+      redispatch: options.has("redispatch") && redispatchAfter !== 0,
+      redispatchAfter,
       httpReuse: this.#inherit<HttpReuse>(sec, "http-reuse")?.value ?? "safe",
       timeouts,
       options,
@@ -306,11 +310,18 @@ class Resolver {
       stats = null;
     }
     const log = this.#inherit<boolean>(sec, "log")?.value ?? true;
+    const maxconn = this.#inherit<number>(sec, "maxconn")?.value ?? 0;
     return {
       name: sec.name,
       mode,
-      binds: (get<Val<Address>[]>(sec, "bind")?.value ?? []).map((b) => b.value),
-      maxconn: this.#inherit<number>(sec, "maxconn")?.value ?? 0,
+      binds: (get<Val<BindLine>[]>(sec, "bind")?.value ?? []).map((b) => ({
+        address: b.value.address,
+        // HAProxy: the accept queue is as long as the frontend's maxconn
+        // unless `backlog` says otherwise (the kernel caps it at somaxconn).
+        backlog: b.value.backlog ??
+          (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+      })),
+      maxconn,
       defaultBackend,
       timeouts,
       options,
@@ -484,9 +495,10 @@ class Resolver {
   #checkBindConflicts(): void {
     const bound = new Map<string, { fe: string; at: Located }>();
     for (const fe of this.#in.frontends) {
-      for (const b of get<Val<Address>[]>(fe, "bind")?.value ?? []) {
-        if (b.value.kind === "tcp" && b.value.port === 0) continue;
-        const key = formatAddress(b.value);
+      for (const b of get<Val<BindLine>[]>(fe, "bind")?.value ?? []) {
+        const a = b.value.address;
+        if (a.kind === "tcp" && a.port === 0) continue;
+        const key = formatAddress(a);
         const first = bound.get(key);
         if (first === undefined) bound.set(key, { fe: fe.name, at: b });
         else {

@@ -35,6 +35,13 @@ export interface Timeouts {
 
 export type ProxyMode = "tcp" | "http";
 
+/** One listening address of a frontend with its bind options, defaults applied. */
+export interface BindConfig {
+  address: Address;
+  /** Length of the kernel's accept queue (bind `backlog`; default: maxconn, as HAProxy). */
+  backlog: number;
+}
+
 /** A listening or connecting address. */
 export type Address =
   | { kind: "tcp"; host: string; port: number; family: 4 | 6 }
@@ -72,7 +79,7 @@ export interface GlobalConfig {
 export interface FrontendConfig {
   name: string;
   mode: ProxyMode;
-  binds: Address[];
+  binds: BindConfig[];
   /** Frontend maxconn; 0 = only the global limit applies. */
   maxconn: number;
   /** Index into RuntimeConfig.backends, or -1 when there is none. */
@@ -179,6 +186,12 @@ export interface BackendConfig {
   retries: number;
   /** option redispatch: retry on another server. */
   redispatch: boolean;
+  /**
+   * `option redispatch <interval>` (HAProxy's redispatch_after): P > 0
+   * redispatches on every Pth retry, N < 0 on the Nth retry before the last
+   * (-1, the default: the last one). 0 turns redispatch off.
+   */
+  redispatchAfter: number;
   /** `http-reuse`: which requests may take another client's idle server connection. */
   httpReuse: HttpReuse;
   timeouts: Timeouts;

@@ -12,7 +12,8 @@
 
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, Scalar } from "yaml";
 import type { Document } from "yaml";
-import type { Address, BalanceAlgo, ConfigIssue, RuleLine } from "./types.ts";
+import type { BalanceAlgo, ConfigIssue, RuleLine } from "./types.ts";
+import { type BindLine, parseBindLine } from "./bind.ts";
 import {
   BACKEND_KEYWORDS,
   BALANCE_KEYWORDS,
@@ -635,7 +636,7 @@ class Validator {
     return items.map((it) => this.#ruleLine(it.node, it.text));
   }
 
-  #binds(node: unknown, path: string): Result<Val<Address>[]> {
+  #binds(node: unknown, path: string): Result<Val<BindLine>[]> {
     if (isScalar(node) && typeof node.value === "number") {
       return this.#fail(
         node,
@@ -648,9 +649,9 @@ class Validator {
     if (items.length === 0 && isSeq(node) && node.items.length === 0) {
       return this.#fail(node, path, "expected at least one address");
     }
-    const out: Val<Address>[] = [];
+    const out: Val<BindLine>[] = [];
     for (const it of items) {
-      const a = parseAddress(it.text, true);
+      const a = parseBindLine(it.text);
       if (typeof a === "string") this.#rep.error(this.#rep.at(it.node, it.path), a);
       else out.push({ ...this.#rep.at(it.node, it.path), value: a });
     }
@@ -812,13 +813,19 @@ class Validator {
 
 /** Checks the arguments of an option; returns an error message or null. */
 function checkOptionArgs(
-  grammar: "none" | "httpchk" | "forwardfor",
+  grammar: "none" | "httpchk" | "forwardfor" | "redispatch",
   name: string,
   args: string[],
 ): string | null {
   switch (grammar) {
     case "none":
       return args.length === 0 ? null : `option "${name}" takes no argument`;
+    case "redispatch":
+      // HAProxy: `option redispatch [<interval>]`, a signed integer.
+      if (args.length === 0 || (args.length === 1 && /^-?\d{1,9}$/.test(args[0]!))) return null;
+      return `option "redispatch" takes at most one argument, an integer interval (e.g. 1 or -1), got "${
+        args.join(" ")
+      }"`;
     case "httpchk": {
       if (args.length > 3) {
         return `option "httpchk" takes at most 3 arguments ([METHOD] [URI] [VERSION])`;

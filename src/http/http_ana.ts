@@ -530,6 +530,17 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
   }
   if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
     if (res.sending()) return ANA_WAIT; // a relayed 1xx goes out first
+    if (txn.count > 0 && res.input === 0) {
+      // A request that was not the first on its client connection met a
+      // server that closed without a byte (typically an idle connection it
+      // closed as the request went out). As HAProxy (abort_keep_alive), the
+      // client connection is closed without a reply: a client closed on a
+      // kept-alive connection retries the request, it would show a 502 to
+      // its user. Logged as SH with no status, not counted as a failed
+      // response.
+      s.abortTxn(SF_ERR_SRVCL, SF_FINST_H);
+      return ANA_ABORT;
+    }
     s.countServerError();
     s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
     return ANA_ABORT;

@@ -8,7 +8,7 @@
 // failing accept (out of file descriptors) is logged and retried after a
 // pause; nothing a connection does can reach this loop.
 
-import type { Address } from "../config/types.ts";
+import type { Address, BindConfig } from "../config/types.ts";
 import { formatAddress } from "../config/units.ts";
 import type { Frontend } from "../proxy/frontend.ts";
 import type { AcceptedConn, ListenSocket, Protocol } from "./protocol.ts";
@@ -21,16 +21,34 @@ export interface ListenerOwner {
   actconn: number;
   /** Creates the session for an accepted connection. Must not throw. */
   sessionAccept(l: Listener, a: AcceptedConn): void;
-  /** Reports an accept failure (logged once per burst). */
-  acceptError(l: Listener, e: unknown): void;
+  /** Reports an accept failure (`resource`: the listener pauses; logged once per burst). */
+  acceptError(l: Listener, e: unknown, resource: boolean): void;
 }
 
-/** Pause after an accept error before trying again (EMFILE storms). */
-const ACCEPT_ERROR_PAUSE = 100;
+/**
+ * Longest pause after an accept() that failed for lack of resources, unless
+ * a session ends first (HAProxy waits 100 ms in the global listener queue).
+ */
+export const ACCEPT_RESOURCE_PAUSE = 100;
+
+/** Error codes of accept() that mean the process lacks a resource. */
+const RESOURCE_ERRORS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+/**
+ * Whether an accept() error is a lack of resources (the listener pauses) or
+ * concerns a single connection (the listener goes on at once). Errors without
+ * a code are treated as per-connection: a pause is what an attacker wants.
+ */
+export function isResourceError(e: unknown): boolean {
+  const code = e !== null && typeof e === "object" ? Reflect.get(e, "code") : undefined;
+  return typeof code === "string" && RESOURCE_ERRORS.has(code);
+}
 
 export class Listener {
   readonly fe: Frontend;
   readonly addr: Address;
+  /** The bind line's options (backlog). */
+  readonly bindCfg: BindConfig;
   /**
    * 1-based position of this bind in its frontend: what HAProxy logs as the
    * "port" of a client accepted on a unix socket (`unix:1`).
@@ -41,9 +59,10 @@ export class Listener {
   #owner: ListenerOwner;
   #resume: (() => void) | null;
 
-  constructor(fe: Frontend, addr: Address, owner: ListenerOwner, id = 1) {
+  constructor(fe: Frontend, bind: BindConfig, owner: ListenerOwner, id = 1) {
     this.fe = fe;
-    this.addr = addr;
+    this.addr = bind.address;
+    this.bindCfg = bind;
     this.id = id;
     this.state = LI_INIT;
     this.sock = null;
@@ -53,7 +72,7 @@ export class Listener {
 
   /** Binds the address (throws on failure: reported at startup). */
   bind(proto: Protocol): void {
-    this.sock = proto.bind(this.addr);
+    this.sock = proto.bind(this.addr, { backlog: this.bindCfg.backlog });
     this.state = LI_LISTEN;
   }
 
@@ -96,6 +115,17 @@ export class Listener {
     return new Promise((r) => this.#resume = r);
   }
 
+  /** LIMITED until a session ends (wake()) or ACCEPT_RESOURCE_PAUSE passes. */
+  async #pauseForResources(): Promise<void> {
+    this.state = LI_LIMITED;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((r) => {
+      this.#resume = r;
+      timer = setTimeout(() => this.wake(), ACCEPT_RESOURCE_PAUSE);
+    });
+    clearTimeout(timer);
+  }
+
   async #run(): Promise<void> {
     const owner = this.#owner;
     const sock = this.sock!;
@@ -117,8 +147,9 @@ export class Listener {
         a = await sock.accept();
       } catch (e) {
         if (this.state === LI_STOPPED) break;
-        owner.acceptError(this, e);
-        await new Promise((r) => setTimeout(r, ACCEPT_ERROR_PAUSE));
+        const resource = isResourceError(e);
+        owner.acceptError(this, e, resource);
+        if (resource) await this.#pauseForResources();
         continue;
       }
       // Another listener may have taken the last slot while this one waited

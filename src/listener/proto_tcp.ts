@@ -7,7 +7,14 @@
 
 import type { Address } from "../config/types.ts";
 import { denoConn } from "./deno_conn.ts";
-import type { AcceptedConn, Conn, ListenSocket, PeerAddr, Protocol } from "./protocol.ts";
+import type {
+  AcceptedConn,
+  BindOptions,
+  Conn,
+  ListenSocket,
+  PeerAddr,
+  Protocol,
+} from "./protocol.ts";
 
 function peer(a: Deno.Addr): PeerAddr {
   if (a.transport === "tcp" || a.transport === "udp") return { ip: a.hostname, port: a.port };
@@ -46,14 +53,17 @@ class DenoListenSocket implements ListenSocket {
 
 export const protoTcp: Protocol = {
   name: "tcp",
-  bind(addr: Address): ListenSocket {
+  bind(addr: Address, opts: BindOptions): ListenSocket {
     if (addr.kind === "unix") {
       try {
         Deno.removeSync(addr.path);
       } catch { /* no stale socket file */ }
       return new DenoListenSocket(Deno.listen({ transport: "unix", path: addr.path }), false);
     }
-    const l = Deno.listen({ hostname: addr.host, port: addr.port });
+    // The accept queue: excess clients wait in it while the proxy is at
+    // maxconn, and beyond it the kernel drops their SYNs (they retry) rather
+    // than queueing more connections than the proxy will serve soon.
+    const l = Deno.listen({ hostname: addr.host, port: addr.port, tcpBacklog: opts.backlog });
     return new DenoListenSocket(l, true);
   },
   async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {

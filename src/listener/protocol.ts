@@ -40,10 +40,16 @@ export interface AcceptedConn {
   local: PeerAddr;
 }
 
+/** What a listening socket is created with (from the bind line). */
+export interface BindOptions {
+  /** Length of the kernel's accept queue (TCP; the kernel caps it at somaxconn). */
+  backlog: number;
+}
+
 /** A transport: how to bind and how to connect. */
 export interface Protocol {
   readonly name: string;
-  bind(addr: Address): ListenSocket;
+  bind(addr: Address, opts: BindOptions): ListenSocket;
   /**
    * Connects; rejects on failure or when `signal` aborts (a connect timeout:
    * the half-open socket is released at once).

@@ -94,7 +94,7 @@ export class Process implements ProcessCtx, ListenerOwner {
   /** Binds every listener (all or nothing) and starts accepting. Throws on a bind error. */
   start(): void {
     for (const fe of this.frontends) {
-      fe.cfg.binds.forEach((addr, i) => this.listeners.push(new Listener(fe, addr, this, i + 1)));
+      fe.cfg.binds.forEach((b, i) => this.listeners.push(new Listener(fe, b, this, i + 1)));
     }
     for (const l of this.listeners) {
       try {
@@ -154,7 +154,17 @@ export class Process implements ProcessCtx, ListenerOwner {
     }
   }
 
-  acceptError(l: Listener, e: unknown): void {
+  acceptError(l: Listener, e: unknown, resource: boolean): void {
+    // A connection gone before it was accepted is the client's business, as
+    // in HAProxy: no warning (a reset storm would flood stderr), debug only.
+    if (!resource) {
+      if (this.logger.debugEnabled) {
+        this.logger.debug(
+          `accept() on ${l.fe.name} ${l.boundName()}: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+      return;
+    }
     const now = Date.now();
     if (now - this.#lastAcceptError > 1000) {
       this.#lastAcceptError = now;

@@ -377,7 +377,12 @@ export class Stream implements SiOwner, LbRequest {
       if (!this.#serverSide(now)) return;
     }
 
-    // 4. Analysers (HTTP), then inactivity timeouts.
+    // 4. Analysers (HTTP), then inactivity timeouts. When they give the
+    //    client something to read after a quiet time (a slow server's
+    //    response, an error reply), its inactivity timer starts now: the
+    //    wait for the server was not the client's (HAProxy arms the write
+    //    timeout when output starts).
+    const resQuiet = http && !res.sending();
     if (http) {
       for (let i = 0; i < 4; i++) {
         const an = req.analysers | (res.analysers << 16);
@@ -395,6 +400,7 @@ export class Stream implements SiOwner, LbRequest {
         if (!this.#serverSide(now)) return;
       }
     }
+    if (resQuiet && !res.isEmpty()) this.cli.lastActivity = now;
     if (this.#checkTimeouts(now)) return;
 
     // 5. Forward what the analysers released (everything in TCP mode and tunnels).
@@ -531,24 +537,31 @@ export class Stream implements SiOwner, LbRequest {
       }
       si.connRetries--;
       this.retries++;
-      srv.counters.retries++;
-      this.be!.counters.retries++;
-      // option redispatch: by default the last retry goes to another server.
-      if (this.be!.cfg.redispatch && si.connRetries === 0 && this.be!.servers.length > 1) {
-        const other = this.be!.assign(this, srv);
+      const be = this.be!;
+      const timedOut = this.#connErrTimeout;
+      this.#connErrTimeout = false;
+      if (this.#mayRedispatch(srv, be.cfg.retries - si.connRetries)) {
+        const other = be.assign(this, srv);
         if (other !== null && other !== srv) {
+          // A redispatch is counted as such, not as a retry (HAProxy).
           this.#releaseServer();
           this.redispatched = true;
-          this.be!.counters.redispatches++;
+          be.counters.redispatches++;
           srv.counters.redispatches++;
           this.srv = other;
-          this.#connErrTimeout = false;
           si.state = SI_ST_ASS;
           return this.#serverSide(now);
         }
       }
-      this.#connErrTimeout = false;
-      // Turn-around: pause before hitting the same server again.
+      srv.counters.retries++;
+      be.counters.retries++;
+      // Turn-around: the same server refused, it will likely refuse again at
+      // once, so pause min(1 s, timeout connect) first. Not after a connect
+      // timeout (the attempt already took that long), as HAProxy.
+      if (timedOut) {
+        si.state = SI_ST_ASS;
+        return this.#serverSide(now);
+      }
       const t = Math.min(TURNAROUND_MAX, this.#beT().connect || TURNAROUND_MAX);
       si.state = SI_ST_TAR;
       si.exp = tickAdd(now, t);
@@ -601,6 +614,28 @@ export class Stream implements SiOwner, LbRequest {
       );
     }
     return true;
+  }
+
+  /**
+   * Whether a failed connect to `srv` retries on another server (`option
+   * redispatch`), after `tries` retries counting this one: HAProxy's
+   * stream_choose_redispatch(). Yes when the server is no longer usable, on
+   * the retries the interval names (the last one by default), and at once
+   * whenever nothing ties the stream to this server: no persistence cookie
+   * chose it, the algorithm does not hash the request, and another active
+   * server exists. (HAProxy 2.6 does the last only for round-robin kinds;
+   * later versions for every non-hash algorithm, which Sluice follows: a
+   * leastconn pick would otherwise keep choosing the emptiest, dead server.)
+   */
+  #mayRedispatch(srv: Server, tries: number): boolean {
+    const be = this.be!;
+    if (!be.cfg.redispatch) return false;
+    if (!srv.usable) return true;
+    const after = be.cfg.redispatchAfter;
+    if (after > 0 && tries % after === 0) return true;
+    if (after < 0 && tries % (be.cfg.retries + 1 + after) === 0) return true;
+    const persistent = this.txn !== null && this.txn.persistSrv === srv;
+    return !persistent && !be.hashBalance && be.activeServers() > 1;
   }
 
   /** Aborts the connect attempt in flight, if any. */
@@ -728,6 +763,14 @@ export class Stream implements SiOwner, LbRequest {
       // client is no longer read: it is not idle (HAProxy arms no read
       // timeout then); the server side's timeout covers the stall.
       if (!busy || (this.cli.readBlocked && this.res.isEmpty())) return req.analyseExp;
+      // A request body the client stopped sending while the response is
+      // still awaited from an established server: HAProxy keeps waiting for
+      // the server (it may answer early, e.g. 413), so `timeout server`
+      // decides and the client gets a 504 (sH), not a silent close (cD).
+      if (
+        (this.res.analysers & AN_RES_WAIT_HTTP) && this.res.isEmpty() &&
+        this.srvSi.state === SI_ST_EST
+      ) return req.analyseExp;
       return tickFirst(tickAdd(this.cli.lastActivity, fe.client), req.analyseExp);
     }
     const halfClosed = (this.req.flags & CF_SHUTR) || (this.res.flags & CF_SHUTW);

@@ -59,6 +59,7 @@ export function backend(
     balance: { algo: "roundrobin", args: [], hashType: "map-based" },
     retries: 3,
     redispatch: false,
+    redispatchAfter: -1,
     httpReuse: "safe",
     timeouts: timeouts(),
     options: new Set(),
@@ -76,7 +77,7 @@ export function frontend(name: string, f: Partial<FrontendConfig> = {}): Fronten
   return {
     name,
     mode: "tcp",
-    binds: [{ kind: "tcp", host: "127.0.0.1", port: 0, family: 4 }],
+    binds: [{ address: { kind: "tcp", host: "127.0.0.1", port: 0, family: 4 }, backlog: 4096 }],
     maxconn: 0,
     defaultBackend: 0,
     timeouts: timeouts(),

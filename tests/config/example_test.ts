@@ -27,7 +27,10 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
   assert.ok(fe !== undefined);
   assert.equal(fe.name, "fe_main");
   assert.equal(fe.mode, "tcp");
-  assert.deepEqual(fe.binds, [{ kind: "tcp", host: "127.0.0.1", port: 8080, family: 4 }]);
+  assert.deepEqual(fe.binds, [{
+    address: { kind: "tcp", host: "127.0.0.1", port: 8080, family: 4 },
+    backlog: 4096,
+  }]);
   assert.equal(fe.defaultBackend, 0);
   assert.equal(fe.timeouts.client, 30_000);
   assert.equal(fe.timeouts.clientFin, 5_000);

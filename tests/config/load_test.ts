@@ -277,10 +277,11 @@ Deno.test("HTTP rules, ACLs and switching rules resolve with their positions", (
   const fe = config.frontends[0];
   const [beStatic, beApi] = config.backends;
   assert.ok(fe && beStatic && beApi);
+  // No backlog given: the global maxconn's default (HAProxy: the maxconn).
   assert.deepEqual(fe.binds, [
-    { kind: "tcp", host: "127.0.0.1", port: 0, family: 4 },
-    { kind: "tcp", host: "::1", port: 0, family: 6 },
-    { kind: "unix", path: "/tmp/sluice.sock" },
+    { address: { kind: "tcp", host: "127.0.0.1", port: 0, family: 4 }, backlog: 4096 },
+    { address: { kind: "tcp", host: "::1", port: 0, family: 6 }, backlog: 4096 },
+    { address: { kind: "unix", path: "/tmp/sluice.sock" }, backlog: 4096 },
   ]);
   assert.deepEqual(fe.acls, [
     { name: "is_api", expr: "path_beg /api", line: 8, col: 15 },

@@ -270,8 +270,11 @@ export class NameServer {
   #conns = new Set<Deno.TcpConn>();
   /** Connections with a request being answered (not closed by stop() until done). */
   #busy = new Set<Deno.TcpConn>();
+  /** Connections that answered at least one request (kept-alive ones when idle). */
+  #used = new Set<Deno.TcpConn>();
   #handlers = new Set<Promise<void>>();
   #stopping = false;
+  #spareFresh = false;
 
   constructor(name: string, opts: NameServerOptions = {}) {
     this.name = name;
@@ -310,7 +313,7 @@ export class NameServer {
       } catch {
         return;
       }
-      if (this.#stopping) {
+      if (this.#stopping && !this.#spareFresh) {
         closeQuietly(conn);
         continue;
       }
@@ -324,6 +327,7 @@ export class NameServer {
         .finally(() => {
           this.#conns.delete(conn);
           this.#busy.delete(conn);
+          this.#used.delete(conn);
           closeQuietly(conn);
           this.#handlers.delete(p);
           this.changed.notify();
@@ -378,6 +382,7 @@ export class NameServer {
       try {
         await writeFull(conn, out);
       } finally {
+        this.#used.add(conn);
         this.#busy.delete(conn);
         this.changed.notify();
       }
@@ -388,17 +393,25 @@ export class NameServer {
   /**
    * Stops the server: the port refuses new connections at once, requests in
    * progress are answered (with `connection: close`), idle connections are
-   * closed. Resolves when no connection is left.
+   * closed. Resolves when no connection is left. With `spareFresh`, a
+   * connection accepted but not yet used is not closed: it answers its first
+   * request (with `connection: close`), as a server draining gracefully does
+   * for a request already on its way (closing it would be a 502 on any proxy).
    */
-  async stop(): Promise<void> {
+  async stop(opts: { spareFresh?: boolean } = {}): Promise<void> {
     if (this.#listener === null) return;
     this.#stopping = true;
+    this.#spareFresh = opts.spareFresh ?? false;
     closeQuietly(this.#listener);
     this.#listener = null;
     await this.#loop;
-    for (const c of this.#conns) if (!this.#busy.has(c)) closeQuietly(c);
+    for (const c of this.#conns) {
+      if (!this.#busy.has(c) && (!opts.spareFresh || this.#used.has(c))) closeQuietly(c);
+    }
     await this.changed.until(
-      () => (this.#busy.size === 0 ? true : undefined),
+      () => (this.#busy.size === 0 && (!opts.spareFresh || this.#conns.size === 0)
+        ? true
+        : undefined),
       10_000,
       () => `${this.name}: ${this.#busy.size} requests in progress to finish`,
     );
