@@ -19,7 +19,7 @@ import {
   tokenize,
 } from "../acl/acl.ts";
 import { type CidrList, parseCidrList } from "../acl/ip.ts";
-import { toByteString } from "../acl/pattern.ts";
+import { toByteString } from "../sample/bytes.ts";
 import type { RuleLine } from "../config/types.ts";
 import { expandBackrefs, type HdrNameMatch, type HeadEditor, isToken } from "./head_editor.ts";
 import {

@@ -14,7 +14,7 @@
 // the wire is decoded that way, and configuration literals are converted
 // with toByteString() at compile time.
 
-import { toByteString } from "../acl/pattern.ts";
+import { toByteString } from "../sample/bytes.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
