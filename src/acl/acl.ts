@@ -33,22 +33,18 @@ import {
   patMatchWantsString,
   type PatternSet,
 } from "./pattern.ts";
+import { buildFetch, splitFetchExpr } from "../sample/expr.ts";
+import { fetchAll, FETCHES, fetchOne, findFetch } from "../sample/fetch.ts";
+import { suggest } from "../sample/suggest.ts";
 import {
-  buildFetch,
   type Fetch,
-  fetchAll,
   type FetchDef,
-  FETCHES,
-  fetchOne,
-  findFetch,
   type SampleCtx,
   SMP_T_BOOL,
   SMP_T_INT,
   SMP_T_IP,
   SMP_USE_RES,
-  splitFetchExpr,
-  suggest,
-} from "../http/sample.ts";
+} from "../sample/types.ts";
 import type { AclError, Condition, Token } from "./types.ts";
 
 export type { AclError, Condition, Token } from "./types.ts";

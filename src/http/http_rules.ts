@@ -27,14 +27,9 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import {
-  compileValue,
-  evalValue,
-  type SampleCtx,
-  SMP_USE_REQ,
-  suggest,
-  type ValueExpr,
-} from "./sample.ts";
+import { suggest } from "../sample/suggest.ts";
+import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
+import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
