@@ -43,7 +43,7 @@ import {
   SMP_T_BOOL,
   SMP_T_INT,
   SMP_T_IP,
-  SMP_USE_RES,
+  SMP_VAL_REQ,
 } from "../sample/types.ts";
 import type { AclError, Condition, Token } from "./types.ts";
 
@@ -255,7 +255,7 @@ export class Acl {
   readonly exprs: AclExpr[];
   /** SMP_USE_* bits of its expressions. */
   uses: number;
-  /** First response fetch it uses, null when none. */
+  /** First fetch it uses that is not valid on requests (a response fetch), null when none. */
   resFetch: string | null;
 
   constructor(name: string) {
@@ -269,7 +269,7 @@ export class Acl {
   add(e: AclExpr): void {
     this.exprs.push(e);
     this.uses |= e.fetch.def.use;
-    if ((e.fetch.def.use & SMP_USE_RES) !== 0 && this.resFetch === null) {
+    if ((e.fetch.def.val & SMP_VAL_REQ) === 0 && this.resFetch === null) {
       this.resFetch = e.fetch.text;
     }
   }

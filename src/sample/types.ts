@@ -69,7 +69,7 @@ export const SMP_TYPE_NAMES: readonly string[] = ["bool", "integer", "string", "
 export const SMP_USE_CONN = 0x1;
 /** Reads the request head. */
 export const SMP_USE_REQ = 0x2;
-/** Reads the response head (refused in request rules). */
+/** Reads the response head (such fetches are valid on responses only: see SMP_VAL_*). */
 export const SMP_USE_RES = 0x4;
 /** Reads the head of the side being evaluated (`hdr`, `fhdr`). */
 export const SMP_USE_SIDE = 0x8;
@@ -85,6 +85,23 @@ const USE_NAMES: ReadonlyArray<readonly [number, string]> = [
 export function smpUseToString(use: number): string {
   const out: string[] = [];
   for (const [bit, name] of USE_NAMES) if ((use & bit) !== 0) out.push(name);
+  return out.length === 0 ? "0" : out.join("|");
+}
+
+// ---------------------------------------------------------------------------
+// Where a fetch may be used (HAProxy's SMP_VAL_*, reduced to the two
+// directions Sluice evaluates rules in).
+
+/** Valid while a request is evaluated: http-request rules, use_backend. */
+export const SMP_VAL_REQ = 0x1;
+/** Valid while a response is evaluated: http-response rules. */
+export const SMP_VAL_RES = 0x2;
+
+/** "REQ|RES" for SMP_VAL_* bits ("0" when none). */
+export function smpValToString(val: number): string {
+  const out: string[] = [];
+  if ((val & SMP_VAL_REQ) !== 0) out.push("REQ");
+  if ((val & SMP_VAL_RES) !== 0) out.push("RES");
   return out.length === 0 ? "0" : out.join("|");
 }
 
@@ -124,6 +141,12 @@ export interface FetchDef {
   readonly out: number;
   /** SMP_USE_* bits: what it reads. */
   readonly use: number;
+  /**
+   * SMP_VAL_* bits: the directions it may be used in. A fetch without
+   * SMP_VAL_REQ is refused by the compilers of request rules, request ACL
+   * conditions and use_backend (the response does not exist yet).
+   */
+  readonly val: number;
   /** SMP_SIDE_*: which head a header fetch reads (SMP_SIDE_CTX for the others). */
   readonly side: number;
   /** Yields several values (every header occurrence): ACLs test them all. */
@@ -176,7 +199,7 @@ export interface ValueExpr {
   readonly constant: string | null;
   /** SMP_USE_* bits of its fetches. */
   readonly uses: number;
-  /** First fetch that reads the response, for error messages; null when none. */
+  /** First fetch not valid on requests (no SMP_VAL_REQ: it reads the response), for messages; null when none. */
   readonly resFetch: string | null;
   /** Text as written. */
   readonly source: string;

@@ -11,7 +11,7 @@
 import { toByteString } from "./bytes.ts";
 import { buildFetch, compileFetch } from "./expr.ts";
 import { fetchOne, findFetch, LOG_VAR_HQ, LOG_VAR_HV, sampleToString } from "./fetch.ts";
-import { type Fetch, type FetchDef, type SampleCtx, SMP_USE_RES, type ValueExpr } from "./types.ts";
+import { type Fetch, type FetchDef, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "./types.ts";
 
 /** Log-format variables accepted in values, mapped to fetches. */
 const LOG_VARS: ReadonlyMap<string, FetchDef> = new Map([
@@ -48,7 +48,7 @@ export function compileValue(text: string): ValueExpr | { error: string } {
     lit = "";
     parts.push(f);
     uses |= f.def.use;
-    if ((f.def.use & SMP_USE_RES) !== 0 && resFetch === null) resFetch = f.text;
+    if ((f.def.val & SMP_VAL_REQ) === 0 && resFetch === null) resFetch = f.text;
   };
   let i = 0;
   while (i < text.length) {
