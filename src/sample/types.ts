@@ -1,10 +1,10 @@
 // Types of the sample layer (HAProxy's sample-t.h): what a fetch reads (the
 // SampleCtx interface), sample types, the SMP_USE_* bits, the shape of a
 // fetch keyword and of a converter, and the compiled forms of a sample
-// expression and of a value expression. Only types and constants live here;
-// the logic is in fetch.ts (the fetch table and its evaluation),
-// converters.ts, expr.ts (parsing `req.hdr(host),lower`) and value.ts
-// (`%[...]` text). Nothing here imports an upper layer: the HTTP layer
+// expression and of a value expression. Only types, constants and their
+// stringifiers live here; the logic is in fetch.ts (the fetch table and its
+// evaluation), converters.ts, expr.ts (parsing `req.hdr(host),lower`) and
+// value.ts (`%[...]` text). Nothing here imports an upper layer: the HTTP layer
 // implements SampleCtx (src/http/http_fetch.ts), the sample layer only
 // calls it.
 //
@@ -199,7 +199,10 @@ export interface ValueExpr {
   readonly constant: string | null;
   /** SMP_USE_* bits of its fetches. */
   readonly uses: number;
-  /** First fetch not valid on requests (no SMP_VAL_REQ: it reads the response), for messages; null when none. */
+  /**
+   * First fetch not valid on requests (no SMP_VAL_REQ: it reads the
+   * response), for messages; null when none.
+   */
   readonly resFetch: string | null;
   /** Text as written. */
   readonly source: string;
