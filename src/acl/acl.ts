@@ -33,22 +33,18 @@ import {
   patMatchWantsString,
   type PatternSet,
 } from "./pattern.ts";
+import { buildFetch, splitFetchExpr } from "../sample/expr.ts";
+import { fetchAll, FETCHES, fetchOne, findFetch } from "../sample/fetch.ts";
+import { suggest } from "../sample/suggest.ts";
 import {
-  buildFetch,
   type Fetch,
-  fetchAll,
   type FetchDef,
-  FETCHES,
-  fetchOne,
-  findFetch,
   type SampleCtx,
   SMP_T_BOOL,
   SMP_T_INT,
   SMP_T_IP,
-  SMP_USE_RES,
-  splitFetchExpr,
-  suggest,
-} from "../http/sample.ts";
+  SMP_VAL_REQ,
+} from "../sample/types.ts";
 import type { AclError, Condition, Token } from "./types.ts";
 
 export type { AclError, Condition, Token } from "./types.ts";
@@ -259,7 +255,7 @@ export class Acl {
   readonly exprs: AclExpr[];
   /** SMP_USE_* bits of its expressions. */
   uses: number;
-  /** First response fetch it uses, null when none. */
+  /** First fetch it uses that is not valid on requests (a response fetch), null when none. */
   resFetch: string | null;
 
   constructor(name: string) {
@@ -273,7 +269,7 @@ export class Acl {
   add(e: AclExpr): void {
     this.exprs.push(e);
     this.uses |= e.fetch.def.use;
-    if ((e.fetch.def.use & SMP_USE_RES) !== 0 && this.resFetch === null) {
+    if ((e.fetch.def.val & SMP_VAL_REQ) === 0 && this.resFetch === null) {
       this.resFetch = e.fetch.text;
     }
   }

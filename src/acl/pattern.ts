@@ -11,6 +11,7 @@
 // configuration are converted with toByteString() before they are stored, so
 // both sides compare byte for byte.
 
+import { toByteString } from "../sample/bytes.ts";
 import { type CidrList, cidrListMatch, parseCidrList } from "./ip.ts";
 
 // ---------------------------------------------------------------------------
@@ -66,22 +67,6 @@ export function patMatchId(name: string): number {
 export function patMatchWantsString(m: number): boolean {
   return m === PAT_M_STR || m === PAT_M_BEG || m === PAT_M_END || m === PAT_M_SUB ||
     m === PAT_M_REG || m === PAT_M_DOM || m === PAT_M_DIR;
-}
-
-/**
- * Converts configuration text (UTF-16, maybe non-ASCII) to a byte string: its
- * UTF-8 bytes, one code unit each. ASCII text is returned unchanged.
- */
-export function toByteString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) {
-      const b = new TextEncoder().encode(s);
-      let out = "";
-      for (let k = 0; k < b.length; k++) out += String.fromCharCode(b[k] as number);
-      return out;
-    }
-  }
-  return s;
 }
 
 /** ASCII lower-casing of one code unit. */

@@ -2,7 +2,7 @@
 // error records the compilers return. Only types live here; the logic is in
 // acl.ts (ACLs and conditions), pattern.ts (matchers) and ip.ts (networks).
 
-import type { SampleCtx } from "../http/sample.ts";
+import type { SampleCtx } from "../sample/types.ts";
 
 /** One configuration error, positioned on the line that caused it. */
 export interface AclError {

@@ -19,7 +19,7 @@ import {
   tokenize,
 } from "../acl/acl.ts";
 import { type CidrList, parseCidrList } from "../acl/ip.ts";
-import { toByteString } from "../acl/pattern.ts";
+import { toByteString } from "../sample/bytes.ts";
 import type { RuleLine } from "../config/types.ts";
 import { expandBackrefs, type HdrNameMatch, type HeadEditor, isToken } from "./head_editor.ts";
 import {
@@ -27,14 +27,9 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import {
-  compileValue,
-  evalValue,
-  type SampleCtx,
-  SMP_USE_REQ,
-  suggest,
-  type ValueExpr,
-} from "./sample.ts";
+import { suggest } from "../sample/suggest.ts";
+import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
+import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";

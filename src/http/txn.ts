@@ -5,7 +5,7 @@
 
 import { BodyParser } from "./h1_body.ts";
 import { HeadEditor } from "./head_editor.ts";
-import { HeadSampleCtx } from "./sample.ts";
+import { HeadSampleCtx } from "./http_fetch.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
 
 /** Close the client connection after this response. */

@@ -48,7 +48,8 @@ import {
   TX_TUNNEL,
 } from "../http/txn.ts";
 import type { HeadEditor } from "../http/head_editor.ts";
-import type { HeadSampleCtx, SampleCtx } from "../http/sample.ts";
+import type { HeadSampleCtx } from "../http/http_fetch.ts";
+import type { SampleCtx } from "../sample/types.ts";
 import {
   cidrListMatch,
   evalRules,

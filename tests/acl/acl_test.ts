@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type AclTable, compileAcls, predefinedAcl, tokenize } from "../../src/acl/acl.ts";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
 import { HeadEditor } from "../../src/http/head_editor.ts";
-import { HeadSampleCtx } from "../../src/http/sample.ts";
+import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
 import { HttpHead, METH_GET } from "../../src/http/types.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

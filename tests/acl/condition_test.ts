@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { type AclTable, compileAcls, compileCondition, type Condition } from "../../src/acl/acl.ts";
 import { parseRequestHead } from "../../src/http/h1_parse.ts";
-import { HeadSampleCtx, SMP_USE_REQ, SMP_USE_RES } from "../../src/http/sample.ts";
+import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
+import { SMP_USE_REQ, SMP_USE_RES } from "../../src/sample/types.ts";
 import { HttpHead } from "../../src/http/types.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

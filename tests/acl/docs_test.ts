@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { PREDEFINED_ACL_EXPRS } from "../../src/acl/acl.ts";
 import { PAT_MATCH_NAMES } from "../../src/acl/pattern.ts";
 import { RULE_ACTIONS } from "../../src/http/http_rules.ts";
-import { CONVERTERS, FETCHES, VALUE_LOG_VARS } from "../../src/http/sample.ts";
+import { CONVERTERS } from "../../src/sample/converters.ts";
+import { FETCHES } from "../../src/sample/fetch.ts";
+import { VALUE_LOG_VARS } from "../../src/sample/value.ts";
 
 const DOC = new URL("../../docs/acl_and_rules.md", import.meta.url);
 

@@ -18,8 +18,8 @@ import {
   PAT_M_STR,
   PAT_M_SUB,
   type PatternSet,
-  toByteString,
 } from "../../src/acl/pattern.ts";
+import { toByteString } from "../../src/sample/bytes.ts";
 
 function set(match: number, pats: string[], icase = false): PatternSet {
   const s = compilePatterns(match, icase, pats);

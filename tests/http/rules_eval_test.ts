@@ -15,7 +15,7 @@ import {
   rulesUseRequest,
   type RuleVerdict,
 } from "../../src/http/http_rules.ts";
-import { HeadSampleCtx } from "../../src/http/sample.ts";
+import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
 import { HttpHead, METH_GET } from "../../src/http/types.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -1,23 +1,22 @@
-// Unit tests of value expressions (src/http/sample.ts compileValue /
+// Unit tests of value expressions (src/sample/value.ts compileValue /
 // evalValue): `%[fetch]` for every fetch rules use, log-format variables,
-// converters, literals, and HeadSampleCtx behaviour (caches, keepRequest).
+// converters, literals, and HeadSampleCtx behaviour (src/http/http_fetch.ts:
+// caches, keepRequest).
 
 import assert from "node:assert/strict";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
 import { HeadEditor } from "../../src/http/head_editor.ts";
+import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
+import { compileFetch } from "../../src/sample/expr.ts";
+import { fetchOne, splitCommaInto } from "../../src/sample/fetch.ts";
 import {
-  compileFetch,
-  compileValue,
-  evalValue,
-  fetchOne,
-  HeadSampleCtx,
   type SampleCtx,
   SMP_USE_CONN,
   SMP_USE_REQ,
   SMP_USE_RES,
-  splitCommaInto,
   type ValueExpr,
-} from "../../src/http/sample.ts";
+} from "../../src/sample/types.ts";
+import { compileValue, evalValue } from "../../src/sample/value.ts";
 import { HttpHead, METH_GET } from "../../src/http/types.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -1,0 +1,290 @@
+// The HTTP side of sample fetches (HAProxy's http_fetch.c: smp_prefetch_htx()
+// and the header lookups behind `hdr()`, `path` …).
+//
+// Owns: HeadSampleCtx, the SampleCtx (src/sample/types.ts) implemented over
+// parsed HTTP/1 heads, their HeadEditors and the connection addresses. It
+// decodes a string from the buffer only when a fetch first asks for it and
+// caches it for the rest of the request. It never knows which fetches exist
+// nor evaluates one (src/sample/ does), and never decides anything.
+
+import type { SampleCtx } from "../sample/types.ts";
+import type { HeadEditor } from "./head_editor.ts";
+import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
+import { type HttpHead, spanToString } from "./types.ts";
+
+/** Shared empty result (never mutated). */
+const NO_VALUES: string[] = [];
+
+/** What keepRequest() saves of a request whose bytes are about to leave the buffer. */
+interface KeptRequest {
+  method: string;
+  url: string;
+  path: string;
+  query: string | null;
+  ver: string;
+  headers: Map<string, string[]>;
+}
+
+/**
+ * SampleCtx over parsed heads and connection addresses. One per stream,
+ * reused: setConnection() once, setRequest() per request (clears the
+ * per-request caches), setResponse() when the response head is parsed.
+ *
+ * When a HeadEditor is given, fetches read through it once it has been
+ * modified, so a rule sees the edits of the rules before it. Until then
+ * strings are decoded from the buffer on first use and cached for the rest
+ * of the evaluation.
+ *
+ * Response rules that read request fetches (`path`, `req.hdr(x)` …) need
+ * the request head: call keepRequest() before its bytes leave the request
+ * buffer (rulesUseRequest() in http_rules.ts says whether it is needed).
+ */
+export class HeadSampleCtx implements SampleCtx {
+  isResponse: boolean;
+  #src: string;
+  #srcPort: number;
+  #dst: string;
+  #dstPort: number;
+  #reqBuf: Uint8Array;
+  #req: HttpHead | null;
+  #reqEd: HeadEditor | null;
+  #resBuf: Uint8Array;
+  #res: HttpHead | null;
+  #resEd: HeadEditor | null;
+  #kept: KeptRequest | null;
+  // Per-request caches of the unedited request (undefined = not decoded yet).
+  #method: string | undefined;
+  #path: string | undefined;
+  #url: string | undefined;
+  #query: string | null | undefined;
+  #reqHdrs: Map<string, string[]>;
+  #resHdrs: Map<string, string[]>;
+
+  constructor() {
+    this.isResponse = false;
+    this.#src = "";
+    this.#srcPort = 0;
+    this.#dst = "";
+    this.#dstPort = 0;
+    this.#reqBuf = new Uint8Array(0);
+    this.#req = null;
+    this.#reqEd = null;
+    this.#resBuf = new Uint8Array(0);
+    this.#res = null;
+    this.#resEd = null;
+    this.#kept = null;
+    this.#method = undefined;
+    this.#path = undefined;
+    this.#url = undefined;
+    this.#query = undefined;
+    this.#reqHdrs = new Map();
+    this.#resHdrs = new Map();
+  }
+
+  /** Sets the connection addresses (client src, local dst). */
+  setConnection(src: string, srcPort: number, dst: string, dstPort: number): void {
+    this.#src = src;
+    this.#srcPort = srcPort;
+    this.#dst = dst;
+    this.#dstPort = dstPort;
+  }
+
+  /**
+   * Binds a new request (complete parsed head in `buf`) and its editor;
+   * forgets every cache, the response and a kept request. isResponse becomes
+   * false.
+   */
+  setRequest(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
+    this.isResponse = false;
+    this.#reqBuf = buf;
+    this.#req = head;
+    this.#reqEd = ed;
+    this.#res = null;
+    this.#resEd = null;
+    this.#kept = null;
+    this.#method = undefined;
+    this.#path = undefined;
+    this.#url = undefined;
+    this.#query = undefined;
+    if (this.#reqHdrs.size > 0) this.#reqHdrs.clear();
+    if (this.#resHdrs.size > 0) this.#resHdrs.clear();
+  }
+
+  /** Binds the response head and its editor; isResponse becomes true. */
+  setResponse(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
+    this.isResponse = true;
+    this.#resBuf = buf;
+    this.#res = head;
+    this.#resEd = ed;
+    if (this.#resHdrs.size > 0) this.#resHdrs.clear();
+  }
+
+  /**
+   * Decodes the request line and every request header (edits included) so
+   * that request fetches keep working after the request bytes were
+   * forwarded and the buffer reused. Allocates; call only when response
+   * rules need it.
+   */
+  keepRequest(): void {
+    if (this.#kept !== null || this.#req === null) return;
+    const headers = new Map<string, string[]>();
+    const ed = this.#reqEd;
+    if (ed !== null && ed.modified) {
+      for (const [n, v] of ed.allHeaders()) {
+        const l = headers.get(n);
+        if (l === undefined) headers.set(n, [v]);
+        else l.push(v);
+      }
+    } else {
+      const h = this.#req;
+      const buf = this.#reqBuf;
+      for (let i = 0; i < h.hdrCount; i++) {
+        if (h.isDropped(i)) continue;
+        const n = spanToString(buf, h.nameStart(i), h.nameLen(i)).toLowerCase();
+        const v = spanToString(buf, h.valueStart(i), h.valueLen(i));
+        const l = headers.get(n);
+        if (l === undefined) headers.set(n, [v]);
+        else l.push(v);
+      }
+    }
+    this.#kept = {
+      method: this.method(),
+      url: this.url(),
+      path: this.path(),
+      query: this.query(),
+      ver: this.reqVer(),
+      headers,
+    };
+  }
+
+  /** The request editor when it holds edits, else null. */
+  #edited(): HeadEditor | null {
+    const ed = this.#reqEd;
+    return ed !== null && ed.modified && this.#kept === null ? ed : null;
+  }
+
+  #reqHead(): HttpHead {
+    const h = this.#req;
+    if (h === null) throw new Error("HeadSampleCtx: no request bound (call setRequest())");
+    return h;
+  }
+
+  method(): string {
+    if (this.#kept !== null) return this.#kept.method;
+    const ed = this.#edited();
+    if (ed !== null) return ed.method();
+    if (this.#method === undefined) {
+      const h = this.#reqHead();
+      this.#method = spanToString(this.#reqBuf, h.methodStart, h.methodLen);
+    }
+    return this.#method;
+  }
+
+  path(): string {
+    if (this.#kept !== null) return this.#kept.path;
+    const ed = this.#edited();
+    if (ed !== null) return ed.path();
+    if (this.#path === undefined) {
+      const h = this.#reqHead();
+      this.#path = h.pathStart < 0 ? "" : spanToString(this.#reqBuf, h.pathStart, h.pathLen);
+    }
+    return this.#path;
+  }
+
+  url(): string {
+    if (this.#kept !== null) return this.#kept.url;
+    const ed = this.#edited();
+    if (ed !== null) return ed.url();
+    if (this.#url === undefined) {
+      const h = this.#reqHead();
+      this.#url = spanToString(this.#reqBuf, h.targetStart, h.targetLen);
+    }
+    return this.#url;
+  }
+
+  query(): string | null {
+    if (this.#kept !== null) return this.#kept.query;
+    const ed = this.#edited();
+    if (ed !== null) return ed.query();
+    if (this.#query === undefined) {
+      const h = this.#reqHead();
+      this.#query = h.queryStart < 0 ? null : spanToString(this.#reqBuf, h.queryStart, h.queryLen);
+    }
+    return this.#query;
+  }
+
+  reqVer(): string {
+    if (this.#kept !== null) return this.#kept.ver;
+    return this.#reqHead().version === 10 ? "1.0" : "1.1";
+  }
+
+  reqHeader(name: string): string[] {
+    if (this.#kept !== null) return this.#kept.headers.get(name.toLowerCase()) ?? NO_VALUES;
+    const ed = this.#edited();
+    if (ed !== null) return ed.headerValues(name);
+    return headerLines(this.#reqBuf, this.#reqHead(), name, this.#reqHdrs);
+  }
+
+  resHeader(name: string): string[] {
+    const h = this.#res;
+    if (h === null) return NO_VALUES;
+    const ed = this.#resEd;
+    if (ed !== null && ed.modified) return ed.headerValues(name);
+    return headerLines(this.#resBuf, h, name, this.#resHdrs);
+  }
+
+  status(): number {
+    const h = this.#res;
+    if (h === null || !this.isResponse) return 0;
+    const ed = this.#resEd;
+    return ed !== null && ed.modified ? ed.status() : h.status;
+  }
+
+  src(): string {
+    return this.#src;
+  }
+  srcPort(): number {
+    return this.#srcPort;
+  }
+  dst(): string {
+    return this.#dst;
+  }
+  dstPort(): number {
+    return this.#dstPort;
+  }
+}
+
+/** Header name (as fetches spell it) → interned id or HDR_UNKNOWN; filled on first use. */
+const NAME_IDS = new Map<string, number>();
+
+/** Values of every kept `name` line of `h`, cached in `cache` by the name as given. */
+function headerLines(
+  buf: Uint8Array,
+  h: HttpHead,
+  name: string,
+  cache: Map<string, string[]>,
+): string[] {
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  let out = NO_VALUES;
+  // Interned names are looked up by id (no string work per header).
+  let id = NAME_IDS.get(name);
+  if (id === undefined) {
+    id = headerNameIdFromString(name);
+    NAME_IDS.set(name, id);
+  }
+  const key: number | string = id === HDR_UNKNOWN ? name : id;
+  let i = h.findHeader(buf, key, 0);
+  while (i >= 0) {
+    if (out === NO_VALUES) out = [];
+    out.push(spanToString(buf, h.valueStart(i), h.valueLen(i)));
+    i = h.findHeader(buf, key, i + 1);
+  }
+  cache.set(name, out);
+  return out;
+}
+
+// Note about invariants: HeadSampleCtx caches are valid for one request
+// (setRequest() clears them) and are bypassed as soon as the bound editor is
+// modified; a kept request (keepRequest()) wins over the buffer and the
+// editor until the next setRequest().

@@ -1,0 +1,608 @@
+// Sample fetches (HAProxy's sample.c fetch registry, with the keywords of
+// http_fetch.c and the connection fetches of tcp_sample.c).
+//
+// Owns: the fetch keyword table (one object with named fields per keyword,
+// HAProxy names, aliases as separate entries) and the evaluation of a
+// compiled fetch against a SampleCtx: fetchOne() for one sample, fetchAll()
+// for every occurrence of a multi-valued fetch. Evaluation runs per request
+// in rules and ACLs: it switches on the keyword's integer id, reads through
+// the SampleCtx, and allocates nothing beyond the strings it returns. It
+// never parses expressions (expr.ts), never decides anything (acl/ and
+// http_rules.ts do), and never knows how the HTTP layer stores a message:
+// SampleCtx is the only way in.
+
+import { convert } from "./converters.ts";
+import {
+  type Fetch,
+  type FetchDef,
+  type Sample,
+  type SampleCtx,
+  SMP_ARG_HDR,
+  SMP_ARG_HDR_NAME,
+  SMP_ARG_NONE,
+  SMP_ARG_PARAM,
+  SMP_SIDE_CTX,
+  SMP_SIDE_REQ,
+  SMP_SIDE_RES,
+  SMP_T_BOOL,
+  SMP_T_INT,
+  SMP_T_IP,
+  SMP_T_STR,
+  SMP_USE_CONN,
+  SMP_USE_REQ,
+  SMP_USE_RES,
+  SMP_USE_SIDE,
+  SMP_VAL_REQ,
+  SMP_VAL_RES,
+} from "./types.ts";
+
+// Evaluation methods (FetchDef.id).
+const FETCH_TRUE = 0;
+const FETCH_FALSE = 1;
+const FETCH_PROTO_HTTP = 2;
+const FETCH_SRC = 3;
+const FETCH_DST = 4;
+const FETCH_SRC_PORT = 5;
+const FETCH_DST_PORT = 6;
+const FETCH_METHOD = 7;
+const FETCH_PATH = 8;
+const FETCH_URL = 9;
+const FETCH_QUERY = 10;
+const FETCH_BASE = 11;
+const FETCH_REQ_VER = 12;
+const FETCH_URL_PARAM = 13;
+/** Header values of a side, comma-split. */
+const FETCH_HDR = 14;
+/** Whole header lines of a side. */
+const FETCH_FHDR = 15;
+const FETCH_HDR_CNT = 16;
+const FETCH_FHDR_CNT = 17;
+const FETCH_STATUS = 18;
+/** Log-format `%HQ`: "?query" or "". */
+const FETCH_LV_HQ = 19;
+/** Log-format `%HV`: "HTTP/1.1". */
+const FETCH_LV_HV = 20;
+
+/** The fields a table entry may leave out, with their defaults. */
+interface FetchDefaults {
+  args?: number;
+  side?: number;
+  multi?: boolean;
+  derive?: boolean;
+}
+
+/**
+ * Builds a frozen FetchDef. Defaults: no argument, the evaluated side, one
+ * value, no derived ACL keywords.
+ */
+function fetchDef(
+  d: Omit<FetchDef, keyof FetchDefaults> & FetchDefaults,
+): FetchDef {
+  return Object.freeze({
+    name: d.name,
+    id: d.id,
+    args: d.args ?? SMP_ARG_NONE,
+    out: d.out,
+    use: d.use,
+    val: d.val,
+    side: d.side ?? SMP_SIDE_CTX,
+    multi: d.multi ?? false,
+    derive: d.derive ?? false,
+    doc: d.doc,
+  });
+}
+
+const S = SMP_T_STR;
+const I = SMP_T_INT;
+const REQ = SMP_USE_REQ;
+const RES = SMP_USE_RES;
+const SIDE = SMP_USE_SIDE;
+/** Valid in both directions. */
+const BOTH = SMP_VAL_REQ | SMP_VAL_RES;
+
+/** The fetch table (HAProxy names). Aliases point at the same id. */
+export const FETCHES: readonly FetchDef[] = Object.freeze([
+  fetchDef({
+    name: "always_true",
+    id: FETCH_TRUE,
+    out: SMP_T_BOOL,
+    use: 0,
+    val: BOTH,
+    doc: "always true",
+  }),
+  fetchDef({
+    name: "always_false",
+    id: FETCH_FALSE,
+    out: SMP_T_BOOL,
+    use: 0,
+    val: BOTH,
+    doc: "always false",
+  }),
+  fetchDef({
+    name: "req.proto_http",
+    id: FETCH_PROTO_HTTP,
+    out: SMP_T_BOOL,
+    use: REQ,
+    val: BOTH,
+    doc: "true: the request is HTTP",
+  }),
+  fetchDef({
+    name: "src",
+    id: FETCH_SRC,
+    out: SMP_T_IP,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "client address",
+  }),
+  fetchDef({
+    name: "dst",
+    id: FETCH_DST,
+    out: SMP_T_IP,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "local address",
+  }),
+  fetchDef({
+    name: "src_port",
+    id: FETCH_SRC_PORT,
+    out: I,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "client port",
+  }),
+  fetchDef({
+    name: "dst_port",
+    id: FETCH_DST_PORT,
+    out: I,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "local port",
+  }),
+  fetchDef({
+    name: "method",
+    id: FETCH_METHOD,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    doc: "request method",
+  }),
+  fetchDef({
+    name: "path",
+    id: FETCH_PATH,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    derive: true,
+    doc: "path, without query",
+  }),
+  fetchDef({
+    name: "url",
+    id: FETCH_URL,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    derive: true,
+    doc: "request-target as sent",
+  }),
+  fetchDef({ name: "query", id: FETCH_QUERY, out: S, use: REQ, val: BOTH, doc: "query after '?'" }),
+  fetchDef({
+    name: "base",
+    id: FETCH_BASE,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    derive: true,
+    doc: "Host header + path",
+  }),
+  fetchDef({
+    name: "req.ver",
+    id: FETCH_REQ_VER,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    doc: '"1.0" or "1.1"',
+  }),
+  fetchDef({
+    name: "req_ver",
+    id: FETCH_REQ_VER,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    doc: "alias of req.ver",
+  }),
+  fetchDef({
+    name: "url_param",
+    id: FETCH_URL_PARAM,
+    args: SMP_ARG_PARAM,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    multi: true,
+    derive: true,
+    doc: "value of query parameter NAME: url_param(NAME[,DELIM])",
+  }),
+  fetchDef({
+    name: "urlp",
+    id: FETCH_URL_PARAM,
+    args: SMP_ARG_PARAM,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    multi: true,
+    derive: true,
+    doc: "alias of url_param",
+  }),
+  fetchDef({
+    name: "hdr",
+    id: FETCH_HDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: SIDE,
+    val: BOTH,
+    multi: true,
+    derive: true,
+    doc: "header values, comma-split (request or response side): hdr(NAME[,OCC])",
+  }),
+  fetchDef({
+    name: "req.hdr",
+    id: FETCH_HDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    side: SMP_SIDE_REQ,
+    multi: true,
+    derive: true,
+    doc: "request header values",
+  }),
+  fetchDef({
+    name: "res.hdr",
+    id: FETCH_HDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: RES,
+    val: SMP_VAL_RES,
+    side: SMP_SIDE_RES,
+    multi: true,
+    derive: true,
+    doc: "response header values",
+  }),
+  fetchDef({
+    name: "fhdr",
+    id: FETCH_FHDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: SIDE,
+    val: BOTH,
+    multi: true,
+    derive: true,
+    doc: "whole header lines",
+  }),
+  fetchDef({
+    name: "req.fhdr",
+    id: FETCH_FHDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    side: SMP_SIDE_REQ,
+    multi: true,
+    derive: true,
+    doc: "whole request lines",
+  }),
+  fetchDef({
+    name: "res.fhdr",
+    id: FETCH_FHDR,
+    args: SMP_ARG_HDR,
+    out: S,
+    use: RES,
+    val: SMP_VAL_RES,
+    side: SMP_SIDE_RES,
+    multi: true,
+    derive: true,
+    doc: "whole response lines",
+  }),
+  fetchDef({
+    name: "hdr_cnt",
+    id: FETCH_HDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: SIDE,
+    val: BOTH,
+    doc: "value count",
+  }),
+  fetchDef({
+    name: "req.hdr_cnt",
+    id: FETCH_HDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: REQ,
+    val: BOTH,
+    side: SMP_SIDE_REQ,
+    doc: "request header value count",
+  }),
+  fetchDef({
+    name: "res.hdr_cnt",
+    id: FETCH_HDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: RES,
+    val: SMP_VAL_RES,
+    side: SMP_SIDE_RES,
+    doc: "response header value count",
+  }),
+  fetchDef({
+    name: "fhdr_cnt",
+    id: FETCH_FHDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: SIDE,
+    val: BOTH,
+    doc: "line count",
+  }),
+  fetchDef({
+    name: "req.fhdr_cnt",
+    id: FETCH_FHDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: REQ,
+    val: BOTH,
+    side: SMP_SIDE_REQ,
+    doc: "request header line count",
+  }),
+  fetchDef({
+    name: "res.fhdr_cnt",
+    id: FETCH_FHDR_CNT,
+    args: SMP_ARG_HDR_NAME,
+    out: I,
+    use: RES,
+    val: SMP_VAL_RES,
+    side: SMP_SIDE_RES,
+    doc: "response header line count",
+  }),
+  fetchDef({
+    name: "status",
+    id: FETCH_STATUS,
+    out: I,
+    use: RES,
+    val: SMP_VAL_RES,
+    doc: "response status",
+  }),
+]);
+
+/**
+ * The fetches behind log-format variables that have no fetch keyword of
+ * their own (value.ts maps `%HQ` and `%HV` to them). Not in FETCHES: they
+ * cannot be written as `%[...]` nor used in ACLs.
+ */
+export const LOG_VAR_HQ: FetchDef = fetchDef({
+  name: "%HQ",
+  id: FETCH_LV_HQ,
+  out: S,
+  use: REQ,
+  val: BOTH,
+  doc: '"?query"',
+});
+export const LOG_VAR_HV: FetchDef = fetchDef({
+  name: "%HV",
+  id: FETCH_LV_HV,
+  out: S,
+  use: REQ,
+  val: BOTH,
+  doc: '"HTTP/1.1"',
+});
+
+const FETCH_BY_NAME: ReadonlyMap<string, FetchDef> = new Map(FETCHES.map((f) => [f.name, f]));
+
+/** The fetch named `name`, or undefined. */
+export function findFetch(name: string): FetchDef | undefined {
+  return FETCH_BY_NAME.get(name);
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation.
+
+/** Header lines of the side a fetch reads. */
+function linesOf(ctx: SampleCtx, f: Fetch): string[] {
+  const side = f.def.side;
+  const res = side === SMP_SIDE_RES || (side === SMP_SIDE_CTX && ctx.isResponse);
+  return res ? ctx.resHeader(f.arg) : ctx.reqHeader(f.arg);
+}
+
+/**
+ * Appends the comma-separated elements of `v` (OWS trimmed, double-quoted
+ * strings not split) to `out`. A value without a comma is pushed as is.
+ */
+export function splitCommaInto(v: string, out: string[]): void {
+  if (v.indexOf(",") < 0) {
+    out.push(v);
+    return;
+  }
+  let i = 0;
+  for (;;) {
+    let e = i;
+    let quoted = false;
+    while (e < v.length) {
+      const c = v.charCodeAt(e);
+      if (c === 0x22) quoted = !quoted;
+      else if (c === 0x5c && quoted) e++;
+      else if (c === 0x2c && !quoted) break;
+      e++;
+    }
+    let a = i;
+    let b = Math.min(e, v.length);
+    while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
+    while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
+    out.push(v.slice(a, b));
+    if (e >= v.length) return;
+    i = e + 1;
+  }
+}
+
+/** Scratch list for multi-valued fetches (single-threaded, consumed at once). */
+const SCRATCH: string[] = [];
+
+/**
+ * Every occurrence of a multi-valued fetch (header values, query
+ * parameters), converters applied, into `out` (cleared first). Returns the
+ * count. For a Fetch with an occurrence, at most that one.
+ */
+export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
+  out.length = 0;
+  switch (f.def.id) {
+    case FETCH_HDR: {
+      const lines = linesOf(ctx, f);
+      for (let i = 0; i < lines.length; i++) splitCommaInto(lines[i] as string, out);
+      break;
+    }
+    case FETCH_FHDR: {
+      const lines = linesOf(ctx, f);
+      for (let i = 0; i < lines.length; i++) out.push(lines[i] as string);
+      break;
+    }
+    case FETCH_URL_PARAM: {
+      const q = ctx.query();
+      if (q !== null) paramValues(q, f.arg, f.delim, out);
+      break;
+    }
+    default: {
+      const v = fetchOne(ctx, f);
+      if (v !== null) out.push(typeof v === "string" ? v : String(v));
+      return out.length;
+    }
+  }
+  if (f.occ !== 0) {
+    const n = out.length;
+    const k = f.occ > 0 ? f.occ - 1 : n + f.occ;
+    if (k < 0 || k >= n) out.length = 0;
+    else {
+      out[0] = out[k] as string;
+      out.length = 1;
+    }
+  }
+  if (f.convs.length > 0) {
+    for (let i = 0; i < out.length; i++) out[i] = convert(out[i] as string, f.convs);
+  }
+  return out.length;
+}
+
+/** HAProxy's http_is_param_delimiter(): `&`, `;` or the url_param delimiter. */
+function isParamDelim(c: number, delim: number): boolean {
+  return c === 0x26 || c === 0x3b || c === delim;
+}
+
+/**
+ * Values of parameter `name` in query `q`, as HAProxy's urlp does (no
+ * decoding): parameters end at `&`, `;` or `delim`, and only `name=` is a
+ * match (a bare `name` without `=` is not found).
+ */
+function paramValues(q: string, name: string, delim: string, out: string[]): void {
+  const d = delim.length > 0 ? delim.charCodeAt(0) : 0x26;
+  const n = q.length;
+  let i = 0;
+  while (i <= n) {
+    let e = i;
+    while (e < n && !isParamDelim(q.charCodeAt(e), d)) e++;
+    const eq = i + name.length;
+    if (eq < e && q.charCodeAt(eq) === 0x3d && q.startsWith(name, i)) {
+      out.push(q.slice(eq + 1, e));
+    }
+    i = e + 1;
+  }
+}
+
+/**
+ * One sample: the value of a single-valued fetch, or for multi-valued ones
+ * the occurrence asked for (the last one by default, as HAProxy does outside
+ * ACLs). Returns null when the sample does not exist (absent header, status
+ * of a request, no query).
+ */
+export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
+  let v: string | null;
+  switch (f.def.id) {
+    case FETCH_TRUE:
+      return true;
+    case FETCH_FALSE:
+      return false;
+    case FETCH_PROTO_HTTP:
+      return true;
+    case FETCH_SRC:
+      v = ctx.src();
+      break;
+    case FETCH_DST:
+      v = ctx.dst();
+      break;
+    case FETCH_SRC_PORT:
+      return ctx.srcPort();
+    case FETCH_DST_PORT:
+      return ctx.dstPort();
+    case FETCH_METHOD:
+      v = ctx.method();
+      break;
+    case FETCH_PATH:
+      v = ctx.path();
+      break;
+    case FETCH_URL:
+      v = ctx.url();
+      break;
+    case FETCH_QUERY:
+      v = ctx.query();
+      break;
+    case FETCH_BASE: {
+      const host = ctx.reqHeader("host");
+      v = (host.length > 0 ? host[0] as string : "") + ctx.path();
+      break;
+    }
+    case FETCH_REQ_VER:
+      v = ctx.reqVer();
+      break;
+    case FETCH_STATUS: {
+      const st = ctx.status();
+      return st === 0 ? null : st;
+    }
+    case FETCH_HDR_CNT: {
+      const lines = linesOf(ctx, f);
+      let n = 0;
+      for (let i = 0; i < lines.length; i++) {
+        SCRATCH.length = 0;
+        splitCommaInto(lines[i] as string, SCRATCH);
+        n += SCRATCH.length;
+      }
+      return n;
+    }
+    case FETCH_FHDR_CNT:
+      return linesOf(ctx, f).length;
+    case FETCH_LV_HQ: {
+      const q = ctx.query();
+      return q === null ? "" : "?" + q;
+    }
+    case FETCH_LV_HV:
+      return "HTTP/" + ctx.reqVer();
+    case FETCH_HDR:
+    case FETCH_FHDR:
+    case FETCH_URL_PARAM: {
+      // fetchAll() already kept only the asked occurrence when occ != 0.
+      const n = fetchAll(ctx, f, SCRATCH);
+      if (n === 0) return null;
+      const k = f.occ !== 0 || f.def.id === FETCH_URL_PARAM ? 0 : n - 1;
+      return SCRATCH[k] as string;
+    }
+    default:
+      return null;
+  }
+  if (v === null || f.convs.length === 0) return v;
+  return convert(v, f.convs);
+}
+
+/** Renders a sample as text: integers in decimal, booleans "1"/"0", absent "". */
+export function sampleToString(v: Sample): string {
+  if (v === null) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return String(v);
+  return v ? "1" : "0";
+}
+
+// Note about invariants: fetchAll() leaves its result in the caller's array
+// and uses SCRATCH only for counting and for fetchOne()'s pick, which is
+// consumed before any other fetch runs (evaluation is single-threaded and
+// never re-enters).

@@ -1,0 +1,112 @@
+// Value expressions (the `%[...]` part of HAProxy's log-format compiler,
+// parse_logformat_string() in log.c, as rules use it for header values,
+// redirect locations and return bodies).
+//
+// Owns: compiling text with `%[fetch[,conv]…]` parts and a few log-format
+// variables (`%ci`, `%HU` …) once at config time into a ValueExpr, and
+// rendering it per request (evalValue). It never decides where a value may
+// be used: `uses` and `resFetch` let the caller refuse a response fetch in
+// a request rule. Full log lines are src/log/'s, not this file's.
+
+import { toByteString } from "./bytes.ts";
+import { buildFetch, compileFetch } from "./expr.ts";
+import { fetchOne, findFetch, LOG_VAR_HQ, LOG_VAR_HV, sampleToString } from "./fetch.ts";
+import { type Fetch, type FetchDef, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "./types.ts";
+
+/** Log-format variables accepted in values, mapped to fetches. */
+const LOG_VARS: ReadonlyMap<string, FetchDef> = new Map([
+  ["ci", findFetch("src") as FetchDef],
+  ["cp", findFetch("src_port") as FetchDef],
+  ["fi", findFetch("dst") as FetchDef],
+  ["fp", findFetch("dst_port") as FetchDef],
+  ["HM", findFetch("method") as FetchDef],
+  ["HU", findFetch("url") as FetchDef],
+  ["HP", findFetch("path") as FetchDef],
+  ["HQ", LOG_VAR_HQ],
+  ["HV", LOG_VAR_HV],
+  ["ST", findFetch("status") as FetchDef],
+]);
+
+/** Names of the log-format variables values accept (docs and messages). */
+export const VALUE_LOG_VARS: readonly string[] = Object.freeze([...LOG_VARS.keys()]);
+
+/**
+ * Compiles a value: literal text with `%[fetch[,conv]…]` expressions,
+ * log-format variables `%ci %cp %fi %fp %HM %HU %HP %HQ %HV %ST`, and `%%`
+ * for a literal `%`. Literal text is converted to a byte string (UTF-8).
+ * Refused: an unknown fetch or variable, an unterminated `%[`, a lone `%`.
+ * Side checks (a response fetch in a request rule) are the caller's, from
+ * `uses` / `resFetch`.
+ */
+export function compileValue(text: string): ValueExpr | { error: string } {
+  const parts: Array<string | Fetch> = [];
+  let lit = "";
+  let uses = 0;
+  let resFetch: string | null = null;
+  const add = (f: Fetch): void => {
+    if (lit !== "") parts.push(toByteString(lit));
+    lit = "";
+    parts.push(f);
+    uses |= f.def.use;
+    if ((f.def.val & SMP_VAL_REQ) === 0 && resFetch === null) resFetch = f.text;
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c !== "%") {
+      lit += c;
+      i++;
+      continue;
+    }
+    const n = text[i + 1];
+    if (n === "%") {
+      lit += "%";
+      i += 2;
+      continue;
+    }
+    if (n === "[") {
+      const close = text.indexOf("]", i + 2);
+      if (close < 0) return { error: `missing ']' after '%[' in '${text}'` };
+      const f = compileFetch(text.slice(i + 2, close));
+      if ("error" in f) return f;
+      add(f);
+      i = close + 1;
+      continue;
+    }
+    const m = /^[A-Za-z]+/.exec(text.slice(i + 1));
+    const name = m === null ? "" : m[0];
+    let fd: FetchDef | undefined;
+    let len = 0;
+    for (let l = Math.min(2, name.length); l > 0; l--) {
+      fd = LOG_VARS.get(name.slice(0, l));
+      if (fd !== undefined) {
+        len = l;
+        break;
+      }
+    }
+    if (fd === undefined) {
+      return {
+        error: `unknown variable '%${
+          name.slice(0, 2)
+        }' in '${text}' (use '%%' for a literal '%', '%[fetch]' for a sample)`,
+      };
+    }
+    add(buildFetch(fd, null, [], "%" + name.slice(0, len)) as Fetch);
+    i += 1 + len;
+  }
+  if (lit !== "" || parts.length === 0) parts.push(toByteString(lit));
+  const constant = parts.length === 1 && typeof parts[0] === "string" ? parts[0] : null;
+  return Object.freeze({ parts: Object.freeze(parts), constant, uses, resFetch, source: text });
+}
+
+/** Renders a value for the current request/response (absent samples are ""). */
+export function evalValue(v: ValueExpr, ctx: SampleCtx): string {
+  if (v.constant !== null) return v.constant;
+  let out = "";
+  const parts = v.parts;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as string | Fetch;
+    out += typeof p === "string" ? p : sampleToString(fetchOne(ctx, p));
+  }
+  return out;
+}
