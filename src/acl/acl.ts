@@ -47,8 +47,8 @@ import {
   SMP_T_IP,
   SMP_USE_RES,
   splitFetchExpr,
-  suggest,
 } from "../http/sample.ts";
+import { didYouMean } from "../tools/suggest.ts";
 import type { AclError, Condition, Token } from "./types.ts";
 
 export type { AclError, Condition, Token } from "./types.ts";
@@ -352,7 +352,7 @@ export function compileAclExpr(
   if ("error" in sp) return sp;
   const kw = resolveKeyword(sp.name);
   if (kw === null) {
-    return { error: `unknown fetch method '${sp.name}'${suggest(sp.name, ACL_KEYWORDS)}` };
+    return { error: `unknown fetch method '${sp.name}'${didYouMean(sp.name, ACL_KEYWORDS)}` };
   }
   const fetch = buildFetch(kw.def, sp.args, sp.convs, head.text);
   if ("error" in fetch) return fetch;
@@ -378,7 +378,7 @@ export function compileAclExpr(
       if (match < 0) {
         return {
           error: `unknown matching method '${mt.text}' after '-m'${
-            suggest(mt.text, PAT_MATCH_NAMES)
+            didYouMean(mt.text, PAT_MATCH_NAMES)
           } (expected one of ${PAT_MATCH_NAMES.join(", ")})`,
         };
       }
@@ -618,7 +618,7 @@ export function compileConditionTokens(
     if (!t.quoted && s === "}") return { error: "unexpected '}' without '{'" };
     const acl = acls.get(s);
     if (acl === undefined) {
-      const hint = suggest(s, [...acls.names(), ...PREDEFINED_ACL_EXPRS.keys()]);
+      const hint = didYouMean(s, [...acls.names(), ...PREDEFINED_ACL_EXPRS.keys()]);
       const fetchHint = hint === "" && resolveKeyword(splitName(s)) !== null
         ? ` (to test a fetch directly, use an anonymous ACL: '{ ${s} ... }')`
         : "";

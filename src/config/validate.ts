@@ -38,6 +38,7 @@ import {
   parseHost,
   parseSize,
 } from "./units.ts";
+import { didYouMean } from "../tools/suggest.ts";
 
 /** Where a key or value sits: 1-based line and column, and its key path. */
 export interface Located {
@@ -134,61 +135,6 @@ export class Reporter {
       message,
     });
   }
-}
-
-/**
- * Optimal-string-alignment distance (Levenshtein plus adjacent transposition,
- * so "defualt" is one edit from "default").
- */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) row.push(i === 0 ? j : 0);
-    d.push(row);
-  }
-  for (let i = 1; i <= a.length; i++) {
-    const row = d[i] as number[];
-    const prev = d[i - 1] as number[];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + cost,
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, (d[i - 2]?.[j - 2] as number) + 1);
-      }
-      row[j] = v;
-    }
-  }
-  return d[a.length]?.[b.length] ?? Math.max(a.length, b.length);
-}
-
-/**
- * The closest candidate to a misspelt word, or null when none is close:
- * at most 2 edits (1 for words of up to 4 characters, where 2 edits would
- * match almost anything). Ties go to the earlier candidate.
- */
-export function suggest(word: string, candidates: Iterable<string>): string | null {
-  const limit = word.length <= 4 ? 1 : 2;
-  let best: string | null = null;
-  let bestDist = limit + 1;
-  for (const c of candidates) {
-    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (dist < bestDist) {
-      best = c;
-      bestDist = dist;
-    }
-  }
-  return best;
-}
-
-/** " (did you mean "x"?)" or "". */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  const s = suggest(word, candidates);
-  return s === null ? "" : ` (did you mean "${s}"?)`;
 }
 
 /** "a, b or c". */
@@ -566,9 +512,9 @@ class Validator {
     }
     const v = node.value;
     if (values.includes(v)) return v;
-    const hint = suggest(v, values);
-    const tail = hint === null ? `(expected ${listOr(values)})` : `(did you mean "${hint}"?)`;
-    return this.#fail(node, path, `unknown ${what} "${v}" ${tail}`);
+    const hint = didYouMean(v, values);
+    const tail = hint === "" ? ` (expected ${listOr(values)})` : hint;
+    return this.#fail(node, path, `unknown ${what} "${v}"${tail}`);
   }
 
   /** A non-empty string; numbers are taken as their text (HAProxy reads words). */
@@ -672,12 +618,9 @@ class Validator {
       let bad: string | null = null;
       if (name === "") bad = `missing option name after "no"`;
       else if (kw === undefined) {
-        const hint = suggest(name, OPTION_KEYWORDS.map((o) => o.name));
-        bad = hint !== null
-          ? `unknown option "${name}" (did you mean "${hint}"?)`
-          : `unknown option "${name}" (supported: ${
-            OPTION_KEYWORDS.map((o) => o.name).join(", ")
-          })`;
+        const names = OPTION_KEYWORDS.map((o) => o.name);
+        const hint = didYouMean(name, names);
+        bad = `unknown option "${name}"${hint === "" ? ` (supported: ${names.join(", ")})` : hint}`;
       } else if (negate && args.length > 0) bad = `"no ${name}" takes no argument`;
       else bad = checkOptionArgs(kw.args, name, args);
       if (bad !== null) this.#rep.error(at, bad);
@@ -763,11 +706,9 @@ class Validator {
     const kw = findKeyword(BALANCE_KEYWORDS, algoName);
     if (kw === undefined) {
       const names = BALANCE_KEYWORDS.map((b) => b.name);
-      const hint = suggest(algoName, names);
-      const tail = hint === null
-        ? `(expected one of ${names.join(", ")})`
-        : `(did you mean "${hint}"?)`;
-      return this.#fail(node, path, `unknown balance algorithm "${algoName}" ${tail}`);
+      const hint = didYouMean(algoName, names);
+      const tail = hint === "" ? ` (expected one of ${names.join(", ")})` : hint;
+      return this.#fail(node, path, `unknown balance algorithm "${algoName}"${tail}`);
     }
     const r = parseBalanceArgs(kw.args, kw.name, paren, rest);
     if (typeof r === "string") return this.#fail(node, path, r);
@@ -971,8 +912,8 @@ function unknownKeyMessage(key: string, table: readonly Keyword[], where: string
       return `keyword "${key}" is not allowed in ${where} (allowed in: ${homes.join(", ")})`;
     }
   }
-  const hint = suggest(key, names);
-  if (hint !== null) return `unknown key "${key}" (did you mean "${hint}"?)`;
+  const hint = didYouMean(key, names);
+  if (hint !== "") return `unknown key "${key}"${hint}`;
   if (
     findKeyword(TIMEOUT_KEYWORDS, key) !== undefined && findKeyword(table, "timeout") !== undefined
   ) {

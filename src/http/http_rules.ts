@@ -27,15 +27,9 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import {
-  compileValue,
-  evalValue,
-  type SampleCtx,
-  SMP_USE_REQ,
-  suggest,
-  type ValueExpr,
-} from "./sample.ts";
+import { compileValue, evalValue, type SampleCtx, SMP_USE_REQ, type ValueExpr } from "./sample.ts";
 import { bytesOf } from "./types.ts";
+import { didYouMean } from "../tools/suggest.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -257,7 +251,7 @@ function compileRule(
   const kw = first.text;
   const act = ACTIONS.get(kw);
   if (act === undefined) {
-    return { error: `unknown action '${kw}'${suggest(kw, ACTIONS.keys())}` };
+    return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
   }
   const [action, allowed] = act;
   const where = side === "request" ? "http-request" : "http-response";
@@ -421,7 +415,7 @@ function compileRule(
           default:
             return {
               error: `unexpected argument '${a}' in 'return'${
-                suggest(a, [
+                didYouMean(a, [
                   "status",
                   "content-type",
                   "string",
@@ -489,7 +483,7 @@ function compileRule(
         else {
           return {
             error: `unexpected argument '${a}' in 'redirect'${
-              suggest(a, ["code", "drop-query", "append-slash"])
+              didYouMean(a, ["code", "drop-query", "append-slash"])
             }`,
           };
         }

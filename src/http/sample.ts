@@ -18,6 +18,7 @@ import { toByteString } from "../acl/pattern.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
+import { didYouMean } from "../tools/suggest.ts";
 
 // ---------------------------------------------------------------------------
 // The sample context.
@@ -656,7 +657,7 @@ export function buildFetch(
     const id = CONVERTERS.indexOf(c.name);
     if (id < 0) {
       return {
-        error: `unknown converter '${c.name}' in '${text}'${suggest(c.name, CONVERTERS)}`,
+        error: `unknown converter '${c.name}' in '${text}'${didYouMean(c.name, CONVERTERS)}`,
       };
     }
     if (c.args !== null && c.args.length > 0) {
@@ -678,7 +679,7 @@ export function compileFetch(text: string): Fetch | { error: string } {
   const fd = findFetch(sp.name);
   if (fd === undefined) {
     return {
-      error: `unknown fetch method '${sp.name}'${suggest(sp.name, FETCHES.map((f) => f.name))}`,
+      error: `unknown fetch method '${sp.name}'${didYouMean(sp.name, FETCHES.map((f) => f.name))}`,
     };
   }
   return buildFetch(fd, sp.args, sp.convs, text);
@@ -1037,42 +1038,6 @@ export function evalValue(v: ValueExpr, ctx: SampleCtx): string {
 }
 
 // ---------------------------------------------------------------------------
-// Suggestions.
-
-function distance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] as number;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j] as number;
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + cost);
-      diag = tmp;
-    }
-  }
-  return prev[b.length] as number;
-}
-
-/**
- * ` (did you mean 'x'?)` for the closest candidate within a small edit
- * distance, "" when none is close.
- */
-export function suggest(word: string, candidates: Iterable<string>): string {
-  let best = "";
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  return bestD <= limit ? ` (did you mean '${best}'?)` : "";
-}
-
 // Note about invariants: a Fetch and a ValueExpr are frozen once compiled;
 // fetchAll() leaves its result in the caller's array and uses SCRATCH only
 // for counting; HeadSampleCtx caches are valid for one request and are
