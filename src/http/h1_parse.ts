@@ -55,6 +55,7 @@ import {
   BODY_NONE,
   BODY_TUNNEL,
   BODY_UNTIL_CLOSE,
+  bytesOf,
   ERR_BAD_CL,
   ERR_BAD_HEADER_NAME,
   ERR_BAD_HEADER_VALUE,
@@ -123,12 +124,6 @@ export const RES_ERROR_STATUS = 502;
 export const LARGE_HEAD_STATUS_SPECIFIC = 431;
 /** Status for a request whose request line alone overflows, in the specific mode. */
 export const URI_TOO_LONG_STATUS = 414;
-
-function bytesOf(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
-}
 
 /** `HTTP/1.`, the fixed prefix of both versions. */
 const HTTP_1_PREFIX = bytesOf("HTTP/1.");
