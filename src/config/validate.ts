@@ -39,6 +39,7 @@ import {
   parseSize,
 } from "./units.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { balanceArgsError } from "./balance.ts";
 
 /** Where a key or value sits: 1-based line and column, and its key path. */
 export interface Located {
@@ -710,9 +711,12 @@ class Validator {
       const tail = hint === "" ? ` (expected one of ${names.join(", ")})` : hint;
       return this.#fail(node, path, `unknown balance algorithm "${algoName}"${tail}`);
     }
-    const r = parseBalanceArgs(kw.args, kw.name, paren, rest);
-    if (typeof r === "string") return this.#fail(node, path, r);
-    return { algo: kw.name, args: r };
+    const args = balanceArgsOf(kw.args, kw.name, paren, rest);
+    if (typeof args === "string") return this.#fail(node, path, args);
+    // The hash type plays no part in the arguments.
+    const bad = balanceArgsError({ algo: kw.name, args, hashType: "map-based" });
+    if (bad !== null) return this.#fail(node, path, bad);
+    return { algo: kw.name, args };
   }
 
   #servers(node: unknown, path: string): Result<Section[]> {
@@ -809,58 +813,28 @@ function isNetwork(s: string): boolean {
 }
 
 /**
- * Checks a balance algorithm's arguments; returns them in HAProxy spelling
- * (the parenthesised argument first) or an error message.
+ * The arguments of a balance value in HAProxy spelling, the parenthesised one
+ * first (`hdr(Host) use_domain_only` -> ["Host", "use_domain_only"],
+ * `random(3)` -> ["3"]), or an error message when the parentheses are where
+ * the algorithm takes none. What the arguments mean is checked by
+ * config/balance.ts, like those of a balance built in code.
  */
-function parseBalanceArgs(
+function balanceArgsOf(
   grammar: "none" | "uri" | "url_param" | "hdr" | "random",
   algo: string,
   paren: string | undefined,
   rest: string[],
 ): string[] | string {
-  if (paren !== undefined && grammar !== "hdr" && grammar !== "random") {
-    return `balance "${algo}" takes no argument in parentheses`;
-  }
   switch (grammar) {
-    case "none":
-      return rest.length === 0 ? [] : `balance "${algo}" takes no argument`;
-    case "uri":
-      for (let i = 0; i < rest.length; i++) {
-        const a = rest[i] as string;
-        if (a === "whole" || a === "path-only") continue;
-        if (a === "len" || a === "depth") {
-          const v = rest[++i];
-          if (v === undefined || !/^[1-9]\d*$/.test(v)) {
-            return `balance uri: "${a}" expects a positive integer${
-              v === undefined ? "" : `, got "${v}"`
-            }`;
-          }
-          continue;
-        }
-        return `balance uri: unknown argument "${a}" (expected len, depth, whole or path-only)`;
-      }
-      return rest;
-    case "url_param":
-      if (rest.length === 0) return "balance url_param: missing parameter name";
-      if (rest.length > 1) return `balance url_param: unexpected argument "${rest[1]}"`;
-      return rest;
     case "hdr":
-      if (paren === undefined || paren.trim() === "") {
-        return "balance hdr: missing header name (expected hdr(NAME), e.g. hdr(host))";
-      }
-      for (const a of rest) {
-        if (a !== "use_domain_only") {
-          return `balance hdr: unknown argument "${a}" (expected use_domain_only)`;
-        }
-      }
-      return [paren.trim(), ...rest];
+      // Without parentheses the name is missing, whatever follows.
+      return [(paren ?? "").trim(), ...rest];
     case "random":
       if (rest.length > 0) return `balance "random" takes no argument (use random(N))`;
-      if (paren === undefined) return [];
-      if (!/^[1-9]\d*$/.test(paren.trim())) {
-        return `balance random: draws "${paren}" must be a positive integer`;
-      }
-      return [paren.trim()];
+      return paren === undefined ? [] : [paren.trim()];
+    default:
+      if (paren !== undefined) return `balance "${algo}" takes no argument in parentheses`;
+      return rest;
   }
 }
 
