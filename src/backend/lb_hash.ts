@@ -30,7 +30,7 @@
 
 import { LbAlgorithm } from "./lb_algo.ts";
 import { RoundRobinLb } from "./lb_roundrobin.ts";
-import { buildSmoothMap } from "./lb_static_rr.ts";
+import { buildSmoothMap, mapFindFrom } from "./lb_static_rr.ts";
 import { anyCanTake, type LbRequest, type LbServer, srvCanTake, weightGcd } from "./lb_types.ts";
 
 /**
@@ -200,16 +200,8 @@ export class HashLb extends LbAlgorithm {
       const map = this.#map;
       const size = map.length;
       if (size === 0) return null;
-      let idx = h % size;
-      const first = map[idx]!;
-      if (srvCanTake(first, avoid)) return first;
-      if (!anyCanTake(this.cands, avoid)) return null;
-      for (let k = 1; k < size; k++) {
-        idx = idx + 1 === size ? 0 : idx + 1;
-        const s = map[idx]!;
-        if (srvCanTake(s, avoid)) return s;
-      }
-      return null;
+      const idx = mapFindFrom(map, h % size, this.cands, avoid);
+      return idx < 0 ? null : map[idx]!;
     }
     const keys = this.#ringKeys;
     const size = keys.length;

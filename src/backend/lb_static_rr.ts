@@ -46,6 +46,30 @@ export function buildSmoothMap(cands: readonly LbServer[], map: LbServer[]): num
   return total;
 }
 
+/**
+ * Index of the first slot of `map`, from `idx` on and wrapping around, whose
+ * server can take a connection (srvCanTake(s, avoid)), or -1. `idx` must be
+ * a slot of a non-empty map. When the first slot cannot, `cands` is checked
+ * once (O(n)) before the walk, so that a map where no server can take it is
+ * not walked for nothing (HAProxy's map lookup walks past unusable servers
+ * the same way).
+ */
+export function mapFindFrom(
+  map: readonly LbServer[],
+  idx: number,
+  cands: readonly LbServer[],
+  avoid: LbServer | null,
+): number {
+  if (srvCanTake(map[idx]!, avoid)) return idx;
+  if (!anyCanTake(cands, avoid)) return -1;
+  const size = map.length;
+  for (let k = 1; k < size; k++) {
+    idx = idx + 1 === size ? 0 : idx + 1;
+    if (srvCanTake(map[idx]!, avoid)) return idx;
+  }
+  return -1;
+}
+
 /** `balance static-rr`: weighted round robin over a map frozen at update(). */
 export class StaticRrLb extends LbAlgorithm {
   /** Servers in smooth order, each weight/gcd times. */
@@ -76,21 +100,9 @@ export class StaticRrLb extends LbAlgorithm {
     const map = this.#map;
     const size = map.length;
     if (size === 0) return null;
-    let idx = this.#idx;
-    const first = map[idx]!;
-    if (srvCanTake(first, avoid)) {
-      this.#idx = idx + 1 === size ? 0 : idx + 1;
-      return first;
-    }
-    if (!anyCanTake(this.cands, avoid)) return null;
-    for (let k = 1; k < size; k++) {
-      idx = idx + 1 === size ? 0 : idx + 1;
-      const s = map[idx]!;
-      if (srvCanTake(s, avoid)) {
-        this.#idx = idx + 1 === size ? 0 : idx + 1;
-        return s;
-      }
-    }
-    return null;
+    const idx = mapFindFrom(map, this.#idx, this.cands, avoid);
+    if (idx < 0) return null;
+    this.#idx = idx + 1 === size ? 0 : idx + 1;
+    return map[idx]!;
   }
 }
