@@ -49,6 +49,15 @@ const API = inBuffer(
     "\r\n",
 );
 
+const UPLOAD = inBuffer(
+  "POST /upload HTTP/1.1\r\n" +
+    "Host: api.example.com\r\n" +
+    "User-Agent: sluice-client/1.0\r\n" +
+    "Content-Type: application/octet-stream\r\n" +
+    "Transfer-Encoding: gzip, chunked\r\n" +
+    "\r\n",
+);
+
 const RESPONSE = inBuffer(
   "HTTP/1.1 200 OK\r\nDate: Tue, 11 Jun 2024 10:00:00 GMT\r\nServer: origin\r\n" +
     "Content-Type: text/html; charset=utf-8\r\nContent-Length: 5120\r\nCache-Control: max-age=60\r\n" +
@@ -77,6 +86,15 @@ Deno.bench(
   () => {
     head.reset();
     if (parseRequestHead(API.buf, 0, API.end, head) <= 0) throw new Error(head.errorReason);
+  },
+);
+
+Deno.bench(
+  `parseRequestHead: chunked upload (${UPLOAD.end} bytes, Transfer-Encoding)`,
+  { group: "request" },
+  () => {
+    head.reset();
+    if (parseRequestHead(UPLOAD.buf, 0, UPLOAD.end, head) <= 0) throw new Error(head.errorReason);
   },
 );
 

@@ -35,7 +35,6 @@ import {
 } from "./pattern.ts";
 import { buildFetch, splitFetchExpr } from "../sample/expr.ts";
 import { fetchAll, FETCHES, fetchOne, findFetch } from "../sample/fetch.ts";
-import { suggest } from "../sample/suggest.ts";
 import {
   type Fetch,
   type FetchDef,
@@ -45,6 +44,7 @@ import {
   SMP_T_IP,
   SMP_VAL_REQ,
 } from "../sample/types.ts";
+import { didYouMean } from "../tools/suggest.ts";
 import type { AclError, Condition, Token } from "./types.ts";
 
 export type { AclError, Condition, Token } from "./types.ts";
@@ -348,7 +348,7 @@ export function compileAclExpr(
   if ("error" in sp) return sp;
   const kw = resolveKeyword(sp.name);
   if (kw === null) {
-    return { error: `unknown fetch method '${sp.name}'${suggest(sp.name, ACL_KEYWORDS)}` };
+    return { error: `unknown fetch method '${sp.name}'${didYouMean(sp.name, ACL_KEYWORDS)}` };
   }
   const fetch = buildFetch(kw.def, sp.args, sp.convs, head.text);
   if ("error" in fetch) return fetch;
@@ -374,7 +374,7 @@ export function compileAclExpr(
       if (match < 0) {
         return {
           error: `unknown matching method '${mt.text}' after '-m'${
-            suggest(mt.text, PAT_MATCH_NAMES)
+            didYouMean(mt.text, PAT_MATCH_NAMES)
           } (expected one of ${PAT_MATCH_NAMES.join(", ")})`,
         };
       }
@@ -614,7 +614,7 @@ export function compileConditionTokens(
     if (!t.quoted && s === "}") return { error: "unexpected '}' without '{'" };
     const acl = acls.get(s);
     if (acl === undefined) {
-      const hint = suggest(s, [...acls.names(), ...PREDEFINED_ACL_EXPRS.keys()]);
+      const hint = didYouMean(s, [...acls.names(), ...PREDEFINED_ACL_EXPRS.keys()]);
       const fetchHint = hint === "" && resolveKeyword(splitName(s)) !== null
         ? ` (to test a fetch directly, use an anonymous ACL: '{ ${s} ... }')`
         : "";

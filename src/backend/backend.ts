@@ -8,19 +8,33 @@ import type { BackendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";
 import { BackendCounters } from "../stats/counters.ts";
-import { createLoadBalancer } from "./lb.ts";
+import { balanceDefaults, createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server, serverHasSlot } from "./server.ts";
 
 /** Balancing algorithms that hash the request: the same input picks the same server. */
 const HASH_ALGOS: ReadonlySet<string> = new Set(["source", "uri", "url_param", "hdr"]);
 
-const NO_RULES: CompiledBackend = {
-  httpRequest: [],
-  httpResponse: [],
-  forwardFor: null,
-  cookie: null,
-};
+/**
+ * What a backend built without its compiled config gets (TCP backends in
+ * unit tests): no HTTP rules and the balancing without arguments. Balance
+ * arguments are compiled by compileConfig() only: a config that has some
+ * is refused here rather than silently balanced without them.
+ */
+function uncompiled(cfg: BackendConfig): CompiledBackend {
+  if (cfg.balance.args.length > 0) {
+    throw new RangeError(
+      `backend '${cfg.name}': balance arguments need the compiled config (compileConfig())`,
+    );
+  }
+  return {
+    balance: balanceDefaults(cfg.balance.algo, cfg.balance.hashType),
+    httpRequest: [],
+    httpResponse: [],
+    forwardFor: null,
+    cookie: null,
+  };
+}
 
 export class Backend {
   readonly id: number;
@@ -42,13 +56,13 @@ export class Backend {
   beconn: number;
   readonly counters: BackendCounters;
 
-  /** `compiled` defaults to no HTTP rules (TCP backends and unit tests). */
-  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend = NO_RULES) {
+  /** `compiled` defaults to no HTTP rules and no balance argument (see uncompiled()). */
+  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend = uncompiled(cfg)) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
     this.servers = cfg.servers.map((s, i) => new Server(i, s, id));
-    this.lb = createLoadBalancer(cfg.balance, this.servers, {
+    this.lb = createLoadBalancer(compiled.balance, this.servers, {
       allbackups: cfg.options.has("allbackups"),
     });
     this.httpReqRules = compiled.httpRequest;

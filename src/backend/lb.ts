@@ -1,15 +1,15 @@
 // The balancer factory and the request keys of the hash algorithms (HAProxy's
-// backend.c: assign_server() dispatch, get_server_sh/uh/ph/hh key extraction,
-// and the `balance` argument parsing of cfgparse-listen.c / backend.c).
+// backend.c: assign_server() dispatch, get_server_sh/uh/ph/hh key extraction).
 //
-// createLoadBalancer() turns a resolved BalanceConfig into one LoadBalancer
-// over a backend's servers; it is called once per backend at start-up (and
-// again only if the server list itself changes). The key functions built here
-// hash the documented part of the request in place, by index ranges over the
-// request's strings: no substring is built per request. This file never
-// touches sockets.
+// createLoadBalancer() turns a CompiledBalance (the `balance` arguments
+// already compiled to values by config/balance.ts: this file never parses
+// text) into one LoadBalancer over a backend's servers; it is called once
+// per backend at start-up (and again only if the server list itself
+// changes). The key functions built here hash the documented part of the
+// request in place, by index ranges over the request's strings: no
+// substring is built per request. This file never touches sockets.
 
-import type { BalanceConfig } from "../config/types.ts";
+import type { BalanceAlgo, CompiledBalance, UriHashOptions } from "../config/types.ts";
 import { FirstLb } from "./lb_first.ts";
 import { type HashKeyFn, HashLb, hashSdbm, hashString } from "./lb_hash.ts";
 import { LeastConnLb } from "./lb_leastconn.ts";
@@ -24,147 +24,43 @@ const CH_EQUAL = 0x3d; // '='
 const CH_AMP = 0x26; // '&'
 const CH_DOT = 0x2e; // '.'
 
-/** Options of `balance uri` (HAProxy: `len`, `depth`, `whole`, `path-only`). */
-export interface UriHashOptions {
-  /** Hash at most this many characters of the (path-only) URI; 0 = no limit. */
-  len: number;
-  /** Hash up to (excluding) the (depth+1)-th slash; 0 = no limit. */
-  depth: number;
-  /** Include the query string (by default hashing stops at the `?`). */
-  whole: boolean;
-  /** Strip the scheme and authority of an absolute URI first. */
-  pathOnly: boolean;
-}
-
-/** The balance arguments, parsed and checked. */
-export interface BalanceParams {
-  /** random: number of draws (>= 1). */
-  draws: number;
-  /** uri: hashing options. */
-  uri: UriHashOptions;
-  /** url_param: the query parameter name (case-sensitive). */
-  param: string;
-  /** hdr: the header name, lower-cased. */
-  header: string;
-  /** hdr: hash only the domain label before the TLD (`use_domain_only`). */
-  domainOnly: boolean;
-}
-
-/** A `balance` line whose arguments are wrong; the message quotes the bad value. */
-export class BalanceArgsError extends RangeError {
-  override name = "BalanceArgsError";
-}
-
-/** Parses `s` as an integer >= min, or throws a BalanceArgsError about `what`. */
-function parseIntArg(s: string | undefined, what: string, min: number): number {
-  if (s === undefined || !/^[0-9]+$/.test(s) || Number(s) < min) {
-    throw new BalanceArgsError(
-      `Invalid value "${s ?? ""}" for ${what}: expected an integer >= ${min}`,
-    );
-  }
-  return Number(s);
-}
-
 /**
- * Parses and checks the arguments of a `balance` line, as HAProxy spells them:
- * none for roundrobin/static-rr/leastconn/first/source; `[draws]` for random;
- * `[len N] [depth N] [whole] [path-only]` for uri; `<param>` for url_param;
- * `<name> [use_domain_only]` for hdr. Throws BalanceArgsError on an unknown or
- * malformed argument (url_param's `check_post` is refused: request bodies are
- * not inspected).
+ * The balancing of a backend with every argument at its default (2 random
+ * draws, the whole path for uri, no parameter or header name): where the
+ * config compiler starts from, and what a backend built without compiled
+ * config (unit tests) runs with.
  */
-export function parseBalanceArgs(cfg: BalanceConfig): BalanceParams {
-  const p: BalanceParams = {
+export function balanceDefaults(
+  algo: BalanceAlgo,
+  hashType: CompiledBalance["hashType"],
+): CompiledBalance {
+  return {
+    algo,
+    hashType,
     draws: RANDOM_DEFAULT_DRAWS,
     uri: { len: 0, depth: 0, whole: false, pathOnly: false },
     param: "",
     header: "",
     domainOnly: false,
   };
-  const a = cfg.args;
-  const unexpected = (i: number): never => {
-    throw new BalanceArgsError(`Unexpected argument "${a[i]}" for balance ${cfg.algo}`);
-  };
-  switch (cfg.algo) {
-    case "roundrobin":
-    case "static-rr":
-    case "leastconn":
-    case "first":
-    case "source":
-      if (a.length > 0) unexpected(0);
-      break;
-    case "random":
-      if (a.length > 1) unexpected(1);
-      if (a.length === 1) p.draws = parseIntArg(a[0], "random draws", 1);
-      break;
-    case "uri":
-      for (let i = 0; i < a.length; i++) {
-        const w = a[i];
-        if (w === "whole") p.uri.whole = true;
-        else if (w === "path-only") p.uri.pathOnly = true;
-        else if (w === "len") p.uri.len = parseIntArg(a[++i], "uri len", 1);
-        else if (w === "depth") p.uri.depth = parseIntArg(a[++i], "uri depth", 1);
-        else unexpected(i);
-      }
-      break;
-    case "url_param":
-      if (a.length === 0 || a[0] === "") {
-        throw new BalanceArgsError("Balance url_param requires a parameter name");
-      }
-      if (a.length > 1) {
-        if (a[1] === "check_post") {
-          throw new BalanceArgsError(
-            `Unsupported argument "check_post" for balance url_param: request bodies are not inspected`,
-          );
-        }
-        unexpected(1);
-      }
-      p.param = a[0]!;
-      break;
-    case "hdr":
-      if (a.length === 0 || a[0] === "") {
-        throw new BalanceArgsError("Balance hdr requires a header name");
-      }
-      for (let i = 1; i < a.length; i++) {
-        if (a[i] === "use_domain_only") p.domainOnly = true;
-        else unexpected(i);
-      }
-      p.header = a[0]!.toLowerCase();
-      break;
-    default: {
-      const algo: never = cfg.algo;
-      throw new BalanceArgsError(`Unknown balance algorithm "${String(algo)}"`);
-    }
-  }
-  return p;
-}
-
-/** The message of parseBalanceArgs()'s error for `cfg`, or null when it is valid (for the config validator). */
-export function balanceArgsError(cfg: BalanceConfig): string | null {
-  try {
-    parseBalanceArgs(cfg);
-    return null;
-  } catch (e) {
-    if (e instanceof BalanceArgsError) return e.message;
-    throw e;
-  }
 }
 
 /**
- * Builds the balancer of a backend. `servers` is kept (not copied): the core
- * mutates weight/usable/cur on those objects and calls update()/onTake()/
+ * Builds the balancer of a backend from its compiled balancing (arguments
+ * already checked and turned into values by config/balance.ts: nothing here
+ * reads text). `servers` is kept (not copied): the core mutates
+ * weight/usable/cur on those objects and calls update()/onTake()/
  * onRelease(). With `allbackups`, backups share the load (same algorithm)
  * when no active server is usable; otherwise only the first usable backup is
- * used. Throws BalanceArgsError when cfg.args are invalid.
+ * used.
  */
 export function createLoadBalancer(
-  cfg: BalanceConfig,
+  p: CompiledBalance,
   servers: LbServer[],
   opts: { allbackups: boolean },
 ): LoadBalancer {
-  const p = parseBalanceArgs(cfg);
   const ab = opts.allbackups;
-  switch (cfg.algo) {
+  switch (p.algo) {
     case "roundrobin":
       return new RoundRobinLb(servers, ab);
     case "static-rr":
@@ -179,14 +75,14 @@ export function createLoadBalancer(
     case "uri":
     case "url_param":
     case "hdr":
-      return new HashLb(servers, ab, cfg.hashType, makeHashKey(cfg.algo, p));
+      return new HashLb(servers, ab, p.hashType, makeHashKey(p.algo, p));
   }
 }
 
 /** Builds the key function of a hash algorithm (once per balancer, not per request). */
 export function makeHashKey(
   algo: "source" | "uri" | "url_param" | "hdr",
-  p: BalanceParams,
+  p: CompiledBalance,
 ): HashKeyFn {
   switch (algo) {
     case "source":

@@ -28,18 +28,10 @@
 // O(map size * n) for the map, O(points log points) for the ring. No
 // allocation per pick; never touches sockets.
 
+import { LbAlgorithm } from "./lb_algo.ts";
 import { RoundRobinLb } from "./lb_roundrobin.ts";
-import { buildSmoothMap } from "./lb_static_rr.ts";
-import {
-  anyCanTake,
-  anyUsable,
-  collectCandidates,
-  type LbRequest,
-  type LbServer,
-  type LoadBalancer,
-  srvCanTake,
-  weightGcd,
-} from "./lb_types.ts";
+import { buildSmoothMap, mapFindFrom } from "./lb_static_rr.ts";
+import { anyCanTake, type LbRequest, type LbServer, srvCanTake, weightGcd } from "./lb_types.ts";
 
 /**
  * Hashes the part of a request an algorithm looks at: an unsigned 32-bit sdbm
@@ -97,18 +89,14 @@ function ringPointKey(nameHash: number, rank: number): number {
 }
 
 /** Hash-based balancing (source, uri, url_param, hdr) with map-based or consistent lookup. */
-export class HashLb implements LoadBalancer {
-  allFull: boolean;
+export class HashLb extends LbAlgorithm {
   readonly hashType: HashType;
-  readonly #servers: readonly LbServer[];
-  readonly #allbackups: boolean;
   readonly #key: HashKeyFn;
-  readonly #cands: LbServer[];
   /** Round robin used when the key is absent. */
   readonly #rr: RoundRobinLb;
   /** map-based: servers in smooth weighted order. */
   readonly #map: LbServer[];
-  /** consistent: sorted point positions, and the #cands index owning each point. */
+  /** consistent: sorted point positions, and the cands index owning each point. */
   #ringKeys: Uint32Array;
   #ringOwners: Uint32Array;
   /** consistent: ring points per weight unit, fixed from the configured weights. */
@@ -124,12 +112,9 @@ export class HashLb implements LoadBalancer {
     hashType: HashType,
     key: HashKeyFn,
   ) {
-    this.allFull = false;
+    super(servers, allbackups);
     this.hashType = hashType;
-    this.#servers = servers;
-    this.#allbackups = allbackups;
     this.#key = key;
-    this.#cands = [];
     this.#rr = new RoundRobinLb(servers, allbackups);
     this.#map = [];
     this.#ringKeys = new Uint32Array(0);
@@ -151,9 +136,9 @@ export class HashLb implements LoadBalancer {
 
   /** Recomputes the candidates and rebuilds the map or the ring, and the fallback. */
   update(): void {
-    collectCandidates(this.#servers, this.#allbackups, this.#cands);
+    this.collect();
     this.#rr.update();
-    if (this.hashType === "map-based") buildSmoothMap(this.#cands, this.#map);
+    if (this.hashType === "map-based") buildSmoothMap(this.cands, this.#map);
     else this.#buildRing();
   }
 
@@ -169,7 +154,7 @@ export class HashLb implements LoadBalancer {
    * server's points.
    */
   #buildRing(): void {
-    const cands = this.#cands;
+    const cands = this.cands;
     let total = 0;
     for (const s of cands) total += this.#points(s);
     const packed = new Float64Array(total);
@@ -194,30 +179,19 @@ export class HashLb implements LoadBalancer {
   }
 
   /**
-   * Returns the server the request's key hashes to; if it cannot take the
+   * The server the request's key hashes to or, if it cannot take the
    * connection (full, down, or `avoid`), the next one in the map/ring that
-   * can; `avoid` when it is the only one; round robin when the key is absent;
-   * null when nothing can take it (allFull set when usable servers exist but
-   * are all full). With one candidate, no hash is computed.
+   * can; a round-robin choice when the key is absent; null when none can.
+   * With one candidate, no hash is computed.
    */
-  pick(req: LbRequest, avoid: LbServer | null): LbServer | null {
-    const cands = this.#cands;
-    let s: LbServer | null = null;
-    if (cands.length === 1) {
-      const only = cands[0]!;
-      if (srvCanTake(only, null)) s = only;
-    } else if (cands.length > 1) {
-      const h = this.#key(req);
-      if (h < 0) {
-        s = this.#rr.pick(req, avoid);
-        this.allFull = this.#rr.allFull;
-        return s;
-      }
-      s = this.#lookup(h, avoid);
-      if (s === null && avoid !== null) s = this.#lookup(h, null);
+  choose(req: LbRequest, avoid: LbServer | null): LbServer | null {
+    const cands = this.cands;
+    if (cands.length <= 1) {
+      const only = cands[0];
+      return only !== undefined && srvCanTake(only, avoid) ? only : null;
     }
-    this.allFull = s === null && anyUsable(cands);
-    return s;
+    const h = this.#key(req);
+    return h < 0 ? this.#rr.choose(req, avoid) : this.#lookup(h, avoid);
   }
 
   /** Looks hash `h` up in the map or on the ring, walking past servers that cannot take it. */
@@ -226,16 +200,8 @@ export class HashLb implements LoadBalancer {
       const map = this.#map;
       const size = map.length;
       if (size === 0) return null;
-      let idx = h % size;
-      const first = map[idx]!;
-      if (srvCanTake(first, avoid)) return first;
-      if (!anyCanTake(this.#cands, avoid)) return null;
-      for (let k = 1; k < size; k++) {
-        idx = idx + 1 === size ? 0 : idx + 1;
-        const s = map[idx]!;
-        if (srvCanTake(s, avoid)) return s;
-      }
-      return null;
+      const idx = mapFindFrom(map, h % size, this.cands, avoid);
+      return idx < 0 ? null : map[idx]!;
     }
     const keys = this.#ringKeys;
     const size = keys.length;
@@ -250,7 +216,7 @@ export class HashLb implements LoadBalancer {
       else hi = mid;
     }
     let idx = lo === size ? 0 : lo;
-    const cands = this.#cands;
+    const cands = this.cands;
     const owners = this.#ringOwners;
     const first = cands[owners[idx]!]!;
     if (srvCanTake(first, avoid)) return first;
@@ -262,10 +228,4 @@ export class HashLb implements LoadBalancer {
     }
     return null;
   }
-
-  /** Nothing to maintain: hashing does not look at connection counts. */
-  onTake(_s: LbServer): void {}
-
-  /** Nothing to maintain: hashing does not look at connection counts. */
-  onRelease(_s: LbServer): void {}
 }

@@ -13,55 +13,33 @@
 // O(log n)); update() is O(n). cur is read live, so onTake()/onRelease() have
 // nothing to maintain. Never touches sockets.
 
-import {
-  anyUsable,
-  collectCandidates,
-  type LbRequest,
-  type LbServer,
-  type LoadBalancer,
-  srvCanTake,
-} from "./lb_types.ts";
+import { LbAlgorithm } from "./lb_algo.ts";
+import { type LbRequest, type LbServer, srvCanTake } from "./lb_types.ts";
 
 /** `balance leastconn`: fewest (cur + 1) / weight, round robin among ties. */
-export class LeastConnLb implements LoadBalancer {
-  allFull: boolean;
-  readonly #servers: readonly LbServer[];
-  readonly #allbackups: boolean;
-  readonly #cands: LbServer[];
+export class LeastConnLb extends LbAlgorithm {
   /** Candidate index where the next scan starts (just after the last winner). */
   #next: number;
 
   /** Builds the balancer over `servers` (not copied: the core mutates them) and runs update(). */
   constructor(servers: readonly LbServer[], allbackups: boolean) {
-    this.allFull = false;
-    this.#servers = servers;
-    this.#allbackups = allbackups;
-    this.#cands = [];
+    super(servers, allbackups);
     this.#next = 0;
     this.update();
   }
 
   /** Recomputes the candidate set. */
   update(): void {
-    collectCandidates(this.#servers, this.#allbackups, this.#cands);
-    if (this.#next >= this.#cands.length) this.#next = 0;
+    this.collect();
+    if (this.#next >= this.cands.length) this.#next = 0;
   }
 
   /**
-   * Returns the least loaded candidate that can take a connection (usable,
-   * weight > 0, not full, not `avoid`), `avoid` when it is the only one, or
-   * null (allFull set when usable servers exist but are all full).
+   * The least loaded candidate that can take a connection: scans every
+   * candidate once from #next, the first strictly lowest load wins.
    */
-  pick(_req: LbRequest, avoid: LbServer | null): LbServer | null {
-    let s = this.#choose(avoid);
-    if (s === null && avoid !== null) s = this.#choose(null);
-    this.allFull = s === null && anyUsable(this.#cands);
-    return s;
-  }
-
-  /** Scans every candidate once from #next; the first strictly lowest load wins. */
-  #choose(avoid: LbServer | null): LbServer | null {
-    const cands = this.#cands;
+  choose(_req: LbRequest, avoid: LbServer | null): LbServer | null {
+    const cands = this.cands;
     const n = cands.length;
     let best: LbServer | null = null;
     let bestIdx = 0;
@@ -79,10 +57,4 @@ export class LeastConnLb implements LoadBalancer {
     if (best !== null) this.#next = bestIdx + 1 >= n ? 0 : bestIdx + 1;
     return best;
   }
-
-  /** Nothing to maintain: cur is read live at each pick. */
-  onTake(_s: LbServer): void {}
-
-  /** Nothing to maintain: cur is read live at each pick. */
-  onRelease(_s: LbServer): void {}
 }

@@ -15,25 +15,15 @@
 // 32-bit mulberry32, seeded from Math.random() unless a seed is given (tests).
 // update() is O(n). Never touches sockets.
 
-import {
-  anyUsable,
-  collectCandidates,
-  type LbRequest,
-  type LbServer,
-  type LoadBalancer,
-  srvCanTake,
-} from "./lb_types.ts";
+import { LbAlgorithm } from "./lb_algo.ts";
+import { type LbRequest, type LbServer, srvCanTake } from "./lb_types.ts";
 
 /** Default number of draws of `balance random` (HAProxy's default). */
 export const RANDOM_DEFAULT_DRAWS = 2;
 
 /** `balance random(draws)`: the least loaded of `draws` weighted random draws. */
-export class RandomLb implements LoadBalancer {
-  allFull: boolean;
+export class RandomLb extends LbAlgorithm {
   readonly draws: number;
-  readonly #servers: readonly LbServer[];
-  readonly #allbackups: boolean;
-  readonly #cands: LbServer[];
   /** #cum[i] = sum of the weights of candidates 0..i, as of update(). */
   #cum: Float64Array;
   #total: number;
@@ -54,11 +44,8 @@ export class RandomLb implements LoadBalancer {
     if (!Number.isInteger(draws) || draws < 1) {
       throw new RangeError(`Invalid random draws "${draws}": expected an integer >= 1`);
     }
-    this.allFull = false;
+    super(servers, allbackups);
     this.draws = draws;
-    this.#servers = servers;
-    this.#allbackups = allbackups;
-    this.#cands = [];
     this.#cum = new Float64Array(0);
     this.#total = 0;
     this.#rng = (seed ?? Math.random() * 0x100000000) | 0;
@@ -67,8 +54,8 @@ export class RandomLb implements LoadBalancer {
 
   /** Recomputes the candidates and the cumulative weights with the weights as they are now. */
   update(): void {
-    const cands = this.#cands;
-    collectCandidates(this.#servers, this.#allbackups, cands);
+    const cands = this.cands;
+    this.collect();
     if (this.#cum.length < cands.length) this.#cum = new Float64Array(cands.length);
     let total = 0;
     for (let i = 0; i < cands.length; i++) {
@@ -79,20 +66,10 @@ export class RandomLb implements LoadBalancer {
   }
 
   /**
-   * Returns the least loaded of `draws` weighted random draws among the
-   * servers that can take a connection (usable, weight > 0, not full, not
-   * `avoid`), `avoid` when it is the only one, or null (allFull set when
-   * usable servers exist but are all full).
+   * The least loaded of `draws` weighted random draws among the candidates
+   * that can take a connection; null when none can.
    */
-  pick(_req: LbRequest, avoid: LbServer | null): LbServer | null {
-    let s = this.#choose(avoid);
-    if (s === null && avoid !== null) s = this.#choose(null);
-    this.allFull = s === null && anyUsable(this.#cands);
-    return s;
-  }
-
-  /** Runs the draws; null when no candidate can take the connection. */
-  #choose(avoid: LbServer | null): LbServer | null {
+  choose(_req: LbRequest, avoid: LbServer | null): LbServer | null {
     let best: LbServer | null = null;
     for (let d = 0; d < this.draws; d++) {
       const s = this.#draw(avoid);
@@ -105,7 +82,7 @@ export class RandomLb implements LoadBalancer {
 
   /** One weighted draw, moved on to the next takeable candidate if needed; null if none. */
   #draw(avoid: LbServer | null): LbServer | null {
-    const cands = this.#cands;
+    const cands = this.cands;
     const n = cands.length;
     if (n === 0) return null;
     const r = this.#next() * this.#total;
@@ -134,10 +111,4 @@ export class RandomLb implements LoadBalancer {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
   }
-
-  /** Nothing to maintain: cur is read live at each pick. */
-  onTake(_s: LbServer): void {}
-
-  /** Nothing to maintain: cur is read live at each pick. */
-  onRelease(_s: LbServer): void {}
 }

@@ -14,31 +14,17 @@
 // sizes met in practice (tens to a few hundred servers). It never touches
 // sockets.
 
-import {
-  anyUsable,
-  collectCandidates,
-  type LbRequest,
-  type LbServer,
-  type LoadBalancer,
-  srvCanTake,
-} from "./lb_types.ts";
+import { LbAlgorithm } from "./lb_algo.ts";
+import { type LbRequest, type LbServer, srvCanTake } from "./lb_types.ts";
 
 /** `balance roundrobin`: smooth weighted round robin over the current candidates. */
-export class RoundRobinLb implements LoadBalancer {
-  allFull: boolean;
-  readonly #servers: readonly LbServer[];
-  readonly #allbackups: boolean;
-  /** Servers eligible since the last update(), ordered by id. */
-  readonly #cands: LbServer[];
-  /** Running score of each candidate (same index as #cands). */
+export class RoundRobinLb extends LbAlgorithm {
+  /** Running score of each candidate (same index as cands). */
   #score: Float64Array;
 
   /** Builds the balancer over `servers` (not copied: the core mutates them) and runs update(). */
   constructor(servers: readonly LbServer[], allbackups: boolean) {
-    this.allFull = false;
-    this.#servers = servers;
-    this.#allbackups = allbackups;
-    this.#cands = [];
+    super(servers, allbackups);
     this.#score = new Float64Array(0);
     this.update();
   }
@@ -49,29 +35,20 @@ export class RoundRobinLb implements LoadBalancer {
    * change (a flapping check) would feed the first server only.
    */
   update(): void {
+    const cands = this.cands;
     const old = new Map<LbServer, number>();
-    for (let i = 0; i < this.#cands.length; i++) old.set(this.#cands[i]!, this.#score[i]!);
-    collectCandidates(this.#servers, this.#allbackups, this.#cands);
-    if (this.#score.length < this.#cands.length) this.#score = new Float64Array(this.#cands.length);
-    for (let i = 0; i < this.#cands.length; i++) this.#score[i] = old.get(this.#cands[i]!) ?? 0;
+    for (let i = 0; i < cands.length; i++) old.set(cands[i]!, this.#score[i]!);
+    this.collect();
+    if (this.#score.length < cands.length) this.#score = new Float64Array(cands.length);
+    for (let i = 0; i < cands.length; i++) this.#score[i] = old.get(cands[i]!) ?? 0;
   }
 
   /**
-   * Picks the candidate with the highest running score among those that can
-   * take a connection (usable, weight > 0, not full, not `avoid`); falls back
-   * to `avoid` when it is the only one. Returns null (and sets allFull when
-   * usable servers exist but are all full) when nothing can take it.
+   * One smooth-WRR step: the candidate with the highest running score among
+   * those that can take a connection; null when there is none.
    */
-  pick(_req: LbRequest, avoid: LbServer | null): LbServer | null {
-    let s = this.#choose(avoid);
-    if (s === null && avoid !== null) s = this.#choose(null);
-    this.allFull = s === null && anyUsable(this.#cands);
-    return s;
-  }
-
-  /** One smooth-WRR step over the takeable candidates; null when there is none. */
-  #choose(avoid: LbServer | null): LbServer | null {
-    const cands = this.#cands;
+  choose(_req: LbRequest, avoid: LbServer | null): LbServer | null {
+    const cands = this.cands;
     const score = this.#score;
     let best = -1;
     let bestScore = 0;
@@ -91,10 +68,4 @@ export class RoundRobinLb implements LoadBalancer {
     score[best] = bestScore - total;
     return cands[best]!;
   }
-
-  /** Nothing to do: round robin does not look at connection counts. */
-  onTake(_s: LbServer): void {}
-
-  /** Nothing to do: round robin does not look at connection counts. */
-  onRelease(_s: LbServer): void {}
 }

@@ -12,16 +12,8 @@
 // O(n) check that someone can take it. update() is O(map size * n), with
 // map size <= 256 * n. Never touches sockets.
 
-import {
-  anyCanTake,
-  anyUsable,
-  collectCandidates,
-  type LbRequest,
-  type LbServer,
-  type LoadBalancer,
-  srvCanTake,
-  weightGcd,
-} from "./lb_types.ts";
+import { LbAlgorithm } from "./lb_algo.ts";
+import { anyCanTake, type LbRequest, type LbServer, srvCanTake, weightGcd } from "./lb_types.ts";
 
 /**
  * Fills `map` with the servers of `cands` in smooth weighted order: each server
@@ -54,12 +46,32 @@ export function buildSmoothMap(cands: readonly LbServer[], map: LbServer[]): num
   return total;
 }
 
+/**
+ * Index of the first slot of `map`, from `idx` on and wrapping around, whose
+ * server can take a connection (srvCanTake(s, avoid)), or -1. `idx` must be
+ * a slot of a non-empty map. When the first slot cannot, `cands` is checked
+ * once (O(n)) before the walk, so that a map where no server can take it is
+ * not walked for nothing (HAProxy's map lookup walks past unusable servers
+ * the same way).
+ */
+export function mapFindFrom(
+  map: readonly LbServer[],
+  idx: number,
+  cands: readonly LbServer[],
+  avoid: LbServer | null,
+): number {
+  if (srvCanTake(map[idx]!, avoid)) return idx;
+  if (!anyCanTake(cands, avoid)) return -1;
+  const size = map.length;
+  for (let k = 1; k < size; k++) {
+    idx = idx + 1 === size ? 0 : idx + 1;
+    if (srvCanTake(map[idx]!, avoid)) return idx;
+  }
+  return -1;
+}
+
 /** `balance static-rr`: weighted round robin over a map frozen at update(). */
-export class StaticRrLb implements LoadBalancer {
-  allFull: boolean;
-  readonly #servers: readonly LbServer[];
-  readonly #allbackups: boolean;
-  readonly #cands: LbServer[];
+export class StaticRrLb extends LbAlgorithm {
   /** Servers in smooth order, each weight/gcd times. */
   readonly #map: LbServer[];
   /** Next slot of #map to try. */
@@ -67,10 +79,7 @@ export class StaticRrLb implements LoadBalancer {
 
   /** Builds the balancer over `servers` (not copied: the core mutates them) and runs update(). */
   constructor(servers: readonly LbServer[], allbackups: boolean) {
-    this.allFull = false;
-    this.#servers = servers;
-    this.#allbackups = allbackups;
-    this.#cands = [];
+    super(servers, allbackups);
     this.#map = [];
     this.#idx = 0;
     this.update();
@@ -78,52 +87,22 @@ export class StaticRrLb implements LoadBalancer {
 
   /** Recomputes the candidates and rebuilds the map with the weights as they are now. */
   update(): void {
-    collectCandidates(this.#servers, this.#allbackups, this.#cands);
-    buildSmoothMap(this.#cands, this.#map);
+    this.collect();
+    buildSmoothMap(this.cands, this.#map);
     // Keep the place in the rotation (HAProxy's rr_idx survives a rebuild):
     // restarting at 0 on each state change would feed the first server only
     // when changes are as frequent as requests.
     if (this.#idx >= this.#map.length) this.#idx = 0;
   }
 
-  /**
-   * Returns the next server of the map that can take a connection (usable,
-   * weight > 0, not full, not `avoid`), `avoid` when it is the only one, or
-   * null (allFull set when usable servers exist but are all full).
-   */
-  pick(_req: LbRequest, avoid: LbServer | null): LbServer | null {
-    let s = this.#choose(avoid);
-    if (s === null && avoid !== null) s = this.#choose(null);
-    this.allFull = s === null && anyUsable(this.#cands);
-    return s;
-  }
-
-  /** Walks the map from the cursor to the first takeable slot; null when there is none. */
-  #choose(avoid: LbServer | null): LbServer | null {
+  /** Walks the map from the cursor to the first slot that can take a connection; null when none can. */
+  choose(_req: LbRequest, avoid: LbServer | null): LbServer | null {
     const map = this.#map;
     const size = map.length;
     if (size === 0) return null;
-    let idx = this.#idx;
-    const first = map[idx]!;
-    if (srvCanTake(first, avoid)) {
-      this.#idx = idx + 1 === size ? 0 : idx + 1;
-      return first;
-    }
-    if (!anyCanTake(this.#cands, avoid)) return null;
-    for (let k = 1; k < size; k++) {
-      idx = idx + 1 === size ? 0 : idx + 1;
-      const s = map[idx]!;
-      if (srvCanTake(s, avoid)) {
-        this.#idx = idx + 1 === size ? 0 : idx + 1;
-        return s;
-      }
-    }
-    return null;
+    const idx = mapFindFrom(map, this.#idx, this.cands, avoid);
+    if (idx < 0) return null;
+    this.#idx = idx + 1 === size ? 0 : idx + 1;
+    return map[idx]!;
   }
-
-  /** Nothing to do: static-rr does not look at connection counts. */
-  onTake(_s: LbServer): void {}
-
-  /** Nothing to do: static-rr does not look at connection counts. */
-  onRelease(_s: LbServer): void {}
 }

@@ -1,8 +1,9 @@
 // Load-balancing types (HAProxy's lb_*-t.h and the `struct lbprm` ops table),
 // plus the few predicates every algorithm shares.
 //
-// An algorithm is a LoadBalancer built over the backend's LbServer objects. It
-// never owns the servers: the core (server.ts, check.ts, the stats admin)
+// An algorithm is a LoadBalancer built over the backend's LbServer objects
+// (an LbAlgorithm, lb_algo.ts, which adds avoid and allFull to its choice).
+// It never owns the servers: the core (server.ts, check.ts, the stats admin)
 // changes weight/usable/cur on them and calls update(), onTake() and
 // onRelease(). pick() runs once per request, so algorithms keep their tables
 // (candidate list, map, ring, cumulative weights) from update() and allocate

@@ -1,16 +1,25 @@
-// The compile pass: turns the raw HTTP-layer text a RuntimeConfig keeps
-// (acl lines, use_backend conditions, http-request / http-response rules,
-// option forwardfor, log-format) into matchers and rule tables, once, at
-// load time. Every problem becomes a ConfigIssue with file:line:col and the
-// key path, like the validator's. Kept apart from the frozen RuntimeConfig
-// because compiled objects (regexes, tables) are not plain data.
+// The compile pass: turns the raw text a RuntimeConfig keeps (acl lines,
+// use_backend conditions, http-request / http-response rules, option
+// forwardfor, log-format, balance arguments) into matchers, rule tables and
+// values, once, at load time. Every problem becomes a ConfigIssue with
+// file:line:col and the key path, like the validator's. Kept apart from the
+// frozen RuntimeConfig because compiled objects (regexes, tables) are not
+// plain data.
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
-import type { BackendConfig, ConfigIssue, FrontendConfig, RuntimeConfig } from "./types.ts";
+import { balanceDefaults } from "../backend/lb.ts";
+import { BalanceArgsError, parseBalanceArgs } from "./balance.ts";
+import type {
+  BackendConfig,
+  CompiledBalance,
+  ConfigIssue,
+  FrontendConfig,
+  RuntimeConfig,
+} from "./types.ts";
 
 export interface CompiledSwitchingRule {
   /** Index into RuntimeConfig.backends. */
@@ -32,6 +41,8 @@ export interface CompiledFrontend {
 }
 
 export interface CompiledBackend {
+  /** The balancing with its arguments compiled (config/balance.ts). */
+  balance: CompiledBalance;
   httpRequest: Rule[];
   httpResponse: Rule[];
   forwardFor: ForwardFor | null;
@@ -150,6 +161,16 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(be.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    // A YAML file's arguments were checked at their line by the validator;
+    // this reports those of a configuration built in code (no position).
+    let balance: CompiledBalance;
+    try {
+      balance = parseBalanceArgs(be.balance);
+    } catch (e) {
+      if (!(e instanceof BalanceArgsError)) throw e;
+      err(0, 0, `${base}.balance`, e.message);
+      balance = balanceDefaults(be.balance.algo, be.balance.hashType);
+    }
     let cookie: CookieConfig | null = null;
     if (be.cookie !== null) {
       const c = parseCookieConfig(be.cookie.text);
@@ -157,6 +178,7 @@ export function compileConfig(
       else cookie = c;
     }
     return {
+      balance,
       httpRequest: req.rules,
       httpResponse: res.rules,
       forwardFor: forwardFor(be, `${base}.option`, err),

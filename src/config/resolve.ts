@@ -37,18 +37,18 @@ import {
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import { formatAddress, formatSize } from "./units.ts";
-import {
-  type AclLine,
-  type CheckedConfig,
-  didYouMean,
-  type Located,
-  type OptionLine,
-  type ParsedBalance,
-  type Reporter,
-  type Section,
-  type UseBackendLine,
-  type Val,
+import type {
+  AclLine,
+  CheckedConfig,
+  Located,
+  OptionLine,
+  ParsedBalance,
+  Reporter,
+  Section,
+  UseBackendLine,
+  Val,
 } from "./validate.ts";
+import { didYouMean } from "../tools/suggest.ts";
 
 /**
  * Builds the RuntimeConfig from what the validator accepted.

@@ -150,6 +150,38 @@ export interface BalanceConfig {
   hashType: "map-based" | "consistent";
 }
 
+/** Options of `balance uri` (HAProxy: `len`, `depth`, `whole`, `path-only`). */
+export interface UriHashOptions {
+  /** Hash at most this many characters of the (path-only) URI; 0 = no limit. */
+  len: number;
+  /** Hash up to (excluding) the (depth+1)-th slash; 0 = no limit. */
+  depth: number;
+  /** Include the query string (by default hashing stops at the `?`). */
+  whole: boolean;
+  /** Strip the scheme and authority of an absolute URI first. */
+  pathOnly: boolean;
+}
+
+/**
+ * A BalanceConfig with its arguments compiled to values, once, by
+ * config/balance.ts: what backend/lb.ts builds a balancer from. Arguments an
+ * algorithm does not take keep their defaults.
+ */
+export interface CompiledBalance {
+  algo: BalanceAlgo;
+  hashType: BalanceConfig["hashType"];
+  /** random: number of draws (>= 1, default 2). */
+  draws: number;
+  /** uri: hashing options. */
+  uri: UriHashOptions;
+  /** url_param: the query parameter name (case-sensitive). */
+  param: string;
+  /** hdr: the header name, lower-cased. */
+  header: string;
+  /** hdr: hash only the domain label before the TLD (`use_domain_only`). */
+  domainOnly: boolean;
+}
+
 export interface ServerConfig {
   name: string;
   address: Address;

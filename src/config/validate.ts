@@ -39,6 +39,8 @@ import {
   parseHost,
   parseSize,
 } from "./units.ts";
+import { didYouMean } from "../tools/suggest.ts";
+import { balanceArgsError } from "./balance.ts";
 
 /** Where a key or value sits: 1-based line and column, and its key path. */
 export interface Located {
@@ -135,61 +137,6 @@ export class Reporter {
       message,
     });
   }
-}
-
-/**
- * Optimal-string-alignment distance (Levenshtein plus adjacent transposition,
- * so "defualt" is one edit from "default").
- */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) row.push(i === 0 ? j : 0);
-    d.push(row);
-  }
-  for (let i = 1; i <= a.length; i++) {
-    const row = d[i] as number[];
-    const prev = d[i - 1] as number[];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(
-        (prev[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (prev[j - 1] as number) + cost,
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, (d[i - 2]?.[j - 2] as number) + 1);
-      }
-      row[j] = v;
-    }
-  }
-  return d[a.length]?.[b.length] ?? Math.max(a.length, b.length);
-}
-
-/**
- * The closest candidate to a misspelt word, or null when none is close:
- * at most 2 edits (1 for words of up to 4 characters, where 2 edits would
- * match almost anything). Ties go to the earlier candidate.
- */
-export function suggest(word: string, candidates: Iterable<string>): string | null {
-  const limit = word.length <= 4 ? 1 : 2;
-  let best: string | null = null;
-  let bestDist = limit + 1;
-  for (const c of candidates) {
-    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (dist < bestDist) {
-      best = c;
-      bestDist = dist;
-    }
-  }
-  return best;
-}
-
-/** " (did you mean "x"?)" or "". */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  const s = suggest(word, candidates);
-  return s === null ? "" : ` (did you mean "${s}"?)`;
 }
 
 /** "a, b or c". */
@@ -567,9 +514,9 @@ class Validator {
     }
     const v = node.value;
     if (values.includes(v)) return v;
-    const hint = suggest(v, values);
-    const tail = hint === null ? `(expected ${listOr(values)})` : `(did you mean "${hint}"?)`;
-    return this.#fail(node, path, `unknown ${what} "${v}" ${tail}`);
+    const hint = didYouMean(v, values);
+    const tail = hint === "" ? ` (expected ${listOr(values)})` : hint;
+    return this.#fail(node, path, `unknown ${what} "${v}"${tail}`);
   }
 
   /** A non-empty string; numbers are taken as their text (HAProxy reads words). */
@@ -673,12 +620,9 @@ class Validator {
       let bad: string | null = null;
       if (name === "") bad = `missing option name after "no"`;
       else if (kw === undefined) {
-        const hint = suggest(name, OPTION_KEYWORDS.map((o) => o.name));
-        bad = hint !== null
-          ? `unknown option "${name}" (did you mean "${hint}"?)`
-          : `unknown option "${name}" (supported: ${
-            OPTION_KEYWORDS.map((o) => o.name).join(", ")
-          })`;
+        const names = OPTION_KEYWORDS.map((o) => o.name);
+        const hint = didYouMean(name, names);
+        bad = `unknown option "${name}"${hint === "" ? ` (supported: ${names.join(", ")})` : hint}`;
       } else if (negate && args.length > 0) bad = `"no ${name}" takes no argument`;
       else bad = checkOptionArgs(kw.args, name, args);
       if (bad !== null) this.#rep.error(at, bad);
@@ -764,15 +708,16 @@ class Validator {
     const kw = findKeyword(BALANCE_KEYWORDS, algoName);
     if (kw === undefined) {
       const names = BALANCE_KEYWORDS.map((b) => b.name);
-      const hint = suggest(algoName, names);
-      const tail = hint === null
-        ? `(expected one of ${names.join(", ")})`
-        : `(did you mean "${hint}"?)`;
-      return this.#fail(node, path, `unknown balance algorithm "${algoName}" ${tail}`);
+      const hint = didYouMean(algoName, names);
+      const tail = hint === "" ? ` (expected one of ${names.join(", ")})` : hint;
+      return this.#fail(node, path, `unknown balance algorithm "${algoName}"${tail}`);
     }
-    const r = parseBalanceArgs(kw.args, kw.name, paren, rest);
-    if (typeof r === "string") return this.#fail(node, path, r);
-    return { algo: kw.name, args: r };
+    const args = balanceArgsOf(kw.args, kw.name, paren, rest);
+    if (typeof args === "string") return this.#fail(node, path, args);
+    // The hash type plays no part in the arguments.
+    const bad = balanceArgsError({ algo: kw.name, args, hashType: "map-based" });
+    if (bad !== null) return this.#fail(node, path, bad);
+    return { algo: kw.name, args };
   }
 
   #servers(node: unknown, path: string): Result<Section[]> {
@@ -875,58 +820,28 @@ function isNetwork(s: string): boolean {
 }
 
 /**
- * Checks a balance algorithm's arguments; returns them in HAProxy spelling
- * (the parenthesised argument first) or an error message.
+ * The arguments of a balance value in HAProxy spelling, the parenthesised one
+ * first (`hdr(Host) use_domain_only` -> ["Host", "use_domain_only"],
+ * `random(3)` -> ["3"]), or an error message when the parentheses are where
+ * the algorithm takes none. What the arguments mean is checked by
+ * config/balance.ts, like those of a balance built in code.
  */
-function parseBalanceArgs(
+function balanceArgsOf(
   grammar: "none" | "uri" | "url_param" | "hdr" | "random",
   algo: string,
   paren: string | undefined,
   rest: string[],
 ): string[] | string {
-  if (paren !== undefined && grammar !== "hdr" && grammar !== "random") {
-    return `balance "${algo}" takes no argument in parentheses`;
-  }
   switch (grammar) {
-    case "none":
-      return rest.length === 0 ? [] : `balance "${algo}" takes no argument`;
-    case "uri":
-      for (let i = 0; i < rest.length; i++) {
-        const a = rest[i] as string;
-        if (a === "whole" || a === "path-only") continue;
-        if (a === "len" || a === "depth") {
-          const v = rest[++i];
-          if (v === undefined || !/^[1-9]\d*$/.test(v)) {
-            return `balance uri: "${a}" expects a positive integer${
-              v === undefined ? "" : `, got "${v}"`
-            }`;
-          }
-          continue;
-        }
-        return `balance uri: unknown argument "${a}" (expected len, depth, whole or path-only)`;
-      }
-      return rest;
-    case "url_param":
-      if (rest.length === 0) return "balance url_param: missing parameter name";
-      if (rest.length > 1) return `balance url_param: unexpected argument "${rest[1]}"`;
-      return rest;
     case "hdr":
-      if (paren === undefined || paren.trim() === "") {
-        return "balance hdr: missing header name (expected hdr(NAME), e.g. hdr(host))";
-      }
-      for (const a of rest) {
-        if (a !== "use_domain_only") {
-          return `balance hdr: unknown argument "${a}" (expected use_domain_only)`;
-        }
-      }
-      return [paren.trim(), ...rest];
+      // Without parentheses the name is missing, whatever follows.
+      return [(paren ?? "").trim(), ...rest];
     case "random":
       if (rest.length > 0) return `balance "random" takes no argument (use random(N))`;
-      if (paren === undefined) return [];
-      if (!/^[1-9]\d*$/.test(paren.trim())) {
-        return `balance random: draws "${paren}" must be a positive integer`;
-      }
-      return [paren.trim()];
+      return paren === undefined ? [] : [paren.trim()];
+    default:
+      if (paren !== undefined) return `balance "${algo}" takes no argument in parentheses`;
+      return rest;
   }
 }
 
@@ -978,8 +893,8 @@ function unknownKeyMessage(key: string, table: readonly Keyword[], where: string
       return `keyword "${key}" is not allowed in ${where} (allowed in: ${homes.join(", ")})`;
     }
   }
-  const hint = suggest(key, names);
-  if (hint !== null) return `unknown key "${key}" (did you mean "${hint}"?)`;
+  const hint = didYouMean(key, names);
+  if (hint !== "") return `unknown key "${key}"${hint}`;
   if (
     findKeyword(TIMEOUT_KEYWORDS, key) !== undefined && findKeyword(table, "timeout") !== undefined
   ) {

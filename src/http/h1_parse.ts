@@ -55,6 +55,7 @@ import {
   BODY_NONE,
   BODY_TUNNEL,
   BODY_UNTIL_CLOSE,
+  bytesOf,
   ERR_BAD_CL,
   ERR_BAD_HEADER_NAME,
   ERR_BAD_HEADER_VALUE,
@@ -123,12 +124,6 @@ export const RES_ERROR_STATUS = 502;
 export const LARGE_HEAD_STATUS_SPECIFIC = 431;
 /** Status for a request whose request line alone overflows, in the specific mode. */
 export const URI_TOO_LONG_STATUS = 414;
-
-function bytesOf(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
-}
 
 /** `HTTP/1.`, the fixed prefix of both versions. */
 const HTTP_1_PREFIX = bytesOf("HTTP/1.");
@@ -863,22 +858,41 @@ function finishRequest(buf: Uint8Array, head: HttpHead, emptyLine: number): numb
   }
   if (head.version !== 11) head.flags &= ~HEAD_F_EXPECT_100;
 
+  // A request whose Transfer-Encoding does not end in chunked has no length
+  // a server and the proxy would agree on: refused, where a response would
+  // be read until close (RFC 9112 §6.3).
   if (f & HEAD_F_HAS_TE) {
     if (head.version !== 11) return head.fail(REQ_ERROR_STATUS, ERR_TE_HTTP10, teValueAt);
     if (!teLastChunked) return head.fail(REQ_ERROR_STATUS, ERR_BAD_TE, teValueAt);
     if (teUnknownAt >= 0) return head.fail(REQ_ERROR_STATUS, ERR_UNKNOWN_TE, teUnknownAt);
-    head.flags |= HEAD_F_CHUNKED;
-    head.bodyType = BODY_CHUNKED;
-    if (f & HEAD_F_HAS_CL) dropContentLength(head);
-    return 0;
   }
-  if (f & HEAD_F_HAS_CL) {
+  setBodyFraming(head, BODY_NONE);
+  return 0;
+}
+
+/**
+ * The framing both directions share once the start line and the request
+ * method have had their say (RFC 9112 §6.3): Transfer-Encoding ending in
+ * chunked on HTTP/1.1 is chunked, any other Transfer-Encoding runs until
+ * close (HEAD_F_TE_OTHER, responses only: requests were refused above), and
+ * either way every Content-Length line is dropped; else Content-Length; else
+ * `noLength` (none for a request, until close for a response).
+ */
+function setBodyFraming(head: HttpHead, noLength: number): void {
+  const f = head.flags;
+  if (f & HEAD_F_HAS_TE) {
+    if (teLastChunked && head.version === 11) {
+      head.flags |= HEAD_F_CHUNKED;
+      head.bodyType = BODY_CHUNKED;
+    } else {
+      head.flags |= HEAD_F_TE_OTHER;
+      head.bodyType = BODY_UNTIL_CLOSE;
+    }
+    if (f & HEAD_F_HAS_CL) dropContentLength(head);
+  } else if (f & HEAD_F_HAS_CL) {
     head.bodyType = BODY_CL;
     head.contentLength = clValue;
-    return 0;
-  }
-  head.bodyType = BODY_NONE;
-  return 0;
+  } else head.bodyType = noLength;
 }
 
 /** Marks every Content-Length line HDR_F_DROP and notes HEAD_F_CL_DROPPED (TE wins, RFC 9112 §6.3). */
@@ -900,23 +914,6 @@ function finishResponse(head: HttpHead, reqMethod: number): number {
     head.bodyType = BODY_NONE;
     return 0;
   }
-  const f = head.flags;
-  if (f & HEAD_F_HAS_TE) {
-    if (teLastChunked && head.version === 11) {
-      head.flags |= HEAD_F_CHUNKED;
-      head.bodyType = BODY_CHUNKED;
-    } else {
-      head.flags |= HEAD_F_TE_OTHER;
-      head.bodyType = BODY_UNTIL_CLOSE;
-    }
-    if (f & HEAD_F_HAS_CL) dropContentLength(head);
-    return 0;
-  }
-  if (f & HEAD_F_HAS_CL) {
-    head.bodyType = BODY_CL;
-    head.contentLength = clValue;
-    return 0;
-  }
-  head.bodyType = BODY_UNTIL_CLOSE;
+  setBodyFraming(head, BODY_UNTIL_CLOSE);
   return 0;
 }

@@ -27,10 +27,10 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import { suggest } from "../sample/suggest.ts";
 import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
 import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
+import { didYouMean } from "../tools/suggest.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -252,7 +252,7 @@ function compileRule(
   const kw = first.text;
   const act = ACTIONS.get(kw);
   if (act === undefined) {
-    return { error: `unknown action '${kw}'${suggest(kw, ACTIONS.keys())}` };
+    return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
   }
   const [action, allowed] = act;
   const where = side === "request" ? "http-request" : "http-response";
@@ -416,7 +416,7 @@ function compileRule(
           default:
             return {
               error: `unexpected argument '${a}' in 'return'${
-                suggest(a, [
+                didYouMean(a, [
                   "status",
                   "content-type",
                   "string",
@@ -484,7 +484,7 @@ function compileRule(
         else {
           return {
             error: `unexpected argument '${a}' in 'redirect'${
-              suggest(a, ["code", "drop-query", "append-slash"])
+              didYouMean(a, ["code", "drop-query", "append-slash"])
             }`,
           };
         }

@@ -12,7 +12,7 @@
 import { toByteString } from "./bytes.ts";
 import { CONVERTERS, findConverter } from "./converters.ts";
 import { FETCHES, findFetch } from "./fetch.ts";
-import { suggest } from "./suggest.ts";
+import { didYouMean } from "../tools/suggest.ts";
 import {
   type Fetch,
   type FetchDef,
@@ -120,7 +120,7 @@ export function buildFetch(
     const cd = findConverter(c.name);
     if (cd === undefined) {
       return {
-        error: `unknown converter '${c.name}' in '${text}'${suggest(c.name, CONVERTERS)}`,
+        error: `unknown converter '${c.name}' in '${text}'${didYouMean(c.name, CONVERTERS)}`,
       };
     }
     if (c.args !== null && c.args.length > 0) {
@@ -142,7 +142,7 @@ export function compileFetch(text: string): Fetch | { error: string } {
   const fd = findFetch(sp.name);
   if (fd === undefined) {
     return {
-      error: `unknown fetch method '${sp.name}'${suggest(sp.name, FETCHES.map((f) => f.name))}`,
+      error: `unknown fetch method '${sp.name}'${didYouMean(sp.name, FETCHES.map((f) => f.name))}`,
     };
   }
   return buildFetch(fd, sp.args, sp.convs, text);

@@ -309,7 +309,7 @@ Deno.test("a declared ACL shadows a predefined one", () => {
 Deno.test("compile errors name the offending token", () => {
   assert.match(
     compileError("pth_beg /api"),
-    /unknown fetch method 'pth_beg' \(did you mean 'path_beg'\?\)/,
+    /unknown fetch method 'pth_beg' \(did you mean "path_beg"\?\)/,
   );
   assert.match(compileError("hdr_bge(host) x"), /unknown fetch method 'hdr_bge'/);
   assert.match(compileError("path_reg ^(x"), /invalid regex '\^\(x'/);
@@ -323,7 +323,7 @@ Deno.test("compile errors name the offending token", () => {
   assert.match(compileError("path(x) /"), /fetch method 'path' takes no argument/);
   assert.match(compileError("status abc"), /invalid integer pattern 'abc'/);
   assert.match(compileError("src 10.0.0.0/33"), /invalid IP address or network '10\.0\.0\.0\/33'/);
-  assert.match(compileError("hdr(host),lowr x"), /unknown converter 'lowr'.*did you mean 'lower'/);
+  assert.match(compileError("hdr(host),lowr x"), /unknown converter 'lowr'.*did you mean "lower"/);
   assert.match(compileError('path "unterminated'), /unterminated double quote/);
   assert.match(compileError("path -m found x"), /'-m found' takes no pattern/);
   assert.match(compileError("url_param x"), /missing parameter name/);

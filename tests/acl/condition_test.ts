@@ -128,8 +128,8 @@ Deno.test("uses and resFetch describe what the condition reads", () => {
 
 Deno.test("errors name the offending token", () => {
   assert.equal(condError("if foo"), "ACL 'foo' is not declared");
-  assert.match(condError("if is_apy"), /ACL 'is_apy' is not declared \(did you mean 'is_api'\?\)/);
-  assert.match(condError("if METH_GTE"), /did you mean 'METH_GET'/);
+  assert.match(condError("if is_apy"), /ACL 'is_apy' is not declared \(did you mean "is_api"\?\)/);
+  assert.match(condError("if METH_GTE"), /did you mean "METH_GET"/);
   assert.match(condError("if path_beg"), /anonymous ACL: '\{ path_beg \.\.\. \}'/);
   assert.equal(condError("if"), "missing condition after 'if'");
   assert.equal(condError("unless"), "missing condition after 'unless'");
@@ -142,7 +142,7 @@ Deno.test("errors name the offending token", () => {
   assert.equal(condError("if { }"), "empty anonymous ACL '{ }'");
   assert.match(
     condError("if { pth /a }"),
-    /anonymous ACL: unknown fetch method 'pth' \(did you mean 'path'\?\)/,
+    /anonymous ACL: unknown fetch method 'pth' \(did you mean "path"\?\)/,
   );
   assert.match(condError("if { path_reg ( }"), /invalid regex '\('/);
 });

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { BalanceConfig } from "../../src/config/types.ts";
-import { createLoadBalancer } from "../../src/backend/lb.ts";
+import { createLoadBalancer } from "../_helpers/balance.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "../../src/backend/lb_types.ts";
 
 /** A plain LbServer for tests. */

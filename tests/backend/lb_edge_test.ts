@@ -9,7 +9,8 @@
 
 import assert from "node:assert/strict";
 import type { BalanceConfig } from "../../src/config/types.ts";
-import { createLoadBalancer, hashHeaderValue, hashUri } from "../../src/backend/lb.ts";
+import { createLoadBalancer } from "../_helpers/balance.ts";
+import { hashHeaderValue, hashUri } from "../../src/backend/lb.ts";
 import { hashString } from "../../src/backend/lb_hash.ts";
 import { RandomLb } from "../../src/backend/lb_random.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "../../src/backend/lb_types.ts";

@@ -4,18 +4,10 @@
 // round-robin fallback, and the parsing of the balance arguments.
 
 import assert from "node:assert/strict";
-import type { BalanceConfig } from "../../src/config/types.ts";
-import {
-  BalanceArgsError,
-  balanceArgsError,
-  createLoadBalancer,
-  hashHeaderValue,
-  hashUri,
-  hashUrlParam,
-  parseBalanceArgs,
-  type UriHashOptions,
-  uriPathStart,
-} from "../../src/backend/lb.ts";
+import type { BalanceConfig, UriHashOptions } from "../../src/config/types.ts";
+import { BalanceArgsError, balanceArgsError, parseBalanceArgs } from "../../src/config/balance.ts";
+import { createLoadBalancer } from "../_helpers/balance.ts";
+import { hashHeaderValue, hashUri, hashUrlParam, uriPathStart } from "../../src/backend/lb.ts";
 import { hashAvalanche, HashLb, hashString, RING_POINTS_MAX } from "../../src/backend/lb_hash.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "../../src/backend/lb_types.ts";
 

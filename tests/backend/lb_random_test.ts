@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import type { BalanceConfig } from "../../src/config/types.ts";
-import { createLoadBalancer } from "../../src/backend/lb.ts";
+import { createLoadBalancer } from "../_helpers/balance.ts";
 import { RandomLb } from "../../src/backend/lb_random.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "../../src/backend/lb_types.ts";
 

@@ -84,7 +84,7 @@ Deno.test("compileRules() keeps good lines and reports every bad one", () => {
 Deno.test("unknown actions and wrong arguments", () => {
   assert.match(
     errorOf("set-hedaer X a"),
-    /unknown action 'set-hedaer' \(did you mean 'set-header'\?\)/,
+    /unknown action 'set-hedaer' \(did you mean "set-header"\?\)/,
   );
   assert.match(errorOf("set-header X"), /'set-header' expects a header name and a value, got 'X'/);
   assert.match(errorOf("set-header X a b"), /got 'X' 'a' 'b' \(quote values containing spaces/);
@@ -117,7 +117,7 @@ Deno.test("regexes and value expressions are checked", () => {
   assert.match(errorOf("del-header ( -m reg"), /invalid regex '\(' in 'del-header'/);
   assert.match(
     errorOf("set-header X %[pth]"),
-    /unknown fetch method 'pth' \(did you mean 'path'\?\)/,
+    /unknown fetch method 'pth' \(did you mean "path"\?\)/,
   );
   assert.match(errorOf("set-header X %[src"), /missing '\]' after '%\['/);
   assert.match(errorOf("set-header X 100%"), /unknown variable '%' .*use '%%'/);
@@ -165,7 +165,7 @@ Deno.test("deny, return and redirect arguments", () => {
   );
   assert.match(
     errorOf("return strng a"),
-    /unexpected argument 'strng' in 'return' \(did you mean 'string'\?\)/,
+    /unexpected argument 'strng' in 'return' \(did you mean "string"\?\)/,
   );
   assert.match(errorOf("return hdr X"), /missing value after 'hdr'|missing value after 'hdr X'/);
   assert.match(errorOf("redirect"), /'redirect' expects 'location', 'prefix' or 'scheme', got ''/);
@@ -174,7 +174,7 @@ Deno.test("deny, return and redirect arguments", () => {
   assert.match(errorOf("redirect location /x code 305"), /invalid redirect code '305'/);
   assert.match(
     errorOf("redirect location /x cod 301"),
-    /unexpected argument 'cod' in 'redirect' \(did you mean 'code'\?\)/,
+    /unexpected argument 'cod' in 'redirect' \(did you mean "code"\?\)/,
   );
   assert.match(errorOf("redirect scheme 'ht tp'"), /invalid scheme 'ht tp'/);
 });
@@ -183,7 +183,7 @@ Deno.test("conditions are checked", () => {
   assert.match(errorOf("deny if"), /missing condition after 'if'/);
   assert.match(
     errorOf("deny if is_apx"),
-    /ACL 'is_apx' is not declared \(did you mean 'is_api'\?\)/,
+    /ACL 'is_apx' is not declared \(did you mean "is_api"\?\)/,
   );
   assert.match(errorOf("deny if { pth /x }"), /unknown fetch method 'pth'/);
   assert.match(errorOf('deny if "unterminated'), /unterminated double quote/);
