@@ -108,8 +108,8 @@ class Backend {
         for (let i = have.indexOf("\r\n\r\n"); i >= 0; i = have.indexOf("\r\n\r\n")) {
           const head = have.slice(0, i);
           have = have.slice(i + 4);
-          if (head.startsWith("POST")) return; // the stalled-body scenario: never answer
-          await c.write(reply);
+          // The stalled-body scenario: the body never comes, so never answer.
+          if (!head.startsWith("POST")) await c.write(reply);
         }
       }
     } catch { /* reset */ }
@@ -213,17 +213,22 @@ ${
     stderr: "null",
   }).spawn();
   const pump = child.stdout.pipeTo(out.writable).catch(() => {});
+  let stopped = false;
+  let logText: string | null = null;
   await waitPort(port);
   return {
     name: kind,
     port,
-    logs: () => Deno.readTextFileSync(logFile),
+    logs: () => logText ?? Deno.readTextFileSync(logFile),
     async stop() {
+      if (stopped) return;
+      stopped = true;
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await child.status;
       await pump;
+      logText = Deno.readTextFileSync(logFile);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
@@ -424,7 +429,7 @@ async function stalled(kind: string): Promise<string> {
       outcomes.push(line);
       c.close();
     }
-    await sleep(300);
+    await p.stop();
     const states = [...p.logs().matchAll(/ (\S\S--) /g)].map((m) => m[1]).join(" ");
     return `stalled  ${kind.padEnd(8)} ${outcomes.join(" | ")}; log ${states}`;
   } finally {
