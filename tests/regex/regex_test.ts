@@ -55,6 +55,53 @@ Deno.test("exec() returns the groups as RegExp.exec did, undefined for a group t
   assert.ok(r.test("ab") && r.test("ab"));
 });
 
+Deno.test("exec() and test() agree with V8's RegExp on the syntax both accept, anchored or not", () => {
+  const patterns = [
+    "^([^:]+)(:[0-9]+)?$",
+    "^/static/(.*)",
+    "^a|b",
+    "^(a|b)c",
+    "(?:x|^y)(z)?",
+    "\\.(jpg|png)$",
+    "(bot|crawler)",
+    "^(\\w+)-(\\w+)$",
+    "^v([0-9]+)\\.([0-9]+)$",
+    "(a*)(b*)",
+    "^$",
+  ];
+  const subjects = [
+    "www.example.com:8080",
+    "example.com",
+    "/static/css/a.css",
+    "/x/static/",
+    "ab",
+    "xb",
+    "bc",
+    "y",
+    "qyz",
+    "a.png",
+    "Googlebot/2.1",
+    "left-right",
+    "v1.22",
+    "aab",
+    "",
+  ];
+  for (const p of patterns) {
+    const ours = re(p);
+    const v8 = new RegExp(p);
+    for (const s of subjects) {
+      const a = ours.exec(s);
+      const b = v8.exec(s);
+      assert.deepEqual(
+        a === null ? null : Array.from(a),
+        b === null ? null : Array.from(b),
+        `${p} on ${s}`,
+      );
+      assert.equal(ours.test(s), v8.test(s), `${p} on ${s}`);
+    }
+  }
+});
+
 Deno.test("compileRegex() refuses what cannot run in linear time, naming the construct", () => {
   const cases: Array<[string, string]> = [
     ["(a)\\1", "backreference '\\1' is not supported"],
