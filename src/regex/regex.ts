@@ -8,11 +8,12 @@
 // thread that serves every connection. Patterns therefore run on re2js (RE2
 // ported to JavaScript: a lazy DFA for yes/no questions, one-pass / bit-state
 // / Pike VM for groups), whose time is linear in the subject whatever the
-// pattern. Measured against V8's own linear engine (the `l` flag, which also
-// needs a V8 flag at process start, so not every way of starting the proxy
-// would have it) re2js was faster on every rule pattern tried and, unlike it,
-// accepts `-i` and counted repeats; V8's "fall back after too many
-// backtracks" flag does not cover `-i` patterns at all. See
+// pattern. V8's own linear engine (the `l` flag) needs a V8 flag at process
+// start, which `deno run main.ts` and the in-process tests lack; measured, it
+// was as slow or slower on yes/no tests (what ACLs run), even on groups, and
+// it refuses `-i` and large counted repeats. V8's "fall back after too many
+// backtracks" flag needs the same start-up flag and does not cover `-i`
+// patterns. So re2js runs every pattern, however the proxy is started: see
 // docs/acl_and_rules.md ("Regular expressions") and bench/regex_bench.ts.
 //
 // The syntax is RE2's, close to PCRE's: what RE2 cannot run in linear time
