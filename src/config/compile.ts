@@ -151,7 +151,7 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(be.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
-    // Reported here so that `-c` and a reload name them at file:line:col;
+    // Reported here so that `-c` and the start-up name them at file:line:col;
     // without `option httpchk` the lines are ignored, as at start-up.
     if (be.options.has("httpchk")) {
       for (const e of httpCheckIssues(be)) err(e.line, e.col, `${base}.http-check`, e.detail);
