@@ -13,6 +13,7 @@
 
 import { toByteString } from "../sample/bytes.ts";
 import { type CidrList, cidrListMatch, parseCidrList } from "./ip.ts";
+import { compileRegex, type Regex } from "../regex/regex.ts";
 
 // ---------------------------------------------------------------------------
 // Matching methods (HAProxy's PAT_MATCH_*).
@@ -25,7 +26,7 @@ export const PAT_M_BEG = 1;
 export const PAT_M_END = 2;
 /** Substring. */
 export const PAT_M_SUB = 3;
-/** Regular expression (JavaScript syntax, close to PCRE for common cases). */
+/** Regular expression (RE2 syntax, run in linear time: see src/regex/regex.ts). */
 export const PAT_M_REG = 4;
 /** The sample exists (no pattern). */
 export const PAT_M_FOUND = 5;
@@ -201,7 +202,7 @@ export class PatternSet {
   /** Exact-match lookup for large str sets, else null. */
   readonly strSet: ReadonlySet<string> | null;
   /** Compiled regexes (reg). */
-  readonly regs: readonly RegExp[];
+  readonly regs: readonly Regex[];
   /** Inclusive integer ranges (int, len): lo[i]..hi[i]. */
   readonly lo: Float64Array;
   readonly hi: Float64Array;
@@ -214,7 +215,7 @@ export class PatternSet {
     match: number,
     icase: boolean,
     strs: string[],
-    regs: RegExp[],
+    regs: Regex[],
     lo: Float64Array,
     hi: Float64Array,
     cidrs: CidrList | null,
@@ -266,7 +267,7 @@ export class PatternSet {
         return false;
       case PAT_M_REG:
         for (let i = 0; i < this.regs.length; i++) {
-          if ((this.regs[i] as RegExp).test(s)) return true;
+          if ((this.regs[i] as Regex).test(s)) return true;
         }
         return false;
       case PAT_M_DOM:
@@ -300,8 +301,8 @@ export class PatternSet {
 /**
  * Compiles the patterns of one ACL expression for method `match` (PAT_M_*).
  *
- * Accepted: for str/beg/end/sub/dom/dir any text; reg a JavaScript regular
- * expression (`-i` adds the `i` flag); int/len `N`, `N:M`, `N:`, `:M`, or an
+ * Accepted: for str/beg/end/sub/dom/dir any text; reg a regular expression
+ * compileRegex() accepts (`-i`: case-insensitive); int/len `N`, `N:M`, `N:`, `:M`, or an
  * operator `eq|ge|gt|le|lt` followed by `N`; ip an address or network
  * (IPv4, IPv6, dotted mask). found/bool take no pattern.
  * Refused: a pattern that does not parse (the message quotes it), an operator
@@ -353,13 +354,11 @@ export function compilePatterns(
       return new PatternSet(match, icase, strs, [], none, none, null, source);
     }
     case PAT_M_REG: {
-      const regs: RegExp[] = [];
+      const regs: Regex[] = [];
       for (const p of patterns) {
-        try {
-          regs.push(new RegExp(toByteString(p), icase ? "i" : ""));
-        } catch (e) {
-          return { error: `invalid regex '${p}': ${(e as Error).message}` };
-        }
+        const re = compileRegex(toByteString(p), { icase });
+        if ("error" in re) return { error: `invalid regex '${p}': ${re.error}` };
+        regs.push(re);
       }
       return new PatternSet(match, icase, [], regs, none, none, null, source);
     }

@@ -16,6 +16,7 @@
 import type { BackendConfig, RuleLine } from "../config/types.ts";
 import type { Conn } from "../listener/protocol.ts";
 import { socketErrorOutcome } from "./tcp_check.ts";
+import { compileRegex, type Regex } from "../regex/regex.ts";
 import {
   type CheckOutcome,
   HCHK_STATUS_L7OKD,
@@ -44,7 +45,7 @@ export interface HttpExpect {
   /** `status`: inclusive [lo, hi] pairs, flattened; empty otherwise. */
   readonly ranges: readonly number[];
   /** `rstatus` / `rstring`: the compiled expression; null otherwise. */
-  readonly re: RegExp | null;
+  readonly re: Regex | null;
 }
 
 /** The request and expectations of a backend's HTTP checks. */
@@ -67,8 +68,11 @@ export class CheckConfigError extends SyntaxError {
   override name = "CheckConfigError";
   readonly line: number;
   readonly col: number;
+  /** The message without its position, for the config checker's file:line:col lines. */
+  readonly detail: string;
   constructor(message: string, line: number, col: number) {
     super(`${message} (line ${line}, column ${col})`);
+    this.detail = message;
     this.line = line;
     this.col = col;
   }
@@ -194,12 +198,9 @@ function parseRule(l: RuleLine, out: ParsedRules): { msg: string; at: number } |
       }
       case "rstatus":
       case "rstring": {
-        let re: RegExp;
-        try {
-          re = new RegExp(pat.text);
-        } catch (e) {
-          const why = e instanceof Error ? e.message : String(e);
-          return { msg: `invalid regular expression "${pat.text}": ${why}`, at: pat.at };
+        const re = compileRegex(pat.text);
+        if ("error" in re) {
+          return { msg: `invalid regular expression "${pat.text}": ${re.error}`, at: pat.at };
         }
         out.expects.push({ type: kind.text, inverse, pattern: pat.text, ranges: [], re });
         return null;

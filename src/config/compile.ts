@@ -7,6 +7,7 @@
 // plain data.
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
@@ -161,6 +162,11 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(be.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    // Reported here so that `-c` and the start-up name them at file:line:col;
+    // without `option httpchk` the lines are ignored, as at start-up.
+    if (be.options.has("httpchk")) {
+      for (const e of httpCheckIssues(be)) err(e.line, e.col, `${base}.http-check`, e.detail);
+    }
     // A YAML file's arguments were checked at their line by the validator;
     // this reports those of a configuration built in code (no position).
     let balance: CompiledBalance;

@@ -34,6 +34,7 @@ import {
   headerNameIdFromString,
 } from "./header_names.ts";
 import { HEAD_F_RESPONSE, type HttpHead, spanToString } from "./types.ts";
+import type { RegexMatch, RegexMatcher } from "../regex/regex.ts";
 
 /** How del-header compares names (applied to the header name, as in HAProxy). */
 export type HdrNameMatch = "str" | "beg" | "end" | "sub";
@@ -80,7 +81,7 @@ export function isToken(s: string): boolean {
  * Expands HAProxy-style back-references `\0`..`\9` in `repl` with the groups
  * of `m` (a missing group is empty); `\\` is a backslash.
  */
-export function expandBackrefs(repl: string, m: RegExpExecArray): string {
+export function expandBackrefs(repl: string, m: RegexMatch): string {
   if (repl.indexOf("\\") < 0) return repl;
   let out = "";
   for (let i = 0; i < repl.length; i++) {
@@ -359,12 +360,12 @@ export class HeadEditor {
 
   /**
    * Removes header lines by name (del-header). `name` is compared with
-   * `mode` (exact by default, all case-insensitive) or is a RegExp tested
+   * `mode` (exact by default, all case-insensitive) or is a regex tested
    * against the lower-case name. Pattern modes (anything but an exact name)
    * never remove Content-Length or Transfer-Encoding: framing is the
    * analyser's. Returns the number of lines removed.
    */
-  delHeader(name: string | RegExp, mode: HdrNameMatch = "str"): number {
+  delHeader(name: string | RegexMatcher, mode: HdrNameMatch = "str"): number {
     const exact = typeof name === "string" && mode === "str";
     const lower = typeof name === "string" ? name.toLowerCase() : "";
     if (exact && this.#count(lower) === 0) return 0;
@@ -377,10 +378,8 @@ export class HeadEditor {
         const n = this.#entryNameLower(k);
         const id = headerNameIdFromString(n);
         if (id === HDR_CONTENT_LENGTH || id === HDR_TRANSFER_ENCODING) continue;
-        if (typeof name !== "string") {
-          name.lastIndex = 0;
-          hit = name.test(n);
-        } else if (mode === "beg") hit = n.startsWith(lower);
+        if (typeof name !== "string") hit = name.test(n);
+        else if (mode === "beg") hit = n.startsWith(lower);
         else if (mode === "end") hit = n.endsWith(lower);
         else hit = n.includes(lower);
       }
@@ -398,14 +397,13 @@ export class HeadEditor {
    * value becomes `repl` with `\N` back-references expanded (the entire
    * value is replaced, as in HAProxy). Returns the number of lines changed.
    */
-  replaceHeader(name: string, re: RegExp, repl: string): number {
+  replaceHeader(name: string, re: RegexMatcher, repl: string): number {
     const lower = name.toLowerCase();
     if (this.#count(lower) === 0) return 0;
     this.#materialise();
     let n = 0;
     for (let k = 0; k < this.#eOrig.length; k++) {
       if (!this.#entryNameIs(k, lower)) continue;
-      re.lastIndex = 0;
       const m = re.exec(this.#entryValue(k));
       if (m === null) continue;
       this.#eValue[k] = expandBackrefs(repl, m);
@@ -420,7 +418,7 @@ export class HeadEditor {
    * the `name` lines (quoted strings are not split); separators are kept.
    * Returns the number of elements changed.
    */
-  replaceValue(name: string, re: RegExp, repl: string): number {
+  replaceValue(name: string, re: RegexMatcher, repl: string): number {
     const lower = name.toLowerCase();
     if (this.#count(lower) === 0) return 0;
     this.#materialise();
@@ -447,7 +445,6 @@ export class HeadEditor {
         let b = e;
         while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
         const elem = v.slice(a, b);
-        re.lastIndex = 0;
         const m = re.exec(elem);
         out += v.slice(i, a);
         if (m !== null) {

@@ -21,6 +21,7 @@ import {
 import { type CidrList, parseCidrList } from "../acl/ip.ts";
 import { toByteString } from "../sample/bytes.ts";
 import type { RuleLine } from "../config/types.ts";
+import { compileRegex, Regex } from "../regex/regex.ts";
 import { expandBackrefs, type HdrNameMatch, type HeadEditor, isToken } from "./head_editor.ts";
 import {
   HDR_CONTENT_LENGTH,
@@ -128,11 +129,11 @@ export interface Rule {
   /** Header name (set/add/del/replace), as written. */
   readonly name: string;
   /** del-header: how names compare, or a regex for `-m reg`. */
-  readonly nameMatch: HdrNameMatch | RegExp;
+  readonly nameMatch: HdrNameMatch | Regex;
   /** Value / target / location / lf body, null when unused. */
   readonly value: ValueExpr | null;
   /** replace-*: the regex. */
-  readonly re: RegExp | null;
+  readonly re: Regex | null;
   /** deny/return/set-status: status; redirect: code. */
   readonly status: number;
   /** set-status: reason phrase (null = standard one). */
@@ -301,13 +302,10 @@ function compileRule(
     }
     return n;
   };
-  const regex = (src: string | undefined): RegExp | { error: string } => {
+  const regex = (src: string | undefined): Regex | { error: string } => {
     if (src === undefined) return { error: `'${kw}' expects a regex` };
-    try {
-      return new RegExp(toByteString(src));
-    } catch (e) {
-      return { error: `invalid regex '${src}' in '${kw}': ${(e as Error).message}` };
-    }
+    const re = compileRegex(toByteString(src));
+    return "error" in re ? { error: `invalid regex '${src}' in '${kw}': ${re.error}` } : re;
   };
   const count = (n: number, usage: string): { error: string } | null =>
     args.length === n ? null : {
@@ -510,11 +508,9 @@ function compileRule(
       const raw = args[0] as string;
       const mode = args.length === 3 ? args[2] as string : "str";
       if (mode === "reg") {
-        try {
-          r.nameMatch = new RegExp(raw, "i");
-        } catch (err) {
-          return { error: `invalid regex '${raw}' in 'del-header': ${(err as Error).message}` };
-        }
+        const re = compileRegex(raw, { icase: true });
+        if ("error" in re) return { error: `invalid regex '${raw}' in 'del-header': ${re.error}` };
+        r.nameMatch = re;
       } else if (mode === "str" || mode === "beg" || mode === "end" || mode === "sub") {
         if (mode === "str") {
           const n = headerName(raw);
@@ -538,7 +534,7 @@ function compileRule(
       if (typeof n !== "string") return n;
       r.name = toByteString(n);
       const re = regex(args[1]);
-      if (!(re instanceof RegExp)) return re;
+      if (!(re instanceof Regex)) return re;
       r.re = re;
       const ve = value(args[2] as string, "replacement", true);
       if ("error" in ve) return ve;
@@ -550,7 +546,7 @@ function compileRule(
       const e = count(2, "a regex and a replacement");
       if (e !== null) return e;
       const re = regex(args[0]);
-      if (!(re instanceof RegExp)) return re;
+      if (!(re instanceof Regex)) return re;
       r.re = re;
       const ve = value(args[1] as string, "replacement", true);
       if ("error" in ve) return ve;
@@ -664,10 +660,10 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
         else ed.delHeader(r.nameMatch);
         break;
       case ACT_REPLACE_HDR:
-        ed.replaceHeader(r.name, r.re as RegExp, evalValue(r.value as ValueExpr, ctx));
+        ed.replaceHeader(r.name, r.re as Regex, evalValue(r.value as ValueExpr, ctx));
         break;
       case ACT_REPLACE_VAL:
-        ed.replaceValue(r.name, r.re as RegExp, evalValue(r.value as ValueExpr, ctx));
+        ed.replaceValue(r.name, r.re as Regex, evalValue(r.value as ValueExpr, ctx));
         break;
       case ACT_SET_PATH: {
         const p = evalValue(r.value as ValueExpr, ctx);
@@ -686,9 +682,7 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_REPLACE_PATH:
       case ACT_REPLACE_URI: {
         const isPath = r.action === ACT_REPLACE_PATH;
-        const re = r.re as RegExp;
-        re.lastIndex = 0;
-        const m = re.exec(isPath ? ctx.path() : ctx.url());
+        const m = (r.re as Regex).exec(isPath ? ctx.path() : ctx.url());
         if (m === null) break;
         const out = expandBackrefs(evalValue(r.value as ValueExpr, ctx), m);
         if (out === "") break;
