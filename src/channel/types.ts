@@ -34,6 +34,38 @@ export const CF_WRITE_PARTIAL = 0x1000;
 /** The channel must not be read until a buffer is available (pool limit hit). */
 export const CF_WAIT_BUFFER = 0x2000;
 
+// Analysers (HAProxy's AN_* bits of channel-t.h): which analysers a channel
+// still needs; each clears its own bit when done. The order they run in is
+// the table in stream/analysers.ts.
+
+/** Wait for a complete request head and parse it. */
+export const AN_REQ_WAIT_HTTP = 0x0001;
+/** Frontend http-request rules. */
+export const AN_REQ_HTTP_PROCESS_FE = 0x0002;
+/** use_backend / default_backend. */
+export const AN_REQ_SWITCHING_RULES = 0x0004;
+/** Backend http-request rules, forwardfor, head commit, server request. */
+export const AN_REQ_HTTP_PROCESS_BE = 0x0008;
+/** Forward the request body. */
+export const AN_REQ_HTTP_XFER_BODY = 0x0010;
+/** Wait for a complete response head and parse it. */
+export const AN_RES_WAIT_HTTP = 0x0100;
+/** http-response rules (backend, then frontend), connection mode, head commit. */
+export const AN_RES_HTTP_PROCESS_BE = 0x0200;
+/** Forward the response body; ends the transaction. */
+export const AN_RES_HTTP_XFER_BODY = 0x0400;
+
+export const AN_REQ_ALL_HTTP = AN_REQ_WAIT_HTTP | AN_REQ_HTTP_PROCESS_FE | AN_REQ_SWITCHING_RULES |
+  AN_REQ_HTTP_PROCESS_BE | AN_REQ_HTTP_XFER_BODY;
+export const AN_RES_ALL_HTTP = AN_RES_WAIT_HTTP | AN_RES_HTTP_PROCESS_BE | AN_RES_HTTP_XFER_BODY;
+
+/** Analyser result: stop here until the next wake. */
+export const ANA_WAIT = 0;
+/** Analyser result: run the next one. */
+export const ANA_CONTINUE = 1;
+/** Analyser result: it ended the stream (e.g. after an error reply). */
+export const ANA_ABORT = -1;
+
 /** toForward value meaning "forward everything, forever" (a tunnel). */
 export const CHN_INFINITE_FORWARD = Number.MAX_SAFE_INTEGER;
 
@@ -58,6 +90,23 @@ const NAMES: Array<[number, string]> = [
 export function channelFlagsToString(flags: number): string {
   const out: string[] = [];
   for (const [bit, name] of NAMES) if (flags & bit) out.push(name);
+  return out.join("|") || "0";
+}
+
+const AN_NAMES: Array<[number, string]> = [
+  [AN_REQ_WAIT_HTTP, "REQ_WAIT_HTTP"],
+  [AN_REQ_HTTP_PROCESS_FE, "REQ_HTTP_PROCESS_FE"],
+  [AN_REQ_SWITCHING_RULES, "REQ_SWITCHING_RULES"],
+  [AN_REQ_HTTP_PROCESS_BE, "REQ_HTTP_PROCESS_BE"],
+  [AN_REQ_HTTP_XFER_BODY, "REQ_HTTP_XFER_BODY"],
+  [AN_RES_WAIT_HTTP, "RES_WAIT_HTTP"],
+  [AN_RES_HTTP_PROCESS_BE, "RES_HTTP_PROCESS_BE"],
+  [AN_RES_HTTP_XFER_BODY, "RES_HTTP_XFER_BODY"],
+];
+
+export function analysersToString(an: number): string {
+  const out: string[] = [];
+  for (const [bit, name] of AN_NAMES) if (an & bit) out.push(name);
   return out.join("|") || "0";
 }
 

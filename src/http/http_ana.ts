@@ -33,7 +33,7 @@ import {
   ANA_ABORT,
   ANA_CONTINUE,
   ANA_WAIT,
-} from "../stream/analysers.ts";
+} from "../channel/types.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { Server } from "../backend/server.ts";
@@ -52,7 +52,7 @@ import {
   SF_FINST_D,
   SF_FINST_H,
   SF_FINST_R,
-} from "../stream/types.ts";
+} from "../log/termination.ts";
 import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
 import { HDR_CONNECTION } from "./header_names.ts";

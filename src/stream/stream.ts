@@ -63,10 +63,8 @@ import {
   AN_REQ_WAIT_HTTP,
   AN_RES_HTTP_XFER_BODY,
   AN_RES_WAIT_HTTP,
-  REQ_ANALYSERS,
-  RES_ANALYSERS,
-  runAnalysers,
-} from "./analysers.ts";
+} from "../channel/types.ts";
+import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import type { LogContext } from "../log/log_format.ts";
 import type { Frontend } from "../proxy/frontend.ts";
@@ -96,6 +94,9 @@ import {
   SF_FINST_NONE,
   SF_FINST_Q,
   SF_FINST_R,
+  terminationState,
+} from "../log/termination.ts";
+import {
   SI_ST_ASS,
   SI_ST_CER,
   SI_ST_CLO,
@@ -105,7 +106,6 @@ import {
   SI_ST_QUE,
   SI_ST_REQ,
   SI_ST_TAR,
-  terminationState,
 } from "./types.ts";
 import type { SessionNode } from "../proxy/session_list.ts";
 
