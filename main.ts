@@ -5,7 +5,8 @@
 
 import { parseArgs } from "node:util";
 import { formatIssue, loadConfigFile } from "./src/config/mod.ts";
-import { start, VERSION } from "./src/proxy/process.ts";
+import { start } from "./src/proxy/process.ts";
+import { VERSION } from "./src/version.ts";
 
 const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
   -f, --file FILE   configuration file (YAML)

@@ -20,8 +20,7 @@ import { Scheduler } from "../task/scheduler.ts";
 import { Frontend } from "./frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { SessionList } from "./session_list.ts";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 export interface StartOptions {
   quiet: boolean;

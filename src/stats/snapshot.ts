@@ -17,7 +17,7 @@
 
 import type { PoolStats } from "../buf/pool.ts";
 import type { Address, ProxyMode } from "../config/types.ts";
-import { VERSION } from "../proxy/process.ts";
+import { VERSION } from "../version.ts";
 
 // ---------------------------------------------------------------------------
 // Sources: what the snapshot reads from the live objects.
