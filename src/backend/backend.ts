@@ -7,7 +7,7 @@ import type { CompiledBackend } from "../config/compile.ts";
 import type { BackendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";
-import { BackendCounters } from "../stats/counters.ts";
+import { BackendCounters } from "./counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server, serverHasSlot } from "./server.ts";

@@ -9,7 +9,7 @@ import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import type { LogFormat } from "../log/log_format.ts";
-import { FrontendCounters } from "../stats/counters.ts";
+import { FrontendCounters } from "./frontend_counters.ts";
 
 export class Frontend {
   readonly id: number;

@@ -30,7 +30,7 @@ export interface QueueSource {
   readonly max?: number;
 }
 
-/** Frontend counters as kept in src/stats/counters.ts (FrontendCounters). */
+/** Frontend counters as kept in src/proxy/frontend_counters.ts (FrontendCounters). */
 export interface FrontendCountersSource {
   readonly cumSessions: number;
   readonly maxSessions: number;
@@ -45,7 +45,7 @@ export interface FrontendCountersSource {
   readonly httpResp: readonly number[];
 }
 
-/** Backend/server counters as kept in src/stats/counters.ts (BackendCounters). */
+/** Backend/server counters as kept in src/backend/counters.ts (BackendCounters). */
 export interface BackendCountersSource {
   readonly cumSessions: number;
   readonly maxSessions: number;
