@@ -27,14 +27,14 @@ export interface StartOptions {
   debug: boolean;
 }
 
-export class Process implements ProcessCtx, ListenerOwner {
+export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;
   readonly logger: Logger;
   readonly frontends: Frontend[];
   readonly backends: Backend[];
-  readonly listeners: Listener[];
+  readonly listeners: Listener<Frontend>[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
@@ -127,7 +127,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
-  sessionAccept(l: Listener, a: AcceptedConn): void {
+  sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
     const fe = l.fe;
     this.actconn++;
     fe.feconn++;
@@ -153,7 +153,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     }
   }
 
-  acceptError(l: Listener, e: unknown, resource: boolean): void {
+  acceptError(l: Listener<Frontend>, e: unknown, resource: boolean): void {
     // A connection gone before it was accepted is the client's business, as
     // in HAProxy: no warning (a reset storm would flood stderr), debug only.
     if (!resource) {
