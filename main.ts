@@ -4,7 +4,7 @@
 // startup error, 2 usage error.
 
 import { parseArgs } from "node:util";
-import { formatIssue, loadConfigFile } from "./src/config/mod.ts";
+import { formatIssue, loadConfigFile } from "./src/proxy/load.ts";
 import { start } from "./src/proxy/process.ts";
 import { VERSION } from "./src/version.ts";
 

@@ -3,7 +3,7 @@
 // counters.
 
 import type { Backend } from "../backend/backend.ts";
-import type { CompiledFrontend } from "../config/compile.ts";
+import type { CompiledFrontend } from "./compile.ts";
 import type { FrontendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";

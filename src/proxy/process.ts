@@ -6,8 +6,7 @@
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
-import { compileConfig, type CompiledConfig } from "../config/compile.ts";
-import { formatIssue } from "../config/load.ts";
+import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
@@ -17,6 +16,7 @@ import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
+import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "./frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { SessionList } from "./session_list.ts";

@@ -4,13 +4,17 @@
 // load time. Every problem becomes a ConfigIssue with file:line:col and the
 // key path, like the validator's. Kept apart from the frozen RuntimeConfig
 // because compiled objects (regexes, tables) are not plain data.
+//
+// It sits above every layer whose objects it builds (acl/, http/, log/, and
+// the backend's), in proxy/: config/ only turns YAML into a RuntimeConfig
+// and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
-import type { BackendConfig, ConfigIssue, FrontendConfig, RuntimeConfig } from "./types.ts";
+import type { BackendConfig, ConfigIssue, FrontendConfig, RuntimeConfig } from "../config/types.ts";
 
 export interface CompiledSwitchingRule {
   /** Index into RuntimeConfig.backends. */
