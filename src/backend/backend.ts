@@ -3,7 +3,7 @@
 // HTTP mode; the request view passed to the balancer carries what hashing
 // algorithms may look at.
 
-import type { CompiledBackend } from "../proxy/compile.ts";
+import type { CompiledBackend } from "./types.ts";
 import type { BackendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";

@@ -10,6 +10,7 @@
 // and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import type { CompiledBackend } from "../backend/types.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
@@ -33,14 +34,6 @@ export interface CompiledFrontend {
   logFormat: LogFormat | null;
   /** Error replies with the frontend's errorfile bodies. */
   errorReplies: ErrorReplies;
-}
-
-export interface CompiledBackend {
-  httpRequest: Rule[];
-  httpResponse: Rule[];
-  forwardFor: ForwardFor | null;
-  /** Cookie persistence, null without a `cookie` line. */
-  cookie: CookieConfig | null;
 }
 
 export interface CompiledConfig {
