@@ -14,6 +14,8 @@ import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
+import type { StatsApplet } from "../http/applet.ts";
+import { statsApplet } from "../stats/stats_service.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { compileConfig, type CompiledConfig } from "./compile.ts";
@@ -38,6 +40,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
+  readonly stats: StatsApplet;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -79,6 +82,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.proto = protoTcp;
     this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
     this.sessions = new SessionList();
+    this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;
