@@ -4,8 +4,9 @@
 // startup error, 2 usage error.
 
 import { parseArgs } from "node:util";
-import { formatIssue, loadConfigFile } from "./src/config/mod.ts";
-import { start, VERSION } from "./src/proxy/process.ts";
+import { formatIssue, loadConfigFile } from "./src/proxy/load.ts";
+import { start } from "./src/proxy/process.ts";
+import { VERSION } from "./src/version.ts";
 
 const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
   -f, --file FILE   configuration file (YAML)

@@ -3,12 +3,13 @@
 // HTTP mode; the request view passed to the balancer carries what hashing
 // algorithms may look at.
 
-import type { CompiledBackend } from "../config/compile.ts";
+import type { CompiledBackend } from "./types.ts";
 import type { BackendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";
-import { BackendCounters } from "../stats/counters.ts";
-import { balanceDefaults, createLoadBalancer } from "./lb.ts";
+import { balanceDefaults } from "../config/balance.ts";
+import { BackendCounters } from "./counters.ts";
+import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { Server, serverHasSlot } from "./server.ts";
 

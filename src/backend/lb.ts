@@ -9,11 +9,12 @@
 // request in place, by index ranges over the request's strings: no
 // substring is built per request. This file never touches sockets.
 
-import type { BalanceAlgo, CompiledBalance, UriHashOptions } from "../config/types.ts";
+import type { CompiledBalance, UriHashOptions } from "../config/types.ts";
+export { balanceDefaults } from "../config/balance.ts";
 import { FirstLb } from "./lb_first.ts";
 import { type HashKeyFn, HashLb, hashSdbm, hashString } from "./lb_hash.ts";
 import { LeastConnLb } from "./lb_leastconn.ts";
-import { RANDOM_DEFAULT_DRAWS, RandomLb } from "./lb_random.ts";
+import { RandomLb } from "./lb_random.ts";
 import { RoundRobinLb } from "./lb_roundrobin.ts";
 import { StaticRrLb } from "./lb_static_rr.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "./lb_types.ts";
@@ -23,27 +24,6 @@ const CH_QMARK = 0x3f; // '?'
 const CH_EQUAL = 0x3d; // '='
 const CH_AMP = 0x26; // '&'
 const CH_DOT = 0x2e; // '.'
-
-/**
- * The balancing of a backend with every argument at its default (2 random
- * draws, the whole path for uri, no parameter or header name): where the
- * config compiler starts from, and what a backend built without compiled
- * config (unit tests) runs with.
- */
-export function balanceDefaults(
-  algo: BalanceAlgo,
-  hashType: CompiledBalance["hashType"],
-): CompiledBalance {
-  return {
-    algo,
-    hashType,
-    draws: RANDOM_DEFAULT_DRAWS,
-    uri: { len: 0, depth: 0, whole: false, pathOnly: false },
-    param: "",
-    header: "",
-    domainOnly: false,
-  };
-}
 
 /**
  * Builds the balancer of a backend from its compiled balancing (arguments

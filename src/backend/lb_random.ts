@@ -19,7 +19,8 @@ import { LbAlgorithm } from "./lb_algo.ts";
 import { type LbRequest, type LbServer, srvCanTake } from "./lb_types.ts";
 
 /** Default number of draws of `balance random` (HAProxy's default). */
-export const RANDOM_DEFAULT_DRAWS = 2;
+import { RANDOM_DEFAULT_DRAWS } from "../config/balance.ts";
+export { RANDOM_DEFAULT_DRAWS };
 
 /** `balance random(draws)`: the least loaded of `draws` weighted random draws. */
 export class RandomLb extends LbAlgorithm {

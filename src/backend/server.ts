@@ -3,7 +3,7 @@
 // Health checks and queues (issue #4) attach here.
 
 import type { Address, ServerConfig } from "../config/types.ts";
-import { BackendCounters } from "../stats/counters.ts";
+import { BackendCounters } from "./counters.ts";
 import type { LbServer } from "./lb_types.ts";
 import { PendQueue } from "./queue.ts";
 import { IdlePool } from "./idle_conns.ts";

@@ -7,8 +7,31 @@
 // balancer from. Nothing else parses balance arguments; nothing here runs
 // per request.
 
-import { balanceDefaults } from "../backend/lb.ts";
-import type { BalanceConfig, CompiledBalance } from "./types.ts";
+import type { BalanceAlgo, BalanceConfig, CompiledBalance } from "./types.ts";
+
+/** Draws of `balance random` without an argument (HAProxy: 2, the power of two choices). */
+export const RANDOM_DEFAULT_DRAWS = 2;
+
+/**
+ * The balancing of a backend with every argument at its default (2 random
+ * draws, the whole path for uri, no parameter or header name): where the
+ * config compiler starts from, and what a backend built without compiled
+ * config (unit tests) runs with.
+ */
+export function balanceDefaults(
+  algo: BalanceAlgo,
+  hashType: CompiledBalance["hashType"],
+): CompiledBalance {
+  return {
+    algo,
+    hashType,
+    draws: RANDOM_DEFAULT_DRAWS,
+    uri: { len: 0, depth: 0, whole: false, pathOnly: false },
+    param: "",
+    header: "",
+    domainOnly: false,
+  };
+}
 
 /** A `balance` line whose arguments are wrong; the message quotes the bad value. */
 export class BalanceArgsError extends RangeError {

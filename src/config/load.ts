@@ -1,33 +1,46 @@
-// Loading: from a file or a text to a RuntimeConfig and the list of issues.
+// Parsing: from a file or a text to a RuntimeConfig and the list of issues.
 //
 // This file owns the pipeline YAML text → yaml Document (with a LineCounter
-// so that every node has a line and column) → validate.ts → resolve.ts →
-// compile.ts, and the text form of an issue. A YAML syntax error stops the pipeline with one
+// so that every node has a line and column) → validate.ts → resolve.ts, and
+// the text form of an issue. A YAML syntax error stops the pipeline with one
 // error at its position (what follows a syntax error is noise); everything
 // else is reported together. It mirrors HAProxy's readcfgfile() followed by
 // check_config_validity(): the proxy never starts on a configuration with an
 // error, and prints warnings without refusing it.
+//
+// It never compiles what the upper layers own (ACLs, rules, log formats):
+// src/proxy/load.ts runs parseConfigText() and then that compile pass, so
+// that `sluice -c` reports the errors of both in one run.
 
 import { LineCounter, parseDocument } from "yaml";
 import type { ConfigIssue, RuntimeConfig } from "./types.ts";
 import { Reporter, validateDocument } from "./validate.ts";
 import { resolveConfig } from "./resolve.ts";
-import { compileConfig, type CompiledConfig } from "./compile.ts";
 
-/** The outcome of a load: config is null when any issue is an error. */
-export interface LoadResult {
+/**
+ * The outcome of the pipeline, whatever the issues: the layer that goes on
+ * checking (the compile pass, src/proxy/load.ts) needs the config even after
+ * an error, so that all errors come in one run. Whoever runs the config
+ * must refuse it when hasError(issues).
+ */
+export interface ParseResult {
+  /**
+   * The resolved, deeply frozen config, also after an error (then only
+   * partly resolved: a backend index of -1, values left at their defaults);
+   * null after a YAML syntax error or when the file cannot be read.
+   */
   config: RuntimeConfig | null;
+  /** Every issue, sorted by position. */
   issues: ConfigIssue[];
-  /** The compiled HTTP layer (ACLs, rules, log formats), null when there is an error. */
-  compiled: CompiledConfig | null;
 }
 
 /**
  * Parses, validates and resolves a configuration text; `file` names it in
  * the issues. Never throws for bad input. Issues come sorted by position.
- * Returns a deeply frozen config, or null when there is an error.
+ * Returns the deeply frozen config also when there is an error (see
+ * ParseResult).
  */
-export function loadConfigText(text: string, file: string): LoadResult {
+export function parseConfigText(text: string, file: string): ParseResult {
   // A UTF-8 BOM (editors on Windows) is not content: the LineCounter would
   // count it and shift every column of line 1 by one.
   if (text.startsWith("\uFEFF")) text = text.slice(1);
@@ -47,7 +60,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       ? 'more than one YAML document (a configuration is one document: remove the "---")'
       : yamlMessage(first.message);
     rep.error({ line, col, path: "" }, `YAML syntax error: ${message}`);
-    return { config: null, compiled: null, issues: rep.issues };
+    return { config: null, issues: rep.issues };
   }
   for (const w of doc.warnings) {
     const { line, col } = lc.linePos(w.pos[0]);
@@ -55,19 +68,15 @@ export function loadConfigText(text: string, file: string): LoadResult {
   }
   const checked = validateDocument(doc, rep);
   const config = resolveConfig(checked, rep);
-  // Compiled even when an error was found already, so that rule, ACL,
-  // log-format and errorfile errors come in the same run as the others.
-  const compiled = compile(config, file, rep);
-  const issues = sortIssues(rep.issues);
-  const ok = !issues.some((i) => i.severity === "error");
-  return { config: ok ? config : null, compiled: ok ? compiled : null, issues };
+  return { config, issues: sortIssues(rep.issues) };
 }
 
 /**
- * Reads and loads a configuration file. A file that cannot be read is one
- * error without a position ("FILE: error: cannot read ...").
+ * Reads a configuration file and runs parseConfigText() on it. A file that
+ * cannot be read is one error without a position ("FILE: error: cannot read
+ * ...").
  */
-export async function loadConfigFile(path: string): Promise<LoadResult> {
+export async function parseConfigFile(path: string): Promise<ParseResult> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -75,7 +84,6 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
     const reason = e instanceof Error ? e.message : String(e);
     return {
       config: null,
-      compiled: null,
       issues: [{
         severity: "error",
         file: path,
@@ -86,7 +94,12 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
       }],
     };
   }
-  return loadConfigText(text, path);
+  return parseConfigText(text, path);
+}
+
+/** True when one of the issues is an error. */
+export function hasError(issues: readonly ConfigIssue[]): boolean {
+  return issues.some((i) => i.severity === "error");
 }
 
 /**
@@ -101,35 +114,10 @@ export function formatIssue(i: ConfigIssue): string {
 }
 
 /**
- * Runs the compile pass on `config` and adds its errors to `rep`; returns the
- * compiled config (meaningful only without errors). The config may be only
- * partly resolved after an error (a backend index of -1, values left at their
- * defaults): an exception is reported as an internal error, never thrown. An
- * error at the very place and key path of one already reported is the same
- * problem seen again (an undeclared ACL in a use_backend condition) and is
- * left out.
+ * Orders issues by position, keeping the report order for equal positions
+ * (stable: issues added after a sort and sorted again keep this order).
  */
-function compile(config: RuntimeConfig, file: string, rep: Reporter): CompiledConfig | null {
-  const baseDir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : undefined;
-  let c: ReturnType<typeof compileConfig>;
-  try {
-    c = compileConfig(config, baseDir);
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    rep.error(
-      { line: 0, col: 0, path: "" },
-      `internal error while compiling the configuration: ${reason}`,
-    );
-    return null;
-  }
-  const key = (i: ConfigIssue) => `${i.line}:${i.col}:${i.path}`;
-  const seen = new Set(rep.issues.filter((i) => i.severity === "error").map(key));
-  rep.issues.push(...c.issues.filter((i) => i.severity !== "error" || !seen.has(key(i))));
-  return c.compiled;
-}
-
-/** Orders issues by position, keeping the report order for equal positions. */
-function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues
     .map((issue, n) => ({ issue, n }))
     .sort((a, b) => a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.n - b.n)

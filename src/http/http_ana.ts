@@ -36,11 +36,7 @@ import {
 } from "../channel/types.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { HeadEditor } from "./head_editor.ts";
-import type { Server } from "../backend/server.ts";
 import type { StatsConfig } from "../config/types.ts";
-import type { ProcessCtx } from "../proxy/process_ctx.ts";
-import type { SnapshotSource } from "../stats/snapshot.ts";
-import { statsAuthorized, statsReply, statsTarget } from "../stats/stats_service.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
 import {
   SF_ERR_CLICL,
@@ -236,11 +232,11 @@ const STATS_BODY_MAX = 8192;
 function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
   const txn = s.txn!;
   const ed = s.reqEditor();
-  const target = statsTarget(cfg, ed.path());
+  const target = s.ctx.stats.target(cfg, ed.path());
   if (target === null) return ANA_CONTINUE;
   // The Prometheus URI is scraped without credentials, like HAProxy's exporter service.
   const auth = ed.headerValues("authorization")[0] ?? null;
-  if (target !== "prom" && !statsAuthorized(cfg, auth)) {
+  if (target !== "prom" && !s.ctx.stats.authorized(cfg, auth)) {
     s.localReply(
       buildReply(401, "text/html", defaultErrorBody(401), [
         'www-authenticate: Basic realm="Sluice statistics"',
@@ -269,7 +265,7 @@ function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
     if (buf === null) return ANA_WAIT;
     body = spanToString(buf, POS[0]! + bodyStart, h.contentLength);
   }
-  const r = statsReply(s.ctx as ProcessCtx & SnapshotSource<Server>, cfg, target, txn.method, body);
+  const r = s.ctx.stats.reply(cfg, target, txn.method, body);
   s.localReply(
     buildReply(r.status, r.contentType, new TextEncoder().encode(r.body), r.headers),
     r.status,

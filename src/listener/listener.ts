@@ -10,19 +10,29 @@
 
 import type { Address, BindConfig } from "../config/types.ts";
 import { formatAddress } from "../config/units.ts";
-import type { Frontend } from "../proxy/frontend.ts";
 import type { AcceptedConn, ListenSocket, Protocol } from "./protocol.ts";
 import { LI_FULL, LI_INIT, LI_LIMITED, LI_LISTEN, LI_READY, LI_STOPPED } from "./types.ts";
 
+/**
+ * What a listener needs of its frontend: whether the frontend's own maxconn
+ * is reached. The listener never reads more of it; it hands the owner's
+ * frontend (type F) back to the owner untouched, so that this layer does not
+ * depend on the proxy's Frontend (src/proxy/frontend.ts satisfies this).
+ */
+export interface ListenerFrontend {
+  /** True when the frontend's own maxconn is reached (the listener goes FULL). */
+  isFull(): boolean;
+}
+
 /** What a listener needs from the process. */
-export interface ListenerOwner {
+export interface ListenerOwner<F extends ListenerFrontend = ListenerFrontend> {
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
   /** Creates the session for an accepted connection. Must not throw. */
-  sessionAccept(l: Listener, a: AcceptedConn): void;
+  sessionAccept(l: Listener<F>, a: AcceptedConn): void;
   /** Reports an accept failure (`resource`: the listener pauses; logged once per burst). */
-  acceptError(l: Listener, e: unknown, resource: boolean): void;
+  acceptError(l: Listener<F>, e: unknown, resource: boolean): void;
 }
 
 /**
@@ -44,8 +54,8 @@ export function isResourceError(e: unknown): boolean {
   return typeof code === "string" && RESOURCE_ERRORS.has(code);
 }
 
-export class Listener {
-  readonly fe: Frontend;
+export class Listener<F extends ListenerFrontend = ListenerFrontend> {
+  readonly fe: F;
   readonly addr: Address;
   /** The bind line's options (backlog). */
   readonly bindCfg: BindConfig;
@@ -56,10 +66,10 @@ export class Listener {
   readonly id: number;
   state: number;
   sock: ListenSocket | null;
-  #owner: ListenerOwner;
+  #owner: ListenerOwner<F>;
   #resume: (() => void) | null;
 
-  constructor(fe: Frontend, bind: BindConfig, owner: ListenerOwner, id = 1) {
+  constructor(fe: F, bind: BindConfig, owner: ListenerOwner<F>, id = 1) {
     this.fe = fe;
     this.addr = bind.address;
     this.bindCfg = bind;

@@ -6,8 +6,7 @@
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
-import { compileConfig, type CompiledConfig } from "../config/compile.ts";
-import { formatIssue } from "../config/load.ts";
+import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
@@ -15,30 +14,33 @@ import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
+import type { StatsApplet } from "../http/applet.ts";
+import { statsApplet } from "../stats/stats_service.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
+import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "./frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { SessionList } from "./session_list.ts";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 export interface StartOptions {
   quiet: boolean;
   debug: boolean;
 }
 
-export class Process implements ProcessCtx, ListenerOwner {
+export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;
   readonly logger: Logger;
   readonly frontends: Frontend[];
   readonly backends: Backend[];
-  readonly listeners: Listener[];
+  readonly listeners: Listener<Frontend>[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
+  readonly stats: StatsApplet;
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -80,6 +82,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.proto = protoTcp;
     this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
     this.sessions = new SessionList();
+    this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
     this.actconn = 0;
@@ -128,7 +131,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
-  sessionAccept(l: Listener, a: AcceptedConn): void {
+  sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
     const fe = l.fe;
     this.actconn++;
     fe.feconn++;
@@ -154,7 +157,7 @@ export class Process implements ProcessCtx, ListenerOwner {
     }
   }
 
-  acceptError(l: Listener, e: unknown, resource: boolean): void {
+  acceptError(l: Listener<Frontend>, e: unknown, resource: boolean): void {
     // A connection gone before it was accepted is the client's business, as
     // in HAProxy: no warning (a reset storm would flood stderr), debug only.
     if (!resource) {

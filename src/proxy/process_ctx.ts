@@ -4,6 +4,7 @@
 
 import type { Backend } from "../backend/backend.ts";
 import type { RuntimeConfig } from "../config/types.ts";
+import type { StatsApplet } from "../http/applet.ts";
 import type { HttpTxnPool } from "../http/txn.ts";
 import type { Pools } from "../buf/pool.ts";
 import type { Protocol } from "../listener/protocol.ts";
@@ -33,6 +34,8 @@ export interface ProcessCtx {
   killing: boolean;
   /** Live sessions, told when a soft stop begins (idle HTTP connections close then). */
   readonly sessions: SessionList;
+  /** The stats applet the HTTP analysers answer stats requests with. */
+  readonly stats: StatsApplet;
   /** A session of `fe` ended: update counts and resume paused listeners. */
   sessionEnded(fe: Frontend): void;
 }

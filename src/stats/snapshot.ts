@@ -17,7 +17,7 @@
 
 import type { PoolStats } from "../buf/pool.ts";
 import type { Address, ProxyMode } from "../config/types.ts";
-import { VERSION } from "../proxy/process.ts";
+import { VERSION } from "../version.ts";
 
 // ---------------------------------------------------------------------------
 // Sources: what the snapshot reads from the live objects.
@@ -30,7 +30,7 @@ export interface QueueSource {
   readonly max?: number;
 }
 
-/** Frontend counters as kept in src/stats/counters.ts (FrontendCounters). */
+/** Frontend counters as kept in src/proxy/frontend_counters.ts (FrontendCounters). */
 export interface FrontendCountersSource {
   readonly cumSessions: number;
   readonly maxSessions: number;
@@ -45,7 +45,7 @@ export interface FrontendCountersSource {
   readonly httpResp: readonly number[];
 }
 
-/** Backend/server counters as kept in src/stats/counters.ts (BackendCounters). */
+/** Backend/server counters as kept in src/backend/counters.ts (BackendCounters). */
 export interface BackendCountersSource {
   readonly cumSessions: number;
   readonly maxSessions: number;

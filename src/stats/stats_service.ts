@@ -2,31 +2,42 @@
 // service): answers requests for a frontend's stats URI (HTML, `;csv`,
 // `;json`, admin POSTs) and Prometheus URI from the proxy itself, after the
 // frontend's http-request rules and before any backend is chosen.
+//
+// The HTTP analysers call it through the StatsApplet interface of
+// src/http/applet.ts, which the process puts in its context
+// (statsApplet()); they never import this file.
 
 import type { Server } from "../backend/server.ts";
 import { setDrain, setMaint, setReady, setWeight, statsCheckState } from "../check/mod.ts";
 import type { StatsConfig } from "../config/types.ts";
-import type { ProcessCtx } from "../proxy/process_ctx.ts";
+import type { AppletReply, StatsApplet, StatsTarget } from "../http/applet.ts";
 import { parseAdminForm } from "./admin.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
-import { buildSnapshot, type SnapshotSource } from "./snapshot.ts";
+import { type BackendSource, buildSnapshot, type SnapshotSource } from "./snapshot.ts";
 import { renderStatsCsv } from "./stats_csv.ts";
 import { renderStatsJson } from "./stats_json.ts";
 import { renderStatsHtml } from "./stats_page.ts";
 
-/** What the applet answers: status, content type, body, extra header lines. */
-export interface StatsReply {
-  status: number;
-  contentType: string;
-  body: string;
-  headers: string[];
+/**
+ * What the applet reads and changes of the process (src/proxy/process.ts's
+ * Process satisfies it): the snapshot's sources, and the backends' load
+ * balancers, told when an admin action changes a server.
+ */
+export interface StatsSource extends SnapshotSource<Server> {
+  readonly backends: readonly (BackendSource<Server> & { readonly lb: { update(): void } })[];
+}
+
+/** The stats applet of a process, as the HTTP analysers call it (StatsApplet). */
+export function statsApplet(src: StatsSource): StatsApplet {
+  return {
+    target: statsTarget,
+    authorized: statsAuthorized,
+    reply: (cfg, target, method, body) => statsReply(src, cfg, target, method, body),
+  };
 }
 
 /** Which stats page a path asks for, or null when it is not a stats path. */
-export function statsTarget(
-  cfg: StatsConfig,
-  path: string,
-): "html" | "csv" | "json" | "prom" | null {
+export function statsTarget(cfg: StatsConfig, path: string): StatsTarget | null {
   if (cfg.prometheusUri !== null && path === cfg.prometheusUri) return "prom";
   if (!path.startsWith(cfg.uri)) return null;
   const rest = path.slice(cfg.uri.length);
@@ -54,12 +65,12 @@ export function statsAuthorized(cfg: StatsConfig, authorization: string | null):
  * POSTs (drain / maint / ready a server), allowed only with `admin: true`.
  */
 export function statsReply(
-  ctx: ProcessCtx & SnapshotSource<Server>,
+  ctx: StatsSource,
   cfg: StatsConfig,
-  target: "html" | "csv" | "json" | "prom",
+  target: StatsTarget,
   method: string,
   body: string,
-): StatsReply {
+): AppletReply {
   let message: string | undefined;
   if (method === "POST" && target === "html") {
     if (!cfg.admin) {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { Backend } from "../../src/backend/backend.ts";
 import { balanceArgsError } from "../../src/config/balance.ts";
-import { compileConfig } from "../../src/config/compile.ts";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { compileConfig } from "../../src/proxy/compile.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import type { BalanceAlgo } from "../../src/config/types.ts";
 import { backend, runtimeConfig, server } from "../_helpers/runtime_config.ts";
 

@@ -3,7 +3,7 @@
 // bad option is refused at its file:line:col.
 
 import assert from "node:assert/strict";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 
 function y(...lines: string[]): string {
   return lines.join("\n") + "\n";

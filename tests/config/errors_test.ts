@@ -2,7 +2,7 @@
 // line and column a user would need to fix it.
 
 import assert from "node:assert/strict";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 
 /** Joins lines into a YAML text, so that line numbers can be read off the array. */
 function y(...lines: string[]): string {

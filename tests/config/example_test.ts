@@ -1,7 +1,7 @@
 // config.example.yaml must always load cleanly, so that it cannot go stale.
 
 import assert from "node:assert/strict";
-import { formatIssue, loadConfigFile } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigFile } from "../../src/proxy/load.ts";
 import {
   BACKEND_KEYWORDS,
   DEFAULTS_KEYWORDS,

@@ -2,12 +2,8 @@
 // resolution of names and rules, the frozen result and the issue format.
 
 import assert from "node:assert/strict";
-import {
-  formatIssue,
-  loadConfigFile,
-  loadConfigText,
-  type RuntimeConfig,
-} from "../../src/config/mod.ts";
+import type { RuntimeConfig } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigFile, loadConfigText } from "../../src/proxy/load.ts";
 
 function y(...lines: string[]): string {
   return lines.join("\n") + "\n";

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { compileRegex, Regex } from "../../src/regex/regex.ts";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import { compilePatterns, PAT_M_REG } from "../../src/acl/pattern.ts";
 import { toByteString } from "../../src/sample/bytes.ts";
 

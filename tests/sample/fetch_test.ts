@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { compileAcls, compileCondition } from "../../src/acl/acl.ts";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
 import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
 import { compileRules } from "../../src/http/http_rules.ts";

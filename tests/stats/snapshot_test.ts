@@ -2,7 +2,8 @@
 // with and without a check-state provider.
 
 import assert from "node:assert/strict";
-import { Process, VERSION } from "../../src/proxy/process.ts";
+import { Process } from "../../src/proxy/process.ts";
+import { VERSION } from "../../src/version.ts";
 import { buildSnapshot, statusClass } from "../../src/stats/snapshot.ts";
 import { backend, frontend, runtimeConfig, server } from "../_helpers/runtime_config.ts";
 import { CHANGE_AT, checks, makeProcess } from "./_fixture.ts";

@@ -3,7 +3,7 @@
 // same hint, worded the same way, from a whole configuration load.
 
 import assert from "node:assert/strict";
-import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import { didYouMean, editDistance, suggest } from "../../src/tools/suggest.ts";
 
 Deno.test("editDistance counts a swap of two neighbouring letters as one edit", () => {

@@ -219,7 +219,7 @@ Deno.test("process edge: a second instance on an address already in use exits 1"
   }
 });
 
-// src/config/load.ts loadConfigText(): a UTF-8 BOM (editors on Windows) is
+// src/config/load.ts parseConfigText(): a UTF-8 BOM (editors on Windows) is
 // kept in the text handed to the YAML parser and its LineCounter, so every
 // column on line 1 is one too far.
 Deno.test("process edge: a UTF-8 BOM does not shift the columns of line 1", async () => {
@@ -241,7 +241,7 @@ Deno.test("process edge: a UTF-8 BOM does not shift the columns of line 1", asyn
   }
 });
 
-// src/config/load.ts loadConfigText(): compileConfig() (ACLs, http-request
+// src/proxy/load.ts loadConfigText(): compileConfig() (ACLs, http-request
 // rules, log-format, errorfile, forwardfor) only runs when validation and
 // resolution found no error, so a file with a bad timeout AND a bad rule
 // reports the timeout only; the rule error shows up on the next run (docs:
@@ -268,7 +268,7 @@ backends:
   assert.match(r.stderr, /:9:\d+: error: frontends\.fe\.errorfile\[0\]/, r.stderr);
 });
 
-// src/config/compile.ts:93 (and :175 for option forwardfor): a log-format
+// src/proxy/compile.ts (log-format, and option forwardfor): a log-format
 // error is reported with line 0, so it prints as "FILE: error: ..." with no
 // line:col, first in the list (docs: LINE and COL point at the offending key
 // or value); resolve.ts:316 drops the position of `log-format`.

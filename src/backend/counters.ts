@@ -1,23 +1,8 @@
-// Counters kept per frontend, backend and server (HAProxy's struct fe_counters,
-// be_counters). Plain objects with numeric fields, updated in place.
-
-/** Counters of a frontend. */
-export class FrontendCounters {
-  /** Sessions accepted since start. */
-  cumSessions = 0;
-  /** Highest concurrent sessions seen. */
-  maxSessions = 0;
-  /** Bytes received from clients / sent to clients. */
-  bytesIn = 0;
-  bytesOut = 0;
-  /** Requests denied, responses denied, errors in requests (HTTP). */
-  denied = 0;
-  deniedResp = 0;
-  errors = 0;
-  /** HTTP requests and responses by status class (index 1..5; 0 = other). */
-  httpReqs = 0;
-  httpResp = [0, 0, 0, 0, 0, 0];
-}
+// Counters kept per backend and per server (HAProxy's struct be_counters).
+// Plain objects with numeric fields, updated in place by the backend, its
+// servers and the streams that use them. They live with the backend that
+// owns them; src/stats/ reads them from above (snapshot.ts), never the
+// other way round.
 
 /** Counters of a backend or a server. */
 export class BackendCounters {

@@ -5,22 +5,26 @@
 // file:line:col and the key path, like the validator's. Kept apart from the
 // frozen RuntimeConfig because compiled objects (regexes, tables) are not
 // plain data.
+//
+// It sits above every layer whose objects it builds (acl/, http/, log/, and
+// the backend's), in proxy/: config/ only turns YAML into a RuntimeConfig
+// and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import type { CompiledBackend } from "../backend/types.ts";
 import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
-import { balanceDefaults } from "../backend/lb.ts";
-import { BalanceArgsError, parseBalanceArgs } from "./balance.ts";
+import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
 import type {
   BackendConfig,
   CompiledBalance,
   ConfigIssue,
   FrontendConfig,
   RuntimeConfig,
-} from "./types.ts";
+} from "../config/types.ts";
 
 export interface CompiledSwitchingRule {
   /** Index into RuntimeConfig.backends. */
@@ -39,16 +43,6 @@ export interface CompiledFrontend {
   logFormat: LogFormat | null;
   /** Error replies with the frontend's errorfile bodies. */
   errorReplies: ErrorReplies;
-}
-
-export interface CompiledBackend {
-  /** The balancing with its arguments compiled (config/balance.ts). */
-  balance: CompiledBalance;
-  httpRequest: Rule[];
-  httpResponse: Rule[];
-  forwardFor: ForwardFor | null;
-  /** Cookie persistence, null without a `cookie` line. */
-  cookie: CookieConfig | null;
 }
 
 export interface CompiledConfig {
