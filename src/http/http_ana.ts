@@ -34,7 +34,10 @@ import {
   ANA_CONTINUE,
   ANA_WAIT,
 } from "../channel/types.ts";
-import type { Stream } from "../stream/stream.ts";
+import { applyForwardFor } from "./forwardfor.ts";
+import type { HttpStream } from "./http_stream.ts";
+import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
+import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
@@ -85,7 +88,7 @@ const HEAD_F_NEEDS_REWRITE = HEAD_F_CL_DROPPED | HEAD_F_CL_MERGED | HEAD_F_HOST_
  * channel's own when the input does not wrap, else a scratch copy. Sets
  * `start` in `pos` (reused array, no allocation).
  */
-function contiguousInput(s: Stream, ch: Channel, pos: Int32Array): Uint8Array | null {
+function contiguousInput(s: HttpStream, ch: Channel, pos: Int32Array): Uint8Array | null {
   const buf = ch.buf;
   if (buf === null) return null;
   const p = ch.inPos();
@@ -130,7 +133,7 @@ const POS = new Int32Array(2);
  * before the first byte of a follow-up request, http-request after), parses
  * it, and answers 400/408 on failure.
  */
-export function httpWaitForRequest(s: Stream, req: Channel): number {
+export function httpWaitForRequest(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   // A pipelined request waits until the previous response has left: its
   // error reply, if any, must not cut that response (the write completion
@@ -210,11 +213,11 @@ export function httpWaitForRequest(s: Stream, req: Channel): number {
  * AN_REQ_HTTP_PROCESS_FE: the frontend's http-request rules, then the stats
  * applet when the request is for the frontend's stats or Prometheus URI.
  */
-export function httpProcessReqFrontend(s: Stream, req: Channel): number {
+export function httpProcessReqFrontend(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   if (!(txn.flags & TX_RULES_DONE)) {
     txn.flags |= TX_RULES_DONE;
-    if (!s.applyRequestRules(s.fe.httpReqRules)) return ANA_ABORT;
+    if (!applyRequestRules(s, s.fe.httpReqRules)) return ANA_ABORT;
   }
   const stats = s.fe.cfg.stats;
   if (stats !== null) {
@@ -229,7 +232,7 @@ export function httpProcessReqFrontend(s: Stream, req: Channel): number {
 const STATS_BODY_MAX = 8192;
 
 /** Serves a stats request locally; ANA_CONTINUE when the request is not one. */
-function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
+function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number {
   const txn = s.txn!;
   const ed = s.reqEditor();
   const target = s.ctx.stats.target(cfg, ed.path());
@@ -242,6 +245,7 @@ function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
         'www-authenticate: Basic realm="Sluice statistics"',
       ]),
       401,
+      SF_FINST_R,
     );
     return ANA_ABORT;
   }
@@ -269,12 +273,13 @@ function httpStatsApplet(s: Stream, req: Channel, cfg: StatsConfig): number {
   s.localReply(
     buildReply(r.status, r.contentType, new TextEncoder().encode(r.body), r.headers),
     r.status,
+    SF_FINST_R,
   );
   return ANA_ABORT;
 }
 
 /** AN_REQ_SWITCHING_RULES: use_backend lines in order, then default_backend; 503 when none. */
-export function httpProcessSwitchingRules(s: Stream, req: Channel): number {
+export function httpProcessSwitchingRules(s: HttpStream, req: Channel): number {
   req.analysers &= ~AN_REQ_SWITCHING_RULES;
   const be = s.fe.selectBackend(s.sampleCtx());
   if (be === null) {
@@ -290,20 +295,20 @@ export function httpProcessSwitchingRules(s: Stream, req: Channel): number {
  * AN_REQ_HTTP_PROCESS_BE: backend rules, forwardfor, connection headers, then
  * commits the head to the channel and asks for a server connection.
  */
-export function httpProcessReqBackend(s: Stream, req: Channel): number {
+export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   // The head is committed before anything after it is forwarded; the previous
   // request's bytes must be out first (they always are but in odd pipelines).
   if (req.sending()) return ANA_WAIT;
   req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const be = s.be!;
-  if (be.httpReqRules !== s.fe.httpReqRules && !s.applyRequestRules(be.httpReqRules)) {
+  if (be.httpReqRules !== s.fe.httpReqRules && !applyRequestRules(s, be.httpReqRules)) {
     return ANA_ABORT;
   }
   const h = txn.req;
   const ed = s.reqEditor();
-  s.applyForwardFor(ed);
-  s.applyCookieRequest(ed);
+  applyForwardFor(s, ed);
+  applyCookieRequest(s, ed);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
@@ -364,7 +369,7 @@ export function httpProcessReqBackend(s: Stream, req: Channel): number {
  * Returns false when the new head does not fit in a buffer.
  */
 function commitHead(
-  s: Stream,
+  s: HttpStream,
   ch: Channel,
   buf: Uint8Array,
   headLen: number,
@@ -424,7 +429,7 @@ function forwardBody(
 }
 
 /** AN_REQ_HTTP_XFER_BODY: streams the request body; 400 on bad chunking. */
-export function httpReqForwardBody(s: Stream, req: Channel): number {
+export function httpReqForwardBody(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   if (forwardBody(req, txn.reqBody) < 0) {
     s.fe.counters.errors++;
@@ -455,7 +460,7 @@ export function httpReqForwardBody(s: Stream, req: Channel): number {
  * responses; 502 on an invalid head or a server that closes first, 504 when
  * `timeout server` passes.
  */
-export function httpWaitForResponse(s: Stream, res: Channel): number {
+export function httpWaitForResponse(s: HttpStream, res: Channel): number {
   const txn = s.txn!;
   for (;;) {
     if (res.input > 0) {
@@ -541,9 +546,9 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
     s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
     return ANA_ABORT;
   }
-  if (s.srvSi.state === 7 /* SI_ST_EST */) {
+  if (s.serverEstablished()) {
     const t = s.be!.cfg.timeouts.server;
-    if (tickIsExpired(tickAdd(s.srvSi.lastActivity, t), s.now())) {
+    if (tickIsExpired(tickAdd(s.serverLastActivity(), t), s.now())) {
       s.countServerError();
       s.httpError(504, SF_ERR_SRVTO, SF_FINST_H, "timeout");
       return ANA_ABORT;
@@ -556,15 +561,15 @@ export function httpWaitForResponse(s: Stream, res: Channel): number {
  * AN_RES_HTTP_PROCESS_BE: http-response rules (backend then frontend), the
  * client connection mode, then commits the head; tunnels after 101 / CONNECT 2xx.
  */
-export function httpProcessResponse(s: Stream, res: Channel): number {
+export function httpProcessResponse(s: HttpStream, res: Channel): number {
   const txn = s.txn!;
   if (res.sending()) return ANA_WAIT;
   res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
   const h = txn.res;
   const ed = s.resEditor();
-  if (!s.applyResponseRules()) return ANA_ABORT;
+  if (!applyResponseRules(s)) return ANA_ABORT;
   const tunnel = h.bodyType === BODY_TUNNEL;
-  s.applyCookieResponse(ed);
+  applyCookieResponse(s, ed);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A soft stop began while the request was in progress: this is its last response.
@@ -622,7 +627,7 @@ export function httpProcessResponse(s: Stream, res: Channel): number {
 }
 
 /** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */
-export function httpResForwardBody(s: Stream, res: Channel): number {
+export function httpResForwardBody(s: HttpStream, res: Channel): number {
   const txn = s.txn!;
   if (forwardBody(res, txn.resBody) < 0) {
     s.countServerError();
@@ -675,7 +680,7 @@ function dropCloseToken(ed: HeadEditor): void {
 }
 
 /** Re-arms the request analysers for the next request on a keep-alive connection. */
-export function httpResetForNextRequest(s: Stream): void {
+export function httpResetForNextRequest(s: HttpStream): void {
   const req = s.req, res = s.res;
   s.txn!.reset(s.now());
   s.beginNextTxn();
@@ -686,7 +691,7 @@ export function httpResetForNextRequest(s: Stream): void {
 }
 
 /** Marks the response channel to close the client once everything is written. */
-export function httpCloseClientAfterFlush(s: Stream): void {
+export function httpCloseClientAfterFlush(s: HttpStream): void {
   s.res.flags |= CF_SHUTW_NOW;
   s.req.analyseExp = TICK_ETERNITY;
   s.req.flags |= CF_DONT_READ;

@@ -14,12 +14,6 @@ import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
 import { IdleConn } from "../backend/idle_conns.ts";
-import {
-  findPersistCookie,
-  insertSetCookie,
-  requestCookieForServer,
-  rewriteSetCookie,
-} from "../http/cookie.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
@@ -36,7 +30,6 @@ import {
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
-import { buildReply } from "../http/http_errors.ts";
 import { httpCloseClientAfterFlush, httpResetForNextRequest } from "../http/http_ana.ts";
 import {
   type HttpTxn,
@@ -50,13 +43,8 @@ import {
 import type { HeadEditor } from "../http/head_editor.ts";
 import type { HeadSampleCtx } from "../http/http_fetch.ts";
 import type { SampleCtx } from "../sample/types.ts";
-import {
-  cidrListMatch,
-  evalRules,
-  type Rule,
-  rulesUseRequest,
-  type RuleVerdict,
-} from "../http/http_rules.ts";
+import { rulesUseRequest } from "../http/http_rules.ts";
+import type { HttpStream } from "../http/http_stream.ts";
 import {
   AN_REQ_ALL_HTTP,
   AN_REQ_HTTP_XFER_BODY,
@@ -90,7 +78,6 @@ import {
   SF_ERR_SRVTO,
   SF_FINST_C,
   SF_FINST_D,
-  SF_FINST_H,
   SF_FINST_NONE,
   SF_FINST_Q,
   SF_FINST_R,
@@ -115,7 +102,7 @@ const LINGER_MS = 1000;
 /** Longest pause between two connection retries (HAProxy's turn-around). */
 const TURNAROUND_MAX = 1000;
 
-export class Stream implements SiOwner, LbRequest {
+export class Stream implements SiOwner, LbRequest, HttpStream {
   readonly ctx: ProcessCtx;
   readonly fe: Frontend;
   be: Backend | null;
@@ -915,164 +902,6 @@ export class Stream implements SiOwner, LbRequest {
   }
 
   /**
-   * Applies http-request rules; on deny/return/redirect, answers and returns
-   * false (the stream ends after the reply).
-   */
-  applyRequestRules(rules: readonly Rule[]): boolean {
-    if (rules.length === 0) return true;
-    const v = evalRules(rules, this.sampleCtx(), this.reqEditor());
-    if (v.kind === "continue") return true;
-    // A deny by the backend's rules counts in the backend's dreq too.
-    if (v.kind === "deny" && this.be !== null && rules === this.be.httpReqRules) {
-      this.be.counters.denied++;
-    }
-    return this.#answerVerdict(v, SF_FINST_R);
-  }
-
-  /**
-   * A final rule action (deny, return, redirect) answers the client instead
-   * of the server, request or response side alike (`finst` says which).
-   * Returns false: the stream ends after the reply.
-   */
-  #answerVerdict(v: Exclude<RuleVerdict, { kind: "continue" }>, finst: number): false {
-    switch (v.kind) {
-      case "deny":
-        if (finst === SF_FINST_R) this.fe.counters.denied++;
-        else {
-          // http-response deny: dresp at the frontend, the backend and the server.
-          this.fe.counters.deniedResp++;
-          if (this.be !== null) this.be.counters.deniedResp++;
-          if (this.srv !== null) this.srv.counters.deniedResp++;
-        }
-        this.httpError(v.status, SF_ERR_PRXCOND, finst, "denied");
-        break;
-      case "return": {
-        const extra = v.headers.map(([n, val]) => `${n}: ${val}`);
-        this.#setTermination(SF_ERR_LOCAL, finst);
-        this.localReply(buildReply(v.status, v.contentType, v.body, extra), v.status);
-        break;
-      }
-      case "redirect":
-        this.#setTermination(SF_ERR_LOCAL, finst);
-        this.localReply(
-          buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
-          v.code,
-        );
-        break;
-    }
-    return false;
-  }
-
-  /** Applies http-response rules of the backend then the frontend; false after a 502. */
-  applyResponseRules(): boolean {
-    const beRules = this.be !== null ? this.be.httpResRules : [];
-    const feRules = this.fe.httpResRules;
-    if (beRules.length === 0 && feRules.length === 0) return true;
-    const ed = this.resEditor();
-    const sc = this.sampleCtx();
-    for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
-      if (rules.length === 0) continue;
-      const v = evalRules(rules, sc, ed);
-      if (v.kind !== "continue") return this.#answerVerdict(v, SF_FINST_H);
-    }
-    if (ed.modified) this.txn!.status = ed.status();
-    return true;
-  }
-
-  /**
-   * Cookie persistence, request side: remembers the server the cookie names
-   * (when usable) and removes or unprefixes the cookie for the server.
-   */
-  applyCookieRequest(ed: HeadEditor): void {
-    const ck = this.be!.cookie;
-    if (ck === null) return;
-    const values = ed.headerValues("cookie");
-    if (values.length === 0) return;
-    const v = findPersistCookie(values, ck);
-    if (v !== null) {
-      const srv = this.be!.servers.find((s) => s.cfg.cookie === v);
-      if (srv !== undefined && srv.usable) this.txn!.persistSrv = srv;
-    }
-    if ((ck.mode === "insert" && ck.indirect) || ck.mode === "prefix") {
-      const out: string[] = [];
-      let changed = false;
-      for (const val of values) {
-        const nv = requestCookieForServer(val, ck);
-        if (nv !== val) changed = true;
-        if (nv !== null) out.push(nv);
-      }
-      if (changed) {
-        ed.delHeader("cookie");
-        for (const nv of out) ed.addHeader("cookie", nv);
-      }
-    }
-  }
-
-  /**
-   * Cookie persistence, response side: insert tells the client its server
-   * (unless the request already named it), rewrite/prefix edit the server's
-   * own Set-Cookie.
-   */
-  applyCookieResponse(ed: HeadEditor): void {
-    const be = this.be;
-    const ck = be?.cookie ?? null;
-    const srv = this.srv;
-    if (ck === null || srv === null || srv.cfg.cookie === null) return;
-    const value = srv.cfg.cookie;
-    if (ck.mode === "insert") {
-      const own = (l: string) => l.trim().startsWith(ck.name + "=");
-      const lines = ed.headerValues("set-cookie");
-      if (ck.preserve && lines.some(own)) return;
-      // The server's own cookie of that name never reaches the client (it
-      // would replace the persistence cookie), unless `preserve`.
-      if (!ck.preserve && lines.some(own)) {
-        ed.delHeader("set-cookie");
-        for (const l of lines) if (!own(l)) ed.addHeader("set-cookie", l);
-      }
-      if (this.txn!.persistSrv === srv) return; // the client already has it
-      ed.addHeader("set-cookie", insertSetCookie(ck, value));
-      // nocache: a shared cache must not keep one client's persistence cookie.
-      if (
-        ck.nocache &&
-        !ed.headerValues("cache-control").some((v) => /private|no-cache|no-store/i.test(v))
-      ) {
-        ed.addHeader("cache-control", "private");
-      }
-      return;
-    }
-    const lines = ed.headerValues("set-cookie");
-    let changed = false;
-    const out = lines.map((l) => {
-      const nl = rewriteSetCookie(l, ck, value);
-      if (nl === null) return l;
-      changed = true;
-      return nl;
-    });
-    if (changed) {
-      ed.delHeader("set-cookie");
-      for (const l of out) ed.addHeader("set-cookie", l);
-    }
-  }
-
-  /**
-   * option forwardfor (frontend and/or backend): adds the client address
-   * header unless either side's `except` matches or either side's `if-none`
-   * finds its header; the backend's header name wins (HAProxy checks both).
-   */
-  applyForwardFor(ed: HeadEditor): void {
-    const fe = this.fe.forwardFor, be = this.be?.forwardFor ?? null;
-    if (fe === null && be === null) return;
-    const ip = this.clientAddr.ip;
-    if (ip === "unix") return; // no address to forward (HAProxy: IPv4/IPv6 clients only)
-    for (const ff of [fe, be]) {
-      if (ff === null) continue;
-      if (ff.except !== null && cidrListMatch(ff.except, ip)) return;
-      if (ff.ifNone && ed.headerValues(ff.header).length > 0) return;
-    }
-    ed.addHeader((be ?? fe)!.header, ip.startsWith("::ffff:") ? ip.slice(7) : ip);
-  }
-
-  /**
    * The request head is committed: use the current server connection when it
    * is established to this backend, else ask for a new one.
    */
@@ -1228,9 +1057,19 @@ export class Stream implements SiOwner, LbRequest {
   }
 
   /** Answers with a proxy-made reply (return, redirect, stats) and closes after it. */
-  localReply(reply: Uint8Array, status: number): void {
-    this.#setTermination(SF_ERR_LOCAL, SF_FINST_R);
+  localReply(reply: Uint8Array, status: number, finst: number): void {
+    this.#setTermination(SF_ERR_LOCAL, finst);
     this.#sendReply(reply, status);
+  }
+
+  /** Whether the server connection is established (the HTTP analysers ask). */
+  serverEstablished(): boolean {
+    return this.srvSi.state === SI_ST_EST;
+  }
+
+  /** Tick of the server side's last activity (`timeout server` counts from it). */
+  serverLastActivity(): number {
+    return this.srvSi.lastActivity;
   }
 
   #sendReply(reply: Uint8Array, status: number): void {

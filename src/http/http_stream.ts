@@ -1,0 +1,128 @@
+// What the HTTP layer needs of a stream, of its frontend, backend and server,
+// and of the process (HAProxy's http_ana.c sees `struct stream`; here the
+// HTTP analysers see this interface).
+//
+// The stream (src/stream/stream.ts) implements HttpStream and runs the
+// analysers; the proxy's Frontend and the backend's Backend and Server
+// satisfy the views below. Declaring them here keeps the path one-way: the
+// analysers, rules, cookies and forwardfor (all in http/) call the stream
+// for transport things (a server connection, a reply to send, the end of a
+// transaction) and never import the stream, the backend or the process
+// (docs/internals/architecture.md).
+//
+// Only types: nothing here runs.
+
+import type { Pools } from "../buf/pool.ts";
+import type { Channel } from "../channel/channel.ts";
+import type { BackendConfig, FrontendConfig, RuntimeConfig } from "../config/types.ts";
+import type { PeerAddr } from "../listener/protocol.ts";
+import type { SampleCtx } from "../sample/types.ts";
+import type { StatsApplet } from "./applet.ts";
+import type { CookieConfig } from "./cookie.ts";
+import type { ErrorReplies } from "./http_errors.ts";
+import type { ForwardFor, Rule } from "./http_rules.ts";
+import type { HeadEditor } from "./head_editor.ts";
+import type { HttpTxn } from "./txn.ts";
+
+/** What the HTTP layer reads of the process. */
+export interface HttpCtx {
+  readonly cfg: RuntimeConfig;
+  readonly pools: Pools;
+  /** Soft stop in progress: connections close after their response. */
+  readonly stopping: boolean;
+  /** The stats page and Prometheus exporter. */
+  readonly stats: StatsApplet;
+}
+
+/** A frontend as the HTTP layer sees it (proxy/frontend.ts). */
+export interface HttpFrontend {
+  readonly cfg: FrontendConfig;
+  readonly httpReqRules: readonly Rule[];
+  readonly httpResRules: readonly Rule[];
+  readonly forwardFor: ForwardFor | null;
+  /** The compiled log format, null with `log: false` (only its presence matters here). */
+  readonly logFormat: unknown;
+  readonly errorReplies: ErrorReplies;
+  readonly counters: {
+    errors: number;
+    httpReqs: number;
+    denied: number;
+    deniedResp: number;
+  };
+  /** The backend of a request (use_backend, else default_backend); null for none. */
+  selectBackend(ctx: SampleCtx): HttpBackend | null;
+}
+
+/** A server as the HTTP layer sees it (cookie persistence, counters). */
+export interface HttpServer {
+  readonly cfg: { readonly cookie: string | null };
+  /** It may take traffic (UP or draining, not in maintenance). */
+  readonly usable: boolean;
+  readonly counters: { deniedResp: number };
+}
+
+/** A backend as the HTTP layer sees it (backend/backend.ts). */
+export interface HttpBackend {
+  readonly cfg: BackendConfig;
+  readonly httpReqRules: readonly Rule[];
+  readonly httpResRules: readonly Rule[];
+  readonly forwardFor: ForwardFor | null;
+  /** Cookie persistence, null without a `cookie` line. */
+  readonly cookie: CookieConfig | null;
+  readonly servers: readonly HttpServer[];
+  readonly counters: { denied: number; deniedResp: number };
+}
+
+/**
+ * A stream as the HTTP analysers drive it. Everything that touches a socket,
+ * a timer or the server-side state machine stays behind these methods.
+ */
+export interface HttpStream {
+  readonly ctx: HttpCtx;
+  readonly fe: HttpFrontend;
+  readonly be: HttpBackend | null;
+  /** The server of the current transaction, null before one is chosen. */
+  readonly srv: HttpServer | null;
+  readonly txn: HttpTxn | null;
+  readonly req: Channel;
+  readonly res: Channel;
+  /** Tick of the accept (the first request's http-request timer starts there). */
+  readonly tAccept: number;
+  /** The client's address (forwardfor). */
+  readonly clientAddr: PeerAddr;
+  /** The scheduler's clock for this run. */
+  now(): number;
+  /** Whether the server connection is established. */
+  serverEstablished(): boolean;
+  /** Tick of the server side's last activity (`timeout server` counts from it). */
+  serverLastActivity(): number;
+  /** The request goes to `be` (switching rules). */
+  setBackend(be: HttpBackend): void;
+  /** The request head is committed: reuse the server connection or ask for one. */
+  requestServer(): void;
+  /** Answers with the proxy's error reply for `status`, logs, closes after it. */
+  httpError(status: number, err: number, finst: number, reason: string): void;
+  /** Answers with a reply the proxy made (return, redirect, stats), closes after it. */
+  localReply(reply: Uint8Array, status: number, finst: number): void;
+  /** Ends without a reply; logs only when `log`. */
+  endQuietly(err: number, finst: number, log: boolean): void;
+  /** A side aborted the transaction: log it, end the stream. */
+  abortTxn(err: number, finst: number): void;
+  /** The response was fully forwarded: log, then keep-alive or close. */
+  endTxn(): void;
+  /** A keep-alive connection's next transaction starts. */
+  beginNextTxn(): void;
+  /** Counts a response by status class (frontend, backend, server). */
+  countStatus(status: number): void;
+  /** Counts a bad or missing response against the server and the backend. */
+  countServerError(): void;
+  /** A request head was parsed: bind the editor and the sample context to it. */
+  bindRequest(): void;
+  /** A response head was parsed: bind the editor and the sample context to it. */
+  bindResponse(): void;
+  /** The request head is about to leave: keep what response rules will read of it. */
+  keepRequestForResponse(): void;
+  sampleCtx(): SampleCtx;
+  reqEditor(): HeadEditor;
+  resEditor(): HeadEditor;
+}

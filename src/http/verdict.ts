@@ -1,0 +1,79 @@
+// Applying http-request / http-response rules to a transaction, and turning
+// a final rule verdict (deny, return, redirect) into the reply the client
+// gets (HAProxy's http_req_get_intercept_rule() and http_reply_and_close()
+// callers in http_ana.c).
+//
+// The rules themselves are evaluated by http_rules.ts; this file counts the
+// denials where HAProxy counts them and asks the stream to send the reply.
+// It never touches a socket.
+
+import { SF_ERR_PRXCOND, SF_FINST_H, SF_FINST_R } from "../log/termination.ts";
+import { buildReply } from "./http_errors.ts";
+import { evalRules, type Rule, type RuleVerdict } from "./http_rules.ts";
+import type { HttpStream } from "./http_stream.ts";
+
+/**
+ * Applies http-request rules; on deny/return/redirect, answers and returns
+ * false (the stream ends after the reply).
+ */
+export function applyRequestRules(s: HttpStream, rules: readonly Rule[]): boolean {
+  if (rules.length === 0) return true;
+  const v = evalRules(rules, s.sampleCtx(), s.reqEditor());
+  if (v.kind === "continue") return true;
+  // A deny by the backend's rules counts in the backend's dreq too.
+  if (v.kind === "deny" && s.be !== null && rules === s.be.httpReqRules) s.be.counters.denied++;
+  return answerVerdict(s, v, SF_FINST_R);
+}
+
+/** Applies http-response rules of the backend then the frontend; false after a reply. */
+export function applyResponseRules(s: HttpStream): boolean {
+  const beRules = s.be !== null ? s.be.httpResRules : [];
+  const feRules = s.fe.httpResRules;
+  if (beRules.length === 0 && feRules.length === 0) return true;
+  const ed = s.resEditor();
+  const sc = s.sampleCtx();
+  for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
+    if (rules.length === 0) continue;
+    const v = evalRules(rules, sc, ed);
+    if (v.kind !== "continue") return answerVerdict(s, v, SF_FINST_H);
+  }
+  if (ed.modified) s.txn!.status = ed.status();
+  return true;
+}
+
+/**
+ * A final rule action (deny, return, redirect) answers the client instead
+ * of the server, request or response side alike (`finst` says which).
+ * Returns false: the stream ends after the reply.
+ */
+function answerVerdict(
+  s: HttpStream,
+  v: Exclude<RuleVerdict, { kind: "continue" }>,
+  finst: number,
+): false {
+  switch (v.kind) {
+    case "deny":
+      if (finst === SF_FINST_R) s.fe.counters.denied++;
+      else {
+        // http-response deny: dresp at the frontend, the backend and the server.
+        s.fe.counters.deniedResp++;
+        if (s.be !== null) s.be.counters.deniedResp++;
+        if (s.srv !== null) s.srv.counters.deniedResp++;
+      }
+      s.httpError(v.status, SF_ERR_PRXCOND, finst, "denied");
+      break;
+    case "return": {
+      const extra = v.headers.map(([n, val]) => `${n}: ${val}`);
+      s.localReply(buildReply(v.status, v.contentType, v.body, extra), v.status, finst);
+      break;
+    }
+    case "redirect":
+      s.localReply(
+        buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
+        v.code,
+        finst,
+      );
+      break;
+  }
+  return false;
+}
