@@ -34,7 +34,7 @@ export interface HttpCtx {
   readonly stats: StatsApplet;
 }
 
-/** A frontend as the HTTP layer sees it (proxy/frontend.ts). */
+/** A frontend as the HTTP layer sees it (frontend/frontend.ts). */
 export interface HttpFrontend {
   readonly cfg: FrontendConfig;
   readonly httpReqRules: readonly Rule[];

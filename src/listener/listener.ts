@@ -17,7 +17,7 @@ import { LI_FULL, LI_INIT, LI_LIMITED, LI_LISTEN, LI_READY, LI_STOPPED } from ".
  * What a listener needs of its frontend: whether the frontend's own maxconn
  * is reached. The listener never reads more of it; it hands the owner's
  * frontend (type F) back to the owner untouched, so that this layer does not
- * depend on the proxy's Frontend (src/proxy/frontend.ts satisfies this).
+ * depend on the proxy's Frontend (src/frontend/frontend.ts satisfies this).
  */
 export interface ListenerFrontend {
   /** True when the frontend's own maxconn is reached (the listener goes FULL). */

@@ -12,6 +12,7 @@
 
 import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
 import type { CompiledBackend } from "../backend/types.ts";
+import type { CompiledFrontend, CompiledSwitchingRule } from "../frontend/types.ts";
 import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
@@ -25,25 +26,6 @@ import type {
   FrontendConfig,
   RuntimeConfig,
 } from "../config/types.ts";
-
-export interface CompiledSwitchingRule {
-  /** Index into RuntimeConfig.backends. */
-  backend: number;
-  /** null: unconditional. */
-  cond: Condition | null;
-}
-
-export interface CompiledFrontend {
-  acls: AclTable;
-  useBackends: CompiledSwitchingRule[];
-  httpRequest: Rule[];
-  httpResponse: Rule[];
-  forwardFor: ForwardFor | null;
-  /** The compiled log line format, null with `log: false`. */
-  logFormat: LogFormat | null;
-  /** Error replies with the frontend's errorfile bodies. */
-  errorReplies: ErrorReplies;
-}
 
 export interface CompiledConfig {
   frontends: CompiledFrontend[];

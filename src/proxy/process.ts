@@ -19,9 +19,9 @@ import { statsApplet } from "../stats/stats_service.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { compileConfig, type CompiledConfig } from "./compile.ts";
-import { Frontend } from "./frontend.ts";
-import type { ProcessCtx } from "./process_ctx.ts";
-import { SessionList } from "./session_list.ts";
+import { Frontend } from "../frontend/frontend.ts";
+import type { ProcessCtx } from "../stream/process_ctx.ts";
+import { SessionList } from "../stream/session_list.ts";
 import { VERSION } from "../version.ts";
 
 export interface StartOptions {

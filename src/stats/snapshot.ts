@@ -30,7 +30,7 @@ export interface QueueSource {
   readonly max?: number;
 }
 
-/** Frontend counters as kept in src/proxy/frontend_counters.ts (FrontendCounters). */
+/** Frontend counters as kept in src/frontend/counters.ts (FrontendCounters). */
 export interface FrontendCountersSource {
   readonly cumSessions: number;
   readonly maxSessions: number;
@@ -98,7 +98,7 @@ export interface BackendSource<S extends ServerSource = ServerSource> {
   readonly queue?: QueueSource | null;
 }
 
-/** What the snapshot reads of a frontend (src/proxy/frontend.ts's Frontend satisfies it). */
+/** What the snapshot reads of a frontend (src/frontend/frontend.ts's Frontend satisfies it). */
 export interface FrontendSource {
   readonly name: string;
   readonly cfg: { readonly mode: ProxyMode; readonly maxconn: number };

@@ -16,7 +16,7 @@ import {
   AN_RES_WAIT_HTTP,
   ANA_CONTINUE,
 } from "../channel/types.ts";
-import type { Stream } from "./stream.ts";
+import type { HttpStream } from "../http/http_stream.ts";
 import {
   httpProcessReqBackend,
   httpProcessReqFrontend,
@@ -28,7 +28,7 @@ import {
   httpWaitForResponse,
 } from "../http/http_ana.ts";
 
-export type Analyser = (s: Stream, ch: Channel) => number;
+export type Analyser = (s: HttpStream, ch: Channel) => number;
 
 /** Request analysers, in the order they run. */
 export const REQ_ANALYSERS: ReadonlyArray<readonly [number, Analyser]> = [
@@ -48,7 +48,7 @@ export const RES_ANALYSERS: ReadonlyArray<readonly [number, Analyser]> = [
 
 /** Runs the analysers of `ch` whose bits are set, in order; returns the last result. */
 export function runAnalysers(
-  s: Stream,
+  s: HttpStream,
   ch: Channel,
   table: ReadonlyArray<readonly [number, Analyser]>,
 ): number {

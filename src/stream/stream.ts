@@ -55,8 +55,8 @@ import {
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import type { LogContext } from "../log/log_format.ts";
-import type { Frontend } from "../proxy/frontend.ts";
-import type { ProcessCtx } from "../proxy/process_ctx.ts";
+import type { Frontend } from "../frontend/frontend.ts";
+import type { ProcessCtx } from "./process_ctx.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import {
   type Task,
@@ -94,7 +94,7 @@ import {
   SI_ST_REQ,
   SI_ST_TAR,
 } from "./types.ts";
-import type { SessionNode } from "../proxy/session_list.ts";
+import type { SessionNode } from "./session_list.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
 const LINGER_MS = 1000;

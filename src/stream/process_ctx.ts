@@ -10,7 +10,7 @@ import type { Pools } from "../buf/pool.ts";
 import type { Protocol } from "../listener/protocol.ts";
 import type { Logger } from "../log/log.ts";
 import type { Scheduler } from "../task/scheduler.ts";
-import type { Frontend } from "./frontend.ts";
+import type { Frontend } from "../frontend/frontend.ts";
 import type { SessionList } from "./session_list.ts";
 
 export interface ProcessCtx {

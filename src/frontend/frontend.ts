@@ -3,13 +3,13 @@
 // counters.
 
 import type { Backend } from "../backend/backend.ts";
-import type { CompiledFrontend } from "./compile.ts";
+import type { CompiledFrontend } from "./types.ts";
 import type { FrontendConfig } from "../config/types.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import type { LogFormat } from "../log/log_format.ts";
-import { FrontendCounters } from "./frontend_counters.ts";
+import { FrontendCounters } from "./counters.ts";
 
 export class Frontend {
   readonly id: number;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SessionList, type SessionNode } from "../../src/proxy/session_list.ts";
+import { SessionList, type SessionNode } from "../../src/stream/session_list.ts";
 
 class Sess implements SessionNode {
   sessPrev: SessionNode | null = null;
