@@ -10,13 +10,13 @@
 // the backend's), in proxy/: config/ only turns YAML into a RuntimeConfig
 // and never imports them (docs/internals/architecture.md).
 
-import { AclTable, compileAcls, compileCondition, type Condition } from "../acl/acl.ts";
+import { AclTable, compileAcls, compileCondition } from "../acl/acl.ts";
 import type { CompiledBackend } from "../backend/types.ts";
 import type { CompiledFrontend, CompiledSwitchingRule } from "../frontend/types.ts";
 import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
-import { compileRules, type ForwardFor, forwardforHeader, type Rule } from "../http/http_rules.ts";
+import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
 import type {

@@ -54,7 +54,7 @@ import {
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
-import type { LogContext } from "../log/log_format.ts";
+import { sessionLogContext } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
@@ -81,7 +81,6 @@ import {
   SF_FINST_NONE,
   SF_FINST_Q,
   SF_FINST_R,
-  terminationState,
 } from "../log/termination.ts";
 import {
   SI_ST_ASS,
@@ -1277,80 +1276,25 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #log(now: number, final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
-    const ctx = this.ctx;
-    const srv = this.srv;
-    const txn = this.txn;
-    const tt = now - this.tAccept;
-    let tc = this.tConnected > 0 ? this.tConnected - this.tConnStart : -1;
-    const tw = this.tConnStart > 0 || this.#queueSrv !== null ? this.tQueued : -1;
-    let tq = -1, tr = -1, ta = tt;
-    // HAProxy logs %ST 0 without an HTTP transaction (TCP mode).
-    let status = 0;
-    let requestLine = "";
-    let bytesOut = this.res.totalOut;
-    let bytesIn = this.req.totalIn;
-    let reqDate = this.acceptDate;
-    if (txn !== null) {
-      // A follow-up request's timers start at its first byte (the idle time
-      // before it is nobody's), a first request's at the accept.
-      const start = txn.count > 0 && txn.tFirstByte > 0 ? txn.tFirstByte : this.tAccept;
-      tq = txn.tHeadDone > 0 ? txn.tHeadDone - start : -1;
-      // Tr counts from when the request could reach the server: sent on a
-      // reused connection, or the moment a new one was established.
-      tr = txn.tResHead > 0 && txn.tReqSent > 0
-        ? txn.tResHead - Math.max(txn.tReqSent, this.tConnected)
-        : -1;
-      tc = txn.tc;
-      ta = now - start;
-      status = txn.status;
-      requestLine = txn.requestLine; // "" renders <BADREQ>
-      // Bytes of this transaction: everything queued for the client since the
-      // last one; on an abort only what was written (the rest never leaves,
-      // a write still in flight included).
-      const queued = this.#aborted ? 0 : this.res.out + this.#prefixLeft();
-      bytesOut = this.res.totalOut + queued - txn.bytesOutStart;
-      bytesIn = this.req.totalIn - txn.bytesInStart;
-      if (txn.requestDate > 0) reqDate = txn.requestDate;
-    }
-    const addr = srv !== null && this.tConnStart > 0 ? srv.address : null;
-    const lc: LogContext = {
-      clientIp: this.clientAddr.ip,
-      clientPort: this.clientAddr.port,
-      frontendIp: this.frontAddr.ip,
-      frontendPort: this.frontAddr.port,
-      acceptDate: this.acceptDate,
-      requestDate: reqDate,
-      frontend: this.fe.name,
-      backend: this.be !== null ? this.be.name : this.fe.name,
-      server: srv !== null && this.tConnStart > 0 ? srv.name : "<NOSRV>",
-      // The server connection's address: none ("-") when no connection was attempted.
-      serverIp: addr !== null && addr.kind === "tcp" ? addr.host : "",
-      serverPort: addr !== null && addr.kind === "tcp" ? addr.port : null,
-      tq,
-      tw,
-      tc,
-      tr,
-      ta,
-      tt,
-      status,
-      bytesOut,
-      bytesIn,
-      termState: terminationState(this.err, this.finst),
-      actconn: ctx.actconn,
-      feconn: this.fe.feconn,
-      // HAProxy lowers beconn before logging a transaction (at its end in
-      // keep-alive, at the stream's end otherwise): this stream is not
-      // counted. Sluice keeps it counted until #end, which releases it
-      // before the final line.
-      beconn: this.be !== null ? this.be.beconn - (this.#ended ? 0 : 1) : 0,
-      // A slot still held (released right after this line) is not counted on a final line.
-      srvconn: srv !== null ? srv.cur - (final && this.#taken ? 1 : 0) : 0,
-      retries: this.redispatched ? `+${this.retries}` : String(this.retries),
-      srvQueue: this.srvQueuePos,
-      beQueue: this.beQueuePos,
-      requestLine,
-      pid: Deno.pid,
-    };
-    ctx.logger.session(fmt.render(lc));
+    this.ctx.logger.session(fmt.render(sessionLogContext(this, now, final, this.ctx.actconn)));
+  }
+
+  // LogSource (log/session_log.ts): the facts a log line reads that the
+  // stream keeps private.
+
+  logQueued(): boolean {
+    return this.#queueSrv !== null;
+  }
+
+  logPendingOut(): number {
+    return this.#aborted ? 0 : this.res.out + this.#prefixLeft();
+  }
+
+  logSelfInBackend(): number {
+    return this.#ended ? 0 : 1;
+  }
+
+  logHeldSlot(final: boolean): number {
+    return final && this.#taken ? 1 : 0;
   }
 }
