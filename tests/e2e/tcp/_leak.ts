@@ -1,21 +1,16 @@
-// Resource leaks on error paths, observed from outside the proxy process:
-// after a few hundred sessions through one error path (client or server
-// resets, connect failures and timeouts, queue timeouts, error replies,
-// rules, tunnels, keep-alive timeouts, parked connections), the proxy must be
-// back to its idle baseline: no session counted (actconn, frontend, backend
-// and server `cur`), no queued stream, no pooled buffer in use beyond what the
-// stats request itself holds, and no file descriptor beyond the baseline
-// (listeners) once the stub servers closed their side.
-//
-// Every scenario asserts against a baseline taken right after start-up; the
-// stats request is answered by a separate frontend (`fe_stats`).
+// Set-up shared by the resource leak tests: a raw HTTP origin whose
+// behaviour per request is chosen by the path, a proxy with HTTP, TCP and
+// stats frontends in front of it, a blackhole and a dead server, snapshots
+// of the proxy's counters, buffers and file descriptors, the wait for the
+// idle baseline, and clients that send and go away.
+
 import assert from "node:assert/strict";
 import { closeQuietly, connect, delay, te, writeAll } from "../../_helpers/client.ts";
 import { blackholeServer, deadPort, type StubServer } from "../../_helpers/servers.ts";
 import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 
 /** A raw HTTP origin whose behaviour per request is chosen by the path. */
-class Origin {
+export class Origin {
   readonly listener: Deno.Listener;
   readonly port: number;
   readonly conns = new Set<Deno.Conn>();
@@ -130,14 +125,14 @@ class Origin {
   }
 }
 
-interface Snapshot {
+export interface Snapshot {
   actconn: number;
   used: number;
   fe: Record<string, number>;
   be: Record<string, { cur: number; queue: number; srvCur: number; srvQueue: number }>;
 }
 
-async function rawRequest(port: number, req: string, maxMs = 2000): Promise<string> {
+export async function rawRequest(port: number, req: string, maxMs = 2000): Promise<string> {
   const c = await connect(port);
   try {
     await writeAll(c, te.encode(req));
@@ -162,7 +157,7 @@ async function rawRequest(port: number, req: string, maxMs = 2000): Promise<stri
   }
 }
 
-async function snapshot(p: ProxyProcess): Promise<Snapshot> {
+export async function snapshot(p: ProxyProcess): Promise<Snapshot> {
   const text = await rawRequest(
     p.port("fe_stats"),
     "GET /stats;json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -193,22 +188,22 @@ async function snapshot(p: ProxyProcess): Promise<Snapshot> {
  * permissions refuse /proc/PID/fd to anything short of --allow-all, and the
  * suite runs with --allow-run, not --allow-all.
  */
-function fdLinks(pid: number): string[] {
+export function fdLinks(pid: number): string[] {
   const out = new Deno.Command("ls", { args: ["-l", `/proc/${pid}/fd`], stderr: "null" })
     .outputSync();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.includes(" -> "));
 }
 
-function fdCount(pid: number): number {
+export function fdCount(pid: number): number {
   return fdLinks(pid).length;
 }
 
 /** Sockets of the proxy process (fd links to socket:[...]). */
-function socketCount(pid: number): number {
+export function socketCount(pid: number): number {
   return fdLinks(pid).filter((l) => l.includes("-> socket:")).length;
 }
 
-interface Env {
+export interface Env {
   proxy: ProxyProcess;
   origin: Origin;
   blackhole: StubServer;
@@ -216,7 +211,7 @@ interface Env {
   baseSockets: number;
 }
 
-function config(origin: number, blackhole: number, dead: number): string {
+export function config(origin: number, blackhole: number, dead: number): string {
   return `
 global: { log: stdout }
 defaults:
@@ -264,7 +259,7 @@ backends:
 `;
 }
 
-async function withEnv(fn: (e: Env) => Promise<void>): Promise<void> {
+export async function withEnv(fn: (e: Env) => Promise<void>): Promise<void> {
   const origin = new Origin();
   const blackhole = await blackholeServer();
   let proxy: ProxyProcess | null = null;
@@ -283,7 +278,7 @@ async function withEnv(fn: (e: Env) => Promise<void>): Promise<void> {
 }
 
 /** Waits until the proxy is back to its idle baseline (or fails with the difference). */
-async function assertIdle(e: Env, what: string, timeoutMs = 3000): Promise<void> {
+export async function assertIdle(e: Env, what: string, timeoutMs = 3000): Promise<void> {
   e.origin.closeAll(); // parked server connections go away with it
   const end = Date.now() + timeoutMs;
   let last: Snapshot | null = null;
@@ -311,7 +306,11 @@ async function assertIdle(e: Env, what: string, timeoutMs = 3000): Promise<void>
 }
 
 /** Runs `n` clients of `one`, `par` at a time. */
-async function many(n: number, par: number, one: (i: number) => Promise<void>): Promise<void> {
+export async function many(
+  n: number,
+  par: number,
+  one: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < n) {
@@ -323,7 +322,7 @@ async function many(n: number, par: number, one: (i: number) => Promise<void>): 
 }
 
 /** Sends `req`, optionally waits for `waitMs` or some bytes, then closes. */
-async function sendAndClose(port: number, req: string, waitMs: number): Promise<void> {
+export async function sendAndClose(port: number, req: string, waitMs: number): Promise<void> {
   const c = await connect(port);
   try {
     await writeAll(c, te.encode(req));
@@ -333,187 +332,4 @@ async function sendAndClose(port: number, req: string, waitMs: number): Promise<
   }
 }
 
-const GET = (p: string, extra = "") => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
-
-// ---------------------------------------------------------------------------
-// Guards: error paths that go back to the idle baseline.
-
-Deno.test("leak guard: client resets mid-request head, mid-body and mid-response", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    await many(100, 20, (i) => sendAndClose(port, "GET /ok HTTP/1.1\r\nHo", i % 3));
-    await many(
-      100,
-      20,
-      (i) =>
-        sendAndClose(
-          port,
-          "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nabc",
-          i % 3,
-        ),
-    );
-    await many(100, 20, (i) => sendAndClose(port, GET("/bigbody"), 5 + (i % 5)));
-    await many(60, 20, () => sendAndClose(port, GET("/hang"), 20));
-    await assertIdle(e, "client resets");
-  });
-});
-
-Deno.test("leak guard: server closes (502), partial responses, 504 and 400/408 replies", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    await many(
-      100,
-      20,
-      () => rawRequest(port, GET("/close", "Connection: close\r\n")).then(() => {}),
-    );
-    await many(
-      100,
-      20,
-      () => rawRequest(port, GET("/partial", "Connection: close\r\n")).then(() => {}),
-    );
-    await many(
-      40,
-      20,
-      () => rawRequest(port, GET("/hang", "Connection: close\r\n")).then(() => {}),
-    );
-    await many(100, 20, () => rawRequest(port, "BLAH\x01 / HTTP/1.1\r\n\r\n").then(() => {}));
-    await many(40, 20, () => rawRequest(port, "GET /ok HTTP/1.1\r\n", 1000).then(() => {}));
-    await assertIdle(e, "server errors / error replies");
-  });
-});
-
-Deno.test("leak guard: connect refused with retries, connect timeouts, queue timeouts and aborts while queued", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    await many(
-      60,
-      20,
-      () => rawRequest(port, GET("/dead", "Connection: close\r\n")).then(() => {}),
-    );
-    await many(40, 20, () => rawRequest(port, GET("/bh", "Connection: close\r\n")).then(() => {}));
-    // Connect abandoned by the client while it is in flight.
-    await many(60, 20, () => sendAndClose(port, GET("/bh"), 50));
-    // One stream holds be_q's only slot; the others queue and time out or leave.
-    const holder = sendAndClose(port, GET("/q/hang"), 1500);
-    await delay(100);
-    await many(
-      60,
-      20,
-      () => rawRequest(port, GET("/q/ok", "Connection: close\r\n")).then(() => {}),
-    );
-    await many(60, 20, () => sendAndClose(port, GET("/q/ok"), 40));
-    await holder;
-    await assertIdle(e, "connect failures / queue");
-  });
-});
-
-Deno.test("leak guard: http-request deny/return/redirect, early 413 during upload (lingering close)", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    for (const p of ["/deny", "/ret", "/redir"]) {
-      await many(60, 20, () => rawRequest(port, GET(p), 600).then(() => {}));
-    }
-    // deny while a body is still being uploaded: lingering close, client leaves.
-    await many(
-      60,
-      20,
-      (i) =>
-        sendAndClose(
-          port,
-          "POST /deny HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + "y".repeat(3000),
-          i % 2 ? 0 : 30,
-        ),
-    );
-    await many(
-      60,
-      20,
-      () =>
-        sendAndClose(
-          port,
-          "POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + "y".repeat(3000),
-          30,
-        ),
-    );
-    await assertIdle(e, "rules / early replies");
-  });
-});
-
-Deno.test("leak guard: WebSocket tunnels closed by either side, TCP sessions reset by either side", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    const ws = GET("/ws", "Upgrade: websocket\r\nConnection: Upgrade\r\n");
-    await many(60, 20, () => sendAndClose(port, ws + "hello", 30));
-    await many(
-      60,
-      20,
-      () =>
-        rawRequest(
-          port,
-          GET("/ws-srvclose", "Upgrade: websocket\r\nConnection: Upgrade\r\n"),
-          300,
-        ).then(() => {}),
-    );
-    const tport = e.proxy.port("fe_tcp");
-    await many(60, 20, () => sendAndClose(tport, GET("/ok"), 10));
-    await many(60, 20, () => sendAndClose(tport, GET("/close"), 10));
-    await assertIdle(e, "tunnels");
-  });
-});
-
-Deno.test("leak guard: keep-alive connections closed by http-keep-alive, parked connections closed by the server", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    // Keep-alive client that stays idle: closed by the proxy after 200 ms.
-    await many(100, 25, async () => {
-      const c = await connect(port);
-      try {
-        await writeAll(c, te.encode(GET("/ok")));
-        const buf = new Uint8Array(1024);
-        while ((await c.read(buf)) !== null) { /* until the proxy closes */ }
-      } finally {
-        closeQuietly(c);
-      }
-    });
-    // Client leaves after a keep-alive response: the server connection is
-    // parked; then the server closes every one of them.
-    await many(100, 25, () => rawRequest(port, GET("/ok"), 30).then(() => {}));
-    await assertIdle(e, "keep-alive / parked");
-  });
-});
-
-Deno.test("leak guard: soft stop (SIGUSR1) while sessions are active exits once they end", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    const conns: Deno.Conn[] = [];
-    for (let i = 0; i < 40; i++) {
-      const c = await connect(port);
-      await writeAll(c, te.encode(GET(i % 2 ? "/hang" : "/ok")));
-      conns.push(c);
-    }
-    await delay(100);
-    e.proxy.kill("SIGUSR1");
-    await delay(100);
-    e.origin.closeAll();
-    for (const c of conns) closeQuietly(c);
-    const st = await e.proxy.waitExit(4000);
-    assert.equal(st.code, 0, e.proxy.describe());
-  });
-});
-
-// ---------------------------------------------------------------------------
-// Parked server connections are only purged lazily (IdlePool.take): a server
-// that keeps its connections open leaves them parked, one fd each, well past
-// IDLE_PURGE_DELAY (5 s) when no later request to that server comes.
-
-Deno.test("leak: parked server connections outlive the idle purge delay when no request follows", async () => {
-  await withEnv(async (e) => {
-    const port = e.proxy.port("fe_http");
-    // 40 concurrent keep-alive clients, each leaves after its response: 40 parked.
-    await many(40, 40, () => rawRequest(port, GET("/ok"), 100).then(() => {}));
-    const parked = socketCount(e.proxy.pid) - e.baseSockets;
-    assert.ok(parked >= 20, `expected parked server connections, got ${parked}`);
-    await delay(5000 + 1500); // IDLE_PURGE_DELAY plus margin
-    const left = socketCount(e.proxy.pid) - e.baseSockets;
-    assert.equal(left, 0, `${left} parked server sockets still open after the purge delay`);
-  });
-});
+export const GET = (p: string, extra = "") => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
