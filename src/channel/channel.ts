@@ -14,7 +14,7 @@
 // This file never touches sockets.
 
 import { type BufferPool, type Pools, SMALL_BUFSIZE } from "../buf/pool.ts";
-import { CHN_INFINITE_FORWARD } from "./types.ts";
+import { CF_WAIT_BUFFER, CHN_INFINITE_FORWARD } from "./types.ts";
 
 export class Channel {
   /** CF_* flags. */
@@ -170,7 +170,10 @@ export class Channel {
         } else if (this.buf === null) {
           // The wanted pool is exhausted (buffer-limit): an idle-size read still helps.
           const sb = pools.small.alloc();
-          if (sb === null) return null;
+          if (sb === null) {
+            this.flags |= CF_WAIT_BUFFER; // no buffer at all: the read waits
+            return null;
+          }
           this.buf = sb;
           this.bufPool = pools.small;
         }
@@ -178,6 +181,7 @@ export class Channel {
     }
     let buf = this.buf;
     if (buf === null) return null;
+    this.flags &= ~CF_WAIT_BUFFER;
     if (this.len >= buf.length) {
       // Full. A small buffer grows into a big one when no write is using it.
       if (this.bufPool === pools.small && !this.writing) {

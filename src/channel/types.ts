@@ -7,8 +7,7 @@
 
 /** The producer side has shut (FIN or error): no more data will be read. */
 export const CF_SHUTR = 0x0001;
-/** A read shutdown is requested (executed by the stream interface). */
-export const CF_SHUTR_NOW = 0x0002;
+// 0x0002 was CF_SHUTR_NOW (a requested read shutdown): Sluice shuts reads at once.
 /** The consumer side has been shut: nothing more can be written. */
 export const CF_SHUTW = 0x0004;
 /** A write shutdown is requested; executed once the buffer is empty. */
@@ -71,7 +70,6 @@ export const CHN_INFINITE_FORWARD = Number.MAX_SAFE_INTEGER;
 
 const NAMES: Array<[number, string]> = [
   [CF_SHUTR, "SHUTR"],
-  [CF_SHUTR_NOW, "SHUTR_NOW"],
   [CF_SHUTW, "SHUTW"],
   [CF_SHUTW_NOW, "SHUTW_NOW"],
   [CF_READ_NULL, "READ_NULL"],

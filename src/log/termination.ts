@@ -22,8 +22,8 @@ export const SF_ERR_RESOURCE = 6;
 export const SF_ERR_INTERNAL = 7;
 /** Killed by an admin or a hard stop ('K'). */
 export const SF_ERR_KILLED = 8;
-/** No server is up in the backend ('D' is for "down" detections; we use 'S' like HAProxy's NOSRV). */
-export const SF_ERR_DOWN = 9;
+// 9 ('D') is HAProxy's SF_ERR_DOWN, a session killed because its server went
+// down (`on-marked-down shutdown-sessions`), which Sluice does not do.
 /** Produced locally (the proxy answered, e.g. a redirect or stats) ('L'). */
 export const SF_ERR_LOCAL = 10;
 

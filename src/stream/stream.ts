@@ -27,6 +27,7 @@ import {
   CF_SHUTW_NOW,
   CF_WRITE_ERROR,
   CF_WRITE_PARTIAL,
+  CF_WRITE_TIMEOUT,
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
@@ -34,6 +35,7 @@ import { httpCloseClientAfterFlush, httpResetForNextRequest } from "../http/http
 import {
   type HttpTxn,
   TX_CLI_CLOSE,
+  TX_LOCAL_REPLY,
   TX_LOGGED,
   TX_REQ_DONE,
   TX_REUSED_CONN,
@@ -53,6 +55,7 @@ import {
   AN_RES_WAIT_HTTP,
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
+import { isResourceError } from "../listener/listener.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import { sessionLogContext } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
@@ -74,6 +77,7 @@ import {
   SF_ERR_LOCAL,
   SF_ERR_NONE,
   SF_ERR_PRXCOND,
+  SF_ERR_RESOURCE,
   SF_ERR_SRVCL,
   SF_ERR_SRVTO,
   SF_FINST_C,
@@ -132,12 +136,14 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #ended: boolean;
   /** The stream is being aborted: what is still queued for the client never leaves. */
   #aborted = false;
-  /** The current transaction's answer is the proxy's own (error, deny, return, redirect). */
-  #proxyReplied = false;
   /** A server slot is held (srv.cur counts this stream). */
   #taken: boolean;
-  /** The last connect attempt failed by timeout (sC rather than SC). */
-  #connErrTimeout: boolean;
+  /**
+   * How the last connect attempt failed: SF_ERR_SRVTO (timeout, sC),
+   * SF_ERR_SRVCL (refused or reset, SC) or SF_ERR_RESOURCE (no descriptor
+   * or memory for a socket, RC).
+   */
+  #connErr: number;
   /** Tick the current connect attempt started. */
   #connStartThis: number;
   /** Positions in the server / backend queue when this stream was queued (log %sq/%bq). */
@@ -205,7 +211,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.redispatched = false;
     this.#ended = false;
     this.#taken = false;
-    this.#connErrTimeout = false;
+    this.#connErr = SF_ERR_SRVCL;
     this.#connStartThis = 0;
     this.#connectSeq = 0;
     this.#orphans = 0;
@@ -503,7 +509,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       this.#connectSeq++;
       this.#abortConnect();
       si.state = SI_ST_CER;
-      this.#connErrTimeout = true;
+      this.#connErr = SF_ERR_SRVTO;
     }
     if (si.state === SI_ST_TAR) {
       if (!tickIsExpired(si.exp, now)) return true;
@@ -519,14 +525,14 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       if (si.connRetries <= 0) {
         this.#releaseServer();
         this.be!.counters.failedNoServer++;
-        this.#serverFailed(this.#connErrTimeout ? SF_ERR_SRVTO : SF_ERR_SRVCL);
+        this.#serverFailed(this.#connErr);
         return false;
       }
       si.connRetries--;
       this.retries++;
       const be = this.be!;
-      const timedOut = this.#connErrTimeout;
-      this.#connErrTimeout = false;
+      const failure = this.#connErr;
+      this.#connErr = SF_ERR_SRVCL;
       if (this.#mayRedispatch(srv, be.cfg.retries - si.connRetries)) {
         const other = be.assign(this, srv);
         if (other !== null && other !== srv) {
@@ -544,8 +550,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       be.counters.retries++;
       // Turn-around: the same server refused, it will likely refuse again at
       // once, so pause min(1 s, timeout connect) first. Not after a connect
-      // timeout (the attempt already took that long), as HAProxy.
-      if (timedOut) {
+      // timeout (the attempt already took that long), nor when the proxy
+      // lacked a socket (the server is not at fault; HAProxy retries at once).
+      if (failure !== SF_ERR_SRVCL) {
         si.state = SI_ST_ASS;
         return this.#serverSide(now);
       }
@@ -597,7 +604,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // completion of an abandoned attempt from the current one.
       this.ctx.proto.connect(srv.address, ac.signal).then(
         (c) => this.#connected(c, seq),
-        () => this.#connectFailed(seq),
+        (e) => this.#connectFailed(seq, e),
       );
     }
     return true;
@@ -688,11 +695,11 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
-  #connectFailed(seq: number): void {
+  #connectFailed(seq: number, e: unknown): void {
     const si = this.srvSi;
     if (seq !== this.#connectSeq || si.state !== SI_ST_CON || this.#ended) return;
     si.state = SI_ST_CER;
-    this.#connErrTimeout = false;
+    this.#connErr = isResourceError(e) ? SF_ERR_RESOURCE : SF_ERR_SRVCL;
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
@@ -713,7 +720,10 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #checkTimeouts(now: number): boolean {
     const cliExp = this.#clientExpiry();
     if (tickIsExpired(cliExp, now)) {
-      this.req.flags |= CF_READ_TIMEOUT;
+      // A client that does not read what waits for it timed out writing
+      // (HAProxy's CF_WRITE_TIMEOUT on res); otherwise reading.
+      if (this.res.sending()) this.res.flags |= CF_WRITE_TIMEOUT;
+      else this.req.flags |= CF_READ_TIMEOUT;
       this.#abort(SF_ERR_CLITO, this.#stage());
       return true;
     }
@@ -721,7 +731,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const srvExp = this.#serverExpiry();
       if (tickIsExpired(srvExp, now)) {
         if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
-        this.res.flags |= CF_READ_TIMEOUT;
+        if (this.req.sending()) this.req.flags |= CF_WRITE_TIMEOUT;
+        else this.res.flags |= CF_READ_TIMEOUT;
         this.countServerError();
         this.#abort(SF_ERR_SRVTO, SF_FINST_D);
         return true;
@@ -1049,8 +1060,15 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
    * Answers the client with a proxy-made error reply, logs the transaction
    * and closes after the reply is written.
    */
-  httpError(status: number, err: number, finst: number, _reason: string): void {
+  httpError(status: number, err: number, finst: number, reason: string): void {
     this.#setTermination(err, finst);
+    // Why the proxy answered, for `-d` (the log line has the status and state only).
+    const log = this.ctx.logger;
+    if (log.debugEnabled) {
+      log.debug(
+        `${this.fe.name} ${this.clientAddr.ip}:${this.clientAddr.port}: ${status} (${reason})`,
+      );
+    }
     const reply = this.fe.errorReplies.get(status);
     this.#sendReply(reply, status);
   }
@@ -1075,7 +1093,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     const txn = this.txn!;
     const res = this.res;
     txn.status = status;
-    this.#proxyReplied = true;
+    txn.flags |= TX_LOCAL_REPLY;
     if (res.sending()) {
       // Part of a response is already on its way: nothing valid can follow.
       this.logTxn();
@@ -1099,7 +1117,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
    * redispatch, connect start) must not show in its log line or counters.
    */
   beginNextTxn(): void {
-    this.#proxyReplied = false;
     this.tQueued = 0;
     this.srvQueuePos = 0;
     this.beQueuePos = 0;
@@ -1117,7 +1134,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     // A server counts only the responses it sent, not the proxy's own
     // 502/503/504 about it (HAProxy does the same).
     const txn = this.txn;
-    if (this.srv !== null && txn !== null && txn.tResHead > 0 && !this.#proxyReplied) {
+    if (this.srv !== null && txn !== null && txn.tResHead > 0 && !(txn.flags & TX_LOCAL_REPLY)) {
       this.srv.counters.httpResp[cls]!++;
     }
   }
