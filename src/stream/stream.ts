@@ -51,7 +51,6 @@ import {
   AN_REQ_ALL_HTTP,
   AN_REQ_HTTP_XFER_BODY,
   AN_REQ_WAIT_HTTP,
-  AN_RES_HTTP_XFER_BODY,
   AN_RES_WAIT_HTTP,
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
@@ -60,7 +59,7 @@ import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import { sessionLogContext } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
-import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
+import { tickAdd, tickIsExpired } from "../task/ticks.ts";
 import {
   type Task,
   TASK_WOKEN_INIT,
@@ -69,6 +68,7 @@ import {
   TASK_WOKEN_RES,
 } from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "./stream_interface.ts";
+import { clientExpiry, nextExpiry, serverExpiry } from "./stream_timeouts.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
@@ -286,10 +286,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
-  /** The timeouts that apply: the backend's for server-side ones, the frontend's for client-side. */
-  #feT(): Timeouts {
-    return this.fe.cfg.timeouts;
-  }
+  /** The server-side timeouts: the backend's, the frontend's before one is chosen. */
   #beT(): Timeouts {
     return this.be !== null ? this.be.cfg.timeouts : this.fe.cfg.timeouts;
   }
@@ -460,7 +457,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       this.#end();
       return;
     }
-    this.task.expire = this.#nextExpiry();
+    this.task.expire = nextExpiry(this);
   }
 
   /**
@@ -718,7 +715,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
 
   /** Checks inactivity timers; ends the stream and returns true when one expired. */
   #checkTimeouts(now: number): boolean {
-    const cliExp = this.#clientExpiry();
+    const cliExp = clientExpiry(this);
     if (tickIsExpired(cliExp, now)) {
       // A client that does not read what waits for it timed out writing
       // (HAProxy's CF_WRITE_TIMEOUT on res); otherwise reading.
@@ -728,7 +725,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return true;
     }
     if (this.srvSi.state === SI_ST_EST) {
-      const srvExp = this.#serverExpiry();
+      const srvExp = serverExpiry(this);
       if (tickIsExpired(srvExp, now)) {
         if (this.res.analysers & AN_RES_WAIT_HTTP) return false; // 504 by the analyser
         if (this.req.sending()) this.req.flags |= CF_WRITE_TIMEOUT;
@@ -739,86 +736,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       }
     }
     return false;
-  }
-
-  /** True in HTTP mode outside a tunnel. */
-  #httpNoTunnel(): boolean {
-    return this.txn !== null && !(this.txn.flags & TX_TUNNEL);
-  }
-
-  /**
-   * Client-side inactivity expiry: client-fin when one direction of the
-   * client side is shut, else tunnel (once established, when set), else client.
-   * In HTTP mode it runs only while the client is expected to send a body or
-   * to read a response; the head wait is the analyser's (http-request).
-   */
-  #clientExpiry(): number {
-    const fe = this.#feT(), be = this.#beT();
-    if (this.#httpNoTunnel()) {
-      const req = this.req;
-      const busy = (req.analysers & AN_REQ_HTTP_XFER_BODY) || !this.res.isEmpty();
-      // A body the server is slow to take fills the request buffer and the
-      // client is no longer read: it is not idle (HAProxy arms no read
-      // timeout then); the server side's timeout covers the stall.
-      if (!busy || (this.cli.readBlocked && this.res.isEmpty())) return req.analyseExp;
-      // A request body the client stopped sending while the response is
-      // still awaited from an established server: HAProxy keeps waiting for
-      // the server (it may answer early, e.g. 413), so `timeout server`
-      // decides and the client gets a 504 (sH), not a silent close (cD).
-      if (
-        (this.res.analysers & AN_RES_WAIT_HTTP) && this.res.isEmpty() &&
-        this.srvSi.state === SI_ST_EST
-      ) return req.analyseExp;
-      return tickFirst(tickAdd(this.cli.lastActivity, fe.client), req.analyseExp);
-    }
-    const halfClosed = (this.req.flags & CF_SHUTR) || (this.res.flags & CF_SHUTW);
-    let t: number;
-    if (halfClosed && fe.clientFin > 0) t = fe.clientFin;
-    else if (this.srvSi.state === SI_ST_EST && be.tunnel > 0) {
-      return tickAdd(Math.max(this.cli.lastActivity, this.srvSi.lastActivity), be.tunnel);
-    } else {
-      // Not read because the server is slow to take what we hold, and
-      // nothing to write to it: the client is not idle (timeout server).
-      if (this.cli.readBlocked && this.res.out === 0 && this.srvSi.state === SI_ST_EST) {
-        return TICK_ETERNITY;
-      }
-      t = fe.client;
-    }
-    return tickAdd(this.cli.lastActivity, t);
-  }
-
-  #serverExpiry(): number {
-    const be = this.#beT();
-    if (this.#httpNoTunnel()) {
-      // Only while a response is expected or being received, and not while
-      // the server is left unread because the client is slow to take what
-      // is already buffered (the client side's timeout covers that stall).
-      const res = this.res;
-      if (!(res.analysers & (AN_RES_WAIT_HTTP | AN_RES_HTTP_XFER_BODY))) return TICK_ETERNITY;
-      if (this.srvSi.readBlocked) return TICK_ETERNITY;
-      return tickAdd(this.srvSi.lastActivity, be.server);
-    }
-    const halfClosed = (this.res.flags & CF_SHUTR) || (this.req.flags & CF_SHUTW);
-    let t: number;
-    if (halfClosed && be.serverFin > 0) t = be.serverFin;
-    else if (be.tunnel > 0) return TICK_ETERNITY; // covered by the client-side tunnel expiry
-    else {
-      // Not read because the client is slow to take what we hold, and
-      // nothing to write to it: the server is not idle (timeout client).
-      if (this.srvSi.readBlocked && this.req.out === 0) return TICK_ETERNITY;
-      t = be.server;
-    }
-    return tickAdd(this.srvSi.lastActivity, t);
-  }
-
-  #nextExpiry(): number {
-    let exp = this.#clientExpiry();
-    const si = this.srvSi;
-    if (si.state === SI_ST_EST) exp = tickFirst(exp, this.#serverExpiry());
-    else if (si.state === SI_ST_CON || si.state === SI_ST_TAR || si.state === SI_ST_QUE) {
-      exp = tickFirst(exp, si.exp);
-    }
-    return exp;
   }
 
   countServerError(): void {
