@@ -16,11 +16,9 @@ import {
   CF_DONT_READ,
   CF_READ_ERROR,
   CF_SHUTR,
-  CF_SHUTW_NOW,
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import {
-  AN_REQ_ALL_HTTP,
   AN_REQ_HTTP_PROCESS_BE,
   AN_REQ_HTTP_PROCESS_FE,
   AN_REQ_HTTP_XFER_BODY,
@@ -36,6 +34,7 @@ import {
 } from "../channel/types.ts";
 import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
+import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import type { HeadEditor } from "./head_editor.ts";
@@ -167,7 +166,7 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
     );
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
-      s.httpError(txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);
+      httpError(s, txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);
       return ANA_ABORT;
     }
     if (r > 0) {
@@ -186,8 +185,8 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
   }
   if (req.flags & CF_SHUTR) {
     // The client closed: silently between requests, as an abort mid-head.
-    if (!txn.gotByte) s.endQuietly(SF_ERR_CLICL, SF_FINST_R, txn.count === 0);
-    else s.abortTxn(SF_ERR_CLICL, SF_FINST_R);
+    if (!txn.gotByte) endQuietly(s, SF_ERR_CLICL, SF_FINST_R, txn.count === 0);
+    else abortTxn(s, SF_ERR_CLICL, SF_FINST_R);
     return ANA_ABORT;
   }
   if (req.analyseExp === TICK_ETERNITY) {
@@ -200,9 +199,9 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
   if (tickIsExpired(req.analyseExp, now)) {
     if (!txn.gotByte && txn.count > 0) {
       // Keep-alive idle timeout: not an error, nothing to log.
-      s.endQuietly(SF_ERR_CLITO, SF_FINST_R, false);
+      endQuietly(s, SF_ERR_CLITO, SF_FINST_R, false);
     } else {
-      s.httpError(408, SF_ERR_CLITO, SF_FINST_R, "timeout");
+      httpError(s, 408, SF_ERR_CLITO, SF_FINST_R, "timeout");
     }
     return ANA_ABORT;
   }
@@ -240,7 +239,8 @@ function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number 
   // The Prometheus URI is scraped without credentials, like HAProxy's exporter service.
   const auth = ed.headerValues("authorization")[0] ?? null;
   if (target !== "prom" && !s.ctx.stats.authorized(cfg, auth)) {
-    s.localReply(
+    localReply(
+      s,
       buildReply(401, "text/html", defaultErrorBody(401), [
         'www-authenticate: Basic realm="Sluice statistics"',
       ]),
@@ -254,13 +254,13 @@ function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number 
   if (h.bodyType !== BODY_NONE) {
     // Admin forms are small: wait until the whole body is in the buffer.
     if (h.contentLength < 0 || h.contentLength > STATS_BODY_MAX) {
-      s.httpError(413, SF_ERR_PRXCOND, SF_FINST_R, "stats body");
+      httpError(s, 413, SF_ERR_PRXCOND, SF_FINST_R, "stats body");
       return ANA_ABORT;
     }
     const bodyStart = txn.reqHeadLen;
     if (req.input < bodyStart + h.contentLength) {
       if (req.flags & CF_SHUTR) {
-        s.abortTxn(SF_ERR_CLICL, SF_FINST_R);
+        abortTxn(s, SF_ERR_CLICL, SF_FINST_R);
         return ANA_ABORT;
       }
       return ANA_WAIT;
@@ -270,7 +270,8 @@ function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number 
     body = spanToString(buf, POS[0]! + bodyStart, h.contentLength);
   }
   const r = s.ctx.stats.reply(cfg, target, txn.method, body);
-  s.localReply(
+  localReply(
+    s,
     buildReply(r.status, r.contentType, new TextEncoder().encode(r.body), r.headers),
     r.status,
     SF_FINST_R,
@@ -284,7 +285,7 @@ export function httpProcessSwitchingRules(s: HttpStream, req: Channel): number {
   const be = s.fe.selectBackend(s.sampleCtx());
   if (be === null) {
     // Logged like HAProxy's NOSRV case: no server could be used (SC).
-    s.httpError(503, SF_ERR_SRVCL, SF_FINST_C, "no backend");
+    httpError(s, 503, SF_ERR_SRVCL, SF_FINST_C, "no backend");
     return ANA_ABORT;
   }
   s.setBackend(be);
@@ -354,7 +355,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
       ed,
     )
   ) {
-    s.httpError(500, SF_ERR_PRXCOND, SF_FINST_R, "rewrite failed");
+    httpError(s, 500, SF_ERR_PRXCOND, SF_FINST_R, "rewrite failed");
     return ANA_ABORT;
   }
   txn.reqBody.reset(h.bodyType === BODY_TUNNEL ? BODY_NONE : h.bodyType, h.contentLength);
@@ -433,7 +434,7 @@ export function httpReqForwardBody(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   if (forwardBody(req, txn.reqBody) < 0) {
     s.fe.counters.errors++;
-    s.httpError(400, SF_ERR_PRXCOND, SF_FINST_D, txn.reqBody.chunked.errorReason);
+    httpError(s, 400, SF_ERR_PRXCOND, SF_FINST_D, txn.reqBody.chunked.errorReason);
     return ANA_ABORT;
   }
   if (txn.reqBody.done) {
@@ -446,7 +447,7 @@ export function httpReqForwardBody(s: HttpStream, req: Channel): number {
     return ANA_CONTINUE;
   }
   if (req.flags & CF_SHUTR) {
-    s.abortTxn(SF_ERR_CLICL, SF_FINST_D);
+    abortTxn(s, SF_ERR_CLICL, SF_FINST_D);
     return ANA_ABORT;
   }
   return ANA_WAIT;
@@ -481,7 +482,7 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
         // (the head parses the same way again on the next wake).
         if (res.sending()) return ANA_WAIT;
         s.countServerError();
-        s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
+        httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
         return ANA_ABORT;
       }
       if (r > 0) {
@@ -491,7 +492,7 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
           // next bytes to the server unchecked (HTTP_RULES: bad framing).
           if (res.sending()) return ANA_WAIT; // a relayed 1xx goes out first
           s.countServerError();
-          s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "101 without an upgrade request");
+          httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "101 without an upgrade request");
           return ANA_ABORT;
         }
         if (st >= 100 && st < 200 && st !== 101) {
@@ -515,7 +516,7 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
           // forwarded as 1.0). A 1.0 client cannot decode chunks; Sluice does
           // not de-chunk (HAProxy does): a clean 502 rather than a corrupt body.
           s.countServerError();
-          s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "chunked response to an HTTP/1.0 request");
+          httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "chunked response to an HTTP/1.0 request");
           return ANA_ABORT;
         }
         txn.resBuf = buf;
@@ -539,18 +540,18 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
       // kept-alive connection retries the request, it would show a 502 to
       // its user. Logged as SH with no status, not counted as a failed
       // response.
-      s.abortTxn(SF_ERR_SRVCL, SF_FINST_H);
+      abortTxn(s, SF_ERR_SRVCL, SF_FINST_H);
       return ANA_ABORT;
     }
     s.countServerError();
-    s.httpError(502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
+    httpError(s, 502, SF_ERR_SRVCL, SF_FINST_H, "server closed");
     return ANA_ABORT;
   }
   if (s.serverEstablished()) {
     const t = s.be!.cfg.timeouts.server;
     if (tickIsExpired(tickAdd(s.serverLastActivity(), t), s.now())) {
       s.countServerError();
-      s.httpError(504, SF_ERR_SRVTO, SF_FINST_H, "timeout");
+      httpError(s, 504, SF_ERR_SRVTO, SF_FINST_H, "timeout");
       return ANA_ABORT;
     }
   }
@@ -604,14 +605,14 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
       ed,
     )
   ) {
-    s.httpError(502, SF_ERR_PRXCOND, SF_FINST_H, "rewrite failed");
+    httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "rewrite failed");
     return ANA_ABORT;
   }
   if (tunnel) {
     // Upgrade / CONNECT: both directions now forward everything; the
     // transaction is logged when the tunnel ends, as HAProxy does.
     txn.flags |= TX_TUNNEL;
-    s.countStatus(txn.status);
+    countStatus(s, txn.status);
     const req = s.req;
     req.analysers = 0;
     res.analysers = 0;
@@ -635,10 +636,10 @@ export function httpResForwardBody(s: HttpStream, res: Channel): number {
       // Not a byte of this response has left: the client can still get a
       // clean 502 instead of a connection closed on nothing.
       res.erase();
-      s.httpError(502, SF_ERR_SRVCL, SF_FINST_D, txn.resBody.chunked.errorReason);
+      httpError(s, 502, SF_ERR_SRVCL, SF_FINST_D, txn.resBody.chunked.errorReason);
       return ANA_ABORT;
     }
-    s.abortTxn(SF_ERR_SRVCL, SF_FINST_D);
+    abortTxn(s, SF_ERR_SRVCL, SF_FINST_D);
     return ANA_ABORT;
   }
   if (!txn.resBody.done) {
@@ -647,7 +648,7 @@ export function httpResForwardBody(s: HttpStream, res: Channel): number {
         txn.resBody.done = true; // the close is the end of this body
       } else {
         s.countServerError();
-        s.abortTxn(SF_ERR_SRVCL, SF_FINST_D);
+        abortTxn(s, SF_ERR_SRVCL, SF_FINST_D);
         return ANA_ABORT;
       }
     } else {
@@ -662,7 +663,7 @@ export function httpResForwardBody(s: HttpStream, res: Channel): number {
     // carry another request.
     txn.flags |= TX_CLI_CLOSE | TX_SRV_CLOSE;
   }
-  s.endTxn();
+  endTxn(s);
   return ANA_CONTINUE;
 }
 
@@ -677,24 +678,4 @@ function dropCloseToken(ed: HeadEditor): void {
   }
   ed.delHeader("connection");
   if (kept.length > 0) ed.addHeader("connection", kept.join(", "));
-}
-
-/** Re-arms the request analysers for the next request on a keep-alive connection. */
-export function httpResetForNextRequest(s: HttpStream): void {
-  const req = s.req, res = s.res;
-  s.txn!.reset(s.now());
-  s.beginNextTxn();
-  req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
-  res.analysers = 0;
-  req.flags &= ~CF_DONT_READ;
-  req.analyseExp = TICK_ETERNITY;
-}
-
-/** Marks the response channel to close the client once everything is written. */
-export function httpCloseClientAfterFlush(s: HttpStream): void {
-  s.res.flags |= CF_SHUTW_NOW;
-  s.req.analyseExp = TICK_ETERNITY;
-  s.req.flags |= CF_DONT_READ;
-  s.req.analysers = 0;
-  s.res.analysers = 0;
 }

@@ -32,10 +32,13 @@ export interface HttpCtx {
   readonly stopping: boolean;
   /** The stats page and Prometheus exporter. */
   readonly stats: StatsApplet;
+  /** Debug messages (`-d`): why the proxy answered. */
+  readonly logger: { readonly debugEnabled: boolean; debug(msg: string): void };
 }
 
 /** A frontend as the HTTP layer sees it (frontend/frontend.ts). */
 export interface HttpFrontend {
+  readonly name: string;
   readonly cfg: FrontendConfig;
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
@@ -48,6 +51,8 @@ export interface HttpFrontend {
     httpReqs: number;
     denied: number;
     deniedResp: number;
+    /** Responses by status class (index 1..5; 0: other). */
+    readonly httpResp: number[];
   };
   /** The backend of a request (use_backend, else default_backend); null for none. */
   selectBackend(ctx: SampleCtx): HttpBackend | null;
@@ -58,7 +63,7 @@ export interface HttpServer {
   readonly cfg: { readonly cookie: string | null };
   /** It may take traffic (UP or draining, not in maintenance). */
   readonly usable: boolean;
-  readonly counters: { deniedResp: number };
+  readonly counters: { deniedResp: number; readonly httpResp: number[] };
 }
 
 /** A backend as the HTTP layer sees it (backend/backend.ts). */
@@ -70,7 +75,7 @@ export interface HttpBackend {
   /** Cookie persistence, null without a `cookie` line. */
   readonly cookie: CookieConfig | null;
   readonly servers: readonly HttpServer[];
-  readonly counters: { denied: number; deniedResp: number };
+  readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
 }
 
 /**
@@ -100,20 +105,24 @@ export interface HttpStream {
   setBackend(be: HttpBackend): void;
   /** The request head is committed: reuse the server connection or ask for one. */
   requestServer(): void;
-  /** Answers with the proxy's error reply for `status`, logs, closes after it. */
-  httpError(status: number, err: number, finst: number, reason: string): void;
-  /** Answers with a reply the proxy made (return, redirect, stats), closes after it. */
-  localReply(reply: Uint8Array, status: number, finst: number): void;
-  /** Ends without a reply; logs only when `log`. */
-  endQuietly(err: number, finst: number, log: boolean): void;
-  /** A side aborted the transaction: log it, end the stream. */
-  abortTxn(err: number, finst: number): void;
-  /** The response was fully forwarded: log, then keep-alive or close. */
-  endTxn(): void;
-  /** A keep-alive connection's next transaction starts. */
+  /** Records how the stream ends (the first cause wins). */
+  setTermination(err: number, finst: number): void;
+  /** Ends the stream now, with the termination state recorded (output not yet written is dropped). */
+  endStream(): void;
+  /** Closes the server connection, if any, keeping the client side. */
+  closeServerSide(): void;
+  /** Gives back the server slot this transaction held (keep-alive: the connection stays). */
+  releaseServer(): void;
+  /** The server connection carried one more transaction. */
+  serverTxnDone(): void;
+  /** Writes the session's log line now (`final`: the stream ends after it). */
+  writeLog(final: boolean): void;
+  /** Bytes of a proxy reply not yet written to the client. */
+  prefixLeft(): number;
+  /** Runs the stream again soon (new input, a reply to send). */
+  wake(): void;
+  /** A keep-alive connection's next transaction starts (per-request facts reset). */
   beginNextTxn(): void;
-  /** Counts a response by status class (frontend, backend, server). */
-  countStatus(status: number): void;
   /** Counts a bad or missing response against the server and the backend. */
   countServerError(): void;
   /** A request head was parsed: bind the editor and the sample context to it. */

@@ -11,6 +11,7 @@ import { SF_ERR_PRXCOND, SF_FINST_H, SF_FINST_R } from "../log/termination.ts";
 import { buildReply } from "./http_errors.ts";
 import { evalRules, type Rule, type RuleVerdict } from "./http_rules.ts";
 import type { HttpStream } from "./http_stream.ts";
+import { httpError, localReply } from "./txn_end.ts";
 
 /**
  * Applies http-request rules; on deny/return/redirect, answers and returns
@@ -60,15 +61,16 @@ function answerVerdict(
         if (s.be !== null) s.be.counters.deniedResp++;
         if (s.srv !== null) s.srv.counters.deniedResp++;
       }
-      s.httpError(v.status, SF_ERR_PRXCOND, finst, "denied");
+      httpError(s, v.status, SF_ERR_PRXCOND, finst, "denied");
       break;
     case "return": {
       const extra = v.headers.map(([n, val]) => `${n}: ${val}`);
-      s.localReply(buildReply(v.status, v.contentType, v.body, extra), v.status, finst);
+      localReply(s, buildReply(v.status, v.contentType, v.body, extra), v.status, finst);
       break;
     }
     case "redirect":
-      s.localReply(
+      localReply(
+        s,
         buildReply(v.code, null, new Uint8Array(0), [`location: ${v.location}`]),
         v.code,
         finst,

@@ -31,11 +31,9 @@ import {
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
 import type { Timeouts } from "../config/types.ts";
-import { httpCloseClientAfterFlush, httpResetForNextRequest } from "../http/http_ana.ts";
+import { abortTxn, endQuietly, httpError, logAbortedTxn, logTxn } from "../http/txn_end.ts";
 import {
   type HttpTxn,
-  TX_CLI_CLOSE,
-  TX_LOCAL_REPLY,
   TX_LOGGED,
   TX_REQ_DONE,
   TX_REUSED_CONN,
@@ -256,7 +254,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   crash(_e: unknown): void {
     if (this.#ended) return;
     try {
-      this.#setTermination(
+      this.setTermination(
         SF_ERR_INTERNAL,
         this.#stage(),
       );
@@ -312,7 +310,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       this.ctx.stopping && http && (req.analysers & AN_REQ_WAIT_HTTP) && !this.txn!.gotByte &&
       req.input === 0
     ) {
-      this.endQuietly(SF_ERR_LOCAL, SF_FINST_R, false);
+      endQuietly(this, SF_ERR_LOCAL, SF_FINST_R, false);
       return;
     }
 
@@ -326,7 +324,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
         return;
       }
       if (this.cli.state !== SI_ST_CLO) {
-        this.#setTermination(SF_ERR_CLICL, SF_FINST_D);
+        this.setTermination(SF_ERR_CLICL, SF_FINST_D);
         this.#shutSide(this.cli, res, req);
       }
     }
@@ -336,7 +334,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     ) {
       if (!http) {
         this.countServerError();
-        this.#setTermination(SF_ERR_SRVCL, SF_FINST_D);
+        this.setTermination(SF_ERR_SRVCL, SF_FINST_D);
         this.#shutSide(this.srvSi, req, res);
       } else if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
@@ -357,7 +355,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       (req.flags & CF_SHUTR) && st >= SI_ST_REQ && st <= SI_ST_CER && this.be !== null &&
       this.be.cfg.options.has("abortonclose") && (!http || (this.txn!.flags & TX_REQ_DONE))
     ) {
-      if (http) this.abortTxn(SF_ERR_CLICL, this.#stage());
+      if (http) abortTxn(this, SF_ERR_CLICL, this.#stage());
       else this.#abort(SF_ERR_CLICL, this.#stage());
       return;
     }
@@ -641,7 +639,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   /** No server could be reached: 503 in HTTP mode, a plain close in TCP mode. */
   #serverFailed(err: number, finst: number = SF_FINST_C): void {
     if (this.txn !== null && !(this.txn.flags & TX_TUNNEL)) {
-      this.httpError(503, err, finst, "no server");
+      httpError(this, 503, err, finst, "no server");
     } else {
       this.#abort(err, finst);
     }
@@ -756,12 +754,12 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
    * an HTTP transaction in progress is logged with it.
    */
   #abort(err: number, finst: number): void {
-    this.#setTermination(err, finst);
+    this.setTermination(err, finst);
     if (!this.req.writing) this.req.erase();
     if (!this.res.writing) this.res.erase();
     // %B then counts what reached the client, not what was still queued for it.
     this.#aborted = true;
-    if (this.txn !== null) this.#logAbortedTxn();
+    if (this.txn !== null) logAbortedTxn(this);
     this.#end();
   }
 
@@ -769,13 +767,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #stage(): number {
     const st = this.srvSi.state;
     return st === SI_ST_EST ? SF_FINST_D : st === SI_ST_QUE ? SF_FINST_Q : SF_FINST_C;
-  }
-
-  #setTermination(err: number, finst: number): void {
-    if (this.err === SF_ERR_NONE) {
-      this.err = err;
-      this.finst = finst;
-    }
   }
 
   // -------------------------------------------------------------------------
@@ -973,61 +964,14 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     res.len = res.out;
   }
 
-  /**
-   * Answers the client with a proxy-made error reply, logs the transaction
-   * and closes after the reply is written.
-   */
-  httpError(status: number, err: number, finst: number, reason: string): void {
-    this.#setTermination(err, finst);
-    // Why the proxy answered, for `-d` (the log line has the status and state only).
-    const log = this.ctx.logger;
-    if (log.debugEnabled) {
-      log.debug(
-        `${this.fe.name} ${this.clientAddr.ip}:${this.clientAddr.port}: ${status} (${reason})`,
-      );
-    }
-    const reply = this.fe.errorReplies.get(status);
-    this.#sendReply(reply, status);
-  }
-
-  /** Answers with a proxy-made reply (return, redirect, stats) and closes after it. */
-  localReply(reply: Uint8Array, status: number, finst: number): void {
-    this.#setTermination(SF_ERR_LOCAL, finst);
-    this.#sendReply(reply, status);
-  }
-
   /** Whether the server connection is established (the HTTP analysers ask). */
   serverEstablished(): boolean {
     return this.srvSi.state === SI_ST_EST;
   }
-
   /** Tick of the server side's last activity (`timeout server` counts from it). */
   serverLastActivity(): number {
     return this.srvSi.lastActivity;
   }
-
-  #sendReply(reply: Uint8Array, status: number): void {
-    const txn = this.txn!;
-    const res = this.res;
-    txn.status = status;
-    txn.flags |= TX_LOCAL_REPLY;
-    if (res.sending()) {
-      // Part of a response is already on its way: nothing valid can follow.
-      this.logTxn();
-      this.#abort(this.err, this.finst);
-      return;
-    }
-    if (this.srvSi.state !== SI_ST_INI) this.closeServerSide();
-    res.erase();
-    // The reply (prebuilt and shared, or made for this request) is written
-    // as it is, whatever its size: no copy, no pool buffer.
-    res.setPrefix(reply, reply.length, false);
-    httpCloseClientAfterFlush(this);
-    this.txn!.flags |= TX_CLI_CLOSE;
-    this.logTxn();
-    this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
-  }
-
   /**
    * A keep-alive connection's next transaction starts: the per-request
    * server-side facts of the last one (queue wait and positions, retries,
@@ -1042,95 +986,38 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.tConnStart = 0;
     if (!this.queued) this.#queueSrv = null;
   }
+  // Primitives of HttpStream the transaction's end uses (http/txn_end.ts).
 
-  /** Counts a response by status class (frontend, backend, server). */
-  countStatus(status: number): void {
-    const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
-    this.fe.counters.httpResp[cls]!++;
-    if (this.be !== null) this.be.counters.httpResp[cls]!++;
-    // A server counts only the responses it sent, not the proxy's own
-    // 502/503/504 about it (HAProxy does the same).
-    const txn = this.txn;
-    if (this.srv !== null && txn !== null && txn.tResHead > 0 && !(txn.flags & TX_LOCAL_REPLY)) {
-      this.srv.counters.httpResp[cls]!++;
+  setTermination(err: number, finst: number): void {
+    if (this.err === SF_ERR_NONE) {
+      this.err = err;
+      this.finst = finst;
     }
   }
 
-  /** Ends the stream without a reply; logs only when `log` and no transaction was logged. */
-  endQuietly(err: number, finst: number, log: boolean): void {
-    this.#setTermination(err, finst);
-    if (log && !this.fe.cfg.options.has("dontlognull")) this.logTxn();
-    else this.txn!.flags |= TX_LOGGED;
-    this.#abort(err, finst);
+  endStream(): void {
+    this.#abort(this.err, this.finst);
   }
 
-  /** A client or server aborted the transaction: log it and end the stream. */
-  abortTxn(err: number, finst: number): void {
-    this.#setTermination(err, finst);
-    this.logTxn();
-    this.#abort(err, finst);
+  releaseServer(): void {
+    this.#releaseServer();
   }
 
-  /** The response was fully forwarded: log, then keep-alive or close. */
-  endTxn(): void {
-    const txn = this.txn!;
-    // Bytes after the end of the response are not the next response.
-    const srvClose = (txn.flags & TX_SRV_CLOSE) !== 0 || this.res.input > 0;
-    // Request bytes the server never took (it answered early and closes)
-    // would block the client's next request: close the client side too.
-    const req = this.req;
-    if (srvClose && req.sending()) txn.flags |= TX_CLI_CLOSE;
-    // A transaction followed by another on this connection is not the final line.
-    this.logTxn((txn.flags & TX_CLI_CLOSE) !== 0);
-    txn.count++;
+  serverTxnDone(): void {
     this.srvSi.txns++;
-    if (srvClose) this.closeServerSide();
-    // An idle keep-alive server connection does not hold a maxconn slot: the
-    // slot counts requests in progress, as HAProxy's served sessions do.
-    else this.#releaseServer();
-    if (txn.flags & TX_CLI_CLOSE) {
-      httpCloseClientAfterFlush(this);
-      return;
-    }
-    httpResetForNextRequest(this);
-    // Pipelined bytes may already wait in the buffer: run again for them.
-    // Without any, the next read's completion wakes the stream (a run
-    // spent for nothing on every keep-alive request otherwise).
-    if (this.req.input > 0) this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
-  /**
-   * A stream ends on an error or timeout: its transaction is logged when it
-   * had started, or when the connection never carried a request (unless
-   * `option dontlognull`); an idle keep-alive connection ending is not a
-   * request and is not logged.
-   */
-  #logAbortedTxn(): void {
-    const txn = this.txn!;
-    if (txn.gotByte || txn.tHeadDone > 0) this.logTxn();
-    else if (txn.count === 0 && !this.fe.cfg.options.has("dontlognull")) this.logTxn();
-    else txn.flags |= TX_LOGGED;
-  }
-
-  /**
-   * Logs the current HTTP transaction once. `final`: the stream ends after it
-   * (false only for a keep-alive transaction another one follows).
-   */
-  logTxn(final = true): void {
-    const txn = this.txn;
-    if (txn === null || (txn.flags & TX_LOGGED)) return;
-    txn.flags |= TX_LOGGED;
+  writeLog(final: boolean): void {
     this.#loggedTxns++;
-    // Every transaction that got a status counts once, however it ended (a
-    // 200 whose body then stalled too); a tunnel counted when it began.
-    if (txn.status > 0 && !(txn.flags & TX_TUNNEL)) this.countStatus(txn.status);
     // The clock is an op call: read it only for a line that is written.
     if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now(), final);
-    txn.bytesOutStart = this.res.totalOut + this.res.out + this.#prefixLeft();
-    txn.bytesInStart = this.req.totalIn;
   }
 
-  #prefixLeft(): number {
+  wake(): void {
+    this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
+  }
+
+  prefixLeft(): number {
     const r = this.res;
     return r.prefix !== null ? r.prefixLen - r.prefixOff : 0;
   }
@@ -1171,7 +1058,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     else if (
       !(this.txn.flags & TX_LOGGED) && (this.#loggedTxns === 0 || (this.txn.flags & TX_TUNNEL))
     ) {
-      this.logTxn();
+      logTxn(this);
     }
     if (this.txn !== null) {
       if (this.txn.scratch !== null) ctx.pools.big.release(this.txn.scratch);
@@ -1221,7 +1108,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   }
 
   logPendingOut(): number {
-    return this.#aborted ? 0 : this.res.out + this.#prefixLeft();
+    return this.#aborted ? 0 : this.res.out + this.prefixLeft();
   }
 
   logSelfInBackend(): number {
