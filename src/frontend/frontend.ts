@@ -5,7 +5,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { CompiledFrontend } from "./types.ts";
 import type { FrontendConfig } from "../config/types.ts";
-import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import type { LogFormat } from "../log/log_format.ts";
@@ -22,6 +22,8 @@ export class Frontend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Its http-response rules read request fetches (computed once). */
+  readonly resRulesUseRequest: boolean;
   /** Error replies (with this frontend's errorfile bodies). */
   readonly errorReplies: ErrorReplies;
   readonly counters: FrontendCounters;
@@ -42,6 +44,7 @@ export class Frontend {
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
+    this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
     this.#compiled = compiled;

@@ -33,6 +33,7 @@ import {
   ANA_WAIT,
 } from "../channel/types.ts";
 import { applyForwardFor } from "./forwardfor.ts";
+import { rulesUseRequest } from "./http_rules.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
@@ -175,7 +176,7 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
       txn.tHeadDone = now;
       // Only a logged request needs its line as text (the bytes do not stay).
       if (s.fe.logFormat !== null) txn.captureRequestLine();
-      s.bindRequest();
+      txn.bindRequest();
       req.analyseExp = TICK_ETERNITY;
       req.analysers &= ~AN_REQ_WAIT_HTTP;
       s.fe.counters.httpReqs++;
@@ -233,7 +234,7 @@ const STATS_BODY_MAX = 8192;
 /** Serves a stats request locally; ANA_CONTINUE when the request is not one. */
 function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number {
   const txn = s.txn!;
-  const ed = s.reqEditor();
+  const ed = s.txn!.reqEd;
   const target = s.ctx.stats.target(cfg, ed.path());
   if (target === null) return ANA_CONTINUE;
   // The Prometheus URI is scraped without credentials, like HAProxy's exporter service.
@@ -282,7 +283,7 @@ function httpStatsApplet(s: HttpStream, req: Channel, cfg: StatsConfig): number 
 /** AN_REQ_SWITCHING_RULES: use_backend lines in order, then default_backend; 503 when none. */
 export function httpProcessSwitchingRules(s: HttpStream, req: Channel): number {
   req.analysers &= ~AN_REQ_SWITCHING_RULES;
-  const be = s.fe.selectBackend(s.sampleCtx());
+  const be = s.fe.selectBackend(s.txn!.sample);
   if (be === null) {
     // Logged like HAProxy's NOSRV case: no server could be used (SC).
     httpError(s, 503, SF_ERR_SRVCL, SF_FINST_C, "no backend");
@@ -307,7 +308,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
     return ANA_ABORT;
   }
   const h = txn.req;
-  const ed = s.reqEditor();
+  const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
   // Connection mode, decided from the request; the response may still force a close.
@@ -344,7 +345,11 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // is still what the channels show (a clean connection can then be parked).
   s.requestServer();
   // Response rules that read the request need a copy: its bytes do not stay.
-  s.keepRequestForResponse();
+  // The request head's bytes may be overwritten once forwarded: response
+  // rules that read request fetches need a copy.
+  if (s.fe.resRulesUseRequest || (s.be !== null && rulesUseRequest(s.be.httpResRules))) {
+    s.txn!.sample.keepRequest();
+  }
   if (
     !commitHead(
       s,
@@ -567,7 +572,7 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
   if (res.sending()) return ANA_WAIT;
   res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
   const h = txn.res;
-  const ed = s.resEditor();
+  const ed = s.txn!.resEd;
   if (!applyResponseRules(s)) return ANA_ABORT;
   const tunnel = h.bodyType === BODY_TUNNEL;
   applyCookieResponse(s, ed);

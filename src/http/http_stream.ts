@@ -21,7 +21,6 @@ import type { StatsApplet } from "./applet.ts";
 import type { CookieConfig } from "./cookie.ts";
 import type { ErrorReplies } from "./http_errors.ts";
 import type { ForwardFor, Rule } from "./http_rules.ts";
-import type { HeadEditor } from "./head_editor.ts";
 import type { HttpTxn } from "./txn.ts";
 
 /** What the HTTP layer reads of the process. */
@@ -43,6 +42,8 @@ export interface HttpFrontend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Its http-response rules read request fetches (the request must be kept for them). */
+  readonly resRulesUseRequest: boolean;
   /** The compiled log format, null with `log: false` (only its presence matters here). */
   readonly logFormat: unknown;
   readonly errorReplies: ErrorReplies;
@@ -125,13 +126,6 @@ export interface HttpStream {
   beginNextTxn(): void;
   /** Counts a bad or missing response against the server and the backend. */
   countServerError(): void;
-  /** A request head was parsed: bind the editor and the sample context to it. */
-  bindRequest(): void;
-  /** A response head was parsed: bind the editor and the sample context to it. */
+  /** A response head was parsed: count its response time, bind the editor and sample context. */
   bindResponse(): void;
-  /** The request head is about to leave: keep what response rules will read of it. */
-  keepRequestForResponse(): void;
-  sampleCtx(): SampleCtx;
-  reqEditor(): HeadEditor;
-  resEditor(): HeadEditor;
 }

@@ -162,6 +162,18 @@ export class HttpTxn {
   }
 
   /** Prepares for the next request on the same connection. */
+  /** The request head was parsed: bind the editor and the sample context to it. */
+  bindRequest(): void {
+    this.reqEd.reset(this.reqBuf!, this.req);
+    this.sample.setRequest(this.reqBuf!, this.req, this.reqEd);
+  }
+
+  /** The response head was parsed: bind the editor and the sample context to it. */
+  bindResponse(): void {
+    this.resEd.reset(this.resBuf!, this.res);
+    this.sample.setResponse(this.resBuf!, this.res, this.resEd);
+  }
+
   reset(now: number): void {
     this.req.reset();
     this.res.reset();

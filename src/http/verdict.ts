@@ -19,7 +19,7 @@ import { httpError, localReply } from "./txn_end.ts";
  */
 export function applyRequestRules(s: HttpStream, rules: readonly Rule[]): boolean {
   if (rules.length === 0) return true;
-  const v = evalRules(rules, s.sampleCtx(), s.reqEditor());
+  const v = evalRules(rules, s.txn!.sample, s.txn!.reqEd);
   if (v.kind === "continue") return true;
   // A deny by the backend's rules counts in the backend's dreq too.
   if (v.kind === "deny" && s.be !== null && rules === s.be.httpReqRules) s.be.counters.denied++;
@@ -31,8 +31,8 @@ export function applyResponseRules(s: HttpStream): boolean {
   const beRules = s.be !== null ? s.be.httpResRules : [];
   const feRules = s.fe.httpResRules;
   if (beRules.length === 0 && feRules.length === 0) return true;
-  const ed = s.resEditor();
-  const sc = s.sampleCtx();
+  const ed = s.txn!.resEd;
+  const sc = s.txn!.sample;
   for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
     if (rules.length === 0) continue;
     const v = evalRules(rules, sc, ed);

@@ -40,10 +40,6 @@ import {
   TX_SRV_CLOSE,
   TX_TUNNEL,
 } from "../http/txn.ts";
-import type { HeadEditor } from "../http/head_editor.ts";
-import type { HeadSampleCtx } from "../http/http_fetch.ts";
-import type { SampleCtx } from "../sample/types.ts";
-import { rulesUseRequest } from "../http/http_rules.ts";
 import type { HttpStream } from "../http/http_stream.ts";
 import {
   AN_REQ_ALL_HTTP,
@@ -158,11 +154,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #connectSeq: number;
   /** Closed server-side interfaces whose I/O has not settled yet (buffers stay held). */
   #orphans: number;
-  #sample: HeadSampleCtx | null;
-  #reqEd: HeadEditor | null;
-  #resEd: HeadEditor | null;
-  /** The frontend's http-response rules read the request (keep a copy of it). */
-  #resRulesUseReq: boolean;
   /** HTTP transactions logged on this stream. */
   #loggedTxns: number;
   /** Links in the process's session list (SessionList). */
@@ -213,10 +204,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.#connStartThis = 0;
     this.#connectSeq = 0;
     this.#orphans = 0;
-    this.#sample = null;
-    this.#reqEd = null;
-    this.#resEd = null;
-    this.#resRulesUseReq = false;
     this.#loggedTxns = 0;
     this.sessPrev = null;
     this.sessNext = null;
@@ -225,11 +212,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // HTTP mode: the analysers own the data; the server side waits for a
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
-      this.#sample = txn.sample;
-      this.#sample.setConnection(remote.ip, remote.port, local.ip, local.port);
-      this.#reqEd = txn.reqEd;
-      this.#resEd = txn.resEd;
-      this.#resRulesUseReq = rulesUseRequest(fe.httpResRules);
+      txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
       this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
     } else {
       // TCP mode: no analysers, both channels forward everything, and a FIN on
@@ -772,39 +755,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   // -------------------------------------------------------------------------
   // HTTP helpers used by the analysers (http_ana.ts)
 
-  /** The sample context over the current request/response (rules, ACLs). */
-  sampleCtx(): SampleCtx {
-    return this.#sample!;
-  }
-
-  /** The request head editor (bound by bindRequest()). */
-  reqEditor(): HeadEditor {
-    return this.#reqEd!;
-  }
-
-  /** The response head editor (bound by bindResponse()). */
-  resEditor(): HeadEditor {
-    return this.#resEd!;
-  }
-
-  /** A request head was parsed: bind the editor and the sample context to it. */
-  bindRequest(): void {
-    const txn = this.txn!;
-    this.#reqEd!.reset(txn.reqBuf!, txn.req);
-    this.#sample!.setRequest(txn.reqBuf!, txn.req, this.#reqEd);
-  }
-
-  /**
-   * The request head is about to be forwarded (its bytes may then be
-   * overwritten): response rules that read request fetches need a copy.
-   */
-  keepRequestForResponse(): void {
-    if (this.#resRulesUseReq || (this.be !== null && rulesUseRequest(this.be.httpResRules))) {
-      this.#sample!.keepRequest();
-    }
-  }
-
-  /** A response head was parsed: bind the editor and the sample context to it. */
+  /** A response head was parsed: count its response time, bind the editor and sample context. */
   bindResponse(): void {
     const txn = this.txn!;
     // Response time (Tr) for the stats: from when the request could reach the server.
@@ -815,8 +766,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       this.srv.counters.respTimeSum += tr;
       this.srv.counters.respSamples++;
     }
-    this.#resEd!.reset(txn.resBuf!, txn.res);
-    this.#sample!.setResponse(txn.resBuf!, txn.res, this.#resEd);
+    txn.bindResponse();
   }
 
   /**
