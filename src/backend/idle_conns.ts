@@ -11,7 +11,7 @@
 
 import type { Pools } from "../buf/pool.ts";
 import { Channel } from "../channel/channel.ts";
-import type { StreamInterface } from "../stream/stream_interface.ts";
+import type { StreamInterface } from "../si/stream_interface.ts";
 import { type Clock, realClock } from "../task/ticks.ts";
 
 /** Parked connections older than this are closed rather than reused (HAProxy's pool-purge-delay). */

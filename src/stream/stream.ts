@@ -61,7 +61,7 @@ import {
   TASK_WOKEN_MSG,
   TASK_WOKEN_RES,
 } from "../task/types.ts";
-import { type SiOwner, StreamInterface } from "./stream_interface.ts";
+import { type SiOwner, StreamInterface } from "../si/stream_interface.ts";
 import { clientExpiry, nextExpiry, serverExpiry } from "./stream_timeouts.ts";
 import {
   SF_ERR_CLICL,
@@ -90,7 +90,7 @@ import {
   SI_ST_QUE,
   SI_ST_REQ,
   SI_ST_TAR,
-} from "./types.ts";
+} from "../si/types.ts";
 import type { SessionNode } from "./session_list.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */

@@ -15,8 +15,8 @@ import { TX_TUNNEL } from "../http/txn.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst } from "../task/ticks.ts";
 import type { Channel } from "../channel/channel.ts";
 import type { Timeouts } from "../config/types.ts";
-import type { StreamInterface } from "./stream_interface.ts";
-import { SI_ST_CON, SI_ST_EST, SI_ST_QUE, SI_ST_TAR } from "./types.ts";
+import type { StreamInterface } from "../si/stream_interface.ts";
+import { SI_ST_CON, SI_ST_EST, SI_ST_QUE, SI_ST_TAR } from "../si/types.ts";
 
 /** What the expiries read of a stream (stream.ts's Stream satisfies it). */
 export interface TimeoutView {
