@@ -13,7 +13,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
-import { IdleConn } from "../backend/idle_conns.ts";
+import { adoptConn, connIsClean, parkConn, reuseMinTxns } from "../backend/conn_reuse.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
@@ -810,16 +810,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     }
     this.srv = pick;
     this.srvSi.connRetries = be.cfg.retries;
-    // http-reuse: a follow-up request may use another stream's parked
-    // connection unless the mode is never; a first request could not be
-    // retried if the server closed that connection meanwhile, so in safe mode
-    // it never does, in aggressive mode only on one that already carried two
-    // transactions (its server keeps connections alive), in always mode on any.
-    const reuse = be.cfg.httpReuse;
-    if (reuse !== "never") {
-      const minTxns = txn.count > 0 || reuse === "always" ? 0 : reuse === "aggressive" ? 2 : -1;
-      if (minTxns >= 0 && this.#adoptIdle(pick, minTxns)) return;
-    }
+    // http-reuse: may this request take another stream's parked connection?
+    const minTxns = reuseMinTxns(be.cfg.httpReuse, txn.count > 0);
+    if (minTxns >= 0 && this.#adoptIdle(pick, minTxns)) return;
     this.srvSi.state = SI_ST_ASS;
   }
 
@@ -835,29 +828,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       txn === null || srv === null || si.state !== SI_ST_EST || !srv.usable ||
       // http-reuse never: a server connection is private to its client.
       this.be === null || this.be.cfg.httpReuse === "never" ||
-      (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
-      // Nothing of the last exchange may still be on its way to the server
-      // (input bytes in req belong to the next request, not to it).
-      !res.isEmpty() || res.writing || req.out > 0 || req.prefix !== null || req.writing ||
-      (res.flags & (CF_SHUTR | CF_READ_ERROR)) ||
-      (req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR)) ||
-      si.pending !== (res.reading ? 1 : 0)
+      (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 || !connIsClean(si, res, req)
     ) return false;
-    const now = this.ctx.sched.clock.now();
-    const ic = new IdleConn(si, this.ctx.pools, now, srv.idle);
-    // The in-flight read targets res's buffer: the buffer goes with it, and
-    // so does the offset the read's bytes will land at (an empty channel
-    // keeps its head while a read is in flight).
-    ic.in.buf = res.buf;
-    ic.in.bufPool = res.bufPool;
-    ic.in.reading = res.reading;
-    ic.in.head = res.head;
-    res.buf = null;
-    res.bufPool = null;
-    res.reading = false;
-    res.head = res.len = res.out = 0;
-    si.rebind(ic.in, ic.out, ic);
-    srv.idle.push(ic);
+    parkConn(srv, si, res, this.ctx.pools, this.ctx.sched.clock.now());
     this.#releaseServer();
     this.srvSi = new StreamInterface(1, this.res, this.req, this);
     return true;
@@ -871,19 +844,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     const res = this.res;
     if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
     if (!serverHasSlot(srv)) return false;
-    const ic = srv.idle.take(this.ctx.sched.clock.now(), minTxns);
-    if (ic === null) return false;
-    res.releaseBuffer();
-    res.buf = ic.in.buf;
-    res.bufPool = ic.in.bufPool;
-    res.reading = ic.in.reading;
-    res.head = ic.in.head; // where the in-flight read's bytes land
-    res.len = res.out = 0;
-    ic.in.buf = null;
-    ic.in.bufPool = null;
-    ic.in.reading = false;
-    const si = ic.si;
-    si.rebind(res, this.req, this);
+    const si = adoptConn(srv, this.ctx.sched.clock.now(), minTxns, res, this.req, this);
+    if (si === null) return false;
     // `timeout server` counts from this request, not from the parking.
     si.lastActivity = this.txn!.tReqSent;
     this.srvSi = si;
