@@ -145,3 +145,22 @@ Deno.test("architecture checker: the table allows downward imports only, as list
   );
   assert.deepEqual(tableProblems(upward), ["low/ (L0) may import mid/ (L1): not a lower layer"]);
 });
+
+/** Longest a source file may be (issue 10: files small enough to read whole). */
+const MAX_LINES = 1000;
+
+Deno.test("architecture: no file in src/ is longer than 1,000 lines", async () => {
+  const long: string[] = [];
+  const walk = async (dir: URL): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(u);
+      else if (e.name.endsWith(".ts")) {
+        const n = (await Deno.readTextFile(u)).split("\n").length - 1;
+        if (n > MAX_LINES) long.push(`${u.pathname.slice(REPO_ROOT.pathname.length)}: ${n} lines`);
+      }
+    }
+  };
+  await walk(new URL("src/", REPO_ROOT));
+  assert.deepEqual(long, [], "split these files (one concept per file)");
+});

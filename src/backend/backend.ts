@@ -75,6 +75,27 @@ export class Backend {
     this.counters = new BackendCounters();
   }
 
+  /**
+   * Whether a failed connect to `srv` retries on another server (`option
+   * redispatch`), after `tries` retries counting this one; `persistent`: a
+   * persistence cookie chose it: HAProxy's
+   * stream_choose_redispatch(). Yes when the server is no longer usable, on
+   * the retries the interval names (the last one by default), and at once
+   * whenever nothing ties the stream to this server: no persistence cookie
+   * chose it, the algorithm does not hash the request, and another active
+   * server exists. (HAProxy 2.6 does the last only for round-robin kinds;
+   * later versions for every non-hash algorithm, which Sluice follows: a
+   * leastconn pick would otherwise keep choosing the emptiest, dead server.)
+   */
+  mayRedispatch(srv: Server, tries: number, persistent: boolean): boolean {
+    if (!this.cfg.redispatch) return false;
+    if (!srv.usable) return true;
+    const after = this.cfg.redispatchAfter;
+    if (after > 0 && tries % after === 0) return true;
+    if (after < 0 && tries % (this.cfg.retries + 1 + after) === 0) return true;
+    return !persistent && !this.hashBalance && this.activeServers() > 1;
+  }
+
   /** Active (non-backup) servers that may take traffic: HAProxy's srv_act. */
   activeServers(): number {
     let n = 0;

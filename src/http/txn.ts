@@ -162,6 +162,11 @@ export class HttpTxn {
   }
 
   /** Prepares for the next request on the same connection. */
+  /** The first value of a request header (hash balancing), null when absent or no head. */
+  requestHeader(name: string): string | null {
+    return this.reqBuf === null ? null : this.req.headerValue(this.reqBuf, name);
+  }
+
   /** The request head was parsed: bind the editor and the sample context to it. */
   bindRequest(): void {
     this.reqEd.reset(this.reqBuf!, this.req);

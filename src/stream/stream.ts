@@ -102,8 +102,8 @@ const TURNAROUND_MAX = 1000;
 export class Stream implements SiOwner, LbRequest, HttpStream {
   readonly ctx: ProcessCtx;
   readonly fe: Frontend;
-  be: Backend | null;
-  srv: Server | null;
+  be: Backend | null = null;
+  srv: Server | null = null;
   readonly task: Task;
   readonly req: Channel;
   readonly res: Channel;
@@ -115,31 +115,31 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
   /** Termination cause (SF_ERR_*) and stage (SF_FINST_*). */
-  err: number;
-  finst: number;
+  err: number = SF_ERR_NONE;
+  finst: number = SF_FINST_NONE;
   /** Epoch ms of the accept, and ticks of the stages for the log timers. */
   readonly acceptDate: number;
   readonly tAccept: number;
-  tConnStart: number;
-  tConnected: number;
-  tQueued: number;
+  tConnStart = 0;
+  tConnected = 0;
+  tQueued = 0;
   /** Retries done so far and whether the last one was a redispatch. */
-  retries: number;
-  redispatched: boolean;
+  retries = 0;
+  redispatched = false;
   /** The stream has ended (logged); waiting for I/O to settle to free buffers. */
-  #ended: boolean;
+  #ended = false;
   /** The stream is being aborted: what is still queued for the client never leaves. */
   #aborted = false;
   /** A server slot is held (srv.cur counts this stream). */
-  #taken: boolean;
+  #taken = false;
   /**
    * How the last connect attempt failed: SF_ERR_SRVTO (timeout, sC),
    * SF_ERR_SRVCL (refused or reset, SC) or SF_ERR_RESOURCE (no descriptor
    * or memory for a socket, RC).
    */
-  #connErr: number;
+  #connErr: number = SF_ERR_SRVCL;
   /** Tick the current connect attempt started. */
-  #connStartThis: number;
+  #connStartThis = 0;
   /** Positions in the server / backend queue when this stream was queued (log %sq/%bq). */
   srvQueuePos = 0;
   beQueuePos = 0;
@@ -151,14 +151,14 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #queueSrv: Server | null = null;
   #tQueueStart = 0;
   /** Identifies the connect attempt a completion belongs to (late ones are dropped). */
-  #connectSeq: number;
+  #connectSeq = 0;
   /** Closed server-side interfaces whose I/O has not settled yet (buffers stay held). */
-  #orphans: number;
+  #orphans = 0;
   /** HTTP transactions logged on this stream. */
-  #loggedTxns: number;
+  #loggedTxns = 0;
   /** Links in the process's session list (SessionList). */
-  sessPrev: SessionNode | null;
-  sessNext: SessionNode | null;
+  sessPrev: SessionNode | null = null;
+  sessNext: SessionNode | null = null;
 
   // LbRequest view for hashing algorithms.
   get src(): string {
@@ -170,16 +170,12 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     return this.txn !== null ? this.txn.uri : null;
   }
   header(name: string): string | null {
-    const txn = this.txn;
-    if (txn === null || txn.reqBuf === null) return null;
-    return txn.req.headerValue(txn.reqBuf, name);
+    return this.txn !== null ? this.txn.requestHeader(name) : null;
   }
 
   constructor(ctx: ProcessCtx, fe: Frontend, conn: Conn, remote: PeerAddr, local: PeerAddr) {
     this.ctx = ctx;
     this.fe = fe;
-    this.be = null;
-    this.srv = null;
     this.task = ctx.sched.newTask(this);
     this.req = new Channel(ctx.pools);
     this.res = new Channel(ctx.pools);
@@ -188,25 +184,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.txn = null;
     this.clientAddr = remote;
     this.frontAddr = local;
-    this.err = SF_ERR_NONE;
-    this.finst = SF_FINST_NONE;
     this.acceptDate = Date.now();
     // The cached scheduler time may be old (the accept loop runs outside drains).
     this.tAccept = ctx.sched.now = ctx.sched.clock.now();
-    this.tConnStart = 0;
-    this.tConnected = 0;
-    this.tQueued = 0;
-    this.retries = 0;
-    this.redispatched = false;
-    this.#ended = false;
-    this.#taken = false;
-    this.#connErr = SF_ERR_SRVCL;
-    this.#connStartThis = 0;
-    this.#connectSeq = 0;
-    this.#orphans = 0;
-    this.#loggedTxns = 0;
-    this.sessPrev = null;
-    this.sessNext = null;
     this.cli.attach(conn, this.tAccept);
     if (fe.cfg.mode === "http") {
       // HTTP mode: the analysers own the data; the server side waits for a
@@ -511,7 +491,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const be = this.be!;
       const failure = this.#connErr;
       this.#connErr = SF_ERR_SRVCL;
-      if (this.#mayRedispatch(srv, be.cfg.retries - si.connRetries)) {
+      if (
+        be.mayRedispatch(srv, be.cfg.retries - si.connRetries, this.txn?.persistSrv === srv)
+      ) {
         const other = be.assign(this, srv);
         if (other !== null && other !== srv) {
           // A redispatch is counted as such, not as a retry (HAProxy).
@@ -586,28 +568,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       );
     }
     return true;
-  }
-
-  /**
-   * Whether a failed connect to `srv` retries on another server (`option
-   * redispatch`), after `tries` retries counting this one: HAProxy's
-   * stream_choose_redispatch(). Yes when the server is no longer usable, on
-   * the retries the interval names (the last one by default), and at once
-   * whenever nothing ties the stream to this server: no persistence cookie
-   * chose it, the algorithm does not hash the request, and another active
-   * server exists. (HAProxy 2.6 does the last only for round-robin kinds;
-   * later versions for every non-hash algorithm, which Sluice follows: a
-   * leastconn pick would otherwise keep choosing the emptiest, dead server.)
-   */
-  #mayRedispatch(srv: Server, tries: number): boolean {
-    const be = this.be!;
-    if (!be.cfg.redispatch) return false;
-    if (!srv.usable) return true;
-    const after = be.cfg.redispatchAfter;
-    if (after > 0 && tries % after === 0) return true;
-    if (after < 0 && tries % (be.cfg.retries + 1 + after) === 0) return true;
-    const persistent = this.txn !== null && this.txn.persistSrv === srv;
-    return !persistent && !be.hashBalance && be.activeServers() > 1;
   }
 
   /** Aborts the connect attempt in flight, if any. */
