@@ -209,15 +209,27 @@ export interface HashedRead {
   error: unknown;
 }
 
-/** Reads and hashes until EOF or a read error, within `deadlineMs`. */
+/** How a reader consumes: its first read after `startMs`, `chunk` bytes at most per read, `pauseMs` between reads. */
+export interface ReadPace {
+  startMs: number;
+  chunk: number;
+  pauseMs: number;
+}
+
+/**
+ * Reads and hashes until EOF or a read error, within `deadlineMs`; with
+ * `pace`, like a slow consumer.
+ */
 export function readHashed(
   conn: Deno.Conn,
   deadlineMs = DEFAULT_DEADLINE_MS,
+  pace: ReadPace | null = null,
 ): Promise<HashedRead> {
   return withDeadline(
     async () => {
+      if (pace !== null) await delay(pace.startMs);
       const h = createHash("sha256");
-      const buf = new Uint8Array(256 * 1024);
+      const buf = new Uint8Array(pace?.chunk ?? 256 * 1024);
       let count = 0;
       for (;;) {
         let n: number | null;
@@ -229,10 +241,11 @@ export function readHashed(
         if (n === null) return { sha256: h.digest("hex"), count, end: "eof", error: null };
         h.update(buf.subarray(0, n));
         count += n;
+        if (pace !== null) await delay(pace.pauseMs);
       }
     },
     deadlineMs,
-    "reading (hashed) until EOF",
+    pace === null ? "reading (hashed) until EOF" : "reading slowly until EOF",
     () => closeQuietly(conn),
   );
 }

@@ -2,8 +2,7 @@
 // one-backend tcplog configuration, a slow reader that hashes what it gets,
 // and the size unit of their transfers.
 
-import { createHash } from "node:crypto";
-import { closeQuietly, delay, type HashedRead, withDeadline } from "../../_helpers/client.ts";
+import { type HashedRead, readHashed, type ReadPace } from "../../_helpers/client.ts";
 
 /** A TCP-mode proxy: one frontend `fe` on `bind`, backend `be` with `servers` lines. */
 export function tcpConfig(opts: {
@@ -37,32 +36,10 @@ ${opts.servers.map((s) => `      - ${s}`).join("\n")}
  */
 export function slowReadHashed(
   conn: Deno.Conn,
-  opts: { startMs: number; chunk: number; pauseMs: number },
+  pace: ReadPace,
   deadlineMs = 10_000,
 ): Promise<HashedRead> {
-  return withDeadline(
-    async () => {
-      await delay(opts.startMs);
-      const h = createHash("sha256");
-      const buf = new Uint8Array(opts.chunk);
-      let count = 0;
-      for (;;) {
-        let n: number | null;
-        try {
-          n = await conn.read(buf);
-        } catch (error) {
-          return { sha256: h.digest("hex"), count, end: "reset", error };
-        }
-        if (n === null) return { sha256: h.digest("hex"), count, end: "eof", error: null };
-        h.update(buf.subarray(0, n));
-        count += n;
-        await delay(opts.pauseMs);
-      }
-    },
-    deadlineMs,
-    "reading slowly until EOF",
-    () => closeQuietly(conn),
-  );
+  return readHashed(conn, deadlineMs, pace);
 }
 
 export const MiB = 1024 * 1024;
