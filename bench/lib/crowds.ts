@@ -159,9 +159,10 @@ export async function garbageBurst(port: number, n: number, parallel: number): P
 
 /**
  * Keep-alive clients: each sends `GET /` once per `intervalMs` (the first at
- * a random moment of the first interval, so that the requests are spread),
- * reads the whole response (Content-Length framing), and waits for the next
- * one. Counts completed requests per client and errors.
+ * a random moment of a ramp, so that the requests are spread), reads the
+ * whole response (Content-Length framing), and waits for the next one.
+ * Counts completed requests per client and errors; a client stops at its
+ * first error.
  */
 export class KeepAliveCrowd {
   readonly n: number;
@@ -187,12 +188,31 @@ export class KeepAliveCrowd {
     this.#stopped = false;
   }
 
-  /** Opens the connections and starts each client's loop. */
-  async start(port: number, parallel = 100): Promise<void> {
-    this.#conns = await openCrowd(port, this.n, (c, i) => {
-      this.#loops.push(this.#loop(c, i));
-      return Promise.resolve();
-    }, parallel);
+  /**
+   * Opens the connections, idle: no request is sent before run(). After
+   * every `step` connections, `accepted(k)` must resolve once the proxy
+   * took the first k: a connect completes in the kernel before the proxy
+   * accepts it, and a burst beyond its listen backlog would be dropped.
+   */
+  async open(
+    port: number,
+    step: number,
+    accepted: (k: number) => Promise<void>,
+    parallel = 100,
+  ): Promise<void> {
+    for (let k = 0; k < this.n; k += step) {
+      const m = Math.min(step, this.n - k);
+      this.#conns.push(...await openCrowd(port, m, () => Promise.resolve(), parallel));
+      await accepted(k + m);
+    }
+  }
+
+  /**
+   * Starts every client's loop: its first request at a random moment of the
+   * first `rampMs`, then one every interval.
+   */
+  run(rampMs: number): void {
+    this.#conns.forEach((c, i) => this.#loops.push(this.#loop(c, i, rampMs)));
   }
 
   /** Fewest requests completed by any client so far. */
@@ -216,15 +236,17 @@ export class KeepAliveCrowd {
     await Promise.allSettled(this.#loops);
   }
 
-  #fail(e: unknown): void {
+  #fail(e: unknown, c: Deno.TcpConn): void {
     this.errors++;
-    this.firstError ??= e instanceof Error ? e.message : String(e);
+    this.firstError ??= `${e instanceof Error ? e.message : String(e)} (client port ${
+      (c.localAddr as Deno.NetAddr).port
+    })`;
   }
 
-  async #loop(c: Deno.TcpConn, i: number): Promise<void> {
+  async #loop(c: Deno.TcpConn, i: number, rampMs: number): Promise<void> {
     const req = getRequest("/");
     const buf = new Uint8Array(4096);
-    await sleep(Math.random() * this.intervalMs);
+    await sleep(Math.random() * rampMs);
     while (!this.#stopped) {
       const t0 = performance.now();
       try {
@@ -232,7 +254,7 @@ export class KeepAliveCrowd {
         await readResponse(c, buf);
         this.done[i]!++;
       } catch (e) {
-        if (!this.#stopped) this.#fail(e);
+        if (!this.#stopped) this.#fail(e, c);
         return;
       }
       const wait = this.intervalMs - (performance.now() - t0);
