@@ -10,6 +10,7 @@ import type { CookieConfig } from "../http/cookie.ts";
 import { BackendCounters } from "../stats/counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
+import { IdleBudget } from "./idle_conns.ts";
 import { Server, serverHasSlot } from "./server.ts";
 
 const NO_RULES: CompiledBackend = {
@@ -34,12 +35,20 @@ export class Backend {
   beconn: number;
   readonly counters: BackendCounters;
 
-  /** `compiled` defaults to no HTTP rules (TCP backends and unit tests). */
-  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend = NO_RULES) {
+  /**
+   * `compiled` defaults to no HTTP rules (TCP backends and unit tests);
+   * `idle` is the process's budget of parked server connections.
+   */
+  constructor(
+    id: number,
+    cfg: BackendConfig,
+    compiled: CompiledBackend = NO_RULES,
+    idle: IdleBudget = IdleBudget.forMaxconn(0),
+  ) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
-    this.servers = cfg.servers.map((s, i) => new Server(i, s, id));
+    this.servers = cfg.servers.map((s, i) => new Server(i, s, id, idle));
     this.lb = createLoadBalancer(cfg.balance, this.servers, {
       allbackups: cfg.options.has("allbackups"),
     });

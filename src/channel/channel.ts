@@ -278,6 +278,28 @@ export class Channel {
     this.prefix = null;
   }
 
+  /**
+   * Hands this channel's buffer, and the read that may be in flight into it,
+   * to `to` (a server connection parked in an idle pool, or adopted from
+   * it): the read's bytes then land in `to`, at the offset its accounting
+   * expects (an empty channel keeps its head while a read is in flight).
+   * Both channels must hold no byte and no prefix, and no write may be in
+   * flight on either; `to` must have no read in flight. `to`'s own buffer
+   * goes back to its pool; this channel is left with none.
+   */
+  moveReadTo(to: Channel): void {
+    to.releaseBuffer();
+    to.buf = this.buf;
+    to.bufPool = this.bufPool;
+    to.reading = this.reading;
+    to.head = this.head;
+    to.len = to.out = 0;
+    this.buf = null;
+    this.bufPool = null;
+    this.reading = false;
+    this.head = this.len = this.out = 0;
+  }
+
   /** Gives the buffers back to their pools. Caller guarantees no I/O is in flight on them. */
   releaseBuffer(): void {
     this.#dropPrefix();

@@ -6,6 +6,7 @@
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
 import { createPools, type Pools } from "../buf/pool.ts";
+import { IdleBudget } from "../backend/idle_conns.ts";
 import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
 import type { RuntimeConfig } from "../config/types.ts";
@@ -72,7 +73,10 @@ export class Process implements ProcessCtx, ListenerOwner {
     };
     this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit, cfg.global.bulkBufsize);
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
-    this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!));
+    // Parked server connections, all servers together: half of maxconn
+    // (HAProxy keeps idle ones within a quarter of its descriptors).
+    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
     );

@@ -13,7 +13,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
-import { IdleConn } from "../backend/idle_conns.ts";
+import { adoptConn, connIsClean, parkConn, reuseMinTxns, takeConn } from "../backend/conn_reuse.ts";
 import {
   findPersistCookie,
   insertSetCookie,
@@ -167,6 +167,8 @@ export class Stream implements SiOwner, LbRequest {
   #connectSeq: number;
   /** Closed server-side interfaces whose I/O has not settled yet (buffers stay held). */
   #orphans: number;
+  /** An unused server-side interface (state INI), kept for the next parking. */
+  #spareSi: StreamInterface | null = null;
   #sample: HeadSampleCtx | null;
   #reqEd: HeadEditor | null;
   #resEd: HeadEditor | null;
@@ -415,7 +417,17 @@ export class Stream implements SiOwner, LbRequest {
       res.flags |= CF_SHUTW_NOW;
     }
 
-    // 7. Start I/O, then decide whether everything is over.
+    // 7. HTTP keep-alive: once a transaction is over and its response is
+    //    written, the server connection goes back to its server's idle pool
+    //    while the client is idle (conn_reuse.ts); the next request takes it
+    //    back, or another one. Then start I/O and decide whether everything
+    //    is over.
+    if (
+      http && this.srvSi.state === SI_ST_EST && res.analysers === 0 &&
+      this.txn!.tReqSent === 0 && !res.writing && res.isEmpty()
+    ) {
+      this.#parkServerConn();
+    }
     const cli = this.cli, si = this.srvSi;
     if (
       http && (res.flags & CF_SHUTW_NOW) && res.isEmpty() && !res.writing &&
@@ -1074,18 +1086,16 @@ export class Stream implements SiOwner, LbRequest {
     // retried if the server closed that connection meanwhile, so in safe mode
     // it never does, in aggressive mode only on one that already carried two
     // transactions (its server keeps connections alive), in always mode on any.
-    const reuse = be.cfg.httpReuse;
-    if (reuse !== "never") {
-      const minTxns = txn.count > 0 || reuse === "always" ? 0 : reuse === "aggressive" ? 2 : -1;
-      if (minTxns >= 0 && this.#adoptIdle(pick, minTxns)) return;
-    }
+    const minTxns = reuseMinTxns(be.cfg.httpReuse, txn.count > 0);
+    if (minTxns >= 0 && this.#adoptIdle(pick, minTxns)) return;
     this.srvSi.state = SI_ST_ASS;
   }
 
   /**
    * Parks the established server connection in its server's idle pool, with
-   * its read in flight, when the last transaction left it clean. Returns
-   * false when it cannot be parked (then the caller closes it).
+   * its read in flight, when the last transaction left it clean
+   * (conn_reuse.ts). Returns false when it cannot be parked (then the
+   * caller closes it, or keeps it under `http-reuse never`).
    */
   #parkServerConn(): boolean {
     const si = this.srvSi, res = this.res, req = this.req, srv = this.srv;
@@ -1095,56 +1105,34 @@ export class Stream implements SiOwner, LbRequest {
       // http-reuse never: a server connection is private to its client.
       this.be === null || this.be.cfg.httpReuse === "never" ||
       (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
-      // Nothing of the last exchange may still be on its way to the server
-      // (input bytes in req belong to the next request, not to it).
-      !res.isEmpty() || res.writing || req.out > 0 || req.prefix !== null || req.writing ||
       (res.flags & (CF_SHUTR | CF_READ_ERROR)) ||
-      (req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR)) ||
-      si.pending !== (res.reading ? 1 : 0)
+      (req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_WRITE_ERROR)) || !connIsClean(si, res, req) ||
+      !parkConn(srv, si, res, this.ctx.pools, this.ctx.sched.now)
     ) return false;
-    const now = this.ctx.sched.clock.now();
-    const ic = new IdleConn(si, this.ctx.pools, now, srv.idle);
-    // The in-flight read targets res's buffer: the buffer goes with it, and
-    // so does the offset the read's bytes will land at (an empty channel
-    // keeps its head while a read is in flight).
-    ic.in.buf = res.buf;
-    ic.in.bufPool = res.bufPool;
-    ic.in.reading = res.reading;
-    ic.in.head = res.head;
-    res.buf = null;
-    res.bufPool = null;
-    res.reading = false;
-    res.head = res.len = res.out = 0;
-    si.rebind(ic.in, ic.out, ic);
-    srv.idle.push(ic);
     this.#releaseServer();
-    this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    // The stream keeps an interface for its next server connection: the
+    // spare one from its last adoption, so that a keep-alive client
+    // parking and taking back its connection allocates nothing.
+    this.srvSi = this.#spareSi ?? new StreamInterface(1, this.res, this.req, this);
+    this.#spareSi = null;
     return true;
   }
 
   /**
-   * Takes a parked connection to `srv` that carried at least `minTxns`
-   * transactions, read in flight included; false when none fits.
+   * Takes the most recently parked connection to `srv` that carried at least
+   * `minTxns` transactions, read in flight included; false when none fits.
    */
   #adoptIdle(srv: Server, minTxns: number): boolean {
     const res = this.res;
     if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
     if (!serverHasSlot(srv)) return false;
-    const ic = srv.idle.take(this.ctx.sched.clock.now(), minTxns);
+    const ic = takeConn(srv, this.ctx.sched.now, minTxns);
     if (ic === null) return false;
-    res.releaseBuffer();
-    res.buf = ic.in.buf;
-    res.bufPool = ic.in.bufPool;
-    res.reading = ic.in.reading;
-    res.head = ic.in.head; // where the in-flight read's bytes land
-    res.len = res.out = 0;
-    ic.in.buf = null;
-    ic.in.bufPool = null;
-    ic.in.reading = false;
-    const si = ic.si;
-    si.rebind(res, this.req, this);
+    const si = adoptConn(ic, res, this.req, this);
     // `timeout server` counts from this request, not from the parking.
     si.lastActivity = this.txn!.tReqSent;
+    // The interface left (state INI, never connected) is kept for the next parking.
+    this.#spareSi = this.srvSi;
     this.srvSi = si;
     this.be!.take(srv);
     this.#taken = true;

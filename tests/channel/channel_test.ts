@@ -179,3 +179,36 @@ Deno.test("a busy flow moves up to bulk buffers, an idle one back to a small buf
   assert.equal(pools.bulk.stats().used, 0);
   assert.equal(pools.big.stats().used, 0);
 });
+
+Deno.test("moveReadTo hands the buffer and the offset of a read in flight to another channel", () => {
+  const pools = createPools(4096);
+  const from = new Channel(pools), to = new Channel(pools);
+  from.toForward = CHN_INFINITE_FORWARD;
+  // A 300-byte response is read, forwarded and written: the next read is in
+  // flight at offset 300 of the same small buffer, the channel empty.
+  const r1 = from.readRegion()!;
+  from.commitRead(fill(r1.subarray(0, 300), 0), r1.length);
+  from.forward();
+  from.reading = true; // the next read, into [300, 1024)
+  from.commitWrite(from.writeRegion()!.length);
+  assert.equal(from.len, 0);
+  assert.equal(from.head, 300, "an empty channel keeps its head while a read is in flight");
+  const buf = from.buf!;
+  // The target had a buffer of its own: it goes back to its pool.
+  to.readRegion();
+  assert.equal(pools.small.stats().used, 2);
+  from.moveReadTo(to);
+  assert.equal(pools.small.stats().used, 1, "the target's own buffer was released");
+  assert.equal(from.buf, null);
+  assert.equal(from.reading, false);
+  assert.equal(to.buf, buf);
+  assert.equal(to.reading, true);
+  assert.equal(to.head, 300);
+  // The read completes: its bytes are where the new owner's accounting expects them.
+  fill(buf.subarray(300, 310), 100);
+  to.reading = false;
+  to.commitRead(10, 1024 - 300);
+  to.toForward = CHN_INFINITE_FORWARD;
+  to.forward();
+  assert.deepEqual([...to.writeRegion()!], [...buf.subarray(300, 310)]);
+});
