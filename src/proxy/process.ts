@@ -5,7 +5,7 @@
 
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
-import { createPools, type Pools } from "../buf/pool.ts";
+import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
 import { IdleBudget } from "../backend/idle_conns.ts";
 import { compileConfig, type CompiledConfig } from "../config/compile.ts";
 import { formatIssue } from "../config/load.ts";
@@ -18,6 +18,8 @@ import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
+import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
+import type { Task } from "../task/types.ts";
 import { Frontend } from "./frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { SessionList } from "./session_list.ts";
@@ -52,6 +54,8 @@ export class Process implements ProcessCtx, ListenerOwner {
   readonly startedAt: number;
   #onIdle: (() => void) | null;
   #lastAcceptError: number;
+  /** Gives idle pool slabs back (armed only while one waits: no timer of its own). */
+  #trimTask: Task;
 
   /**
    * Builds the runtime objects. `compiled` comes from the loader; when absent
@@ -71,7 +75,29 @@ export class Process implements ProcessCtx, ListenerOwner {
       this.logger.alert(`internal error, session closed: ${e instanceof Error ? e.stack : e}`);
       (task.owner as { crash?: (e: unknown) => void }).crash?.(e);
     };
-    this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit, cfg.global.bulkBufsize);
+    this.pools = createPools(
+      cfg.global.bufsize,
+      cfg.global.bufferLimit,
+      cfg.global.bulkBufsize,
+      () => this.sched.now,
+    );
+    // A slab of buffers left entirely free by a burst is given back after
+    // SLAB_IDLE_MS: checked when buffers come back, and by this task in the
+    // scheduler's wait queue for a proxy that went quiet meanwhile.
+    this.#trimTask = this.sched.newTask({
+      process: (t) => {
+        t.expire = trimPools(this.pools, this.sched.now);
+      },
+    });
+    const armTrim = () => {
+      const t = this.#trimTask;
+      if (t.expire !== TICK_ETERNITY) return;
+      t.expire = tickAdd(this.sched.now, SLAB_IDLE_MS + 1);
+      this.sched.queue(t);
+    };
+    this.pools.big.onIdleSlab = armTrim;
+    this.pools.small.onIdleSlab = armTrim;
+    this.pools.bulk.onIdleSlab = armTrim;
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
