@@ -212,3 +212,39 @@ Deno.test("moveReadTo hands the buffer and the offset of a read in flight to ano
   to.forward();
   assert.deepEqual([...to.writeRegion()!], [...buf.subarray(300, 310)]);
 });
+
+Deno.test("after a read that left a bulk buffer more than half empty, the next read waits for the write and goes small", () => {
+  const pools = createPools(4096, 0, 65536);
+  const ch = new Channel(pools);
+  ch.toForward = CHN_INFINITE_FORWARD;
+  // A busy flow: full reads take it to the bulk buffer.
+  ch.lastReadFull = true;
+  ch.lastReadLen = 4096;
+  ch.bufPool = pools.big;
+  ch.buf = pools.big.alloc();
+  ch.readRegion(); // empty channel: moves up to bulk
+  assert.equal(ch.buf!.length, 65536);
+  const r = ch.readRegion()!;
+  ch.commitRead(fill(r.subarray(0, 20000), 0), r.length); // the peer slowed down
+  ch.forward();
+  ch.writing = true; // those bytes are on their way out
+  assert.equal(ch.readRegion(), null, "no read into the rest of the bulk buffer meanwhile");
+  ch.writing = false;
+  ch.commitWrite(20000);
+  const next = ch.readRegion()!;
+  assert.equal(ch.buf!.length, SMALL_BUFSIZE, "the next read, which may stall, holds 1 KiB");
+  assert.equal(next.length, SMALL_BUFSIZE);
+  assert.equal(pools.bulk.stats().used, 0);
+  // A flow that reads at least half of the bulk buffer stays there.
+  const ch2 = new Channel(pools);
+  ch2.toForward = CHN_INFINITE_FORWARD;
+  ch2.lastReadFull = true;
+  ch2.lastReadLen = 4096;
+  ch2.bufPool = pools.big;
+  ch2.buf = pools.big.alloc();
+  const r2 = ch2.readRegion()!;
+  ch2.commitRead(fill(r2.subarray(0, 40000), 0), r2.length);
+  ch2.forward();
+  ch2.writing = true;
+  assert.ok(ch2.readRegion() !== null, "reads and writes overlap as before");
+});
