@@ -92,10 +92,13 @@ export interface NginxParams {
 /**
  * nginx configuration: one process (no master, no daemon, so that its pid is
  * the one the bench started and stopping it leaves nothing behind), access
- * log off, `GET /` → 200 "hello\n", `GET /big.bin` → the file in `www/`.
+ * log off, `GET /` → 200 "hello\n", `GET /big.bin` → the file in `www/`,
+ * `POST /upload` → 200 "hello\n" once the whole body arrived (nginx reads a
+ * request body whole before proxying it, here to its own `/`: a stalled
+ * upload keeps its server connection waiting, as an application would).
  * Keep-alive connections are never closed by request count, and idle
- * connections are held for minutes, so that the memory phase measures idle
- * connections that are really open.
+ * connections (and stalled bodies) are held for minutes, so that the memory
+ * phases measure connections that are really open.
  */
 export function nginxConfig(p: NginxParams): string {
   const d = p.dir;
@@ -126,6 +129,11 @@ http {
     location = / {
       default_type text/plain;
       return 200 "hello\\n";
+    }
+    location = /upload {
+      client_max_body_size 0;
+      client_body_timeout 300s;
+      proxy_pass http://127.0.0.1:${p.port}/;
     }
     location / {
       root ${d}/www;

@@ -11,6 +11,7 @@ import { balanceDefaults } from "../config/balance.ts";
 import { BackendCounters } from "./counters.ts";
 import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
+import { IdleBudget } from "./idle_conns.ts";
 import { Server, serverHasSlot } from "./server.ts";
 
 /** Balancing algorithms that hash the request: the same input picks the same server. */
@@ -57,12 +58,20 @@ export class Backend {
   beconn: number;
   readonly counters: BackendCounters;
 
-  /** `compiled` defaults to no HTTP rules and no balance argument (see uncompiled()). */
-  constructor(id: number, cfg: BackendConfig, compiled: CompiledBackend = uncompiled(cfg)) {
+  /**
+   * `compiled` defaults to no HTTP rules and no balance argument (see
+   * uncompiled()); `idle` is the process's budget of parked server connections.
+   */
+  constructor(
+    id: number,
+    cfg: BackendConfig,
+    compiled: CompiledBackend = uncompiled(cfg),
+    idle: IdleBudget = IdleBudget.forMaxconn(0),
+  ) {
     this.id = id;
     this.name = cfg.name;
     this.cfg = cfg;
-    this.servers = cfg.servers.map((s, i) => new Server(i, s, id));
+    this.servers = cfg.servers.map((s, i) => new Server(i, s, id, idle));
     this.lb = createLoadBalancer(compiled.balance, this.servers, {
       allbackups: cfg.options.has("allbackups"),
     });

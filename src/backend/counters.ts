@@ -30,4 +30,10 @@ export class BackendCounters {
   /** Sum of server response times (ms, head received after the request could reach it) and count. */
   respTimeSum = 0;
   respSamples = 0;
+
+  /** Counts a finished session's bytes from (`inb`) and to (`outb`) the client. */
+  addBytes(inb: number, outb: number): void {
+    this.bytesIn += inb;
+    this.bytesOut += outb;
+  }
 }

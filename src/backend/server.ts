@@ -6,7 +6,7 @@ import type { Address, ServerConfig } from "../config/types.ts";
 import { BackendCounters } from "./counters.ts";
 import type { LbServer } from "./lb_types.ts";
 import { PendQueue } from "./queue.ts";
-import { IdlePool } from "./idle_conns.ts";
+import { IdleBudget, IdlePool } from "./idle_conns.ts";
 
 export class Server implements LbServer {
   readonly id: number;
@@ -27,7 +27,13 @@ export class Server implements LbServer {
   readonly idle: IdlePool;
   readonly counters: BackendCounters;
 
-  constructor(id: number, cfg: ServerConfig, backendId: number) {
+  /** `idle`: the process's budget of parked connections, shared by every server. */
+  constructor(
+    id: number,
+    cfg: ServerConfig,
+    backendId: number,
+    idle: IdleBudget = IdleBudget.forMaxconn(0),
+  ) {
     this.id = id;
     this.backendId = backendId;
     this.name = cfg.name;
@@ -39,7 +45,7 @@ export class Server implements LbServer {
     this.cur = 0;
     this.maxconn = cfg.maxconn;
     this.queue = new PendQueue();
-    this.idle = new IdlePool();
+    this.idle = new IdlePool(idle);
     this.counters = new BackendCounters();
   }
 }

@@ -182,6 +182,12 @@ export class Channel {
     let buf = this.buf;
     if (buf === null) return null;
     this.flags &= ~CF_WAIT_BUFFER;
+    if (this.len === this.out && this.len > 0 && this.#shrinking()) {
+      // Everything held is on its way out and the flow slowed down: the next
+      // read waits for the write (it then gets a smaller buffer) rather than
+      // pinning this bulk buffer if the peer stalls (a stalled upload).
+      return null;
+    }
     if (this.len >= buf.length) {
       // Full. A small buffer grows into a big one when no write is using it.
       if (this.bufPool === pools.small && !this.writing) {
@@ -315,16 +321,30 @@ export class Channel {
   /**
    * The pool for the next read of an empty channel: small after a small read
    * (idle, interactive), one size up after a read that filled all its room
-   * (small → big → bulk: a busy flow reads in fewer, larger chunks), else the
-   * current size.
+   * (small → big → bulk: a busy flow reads in fewer, larger chunks), small
+   * again after a read that left a bulk buffer more than half empty (the flow
+   * slowed down or stopped: an upload that stalls would otherwise pin a bulk
+   * or big buffer with its next read; a flow that goes on grows back, and one
+   * that keeps reading less than a bulk buffer settles in a big one), else
+   * the current size.
    */
   #nextPool(): BufferPool {
     const pools = this.#pools;
     const cur = this.bufPool;
     if (cur === null) return this.lastReadFull ? pools.big : pools.small;
     if (this.lastReadLen < SMALL_BUFSIZE) return pools.small;
-    if (!this.lastReadFull) return cur === pools.small ? pools.big : cur;
+    if (!this.lastReadFull) {
+      if (cur === pools.small) return pools.big;
+      return this.#shrinking() ? pools.small : cur;
+    }
     return cur === pools.small ? pools.big : pools.bulk;
+  }
+
+  /** A bulk buffer that the last read left more than half empty (small next). */
+  #shrinking(): boolean {
+    const cur = this.bufPool;
+    return cur === this.#pools.bulk && cur.size > this.#pools.big.size && !this.lastReadFull &&
+      this.lastReadLen < cur.size >> 1;
   }
 
   /** Moves the content of a small buffer into a big one (no I/O in flight). */

@@ -20,4 +20,10 @@ export class FrontendCounters {
   /** HTTP requests and responses by status class (index 1..5; 0 = other). */
   httpReqs = 0;
   httpResp = [0, 0, 0, 0, 0, 0];
+
+  /** Counts a finished session's bytes from (`inb`) and to (`outb`) the client. */
+  addBytes(inb: number, outb: number): void {
+    this.bytesIn += inb;
+    this.bytesOut += outb;
+  }
 }

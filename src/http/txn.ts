@@ -162,6 +162,14 @@ export class HttpTxn {
   }
 
   /** Prepares for the next request on the same connection. */
+  /** Gives the scratch buffers back to `pool` (the stream ends). */
+  releaseScratch(pool: { release(b: Uint8Array): void }): void {
+    if (this.scratch !== null) pool.release(this.scratch);
+    if (this.scratchRes !== null) pool.release(this.scratchRes);
+    this.scratch = null;
+    this.scratchRes = null;
+  }
+
   /** The first value of a request header (hash balancing), null when absent or no head. */
   requestHeader(name: string): string | null {
     return this.reqBuf === null ? null : this.req.headerValue(this.reqBuf, name);

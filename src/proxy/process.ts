@@ -5,7 +5,8 @@
 
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
-import { createPools, type Pools } from "../buf/pool.ts";
+import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
+import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
@@ -18,6 +19,8 @@ import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
+import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
+import type { Task } from "../task/types.ts";
 import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
@@ -53,6 +56,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly startedAt: number;
   #onIdle: (() => void) | null;
   #lastAcceptError: number;
+  /** Gives idle pool slabs back (armed only while one waits: no timer of its own). */
+  #trimTask: Task;
 
   /**
    * Builds the runtime objects. `compiled` comes from the loader; when absent
@@ -72,9 +77,34 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
       this.logger.alert(`internal error, session closed: ${e instanceof Error ? e.stack : e}`);
       (task.owner as { crash?: (e: unknown) => void }).crash?.(e);
     };
-    this.pools = createPools(cfg.global.bufsize, cfg.global.bufferLimit, cfg.global.bulkBufsize);
+    this.pools = createPools(
+      cfg.global.bufsize,
+      cfg.global.bufferLimit,
+      cfg.global.bulkBufsize,
+      () => this.sched.now,
+    );
+    // A slab of buffers left entirely free by a burst is given back after
+    // SLAB_IDLE_MS: checked when buffers come back, and by this task in the
+    // scheduler's wait queue for a proxy that went quiet meanwhile.
+    this.#trimTask = this.sched.newTask({
+      process: (t) => {
+        t.expire = trimPools(this.pools, this.sched.now);
+      },
+    });
+    const armTrim = () => {
+      const t = this.#trimTask;
+      if (t.expire !== TICK_ETERNITY) return;
+      t.expire = tickAdd(this.sched.now, SLAB_IDLE_MS + 1);
+      this.sched.queue(t);
+    };
+    this.pools.big.onIdleSlab = armTrim;
+    this.pools.small.onIdleSlab = armTrim;
+    this.pools.bulk.onIdleSlab = armTrim;
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
-    this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!));
+    // Parked server connections, all servers together: half of maxconn
+    // (HAProxy keeps idle ones within a quarter of its descriptors).
+    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
     );

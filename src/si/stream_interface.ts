@@ -147,6 +147,21 @@ export class StreamInterface {
     }
   }
 
+  /**
+   * TCP mode: this side failed (a reset). Nothing more can be written to it
+   * (what `ob` holds is dropped) or read from it; what `ib` holds goes on to
+   * the other side, then the FIN. The socket closes now; the stream ends
+   * once the other side is done too.
+   */
+  shutAfterReset(): void {
+    const ob = this.ob;
+    ob.flags = (ob.flags | CF_SHUTW) & ~CF_SHUTW_NOW;
+    if (!ob.writing) ob.erase();
+    ob.toForward = 0;
+    this.ib.flags |= CF_SHUTR;
+    this.close();
+  }
+
   /** Closes the socket; in-flight operations settle with errors that are ignored. */
   close(): void {
     if (this.state === SI_ST_CLO) return;

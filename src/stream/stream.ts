@@ -13,7 +13,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
-import { adoptConn, connIsClean, parkConn, reuseMinTxns } from "../backend/conn_reuse.ts";
+import { adoptConn, connIsClean, parkConn, reuseMinTxns, takeConn } from "../backend/conn_reuse.ts";
 import { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
@@ -154,6 +154,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #connectSeq = 0;
   /** Closed server-side interfaces whose I/O has not settled yet (buffers stay held). */
   #orphans = 0;
+  /** An unused server-side interface (state INI), kept for the next parking. */
+  #spareSi: StreamInterface | null = null;
   /** HTTP transactions logged on this stream. */
   #loggedTxns = 0;
   /** Links in the process's session list (SessionList). */
@@ -217,11 +219,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   crash(_e: unknown): void {
     if (this.#ended) return;
     try {
-      this.setTermination(
-        SF_ERR_INTERNAL,
-        this.#stage(),
-      );
-      this.#abort(SF_ERR_INTERNAL, SF_FINST_D);
+      this.#abort(SF_ERR_INTERNAL, this.#stage());
     } catch {
       // The state is too broken to end cleanly: close the sockets, count the end.
       if (!this.#ended) {
@@ -288,7 +286,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       }
       if (this.cli.state !== SI_ST_CLO) {
         this.setTermination(SF_ERR_CLICL, SF_FINST_D);
-        this.#shutSide(this.cli, res, req);
+        this.cli.shutAfterReset();
       }
     }
     if (
@@ -298,7 +296,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       if (!http) {
         this.countServerError();
         this.setTermination(SF_ERR_SRVCL, SF_FINST_D);
-        this.#shutSide(this.srvSi, req, res);
+        this.srvSi.shutAfterReset();
       } else if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
     } else if (
@@ -372,7 +370,17 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       res.flags |= CF_SHUTW_NOW;
     }
 
-    // 7. Start I/O, then decide whether everything is over.
+    // 7. HTTP keep-alive: once a transaction is over and its response is
+    //    written, the server connection goes back to its server's idle pool
+    //    while the client is idle (conn_reuse.ts); the next request takes it
+    //    back, or another one. Then start I/O and decide whether everything
+    //    is over.
+    if (
+      http && this.srvSi.state === SI_ST_EST && res.analysers === 0 &&
+      this.txn!.tReqSent === 0 && !res.writing && res.isEmpty()
+    ) {
+      this.#parkServerConn();
+    }
     const cli = this.cli, si = this.srvSi;
     if (
       http && (res.flags & CF_SHUTW_NOW) && res.isEmpty() && !res.writing &&
@@ -419,21 +427,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
     this.task.expire = nextExpiry(this);
-  }
-
-  /**
-   * TCP mode: side `si` failed (a reset). Nothing more can be written to it
-   * (`toIt` is dropped) or read from it; what `fromIt` holds goes on to the
-   * other side, then the FIN. The socket closes now; the stream ends once
-   * the other side is done too.
-   */
-  #shutSide(si: StreamInterface, toIt: Channel, fromIt: Channel): void {
-    toIt.flags |= CF_SHUTW;
-    toIt.flags &= ~CF_SHUTW_NOW;
-    if (!toIt.writing) toIt.erase();
-    toIt.toForward = 0;
-    fromIt.flags |= CF_SHUTR;
-    si.close();
   }
 
   /**
@@ -778,8 +771,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
 
   /**
    * Parks the established server connection in its server's idle pool, with
-   * its read in flight, when the last transaction left it clean. Returns
-   * false when it cannot be parked (then the caller closes it).
+   * its read in flight, when the last transaction left it clean
+   * (conn_reuse.ts). Returns false when it cannot be parked (then the
+   * caller closes it, or keeps it under `http-reuse never`).
    */
   #parkServerConn(): boolean {
     const si = this.srvSi, res = this.res, req = this.req, srv = this.srv;
@@ -788,26 +782,33 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       txn === null || srv === null || si.state !== SI_ST_EST || !srv.usable ||
       // http-reuse never: a server connection is private to its client.
       this.be === null || this.be.cfg.httpReuse === "never" ||
-      (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 || !connIsClean(si, res, req)
+      (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
+      !connIsClean(si, res, req) || !parkConn(srv, si, res, this.ctx.pools, this.ctx.sched.now)
     ) return false;
-    parkConn(srv, si, res, this.ctx.pools, this.ctx.sched.clock.now());
     this.#releaseServer();
-    this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    // The stream keeps an interface for its next server connection: the
+    // spare one from its last adoption, so that a keep-alive client
+    // parking and taking back its connection allocates nothing.
+    this.srvSi = this.#spareSi ?? new StreamInterface(1, this.res, this.req, this);
+    this.#spareSi = null;
     return true;
   }
 
   /**
-   * Takes a parked connection to `srv` that carried at least `minTxns`
-   * transactions, read in flight included; false when none fits.
+   * Takes the most recently parked connection to `srv` that carried at least
+   * `minTxns` transactions, read in flight included; false when none fits.
    */
   #adoptIdle(srv: Server, minTxns: number): boolean {
     const res = this.res;
     if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
     if (!serverHasSlot(srv)) return false;
-    const si = adoptConn(srv, this.ctx.sched.clock.now(), minTxns, res, this.req, this);
-    if (si === null) return false;
+    const ic = takeConn(srv, this.ctx.sched.now, minTxns);
+    if (ic === null) return false;
+    const si = adoptConn(ic, res, this.req, this);
     // `timeout server` counts from this request, not from the parking.
     si.lastActivity = this.txn!.tReqSent;
+    // The interface left (state INI, never connected) is kept for the next parking.
+    this.#spareSi = this.srvSi;
     this.srvSi = si;
     this.be!.take(srv);
     this.#taken = true;
@@ -881,8 +882,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
 
   writeLog(final: boolean): void {
     this.#loggedTxns++;
-    // The clock is an op call: read it only for a line that is written.
-    if (this.fe.logFormat !== null) this.#log(this.ctx.sched.clock.now(), final);
+    this.#log(final);
   }
 
   wake(): void {
@@ -902,7 +902,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.#ended = true;
     const ctx = this.ctx;
     ctx.sched.kill(this.task);
-    const now = ctx.sched.clock.now();
     this.cli.close();
     // A connect in flight is abandoned: its completion sees #ended and closes.
     this.#connectSeq++;
@@ -913,30 +912,22 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.srvSi.close();
     // Counters. The backend and the server slot are released before the
     // final line, as HAProxy does: %bc and %sc no longer count this stream.
-    const fc = this.fe.counters;
-    fc.bytesIn += this.req.totalIn;
-    fc.bytesOut += this.res.totalOut;
+    const bIn = this.req.totalIn, bOut = this.res.totalOut;
+    this.fe.counters.addBytes(bIn, bOut);
     if (this.be !== null) {
-      this.be.counters.bytesIn += this.req.totalIn;
-      this.be.counters.bytesOut += this.res.totalOut;
+      this.be.counters.addBytes(bIn, bOut);
       this.be.beconn--;
     }
-    if (this.srv !== null) {
-      this.srv.counters.bytesIn += this.req.totalIn;
-      this.srv.counters.bytesOut += this.res.totalOut;
-    }
+    if (this.srv !== null) this.srv.counters.addBytes(bIn, bOut);
     this.#releaseServer();
-    if (this.txn === null) this.#log(now);
+    if (this.txn === null) this.#log();
     else if (
       !(this.txn.flags & TX_LOGGED) && (this.#loggedTxns === 0 || (this.txn.flags & TX_TUNNEL))
     ) {
       logTxn(this);
     }
     if (this.txn !== null) {
-      if (this.txn.scratch !== null) ctx.pools.big.release(this.txn.scratch);
-      if (this.txn.scratchRes !== null) ctx.pools.big.release(this.txn.scratchRes);
-      this.txn.scratch = null;
-      this.txn.scratchRes = null;
+      this.txn.releaseScratch(ctx.pools.big);
       ctx.txnPool.release(this.txn);
     }
     ctx.sessions.delete(this);
@@ -966,14 +957,15 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
    * once the server side is closed: %sc no longer counts this stream (its
    * cur_sess drops after a keep-alive line, before a final one).
    */
-  #log(now: number, final = true): void {
+  /** Writes the session's log line (the clock is an op call: read only for a line written). */
+  #log(final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
+    const now = this.ctx.sched.clock.now();
     this.ctx.logger.session(fmt.render(sessionLogContext(this, now, final, this.ctx.actconn)));
   }
 
-  // LogSource (log/session_log.ts): the facts a log line reads that the
-  // stream keeps private.
+  // LogSource (log/session_log.ts): log facts the stream keeps private.
 
   logQueued(): boolean {
     return this.#queueSrv !== null;

@@ -179,3 +179,72 @@ Deno.test("a busy flow moves up to bulk buffers, an idle one back to a small buf
   assert.equal(pools.bulk.stats().used, 0);
   assert.equal(pools.big.stats().used, 0);
 });
+
+Deno.test("moveReadTo hands the buffer and the offset of a read in flight to another channel", () => {
+  const pools = createPools(4096);
+  const from = new Channel(pools), to = new Channel(pools);
+  from.toForward = CHN_INFINITE_FORWARD;
+  // A 300-byte response is read, forwarded and written: the next read is in
+  // flight at offset 300 of the same small buffer, the channel empty.
+  const r1 = from.readRegion()!;
+  from.commitRead(fill(r1.subarray(0, 300), 0), r1.length);
+  from.forward();
+  from.reading = true; // the next read, into [300, 1024)
+  from.commitWrite(from.writeRegion()!.length);
+  assert.equal(from.len, 0);
+  assert.equal(from.head, 300, "an empty channel keeps its head while a read is in flight");
+  const buf = from.buf!;
+  // The target had a buffer of its own: it goes back to its pool.
+  to.readRegion();
+  assert.equal(pools.small.stats().used, 2);
+  from.moveReadTo(to);
+  assert.equal(pools.small.stats().used, 1, "the target's own buffer was released");
+  assert.equal(from.buf, null);
+  assert.equal(from.reading, false);
+  assert.equal(to.buf, buf);
+  assert.equal(to.reading, true);
+  assert.equal(to.head, 300);
+  // The read completes: its bytes are where the new owner's accounting expects them.
+  fill(buf.subarray(300, 310), 100);
+  to.reading = false;
+  to.commitRead(10, 1024 - 300);
+  to.toForward = CHN_INFINITE_FORWARD;
+  to.forward();
+  assert.deepEqual([...to.writeRegion()!], [...buf.subarray(300, 310)]);
+});
+
+Deno.test("after a read that left a bulk buffer more than half empty, the next read waits for the write and goes small", () => {
+  const pools = createPools(4096, 0, 65536);
+  const ch = new Channel(pools);
+  ch.toForward = CHN_INFINITE_FORWARD;
+  // A busy flow: full reads take it to the bulk buffer.
+  ch.lastReadFull = true;
+  ch.lastReadLen = 4096;
+  ch.bufPool = pools.big;
+  ch.buf = pools.big.alloc();
+  ch.readRegion(); // empty channel: moves up to bulk
+  assert.equal(ch.buf!.length, 65536);
+  const r = ch.readRegion()!;
+  ch.commitRead(fill(r.subarray(0, 20000), 0), r.length); // the peer slowed down
+  ch.forward();
+  ch.writing = true; // those bytes are on their way out
+  assert.equal(ch.readRegion(), null, "no read into the rest of the bulk buffer meanwhile");
+  ch.writing = false;
+  ch.commitWrite(20000);
+  const next = ch.readRegion()!;
+  assert.equal(ch.buf!.length, SMALL_BUFSIZE, "the next read, which may stall, holds 1 KiB");
+  assert.equal(next.length, SMALL_BUFSIZE);
+  assert.equal(pools.bulk.stats().used, 0);
+  // A flow that reads at least half of the bulk buffer stays there.
+  const ch2 = new Channel(pools);
+  ch2.toForward = CHN_INFINITE_FORWARD;
+  ch2.lastReadFull = true;
+  ch2.lastReadLen = 4096;
+  ch2.bufPool = pools.big;
+  ch2.buf = pools.big.alloc();
+  const r2 = ch2.readRegion()!;
+  ch2.commitRead(fill(r2.subarray(0, 40000), 0), r2.length);
+  ch2.forward();
+  ch2.writing = true;
+  assert.ok(ch2.readRegion() !== null, "reads and writes overlap as before");
+});
