@@ -70,7 +70,8 @@ export function connIsClean(si: StreamInterface, res: Channel, req: Channel): bo
 
 /**
  * Parks the established connection of `si`, whose read is in flight into
- * `res`, in `srv`'s idle pool; `res` is left without a buffer. The caller
+ * `res` (it must be: nothing else would notice the server closing it), in
+ * `srv`'s idle pool; `res` is left without a buffer. The caller
  * checked connIsClean() and its own rules, and stops using `si` when this
  * returns true; false: no room in the idle budget (the caller closes it).
  */

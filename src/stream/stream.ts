@@ -783,8 +783,14 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // http-reuse never: a server connection is private to its client.
       this.be === null || this.be.cfg.httpReuse === "never" ||
       (txn.flags & (TX_SRV_CLOSE | TX_TUNNEL)) || res.analysers !== 0 ||
-      !connIsClean(si, res, req) || !parkConn(srv, si, res, this.ctx.pools, this.ctx.sched.now)
+      !connIsClean(si, res, req)
     ) return false;
+    const now = this.ctx.sched.now;
+    // A parked connection notices its server closing only through its read:
+    // one must be in flight (none is after a burst that slowed down, see
+    // Channel.readRegion()).
+    if (!res.reading) si.update(now);
+    if (!res.reading || !parkConn(srv, si, res, this.ctx.pools, now)) return false;
     this.#releaseServer();
     // The stream keeps an interface for its next server connection: the
     // spare one from its last adoption, so that a keep-alive client
