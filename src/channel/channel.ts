@@ -54,6 +54,14 @@ export class Channel {
   prefixOff: number;
   /** The prefix is a pool buffer (a rewritten head) rather than a shared reply. */
   prefixPooled: boolean;
+  /**
+   * Reads from a peer that may stall on purpose (HTTP clients: a slow POST):
+   * after a burst that left the bulk buffer more than half empty, the next
+   * read waits for the write and goes small (see #nextPool()). Off for
+   * flows where the bulk size pays (responses, TCP), where that rule turned
+   * some downloads into cycles of 1 KiB / 16 KiB / 64 KiB reads.
+   */
+  shrinkAfterBurst: boolean;
   #pools: Pools;
   // The last region views handed out, reused when the same region is asked
   // again (the usual case on keep-alive connections): a subarray view is the
@@ -81,6 +89,7 @@ export class Channel {
     this.prefixLen = 0;
     this.prefixOff = 0;
     this.prefixPooled = false;
+    this.shrinkAfterBurst = false;
     this.#pools = pools;
     this.#rView = new RegionView();
     this.#wView = new RegionView();
@@ -321,12 +330,11 @@ export class Channel {
   /**
    * The pool for the next read of an empty channel: small after a small read
    * (idle, interactive), one size up after a read that filled all its room
-   * (small → big → bulk: a busy flow reads in fewer, larger chunks), small
-   * again after a read that left a bulk buffer more than half empty (the flow
-   * slowed down or stopped: an upload that stalls would otherwise pin a bulk
-   * or big buffer with its next read; a flow that goes on grows back, and one
-   * that keeps reading less than a bulk buffer settles in a big one), else
-   * the current size.
+   * (small → big → bulk: a busy flow reads in fewer, larger chunks), with
+   * `shrinkAfterBurst`, small again after a read that left a bulk buffer
+   * more than half empty (the flow slowed down or stopped: an upload that
+   * stalls would otherwise pin a bulk or big buffer with its next read; a
+   * flow that goes on grows back), else the current size.
    */
   #nextPool(): BufferPool {
     const pools = this.#pools;
@@ -343,8 +351,8 @@ export class Channel {
   /** A bulk buffer that the last read left more than half empty (small next). */
   #shrinking(): boolean {
     const cur = this.bufPool;
-    return cur === this.#pools.bulk && cur.size > this.#pools.big.size && !this.lastReadFull &&
-      this.lastReadLen < cur.size >> 1;
+    return this.shrinkAfterBurst && cur === this.#pools.bulk && cur.size > this.#pools.big.size &&
+      !this.lastReadFull && this.lastReadLen < cur.size >> 1;
   }
 
   /** Moves the content of a small buffer into a big one (no I/O in flight). */

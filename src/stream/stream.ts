@@ -196,6 +196,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
       this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
+      // A client that stops in the middle of a body (slow POST) must not pin
+      // the bulk buffer its last burst went through.
+      this.req.shrinkAfterBurst = true;
     } else {
       // TCP mode: no analysers, both channels forward everything, and a FIN on
       // one side is passed to the other once the data before it is out.

@@ -216,6 +216,7 @@ Deno.test("moveReadTo hands the buffer and the offset of a read in flight to ano
 Deno.test("after a read that left a bulk buffer more than half empty, the next read waits for the write and goes small", () => {
   const pools = createPools(4096, 0, 65536);
   const ch = new Channel(pools);
+  ch.shrinkAfterBurst = true; // a request channel in HTTP mode
   ch.toForward = CHN_INFINITE_FORWARD;
   // A busy flow: full reads take it to the bulk buffer.
   ch.lastReadFull = true;
@@ -237,6 +238,7 @@ Deno.test("after a read that left a bulk buffer more than half empty, the next r
   assert.equal(pools.bulk.stats().used, 0);
   // A flow that reads at least half of the bulk buffer stays there.
   const ch2 = new Channel(pools);
+  ch2.shrinkAfterBurst = true;
   ch2.toForward = CHN_INFINITE_FORWARD;
   ch2.lastReadFull = true;
   ch2.lastReadLen = 4096;
@@ -247,4 +249,17 @@ Deno.test("after a read that left a bulk buffer more than half empty, the next r
   ch2.forward();
   ch2.writing = true;
   assert.ok(ch2.readRegion() !== null, "reads and writes overlap as before");
+  // Without the rule (responses, TCP) a partial read keeps the bulk buffer.
+  const ch3 = new Channel(pools);
+  ch3.toForward = CHN_INFINITE_FORWARD;
+  ch3.lastReadFull = true;
+  ch3.lastReadLen = 4096;
+  ch3.bufPool = pools.big;
+  ch3.buf = pools.big.alloc();
+  const r3 = ch3.readRegion()!;
+  ch3.commitRead(fill(r3.subarray(0, 20000), 0), r3.length);
+  ch3.forward();
+  ch3.writing = true;
+  assert.ok(ch3.readRegion() !== null);
+  assert.equal(ch3.buf!.length, 65536);
 });
