@@ -28,6 +28,7 @@
 // Every process it starts is stopped on exit and on SIGINT/SIGTERM (and
 // through setpriv --pdeathsig when the bench is killed).
 
+import { commonSettings, envInt, envList } from "./lib/env.ts";
 import {
   closeCrowd,
   garbageBurst,
@@ -99,35 +100,6 @@ interface Settings {
   sluiceV8Flags: string;
 }
 
-function envInt(name: string, def: number, min: number): number {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new Error(`Invalid ${name} "${v}": expected an integer ≥ ${min}`);
-  }
-  return n;
-}
-
-function envList<T extends string>(name: string, def: readonly T[], allowed: readonly T[]): T[] {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return [...def];
-  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const it of items) {
-    if (!allowed.includes(it as T)) {
-      throw new Error(`Invalid ${name} item "${it}": expected one of ${allowed.join(", ")}`);
-    }
-  }
-  if (items.length === 0) throw new Error(`Invalid ${name} "${v}": empty list`);
-  return items as T[];
-}
-
-function envFlag(name: string, def: boolean): boolean {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return def;
-  return v !== "0" && v.toLowerCase() !== "false" && v.toLowerCase() !== "no";
-}
-
 function readSettings(): Settings {
   // Per-connection figures are RSS growth divided by N: fixed costs (a
   // garbage-collected heap growing its young generation, pools carving
@@ -159,15 +131,7 @@ function readSettings(): Settings {
     garbageParallel: envInt("BENCH_GARBAGE_PARALLEL", 200, 1),
     settleMs: envInt("BENCH_SETTLE_MS", 2000, 0),
     warmupS: envInt("BENCH_WARMUP", 2, 0),
-    proxyCpu: Deno.env.get("BENCH_PROXY_CPU") ?? "1",
-    loadCpu: Deno.env.get("BENCH_LOAD_CPU") ?? "0",
-    bufsize: envInt("BENCH_BUFSIZE", 16384, 1024),
-    out: Deno.env.get("BENCH_OUT") ?? new URL("./out/conn_memory.json", import.meta.url).pathname,
-    keepTmp: envFlag("BENCH_KEEP_TMP", false),
-    strict: envFlag("BENCH_STRICT", false),
-    sluiceRoot: (Deno.env.get("BENCH_SLUICE_ROOT") ||
-      new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
-    sluiceV8Flags: Deno.env.get("BENCH_SLUICE_V8_FLAGS") ?? "",
+    ...commonSettings(new URL("./out/conn_memory.json", import.meta.url).pathname),
   };
 }
 

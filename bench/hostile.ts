@@ -26,6 +26,7 @@
 // Needs haproxy, python3 (the reset clients) and taskset.
 
 import { resetStorm } from "../tests/_helpers/reset_client.ts";
+import { freePort, sleep } from "./lib/proc.ts";
 
 const SCENARIOS = (Deno.env.get("HOSTILE_SCENARIOS") ?? "resets,flap,flood,stalled").split(",");
 const PROXIES = (Deno.env.get("HOSTILE_PROXIES") ?? "sluice,haproxy").split(",");
@@ -35,15 +36,6 @@ const RESETS_PER_S = Number(Deno.env.get("RESETS_PER_S") ?? "30");
 const PIN = navigator.hardwareConcurrency >= 2 ? ["taskset", "-c", "1"] : [];
 const te = new TextEncoder();
 const td = new TextDecoder();
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 // ---------------------------------------------------------------------------
 // The backend: answers every request head with 200 "ok", keeps connections

@@ -29,6 +29,7 @@
 // is killed. A proxy that fails to start or dies is reported as such and the
 // others are still measured; the exit status is then 1.
 
+import { commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
 import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
 import {
   haproxyConfig,
@@ -132,35 +133,6 @@ interface Settings {
   sluiceV8Flags: string;
 }
 
-function envInt(name: string, def: number, min: number): number {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new Error(`Invalid ${name} "${v}": expected an integer ≥ ${min}`);
-  }
-  return n;
-}
-
-function envList<T extends string>(name: string, def: T[], allowed: readonly T[]): T[] {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return def;
-  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const it of items) {
-    if (!allowed.includes(it as T)) {
-      throw new Error(`Invalid ${name} item "${it}": expected one of ${allowed.join(", ")}`);
-    }
-  }
-  if (items.length === 0) throw new Error(`Invalid ${name} "${v}": empty list`);
-  return items as T[];
-}
-
-function envFlag(name: string, def: boolean): boolean {
-  const v = Deno.env.get(name);
-  if (v === undefined || v === "") return def;
-  return v !== "0" && v.toLowerCase() !== "false" && v.toLowerCase() !== "no";
-}
-
 function readSettings(): Settings {
   const backend = Deno.env.get("BENCH_BACKEND") ?? "auto";
   if (backend !== "auto" && backend !== "nginx" && backend !== "deno") {
@@ -182,15 +154,7 @@ function readSettings(): Settings {
     closeRounds: envFlag("BENCH_CLOSE", true),
     backend,
     direct: envFlag("BENCH_DIRECT", true),
-    proxyCpu: Deno.env.get("BENCH_PROXY_CPU") ?? "1",
-    loadCpu: Deno.env.get("BENCH_LOAD_CPU") ?? "0",
-    bufsize: envInt("BENCH_BUFSIZE", 16384, 1024),
-    out: Deno.env.get("BENCH_OUT") ?? new URL("./out/latest.json", import.meta.url).pathname,
-    keepTmp: envFlag("BENCH_KEEP_TMP", false),
-    strict: envFlag("BENCH_STRICT", false),
-    sluiceRoot: (Deno.env.get("BENCH_SLUICE_ROOT") ||
-      new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
-    sluiceV8Flags: Deno.env.get("BENCH_SLUICE_V8_FLAGS") ?? "",
+    ...commonSettings(new URL("./out/latest.json", import.meta.url).pathname),
   };
 }
 
