@@ -5,7 +5,7 @@
 
 import type { CompiledBackend } from "./types.ts";
 import type { BackendConfig } from "../config/types.ts";
-import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";
 import { balanceDefaults } from "../config/balance.ts";
 import { BackendCounters } from "./counters.ts";
@@ -47,6 +47,8 @@ export class Backend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Its http-response rules read request fetches (computed once, read per request). */
+  readonly resRulesUseRequest: boolean;
   /** Cookie persistence settings, null when the backend has no `cookie` line. */
   readonly cookie: CookieConfig | null;
   /**
@@ -78,6 +80,7 @@ export class Backend {
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
+    this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.cookie = compiled.cookie;
     this.hashBalance = HASH_ALGOS.has(cfg.balance.algo);
     this.beconn = 0;

@@ -33,7 +33,6 @@ import {
   ANA_WAIT,
 } from "../channel/types.ts";
 import { applyForwardFor } from "./forwardfor.ts";
-import { rulesUseRequest } from "./http_rules.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
@@ -347,7 +346,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // Response rules that read the request need a copy: its bytes do not stay.
   // The request head's bytes may be overwritten once forwarded: response
   // rules that read request fetches need a copy.
-  if (s.fe.resRulesUseRequest || (s.be !== null && rulesUseRequest(s.be.httpResRules))) {
+  if (s.fe.resRulesUseRequest || (s.be !== null && s.be.resRulesUseRequest)) {
     s.txn!.sample.keepRequest();
   }
   if (

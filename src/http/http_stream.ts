@@ -73,6 +73,8 @@ export interface HttpBackend {
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
+  /** Its http-response rules read request fetches (the request must be kept for them). */
+  readonly resRulesUseRequest: boolean;
   /** Cookie persistence, null without a `cookie` line. */
   readonly cookie: CookieConfig | null;
   readonly servers: readonly HttpServer[];
