@@ -224,6 +224,8 @@ class Resolver {
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
+      tcpRequest: get<RuleLine[]>(sec, "tcp-request")?.value ?? [],
+      useServer: get<RuleLine[]>(sec, "use-server")?.value ?? [],
       cookie,
     };
   }
@@ -252,6 +254,13 @@ class Resolver {
       checkPort: get<number>(sec, "port")?.value ?? null,
       checkAddr: get<string>(sec, "addr")?.value ?? null,
       cookie: get<string>(sec, "cookie")?.value ?? null,
+      sendProxy: flag("send-proxy-v2-ssl")
+        ? 3
+        : flag("send-proxy-v2")
+        ? 2
+        : flag("send-proxy")
+        ? 1
+        : 0,
     }];
   }
 
@@ -320,6 +329,7 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+        acceptProxy: b.value.acceptProxy,
       })),
       maxconn,
       defaultBackend,
@@ -333,6 +343,7 @@ class Resolver {
       useBackends,
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
+      tcpRequest: get<RuleLine[]>(sec, "tcp-request")?.value ?? [],
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
     };
