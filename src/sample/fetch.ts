@@ -125,7 +125,8 @@ function l4Fetch(
     id,
     out,
     use: SMP_USE_L4REQ,
-    val: SMP_VAL_REQ,
+    // Valid everywhere a request exists; outside tcp-request rules there is no content: not found.
+    val: BOTH,
     args: id === FETCH_REQ_PAYLOAD ? SMP_ARG_PAYLOAD : SMP_ARG_NONE,
     multi: id === FETCH_SSL_ALPN,
     derive: out === SMP_T_STR,
