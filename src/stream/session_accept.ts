@@ -137,7 +137,8 @@ class ProxyHeaderWait {
     }
     ctx.sched.kill(this.#task);
     const h = res.header;
-    if (h === null) {
+    // A header that completed just as the timeout closed the socket is late all the same.
+    if (h === null || this.#timedOut) {
       this.#fail(this.#timedOut ? PP_ERR_TIMEOUT : res.error);
       return;
     }
