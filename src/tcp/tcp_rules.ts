@@ -46,9 +46,28 @@ export function registerTcpAction(a: TcpAction): void {
   ACTIONS.set(a.name, a);
 }
 
-/** The action named `name`, or undefined. */
-export function findTcpAction(name: string): TcpAction | undefined {
-  return ACTIONS.get(name);
+/**
+ * The action for a keyword as written: exact name, else the name before a
+ * `(`, else the longest `*` action whose prefix it starts with; undefined
+ * when none.
+ */
+export function findTcpAction(keyword: string): TcpAction | undefined {
+  const exact = ACTIONS.get(keyword);
+  if (exact !== undefined) return exact;
+  const paren = keyword.indexOf("(");
+  if (paren > 0) {
+    const a = ACTIONS.get(keyword.slice(0, paren));
+    if (a !== undefined) return a;
+  }
+  let best: TcpAction | undefined;
+  for (const a of ACTIONS.values()) {
+    if (!a.name.endsWith("*")) continue;
+    const pfx = a.name.slice(0, -1);
+    if (keyword.startsWith(pfx) && (best === undefined || pfx.length > best.name.length - 1)) {
+      best = a;
+    }
+  }
+  return best;
 }
 
 registerTcpAction({
@@ -185,7 +204,7 @@ export function compileTcpRules(
       continue;
     }
     const name = sp.words[1] ?? "";
-    const action = ACTIONS.get(name);
+    const action = findTcpAction(name);
     const usable = [...ACTIONS.values()].filter((a) => (a.where & set) !== 0).map((a) => a.name);
     if (action === undefined || (action.where & set) === 0) {
       err(
@@ -199,7 +218,7 @@ export function compileTcpRules(
       err(`'tcp-request ${kind} ${name}' is only allowed in a backend`);
       continue;
     }
-    const arg = action.parse(sp.words.slice(2), env);
+    const arg = action.parse(sp.words.slice(2), env, name);
     if (arg !== null && typeof arg === "object" && "error" in arg) {
       err(String((arg as { error: unknown }).error));
       continue;

@@ -45,7 +45,13 @@ export interface TcpRuleSubject {
  * registerTcpAction() (tcp_rules.ts): track-sc, set-var...
  */
 export interface TcpAction {
-  /** Keyword, e.g. "accept", "use-server", "expect-proxy". */
+  /**
+   * Keyword, e.g. "accept", "use-server", "expect-proxy". A written keyword
+   * `NAME(ARGS)` finds the action `NAME` (`set-var(txn.x)` → "set-var"), and
+   * a name ending in `*` matches every keyword starting with the rest
+   * (`track-sc*` → track-sc0, track-sc1, track-sc2), as HAProxy's keyword
+   * lists do; parse() gets the keyword as written.
+   */
   readonly name: string;
   /** TCP_RS_* sets it may be used in. */
   readonly where: number;
@@ -55,7 +61,7 @@ export interface TcpAction {
    * Parses the words between the keyword and `if`/`unless`. Returns the
    * action's argument (any value, passed back to run()) or `{ error }`.
    */
-  parse(words: readonly string[], env: TcpParseEnv): unknown;
+  parse(words: readonly string[], env: TcpParseEnv, keyword: string): unknown;
   /** Runs it; returns a TCP_ACT_* code. Must not throw on any input. */
   run(arg: unknown, subject: TcpRuleSubject): number;
 }

@@ -161,4 +161,27 @@ Deno.test("the action table takes actions from other subsystems (a set-var stand
   ]);
   assert.equal(runRules(rs.content, new Subject(ctx), ctx, true), TCP_ACT_STOP);
   assert.deepEqual(seen, ["first:192.0.2.1"]);
+  // Keywords with arguments in parentheses, and families ending in `*`.
+  registerTcpAction({
+    name: "test-var",
+    where: TCP_RS_CONTENT,
+    parse: (_words, _env, kw) => kw,
+    run: (arg) => {
+      seen.push(String(arg));
+      return TCP_ACT_CONTINUE;
+    },
+  });
+  registerTcpAction({
+    name: "test-sc*",
+    where: TCP_RS_CONTENT,
+    parse: (_words, _env, kw) => kw,
+    run: (arg) => {
+      seen.push(String(arg));
+      return TCP_ACT_CONTINUE;
+    },
+  });
+  seen.length = 0;
+  const fam = rules(["content test-var(txn.x) src", "content test-sc1 src", "content accept"]);
+  assert.equal(runRules(fam.content, new Subject(ctx), ctx, true), TCP_ACT_STOP);
+  assert.deepEqual(seen, ["test-var(txn.x)", "test-sc1"]);
 });
