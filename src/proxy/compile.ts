@@ -74,18 +74,6 @@ export function compileConfig(
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     const tcp = compileTcpRules(fe.tcpRequest ?? [], acls, { backend: false, servers: [] });
     for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
-    if (fe.mode === "http" && (tcp.rules?.content.length ?? 0) > 0) {
-      const at = tcp.rules!.content[0]!;
-      issues.push({
-        severity: "warning",
-        file: cfg.file,
-        line: at.line,
-        col: at.col,
-        path: `${base}.tcp-request`,
-        message: "'tcp-request content' rules are evaluated in mode tcp only: ignored in this " +
-          "http frontend (use http-request rules)",
-      });
-    }
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??

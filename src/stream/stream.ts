@@ -48,7 +48,7 @@ import {
   AN_RES_WAIT_HTTP,
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
-import { tcpStreamStart } from "../tcp/tcp_inspect.ts";
+import { tcpHttpInspect, tcpStreamStart } from "../tcp/tcp_inspect.ts";
 import { connectServer } from "./server_connect.ts";
 import { isResourceError } from "../listener/listener.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
@@ -197,7 +197,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
-      this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
+      this.req.analysers = (AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY) | tcpHttpInspect(fe);
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
       this.req.shrinkAfterBurst = true;

@@ -36,6 +36,7 @@ import {
   TCP_ACT_STOP,
   TCP_ACT_YIELD,
   type TcpBackend,
+  type TcpFrontend,
   type TcpRuleSet,
   type TcpRuleSubject,
   type TcpStream,
@@ -84,6 +85,16 @@ export function tcpStreamStart(s: TcpStream, defaultBe: TcpBackend | null): void
   req.toForward = CHN_INFINITE_FORWARD;
   if (defaultBe !== null) s.setBackend(defaultBe);
   s.srvSi.state = SI_ST_REQ;
+}
+
+/**
+ * The analyser bit an HTTP-mode stream adds for its frontend's `tcp-request
+ * content` rules: they run once, on the connection's first bytes, before
+ * the first request is parsed (AN_REQ_INSPECT_FE comes first in the table
+ * and clears only its own bit).
+ */
+export function tcpHttpInspect(fe: TcpFrontend): number {
+  return (fe.tcpRules?.content.length ?? 0) > 0 ? AN_REQ_INSPECT_FE : 0;
 }
 
 /**
