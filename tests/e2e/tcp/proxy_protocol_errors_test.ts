@@ -41,6 +41,11 @@ frontends:
     bind: "127.0.0.1:0"
     default_backend: be
     tcp-request: ["connection accept if { src 10.0.0.0/8 }", "connection reject if { src 127.0.0.0/8 }"]
+  fe_stats:
+    bind: "127.0.0.1:0"
+    mode: http
+    timeout: { http-request: 5s }
+    stats: { uri: /stats, prometheus: /metrics }
 backends:
   be:
     servers: [{ name: echo, address: "127.0.0.1:${echo}" }]
@@ -157,6 +162,11 @@ Deno.test("tcp-request connection: reject closes silently, expect-proxy layer4 a
     // The rejected connection left no line (the one above was written after it).
     assert.ok(!proxy.logs.some((l) => l.startsWith(`127.0.0.1:${rej.me} `)), proxy.logs.join("\n"));
     assert.equal(echo.accepted, 1);
+    // Counted as HAProxy's denied connections.
+    const m = await fetch(`http://127.0.0.1:${proxy.port("fe_stats")}/metrics`);
+    const text = await m.text();
+    assert.match(text, /\nsluice_frontend_denied_connections_total\{proxy="fe_reject"\} 1\n/);
+    assert.match(text, /\nsluice_frontend_denied_connections_total\{proxy="fe_rules"\} 0\n/);
   } finally {
     await proxy?.stop();
     await echo.close();
