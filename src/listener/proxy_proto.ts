@@ -412,6 +412,20 @@ export function buildProxyV1(src: PeerAddr, dst: PeerAddr): Uint8Array {
   return new TextEncoder().encode(line);
 }
 
+/**
+ * The header a health check starts with on a server with `send-proxy*`
+ * (HAProxy: checks speak the PROXY protocol when the server's traffic does):
+ * it is the proxy's own connection, so v1 says UNKNOWN and v2 uses the
+ * LOCAL command. `mode` is ServerConfig.sendProxy (1: v1, 2/3: v2).
+ */
+export function buildCheckProxyHeader(mode: number): Uint8Array {
+  if (mode === 1) return new TextEncoder().encode("PROXY UNKNOWN\r\n");
+  const out = new Uint8Array(PP2_HEADER_LEN);
+  out.set(PP2_SIGNATURE, 0);
+  out[12] = PP2_VERSION | PP2_CMD_LOCAL;
+  return out;
+}
+
 /** The TLS facts a v2 header's SSL TLV carries (send-proxy-v2-ssl); null: the client used no TLS. */
 export interface ProxySslInfo {
   /** Protocol version text, e.g. "TLSv1.3"; "" when unknown. */

@@ -96,3 +96,68 @@ backend echo
 });
 
 if (HAPROXY === null) console.warn(HAPROXY_MISSING);
+
+Deno.test({
+  name: "proxy protocol: HTTP health checks to a server with send-proxy start with a header",
+  ignore: HAPROXY === null,
+  fn: async () => {
+    const hsIn = freePort();
+    let proxy: ProxyProcess | undefined;
+    let hap: Awaited<ReturnType<typeof startHaproxy>> | undefined;
+    try {
+      // HAProxy answers /health itself, and only after a PROXY header.
+      hap = await startHaproxy(
+        HAPROXY!,
+        `
+frontend web
+  mode http
+  bind 127.0.0.1:${hsIn} accept-proxy
+  log-format "WEB %ci %r %ST"
+  http-request return status 200 content-type text/plain string ok
+`,
+        [hsIn],
+      );
+      const servers = (opt: string) =>
+        `[{ name: hap, address: "127.0.0.1:${hsIn}", check: true, inter: 100ms, rise: 1, fall: 1${opt} }]`;
+      proxy = await startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 10s, server: 10s, check: 2s }
+  option: ["httpchk GET /health"]
+frontends:
+  fe_stats:
+    bind: "127.0.0.1:0"
+    stats: { uri: /stats, prometheus: /metrics }
+    default_backend: be_v1
+backends:
+  be_v1:
+    servers: ${servers(", send-proxy: true")}
+  be_v2:
+    servers: ${servers(", send-proxy-v2: true")}
+  be_none:
+    servers: ${servers("")}
+`);
+      const metrics = async () =>
+        await (await fetch(`http://127.0.0.1:${proxy!.port("fe_stats")}/metrics`)).text();
+      const up = (text: string, be: string) =>
+        new RegExp(`\\nsluice_server_up\\{proxy="${be}",server="hap"\\} 1\\n`).test(text);
+      // Without a header HAProxy refuses the checks: that server goes down...
+      let text = "";
+      for (let i = 0; i < 200; i++) {
+        text = await metrics();
+        if (!up(text, "be_none")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(!up(text, "be_none"), "be_none should be DOWN");
+      // ... while the checks of the others, with theirs, pass and keep them up.
+      assert.ok(up(text, "be_v1"), text);
+      assert.ok(up(text, "be_v2"), text);
+      await hap.waitForLog(/^WEB 127\.0\.0\.1 GET \/health HTTP\/1\.[01] 200$/);
+      await hap.waitForLog(/Received something which does not look like a PROXY protocol header/);
+    } finally {
+      await proxy?.stop();
+      await hap?.stop();
+    }
+  },
+});
