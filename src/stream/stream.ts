@@ -202,9 +202,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // the bulk buffer its last burst went through.
       this.req.shrinkAfterBurst = true;
     } else {
-      // TCP mode: no analysers, both channels forward everything, and a FIN on
+      // TCP mode: both channels forward everything (the request once its layer-4
+      // rules and use_backend are done, if any: tcp/tcp_inspect.ts), and a FIN on
       // one side is passed to the other once the data before it is out.
-      // Layer-4 rules and use_backend first when there are some (tcp_inspect.ts).
       this.res.toForward = CHN_INFINITE_FORWARD;
       this.req.flags |= CF_AUTO_CLOSE;
       this.res.flags |= CF_AUTO_CLOSE;
