@@ -84,6 +84,12 @@ const PP2_CLIENT_SSL = 0x01;
 
 const CH_CR = 0x0d;
 const CH_LF = 0x0a;
+const CH_0 = 0x30;
+const CH_DOT = 0x2e;
+
+const ENC = new TextEncoder();
+/** Decodes a v1 line (only ASCII is valid in one; anything else fails its checks). */
+const LINE_DEC = new TextDecoder("latin1");
 
 // ---------------------------------------------------------------------------
 // Parsing.
@@ -170,8 +176,7 @@ function parseV1(b: Uint8Array): ProxyHeader | number {
   }
   if (end < 0) return n >= PP1_MAX_LEN ? PP_ERR_BAD_HDR : PP_NEED_MORE;
   if (end === 0 || b[end - 1] !== CH_CR) return PP_ERR_BAD_HDR;
-  let line = "";
-  for (let i = V1_PREFIX.length; i < end - 1; i++) line += String.fromCharCode(b[i]!);
+  const line = LINE_DEC.decode(b.subarray(V1_PREFIX.length, end - 1));
   const length = end + 1;
   if (line === "UNKNOWN" || line.startsWith("UNKNOWN ")) {
     return { version: 1, src: null, dst: null, length };
@@ -180,8 +185,8 @@ function parseV1(b: Uint8Array): ProxyHeader | number {
   if (f[0] !== "TCP4" && f[0] !== "TCP6") return PP_ERR_BAD_PROTO;
   if (f.length !== 5) return PP_ERR_BAD_HDR;
   const v4 = f[0] === "TCP4";
-  const sip = v4 ? (parseIPv4(f[1]!) !== null ? f[1]! : null) : canonIPv6(f[1]!);
-  const dip = v4 ? (parseIPv4(f[2]!) !== null ? f[2]! : null) : canonIPv6(f[2]!);
+  const sip = v4 ? (isV4(f[1]!) ? f[1]! : null) : canonIPv6(f[1]!);
+  const dip = v4 ? (isV4(f[2]!) ? f[2]! : null) : canonIPv6(f[2]!);
   const sp = parsePort(f[3]!), dp = parsePort(f[4]!);
   if (sip === null || dip === null || sp < 0 || dp < 0) return PP_ERR_BAD_HDR;
   return { version: 1, src: { ip: sip, port: sp }, dst: { ip: dip, port: dp }, length };
@@ -196,18 +201,33 @@ function parsePort(s: string): number {
 
 /** The 4 bytes of a dotted-quad IPv4 address (no leading zeros), or null. */
 export function parseIPv4(s: string): Uint8Array | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
-  }
-  return out;
+  return ipv4Into(s, out) ? out : null;
 }
+
+/** Parses a dotted quad into `out`; false when `s` is not one. */
+function ipv4Into(s: string, out: Uint8Array): boolean {
+  let part = 0, v = 0, digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : CH_DOT;
+    if (c === CH_DOT) {
+      if (digits === 0 || part > 3) return false;
+      out[part++] = v;
+      v = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - CH_0;
+    if (d < 0 || d > 9 || (digits === 1 && v === 0)) return false;
+    v = v * 10 + d;
+    if (v > 255) return false;
+    digits++;
+  }
+  return part === 4;
+}
+
+/** Scratch for the address checks of the builders (consumed at once). */
+const V4_SCRATCH = new Uint8Array(4);
 
 /** The 16 bytes of an IPv6 address (`::` compression, trailing dotted quad), or null. */
 export function parseIPv6(s: string): Uint8Array | null {
@@ -384,6 +404,11 @@ function v4Bytes(ip: string): Uint8Array | null {
   return parseIPv4(ip);
 }
 
+/** Whether `ip` is a dotted quad (no allocation). */
+function isV4(ip: string): boolean {
+  return ipv4Into(ip, V4_SCRATCH);
+}
+
 /** IPv6 bytes of `ip`, IPv4 addresses mapped (::ffff:a.b.c.d). */
 function v6Bytes(ip: string): Uint8Array | null {
   const v4 = parseIPv4(ip);
@@ -404,12 +429,12 @@ function v6Bytes(ip: string): Uint8Array | null {
  */
 export function buildProxyV1(src: PeerAddr, dst: PeerAddr): Uint8Array {
   let line = "PROXY UNKNOWN\r\n";
-  if (v4Bytes(src.ip) !== null && v4Bytes(dst.ip) !== null) {
+  if (isV4(src.ip) && isV4(dst.ip)) {
     line = `PROXY TCP4 ${src.ip} ${dst.ip} ${src.port} ${dst.port}\r\n`;
   } else if (parseIPv6(src.ip) !== null && parseIPv6(dst.ip) !== null) {
     line = `PROXY TCP6 ${canonIPv6(src.ip)} ${canonIPv6(dst.ip)} ${src.port} ${dst.port}\r\n`;
   }
-  return new TextEncoder().encode(line);
+  return ENC.encode(line);
 }
 
 /**
@@ -419,7 +444,7 @@ export function buildProxyV1(src: PeerAddr, dst: PeerAddr): Uint8Array {
  * LOCAL command. `mode` is ServerConfig.sendProxy (1: v1, 2/3: v2).
  */
 export function buildCheckProxyHeader(mode: number): Uint8Array {
-  if (mode === 1) return new TextEncoder().encode("PROXY UNKNOWN\r\n");
+  if (mode === 1) return ENC.encode("PROXY UNKNOWN\r\n");
   const out = new Uint8Array(PP2_HEADER_LEN);
   out.set(PP2_SIGNATURE, 0);
   out[12] = PP2_VERSION | PP2_CMD_LOCAL;
@@ -449,7 +474,7 @@ export function buildProxyV2(
   const s6 = s4 !== null && d4 !== null ? null : v6Bytes(src.ip);
   const d6 = s4 !== null && d4 !== null ? null : v6Bytes(dst.ip);
   const addrLen = s4 !== null && d4 !== null ? 12 : s6 !== null && d6 !== null ? 36 : 0;
-  const ver = ssl !== null && ssl.version !== "" ? new TextEncoder().encode(ssl.version) : null;
+  const ver = ssl !== null && ssl.version !== "" ? ENC.encode(ssl.version) : null;
   const tlvLen = sslTlv ? 3 + 5 + (ver !== null ? 3 + ver.length : 0) : 0;
   const out = new Uint8Array(PP2_HEADER_LEN + addrLen + tlvLen);
   out.set(PP2_SIGNATURE, 0);
