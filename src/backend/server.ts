@@ -14,7 +14,8 @@ export class Server implements LbServer {
   readonly backendId: number;
   readonly name: string;
   readonly cfg: ServerConfig;
-  readonly address: Address;
+  /** Where connections go; `set server addr` may change it at run time. */
+  address: Address;
   weight: number;
   usable: boolean;
   readonly backup: boolean;

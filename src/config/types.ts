@@ -73,6 +73,24 @@ export interface GlobalConfig {
   bufferLimit: number;
   /** Where log lines go. */
   log: LogTarget;
+  /** The runtime API socket (`stats: { socket: ... }`); absent = none. */
+  statsSocket?: StatsSocketConfig;
+}
+
+/** Access level of a runtime API socket, as HAProxy: user < operator < admin. */
+export type CliLevel = "user" | "operator" | "admin";
+
+/** The runtime API socket (HAProxy's `stats socket`, `stats timeout`, `stats maxconn`). */
+export interface StatsSocketConfig {
+  /** A unix socket path, or a loopback TCP address. */
+  address: Address;
+  /** Permission bits of the unix socket (0o600 by default). */
+  mode: number;
+  level: CliLevel;
+  /** Idle time before a CLI connection closes, ms. */
+  timeout: Millis;
+  /** Concurrent CLI connections. */
+  maxconn: number;
 }
 
 /** A frontend after resolution. */

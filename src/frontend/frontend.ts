@@ -17,6 +17,8 @@ export class Frontend {
   readonly cfg: FrontendConfig;
   /** Current sessions on this frontend. */
   feconn: number;
+  /** Its own session limit now (the config's, changed by `set maxconn frontend`); 0 = none. */
+  maxconn: number;
   /** The compiled session log format, null with `log: false`. */
   readonly logFormat: LogFormat | null;
   readonly httpReqRules: readonly Rule[];
@@ -40,6 +42,7 @@ export class Frontend {
     this.name = cfg.name;
     this.cfg = cfg;
     this.feconn = 0;
+    this.maxconn = cfg.maxconn;
     this.logFormat = compiled.logFormat;
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
@@ -53,7 +56,7 @@ export class Frontend {
 
   /** True when the frontend's own maxconn is reached. */
   isFull(): boolean {
-    return this.cfg.maxconn > 0 && this.feconn >= this.cfg.maxconn;
+    return this.maxconn > 0 && this.feconn >= this.maxconn;
   }
 
   /**

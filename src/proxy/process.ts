@@ -17,6 +17,7 @@ import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
+import { type CliReloader, type CliServer, type CliSession, startCli } from "../cli/mod.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
@@ -44,8 +45,15 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
-  readonly maxconn: number;
+  /** Process-wide session limit (the runtime API's `set maxconn global` lowers it). */
+  maxconn: number;
   readonly maxaccept: number;
+  /** Budget of parked server connections, shared by every server (added ones too). */
+  readonly idleBudget: IdleBudget;
+  /** The runtime API socket, when `global.stats.socket` is set and the process started. */
+  cli: CliServer | null;
+  /** In-process reload for the runtime API's `reload`; null until the process offers one. */
+  reloader: CliReloader | null;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
@@ -103,7 +111,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
-    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
@@ -119,6 +127,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.killing = false;
     this.stopping = false;
     this.checks = null;
+    this.cli = null;
+    this.reloader = null;
     this.startedAt = Date.now();
     this.#onIdle = null;
     this.#lastAcceptError = 0;
@@ -158,6 +168,16 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
             : this.backends[srv.backendId]!.redistribute(srv),
       },
     });
+    const sock = this.cfg.global.statsSocket;
+    if (sock !== undefined) {
+      try {
+        this.cli = startCli(this, sock, this.logger);
+      } catch (e) {
+        for (const l of this.listeners) l.stop();
+        void this.checks?.stop();
+        throw new Error(`cannot bind the stats socket: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
@@ -216,12 +236,18 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
+  /** The live sessions, newest first (runtime API `show sess`, `shutdown session`). */
+  liveSessions(): Iterable<CliSession> {
+    return this.sessions.toArray() as Stream[];
+  }
+
   /** Soft stop: stop listening, let sessions finish; resolves when none is left. */
   softStop(): Promise<void> {
     this.stopping = true;
     void this.checks?.stop();
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     // Idle keep-alive connections close now; busy ones after their response.
     for (const s of this.sessions.toArray()) s.softStop();
     if (this.actconn === 0) return Promise.resolve();
@@ -233,6 +259,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.killing = true;
     void this.checks?.stop();
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     this.logger.flush();
   }
 }
