@@ -78,7 +78,9 @@ export class CliServer {
   /** Where it listens, for messages: the path or "host:port". */
   get addrName(): string {
     const a = this.#cfg.address;
-    return a.kind === "unix" ? a.path : `${a.host}:${a.port}`;
+    if (a.kind === "unix") return a.path;
+    const host = a.family === 6 ? `[${a.host}]` : a.host;
+    return `${host}:${this.port || a.port}`;
   }
 
   /** The TCP port it listens on (port 0 in the configuration: the one the system chose). */

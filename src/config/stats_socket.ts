@@ -56,7 +56,7 @@ export function socketAddress(s: string): Address | string {
   if (s.startsWith("/")) return { kind: "unix", path: s };
   if (s.startsWith("unix@")) return parseAddress(s, false);
   const text = s.replace(/^ipv[46]@/, "");
-  const a = parseAddress(text, false);
+  const a = parseAddress(text, true); // as a bind: port 0 lets the system choose
   if (typeof a === "string") return a;
   if (a.kind === "tcp" && !(a.family === 4 ? a.host.startsWith("127.") : a.host === "::1")) {
     return `the stats socket listens on loopback only (127.0.0.1 or [::1]), got "${s}"`;
