@@ -10,7 +10,11 @@ import type { StatsSnapshot } from "../stats/snapshot.ts";
 import type { CliProcess } from "./types.ts";
 import { type FieldSpec, jsonTagsValue, typedValue } from "./typed.ts";
 
-/** HAProxy 2.6's info fields in order, with their tags and type. */
+/**
+ * HAProxy 2.6's info fields in order (the index is the field's position),
+ * with their tags and type; "" marks a field that is always empty and so
+ * never printed, as HAProxy skips empty fields.
+ */
 export const INFO_FIELDS: readonly (readonly [string, FieldSpec])[] = [
   ["Name", "POS:str"],
   ["Version", "POS:str"],
@@ -57,10 +61,13 @@ export const INFO_FIELDS: readonly (readonly [string, FieldSpec])[] = [
   ["CompressBpsIn", "MRP:u32"],
   ["CompressBpsOut", "MRP:u32"],
   ["CompressBpsRateLim", "CLP:u32"],
+  ["ZlibMemUsage", ""], // HAProxy's positions 45, 46 and 51 are empty without
+  ["MaxZlibMemUsage", ""], // zlib and a description: never printed, but counted
   ["Tasks", "MGP:u32"],
   ["Run_queue", "MGP:u32"],
   ["Idle_pct", "MaP:u32"],
   ["node", "COS:str"],
+  ["description", ""],
   ["Stopping", "MGP:u32"],
   ["Jobs", "MGP:u32"],
   ["Unstoppable Jobs", "MGP:u32"],
@@ -121,7 +128,9 @@ export function infoValues(p: CliProcess, snap: StatsSnapshot): Map<string, stri
   const up = Math.floor(pr.uptimeMs / 1000);
   const tasks = p.taskCounts?.() ?? { tasks: 0, runQueue: 0 };
   const v = new Map<string, string | number>();
-  for (const [name, spec] of INFO_FIELDS) v.set(name, spec.endsWith(":str") ? "" : 0);
+  for (const [name, spec] of INFO_FIELDS) {
+    v.set(name, spec === "" || spec.endsWith(":str") ? "" : 0);
+  }
   v.set("Name", "Sluice");
   v.set("Version", pr.version);
   v.set("Release_date", "");
@@ -167,6 +176,7 @@ export function renderInfo(
   if (format === "json") {
     const parts: string[] = [];
     INFO_FIELDS.forEach(([name, spec], pos) => {
+      if (spec === "") return;
       parts.push(
         `{"field":{"pos":${pos},"name":"${name}"},"processNum":1,${
           jsonTagsValue(spec, v.get(name)!)
@@ -176,6 +186,7 @@ export function renderInfo(
     return "[" + parts.join(",") + "]\n";
   }
   INFO_FIELDS.forEach(([name, spec], pos) => {
+    if (spec === "") return;
     const val = v.get(name)!;
     out += format === "typed" ? `${pos}.${name}.1:${typedValue(spec, val)}\n` : `${name}: ${val}\n`;
   });
