@@ -10,6 +10,7 @@ import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
+import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
@@ -54,6 +55,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   cli: CliServer | null;
   /** In-process reload for the runtime API's `reload`; null until the process offers one. */
   reloader: CliReloader | null;
+  /** Refused requests and responses kept for the runtime API's `show errors`. */
+  readonly errorCaptures: ErrorCaptures;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
@@ -129,6 +132,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.checks = null;
     this.cli = null;
     this.reloader = null;
+    this.errorCaptures = new ErrorCaptures();
     this.startedAt = Date.now();
     this.#onIdle = null;
     this.#lastAcceptError = 0;
@@ -239,6 +243,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   /** The live sessions, newest first (runtime API `show sess`, `shutdown session`). */
   liveSessions(): Iterable<CliSession> {
     return this.sessions.toArray() as Stream[];
+  }
+
+  /** The kept error snapshots (runtime API `show errors`). */
+  errorSnapshots(): readonly ErrorSnapshot[] {
+    return this.errorCaptures.list();
   }
 
   /** Soft stop: stop listening, let sessions finish; resolves when none is left. */

@@ -167,6 +167,46 @@ Deno.test("runtime API: show commands answer in HAProxy's formats over a unix so
       assert.match(viaSocat, /^Name: Sluice\nVersion: /);
     });
 
+    await t.step(
+      "show errors: the last refused request, where the parser stopped, the bytes",
+      async () => {
+        assert.match(
+          await cli(sock.path, "show errors"),
+          /^Total events captured on \[.*\] : 0\n\n$/,
+        );
+        const c = await Deno.connect({ hostname: "127.0.0.1", port });
+        await c.write(new TextEncoder().encode("GET /a\x01b HTTP/1.1\r\nhost: x\r\n\r\n"));
+        const buf = new Uint8Array(1024);
+        const n = await c.read(buf);
+        c.close();
+        assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 400 /);
+        const out = await cli(sock.path, "show errors");
+        const lines = out.split("\n");
+        assert.match(lines[0]!, /^Total events captured on \[.*\] : 1$/);
+        assert.equal(lines[1], " ");
+        assert.match(
+          lines[2]!,
+          /^\[\d\d\/\w{3}\/\d{4}:[\d:.]+\] frontend fe \(#1\): invalid request$/,
+        );
+        assert.match(
+          lines[3]!,
+          /^ {2}backend <NONE> \(#-1\), server <NONE> \(#-1\), event #0, src 127\.0\.0\.1:\d+$/,
+        );
+        assert.equal(lines[5], "  len 30, wraps at 16384, error at position 6");
+        assert.ok(
+          out.includes(
+            "  00000  GET /a\\x01b HTTP/1.1\\r\\n\n  00019  host: x\\r\\n\n  00028  \\r\\n\n",
+          ),
+          out,
+        );
+        assert.match(
+          await cli(sock.path, "show errors fe response"),
+          /: 1\n\n$/,
+          "no response error kept",
+        );
+      },
+    );
+
     await t.step("reload without an in-process reload says so", async () => {
       assert.equal(await cli(sock.path, "reload"), "reload not available\n\n");
     });
