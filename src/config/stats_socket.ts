@@ -26,13 +26,6 @@ export const STATS_SOCKET_DEFAULTS = {
  * prefixed "ipv4@"/"ipv6@" as in HAProxy and must be 127.0.0.0/8 or ::1.
  */
 export function resolveStatsSocket(sec: Section, rep: Reporter): StatsSocketConfig | undefined {
-  const sock = sec.values.get("socket") as Val<string> | undefined;
-  if (sock === undefined) return undefined;
-  const address = socketAddress(sock.value);
-  if (typeof address === "string") {
-    rep.error(sock, address);
-    return undefined;
-  }
   let mode = STATS_SOCKET_DEFAULTS.mode;
   const m = sec.values.get("mode") as Val<number> | undefined;
   if (m !== undefined) {
@@ -40,6 +33,13 @@ export function resolveStatsSocket(sec: Section, rep: Reporter): StatsSocketConf
     if (!/^[0-7]{1,3}$/.test(text)) {
       rep.error(m, `mode must be octal digits (e.g. 600), got ${text}`);
     } else mode = parseInt(text, 8);
+  }
+  const sock = sec.values.get("socket") as Val<string> | undefined;
+  if (sock === undefined) return undefined;
+  const address = socketAddress(sock.value);
+  if (typeof address === "string") {
+    rep.error(sock, address);
+    return undefined;
   }
   const v = <T>(k: string) => (sec.values.get(k) as Val<T> | undefined)?.value;
   return {
