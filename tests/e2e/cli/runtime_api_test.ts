@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { withDeadline } from "../../_helpers/client.ts";
+import { deadPort } from "../../_helpers/servers.ts";
 import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   adminPost,
@@ -547,6 +548,59 @@ Deno.test("runtime API: a loopback TCP address, and bad input does not hurt", as
     assert.match(await cli(tcp, "show backend"), /^# name\n/);
   } finally {
     await proxy?.stop();
+    await closeAll(servers);
+    await sock.cleanup();
+  }
+});
+
+Deno.test("runtime API: checks follow set server addr; a refused response is kept for show errors", async () => {
+  const servers = nameServers(1);
+  const sock = await tempSocket();
+  // A server that answers every request with an invalid status line.
+  const bad = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const badPort = (bad.addr as Deno.NetAddr).port;
+  const badLoop = (async () => {
+    for await (const c of bad) {
+      const buf = new Uint8Array(4096);
+      await c.read(buf).catch(() => null);
+      await c.write(new TextEncoder().encode("HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n"))
+        .catch(() => {});
+      c.close();
+    }
+  })().catch(() => {});
+  let proxy: ProxyProcess | undefined;
+  try {
+    proxy = await startProxy(withSocket(
+      feBeConfig({
+        servers: serverLines(servers, () => "check: true, inter: 100ms") +
+          `\n      - { name: b1, address: "127.0.0.1:${badPort}", disabled: true }`,
+      }),
+      sock.path,
+    ));
+    const s = sock.path;
+    assert.equal(row(parseCsv(await cli(s, "show stat")), "be", "s1").get("status"), "UP");
+    // The check now goes to a port nothing listens on: s1 goes DOWN.
+    const dead = deadPort();
+    assert.match(await cli(s, `set server be/s1 addr 127.0.0.1 port ${dead}`), /port changed/);
+    await proxy.waitForStderr(/Server be\/s1 is DOWN/, 10_000);
+    assert.equal(row(parseCsv(await cli(s, "show stat")), "be", "s1").get("status"), "DOWN");
+    // Back to the live port: UP again.
+    await cli(s, `set server be/s1 addr 127.0.0.1 port ${servers[0]!.port}`);
+    await proxy.waitForStderr(/Server be\/s1 is UP/, 10_000);
+    // Only b1 now: its invalid response is a 502, kept by the backend.
+    assert.equal(await cli(s, "set server be/s1 state maint;set server be/b1 state ready"), "\n\n");
+    assert.equal((await fetchOnce(proxy.port("fe"), "/x")).status, 502);
+    const out = await cli(s, "show errors be response");
+    assert.match(
+      out,
+      /\] backend be \(#2\): invalid response\n {2}frontend fe \(#1\), server b1 \(#2\), event #0, src 127\.0\.0\.1:\d+\n/,
+    );
+    assert.match(out, /\n {2}00000 {2}HTTP\/1\.1 2x0 OK\\r\\n\n/);
+    assert.match(await cli(s, "show errors fe request"), /: 1\n\n$/, "no request error kept");
+  } finally {
+    await proxy?.stop();
+    bad.close();
+    await badLoop;
     await closeAll(servers);
     await sock.cleanup();
   }
