@@ -104,8 +104,24 @@ export class CliServer {
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
-      this.#listener = Deno.listen({ transport: "unix", path: a.path });
-      Deno.chmodSync(a.path, this.#cfg.mode);
+      // Bound under a temporary name and renamed once its mode is set (as
+      // HAProxy does): nobody may connect while the mode is still the umask's.
+      const tmp = `${a.path}.${Deno.pid}.tmp`;
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* none left over */ }
+      this.#listener = Deno.listen({ transport: "unix", path: tmp });
+      try {
+        Deno.chmodSync(tmp, this.#cfg.mode);
+        Deno.renameSync(tmp, a.path);
+      } catch (e) {
+        this.#listener.close();
+        this.#listener = null;
+        try {
+          Deno.removeSync(tmp);
+        } catch { /* gone */ }
+        throw e;
+      }
     } else {
       this.#listener = Deno.listen({ hostname: a.host, port: a.port });
     }
@@ -177,6 +193,7 @@ export class CliServer {
       clearTimeout(timer);
       if (this.#cfg.timeout > 0) {
         timer = setTimeout(() => {
+          this.#conns.delete(conn); // the slot is free as soon as the close is sent
           try {
             conn.close();
           } catch { /* already closed */ }

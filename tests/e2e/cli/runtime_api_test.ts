@@ -605,3 +605,38 @@ Deno.test("runtime API: checks follow set server addr; a refused response is kep
     await sock.cleanup();
   }
 });
+
+Deno.test("runtime API: maxconn closes excess connections, timeout closes an idle prompt", async () => {
+  const servers = nameServers(1);
+  const sock = await tempSocket();
+  let proxy: ProxyProcess | undefined;
+  let first: Deno.Conn | null = null;
+  try {
+    proxy = await startProxy(
+      withSocket(
+        feBeConfig({ servers: serverLines(servers) }),
+        sock.path,
+        "admin",
+        ", maxconn: 1, timeout: 300ms",
+      ),
+    );
+    // One interactive connection holds the only slot.
+    first = await Deno.connect({ transport: "unix", path: sock.path });
+    await first.write(new TextEncoder().encode("prompt\n"));
+    const buf = new Uint8Array(64);
+    const n = await first.read(buf);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "\n> ");
+    // A second one is closed at once, unanswered.
+    assert.equal(await cli(sock.path, "show backend"), "");
+    // The first one, idle past `timeout`, is closed by the proxy; the slot frees.
+    assert.equal(await readEof(first), true);
+    assert.equal(await cli(sock.path, "show backend"), "# name\nbe\n\n");
+  } finally {
+    try {
+      first?.close();
+    } catch { /* closed */ }
+    await proxy?.stop();
+    await closeAll(servers);
+    await sock.cleanup();
+  }
+});
