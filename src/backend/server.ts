@@ -14,7 +14,7 @@ export class Server implements LbServer {
   readonly backendId: number;
   readonly name: string;
   readonly cfg: ServerConfig;
-  /** Where connections go; `set server addr` may change it at run time. */
+  /** Where it is connected to; the configured one unless changed at run time. */
   address: Address;
   weight: number;
   usable: boolean;

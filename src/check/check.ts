@@ -697,6 +697,14 @@ export class ServerCheck implements ServerCheckView {
     else this.server.weight = w;
   }
 
+  /** Stops for good: kills the task and abandons a running check. */
+  halt(): void {
+    this.flags &= ~(CHK_ST_ENABLED | CHK_ST_INPROGRESS | CHK_ST_CONNECTED);
+    this.#outcome = null;
+    this.#abortIo();
+    if (this.task !== null) this.#env.sched.kill(this.task);
+  }
+
   /** The weight the server has when neither drained nor stopping (HAProxy's uweight). */
   userWeight(): number {
     return (this.admin & SRV_ADMF_DRAIN) || this.#nolb ? this.#savedWeight : this.server.weight;
@@ -774,14 +782,6 @@ export class ServerCheck implements ServerCheckView {
         a.kind === "unix" ? "localhost" : addressText(a),
       );
     }
-  }
-
-  /** Stops for good: kills the task and abandons a running check. */
-  halt(): void {
-    this.flags &= ~(CHK_ST_ENABLED | CHK_ST_INPROGRESS | CHK_ST_CONNECTED);
-    this.#outcome = null;
-    this.#abortIo();
-    if (this.task !== null) this.#env.sched.kill(this.task);
   }
 }
 

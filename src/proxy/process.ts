@@ -46,23 +46,22 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
-  /** Process-wide session limit (the runtime API's `set maxconn global` lowers it). */
   maxconn: number;
-  readonly maxaccept: number;
-  /** Budget of parked server connections, shared by every server (added ones too). */
+  maxaccept: number;
+  /** The budget of parked server connections every server shares. */
   readonly idleBudget: IdleBudget;
-  /** The runtime API socket, when `global.stats.socket` is set and the process started. */
-  cli: CliServer | null;
-  /** In-process reload for the runtime API's `reload`; null until the process offers one. */
+  /** Reloads the configuration file (set by main.ts; the runtime API's `reload`). */
   reloader: CliReloader | null;
-  /** Refused requests and responses kept for the runtime API's `show errors`. */
-  readonly errorCaptures: ErrorCaptures;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
   stopping: boolean;
   /** Health checks, started once the listeners are bound. */
   checks: CheckManager | null;
+  /** The runtime API socket, when `global.stats.socket` is set and the process started. */
+  cli: CliServer | null;
+  /** Refused requests and responses kept for the runtime API's `show errors`. */
+  readonly errorCaptures: ErrorCaptures;
   /** Epoch ms of the start (stats uptime). */
   readonly startedAt: number;
   #onIdle: (() => void) | null;
@@ -126,12 +125,12 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
+    this.reloader = null;
     this.actconn = 0;
     this.killing = false;
     this.stopping = false;
     this.checks = null;
     this.cli = null;
-    this.reloader = null;
     this.errorCaptures = new ErrorCaptures();
     this.startedAt = Date.now();
     this.#onIdle = null;
@@ -154,6 +153,16 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
         throw new Error(`frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${msg}`);
       }
     }
+    // The runtime API socket binds with the listeners: all or nothing.
+    const sock = this.cfg.global.statsSocket;
+    if (sock !== undefined) {
+      try {
+        this.cli = startCli(this, sock, this.logger);
+      } catch (e) {
+        for (const l of this.listeners) l.stop();
+        throw new Error(`cannot bind the stats socket: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     for (const l of this.listeners) {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
       l.start();
@@ -172,16 +181,6 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
             : this.backends[srv.backendId]!.redistribute(srv),
       },
     });
-    const sock = this.cfg.global.statsSocket;
-    if (sock !== undefined) {
-      try {
-        this.cli = startCli(this, sock, this.logger);
-      } catch (e) {
-        for (const l of this.listeners) l.stop();
-        void this.checks?.stop();
-        throw new Error(`cannot bind the stats socket: ${e instanceof Error ? e.message : e}`);
-      }
-    }
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
