@@ -18,7 +18,7 @@ import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
-import { type CliReloader, type CliServer, type CliSession, startCli } from "../cli/mod.ts";
+import { type CliServer, type CliSession, startCli } from "../cli/mod.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
@@ -51,7 +51,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   /** The budget of parked server connections every server shares. */
   readonly idleBudget: IdleBudget;
   /** Reloads the configuration file (set by main.ts; the runtime API's `reload`). */
-  reloader: CliReloader | null;
+  reloader: { reload(): Promise<{ ok: boolean; messages: string[] }> } | null;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
