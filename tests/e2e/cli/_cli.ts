@@ -23,7 +23,14 @@ async function readToClose(conn: Deno.Conn): Promise<string> {
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(65536);
   for (;;) {
-    const n = await conn.read(buf);
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch (e) {
+      // A connection closed with our command unread ends with a reset.
+      if (e instanceof Deno.errors.ConnectionReset) break;
+      throw e;
+    }
     if (n === null) break;
     chunks.push(buf.slice(0, n));
   }

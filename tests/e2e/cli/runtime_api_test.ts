@@ -208,8 +208,14 @@ Deno.test("runtime API: show commands answer in HAProxy's formats over a unix so
       },
     );
 
-    await t.step("reload without an in-process reload says so", async () => {
-      assert.equal(await cli(sock.path, "reload"), "reload not available\n\n");
+    await t.step("reload: the unchanged file reloads, or the process says it cannot", async () => {
+      // Without an in-process reload (src/proxy/reload.ts) the answer says so;
+      // with one, reloading the same file succeeds and the API keeps answering.
+      const out = await cli(sock.path, "reload");
+      if (out !== "reload not available\n\n") {
+        assert.match(out, /Success=1\n\n$/);
+        assert.equal(await cli(sock.path, "show backend"), "# name\nbe\n\n");
+      }
     });
   } finally {
     await proxy?.stop();
@@ -578,7 +584,8 @@ Deno.test("runtime API: checks follow set server addr; a refused response is kep
       sock.path,
     ));
     const s = sock.path;
-    assert.equal(row(parseCsv(await cli(s, "show stat")), "be", "s1").get("status"), "UP");
+    // "UP", or "UP 1/3" before its first check completed.
+    assert.match(row(parseCsv(await cli(s, "show stat")), "be", "s1").get("status")!, /^UP/);
     // The check now goes to a port nothing listens on: s1 goes DOWN.
     const dead = deadPort();
     assert.match(await cli(s, `set server be/s1 addr 127.0.0.1 port ${dead}`), /port changed/);
