@@ -31,6 +31,7 @@ export const INT_MAX = 2147483647;
  */
 export type Kind =
   | "section"
+  | "stats-socket"
   | "int"
   | "size"
   | "duration"
@@ -51,7 +52,6 @@ export type Kind =
   | "balance"
   | "timeouts"
   | "stats"
-  | "stats-socket"
   | "servers";
 
 /** One configuration key. */
