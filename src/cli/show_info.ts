@@ -155,7 +155,9 @@ export function infoValues(p: CliProcess, snap: StatsSnapshot): Map<string, stri
   v.set("Stopping", pr.stopping ? 1 : 0);
   v.set("Jobs", pr.actconn + p.listeners.length);
   v.set("Listeners", p.listeners.length);
-  v.set("DroppedLogs", p.droppedLogs?.() ?? 0);
+  // The logger's count, from the process or from the snapshot once it carries it (src/log).
+  const fromSnap = (pr as { logDropped?: number }).logDropped;
+  v.set("DroppedLogs", p.droppedLogs?.() ?? fromSnap ?? 0);
   v.set("TotalBytesOut", bytesOut);
   v.set("Build info", pr.version);
   v.set("PoolAlloc_bytes", alloc);
