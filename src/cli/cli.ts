@@ -68,6 +68,8 @@ export class CliServer {
   readonly #conns = new Set<Deno.Conn>();
   #listener: Deno.Listener | null = null;
   #closed = false;
+  /** Inode of the unix socket file this server created (null: none or TCP). */
+  #ino: number | null = null;
 
   constructor(p: CliProcess, cfg: StatsSocketConfig, log: CliLogger) {
     this.#p = p;
@@ -114,6 +116,7 @@ export class CliServer {
       try {
         Deno.chmodSync(tmp, this.#cfg.mode);
         Deno.renameSync(tmp, a.path);
+        this.#ino = Deno.lstatSync(a.path).ino;
       } catch (e) {
         this.#listener.close();
         this.#listener = null;
@@ -141,10 +144,12 @@ export class CliServer {
       } catch { /* already closed */ }
     }
     this.#conns.clear();
+    // The socket file goes too, unless another process (a binary upgrade
+    // with -sf) has replaced it with its own meanwhile.
     const a = this.#cfg.address;
-    if (a.kind === "unix") {
+    if (a.kind === "unix" && this.#ino !== null) {
       try {
-        Deno.removeSync(a.path);
+        if (Deno.lstatSync(a.path).ino === this.#ino) Deno.removeSync(a.path);
       } catch { /* gone already */ }
     }
   }

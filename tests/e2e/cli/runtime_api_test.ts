@@ -647,3 +647,28 @@ Deno.test("runtime API: maxconn closes excess connections, timeout closes an idl
     await sock.cleanup();
   }
 });
+
+Deno.test("runtime API: a second process takes the socket over; the first one's stop leaves it", async () => {
+  const servers = nameServers(1);
+  const sock = await tempSocket();
+  let a: ProxyProcess | undefined, b: ProxyProcess | undefined;
+  try {
+    const yaml = withSocket(feBeConfig({ servers: serverLines(servers) }), sock.path);
+    a = await startProxy(yaml);
+    assert.equal(infoMap(await cli(sock.path, "show info")).get("Pid"), String(a.pid));
+    // As a binary upgrade would: the new process binds the same path.
+    b = await startProxy(yaml);
+    assert.equal(infoMap(await cli(sock.path, "show info")).get("Pid"), String(b.pid));
+    await a.stop();
+    a = undefined;
+    assert.equal(infoMap(await cli(sock.path, "show info")).get("Pid"), String(b.pid));
+    await b.stop();
+    b = undefined;
+    await assert.rejects(Deno.lstat(sock.path), Deno.errors.NotFound, "the last one removes it");
+  } finally {
+    await a?.stop();
+    await b?.stop();
+    await closeAll(servers);
+    await sock.cleanup();
+  }
+});
