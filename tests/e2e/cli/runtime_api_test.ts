@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { withDeadline } from "../../_helpers/client.ts";
-import { deadPort } from "../../_helpers/servers.ts";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { deadPort, echoServer } from "../../_helpers/servers.ts";
+import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import {
   adminPost,
   closeAll,
@@ -669,6 +669,56 @@ Deno.test("runtime API: a second process takes the socket over; the first one's 
     await a?.stop();
     await b?.stop();
     await closeAll(servers);
+    await sock.cleanup();
+  }
+});
+
+Deno.test("runtime API: shutdown session ends a TCP session in its data phase, logged KD", async () => {
+  const echo = echoServer();
+  const sock = await tempSocket();
+  let proxy: ProxyProcess | undefined;
+  let c: Deno.Conn | undefined;
+  try {
+    proxy = await startProxy(`
+global:
+  log: stdout
+  stats: { socket: "${sock.path}", level: admin }
+defaults:
+  mode: tcp
+  timeout: { connect: 1s, client: 30s, server: 30s }
+  option: [tcplog]
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    default_backend: be
+backends:
+  be:
+    servers:
+      - { name: e1, address: "127.0.0.1:${echo.port}" }
+`);
+    c = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port("fe") });
+    await c.write(new TextEncoder().encode("ping"));
+    await readUntil(c, "ping"); // the echo came back: the session is in its data phase
+    const line = (await cli(sock.path, "show sess")).split("\n")[0]!;
+    assert.match(
+      line,
+      /^0x[0-9a-f]+: proto=tcpv4 src=127\.0\.0\.1:\d+ fe=fe be=be srv=e1 age=\d+s$/,
+    );
+    assert.equal(
+      await cli(sock.path, `shutdown session ${line.slice(0, line.indexOf(":"))}`),
+      "\n",
+    );
+    assert.equal(await readEof(c), true);
+    const port = (c.localAddr as Deno.NetAddr).port;
+    const log = parseTcpLog(await proxy.waitForLog(logLineOf(port)));
+    assert.equal(log.ts, "KD", "killed (K) in the data phase (D)");
+    assert.equal(log.server, "e1");
+  } finally {
+    try {
+      c?.close();
+    } catch { /* closed */ }
+    await proxy?.stop();
+    await echo.close();
     await sock.cleanup();
   }
 });
