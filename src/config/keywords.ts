@@ -31,6 +31,7 @@ export const INT_MAX = 2147483647;
  */
 export type Kind =
   | "section"
+  | "stats-socket"
   | "int"
   | "size"
   | "duration"
@@ -253,6 +254,11 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
     what: "log target",
     doc: "where log lines go: stdout, stderr or none; default stdout",
   },
+  {
+    name: "stats",
+    kind: "stats-socket",
+    doc: "the runtime API socket (HAProxy's stats socket; see the stats socket table)",
+  },
 ];
 
 /** Resolved global values when a key is absent (HAProxy's built-in defaults). */
@@ -436,6 +442,36 @@ export const STATS_KEYWORDS: readonly Keyword[] = [
   { name: "auth", kind: "auth", doc: 'basic authentication "user:password"; default none' },
   { name: "admin", kind: "bool", doc: "allow admin actions on the page; default false" },
   { name: "prometheus", kind: "uri", doc: "path of the Prometheus exporter; default none" },
+];
+
+/** `global: { stats: ... }`: the runtime API socket (HAProxy's `stats socket` line and `stats timeout`/`maxconn`). */
+export const STATS_SOCKET_KEYWORDS: readonly Keyword[] = [
+  {
+    name: "socket",
+    kind: "string",
+    required: true,
+    doc: 'a unix socket path ("/run/sluice.sock") or a loopback TCP address ("127.0.0.1:9999")',
+  },
+  {
+    name: "mode",
+    kind: "int",
+    min: 0,
+    max: 777,
+    doc: "octal mode of the unix socket; default 600",
+  },
+  {
+    name: "level",
+    kind: "enum",
+    values: ["user", "operator", "admin"],
+    what: "level",
+    doc: "what the socket may do: user, operator (default) or admin, as HAProxy",
+  },
+  {
+    name: "timeout",
+    kind: "duration",
+    doc: "idle time before a CLI connection closes; default 10s",
+  },
+  { name: "maxconn", kind: "int", min: 1, doc: "concurrent CLI connections; default 10" },
 ];
 
 /** Options this proxy supports; any other name is an error. */

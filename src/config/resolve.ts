@@ -49,6 +49,7 @@ import type {
   Val,
 } from "./validate.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { resolveStatsSocket } from "./stats_socket.ts";
 
 /**
  * Builds the RuntimeConfig from what the validator accepted.
@@ -120,7 +121,10 @@ class Resolver {
       // the user never wrote (HAProxy clamps it the same way).
       maxrewrite = Math.floor(bufsize / 4);
     }
+    const sock = get<Section | null>(g, "stats")?.value;
+    const statsSocket = sock ? resolveStatsSocket(sock, this.#rep) : undefined;
     return {
+      ...(statsSocket !== undefined ? { statsSocket } : {}),
       maxconn: num("maxconn", GLOBAL_DEFAULTS.maxconn),
       bufsize,
       // Never smaller than bufsize: a bulk buffer replaces a big one.

@@ -53,6 +53,8 @@ export type Address =
 export type LogTarget = "stdout" | "stderr" | "none";
 
 export interface GlobalConfig {
+  /** The runtime API socket (`stats: { socket: ... }`); absent = none. */
+  statsSocket?: StatsSocketConfig;
   /** Process-wide maximum of concurrent client sessions. */
   maxconn: number;
   /** Size of one pool buffer in bytes (HAProxy tune.bufsize). */
@@ -272,6 +274,22 @@ export interface ConfigIssue {
   /** Key path, e.g. "frontends.fe_main.timeout.client". */
   path: string;
   message: string;
+}
+
+/** Access level of a runtime API socket, as HAProxy: user < operator < admin. */
+export type CliLevel = "user" | "operator" | "admin";
+
+/** The runtime API socket (HAProxy's `stats socket`, `stats timeout`, `stats maxconn`). */
+export interface StatsSocketConfig {
+  /** A unix socket path, or a loopback TCP address. */
+  address: Address;
+  /** Permission bits of the unix socket (0o600 by default). */
+  mode: number;
+  level: CliLevel;
+  /** Idle time before a CLI connection closes, ms. */
+  timeout: Millis;
+  /** Concurrent CLI connections. */
+  maxconn: number;
 }
 
 // Note about invariants: a RuntimeConfig is only produced when there is no

@@ -27,6 +27,7 @@ import {
   ROOT_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import {
@@ -423,6 +424,8 @@ class Validator {
             : null;
         }
         return this.#section(node, STATS_KEYWORDS, this.#rep.at(node, path), "", "stats");
+      case "stats-socket":
+        return this.#section(node, STATS_SOCKET_KEYWORDS, this.#rep.at(node, path), "", "stats");
       case "servers":
         return this.#servers(node, path);
     }

@@ -18,6 +18,8 @@ export class Frontend {
   readonly cfg: FrontendConfig;
   /** Current sessions on this frontend. */
   feconn: number;
+  /** Its own session limit now (the config's, changed by `set maxconn frontend`); 0 = none. */
+  maxconn: number;
   /** The compiled session log format, null with `log: false`. */
   readonly logFormat: LogFormat | null;
   readonly httpReqRules: readonly Rule[];
@@ -45,6 +47,7 @@ export class Frontend {
     this.name = cfg.name;
     this.cfg = cfg;
     this.feconn = 0;
+    this.maxconn = cfg.maxconn;
     this.logFormat = compiled.logFormat;
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
@@ -60,7 +63,7 @@ export class Frontend {
 
   /** True when the frontend's own maxconn is reached. */
   isFull(): boolean {
-    return this.cfg.maxconn > 0 && this.feconn >= this.cfg.maxconn;
+    return this.maxconn > 0 && this.feconn >= this.maxconn;
   }
 
   /**

@@ -12,6 +12,7 @@
 //
 // Only types: nothing here runs.
 
+import type { ErrorCaptures } from "./error_capture.ts";
 import type { Pools } from "../buf/pool.ts";
 import type { Channel } from "../channel/channel.ts";
 import type { BackendConfig, FrontendConfig, RuntimeConfig } from "../config/types.ts";
@@ -34,6 +35,8 @@ export interface HttpCtx {
   readonly stats: StatsApplet;
   /** Debug messages (`-d`): why the proxy answered. */
   readonly logger: { readonly debugEnabled: boolean; debug(msg: string): void };
+  /** Refused messages kept for the runtime API's `show errors`; absent = none kept. */
+  readonly errorCaptures?: ErrorCaptures;
 }
 
 /** A frontend as the HTTP layer sees it (frontend/frontend.ts). */

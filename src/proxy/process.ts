@@ -10,6 +10,7 @@ import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
+import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
@@ -17,6 +18,7 @@ import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
+import { type CliServer, type CliSession, startCli } from "../cli/mod.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
@@ -45,14 +47,22 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
-  readonly maxconn: number;
-  readonly maxaccept: number;
+  maxconn: number;
+  maxaccept: number;
+  /** The budget of parked server connections every server shares. */
+  readonly idleBudget: IdleBudget;
+  /** Reloads the configuration file (set by main.ts; the runtime API's `reload`). */
+  reloader: { reload(): Promise<{ ok: boolean; messages: string[] }> } | null;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
   stopping: boolean;
   /** Health checks, started once the listeners are bound. */
   checks: CheckManager | null;
+  /** The runtime API socket, when `global.stats.socket` is set and the process started. */
+  cli: CliServer | null;
+  /** Refused requests and responses kept for the runtime API's `show errors`. */
+  readonly errorCaptures: ErrorCaptures;
   /** Epoch ms of the start (stats uptime). */
   readonly startedAt: number;
   #onIdle: (() => void) | null;
@@ -104,7 +114,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
-    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
@@ -116,10 +126,13 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
+    this.reloader = null;
     this.actconn = 0;
     this.killing = false;
     this.stopping = false;
     this.checks = null;
+    this.cli = null;
+    this.errorCaptures = new ErrorCaptures();
     this.startedAt = Date.now();
     this.#onIdle = null;
     this.#lastAcceptError = 0;
@@ -139,6 +152,16 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
         // binds the OS error alone does not say which one failed.
         const msg = e instanceof Error ? e.message : String(e);
         throw new Error(`frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${msg}`);
+      }
+    }
+    // The runtime API socket binds with the listeners: all or nothing.
+    const sock = this.cfg.global.statsSocket;
+    if (sock !== undefined) {
+      try {
+        this.cli = startCli(this, sock, this.logger);
+      } catch (e) {
+        for (const l of this.listeners) l.stop();
+        throw new Error(`cannot bind the stats socket: ${e instanceof Error ? e.message : e}`);
       }
     }
     for (const l of this.listeners) {
@@ -215,12 +238,23 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
+  /** The live sessions, newest first (runtime API `show sess`, `shutdown session`). */
+  liveSessions(): Iterable<CliSession> {
+    return this.sessions.toArray() as Stream[];
+  }
+
+  /** The kept error snapshots (runtime API `show errors`). */
+  errorSnapshots(): readonly ErrorSnapshot[] {
+    return this.errorCaptures.list();
+  }
+
   /** Soft stop: stop listening, let sessions finish; resolves when none is left. */
   softStop(): Promise<void> {
     this.stopping = true;
     void this.checks?.stop();
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     // Idle keep-alive connections close now; busy ones after their response.
     for (const s of this.sessions.toArray()) s.softStop();
     if (this.actconn === 0) return Promise.resolve();
@@ -232,6 +266,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.killing = true;
     void this.checks?.stop();
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     this.logger.flush();
   }
 }

@@ -104,6 +104,8 @@ export interface BackendSource<S extends ServerSource = ServerSource> {
 export interface FrontendSource {
   readonly name: string;
   readonly cfg: { readonly mode: ProxyMode; readonly maxconn: number };
+  /** The limit now, when it can change at run time (absent = cfg.maxconn). */
+  readonly maxconn?: number;
   readonly feconn: number;
   readonly counters: FrontendCountersSource;
 }
@@ -381,7 +383,7 @@ function frontendStats(
   stopping: boolean,
 ): FrontendStats {
   const c = fe.counters;
-  const own = fe.cfg.maxconn;
+  const own = fe.maxconn ?? fe.cfg.maxconn;
   return {
     name: fe.name,
     mode: fe.cfg.mode,

@@ -235,6 +235,10 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     }
   }
 
+  /** Runtime API `shutdown session`: ends the stream now, killed (K). */
+  kill(): void {
+    if (!this.#ended) this.#abort(SF_ERR_KILLED, this.#stage());
+  }
   /** A soft stop began: run, so an idle keep-alive connection can close. */
   softStop(): void {
     this.ctx.sched.wake(this.task, TASK_WOKEN_MSG);

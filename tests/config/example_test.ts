@@ -9,6 +9,7 @@ import {
   GLOBAL_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
@@ -86,6 +87,7 @@ Deno.test("every key of every keyword table appears in config.example.yaml", asy
     SERVER_KEYWORDS,
     TIMEOUT_KEYWORDS,
     STATS_KEYWORDS,
+    STATS_SOCKET_KEYWORDS,
   ];
   const keys = new Set(tables.flatMap((t) => t.map((k) => k.name)));
   // A key counts when written as "key:" live or in a comment, alone or in a flow map.
