@@ -69,13 +69,25 @@ function p2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
 
-/** HAProxy's date format: 24/Nov/2026:16:20:01.123 (local time). */
+/** The last date formatted, and its second's text up to the dot: most lines reuse them. */
+const dateCache = { ms: -1, text: "", sec: -1, secText: "" };
+
+/** HAProxy's date format: 24/Nov/2026:16:20:01.123 (local time), built once per second/ms. */
 export function formatLogDate(ms: number): string {
-  const d = new Date(ms);
-  const msx = d.getMilliseconds();
-  return `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${
-    p2(d.getMinutes())
-  }:${p2(d.getSeconds())}.${msx < 10 ? "00" : msx < 100 ? "0" : ""}${msx}`;
+  const c = dateCache;
+  if (ms === c.ms) return c.text;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== c.sec) {
+    const d = new Date(sec * 1000);
+    c.sec = sec;
+    c.secText = `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${
+      p2(d.getHours())
+    }:${p2(d.getMinutes())}:${p2(d.getSeconds())}.`;
+  }
+  const msx = ms - sec * 1000;
+  c.ms = ms;
+  c.text = c.secText + (msx < 10 ? "00" : msx < 100 ? "0" : "") + msx;
+  return c.text;
 }
 
 /**

@@ -1,0 +1,275 @@
+// Log sinks: where framed messages are written, never waited for (HAProxy's
+// fd@ targets with non-blocking writes and its DroppedLogs counter).
+//
+// A slow or stalled reader must never slow the proxy down: a sink keeps a
+// bounded queue and at most one write in flight. The write is asynchronous
+// (Deno runs a write to stdio on a blocking-pool thread and a datagram send
+// on the socket's event source), so the event loop keeps serving while it
+// waits. While a write is in flight, messages queue; when the queue is full
+// they are dropped and counted. Once the reader catches up, the queue drains
+// and messages flow again.
+//
+// - StreamSink: stdout or stderr; the messages of an event-loop turn go out
+//   in one write.
+// - DgramSink: a UDP syslog server or a unix datagram socket (/dev/log); one
+//   datagram per message (Deno allows one send in flight per socket).
+//
+// A sink never throws to its caller: failures are counted drops.
+
+import type { LogCounters } from "./types.ts";
+
+const encoder = new TextEncoder();
+
+/** What a sink accepts: one framed message ("\n" included). */
+export interface LogSink {
+  /** Queues `msg`; counts it dropped when the queue is full or the sink is dead. */
+  push(msg: string): void;
+  /**
+   * At exit: writes what is queued if the sink is idle (its last write
+   * completed: the reader keeps up), else counts it dropped. Never waits on
+   * a write in flight.
+   */
+  flushAtExit(): void;
+  /** Releases the socket, if any. */
+  close(): void;
+}
+
+/** The writer a StreamSink uses (Deno.stdout / Deno.stderr satisfy it). */
+export interface ByteWriter {
+  write(p: Uint8Array): Promise<number>;
+  writeSync(p: Uint8Array): number;
+}
+
+/** Queue limit of a stream sink, in characters of queued messages. */
+export const STREAM_QUEUE_CHARS = 1 << 20;
+/** A turn's messages are written at once past this size (instead of at the end of the turn). */
+const STREAM_EAGER_CHARS = 65536;
+
+/** stdout / stderr with a bounded queue and one asynchronous write in flight. */
+export class StreamSink implements LogSink {
+  readonly #out: ByteWriter;
+  readonly #counters: LogCounters;
+  readonly #limit: number;
+  /** Messages queued, not yet handed to a write. */
+  #queue: string;
+  #queued: number;
+  /** The bytes of the write in flight (null: idle) and how many are written. */
+  #data: Uint8Array | null;
+  #off: number;
+  /** Messages in the write in flight. */
+  #inFlight: number;
+  /** A write is scheduled at the end of this event-loop turn. */
+  #scheduled: boolean;
+  /** The writer failed (closed stdout): every later message is dropped at once. */
+  #dead: boolean;
+  readonly #kickBound: () => void;
+  readonly #onWritten: (n: number) => void;
+  readonly #onError: () => void;
+
+  constructor(out: ByteWriter, counters: LogCounters, limit = STREAM_QUEUE_CHARS) {
+    this.#out = out;
+    this.#counters = counters;
+    this.#limit = limit;
+    this.#queue = "";
+    this.#queued = 0;
+    this.#data = null;
+    this.#off = 0;
+    this.#inFlight = 0;
+    this.#scheduled = false;
+    this.#dead = false;
+    this.#kickBound = () => {
+      this.#scheduled = false;
+      this.#kick();
+    };
+    this.#onWritten = (n) => this.#written(n);
+    this.#onError = () => this.#failed();
+  }
+
+  push(msg: string): void {
+    if (this.#dead || this.#queue.length + msg.length > this.#limit) {
+      this.#counters.dropped++;
+      return;
+    }
+    this.#queue += msg;
+    this.#queued++;
+    if (this.#data !== null) return; // the write in flight takes the queue when it completes
+    if (this.#queue.length > STREAM_EAGER_CHARS) this.#kick();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(this.#kickBound, 0);
+    }
+  }
+
+  /** Starts a write of everything queued, unless one is in flight. */
+  #kick(): void {
+    if (this.#data !== null || this.#queued === 0 || this.#dead) return;
+    this.#data = encoder.encode(this.#queue);
+    this.#off = 0;
+    this.#inFlight = this.#queued;
+    this.#queue = "";
+    this.#queued = 0;
+    this.#write();
+  }
+
+  #write(): void {
+    try {
+      this.#out.write(this.#data!.subarray(this.#off)).then(this.#onWritten, this.#onError);
+    } catch {
+      this.#failed();
+    }
+  }
+
+  #written(n: number): void {
+    this.#off += n;
+    if (this.#off < this.#data!.length) {
+      this.#write();
+      return;
+    }
+    this.#counters.sent += this.#inFlight;
+    this.#inFlight = 0;
+    this.#data = null;
+    this.#kick();
+  }
+
+  #failed(): void {
+    // A closed stdout (EPIPE, bad resource) stays closed: drop from now on.
+    this.#dead = true;
+    this.#counters.dropped += this.#inFlight + this.#queued;
+    this.#inFlight = 0;
+    this.#queued = 0;
+    this.#queue = "";
+    this.#data = null;
+  }
+
+  flushAtExit(): void {
+    if (this.#data !== null || this.#dead) {
+      this.#counters.dropped += this.#queued;
+      this.#queued = 0;
+      this.#queue = "";
+      return;
+    }
+    if (this.#queued === 0) return;
+    const data = encoder.encode(this.#queue);
+    const n = this.#queued;
+    this.#queue = "";
+    this.#queued = 0;
+    try {
+      let off = 0;
+      while (off < data.length) off += this.#out.writeSync(data.subarray(off));
+      this.#counters.sent += n;
+    } catch {
+      this.#counters.dropped += n;
+    }
+  }
+
+  close(): void {}
+}
+
+/** Where a DgramSink sends: a UDP address or a unix datagram socket path. */
+export type DgramTarget =
+  | { transport: "udp"; hostname: string; port: number }
+  | { transport: "unixpacket"; path: string };
+
+/** Queue limit of a datagram sink, in messages. */
+export const DGRAM_QUEUE_MSGS = 1024;
+/** Largest datagram (HAProxy's `len` maximum). */
+const DGRAM_MAX = 65535;
+
+/**
+ * A syslog server over UDP or a unix datagram socket: one datagram per
+ * message, one send in flight, a bounded queue. The sending socket is
+ * unbound for unix targets (an abstract autobound name) and bound to an
+ * ephemeral port for UDP.
+ */
+export class DgramSink implements LogSink {
+  readonly #to: Deno.Addr;
+  readonly #counters: LogCounters;
+  readonly #limit: number;
+  #conn: Deno.DatagramConn | null;
+  /** Queued messages: a ring of #limit slots. */
+  readonly #ring: string[];
+  #head: number;
+  #count: number;
+  /** A send is in flight. */
+  #busy: boolean;
+  /** The datagram being sent (reused: one send in flight at a time). */
+  readonly #buf: Uint8Array;
+  readonly #onSent: () => void;
+  readonly #onError: () => void;
+
+  /** Opens the sending socket; throws when the runtime cannot (no --unstable-net). */
+  constructor(to: DgramTarget, counters: LogCounters, limit = DGRAM_QUEUE_MSGS) {
+    this.#to = to;
+    this.#counters = counters;
+    this.#limit = limit;
+    this.#conn = to.transport === "udp"
+      ? Deno.listenDatagram({
+        transport: "udp",
+        hostname: to.hostname.includes(":") ? "::" : "0.0.0.0",
+        port: 0,
+      })
+      : Deno.listenDatagram({ transport: "unixpacket", path: "" });
+    this.#ring = new Array<string>(limit).fill("");
+    this.#head = 0;
+    this.#count = 0;
+    this.#busy = false;
+    this.#buf = new Uint8Array(DGRAM_MAX * 3);
+    this.#onSent = () => this.#done(true);
+    this.#onError = () => this.#done(false);
+  }
+
+  push(msg: string): void {
+    if (this.#conn === null) {
+      this.#counters.dropped++;
+      return;
+    }
+    if (!this.#busy) {
+      this.#send(msg);
+      return;
+    }
+    if (this.#count === this.#limit) {
+      this.#counters.dropped++;
+      return;
+    }
+    this.#ring[(this.#head + this.#count) % this.#limit] = msg;
+    this.#count++;
+  }
+
+  #send(msg: string): void {
+    this.#busy = true;
+    const n = encoder.encodeInto(msg, this.#buf).written;
+    try {
+      this.#conn!.send(this.#buf.subarray(0, Math.min(n, DGRAM_MAX)), this.#to)
+        .then(this.#onSent, this.#onError);
+    } catch {
+      this.#done(false);
+    }
+  }
+
+  /** A send completed (or failed: no receiver, socket gone): count it, send the next one. */
+  #done(ok: boolean): void {
+    if (ok) this.#counters.sent++;
+    else this.#counters.dropped++;
+    this.#busy = false;
+    if (this.#count === 0 || this.#conn === null) return;
+    const msg = this.#ring[this.#head]!;
+    this.#ring[this.#head] = "";
+    this.#head = (this.#head + 1) % this.#limit;
+    this.#count--;
+    this.#send(msg);
+  }
+
+  flushAtExit(): void {
+    // Datagrams cannot be sent synchronously: what is still queued is lost.
+    this.#counters.dropped += this.#count;
+    this.#count = 0;
+  }
+
+  close(): void {
+    const c = this.#conn;
+    this.#conn = null;
+    try {
+      c?.close();
+    } catch { /* already closed */ }
+  }
+}
