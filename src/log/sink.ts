@@ -41,7 +41,7 @@ export interface ByteWriter {
 }
 
 /** Queue limit of a stream sink, in characters of queued messages. */
-export const STREAM_QUEUE_CHARS = 1 << 20;
+export const STREAM_QUEUE_CHARS = 1 << 18;
 /** A turn's messages are written at once past this size (instead of at the end of the turn). */
 const STREAM_EAGER_CHARS = 65536;
 
