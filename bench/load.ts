@@ -794,18 +794,24 @@ function buildRows(r: Run, mode: Mode, byName: Map<ProxyName, ProxyResult>): Row
  * (issue 13's target: within 0.03). Null without the logged variants.
  */
 function logCost(results: readonly ProxyResult[]): string | null {
-  const rps = (n: ProxyName) => results.find((x) => x.name === n)?.summary.requestsPerSec ?? null;
-  const [s, h, sl, hl] = (["sluice", "haproxy", "sluice-log", "haproxy-log"] as const).map(rps);
+  const pick = (n: ProxyName, k: "requestsPerSec" | "cpuUsPerRequest") =>
+    results.find((x) => x.name === n)?.summary[k] ?? null;
+  const names = ["sluice", "haproxy", "sluice-log", "haproxy-log"] as const;
+  const [s, h, sl, hl] = names.map((n) => pick(n, "requestsPerSec"));
+  const [cs, ch, csl, chl] = names.map((n) => pick(n, "cpuUsPerRequest"));
   if (s == null || h == null || sl == null || hl == null || h === 0 || hl === 0) return null;
   const off = s / h;
   const on = sl / hl;
   const d = off - on;
+  const cpu = cs != null && ch != null && csl != null && chl != null
+    ? `; proxy CPU µs/request Sluice/HAProxy ${(cs / ch).toFixed(3)} off, ${
+      (csl / chl).toFixed(3)
+    } on ` +
+      `(a line costs Sluice ${(csl - cs).toFixed(2)} µs, HAProxy ${(chl - ch).toFixed(2)} µs)`
+    : "";
   return `logs cost: Sluice/HAProxy keep-alive requests/s ${off.toFixed(3)} with logs off, ` +
     `${on.toFixed(3)} with a log line per request on both (difference ${d.toFixed(3)}, ` +
-    `target ≤ 0.030: ${d <= 0.03 ? "met" : "missed"}); Sluice alone: logs on/off ${
-      (sl / s).toFixed(3)
-    }, ` +
-    `HAProxy alone: ${(hl / h).toFixed(3)}`;
+    `target ≤ 0.030: ${d <= 0.03 ? "met" : "missed"})${cpu}`;
 }
 
 /** Table layout of a mode: one column per proxy run, Sluice's ratio to each other one. */

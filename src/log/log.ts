@@ -12,7 +12,7 @@
 import type { GlobalConfig, LogTarget } from "../config/types.ts";
 import { LOG_INFO, logTargetList } from "../config/log_target.ts";
 import { LogFramer } from "./syslog.ts";
-import { DgramSink, type LogSink, StreamSink } from "./sink.ts";
+import { DgramSink, isRegularFile, type LogSink, StreamSink } from "./sink.ts";
 import type { LogCounters } from "./types.ts";
 
 export type { LogCounters } from "./types.ts";
@@ -60,8 +60,19 @@ export class Logger {
     this.quiet = quiet;
     this.debugEnabled = debug;
     this.counters = { sent: 0, dropped: 0 };
-    this.#stdout = new StreamSink(Deno.stdout, this.counters);
-    this.#stderr = new StreamSink(Deno.stderr, this.counters);
+    // A redirection to a file is written synchronously (it never waits on a reader).
+    this.#stdout = new StreamSink(
+      Deno.stdout,
+      this.counters,
+      undefined,
+      isRegularFile("/dev/stdout"),
+    );
+    this.#stderr = new StreamSink(
+      Deno.stderr,
+      this.counters,
+      undefined,
+      isRegularFile("/dev/stderr"),
+    );
     this.#sinks = [this.#stdout, this.#stderr];
     this.#sockets = new Map();
     this.#global = logTargetList(targets).map((t) => this.#output(t));

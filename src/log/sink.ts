@@ -42,6 +42,8 @@ export interface ByteWriter {
 
 /** Queue limit of a stream sink, in characters of queued messages. */
 export const STREAM_QUEUE_CHARS = 1 << 18;
+/** How long lines for a regular file gather before one write (ms). */
+export const FILE_BATCH_MS = 10;
 /** A turn's messages are written at once past this size (instead of at the end of the turn). */
 const STREAM_EAGER_CHARS = 65536;
 
@@ -62,12 +64,20 @@ export class StreamSink implements LogSink {
   #scheduled: boolean;
   /** The writer failed (closed stdout): every later message is dropped at once. */
   #dead: boolean;
+  /** Write synchronously: the output is a regular file, where a write never waits on a reader. */
+  readonly #sync: boolean;
   readonly #kickBound: () => void;
   readonly #onWritten: (n: number) => void;
   readonly #onError: () => void;
 
-  constructor(out: ByteWriter, counters: LogCounters, limit = STREAM_QUEUE_CHARS) {
+  /**
+   * `sync`: the writer is a regular file (see isRegularFile()): the messages
+   * of a turn are written at once with writeSync(), which cannot wait on a
+   * reader, and costs less than a write handed to a worker thread.
+   */
+  constructor(out: ByteWriter, counters: LogCounters, limit = STREAM_QUEUE_CHARS, sync = false) {
     this.#out = out;
+    this.#sync = sync;
     this.#counters = counters;
     this.#limit = limit;
     this.#queue = "";
@@ -96,13 +106,19 @@ export class StreamSink implements LogSink {
     if (this.#queue.length > STREAM_EAGER_CHARS) this.#kick();
     else if (!this.#scheduled) {
       this.#scheduled = true;
-      setTimeout(this.#kickBound, 0);
+      // A file gathers a few milliseconds of lines into one write; a pipe's
+      // lines go at the end of the turn (then gather while a write is in flight).
+      setTimeout(this.#kickBound, this.#sync ? FILE_BATCH_MS : 0);
     }
   }
 
   /** Starts a write of everything queued, unless one is in flight. */
   #kick(): void {
     if (this.#data !== null || this.#queued === 0 || this.#dead) return;
+    if (this.#sync) {
+      this.flushAtExit();
+      return;
+    }
     this.#data = encoder.encode(this.#queue);
     this.#off = 0;
     this.#inFlight = this.#queued;
@@ -159,10 +175,24 @@ export class StreamSink implements LogSink {
       this.#counters.sent += n;
     } catch {
       this.#counters.dropped += n;
+      this.#dead = true;
     }
   }
 
   close(): void {}
+}
+
+/**
+ * True when `path` (`/dev/stdout`, `/dev/stderr`) is a regular file (a
+ * redirection to a file); false for a pipe, a socket, a terminal, or when it
+ * cannot be told.
+ */
+export function isRegularFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a DgramSink sends: a UDP address or a unix datagram socket path. */

@@ -204,3 +204,25 @@ Deno.test("DgramSink: a socket path nobody listens on drops the messages, withou
     sink.close();
   }
 });
+
+Deno.test("StreamSink on a regular file: the lines gather and go out in one synchronous write", async () => {
+  const writes: string[] = [];
+  const dec = new TextDecoder();
+  const counters = { sent: 0, dropped: 0 };
+  const sink = new StreamSink(
+    {
+      write: () => Promise.reject(new Error("a file sink never writes asynchronously")),
+      writeSync: (p) => {
+        writes.push(dec.decode(p));
+        return p.length;
+      },
+    },
+    counters,
+    undefined,
+    true,
+  );
+  for (let i = 0; i < 5; i++) sink.push(msg(i));
+  await until(() => counters.sent === 5, "5 sent");
+  assert.deepEqual(writes, [[0, 1, 2, 3, 4].map(msg).join("")]);
+  assert.equal(counters.dropped, 0);
+});

@@ -8,7 +8,7 @@
 // header layout, same date forms, a newline at the end), tag and pid aside.
 
 import assert from "node:assert/strict";
-import { checkConfig, startProxy } from "../../_helpers/proxy.ts";
+import { checkConfig, MAIN_TS, REPO_ROOT, startProxy } from "../../_helpers/proxy.ts";
 import { connectHttp, get, HTTP_DEFAULTS } from "../http/_http.ts";
 import { httpStub } from "../../_helpers/http_stub.ts";
 import { delay } from "../../_helpers/client.ts";
@@ -341,5 +341,65 @@ backends:
     assert.equal(r.code, 1, `${value} accepted`);
     assert.match(r.stderr, re);
     assert.match(r.stderr, new RegExp(`${r.file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:2:\\d+`));
+  }
+});
+
+Deno.test("log targets: stdout redirected to a file gets every line", async () => {
+  const origin = httpStub();
+  const dir = await Deno.makeTempDir({ prefix: "sluice-log-" });
+  await Deno.writeTextFile(
+    `${dir}/s.yaml`,
+    `${HTTP_DEFAULTS}
+frontends:
+  fe: { bind: "127.0.0.1:0", default_backend: be }
+backends:
+  be:
+    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
+`,
+  );
+  // The shell redirects stdout to a file; stderr stays a pipe (the ready notice).
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `exec "$0" run -A "$1" -f "$2" > "$3"`,
+      Deno.execPath(),
+      MAIN_TS,
+      `${dir}/s.yaml`,
+      `${dir}/out.log`,
+    ],
+    cwd: REPO_ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const dec = new TextDecoder();
+  let err = "";
+  const pump = (async () => {
+    for await (const c of child.stderr) err += dec.decode(c);
+  })();
+  try {
+    const end = Date.now() + 30_000;
+    let port = 0;
+    while (port === 0) {
+      const m = /listening fe \S+:(\d+)/.exec(err);
+      if (m !== null && / ready/.test(err)) port = Number(m[1]);
+      else if (Date.now() > end) throw new Error(`no ready notice: ${err}`);
+      else await delay(20);
+    }
+    for (let i = 0; i < 20; i++) await oneRequest(port, `/f${i}`);
+    const lines = async () =>
+      (await Deno.readTextFile(`${dir}/out.log`)).split("\n").filter((l) => l !== "");
+    const until = Date.now() + 10_000;
+    while ((await lines()).length < 20 && Date.now() < until) await delay(20);
+    const got = await lines();
+    assert.equal(got.length, 20);
+    got.forEach((l, i) => assert.match(l, new RegExp(`"GET /f${i} HTTP/1.1"$`)));
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await pump;
+    await origin.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
