@@ -40,27 +40,36 @@ export interface ByteWriter {
   writeSync(p: Uint8Array): number;
 }
 
-/** Queue limit of a stream sink, in characters of queued messages. */
-export const STREAM_QUEUE_CHARS = 1 << 18;
+/** Queue limit of a stream sink, in bytes of queued messages. */
+export const STREAM_QUEUE_BYTES = 1 << 18;
 /** How long lines for a regular file gather before one write (ms). */
 export const FILE_BATCH_MS = 10;
-/** A turn's messages are written at once past this size (instead of at the end of the turn). */
-const STREAM_EAGER_CHARS = 65536;
+/** The queue is written at once past this size (instead of at the end of the turn). */
+const STREAM_EAGER_BYTES = 65536;
 
-/** stdout / stderr with a bounded queue and one asynchronous write in flight. */
+/**
+ * stdout / stderr with a bounded queue and one asynchronous write in flight.
+ * A message is encoded into the queue's bytes when it is pushed, so no line
+ * string outlives its turn (a string kept for a batch would survive young
+ * collections and cost an old-generation one); two buffers alternate, one
+ * filling while the other is written.
+ */
 export class StreamSink implements LogSink {
   readonly #out: ByteWriter;
   readonly #counters: LogCounters;
   readonly #limit: number;
-  /** Messages queued, not yet handed to a write. */
-  #queue: string;
+  /** The queue: encoded messages, #len bytes of #buf (allocated at the first message). */
+  #buf: Uint8Array | null;
+  #len: number;
   #queued: number;
   /** The bytes of the write in flight (null: idle) and how many are written. */
   #data: Uint8Array | null;
   #off: number;
+  /** The other buffer, free while no write is in flight. */
+  #spare: Uint8Array | null;
   /** Messages in the write in flight. */
   #inFlight: number;
-  /** A write is scheduled at the end of this event-loop turn. */
+  /** A write is scheduled (end of this turn, or FILE_BATCH_MS for a file). */
   #scheduled: boolean;
   /** The writer failed (closed stdout): every later message is dropped at once. */
   #dead: boolean;
@@ -71,19 +80,22 @@ export class StreamSink implements LogSink {
   readonly #onError: () => void;
 
   /**
+   * `limit`: queue size in bytes (a message that does not fit is dropped).
    * `sync`: the writer is a regular file (see isRegularFile()): the messages
-   * of a turn are written at once with writeSync(), which cannot wait on a
-   * reader, and costs less than a write handed to a worker thread.
+   * of FILE_BATCH_MS are written at once with writeSync(), which cannot wait
+   * on a reader, and costs less than a write handed to a worker thread.
    */
-  constructor(out: ByteWriter, counters: LogCounters, limit = STREAM_QUEUE_CHARS, sync = false) {
+  constructor(out: ByteWriter, counters: LogCounters, limit = STREAM_QUEUE_BYTES, sync = false) {
     this.#out = out;
     this.#sync = sync;
     this.#counters = counters;
     this.#limit = limit;
-    this.#queue = "";
+    this.#buf = null;
+    this.#len = 0;
     this.#queued = 0;
     this.#data = null;
     this.#off = 0;
+    this.#spare = null;
     this.#inFlight = 0;
     this.#scheduled = false;
     this.#dead = false;
@@ -96,14 +108,21 @@ export class StreamSink implements LogSink {
   }
 
   push(msg: string): void {
-    if (this.#dead || this.#queue.length + msg.length > this.#limit) {
+    if (this.#dead) {
       this.#counters.dropped++;
       return;
     }
-    this.#queue += msg;
+    const buf = this.#buf ??= new Uint8Array(this.#limit);
+    const r = encoder.encodeInto(msg, buf.subarray(this.#len));
+    if (r.read < msg.length) {
+      // It does not fit: the queue is full (the bytes written past #len are ignored).
+      this.#counters.dropped++;
+      return;
+    }
+    this.#len += r.written;
     this.#queued++;
     if (this.#data !== null) return; // the write in flight takes the queue when it completes
-    if (this.#queue.length > STREAM_EAGER_CHARS) this.#kick();
+    if (this.#len > STREAM_EAGER_BYTES) this.#kick();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       // A file gathers a few milliseconds of lines into one write; a pipe's
@@ -119,10 +138,12 @@ export class StreamSink implements LogSink {
       this.flushAtExit();
       return;
     }
-    this.#data = encoder.encode(this.#queue);
+    this.#data = this.#buf!.subarray(0, this.#len);
     this.#off = 0;
     this.#inFlight = this.#queued;
-    this.#queue = "";
+    this.#buf = this.#spare;
+    this.#spare = null;
+    this.#len = 0;
     this.#queued = 0;
     this.#write();
   }
@@ -136,14 +157,17 @@ export class StreamSink implements LogSink {
   }
 
   #written(n: number): void {
+    const data = this.#data!;
     this.#off += n;
-    if (this.#off < this.#data!.length) {
+    if (this.#off < data.length) {
       this.#write();
       return;
     }
     this.#counters.sent += this.#inFlight;
     this.#inFlight = 0;
     this.#data = null;
+    // The written buffer becomes the spare (a full-size view of it).
+    this.#spare = new Uint8Array(data.buffer, data.byteOffset, this.#limit);
     this.#kick();
   }
 
@@ -153,7 +177,7 @@ export class StreamSink implements LogSink {
     this.#counters.dropped += this.#inFlight + this.#queued;
     this.#inFlight = 0;
     this.#queued = 0;
-    this.#queue = "";
+    this.#len = 0;
     this.#data = null;
   }
 
@@ -161,13 +185,13 @@ export class StreamSink implements LogSink {
     if (this.#data !== null || this.#dead) {
       this.#counters.dropped += this.#queued;
       this.#queued = 0;
-      this.#queue = "";
+      this.#len = 0;
       return;
     }
     if (this.#queued === 0) return;
-    const data = encoder.encode(this.#queue);
+    const data = this.#buf!.subarray(0, this.#len);
     const n = this.#queued;
-    this.#queue = "";
+    this.#len = 0;
     this.#queued = 0;
     try {
       let off = 0;
