@@ -78,6 +78,9 @@ export class StreamSink implements LogSink {
   readonly #kickBound: () => void;
   readonly #onWritten: (n: number) => void;
   readonly #onError: () => void;
+  /** A file's batch timer: one interval while lines keep coming, cleared at the first idle tick. */
+  #interval: ReturnType<typeof setInterval> | null;
+  readonly #tickBound: () => void;
 
   /**
    * `limit`: queue size in bytes (a message that does not fit is dropped).
@@ -105,6 +108,15 @@ export class StreamSink implements LogSink {
     };
     this.#onWritten = (n) => this.#written(n);
     this.#onError = () => this.#failed();
+    this.#interval = null;
+    this.#tickBound = () => {
+      if (this.#queued === 0) {
+        clearInterval(this.#interval!);
+        this.#interval = null;
+        return;
+      }
+      this.#kick();
+    };
   }
 
   push(msg: string): void {
@@ -123,11 +135,13 @@ export class StreamSink implements LogSink {
     this.#queued++;
     if (this.#data !== null) return; // the write in flight takes the queue when it completes
     if (this.#len > STREAM_EAGER_BYTES) this.#kick();
-    else if (!this.#scheduled) {
+    else if (this.#sync) {
+      // A file gathers FILE_BATCH_MS of lines into one write (one timer per busy period).
+      this.#interval ??= setInterval(this.#tickBound, FILE_BATCH_MS);
+    } else if (!this.#scheduled) {
+      // A pipe's lines go at the end of the turn (then gather while a write is in flight).
       this.#scheduled = true;
-      // A file gathers a few milliseconds of lines into one write; a pipe's
-      // lines go at the end of the turn (then gather while a write is in flight).
-      setTimeout(this.#kickBound, this.#sync ? FILE_BATCH_MS : 0);
+      setTimeout(this.#kickBound, 0);
     }
   }
 
@@ -203,7 +217,10 @@ export class StreamSink implements LogSink {
     }
   }
 
-  close(): void {}
+  close(): void {
+    if (this.#interval !== null) clearInterval(this.#interval);
+    this.#interval = null;
+  }
 }
 
 /**

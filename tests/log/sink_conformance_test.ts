@@ -225,4 +225,5 @@ Deno.test("StreamSink on a regular file: the lines gather and go out in one sync
   await until(() => counters.sent === 5, "5 sent");
   assert.deepEqual(writes, [[0, 1, 2, 3, 4].map(msg).join("")]);
   assert.equal(counters.dropped, 0);
+  sink.close();
 });
