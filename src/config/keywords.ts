@@ -27,7 +27,8 @@ export const INT_MAX = 2147483647;
  * rules → RuleLine[]; rule → RuleLine; options → OptionLine[]; acls →
  * AclLine[]; use-backend → UseBackendLine[]; balance → ParsedBalance;
  * timeouts/stats → a nested Section; servers → Section[]; section → a
- * top-level section walked with its own table.
+ * top-level section walked with its own table; logs → boolean or a list of
+ * located LogLine (log_target.ts).
  */
 export type Kind =
   | "section"
@@ -52,7 +53,8 @@ export type Kind =
   | "balance"
   | "timeouts"
   | "stats"
-  | "servers";
+  | "servers"
+  | "logs";
 
 /** One configuration key. */
 export interface Keyword {
@@ -124,8 +126,9 @@ const LOG_FORMAT: Keyword = {
 };
 const LOG: Keyword = {
   name: "log",
-  kind: "bool",
-  doc: 'false is HAProxy "no log": sessions are not logged; default true',
+  kind: "logs",
+  doc:
+    'true (default) = "log global"; false = "no log"; or HAProxy log lines, e.g. ["global", "127.0.0.1:514 local0"]',
 };
 const PROXY_MAXCONN: Keyword = {
   name: "maxconn",
@@ -249,10 +252,9 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
   },
   {
     name: "log",
-    kind: "enum",
-    values: ["stdout", "stderr", "none"],
-    what: "log target",
-    doc: "where log lines go: stdout, stderr or none; default stdout",
+    kind: "logs",
+    doc:
+      'where log lines go: stdout, stderr, none, or HAProxy log lines ("127.0.0.1:514 local0 info", "/dev/log format rfc5424 daemon", a list for several); default stdout',
   },
   {
     name: "stats",

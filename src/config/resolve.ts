@@ -23,8 +23,9 @@ import type {
   StatsConfig,
   Timeouts,
 } from "./types.ts";
-import type { Address } from "./types.ts";
+import type { Address, LogTarget } from "./types.ts";
 import type { BindLine } from "./bind.ts";
+import { type LogLine, logTargetList } from "./log_target.ts";
 import {
   BALANCE_KEYWORDS,
   CAP_BE,
@@ -65,6 +66,13 @@ export function resolveConfig(checked: CheckedConfig, rep: Reporter): RuntimeCon
 /** The value a validated section holds for a key (typed by the key's kind, see keywords.ts). */
 function get<T>(sec: Section | null | undefined, key: string): Val<T> | undefined {
   return sec?.values.get(key) as Val<T> | undefined;
+}
+
+/** The global `log` targets: `stdout` (raw) when absent, none with `log: none`. */
+function globalLogTargets(g: Section | null): GlobalConfig["log"] {
+  const lines = get<LogLine[]>(g, "log")?.value;
+  if (lines === undefined) return GLOBAL_DEFAULTS.log;
+  return lines.filter((l): l is LogTarget => typeof l === "object");
 }
 
 const NO_TIMEOUTS: Readonly<Timeouts> = {
@@ -134,7 +142,7 @@ class Resolver {
       maxhdr: num("maxhdr", GLOBAL_DEFAULTS.maxhdr),
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
-      log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
+      log: globalLogTargets(g),
     };
   }
 
@@ -149,6 +157,16 @@ class Resolver {
   }
 
   /** A section's value, else the defaults section's, else undefined. */
+  /** A proxy's `log` lines as targets, `log global` expanded. */
+  #logTargets(lines: readonly LogLine[]): LogTarget[] {
+    const out: LogTarget[] = [];
+    for (const l of lines) {
+      if (l === "global") out.push(...logTargetList(globalLogTargets(this.#in.global)));
+      else if (l !== "none") out.push(l);
+    }
+    return out;
+  }
+
   #inherit<T>(sec: Section, key: string): Val<T> | undefined {
     return get<T>(sec, key) ?? get<T>(this.#defaults, key);
   }
@@ -316,7 +334,8 @@ class Resolver {
       this.#rep.warn(statsVal, `"stats" ignored for ${label} as it requires mode http`);
       stats = null;
     }
-    const log = this.#inherit<boolean>(sec, "log")?.value ?? true;
+    const log = this.#inherit<boolean | LogLine[]>(sec, "log")?.value ?? true;
+    const noLog = log === false || (Array.isArray(log) && log[0] === "none");
     const maxconn = this.#inherit<number>(sec, "maxconn")?.value ?? 0;
     return {
       name: sec.name,
@@ -337,7 +356,8 @@ class Resolver {
       optionArgs,
       optionLines,
       logFormat: this.#inherit<RuleLine>(sec, "log-format")?.value ?? null,
-      noLog: !log,
+      noLog,
+      ...(Array.isArray(log) && !noLog ? { logTargets: this.#logTargets(log) } : {}),
       acls: acls.map((a) => ({ name: a.name, expr: a.expr, line: a.line, col: a.col })),
       useBackends,
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),

@@ -49,8 +49,37 @@ export type Address =
   | { kind: "tcp"; host: string; port: number; family: 4 | 6 }
   | { kind: "unix"; path: string };
 
-/** Where log lines go. */
-export type LogTarget = "stdout" | "stderr" | "none";
+/**
+ * How a log line is framed (HAProxy's `log ... format F`): `local` is rfc3164
+ * without the host name (HAProxy's default), `raw` the bare line.
+ */
+export type LogFraming =
+  | "raw"
+  | "local"
+  | "rfc3164"
+  | "rfc5424"
+  | "priority"
+  | "short"
+  | "timed"
+  | "iso";
+
+/**
+ * One log target (HAProxy's `log <address> [len N] [format F] <facility>
+ * [<level> [<minlevel>]]`): the process's stdout or stderr, a UDP syslog
+ * server (`tcp` address: IP literal and port), or a unix datagram socket.
+ */
+export interface LogTarget extends Position {
+  address: { kind: "stdout" } | { kind: "stderr" } | Address;
+  framing: LogFraming;
+  /** Syslog facility number, 0..23 (local0 = 16). */
+  facility: number;
+  /** Messages less important than this level (0 emerg .. 7 debug) are not sent. */
+  maxLevel: number;
+  /** Messages more important than this level are sent at this level. */
+  minLevel: number;
+  /** Longest line sent (`len`), 0: no limit. */
+  len: number;
+}
 
 export interface GlobalConfig {
   /** The runtime API socket (`stats: { socket: ... }`); absent = none. */
@@ -75,8 +104,11 @@ export interface GlobalConfig {
   maxaccept: number;
   /** Optional limit on the number of pool buffers (0 = unlimited). */
   bufferLimit: number;
-  /** Where log lines go. */
-  log: LogTarget;
+  /**
+   * Where log lines go (`log` lines; empty with `log: none`). Configs built in
+   * code may use the short spellings (log_target.ts logTargetList() expands them).
+   */
+  log: readonly LogTarget[] | "stdout" | "stderr" | "none";
 }
 
 /** A frontend after resolution. */
@@ -102,6 +134,8 @@ export interface FrontendConfig {
   logFormat: RuleLine | null;
   /** `no log`: sessions of this frontend are not logged. */
   noLog: boolean;
+  /** Where its lines go (`log global` expanded); absent: the global targets. */
+  logTargets?: readonly LogTarget[];
   /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
   acls: ReadonlyArray<{ name: string; expr: string; line: number; col: number }>;
   useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;

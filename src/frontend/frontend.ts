@@ -8,7 +8,7 @@ import type { FrontendConfig } from "../config/types.ts";
 import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
-import type { LogFormat } from "../log/log_format.ts";
+import type { LogLineFormat } from "../log/types.ts";
 import { FrontendCounters } from "./counters.ts";
 import type { TcpRuleSet } from "../tcp/types.ts";
 
@@ -21,7 +21,7 @@ export class Frontend {
   /** Its own session limit now (the config's, changed by `set maxconn frontend`); 0 = none. */
   maxconn: number;
   /** The compiled session log format, null with `log: false`. */
-  readonly logFormat: LogFormat | null;
+  readonly logFormat: LogLineFormat | null;
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;

@@ -111,7 +111,12 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.pools.big.onIdleSlab = armTrim;
     this.pools.small.onIdleSlab = armTrim;
     this.pools.bulk.onIdleSlab = armTrim;
-    this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
+    this.logger = new Logger(
+      cfg.global.log,
+      opts.quiet,
+      opts.debug,
+      cfg.frontends.map((f) => f.logTargets),
+    );
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
     const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);

@@ -128,6 +128,8 @@ export interface SnapshotSource<S extends ServerSource = ServerSource> {
   readonly maxconn: number;
   /** Soft or hard stop in progress: frontends report STOP. */
   readonly stopping?: boolean;
+  /** Log messages sent and dropped (src/log's Logger.counters). */
+  readonly logger?: { readonly counters: { readonly sent: number; readonly dropped: number } };
   readonly killing?: boolean;
   /** The data, idle and (optional) bulk buffer pools. */
   readonly pools: {
@@ -223,6 +225,9 @@ export interface ProcessStats {
   pool: PoolStats;
   smallPool: PoolStats;
   bulkPool: PoolStats | null;
+  /** Log messages sent, and dropped because a log target was too slow (HAProxy's DroppedLogs). */
+  logSent: number;
+  logDropped: number;
 }
 
 export interface FrontendStats {
@@ -371,6 +376,8 @@ export function buildSnapshot<S extends ServerSource>(
       pool: p.pools.big.stats(),
       smallPool: p.pools.small.stats(),
       bulkPool: p.pools.bulk?.stats() ?? null,
+      logSent: p.logger?.counters.sent ?? 0,
+      logDropped: p.logger?.counters.dropped ?? 0,
     },
     frontends: p.frontends.map((fe) => frontendStats(fe, p.maxconn, stopping)),
     backends: p.backends.map((be) => backendStats(be, startedAt, checks)),

@@ -175,6 +175,7 @@ class ProxyHeaderWait {
         `${r.ip}:${r.port} [${formatLogDate(this.#acceptDate)}] ${fe.name}/${l.id}: ${
           proxyErrorText(code)
         }`,
+        fe.id,
       );
     }
     ctx.sessionEnded(fe);

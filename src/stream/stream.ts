@@ -974,8 +974,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #log(final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
-    const now = this.ctx.sched.clock.now();
-    this.ctx.logger.session(fmt.render(sessionLogContext(this, now, final, this.ctx.actconn)));
+    const c = sessionLogContext(this, this.ctx.sched.clock.now(), final, this.ctx.actconn);
+    this.ctx.logger.session(fmt.render(c), this.fe.id);
   }
 
   // LogSource (log/session_log.ts): log facts the stream keeps private.

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { formatIssue, loadConfigFile } from "../../src/proxy/load.ts";
+import { logTargetList } from "../../src/config/log_target.ts";
 import {
   BACKEND_KEYWORDS,
   DEFAULTS_KEYWORDS,
@@ -20,7 +21,10 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
   assert.deepEqual(issues.map(formatIssue), []);
   assert.ok(config !== null);
   assert.equal(config.file, EXAMPLE);
-  assert.equal(config.global.log, "stdout");
+  assert.deepEqual(
+    logTargetList(config.global.log).map((t) => [t.address.kind, t.framing]),
+    [["stdout", "raw"]],
+  );
   assert.equal(config.global.bufsize, 16384);
 
   assert.equal(config.frontends.length, 2);
