@@ -252,6 +252,19 @@ const DGRAM_MAX = 65535;
  * unbound for unix targets (an abstract autobound name) and bound to an
  * ephemeral port for UDP.
  */
+/** Sending sockets opened by this process (their abstract names must differ). */
+let dgramSockets = 0;
+
+/**
+ * A name in Linux's abstract socket namespace for the sending side of a
+ * unix datagram target: nothing on disk to clean up. An empty path (the
+ * kernel's autobind) would do the same, but Deno refuses it unless every
+ * permission is granted (`deno task start` grants only some).
+ */
+function abstractSocketName(): string {
+  return `\0sluice-log-${Deno.pid}-${++dgramSockets}-${Date.now().toString(36)}`;
+}
+
 export class DgramSink implements LogSink {
   readonly #to: Deno.Addr;
   readonly #counters: LogCounters;
@@ -279,7 +292,7 @@ export class DgramSink implements LogSink {
         hostname: to.hostname.includes(":") ? "::" : "0.0.0.0",
         port: 0,
       })
-      : Deno.listenDatagram({ transport: "unixpacket", path: "" });
+      : Deno.listenDatagram({ transport: "unixpacket", path: abstractSocketName() });
     this.#ring = new Array<string>(limit).fill("");
     this.#head = 0;
     this.#count = 0;
