@@ -4,6 +4,7 @@
 // startup error, 2 usage error.
 
 import { parseArgs } from "node:util";
+import { guardInspector } from "./src/proxy/inspector_guard.ts";
 import { formatIssue, loadConfigFile } from "./src/proxy/load.ts";
 import { start } from "./src/proxy/process.ts";
 import { VERSION } from "./src/version.ts";
@@ -15,8 +16,9 @@ const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
   -d, --debug       debug messages on stderr
   -v, --version     print the version and exit
   -h, --help        print this help and exit
-Signals: SIGTERM/SIGINT stop at once; SIGUSR1 stops listening and exits when
-the last session ends.
+Signals: SIGTERM/SIGINT stop at once; SIGQUIT stops listening and exits when
+the last session ends (soft stop). Sluice never uses SIGUSR1: it closes the
+debugger the runtime opens on it and logs a warning.
 Exit status: 0 ok, 1 configuration or startup error, 2 usage error.
 `;
 
@@ -26,6 +28,9 @@ function usageError(msg: string): never {
 }
 
 async function main(): Promise<void> {
+  // First of all: a SIGUSR1 opens the runtime's inspector (see the guard).
+  let warn = (msg: string) => console.error(`[WARNING] (${Deno.pid}) : ${msg}`);
+  guardInspector(() => warn);
   let values;
   try {
     ({ values } = parseArgs({
@@ -93,7 +98,11 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGTERM", hard);
   Deno.addSignalListener("SIGINT", hard);
-  Deno.addSignalListener("SIGUSR1", async () => {
+  warn = (msg) => proc.logger.warning(msg);
+  // Until reload exists, SIGHUP must not kill the process (its default action).
+  Deno.addSignalListener("SIGHUP", () => proc.logger.warning("SIGHUP: reload not available yet"));
+  // Soft stop on SIGQUIT, as nginx's graceful stop (SIGUSR1 is the runtime's).
+  Deno.addSignalListener("SIGQUIT", async () => {
     await proc.softStop();
     proc.logger.flush();
     Deno.exit(0);
