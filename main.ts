@@ -7,18 +7,24 @@ import { parseArgs } from "node:util";
 import { guardInspector } from "./src/proxy/inspector_guard.ts";
 import { formatIssue, loadConfigFile } from "./src/proxy/load.ts";
 import { start } from "./src/proxy/process.ts";
+import { Reloader } from "./src/proxy/reload.ts";
+import { installSignals, splitOldPids, stopOldProcesses } from "./src/proxy/signals.ts";
 import { VERSION } from "./src/version.ts";
 
-const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
+const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d] [-sf PID... | -st PID...]
   -f, --file FILE   configuration file (YAML)
+  -sf PID...        binary upgrade: once listening (SO_REUSEPORT), tell the old
+                    process(es) to stop listening and finish their sessions
+  -st PID...        the same, but the old process(es) stop at once
   -c, --check       check the configuration and exit (0 valid, 1 errors)
   -q, --quiet       no notices or warnings on stderr
   -d, --debug       debug messages on stderr
   -v, --version     print the version and exit
   -h, --help        print this help and exit
 Signals: SIGTERM/SIGINT stop at once; SIGQUIT stops listening and exits when
-the last session ends (soft stop). Sluice never uses SIGUSR1: it closes the
-debugger the runtime opens on it and logs a warning.
+the last session ends (soft stop); SIGHUP reloads the file in place (on an
+error the running configuration stays). Sluice never uses SIGUSR1: it closes
+the debugger the runtime opens on it and logs a warning.
 Exit status: 0 ok, 1 configuration or startup error, 2 usage error.
 `;
 
@@ -31,10 +37,12 @@ async function main(): Promise<void> {
   // First of all: a SIGUSR1 opens the runtime's inspector (see the guard).
   let warn = (msg: string) => console.error(`[WARNING] (${Deno.pid}) : ${msg}`);
   guardInspector(() => warn);
+  const split = splitOldPids(Deno.args);
+  if ("error" in split) usageError(split.error);
   let values;
   try {
     ({ values } = parseArgs({
-      args: Deno.args,
+      args: split.args,
       options: {
         file: { type: "string", short: "f" },
         check: { type: "boolean", short: "c" },
@@ -75,7 +83,11 @@ async function main(): Promise<void> {
 
   let proc;
   try {
-    proc = start(config, { quiet: values.quiet ?? false, debug: values.debug ?? false }, compiled);
+    proc = start(config, {
+      quiet: values.quiet ?? false,
+      debug: values.debug ?? false,
+      takeOver: split.soft.length + split.hard.length > 0,
+    }, compiled);
   } catch (e) {
     console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
     Deno.exit(1);
@@ -92,21 +104,11 @@ async function main(): Promise<void> {
     ev.preventDefault();
     proc.logger.alert(`uncaught error: ${ev.error instanceof Error ? ev.error.stack : ev.message}`);
   });
-  const hard = () => {
-    proc.hardStop();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGTERM", hard);
-  Deno.addSignalListener("SIGINT", hard);
   warn = (msg) => proc.logger.warning(msg);
-  // Until reload exists, SIGHUP must not kill the process (its default action).
-  Deno.addSignalListener("SIGHUP", () => proc.logger.warning("SIGHUP: reload not available yet"));
-  // Soft stop on SIGQUIT, as nginx's graceful stop (SIGUSR1 is the runtime's).
-  Deno.addSignalListener("SIGQUIT", async () => {
-    await proc.softStop();
-    proc.logger.flush();
-    Deno.exit(0);
-  });
+  const reloader = new Reloader(proc, values.file);
+  proc.reloader = reloader;
+  installSignals(proc, reloader, (code) => Deno.exit(code));
+  stopOldProcesses(proc, split.soft, split.hard);
 }
 
 await main();

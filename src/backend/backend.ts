@@ -58,7 +58,8 @@ export class Backend {
   readonly hashBalance: boolean;
   /** Current streams using this backend. */
   beconn: number;
-  readonly counters: BackendCounters;
+  /** Carried over from the backend of the same name by a reload (src/proxy/reload.ts). */
+  counters: BackendCounters;
 
   /**
    * `compiled` defaults to no HTTP rules and no balance argument (see

@@ -14,7 +14,8 @@ export class Server implements LbServer {
   readonly backendId: number;
   readonly name: string;
   readonly cfg: ServerConfig;
-  readonly address: Address;
+  /** Where it is connected to; the configured one unless changed at run time. */
+  address: Address;
   weight: number;
   usable: boolean;
   readonly backup: boolean;
@@ -25,7 +26,8 @@ export class Server implements LbServer {
   readonly queue: PendQueue;
   /** Parked keep-alive connections to this server (HTTP). */
   readonly idle: IdlePool;
-  readonly counters: BackendCounters;
+  /** Carried over from the server of the same backend/name by a reload (src/proxy/reload.ts). */
+  counters: BackendCounters;
 
   /** `idle`: the process's budget of parked connections, shared by every server. */
   constructor(

@@ -26,7 +26,14 @@ export class Frontend {
   readonly resRulesUseRequest: boolean;
   /** Error replies (with this frontend's errorfile bodies). */
   readonly errorReplies: ErrorReplies;
-  readonly counters: FrontendCounters;
+  /** Carried over from the frontend of the same name by a reload (src/proxy/reload.ts). */
+  counters: FrontendCounters;
+  /**
+   * A reload replaced this frontend: its sessions still in progress get
+   * `Connection: close` on their next response (HAProxy's
+   * idle-close-on-response), so that clients move to the new one.
+   */
+  retired: boolean;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
@@ -47,6 +54,7 @@ export class Frontend {
     this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
+    this.retired = false;
     this.#compiled = compiled;
     this.#backends = backends;
   }

@@ -4,7 +4,7 @@
 // proxy.c's stop logic).
 
 import { Backend } from "../backend/backend.ts";
-import { type CheckManager, startChecks } from "../check/mod.ts";
+import { CheckManager } from "../check/mod.ts";
 import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
 import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
@@ -30,22 +30,30 @@ import { VERSION } from "../version.ts";
 export interface StartOptions {
   quiet: boolean;
   debug: boolean;
+  /** Binary upgrade (`-sf`/`-st`): bind next to the old process's sockets. */
+  takeOver?: boolean;
 }
 
 export class Process implements ProcessCtx, ListenerOwner<Frontend> {
-  readonly cfg: RuntimeConfig;
+  // cfg, frontends, backends, maxconn, maxaccept and checks are replaced by
+  // a reload (src/proxy/reload.ts); listeners is changed in place.
+  cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;
   readonly logger: Logger;
-  readonly frontends: Frontend[];
-  readonly backends: Backend[];
+  frontends: Frontend[];
+  backends: Backend[];
   readonly listeners: Listener<Frontend>[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
-  readonly maxconn: number;
-  readonly maxaccept: number;
+  maxconn: number;
+  maxaccept: number;
+  /** The budget of parked server connections every server shares. */
+  readonly idleBudget: IdleBudget;
+  /** Reloads the configuration file (set by main.ts; the runtime API's `reload`). */
+  reloader: { reload(): Promise<{ ok: boolean; messages: string[] }> } | null;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
@@ -103,7 +111,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
-    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
@@ -115,6 +123,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
+    this.reloader = null;
     this.actconn = 0;
     this.killing = false;
     this.stopping = false;
@@ -124,14 +133,17 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.#lastAcceptError = 0;
   }
 
-  /** Binds every listener (all or nothing) and starts accepting. Throws on a bind error. */
-  start(): void {
+  /**
+   * Binds every listener (all or nothing) and starts accepting. Throws on a
+   * bind error. `takeOver`: next to sockets already listening (`-sf`).
+   */
+  start(takeOver = false): void {
     for (const fe of this.frontends) {
       fe.cfg.binds.forEach((b, i) => this.listeners.push(new Listener(fe, b, this, i + 1)));
     }
     for (const l of this.listeners) {
       try {
-        l.bind(this.proto);
+        l.bind(this.proto, takeOver);
       } catch (e) {
         for (const o of this.listeners) o.stop();
         // Name the frontend and the address, as HAProxy does: with several
@@ -144,21 +156,30 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
       l.start();
     }
-    this.checks = startChecks({
+    this.checks = this.newChecks(this.backends);
+    this.checks.start();
+    this.logger.notice(`sluice ${VERSION} ready`);
+  }
+
+  /**
+   * The health checks of `backends`, not started. Throws a CheckConfigError
+   * on a bad `http-check` line.
+   */
+  newChecks(backends: readonly Backend[]): CheckManager {
+    return new CheckManager({
       sched: this.sched,
       logger: this.logger,
       proto: this.proto,
-      backends: this.backends,
+      backends,
       checkHooks: {
         // Streams queued on a server that went down choose another server.
         // A server coming UP takes queued streams at once.
         requeue: (srv, up) =>
           up
-            ? this.backends[srv.backendId]!.serveQueues(srv)
-            : this.backends[srv.backendId]!.redistribute(srv),
+            ? backends[srv.backendId]!.serveQueues(srv)
+            : backends[srv.backendId]!.redistribute(srv),
       },
     });
-    this.logger.notice(`sluice ${VERSION} ready`);
   }
 
   sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
@@ -244,6 +265,6 @@ export function start(
   compiled: CompiledConfig | null = null,
 ): Process {
   const p = new Process(cfg, opts, compiled);
-  p.start();
+  p.start(opts.takeOver ?? false);
   return p;
 }
