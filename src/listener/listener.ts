@@ -187,7 +187,9 @@ export class Listener<F extends ListenerFrontend = ListenerFrontend> {
         await this.#waitResume();
       }
       if (this.state === LI_STOPPED) {
-        a.conn.close();
+        // Accepted just before the socket closed (soft stop, reload, -sf):
+        // served rather than reset; a hard stop ends it at its first run.
+        owner.sessionAccept(this, a);
         break;
       }
       this.state = LI_READY;
