@@ -224,3 +224,42 @@ Deno.test("reload: counters and run-time server state carry over by name; checks
     await closeAll(servers);
   }
 });
+
+Deno.test("reload: a server DOWN by its checks stays DOWN (no traffic to it); a global setting that needs a restart is kept with a warning", async () => {
+  const s1 = new NameServer("s1");
+  const dead = freePort(); // nothing listens there: its checks fail
+  let proxy: ProxyProcess | undefined;
+  try {
+    const servers = () =>
+      `${serverLines([s1])}\n      - { name: dead, address: "127.0.0.1:${dead}", ` +
+      `check: true, inter: 100ms, rise: 2, fall: 1 }`;
+    proxy = await startProxy(httpConfig("A", servers(), { backend: "    balance: roundrobin" }));
+    const port = proxy.port("fe");
+    await proxy.waitForStderr(/Server be\/dead is DOWN/, 10_000);
+    const r = await reloadWith(
+      proxy,
+      httpConfig("B", servers(), { backend: "    balance: roundrobin" }).replace(
+        "global: { log: stdout }",
+        "global: { log: stdout, bufsize: 32768 }",
+      ),
+    );
+    assert.ok(r.ok, r.lines.join("\n"));
+    assert.ok(
+      r.lines.some((l) => /global\.bufsize changed: takes effect at the next start/.test(l)),
+      r.lines.join("\n"),
+    );
+    const snap = await statsJson(port);
+    const st = new Map(snap.backends[0]!.servers.map((s) => [s.name, s.status]));
+    assert.equal(st.get("dead"), "DOWN", JSON.stringify(snap.backends[0]));
+    // Every request goes to s1 at once: the dead server was not revived by the reload.
+    for (let i = 0; i < 6; i++) {
+      const res = await fetchOnce(port, "/");
+      assert.equal(res.status, 200);
+      assert.equal(res.server, "s1");
+      assert.equal(gen(res), "B");
+    }
+  } finally {
+    await proxy?.stop();
+    await closeAll([s1]);
+  }
+});
