@@ -273,7 +273,14 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   }
   for (const be of backends) be.lb.update();
   void oldChecks?.stop();
-  proc.cfg = cfg;
+  // The global settings a reload cannot apply stay as the process was built
+  // with (the HTTP parser reads some of them live: maxhdr must match the
+  // transaction pool's tables).
+  const global = { ...proc.cfg.global };
+  for (const k of GLOBAL_APPLIED) {
+    (global as Record<string, unknown>)[k] = (cfg.global as unknown as Record<string, unknown>)[k];
+  }
+  proc.cfg = Object.freeze({ ...cfg, global: Object.freeze(global) });
   proc.frontends = frontends;
   proc.backends = backends;
   proc.maxconn = cfg.global.maxconn;
