@@ -11,12 +11,13 @@ import { Reloader } from "./src/proxy/reload.ts";
 import { installSignals, splitOldPids, stopOldProcesses } from "./src/proxy/signals.ts";
 import { VERSION } from "./src/version.ts";
 
-const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d] [-sf PID... | -st PID...]
+const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d] [-p PIDFILE] [-sf PID... | -st PID...]
   -f, --file FILE   configuration file (YAML)
   -sf PID...        binary upgrade: once listening (SO_REUSEPORT), tell the old
                     process(es) to stop listening and finish their sessions
   -st PID...        the same, but the old process(es) stop at once
   -c, --check       check the configuration and exit (0 valid, 1 errors)
+  -p, --pidfile F   write the process id to file F once listening
   -q, --quiet       no notices or warnings on stderr
   -d, --debug       debug messages on stderr
   -v, --version     print the version and exit
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
         file: { type: "string", short: "f" },
         check: { type: "boolean", short: "c" },
         quiet: { type: "boolean", short: "q" },
+        pidfile: { type: "string", short: "p" },
         debug: { type: "boolean", short: "d" },
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
@@ -108,6 +110,13 @@ async function main(): Promise<void> {
   const reloader = new Reloader(proc, values.file);
   proc.reloader = reloader;
   installSignals(proc, reloader, (code) => Deno.exit(code));
+  if (values.pidfile !== undefined) {
+    try {
+      Deno.writeTextFileSync(values.pidfile, `${Deno.pid}\n`);
+    } catch (e) {
+      proc.logger.alert(`cannot write pidfile: ${e instanceof Error ? e.message : e}`);
+    }
+  }
   stopOldProcesses(proc, split.soft, split.hard);
 }
 

@@ -5,7 +5,7 @@
 //   open and its next request is answered with Connection: close;
 // - `sluice -f FILE -sf OLDPID` binds the same port next to the old process
 //   (SO_REUSEPORT), which stops listening, finishes its session and exits 0;
-//   without -sf, an address in use is still refused.
+//   without -sf, an address in use is still refused; -p writes the PID.
 
 import assert from "node:assert/strict";
 import { closeQuietly, connect } from "../../_helpers/client.ts";
@@ -90,7 +90,11 @@ Deno.test("binary upgrade: -sf PID binds next to the old process, which finishes
   let other: ProxyProcess | undefined;
   let conn: Deno.TcpConn | undefined;
   try {
-    old = await startProxy(tcpConfig(server.port));
+    const pidfile = await Deno.makeTempFile({ prefix: "sluice-test-", suffix: ".pid" });
+    old = await startProxy(tcpConfig(server.port), { args: ["-p", pidfile] });
+    const oldPid = Number((await Deno.readTextFile(pidfile)).trim());
+    await Deno.remove(pidfile);
+    assert.equal(oldPid, old.pid, "-p wrote another PID");
     const port = old.port("fe");
     conn = await connect(port);
     assert.ok(await echoes(conn, "old", 5_000));
@@ -101,7 +105,7 @@ Deno.test("binary upgrade: -sf PID binds next to the old process, which finishes
       // Without -sf the address in use is refused.
       other = await startProxyFile(file, { readyTimeoutMs: 10_000 }).catch(() => undefined);
       assert.equal(other, undefined, "a second instance bound a port in use");
-      next = await startProxyFile(file, { args: ["-sf", String(old.pid)] });
+      next = await startProxyFile(file, { args: ["-sf", String(oldPid)] });
       await next.waitForStderr(
         new RegExp(`sent SIGQUIT \\(soft stop\\) to old process ${old.pid}`),
       );
