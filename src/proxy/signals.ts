@@ -68,6 +68,31 @@ export function splitOldPids(
 }
 
 /**
+ * Sends `sig` to `pid`. Deno.kill needs the whole of `--allow-run`; with
+ * only `--allow-run=kill` (what `deno task compile` grants) the `kill`
+ * program does it. Throws with the reason when neither can.
+ */
+function signalPid(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+      throw e;
+    }
+  }
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command("kill", { args: ["-s", sig.slice(3), String(pid)], stdin: "null" })
+      .outputSync();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`no permission to signal it (run with --allow-run=kill): ${why}`);
+  }
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim() || "kill failed");
+}
+
+/**
  * Tells the old processes of a binary upgrade to go, once this one is
  * serving: SIGQUIT (soft stop) to `soft`, SIGTERM to `hard`. A PID that is
  * gone is a warning, not an error (the old process may have just exited).
@@ -75,7 +100,7 @@ export function splitOldPids(
 export function stopOldProcesses(proc: Process, soft: number[], hard: number[]): void {
   const send = (pid: number, sig: Deno.Signal, what: string) => {
     try {
-      Deno.kill(pid, sig);
+      signalPid(pid, sig);
       proc.logger.notice(`sent ${sig} (${what}) to old process ${pid}`);
     } catch (e) {
       proc.logger.warning(
