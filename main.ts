@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       quiet: values.quiet ?? false,
       debug: values.debug ?? false,
       takeOver: split.soft.length + split.hard.length > 0,
+      ...(values.pidfile === undefined ? {} : { pidfile: values.pidfile }),
     }, compiled);
   } catch (e) {
     console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
@@ -110,13 +111,6 @@ async function main(): Promise<void> {
   const reloader = new Reloader(proc, values.file);
   proc.reloader = reloader;
   installSignals(proc, reloader, (code) => Deno.exit(code));
-  if (values.pidfile !== undefined) {
-    try {
-      Deno.writeTextFileSync(values.pidfile, `${Deno.pid}\n`);
-    } catch (e) {
-      proc.logger.alert(`cannot write pidfile: ${e instanceof Error ? e.message : e}`);
-    }
-  }
   stopOldProcesses(proc, split.soft, split.hard);
 }
 

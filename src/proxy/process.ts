@@ -32,6 +32,8 @@ export interface StartOptions {
   debug: boolean;
   /** Binary upgrade (`-sf`/`-st`): bind next to the old process's sockets. */
   takeOver?: boolean;
+  /** `-p FILE`: the process id is written there once bound, before the ready notice. */
+  pidfile?: string;
 }
 
 export class Process implements ProcessCtx, ListenerOwner<Frontend> {
@@ -137,7 +139,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
    * Binds every listener (all or nothing) and starts accepting. Throws on a
    * bind error. `takeOver`: next to sockets already listening (`-sf`).
    */
-  start(takeOver = false): void {
+  start(takeOver = false, pidfile: string | null = null): void {
     for (const fe of this.frontends) {
       fe.cfg.binds.forEach((b, i) => this.listeners.push(new Listener(fe, b, this, i + 1)));
     }
@@ -158,6 +160,13 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     }
     this.checks = this.newChecks(this.backends);
     this.checks.start();
+    if (pidfile !== null) {
+      try {
+        Deno.writeTextFileSync(pidfile, `${Deno.pid}\n`);
+      } catch (e) {
+        this.logger.alert(`cannot write pidfile: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     this.logger.notice(`sluice ${VERSION} ready`);
   }
 
@@ -265,6 +274,6 @@ export function start(
   compiled: CompiledConfig | null = null,
 ): Process {
   const p = new Process(cfg, opts, compiled);
-  p.start(opts.takeOver ?? false);
+  p.start(opts.takeOver ?? false, opts.pidfile ?? null);
   return p;
 }
