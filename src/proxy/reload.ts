@@ -87,7 +87,12 @@ export class Reloader {
 
   /** Reads, validates and applies the file; see the file header. */
   reload(): Promise<ReloadResult> {
-    const run = this.#last.then(() => this.#run());
+    const run = this.#last.then(() => this.#run()).catch((e): ReloadResult => {
+      // A bug: reported, and the next reloads still run.
+      const msg = `reload failed: internal error: ${e instanceof Error ? e.stack : e}`;
+      this.#proc.logger.alert(msg);
+      return { ok: false, messages: [msg] };
+    });
     this.#last = run;
     return run;
   }
