@@ -106,6 +106,8 @@ const points: {
   heapTotal: number;
   alive: number;
 }[] = [];
+/** Duration of each measured reload (read, validate, compile, apply), ms. */
+const reloadMs: number[] = [];
 const alive = () => old.filter((w) => w.deref() !== undefined).length;
 // Warm-up: JIT, pools and caches reach their working size first.
 for (let i = 0; i < 5; i++) {
@@ -122,7 +124,9 @@ for (let i = 1; i <= RELOADS; i++) {
   old.push(new WeakRef(proc.frontends[0]!));
   await Deno.writeTextFile(file, config(i));
   if (!CONTROL) {
+    const t0 = performance.now();
     const r = await reloader.reload();
+    reloadMs.push(performance.now() - t0);
     if (!r.ok) throw new Error(r.messages.join("\n"));
   }
   if (i === 10 || i === Math.floor(RELOADS / 2) || i === RELOADS) {
@@ -198,6 +202,15 @@ if (CHILD && !CONTROL) {
   }
 }
 client.close();
+if (reloadMs.length > 0) {
+  const sorted = [...reloadMs].sort((a, b) => a - b);
+  console.log(
+    `reload duration (read + validate + compile + apply, in-process): median ` +
+      `${sorted[sorted.length >> 1]!.toFixed(1)} ms, max ${
+        sorted[sorted.length - 1]!.toFixed(1)
+      } ms`,
+  );
+}
 if (JSON_OUT) console.log(JSON.stringify({ points, final, child }));
 for (const o of origins) await o.shutdown();
 await Deno.remove(file);
