@@ -14,7 +14,9 @@
 //   New binds start accepting; removed binds close.
 // - Counters carry over by name: a new frontend, backend or server shares
 //   the counters object of the old one of the same name, so the sessions of
-//   the old generation still in progress keep counting into it.
+//   the old generation still in progress keep counting into it. A server's
+//   current connections too (Server.successor): the old generation's count
+//   in the new server, whose maxconn thus holds across the reload.
 // - Server state set at run time carries over by backend/server name:
 //   address and maxconn when the file's value is unchanged, maintenance and
 //   drain, weight, health (ServerCheck.carryOver states the rules).
@@ -183,9 +185,11 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   );
   const oldBackends = new Map(proc.backends.map((b) => [b.name, b]));
   const pairs: [Server, Server][] = [];
+  const bePairs: [Backend, Backend][] = [];
   for (const be of backends) {
     const old = oldBackends.get(be.name);
     if (old === undefined) continue;
+    bePairs.push([old, be]);
     be.counters = old.counters;
     const oldServers = new Map(old.servers.map((s) => [s.name, s]));
     for (const s of be.servers) {
@@ -275,6 +279,12 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
     const sameCheck = sameAddress(os.address, s.address) && os.cfg.check === s.cfg.check &&
       os.cfg.rise === s.cfg.rise && os.cfg.fall === s.cfg.fall;
     nc.carryOver(oc, os.cfg.weight === s.cfg.weight, sameCheck);
+  }
+  // The old generation's connections count in the new servers (Backend.take()).
+  for (const [old, be] of bePairs) old.successor = be;
+  for (const [os, s] of pairs) {
+    os.successor = s;
+    s.cur = os.cur;
   }
   for (const be of backends) be.lb.update();
   void oldChecks?.stop();

@@ -14,8 +14,10 @@ import {
   adminPost,
   closeAll,
   fetchOnce,
+  Gate,
   headerValues,
   HTTP_HEAD,
+  HttpConn,
   NameServer,
   type Response,
   serverLines,
@@ -259,6 +261,49 @@ Deno.test("reload: a server DOWN by its checks stays DOWN (no traffic to it); a 
       assert.equal(gen(res), "B");
     }
   } finally {
+    await proxy?.stop();
+    await closeAll([s1]);
+  }
+});
+
+Deno.test("reload: a server's maxconn holds across a reload (the old generation's connection counts; its end serves the new queue)", async () => {
+  const gate = new Gate();
+  const s1 = new NameServer("s1", { hold: () => gate.wait() });
+  let proxy: ProxyProcess | undefined;
+  const conns: HttpConn[] = [];
+  try {
+    const cfg = (g: string) =>
+      httpConfig(g, serverLines([s1], () => "maxconn: 1"), {
+        backend: "    timeout: { queue: 20s }",
+      });
+    proxy = await startProxy(cfg("A"));
+    const port = proxy.port("fe");
+    const c1 = await HttpConn.open(port);
+    conns.push(c1);
+    const first = c1.get("/old", ["connection: close"], 20_000);
+    await s1.waitInflight(1);
+    const r = await reloadWith(proxy, cfg("B"));
+    assert.ok(r.ok, r.lines.join("\n"));
+    // A request on the new configuration waits for the old one's slot.
+    const c2 = await HttpConn.open(port);
+    conns.push(c2);
+    const second = c2.get("/new", ["connection: close"], 20_000);
+    await pollUntil(
+      async () => ((await statsJson(port)).backends[0]!.queueCur === 1 ? true : undefined),
+      10_000,
+      "the new request to wait in the queue",
+    );
+    assert.equal(s1.inflight, 1);
+    gate.open();
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.status, 200);
+    assert.equal(gen(a), "A");
+    assert.equal(b.status, 200);
+    assert.equal(gen(b), "B");
+    assert.equal(s1.maxInflight, 1, `the server got ${s1.maxInflight} requests at once`);
+  } finally {
+    gate.open();
+    for (const c of conns) await c.close().catch(() => {});
     await proxy?.stop();
     await closeAll([s1]);
   }
