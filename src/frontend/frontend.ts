@@ -34,6 +34,12 @@ export class Frontend {
    * idle-close-on-response), so that clients move to the new one.
    */
   retired: boolean;
+  /**
+   * The frontend of the same name a reload put in service after this one:
+   * this one's sessions count in its feconn too (its maxconn holds across
+   * the reload), else null.
+   */
+  successor: Frontend | null;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
@@ -55,6 +61,7 @@ export class Frontend {
     this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
     this.retired = false;
+    this.successor = null;
     this.#compiled = compiled;
     this.#backends = backends;
   }

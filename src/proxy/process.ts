@@ -195,6 +195,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     const fe = l.fe;
     this.actconn++;
     fe.feconn++;
+    for (let n = fe.successor; n !== null; n = n.successor) n.feconn++; // see sessionEnded()
     fe.counters.cumSessions++;
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
     try {
@@ -240,8 +241,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   sessionEnded(fe: Frontend): void {
     this.actconn--;
     fe.feconn--;
+    // After a reload the session counted in the frontends that replaced fe too.
+    for (let n = fe.successor; n !== null; n = n.successor) n.feconn--;
+    const chained = fe.successor !== null;
     for (const l of this.listeners) {
-      if (l.state === LI_LIMITED || (l.state === LI_FULL && l.fe === fe)) l.wake();
+      if (l.state === LI_LIMITED || (l.state === LI_FULL && (l.fe === fe || chained))) l.wake();
     }
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
   }

@@ -14,9 +14,10 @@
 //   New binds start accepting; removed binds close.
 // - Counters carry over by name: a new frontend, backend or server shares
 //   the counters object of the old one of the same name, so the sessions of
-//   the old generation still in progress keep counting into it. A server's
-//   current connections too (Server.successor): the old generation's count
-//   in the new server, whose maxconn thus holds across the reload.
+//   the old generation still in progress keep counting into it. Current
+//   sessions and connections too (Frontend/Server.successor): the old
+//   generation's count in the new frontend and server, whose maxconn thus
+//   holds across the reload.
 // - Server state set at run time carries over by backend/server name:
 //   address and maxconn when the file's value is unchanged, maintenance and
 //   drain, weight, health (ServerCheck.carryOver states the rules).
@@ -269,7 +270,11 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   const oldFe = new Map(oldFrontends.map((f) => [f.name, f]));
   for (const fe of frontends) {
     const o = oldFe.get(fe.name);
-    if (o !== undefined) fe.counters = o.counters;
+    if (o === undefined) continue;
+    fe.counters = o.counters;
+    // The old generation's sessions count in the new frontend (Process.sessionEnded()).
+    fe.feconn = o.feconn;
+    o.successor = fe;
   }
   const oldChecks = proc.checks;
   for (const [os, s] of pairs) {

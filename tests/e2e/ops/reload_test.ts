@@ -7,7 +7,7 @@
 // Every test runs main.ts in a child process on real sockets (127.0.0.1).
 
 import assert from "node:assert/strict";
-import { closeQuietly, connect } from "../../_helpers/client.ts";
+import { closeQuietly, connect, delay, te, writeAll } from "../../_helpers/client.ts";
 import { pollUntil, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { echoServer } from "../../_helpers/servers.ts";
 import {
@@ -306,5 +306,60 @@ Deno.test("reload: a server's maxconn holds across a reload (the old generation'
     for (const c of conns) await c.close().catch(() => {});
     await proxy?.stop();
     await closeAll([s1]);
+  }
+});
+
+Deno.test("reload: a frontend's maxconn holds across a reload (the old session counts; its end lets the next one in)", async () => {
+  const echo = echoServer();
+  let proxy: ProxyProcess | undefined;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const cfg = (name: string) => `
+global: { log: stdout }
+defaults:
+  mode: tcp
+  timeout: { connect: 1s, client: 10s, server: 10s }
+  option: [tcplog]
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    maxconn: 1
+    default_backend: be
+backends:
+  be:
+    servers:
+      - { name: ${name}, address: "127.0.0.1:${echo.port}" }
+`;
+    proxy = await startProxy(cfg("a1"));
+    const port = proxy.port("fe");
+    const c1 = await connect(port);
+    conns.push(c1);
+    assert.ok(await echoes(c1, "one", 5_000));
+    const r = await reloadWith(proxy, cfg("b1"));
+    assert.ok(r.ok, r.lines.join("\n"));
+    // The second client waits in the kernel's queue while the old session runs.
+    const c2 = await connect(port);
+    conns.push(c2);
+    await writeAll(c2, te.encode("two"));
+    let got = "";
+    const reading = (async () => {
+      const buf = new Uint8Array(16);
+      try {
+        while (got.length < 3) {
+          const n = await c2.read(buf);
+          if (n === null) break;
+          got += new TextDecoder().decode(buf.subarray(0, n));
+        }
+      } catch { /* closed by the finally below */ }
+    })();
+    await delay(500);
+    assert.equal(got, "", "a second session got in beyond maxconn 1");
+    closeQuietly(c1);
+    await Promise.race([reading, delay(5_000)]);
+    assert.equal(got, "two", "the waiting session was not served once the old one ended");
+  } finally {
+    for (const c of conns) closeQuietly(c);
+    await proxy?.stop();
+    await echo.close();
   }
 });
