@@ -4,19 +4,28 @@
 // startup error, 2 usage error.
 
 import { parseArgs } from "node:util";
+import { guardInspector } from "./src/proxy/inspector_guard.ts";
 import { formatIssue, loadConfigFile } from "./src/proxy/load.ts";
 import { start } from "./src/proxy/process.ts";
+import { Reloader } from "./src/proxy/reload.ts";
+import { installSignals, splitOldPids, stopOldProcesses } from "./src/proxy/signals.ts";
 import { VERSION } from "./src/version.ts";
 
-const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d]
+const USAGE = `Usage: sluice -f FILE [-c] [-q] [-d] [-p PIDFILE] [-sf PID... | -st PID...]
   -f, --file FILE   configuration file (YAML)
+  -sf PID...        binary upgrade: once listening (SO_REUSEPORT), tell the old
+                    process(es) to stop listening and finish their sessions
+  -st PID...        the same, but the old process(es) stop at once
   -c, --check       check the configuration and exit (0 valid, 1 errors)
+  -p, --pidfile F   write the process id to file F once listening
   -q, --quiet       no notices or warnings on stderr
   -d, --debug       debug messages on stderr
   -v, --version     print the version and exit
   -h, --help        print this help and exit
-Signals: SIGTERM/SIGINT stop at once; SIGUSR1 stops listening and exits when
-the last session ends.
+Signals: SIGTERM/SIGINT stop at once; SIGQUIT stops listening and exits when
+the last session ends (soft stop); SIGHUP reloads the file in place (on an
+error the running configuration stays). Sluice never uses SIGUSR1: it closes
+the debugger the runtime opens on it and logs a warning.
 Exit status: 0 ok, 1 configuration or startup error, 2 usage error.
 `;
 
@@ -26,14 +35,20 @@ function usageError(msg: string): never {
 }
 
 async function main(): Promise<void> {
+  // First of all: a SIGUSR1 opens the runtime's inspector (see the guard).
+  let warn = (msg: string) => console.error(`[WARNING] (${Deno.pid}) : ${msg}`);
+  guardInspector(() => warn);
+  const split = splitOldPids(Deno.args);
+  if ("error" in split) usageError(split.error);
   let values;
   try {
     ({ values } = parseArgs({
-      args: Deno.args,
+      args: split.args,
       options: {
         file: { type: "string", short: "f" },
         check: { type: "boolean", short: "c" },
         quiet: { type: "boolean", short: "q" },
+        pidfile: { type: "string", short: "p" },
         debug: { type: "boolean", short: "d" },
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
@@ -70,7 +85,12 @@ async function main(): Promise<void> {
 
   let proc;
   try {
-    proc = start(config, { quiet: values.quiet ?? false, debug: values.debug ?? false }, compiled);
+    proc = start(config, {
+      quiet: values.quiet ?? false,
+      debug: values.debug ?? false,
+      takeOver: split.soft.length + split.hard.length > 0,
+      ...(values.pidfile === undefined ? {} : { pidfile: values.pidfile }),
+    }, compiled);
   } catch (e) {
     console.error(`sluice: cannot start: ${e instanceof Error ? e.message : e}`);
     Deno.exit(1);
@@ -87,17 +107,11 @@ async function main(): Promise<void> {
     ev.preventDefault();
     proc.logger.alert(`uncaught error: ${ev.error instanceof Error ? ev.error.stack : ev.message}`);
   });
-  const hard = () => {
-    proc.hardStop();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGTERM", hard);
-  Deno.addSignalListener("SIGINT", hard);
-  Deno.addSignalListener("SIGUSR1", async () => {
-    await proc.softStop();
-    proc.logger.flush();
-    Deno.exit(0);
-  });
+  warn = (msg) => proc.logger.warning(msg);
+  const reloader = new Reloader(proc, values.file);
+  proc.reloader = reloader;
+  installSignals(proc, reloader, (code) => Deno.exit(code));
+  stopOldProcesses(proc, split.soft, split.hard);
 }
 
 await main();

@@ -63,7 +63,10 @@ export class Backend {
   readonly useServers: readonly TcpServerRule[];
   /** Current streams using this backend. */
   beconn: number;
-  readonly counters: BackendCounters;
+  /** Carried over from the backend of the same name by a reload (src/proxy/reload.ts). */
+  counters: BackendCounters;
+  /** The backend of the same name a reload put in service after this one, else null. */
+  successor: Backend | null;
 
   /**
    * `compiled` defaults to no HTTP rules and no balance argument (see
@@ -92,6 +95,7 @@ export class Backend {
     this.hashBalance = HASH_ALGOS.has(cfg.balance.algo);
     this.beconn = 0;
     this.counters = new BackendCounters();
+    this.successor = null;
   }
 
   /**
@@ -136,6 +140,7 @@ export class Backend {
     srv.counters.cumSessions++;
     if (srv.cur > srv.counters.maxSessions) srv.counters.maxSessions = srv.cur;
     this.lb.onTake(srv);
+    if (srv.successor !== null) this.#successors(srv, 1);
   }
 
   /**
@@ -146,6 +151,31 @@ export class Backend {
     srv.cur--;
     this.lb.onRelease(srv);
     this.serveQueues(srv);
+    if (srv.successor !== null) this.#successors(srv, -1);
+  }
+
+  /**
+   * A reload replaced `srv` by a server of the same name (and this backend
+   * by one of the same name): a connection of the old generation counts in
+   * the new server too (`delta` +1 when it starts, -1 when it ends), so that
+   * the server's maxconn holds across the reload, the balancer sees the real
+   * load, and a slot freed by an old connection serves the new queue.
+   */
+  #successors(srv: Server, delta: number): void {
+    let be = this.successor, s = srv.successor;
+    while (be !== null && s !== null) {
+      s.cur += delta;
+      if (delta > 0) {
+        if (s.cur > s.counters.maxSessions) s.counters.maxSessions = s.cur;
+        be.lb.onTake(s);
+      } else {
+        be.lb.onRelease(s);
+        // Its own successors are updated by take() for what this serves.
+        be.serveQueues(s);
+      }
+      be = be.successor;
+      s = s.successor;
+    }
   }
 
   /**

@@ -26,7 +26,10 @@ export class Server implements LbServer {
   readonly queue: PendQueue;
   /** Parked keep-alive connections to this server (HTTP). */
   readonly idle: IdlePool;
-  readonly counters: BackendCounters;
+  /** Carried over from the server of the same backend/name by a reload (src/proxy/reload.ts). */
+  counters: BackendCounters;
+  /** The server of the same backend/name a reload put in service after this one, else null. */
+  successor: Server | null;
 
   /** `idle`: the process's budget of parked connections, shared by every server. */
   constructor(
@@ -48,6 +51,7 @@ export class Server implements LbServer {
     this.queue = new PendQueue();
     this.idle = new IdlePool(idle);
     this.counters = new BackendCounters();
+    this.successor = null;
   }
 }
 

@@ -701,6 +701,51 @@ export class ServerCheck implements ServerCheckView {
     else this.server.weight = w;
   }
 
+  /**
+   * A reload replaced `prev`'s server by this one (same backend and server
+   * name): takes over what was set at run time and what the checks learnt,
+   * before the manager starts. Maintenance carries over unless the file's
+   * `disabled` changed (the edited file wins); a drain always does; the
+   * runtime weight when the file's weight is unchanged (`sameWeight`); the
+   * health (counter, UP/DOWN, last status, check counters, downtime) when
+   * both are checked the same way (`sameCheck`: same address, rise, fall),
+   * else this server starts as at start-up. The caller updates the balancer.
+   */
+  carryOver(prev: ServerCheck, sameWeight: boolean, sameCheck: boolean): void {
+    const maint = prev.server.cfg.disabled === this.server.cfg.disabled
+      ? prev.admin & SRV_ADMF_MAINT
+      : this.admin & SRV_ADMF_MAINT;
+    const weight = sameWeight
+      ? (prev.admin & SRV_ADMF_DRAIN ? prev.#savedWeight : prev.server.weight)
+      : this.server.weight;
+    if (sameCheck && prev.enabled === this.enabled) {
+      this.health = Math.min(prev.health, this.rise + this.fall - 1);
+      this.up = prev.up;
+      this.status = prev.status;
+      this.code = prev.code;
+      this.desc = prev.desc;
+      this.duration = prev.duration;
+      this.lastCheck = prev.lastCheck;
+      this.lastChange = prev.lastChange;
+      this.downTransitions = prev.downTransitions;
+      this.checksPassed = prev.checksPassed;
+      this.checksFailed = prev.checksFailed;
+      this.#downTotal = prev.#downTotal;
+    }
+    this.admin = maint | (prev.admin & SRV_ADMF_DRAIN);
+    if (maint) this.flags |= CHK_ST_PAUSED;
+    else this.flags &= ~CHK_ST_PAUSED;
+    if (maint) this.up = false; // as setMaint(true)
+    else if (prev.admin & SRV_ADMF_MAINT) {
+      // Leaving maintenance through a reload: as setMaint(false), up at `rise`.
+      if (this.enabled) this.health = this.rise;
+      this.up = true;
+    }
+    this.#savedWeight = weight;
+    this.server.weight = this.admin & SRV_ADMF_DRAIN ? 0 : weight;
+    this.#applyUsable();
+  }
+
   /** Stops for good: kills the task and abandons a running check. */
   halt(): void {
     this.flags &= ~(CHK_ST_ENABLED | CHK_ST_INPROGRESS | CHK_ST_CONNECTED);

@@ -570,6 +570,14 @@ export const OPTION_KEYWORDS: readonly OptionKeyword[] = [
     args: "none",
     doc: "TCP connect health checks (the default)",
   },
+  {
+    name: "idle-close-on-response",
+    cap: CAP_FE,
+    httpOnly: true,
+    args: "none",
+    doc:
+      "soft stop: keep idle keep-alive connections until their next response (Connection: close)",
+  },
 ];
 
 /** Load-balancing algorithms (HAProxy `balance`). */

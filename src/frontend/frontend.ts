@@ -29,11 +29,24 @@ export class Frontend {
   readonly resRulesUseRequest: boolean;
   /** Error replies (with this frontend's errorfile bodies). */
   readonly errorReplies: ErrorReplies;
-  readonly counters: FrontendCounters;
   /** `tcp-request` rules (connection: at accept; content: TCP mode), null without any. */
   readonly tcpRules: TcpRuleSet | null;
   /** It has use_backend rules (a TCP-mode stream then runs the switching analyser). */
   readonly hasUseBackend: boolean;
+  /** Carried over from the frontend of the same name by a reload (src/proxy/reload.ts). */
+  counters: FrontendCounters;
+  /**
+   * A reload replaced this frontend: its sessions still in progress get
+   * `Connection: close` on their next response (HAProxy's
+   * idle-close-on-response), so that clients move to the new one.
+   */
+  retired: boolean;
+  /**
+   * The frontend of the same name a reload put in service after this one:
+   * this one's sessions count in its feconn too (its maxconn holds across
+   * the reload), else null.
+   */
+  successor: Frontend | null;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
@@ -57,6 +70,8 @@ export class Frontend {
     this.counters = new FrontendCounters();
     this.tcpRules = compiled.tcpRules ?? null;
     this.hasUseBackend = compiled.useBackends.length > 0;
+    this.retired = false;
+    this.successor = null;
     this.#compiled = compiled;
     this.#backends = backends;
   }

@@ -338,7 +338,9 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
-  const forced = feOpts.has("httpclose") || beOpts.has("httpclose") || s.ctx.stopping;
+  // After a reload, a connection of the old frontend does the same.
+  const forced = feOpts.has("httpclose") || beOpts.has("httpclose") || s.ctx.stopping ||
+    s.fe.retired;
   const wantsClose = forced || !h.keepAlive();
   if (wantsClose) txn.flags |= TX_CLI_CLOSE;
   else if (h.version === 10) txn.flags |= TX_ADD_KEEPALIVE;
@@ -612,7 +614,7 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A soft stop began while the request was in progress: this is its last response.
-    if (s.ctx.stopping) txn.flags |= TX_CLI_CLOSE;
+    if (s.ctx.stopping || s.fe.retired) txn.flags |= TX_CLI_CLOSE;
     // A body delimited by the close cannot be followed by another response.
     if (h.bodyType === BODY_UNTIL_CLOSE) txn.flags |= TX_CLI_CLOSE;
     // A refused CONNECT: what the client sent after it was meant for the

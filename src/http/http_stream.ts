@@ -51,6 +51,8 @@ export interface HttpFrontend {
   /** The compiled log format, null with `log: false` (only its presence matters here). */
   readonly logFormat: unknown;
   readonly errorReplies: ErrorReplies;
+  /** A reload replaced it: its connections close after their next response. */
+  readonly retired: boolean;
   readonly counters: {
     errors: number;
     httpReqs: number;

@@ -55,7 +55,8 @@ export function isResourceError(e: unknown): boolean {
 }
 
 export class Listener<F extends ListenerFrontend = ListenerFrontend> {
-  readonly fe: F;
+  /** Its frontend; a reload moves an unchanged bind to the new one (moveTo()). */
+  fe: F;
   readonly addr: Address;
   /** The bind line's options (backlog). */
   readonly bindCfg: BindConfig;
@@ -63,7 +64,7 @@ export class Listener<F extends ListenerFrontend = ListenerFrontend> {
    * 1-based position of this bind in its frontend: what HAProxy logs as the
    * "port" of a client accepted on a unix socket (`unix:1`).
    */
-  readonly id: number;
+  id: number;
   state: number;
   sock: ListenSocket | null;
   #owner: ListenerOwner<F>;
@@ -80,9 +81,12 @@ export class Listener<F extends ListenerFrontend = ListenerFrontend> {
     this.#resume = null;
   }
 
-  /** Binds the address (throws on failure: reported at startup). */
-  bind(proto: Protocol): void {
-    this.sock = proto.bind(this.addr, { backlog: this.bindCfg.backlog });
+  /**
+   * Binds the address (throws on failure: reported at startup). `takeOver`:
+   * next to a socket already listening there (see BindOptions).
+   */
+  bind(proto: Protocol, takeOver = false): void {
+    this.sock = proto.bind(this.addr, { backlog: this.bindCfg.backlog, takeOver });
     this.state = LI_LISTEN;
   }
 
@@ -112,6 +116,17 @@ export class Listener<F extends ListenerFrontend = ListenerFrontend> {
       this.#resume = null;
       r();
     }
+  }
+
+  /**
+   * A reload kept this bind: the next connections go to `fe` (the socket
+   * stays open, nothing in the accept queue is lost). A FULL listener
+   * re-checks against the new frontend's limit.
+   */
+  moveTo(fe: F, id: number): void {
+    this.fe = fe;
+    this.id = id;
+    this.wake();
   }
 
   /** Stops accepting and closes the socket. */
@@ -172,7 +187,9 @@ export class Listener<F extends ListenerFrontend = ListenerFrontend> {
         await this.#waitResume();
       }
       if (this.state === LI_STOPPED) {
-        a.conn.close();
+        // Accepted just before the socket closed (soft stop, reload, -sf):
+        // served rather than reset; a hard stop ends it at its first run.
+        owner.sessionAccept(this, a);
         break;
       }
       this.state = LI_READY;

@@ -1,8 +1,11 @@
 // proto_tcp / proto_unix: the Deno-native transports (HAProxy's proto_tcp.c).
 //
-// Binds with Deno.listen (without SO_REUSEPORT: Sluice has no reload that
-// would bind next to a running process, and with it a second instance
-// started by mistake would silently share the port), connects with
+// Binds with Deno.listen, TCP with SO_REUSEPORT as HAProxy does by default, so
+// that `sluice -sf PID` can bind next to the process it replaces and a
+// reload can bind a changed bind next to the old socket before closing it.
+// Unlike HAProxy, a second instance started by mistake does not share the
+// port silently: unless the bind is a take-over, the address is first bound
+// without SO_REUSEPORT, which fails while anyone listens on it. Connects with
 // Deno.connect, and sets TCP_NODELAY on every TCP socket. SO_KEEPALIVE stays off, as in HAProxy without `option tcpka`.
 
 import type { Address } from "../config/types.ts";
@@ -63,7 +66,14 @@ export const protoTcp: Protocol = {
     // The accept queue: excess clients wait in it while the proxy is at
     // maxconn, and beyond it the kernel drops their SYNs (they retry) rather
     // than queueing more connections than the proxy will serve soon.
-    const l = Deno.listen({ hostname: addr.host, port: addr.port, tcpBacklog: opts.backlog });
+    let port = addr.port;
+    if (opts.takeOver !== true) {
+      // Throws AddrInUse while another socket listens there; resolves port 0.
+      const probe = Deno.listen({ hostname: addr.host, port });
+      port = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+    }
+    const l = Deno.listen({ hostname: addr.host, port, tcpBacklog: opts.backlog, reusePort: true });
     return new DenoListenSocket(l, true);
   },
   async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {

@@ -44,6 +44,12 @@ export interface AcceptedConn {
 export interface BindOptions {
   /** Length of the kernel's accept queue (TCP; the kernel caps it at somaxconn). */
   backlog: number;
+  /**
+   * Bind next to a socket that already listens on the address (SO_REUSEPORT:
+   * a binary upgrade, `-sf`; a reload of a changed bind). Without it an
+   * address in use is refused, as if SO_REUSEPORT were not set.
+   */
+  takeOver?: boolean;
 }
 
 /** A transport: how to bind and how to connect. */

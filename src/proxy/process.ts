@@ -4,7 +4,7 @@
 // proxy.c's stop logic).
 
 import { Backend } from "../backend/backend.ts";
-import { type CheckManager, startChecks } from "../check/mod.ts";
+import { CheckManager } from "../check/mod.ts";
 import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
 import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
@@ -33,15 +33,21 @@ import { VERSION } from "../version.ts";
 export interface StartOptions {
   quiet: boolean;
   debug: boolean;
+  /** Binary upgrade (`-sf`/`-st`): bind next to the old process's sockets. */
+  takeOver?: boolean;
+  /** `-p FILE`: the process id is written there once bound, before the ready notice. */
+  pidfile?: string;
 }
 
 export class Process implements ProcessCtx, ListenerOwner<Frontend> {
-  readonly cfg: RuntimeConfig;
+  // cfg, frontends, backends, maxconn, maxaccept and checks are replaced by
+  // a reload (src/proxy/reload.ts); listeners is changed in place.
+  cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;
   readonly logger: Logger;
-  readonly frontends: Frontend[];
-  readonly backends: Backend[];
+  frontends: Frontend[];
+  backends: Backend[];
   readonly listeners: Listener<Frontend>[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
@@ -143,14 +149,17 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.#lastAcceptError = 0;
   }
 
-  /** Binds every listener (all or nothing) and starts accepting. Throws on a bind error. */
-  start(): void {
+  /**
+   * Binds every listener (all or nothing) and starts accepting. Throws on a
+   * bind error. `takeOver`: next to sockets already listening (`-sf`).
+   */
+  start(takeOver = false, pidfile: string | null = null): void {
     for (const fe of this.frontends) {
       fe.cfg.binds.forEach((b, i) => this.listeners.push(new Listener(fe, b, this, i + 1)));
     }
     for (const l of this.listeners) {
       try {
-        l.bind(this.proto);
+        l.bind(this.proto, takeOver);
       } catch (e) {
         for (const o of this.listeners) o.stop();
         // Name the frontend and the address, as HAProxy does: with several
@@ -173,27 +182,44 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
       this.logger.notice(`listening ${l.fe.name} ${l.boundName()}`);
       l.start();
     }
-    this.checks = startChecks({
+    this.checks = this.newChecks(this.backends);
+    this.checks.start();
+    if (pidfile !== null) {
+      try {
+        Deno.writeTextFileSync(pidfile, `${Deno.pid}\n`);
+      } catch (e) {
+        this.logger.alert(`cannot write pidfile: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    this.logger.notice(`sluice ${VERSION} ready`);
+  }
+
+  /**
+   * The health checks of `backends`, not started. Throws a CheckConfigError
+   * on a bad `http-check` line.
+   */
+  newChecks(backends: readonly Backend[]): CheckManager {
+    return new CheckManager({
       sched: this.sched,
       logger: this.logger,
       proto: this.proto,
-      backends: this.backends,
+      backends,
       checkHooks: {
         // Streams queued on a server that went down choose another server.
         // A server coming UP takes queued streams at once.
         requeue: (srv, up) =>
           up
-            ? this.backends[srv.backendId]!.serveQueues(srv)
-            : this.backends[srv.backendId]!.redistribute(srv),
+            ? backends[srv.backendId]!.serveQueues(srv)
+            : backends[srv.backendId]!.redistribute(srv),
       },
     });
-    this.logger.notice(`sluice ${VERSION} ready`);
   }
 
   sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
     const fe = l.fe;
     this.actconn++;
     fe.feconn++;
+    for (let n = fe.successor; n !== null; n = n.successor) n.feconn++; // see sessionEnded()
     fe.counters.cumSessions++;
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
     try {
@@ -237,8 +263,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   sessionEnded(fe: Frontend): void {
     this.actconn--;
     fe.feconn--;
+    // After a reload the session counted in the frontends that replaced fe too.
+    for (let n = fe.successor; n !== null; n = n.successor) n.feconn--;
+    const chained = fe.successor !== null;
     for (const l of this.listeners) {
-      if (l.state === LI_LIMITED || (l.state === LI_FULL && l.fe === fe)) l.wake();
+      if (l.state === LI_LIMITED || (l.state === LI_FULL && (l.fe === fe || chained))) l.wake();
     }
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
   }
@@ -283,6 +312,6 @@ export function start(
   compiled: CompiledConfig | null = null,
 ): Process {
   const p = new Process(cfg, opts, compiled);
-  p.start();
+  p.start(opts.takeOver ?? false, opts.pidfile ?? null);
   return p;
 }

@@ -268,15 +268,15 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     //    inactivity timers; the scheduler's clock was read when this batch began.
     this.#noteActivity(now);
 
-    // 1. Hard stop requested by the process; on a soft stop, an HTTP
-    //    connection idle between requests closes without waiting for one.
+    // 1. Hard stop requested by the process; on a soft stop, an HTTP connection idle
+    //    after a request closes at once (idle-close-on-response: after the next one).
     if (this.ctx.killing) {
       this.#abort(SF_ERR_KILLED, this.#stage());
       return;
     }
     if (
       this.ctx.stopping && http && (req.analysers & AN_REQ_WAIT_HTTP) && !this.txn!.gotByte &&
-      req.input === 0
+      req.input === 0 && this.txn!.count > 0 && !this.fe.cfg.options.has("idle-close-on-response")
     ) {
       endQuietly(this, SF_ERR_LOCAL, SF_FINST_R, false);
       return;

@@ -205,7 +205,7 @@ const CASES: Array<{ name: string; yaml: string; expected: string[] }> = [
     name: "unsupported option",
     yaml: y(...TIMEOUTS, ...FE_APP, "backends:", "  be_app:", "    option: splice-auto"),
     expected: [
-      'cfg.yaml:9:13: error: backends.be_app.option: unknown option "splice-auto" (supported: redispatch, tcplog, httplog, dontlognull, http-server-close, httpclose, http-keep-alive, forwardfor, httpchk, allbackups, abortonclose, log-health-checks, tcp-check)',
+      'cfg.yaml:9:13: error: backends.be_app.option: unknown option "splice-auto" (supported: redispatch, tcplog, httplog, dontlognull, http-server-close, httpclose, http-keep-alive, forwardfor, httpchk, allbackups, abortonclose, log-health-checks, tcp-check, idle-close-on-response)',
     ],
   },
   {

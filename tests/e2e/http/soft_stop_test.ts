@@ -1,4 +1,4 @@
-// SIGUSR1 in HTTP mode: idle keep-alive connections are closed at once, a
+// SIGQUIT in HTTP mode: idle keep-alive connections are closed at once, a
 // request in progress gets its response (with Connection: close), then the
 // process exits 0 — what an HAProxy user expects of a graceful reload.
 import assert from "node:assert/strict";
@@ -73,7 +73,7 @@ backends:
     const pending = busy.request(get("/slow"));
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
-    proxy.kill("SIGUSR1");
+    proxy.kill("SIGQUIT");
     // The idle connection is closed by the proxy well before its 30 s keep-alive timeout.
     const end = await idle.readUntilClosed(3000);
     assert.equal(end.extra.length, 0, "nothing but the close");

@@ -1,5 +1,5 @@
 // The command line as a user meets it: version, help, usage errors, `-c`
-// configuration checks with file:line:col messages, and the SIGUSR1 soft stop
+// configuration checks with file:line:col messages, and the SIGQUIT soft stop
 // (stop listening, let open sessions finish, then exit 0).
 
 import assert from "node:assert/strict";
@@ -93,7 +93,7 @@ Deno.test("cli: -c on a missing file exits 1", async () => {
   assert.match(r.stderr, /no\/such\/file\.yaml/);
 });
 
-Deno.test("cli: SIGUSR1 stops listening, lets the open session finish, then exits 0", async () => {
+Deno.test("cli: SIGQUIT stops listening, lets the open session finish, then exits 0", async () => {
   const server = echoServer();
   let proxy: ProxyProcess | undefined;
   let conn: Deno.TcpConn | undefined;
@@ -119,7 +119,7 @@ backends:
     await writeAll(conn, te.encode("one"));
     assert.equal(td.decode(await readExactly(conn, 3)), "one");
 
-    proxy.kill("SIGUSR1");
+    proxy.kill("SIGQUIT");
 
     // The listener goes away: new connections are refused. (A connect that
     // still slips in before that is closed at once and we try again.)
@@ -134,7 +134,7 @@ backends:
         }
       },
       5_000,
-      "new connections to be refused after SIGUSR1",
+      "new connections to be refused after SIGQUIT",
     );
     assert.equal(proxy.exitStatus, null, "the proxy exited with a session still open");
 

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { closeQuietly, connect, delay, te, writeAll } from "../../_helpers/client.ts";
 import { GET, withEnv } from "./_leak.ts";
 
-Deno.test("leak: soft stop (SIGUSR1) while sessions are active exits once they end", async () => {
+Deno.test("leak: soft stop (SIGQUIT) while sessions are active exits once they end", async () => {
   await withEnv(async (e) => {
     const port = e.proxy.port("fe_http");
     const conns: Deno.Conn[] = [];
@@ -24,7 +24,7 @@ Deno.test("leak: soft stop (SIGUSR1) while sessions are active exits once they e
       conns.push(c);
     }
     await delay(100);
-    e.proxy.kill("SIGUSR1");
+    e.proxy.kill("SIGQUIT");
     await delay(100);
     e.origin.closeAll();
     for (const c of conns) closeQuietly(c);

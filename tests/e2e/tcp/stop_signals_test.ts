@@ -1,4 +1,4 @@
-// Soft stop (SIGUSR1) and hard stop (SIGTERM / SIGINT) with sessions in
+// Soft stop (SIGQUIT) and hard stop (SIGTERM / SIGINT) with sessions in
 // progress: a soft stop lets them finish, then exits 0; a hard stop closes
 // them at once, also during a soft stop.
 //
@@ -21,7 +21,7 @@ import { echoServer } from "../../_helpers/servers.ts";
 import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { echoes, tcpConfig } from "./_process.ts";
 
-Deno.test("process: SIGUSR1 lets a queued session get its server, then exits 0", async () => {
+Deno.test("process: SIGQUIT lets a queued session get its server, then exits 0", async () => {
   const server = echoServer();
   let proxy: ProxyProcess | undefined;
   const conns: Deno.TcpConn[] = [];
@@ -35,7 +35,7 @@ Deno.test("process: SIGUSR1 lets a queued session get its server, then exits 0",
     conns.push(b);
     await writeAll(b, te.encode("b")); // queued behind a (server maxconn 1)
     await delay(200);
-    proxy.kill("SIGUSR1");
+    proxy.kill("SIGQUIT");
     await proxy.waitForStderr(/soft stop/, 3_000);
     assert.equal(proxy.exitStatus, null);
     await closeWrite(a);
@@ -88,12 +88,12 @@ Deno.test("process: SIGTERM during a soft stop ends it at once", async () => {
     proxy = await startProxy(tcpConfig(server.port));
     conn = await connect(proxy.port("fe"));
     assert.ok(await echoes(conn, "x", 3_000));
-    proxy.kill("SIGUSR1");
+    proxy.kill("SIGQUIT");
     await proxy.waitForStderr(/soft stop/, 3_000);
-    proxy.kill("SIGUSR1"); // a second soft stop changes nothing
+    proxy.kill("SIGQUIT"); // a second soft stop changes nothing
     await delay(100);
     assert.equal(proxy.exitStatus, null, "the soft stop did not wait for the session");
-    assert.ok(await echoes(conn, "y", 3_000), "the session stopped working after SIGUSR1");
+    assert.ok(await echoes(conn, "y", 3_000), "the session stopped working after SIGQUIT");
     proxy.kill("SIGTERM");
     const status = await proxy.waitExit(3_000);
     assert.equal(status.code, 0, proxy.describe());
