@@ -47,6 +47,8 @@ export const AN_REQ_SWITCHING_RULES = 0x0004;
 export const AN_REQ_HTTP_PROCESS_BE = 0x0008;
 /** Forward the request body. */
 export const AN_REQ_HTTP_XFER_BODY = 0x0010;
+/** Hold a tarpitted request until `timeout tarpit`, then answer (http-request tarpit). */
+export const AN_REQ_HTTP_TARPIT = 0x0020;
 /** Wait for a complete response head and parse it. */
 export const AN_RES_WAIT_HTTP = 0x0100;
 /** http-response rules (backend, then frontend), connection mode, head commit. */
@@ -97,6 +99,7 @@ const AN_NAMES: Array<[number, string]> = [
   [AN_REQ_SWITCHING_RULES, "REQ_SWITCHING_RULES"],
   [AN_REQ_HTTP_PROCESS_BE, "REQ_HTTP_PROCESS_BE"],
   [AN_REQ_HTTP_XFER_BODY, "REQ_HTTP_XFER_BODY"],
+  [AN_REQ_HTTP_TARPIT, "REQ_HTTP_TARPIT"],
   [AN_RES_WAIT_HTTP, "RES_WAIT_HTTP"],
   [AN_RES_HTTP_PROCESS_BE, "RES_HTTP_PROCESS_BE"],
   [AN_RES_HTTP_XFER_BODY, "RES_HTTP_XFER_BODY"],

@@ -169,6 +169,12 @@ const HTTP_REQUEST: Keyword = {
   kind: "rules",
   doc: 'list of HAProxy http-request rules, e.g. "set-header X-Foo bar"',
 };
+const STICK_TABLE: Keyword = {
+  name: "stick-table",
+  kind: "rule",
+  doc: "the proxy's stick table (named after it), e.g. \"type ip size 100k expire 30s store " +
+    'http_req_rate(10s),conn_cur"; see docs/stick_tables.md',
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -181,7 +187,15 @@ export const ROOT_KEYWORDS: readonly Keyword[] = [
   { name: "defaults", kind: "section", doc: "values every frontend and backend inherits" },
   { name: "frontends", kind: "section", doc: "map of frontend name → frontend section" },
   { name: "backends", kind: "section", doc: "map of backend name → backend section" },
+  {
+    name: "tables",
+    kind: "section",
+    doc: "map of table name → section with a stick-table line (a table with no proxy)",
+  },
 ];
+
+/** `tables.NAME:` (a dedicated stick table, like HAProxy's backend that only holds one). */
+export const TABLE_KEYWORDS: readonly Keyword[] = [{ ...STICK_TABLE, required: true }];
 
 /** `global:` (HAProxy's global section; tune.* keywords without the prefix). */
 export const GLOBAL_KEYWORDS: readonly Keyword[] = [
@@ -309,6 +323,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   HTTP_RESPONSE,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
+  STICK_TABLE,
 ];
 
 /** `backends.NAME:` */
@@ -333,6 +348,13 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   HTTP_REQUEST,
   HTTP_RESPONSE,
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
+  STICK_TABLE,
+  {
+    name: "stick",
+    kind: "rules",
+    doc: 'list of persistence rules "on|match|store-request|store-response EXPR [table T] ' +
+      "[if|unless COND]\" (HAProxy's stick on / stick match / stick store-*)",
+  },
 ];
 
 /** One item of `servers:` (HAProxy `server NAME ADDRESS [params]`). */

@@ -99,7 +99,13 @@ class Resolver {
     const modeKnown = this.#in.backends.map((b) => this.#modeKnown(b));
     const frontends = this.#in.frontends.map((f) => this.#frontend(f, backends, modeKnown, index));
     this.#checkBindConflicts();
-    return { file: this.#rep.file, global, frontends, backends };
+    const out: RuntimeConfig = { file: this.#rep.file, global, frontends, backends };
+    const tables = (this.#in.tables ?? []).flatMap((t) => {
+      const line = get<RuleLine>(t, "stick-table")?.value;
+      return line === undefined ? [] : [{ name: t.name, stickTable: line }];
+    });
+    if (tables.length > 0) out.tables = tables;
+    return out;
   }
 
   #global(): GlobalConfig {
@@ -225,6 +231,8 @@ class Resolver {
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
       cookie,
+      stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
+      stick: get<RuleLine[]>(sec, "stick")?.value ?? [],
     };
   }
 
@@ -335,6 +343,7 @@ class Resolver {
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
+      stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
     };
   }
 

@@ -27,6 +27,7 @@ import {
   ROOT_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  TABLE_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import {
@@ -99,6 +100,8 @@ export interface CheckedConfig {
   defaults: Section | null;
   frontends: Section[];
   backends: Section[];
+  /** `tables:` sections (dedicated stick tables). */
+  tables?: Section[];
 }
 
 /** Collects issues and turns YAML offsets into 1-based line/col. */
@@ -223,6 +226,9 @@ class Validator {
             break;
           case "backends":
             out.backends = this.#proxies(value, "backends", BACKEND_KEYWORDS, "backend");
+            break;
+          case "tables":
+            out.tables = this.#proxies(value, "tables", TABLE_KEYWORDS, "table");
             break;
         }
       }

@@ -28,8 +28,14 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
+import { type SampleCtx, SMP_USE_REQ, SMP_VAL_REQ, type ValueExpr } from "../sample/types.ts";
 import { compileValue, evalValue } from "../sample/value.ts";
+import { compileFetch } from "../sample/expr.ts";
+import { fetchOne } from "../sample/fetch.ts";
+import { currentStickResolver } from "../sample/stick_fetch.ts";
+import type { Fetch } from "../sample/types.ts";
+import type { StickTable } from "../stick/table.ts";
+import { incGpc, MAX_STKCTR, setGpt0, trackContent } from "../stick/track.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
 
@@ -55,7 +61,9 @@ export type RuleVerdict =
     readonly headers: ReadonlyArray<readonly [string, string]>;
   }
   /** Answer `code` with `Location: location`. */
-  | { readonly kind: "redirect"; readonly code: number; readonly location: string };
+  | { readonly kind: "redirect"; readonly code: number; readonly location: string }
+  /** Hold the request for `timeout tarpit`, then answer `status` (default 500) and close. */
+  | { readonly kind: "tarpit"; readonly status: number };
 
 /** The shared "continue" verdict. */
 export const VERDICT_CONTINUE: RuleVerdict = Object.freeze({ kind: "continue" });
@@ -79,6 +87,10 @@ const ACT_SET_METHOD = 12;
 const ACT_SET_STATUS = 13;
 const ACT_REPLACE_PATH = 14;
 const ACT_REPLACE_URI = 15;
+const ACT_TRACK_SC = 16;
+const ACT_SC_INC_GPC = 17;
+const ACT_SC_SET_GPT0 = 18;
+const ACT_TARPIT = 19;
 
 /** Which side an action may run on. */
 const SIDE_BOTH = 0;
@@ -103,6 +115,13 @@ const ACTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
   ["replace-path", [ACT_REPLACE_PATH, SIDE_REQ_ONLY]],
   ["replace-uri", [ACT_REPLACE_URI, SIDE_REQ_ONLY]],
   ["set-status", [ACT_SET_STATUS, SIDE_RES_ONLY]],
+  ["track-sc0", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
+  ["track-sc1", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
+  ["track-sc2", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
+  ["sc-inc-gpc0", [ACT_SC_INC_GPC, SIDE_BOTH]],
+  ["sc-inc-gpc1", [ACT_SC_INC_GPC, SIDE_BOTH]],
+  ["sc-set-gpt0", [ACT_SC_SET_GPT0, SIDE_BOTH]],
+  ["tarpit", [ACT_TARPIT, SIDE_REQ_ONLY]],
 ]);
 
 /** Action keywords, for docs and suggestions. */
@@ -150,6 +169,10 @@ export interface Rule {
   readonly verdict: RuleVerdict | null;
   /** Reads the request (condition or values): response rules need keepRequest(). */
   readonly usesRequest: boolean;
+  /** track-scN / sc-*: the counter number; track-scN: the table and the key expression. */
+  readonly ctr: number;
+  readonly table: StickTable | null;
+  readonly key: Fetch | null;
   /** Position of the rule line. */
   readonly line: number;
   readonly col: number;
@@ -186,6 +209,9 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     headers: [],
     verdict: null,
     usesRequest: false,
+    ctr: 0,
+    table: null,
+    key: null,
     line: l.line,
     col: l.col,
     text: l.text,
@@ -250,7 +276,17 @@ function compileRule(
   if (!Array.isArray(toks)) return toks;
   const first = toks[0];
   if (first === undefined) return { error: "empty rule" };
-  const kw = first.text;
+  let kw = first.text;
+  // sc-inc-gpc0(N), sc-set-gpt0(N): the counter number rides on the keyword.
+  let ctrArg = -1;
+  const scm = /^(sc-[a-z0-9-]+)\((\d+)\)$/.exec(kw);
+  if (scm !== null) {
+    kw = scm[1]!;
+    ctrArg = Number(scm[2]);
+    if (ctrArg >= MAX_STKCTR) {
+      return { error: `invalid stick counter ${ctrArg} in '${first.text}' (expected 0..2)` };
+    }
+  }
   const act = ACTIONS.get(kw);
   if (act === undefined) {
     return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
@@ -579,6 +615,66 @@ function compileRule(
       r.value = ve;
       break;
     }
+    case ACT_TRACK_SC: {
+      // track-scN KEY [table T]
+      r.ctr = Number(kw.slice(8));
+      if (args.length !== 1 && !(args.length === 3 && args[1] === "table")) {
+        return count(1, "a key expression [table NAME]") ?? { error: "bad arguments" };
+      }
+      const res = currentStickResolver();
+      const tname = args.length === 3 ? args[2] as string : null;
+      const t = tname === null ? res?.current ?? null : res?.table(tname) ?? null;
+      if (t === null) {
+        return {
+          error: tname === null
+            ? `'${kw}': this proxy has no stick-table (add one, or name one with 'table NAME')`
+            : `'${kw}': no stick-table named '${tname}'`,
+        };
+      }
+      const f = compileFetch(args[0] as string);
+      if ("error" in f) return { error: `'${kw}' key: ${f.error}` };
+      if ((f.def.val & SMP_VAL_REQ) === 0) {
+        return { error: `'${kw}' key '${f.text}' reads the response` };
+      }
+      uses |= f.def.use;
+      r.table = t;
+      r.key = f;
+      break;
+    }
+    case ACT_SC_INC_GPC:
+    case ACT_SC_SET_GPT0: {
+      // sc-inc-gpc0(N) / sc-inc-gpc1(N) / sc-set-gpt0(N) VALUE
+      if (ctrArg < 0) return { error: `'${kw}' expects a counter number: ${kw}(0..2)` };
+      r.ctr = ctrArg;
+      if (action === ACT_SC_INC_GPC) {
+        const e = count(0, "no argument");
+        if (e !== null) return e;
+        r.status = kw === "sc-inc-gpc0" ? 0 : 1;
+        break;
+      }
+      const e = count(1, "an integer or an expression");
+      if (e !== null) return e;
+      const a0 = args[0] as string;
+      const ve = value(/^-?\d+$/.test(a0) || a0.includes("%[") ? a0 : `%[${a0}]`, "value", false);
+      if ("error" in ve) return ve;
+      r.value = ve;
+      break;
+    }
+    case ACT_TARPIT: {
+      r.status = 500;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i] as string;
+        if (a === "deny_status" || a === "status") {
+          const st = statusArg(args[++i], "status", 200, 599);
+          if (typeof st !== "number") return st;
+          r.status = st;
+        } else {
+          return { error: `unexpected argument '${a}' in 'tarpit' (expected deny_status N)` };
+        }
+      }
+      r.verdict = Object.freeze({ kind: "tarpit", status: r.status });
+      break;
+    }
     case ACT_SET_STATUS: {
       if (args.length !== 1 && !(args.length === 3 && args[1] === "reason")) {
         return count(1, "a status [reason TEXT]") ?? { error: "bad arguments" };
@@ -693,6 +789,32 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_SET_STATUS:
         ed.setStatus(r.status, r.reason === null ? null : evalValue(r.reason, ctx));
         break;
+      case ACT_TRACK_SC: {
+        const stk = ctx.stk;
+        if (stk === undefined || stk === null) break;
+        const t = r.table as StickTable;
+        const key = t.keyOf(fetchOne(ctx, r.key as Fetch));
+        if (key !== null) trackContent(stk, r.ctr, t, key, t.now(), true);
+        break;
+      }
+      case ACT_SC_INC_GPC: {
+        const stk = ctx.stk;
+        if (stk !== undefined && stk !== null) {
+          const t = stk.table(r.ctr);
+          if (t !== null) incGpc(stk, r.ctr, r.status, t.now());
+        }
+        break;
+      }
+      case ACT_SC_SET_GPT0: {
+        const stk = ctx.stk;
+        if (stk === undefined || stk === null) break;
+        const t = stk.table(r.ctr);
+        const v = evalValue(r.value as ValueExpr, ctx);
+        if (t !== null && /^-?\d+$/.test(v)) setGpt0(stk, r.ctr, Number(v), t.now());
+        break;
+      }
+      case ACT_TARPIT:
+        return r.verdict as RuleVerdict;
     }
   }
   return VERDICT_CONTINUE;

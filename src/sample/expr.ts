@@ -12,6 +12,7 @@
 import { toByteString } from "./bytes.ts";
 import { CONVERTERS, findConverter } from "./converters.ts";
 import { FETCHES, findFetch } from "./fetch.ts";
+import { resolveStickArgs } from "./stick_fetch.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
   type Fetch,
@@ -20,7 +21,10 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_STK_SC,
+  SMP_ARG_STK_TABLE,
 } from "./types.ts";
+import type { StickTable } from "../stick/table.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
 export function splitFetchExpr(
@@ -77,6 +81,7 @@ export function buildFetch(
   let arg = "";
   let occ = 0;
   let delim = "&";
+  let table: StickTable | null = null;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -113,6 +118,14 @@ export function buildFetch(
         delim = a[1] as string;
       }
       break;
+    case SMP_ARG_STK_SC:
+    case SMP_ARG_STK_TABLE: {
+      const r = resolveStickArgs(fd, a, text);
+      if ("error" in r) return r;
+      occ = r.ctr;
+      table = r.table;
+      break;
+    }
   }
   const ids: number[] = [];
   let type = fd.out;
@@ -129,7 +142,7 @@ export function buildFetch(
     ids.push(cd.id);
     type = cd.out;
   }
-  return Object.freeze({ def: fd, arg, occ, delim, convs: Object.freeze(ids), type, text });
+  return Object.freeze({ def: fd, arg, occ, delim, table, convs: Object.freeze(ids), type, text });
 }
 
 /**

@@ -11,6 +11,9 @@
 // Strings are byte strings (one code unit per byte, latin1) both ways; see
 // bytes.ts.
 
+import type { StickTable } from "../stick/table.ts";
+import type { StkCounters } from "../stick/track.ts";
+
 // ---------------------------------------------------------------------------
 // The sample context.
 
@@ -42,6 +45,8 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
+  /** The stick counters the connection tracks (`sc_*` fetches); absent or null: none. */
+  readonly stk?: StkCounters | null;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */
@@ -116,6 +121,10 @@ export const SMP_ARG_HDR = 1;
 export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
+/** `(ctr[,table])`: stick counter number and optional table (`sc_http_req_rate(0)`). */
+export const SMP_ARG_STK_SC = 4;
+/** `([table])`: optional stick table (`sc0_conn_cur`, `src_conn_rate(t)`, `table_cnt`). */
+export const SMP_ARG_STK_TABLE = 5;
 
 // Which head a header fetch reads.
 
@@ -179,10 +188,15 @@ export interface Fetch {
   readonly def: FetchDef;
   /** Header name (lower-case) or parameter name; "" when none. */
   readonly arg: string;
-  /** Header occurrence: >0 from the first, <0 from the last, 0 = all (ACL) / last (value). */
+  /**
+   * Header occurrence: >0 from the first, <0 from the last, 0 = all (ACL) /
+   * last (value). Stick fetches: the counter number (sc0..sc2), -1 for none.
+   */
   readonly occ: number;
   /** url_param delimiter. */
   readonly delim: string;
+  /** Stick fetches: the table named or implied (src_*), null for the tracked entry's. */
+  readonly table: StickTable | null;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
   /** Output type after converters. */
