@@ -419,7 +419,7 @@ export const TIMEOUT_KEYWORDS: readonly TimeoutKeyword[] = [
   timeout("http-keep-alive", "httpKeepAlive", CAP_ANY, "idle time between two requests"),
   timeout("queue", "queue", CAP_BE, "time a stream may wait in a queue (503)"),
   timeout("check", "check", CAP_BE, "health check read timeout after connect"),
-  timeout("tarpit", "tarpit", CAP_ANY, "pause between two connection retries"),
+  timeout("tarpit", "tarpit", CAP_ANY, "how long http-request tarpit holds a request"),
 ];
 
 /** `stats:` map of a frontend. */
