@@ -448,9 +448,7 @@ export function parseStickTable(name: string, text: string): StickTableConfig | 
         type = STK_KEY_NAMES.indexOf(val);
         if (type < 0) {
           return {
-            error: `unknown key type '${val}' (expected ip, ipv6, integer, string or binary)${
-              didYouMean(val, STK_KEY_NAMES)
-            }`,
+            error: `unknown key type '${val}' (expected ip, ipv6, integer, string or binary)`,
           };
         }
         if ((type === STK_KEY_STRING || type === STK_KEY_BINARY) && a[i + 1] === "len") {
