@@ -6,8 +6,8 @@
 //
 //   deno run --allow-all bench/stick_protect.ts
 //
-// Environment: BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (default
-// 50), BENCH_ROUNDS (default 3; the median is printed). Needs wrk, haproxy
+// Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default
+// 50), BENCH_ROUNDS (default 5, taking turns; the median is printed). Needs wrk, haproxy
 // and nginx (the backend). One HAProxy thread, one Sluice thread, one nginx
 // worker; nothing is pinned: on a shared machine the figures move with the
 // neighbours' load, so compare the columns of one run, not runs.
@@ -18,9 +18,9 @@ import { freePort, hasCommand, ProcessGroup, sleep, waitForPort } from "./lib/pr
 import { median } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
 
-const DURATION = envInt("BENCH_DURATION", 8, 1);
+const DURATION = envInt("BENCH_DURATION", 5, 1);
 const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
-const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
+const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
 
 const TABLE = "type ip size 100k expire 30s store http_req_rate(10s)";
 const RULES = [
@@ -93,43 +93,43 @@ try {
         ),
     },
   ];
-  let running: { stop(): Promise<void> } | null = null;
+  let n = 0;
   async function startSluice(yaml: string): Promise<void> {
-    const f = `${dir}/sluice.yaml`;
+    const f = `${dir}/sluice${++n}.yaml`;
     await Deno.writeTextFile(f, yaml);
     const p = group.spawn("sluice", Deno.execPath(), ["run", "-A", main, "-f", f], {
       nofile: 8192,
     });
-    running = { stop: () => group.stop(p) };
     await waitForPort(lastPort, p);
   }
   async function startHaproxy(cfg: string): Promise<void> {
-    const f = `${dir}/haproxy.cfg`;
+    const f = `${dir}/haproxy${++n}.cfg`;
     await Deno.writeTextFile(f, cfg);
     const p = group.spawn("haproxy", "haproxy", ["-db", "-f", f], {
       nofile: 16384,
-      stderrFile: `${dir}/haproxy.err`,
+      stderrFile: `${dir}/haproxy${n}.err`,
     });
-    running = { stop: () => group.stop(p) };
     await waitForPort(lastPort, p);
   }
+  // All three run at once (idle ones cost nothing) and the rounds take
+  // turns, so that a neighbour's burst on the shared machine hits every
+  // column alike instead of one variant's rounds.
   let lastPort = 0;
-  const results: Array<{ name: string; rps: number[]; non2xx: number }> = [];
+  const results: Array<{ name: string; url: string; rps: number[]; non2xx: number }> = [];
   for (const v of variants) {
     lastPort = freePort();
     await v.start(lastPort);
     const url = `http://127.0.0.1:${lastPort}/`;
     await runWrk(url, { threads: 1, connections: CONNS, durationS: 2 }); // warm-up (JIT)
-    const rps: number[] = [];
-    let non2xx = 0;
-    for (let i = 0; i < ROUNDS; i++) {
-      const r = await runWrk(url, { threads: 1, connections: CONNS, durationS: DURATION });
-      rps.push(r.requestsPerSec);
-      non2xx += r.non2xx;
+    results.push({ name: v.name, url, rps: [], non2xx: 0 });
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const r of results) {
+      const w = await runWrk(r.url, { threads: 1, connections: CONNS, durationS: DURATION });
+      r.rps.push(w.requestsPerSec);
+      r.non2xx += w.non2xx;
+      await sleep(200);
     }
-    results.push({ name: v.name, rps, non2xx });
-    await (running as { stop(): Promise<void> } | null)?.stop();
-    await sleep(200);
   }
   const med = (n: string) => median(results.find((r) => r.name === n)!.rps)!;
   console.log(

@@ -28,14 +28,17 @@ import {
   HDR_TRANSFER_ENCODING,
   headerNameIdFromString,
 } from "./header_names.ts";
-import { type SampleCtx, SMP_USE_REQ, SMP_VAL_REQ, type ValueExpr } from "../sample/types.ts";
+import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
 import { compileValue, evalValue } from "../sample/value.ts";
-import { compileFetch } from "../sample/expr.ts";
-import { fetchOne } from "../sample/fetch.ts";
-import { currentStickResolver } from "../sample/stick_fetch.ts";
-import type { Fetch } from "../sample/types.ts";
-import type { StickTable } from "../stick/table.ts";
-import { incGpc, MAX_STKCTR, setGpt0, trackContent } from "../stick/track.ts";
+import {
+  compileTrackSc,
+  runIncGpc,
+  runSetGpt0,
+  runTrackSc,
+  TRACK_HTTP,
+  type TrackSc,
+} from "../sample/stick_actions.ts";
+import { MAX_STKCTR } from "../stick/track.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
 
@@ -171,8 +174,7 @@ export interface Rule {
   readonly usesRequest: boolean;
   /** track-scN / sc-*: the counter number; track-scN: the table and the key expression. */
   readonly ctr: number;
-  readonly table: StickTable | null;
-  readonly key: Fetch | null;
+  readonly track: TrackSc | null;
   /** Position of the rule line. */
   readonly line: number;
   readonly col: number;
@@ -210,8 +212,7 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     verdict: null,
     usesRequest: false,
     ctr: 0,
-    table: null,
-    key: null,
+    track: null,
     line: l.line,
     col: l.col,
     text: l.text,
@@ -617,28 +618,11 @@ function compileRule(
     }
     case ACT_TRACK_SC: {
       // track-scN KEY [table T]
-      r.ctr = Number(kw.slice(8));
-      if (args.length !== 1 && !(args.length === 3 && args[1] === "table")) {
-        return count(1, "a key expression [table NAME]") ?? { error: "bad arguments" };
-      }
-      const res = currentStickResolver();
-      const tname = args.length === 3 ? args[2] as string : null;
-      const t = tname === null ? res?.current ?? null : res?.table(tname) ?? null;
-      if (t === null) {
-        return {
-          error: tname === null
-            ? `'${kw}': this proxy has no stick-table (add one, or name one with 'table NAME')`
-            : `'${kw}': no stick-table named '${tname}'`,
-        };
-      }
-      const f = compileFetch(args[0] as string);
-      if ("error" in f) return { error: `'${kw}' key: ${f.error}` };
-      if ((f.def.val & SMP_VAL_REQ) === 0) {
-        return { error: `'${kw}' key '${f.text}' reads the response` };
-      }
-      uses |= f.def.use;
-      r.table = t;
-      r.key = f;
+      const tr = compileTrackSc(kw, args);
+      if ("error" in tr) return tr;
+      uses |= tr.key.def.use;
+      r.track = tr;
+      r.ctr = tr.ctr;
       break;
     }
     case ACT_SC_INC_GPC:
@@ -789,30 +773,15 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_SET_STATUS:
         ed.setStatus(r.status, r.reason === null ? null : evalValue(r.reason, ctx));
         break;
-      case ACT_TRACK_SC: {
-        const stk = ctx.stk;
-        if (stk === undefined || stk === null) break;
-        const t = r.table as StickTable;
-        const key = t.keyOf(fetchOne(ctx, r.key as Fetch));
-        if (key !== null) trackContent(stk, r.ctr, t, key, t.now(), true);
+      case ACT_TRACK_SC:
+        runTrackSc(r.track as TrackSc, ctx, ctx.stk, TRACK_HTTP);
         break;
-      }
-      case ACT_SC_INC_GPC: {
-        const stk = ctx.stk;
-        if (stk !== undefined && stk !== null) {
-          const t = stk.table(r.ctr);
-          if (t !== null) incGpc(stk, r.ctr, r.status, t.now());
-        }
+      case ACT_SC_INC_GPC:
+        runIncGpc(ctx.stk, r.ctr, r.status);
         break;
-      }
-      case ACT_SC_SET_GPT0: {
-        const stk = ctx.stk;
-        if (stk === undefined || stk === null) break;
-        const t = stk.table(r.ctr);
-        const v = evalValue(r.value as ValueExpr, ctx);
-        if (t !== null && /^-?\d+$/.test(v)) setGpt0(stk, r.ctr, Number(v), t.now());
+      case ACT_SC_SET_GPT0:
+        runSetGpt0(ctx.stk, r.ctr, evalValue(r.value as ValueExpr, ctx));
         break;
-      }
       case ACT_TARPIT:
         return r.verdict as RuleVerdict;
     }
