@@ -7,6 +7,7 @@ import type { CompiledBalance } from "../config/types.ts";
 import type { CookieConfig } from "../http/cookie.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { StickRule } from "../http/stick_types.ts";
+import type { TcpRuleSet, TcpServerRule } from "../tcp/types.ts";
 
 /** A backend's compiled configuration (HTTP layer). */
 export interface CompiledBackend {
@@ -19,4 +20,8 @@ export interface CompiledBackend {
   cookie: CookieConfig | null;
   /** `stick` persistence rules; absent: none. */
   stick?: StickRule[];
+  /** `tcp-request` rules (absent or null: none). */
+  tcpRules?: TcpRuleSet | null;
+  /** `use-server` lines (absent: none). */
+  useServers?: TcpServerRule[];
 }

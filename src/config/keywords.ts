@@ -175,6 +175,13 @@ const STICK_TABLE: Keyword = {
   doc: "the proxy's stick table (named after it), e.g. \"type ip size 100k expire 30s store " +
     'http_req_rate(10s),conn_cur"; see docs/stick_tables.md',
 };
+const TCP_REQUEST: Keyword = {
+  name: "tcp-request",
+  kind: "rules",
+  doc:
+    'list of HAProxy tcp-request lines: "inspect-delay 5s", "content accept if { req.ssl_hello_type 1 }", ' +
+    '"connection reject if { src 10.0.0.0/8 }" (frontends only)',
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -321,6 +328,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
   STICK_TABLE,
@@ -347,6 +355,12 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   TIMEOUT,
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
+  {
+    name: "use-server",
+    kind: "rules",
+    doc: 'list of "SERVER [if|unless CONDITION]" lines: the first that holds picks the server',
+  },
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
   STICK_TABLE,
   {
@@ -391,6 +405,21 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
   { name: "port", kind: "int", min: 1, max: 65535, doc: "port for health checks" },
   { name: "addr", kind: "host", doc: "address for health checks" },
   { name: "cookie", kind: "string", doc: "value of the persistence cookie for this server" },
+  {
+    name: "send-proxy",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v1 header (the client's addresses)",
+  },
+  {
+    name: "send-proxy-v2",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v2 header",
+  },
+  {
+    name: "send-proxy-v2-ssl",
+    kind: "bool",
+    doc: "send-proxy-v2 with the SSL TLV (whether the client came over TLS, and its version)",
+  },
 ];
 
 /** Server values when a key is absent; fastinter/downinter default to inter. */

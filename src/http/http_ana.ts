@@ -35,7 +35,7 @@ import {
 import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
-import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
+import { applyCookieRequest, applyCookieResponse, applyUseServer } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import { applyStickRequest, applyStickResponse } from "./stick_persist.ts";
 import { countHttpErr, countHttpReq, countResponse } from "../stick/track.ts";
@@ -315,6 +315,8 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
+  // use-server before stick match, as HAProxy's SRV_RULES before STICKING_RULES.
+  applyUseServer(s);
   applyStickRequest(s);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;

@@ -23,6 +23,8 @@ import type { StickTable } from "../stick/table.ts";
 import { compileStickRules } from "../http/stick_persist.ts";
 import { buildStickTables } from "./stick_tables.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
+import { compileTcpRules, compileUseServers } from "../tcp/tcp_rules.ts";
+import "../tcp/tcp_stick.ts"; // registers track-sc*, sc-inc-gpc*, sc-set-gpt0, silent-drop
 import type {
   BackendConfig,
   CompiledBalance,
@@ -88,6 +90,8 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(fe.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    const tcp = compileTcpRules(fe.tcpRequest ?? [], acls, { backend: false, servers: [] });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??
@@ -144,6 +148,7 @@ export function compileConfig(
       httpResponse: res.rules,
       forwardFor: forwardFor(fe, `${base}.option`, err),
       logFormat,
+      tcpRules: tcp.rules,
     };
   }
 
@@ -173,6 +178,11 @@ export function compileConfig(
       err(0, 0, `${base}.balance`, e.message);
       balance = balanceDefaults(be.balance.algo, be.balance.hashType);
     }
+    const names = be.servers.map((s) => s.name);
+    const tcp = compileTcpRules(be.tcpRequest ?? [], acls, { backend: true, servers: names });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
+    const us = compileUseServers(be.useServer ?? [], acls, names);
+    for (const e of us.errors) err(e.line, e.col, `${base}.use-server`, e.message);
     let cookie: CookieConfig | null = null;
     if (be.cookie !== null) {
       const c = parseCookieConfig(be.cookie.text);
@@ -188,6 +198,8 @@ export function compileConfig(
       forwardFor: forwardFor(be, `${base}.option`, err),
       cookie,
       stick: stick.rules,
+      tcpRules: tcp.rules,
+      useServers: us.rules,
     };
   }
   return { compiled: { frontends, backends, tables }, issues };

@@ -21,6 +21,7 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_PAYLOAD,
   SMP_ARG_STK_SC,
   SMP_ARG_STK_TABLE,
 } from "./types.ts";
@@ -82,6 +83,7 @@ export function buildFetch(
   let occ = 0;
   let delim = "&";
   let table: StickTable | null = null;
+  let off = 0, len = 0;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -126,6 +128,14 @@ export function buildFetch(
       table = r.table;
       break;
     }
+    case SMP_ARG_PAYLOAD: {
+      if (a.length !== 2 || !/^\d{1,9}$/.test(a[0]!) || !/^\d{1,9}$/.test(a[1]!)) {
+        return { error: `expected ${fd.name}(OFFSET,LENGTH) with two integers in '${text}'` };
+      }
+      off = Number(a[0]);
+      len = Number(a[1]);
+      break;
+    }
   }
   const ids: number[] = [];
   let type = fd.out;
@@ -142,7 +152,18 @@ export function buildFetch(
     ids.push(cd.id);
     type = cd.out;
   }
-  return Object.freeze({ def: fd, arg, occ, delim, table, convs: Object.freeze(ids), type, text });
+  return Object.freeze({
+    def: fd,
+    arg,
+    occ,
+    delim,
+    table,
+    off,
+    len,
+    convs: Object.freeze(ids),
+    type,
+    text,
+  });
 }
 
 /**

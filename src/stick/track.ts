@@ -333,3 +333,36 @@ export function countResponse(c: StkCounters, status: number, now: number): void
     countHttpFail(c, now);
   }
 }
+
+/**
+ * The end of the connection with its byte totals: the bytes not yet added
+ * go to the entries still tracked, then every counter lets go.
+ */
+export function endConnCounters(c: StkCounters, totalIn: number, totalOut: number, now: number) {
+  countBytes(c, totalIn, totalOut, now);
+  endSessionCounters(c, now);
+}
+
+/**
+ * Moves the session-level counters of `from` (tracked by `tcp-request
+ * connection` rules before the stream existed) into `to`, the stream's,
+ * and counts the accepted session in them (sess_cnt, sess_rate).
+ */
+export function adoptSessionCounters(to: StkCounters, from: StkCounters, now: number): void {
+  for (let n = 0; n < MAX_STKCTR; n++) {
+    const e = from.sessEntry[n];
+    if (e === null || e === undefined) continue;
+    if (to.sessEntry[n] === null) {
+      to.sessTable[n] = from.sessTable[n]!;
+      to.sessEntry[n] = e;
+      to.active = true;
+    } else {
+      // Cannot happen (a new stream tracks nothing yet); let go rather than leak.
+      from.sessTable[n]!.release(e, now);
+    }
+    from.sessEntry[n] = null;
+    from.sessTable[n] = null;
+  }
+  from.active = false;
+  countSession(to, now);
+}
