@@ -22,12 +22,18 @@ export function freePort(): number {
 
 /**
  * Starts `haproxy -db -f FILE` with `cfg` (which must bind 127.0.0.1:PORT,
- * `PORT` being replaced) and waits until it accepts connections.
+ * `PORT` being replaced) and waits until it accepts connections. A config
+ * that also binds `READYPORT` (a listener of its own) is probed there, so
+ * that the probe is no connection in the tables under test.
  */
 export async function startHaproxy(cfg: string, deadlineMs = 20_000): Promise<Haproxy> {
   const port = freePort();
+  const ready = cfg.includes("READYPORT") ? freePort() : port;
   const file = await Deno.makeTempFile({ suffix: ".cfg" });
-  await Deno.writeTextFile(file, cfg.replaceAll("PORT", String(port)));
+  await Deno.writeTextFile(
+    file,
+    cfg.replaceAll("READYPORT", String(ready)).replaceAll("PORT", String(port)),
+  );
   const child = new Deno.Command("haproxy", {
     args: ["-db", "-f", file],
     stdout: "null",
@@ -57,7 +63,7 @@ export async function startHaproxy(cfg: string, deadlineMs = 20_000): Promise<Ha
       throw new Error(`haproxy exited: ${await errText}`);
     }
     try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: ready });
       c.close();
       return { port, stop };
     } catch {
