@@ -55,6 +55,25 @@ try {
     maxconn: 4096,
     bufsize: 16384,
   });
+  let lastPort = 0;
+  let n = 0;
+  const startSluice = async (yaml: string): Promise<void> => {
+    const f = `${dir}/sluice${++n}.yaml`;
+    await Deno.writeTextFile(f, yaml);
+    const p = group.spawn("sluice", Deno.execPath(), ["run", "-A", main, "-f", f], {
+      nofile: 8192,
+    });
+    await waitForPort(lastPort, p);
+  };
+  const startHaproxy = async (cfg: string): Promise<void> => {
+    const f = `${dir}/haproxy${++n}.cfg`;
+    await Deno.writeTextFile(f, cfg);
+    const p = group.spawn("haproxy", "haproxy", ["-db", "-f", f], {
+      nofile: 16384,
+      stderrFile: `${dir}/haproxy${n}.err`,
+    });
+    await waitForPort(lastPort, p);
+  };
   const variants: Array<{ name: string; start: (port: number) => Promise<void> }> = [
     {
       name: "Sluice, no protection",
@@ -93,28 +112,9 @@ try {
         ),
     },
   ];
-  let n = 0;
-  async function startSluice(yaml: string): Promise<void> {
-    const f = `${dir}/sluice${++n}.yaml`;
-    await Deno.writeTextFile(f, yaml);
-    const p = group.spawn("sluice", Deno.execPath(), ["run", "-A", main, "-f", f], {
-      nofile: 8192,
-    });
-    await waitForPort(lastPort, p);
-  }
-  async function startHaproxy(cfg: string): Promise<void> {
-    const f = `${dir}/haproxy${++n}.cfg`;
-    await Deno.writeTextFile(f, cfg);
-    const p = group.spawn("haproxy", "haproxy", ["-db", "-f", f], {
-      nofile: 16384,
-      stderrFile: `${dir}/haproxy${n}.err`,
-    });
-    await waitForPort(lastPort, p);
-  }
   // All three run at once (idle ones cost nothing) and the rounds take
   // turns, so that a neighbour's burst on the shared machine hits every
   // column alike instead of one variant's rounds.
-  let lastPort = 0;
   const results: Array<{ name: string; url: string; rps: number[]; non2xx: number }> = [];
   for (const v of variants) {
     lastPort = freePort();
