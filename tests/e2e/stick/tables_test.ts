@@ -175,3 +175,31 @@ Deno.test("stick table: configuration errors are reported at file:line:col", () 
     "cfg.yaml:14:14: error: backends.be.stick: stick: this backend has no stick-table (add one, or name one with 'table NAME')",
   ]);
 });
+
+Deno.test("stick table: a dedicated `tables:` entry is shared by two frontends", async () => {
+  const stub = httpStub("a");
+  let p: ProxyProcess | null = null;
+  try {
+    const rules = (fe: string) => `
+  ${fe}:
+    bind: "127.0.0.1:0"
+    default_backend: be
+    http-request:
+      - 'return status 200 content-type text/plain lf-string "%[src_http_req_cnt(per_ip)] %[table_cnt(per_ip)]" if { path /show }'
+      - "track-sc1 src table per_ip"`;
+    p = await startProxy(`${HTTP_DEFAULTS}
+tables:
+  per_ip: { stick-table: "type ip size 10 expire 1m store http_req_cnt" }
+frontends:${rules("fe1")}${rules("fe2")}
+backends:
+  be:
+    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
+`);
+    assert.equal((await fetchOnce(p.port("fe1"), get("/"))).status, 200);
+    assert.equal((await fetchOnce(p.port("fe2"), get("/"))).status, 200);
+    assert.equal((await fetchOnce(p.port("fe1"), get("/show"))).text, "2 1");
+  } finally {
+    await p?.stop();
+    await stub.close();
+  }
+});
