@@ -9,6 +9,8 @@ import { closeQuietly } from "../../_helpers/client.ts";
 /** A running haproxy -db on a temporary file. */
 export interface Haproxy {
   readonly port: number;
+  /** Every `…PORT` word of the configuration and the port it became. */
+  readonly ports: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -21,19 +23,19 @@ export function freePort(): number {
 }
 
 /**
- * Starts `haproxy -db -f FILE` with `cfg` (which must bind 127.0.0.1:PORT,
- * `PORT` being replaced) and waits until it accepts connections. A config
- * that also binds `READYPORT` (a listener of its own) is probed there, so
- * that the probe is no connection in the tables under test.
+ * Starts `haproxy -db -f FILE` with `cfg` (which must bind 127.0.0.1:PORT;
+ * every `PORT` and `NAMEPORT` word becomes a free port, found in `ports`)
+ * and waits until it accepts connections. A config that also binds
+ * `READYPORT` (a listener of its own) is probed there, so that the probe is
+ * no connection in the tables under test.
  */
 export async function startHaproxy(cfg: string, deadlineMs = 20_000): Promise<Haproxy> {
-  const port = freePort();
-  const ready = cfg.includes("READYPORT") ? freePort() : port;
+  const ports: Record<string, number> = {};
+  const text = cfg.replace(/\b([A-Z]*PORT)\b/g, (w) => String(ports[w] ??= freePort()));
+  const port = ports["PORT"]!;
+  const ready = ports["READYPORT"] ?? port;
   const file = await Deno.makeTempFile({ suffix: ".cfg" });
-  await Deno.writeTextFile(
-    file,
-    cfg.replaceAll("READYPORT", String(ready)).replaceAll("PORT", String(port)),
-  );
+  await Deno.writeTextFile(file, text);
   const child = new Deno.Command("haproxy", {
     args: ["-db", "-f", file],
     stdout: "null",
@@ -65,7 +67,7 @@ export async function startHaproxy(cfg: string, deadlineMs = 20_000): Promise<Ha
     try {
       const c = await Deno.connect({ hostname: "127.0.0.1", port: ready });
       c.close();
-      return { port, stop };
+      return { port, ports, stop };
     } catch {
       if (Date.now() > end) {
         await stop();
