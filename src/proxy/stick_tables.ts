@@ -16,6 +16,7 @@ type Err = (line: number, col: number, path: string, message: string) => void;
 /** Same name, key and data layout, size, expiry and purge policy. */
 function sameConfig(a: StickTableConfig, b: StickTableConfig): boolean {
   return a.type === b.type && a.keyLen === b.keyLen && a.size === b.size &&
+    a.serverKey === b.serverKey &&
     a.expire === b.expire && a.nopurge === b.nopurge && a.store.length === b.store.length &&
     a.store.every((x, i) => x[0] === b.store[i]![0] && x[1] === b.store[i]![1]);
 }
@@ -49,11 +50,11 @@ export function buildStickTables(
     }
     where.set(name, `line ${l.line}`);
     let conf = c;
-    if (needsServerId.has(name) && !conf.store.some(([dt]) => dt === DT_SERVER_ID)) {
-      conf = Object.freeze({
-        ...conf,
-        store: Object.freeze([Object.freeze([DT_SERVER_ID, 0] as const), ...conf.store]),
-      });
+    if (needsServerId.has(name)) {
+      const store = conf.store.some(([dt]) => dt === DT_SERVER_ID)
+        ? conf.store
+        : Object.freeze([Object.freeze([DT_SERVER_ID, 0] as const), ...conf.store]);
+      conf = Object.freeze({ ...conf, store, serverKey: true });
     }
     const old = previous?.get(name);
     out.set(name, old !== undefined && sameConfig(old.cfg, conf) ? old : new StickTable(conf));

@@ -156,8 +156,9 @@ function cliKey(t: StickTable, k: string): string | null | "invalid" {
  */
 export function showTable(tables: StickTableSet, args: readonly string[], now: number): string {
   if (args.length === 0) {
+    // HAProxy lists its tables last declared first.
     let out = "";
-    for (const t of tables.values()) out += head(t);
+    for (const t of [...tables.values()].reverse()) out += head(t);
     return out;
   }
   const t = tables.get(args[0]!);

@@ -169,7 +169,7 @@ export class StickTable implements TaskOwner {
 
   /** Whether data type `dt` is stored. */
   stores(dt: number): boolean {
-    return dt === DT_SERVER_KEY ? this.ofs[0]! >= 0 : this.ofs[dt]! >= 0;
+    return dt === DT_SERVER_KEY ? this.cfg.serverKey === true : this.ofs[dt]! >= 0;
   }
 
   /**

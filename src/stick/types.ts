@@ -118,6 +118,11 @@ export interface StickTableConfig {
   readonly nopurge: boolean;
   /** Stored data types (DT_*) with their period (ms) for rates, 0 otherwise. */
   readonly store: ReadonlyArray<readonly [number, number]>;
+  /**
+   * server_key is kept (with server_id): `stick` rules use the table, as
+   * HAProxy allocates both for them. Absent: false.
+   */
+  readonly serverKey?: boolean;
 }
 
 // Note about invariants: DATA_TYPES is indexed by DT_* and never reordered
