@@ -137,9 +137,9 @@ export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
 /** `(ctr[,table])`: stick counter number and optional table (`sc_http_req_rate(0)`). */
-export const SMP_ARG_STK_SC = 5;
+export const SMP_ARG_STK_SC = 8;
 /** `([table])`: optional stick table (`sc0_conn_cur`, `src_conn_rate(t)`, `table_cnt`). */
-export const SMP_ARG_STK_TABLE = 6;
+export const SMP_ARG_STK_TABLE = 9;
 /** `(offset,length)`: a byte range of the payload (length 0: to the end of what is there). */
 export const SMP_ARG_PAYLOAD = 4;
 
