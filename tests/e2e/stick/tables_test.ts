@@ -159,6 +159,7 @@ Deno.test("stick table: configuration errors are reported at file:line:col", () 
       "    http-request:",
       '      - "track-sc0 src table nope"',
       '      - "deny if { sc_http_req_rate(3) gt 1 }"',
+      '    tcp-request: ["connection track-sc3 src", "content sc-inc-gpc0 if TRUE"]',
       "backends:",
       "  be:",
       '    stick: ["on src"]',
@@ -172,7 +173,9 @@ Deno.test("stick table: configuration errors are reported at file:line:col", () 
     "cfg.yaml:8:19: error: frontends.fe.stick-table: data type 'http_req_rate' expects a period, e.g. http_req_rate(10s)",
     "cfg.yaml:10:10: error: frontends.fe.http-request: http-request: 'track-sc0': no stick-table named 'nope'",
     "cfg.yaml:11:10: error: frontends.fe.http-request: http-request: anonymous ACL: 'sc_http_req_rate' expects a counter number 0..2 in 'sc_http_req_rate(3)'",
-    "cfg.yaml:14:14: error: backends.be.stick: stick: this backend has no stick-table (add one, or name one with 'table NAME')",
+    "cfg.yaml:12:20: error: frontends.fe.tcp-request: unknown action 'track-sc3' (expected track-sc0, track-sc1 or track-sc2)",
+    "cfg.yaml:12:48: error: frontends.fe.tcp-request: 'sc-inc-gpc0' expects a counter number: sc-inc-gpc0(0..2)",
+    "cfg.yaml:15:14: error: backends.be.stick: stick: this backend has no stick-table (add one, or name one with 'table NAME')",
   ]);
 });
 
