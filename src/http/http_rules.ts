@@ -118,9 +118,9 @@ const ACTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
   ["replace-path", [ACT_REPLACE_PATH, SIDE_REQ_ONLY]],
   ["replace-uri", [ACT_REPLACE_URI, SIDE_REQ_ONLY]],
   ["set-status", [ACT_SET_STATUS, SIDE_RES_ONLY]],
-  ["track-sc0", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
-  ["track-sc1", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
-  ["track-sc2", [ACT_TRACK_SC, SIDE_REQ_ONLY]],
+  ["track-sc0", [ACT_TRACK_SC, SIDE_BOTH]],
+  ["track-sc1", [ACT_TRACK_SC, SIDE_BOTH]],
+  ["track-sc2", [ACT_TRACK_SC, SIDE_BOTH]],
   ["sc-inc-gpc0", [ACT_SC_INC_GPC, SIDE_BOTH]],
   ["sc-inc-gpc1", [ACT_SC_INC_GPC, SIDE_BOTH]],
   ["sc-set-gpt0", [ACT_SC_SET_GPT0, SIDE_BOTH]],
@@ -618,7 +618,7 @@ function compileRule(
     }
     case ACT_TRACK_SC: {
       // track-scN KEY [table T]
-      const tr = compileTrackSc(kw, args);
+      const tr = compileTrackSc(kw, args, side === "response");
       if ("error" in tr) return tr;
       uses |= tr.key.def.use;
       r.track = tr;

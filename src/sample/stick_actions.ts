@@ -20,6 +20,7 @@ import {
   setGpt0,
   type StkCounters,
   trackContent,
+  trackResponse,
   trackSession,
 } from "../stick/track.ts";
 import { compileFetch } from "./expr.ts";
@@ -46,7 +47,11 @@ export interface TrackSc {
  * the words after it up to the condition. Must run inside the compile pass
  * (withStickTables()) so that the proxy's table and named ones resolve.
  */
-export function compileTrackSc(kw: string, args: readonly string[]): TrackSc | { error: string } {
+export function compileTrackSc(
+  kw: string,
+  args: readonly string[],
+  response = false,
+): TrackSc | { error: string } {
   const m = /^track-sc(\d+)$/.exec(kw);
   if (m === null || Number(m[1]) >= MAX_STKCTR) {
     return { error: `unknown action '${kw}' (expected track-sc0, track-sc1 or track-sc2)` };
@@ -66,7 +71,7 @@ export function compileTrackSc(kw: string, args: readonly string[]): TrackSc | {
   }
   const key = compileFetch(args[0]!);
   if ("error" in key) return { error: `'${kw}' key: ${key.error}` };
-  if ((key.def.val & SMP_VAL_REQ) === 0) {
+  if (!response && (key.def.val & SMP_VAL_REQ) === 0) {
     return { error: `'${kw}' key '${key.text}' reads the response` };
   }
   return Object.freeze({ ctr: Number(m[1]), table, key });
@@ -89,9 +94,11 @@ export function runTrackSc(
   const key = t.keyOf(fetchOne(ctx, a.key));
   if (key === null) return false;
   const now = t.now();
-  return level === TRACK_SESSION
-    ? trackSession(stk, a.ctr, t, key, now)
-    : trackContent(stk, a.ctr, t, key, now, level === TRACK_HTTP);
+  if (level === TRACK_SESSION) return trackSession(stk, a.ctr, t, key, now);
+  if (level === TRACK_HTTP && ctx.isResponse) {
+    return trackResponse(stk, a.ctr, t, key, now, ctx.status());
+  }
+  return trackContent(stk, a.ctr, t, key, now, level === TRACK_HTTP);
 }
 
 /** `sc-inc-gpc0(N)` (which 0) / `sc-inc-gpc1(N)` (which 1) on the connection's counters. */

@@ -152,6 +152,34 @@ export function trackContent(
   return true;
 }
 
+/**
+ * `http-response track-scN`: tracks like the request form (the request
+ * counts too), and a 4xx / 5xx status being answered counts in the new
+ * entry at once (HAProxy's http_action_track_sc() on the response: the
+ * earlier count of the response skipped an entry not tracked yet).
+ */
+export function trackResponse(
+  c: StkCounters,
+  n: number,
+  t: StickTable,
+  key: string,
+  now: number,
+  status: number,
+): boolean {
+  if (!trackContent(c, n, t, key, now, true)) return false;
+  const e = c.strmEntry[n]!;
+  const fail = status >= 500 && status < 600 && status !== 501 && status !== 505;
+  if (status >= 400 && status < 500) {
+    t.add(e, DT_HTTP_ERR_CNT, 1);
+    t.addRate(e, DT_HTTP_ERR_RATE, 1, now);
+  } else if (fail) {
+    t.add(e, DT_HTTP_FAIL_CNT, 1);
+    t.addRate(e, DT_HTTP_FAIL_RATE, 1, now);
+  }
+  t.touch(e, now);
+  return true;
+}
+
 /** A session was accepted past tcp-request connection rules: sess_cnt/rate of session counters. */
 export function countSession(c: StkCounters, now: number): void {
   for (let n = 0; n < MAX_STKCTR; n++) {

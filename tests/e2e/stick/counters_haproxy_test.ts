@@ -87,3 +87,56 @@ backend be
     await stub.close();
   }
 });
+
+Deno.test("http-response track-sc1: the request and a 4xx being answered count, as on HAProxy", async () => {
+  const stub = httpStub("a", {
+    respond: (r) => (r.target === "/missing" ? { status: 404, body: "no" } : { body: "ok" }),
+  });
+  const TABLE2 = "type ip size 10 expire 1m store http_req_cnt,http_err_cnt,conn_cur";
+  const RULES2 = [
+    'http-request return status 200 content-type text/plain lf-string "%[src_http_req_cnt] %[src_http_err_cnt] %[src_conn_cur]" if { path /values }',
+    "http-response track-sc1 src",
+  ];
+  let p: ProxyProcess | null = null;
+  let h: Haproxy | null = null;
+  try {
+    p = await startProxy(`${HTTP_DEFAULTS}
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    default_backend: be
+    stick-table: "${TABLE2}"
+    http-request: [${JSON.stringify(RULES2[0]!.slice("http-request ".length))}]
+    http-response: [${JSON.stringify(RULES2[1]!.slice("http-response ".length))}]
+backends:
+  be:
+    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
+`);
+    h = await startHaproxy(`defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:PORT
+  stick-table ${TABLE2}
+${RULES2.map((r) => "  " + r).join("\n")}
+  default_backend be
+backend be
+  server a 127.0.0.1:${stub.port}
+`);
+    const results: string[] = [];
+    for (const port of [p.port("fe"), h.port]) {
+      const c = await connectHttp(port);
+      for (const path of ["/", "/missing", "/"]) await c.request(get(path));
+      c.close();
+      results.push((await fetchOnce(port, get("/values"))).text);
+    }
+    assert.equal(results[1], "3 1 0", "HAProxy");
+    assert.equal(results[0], results[1], "Sluice as HAProxy");
+  } finally {
+    await p?.stop();
+    await h?.stop();
+    await stub.close();
+  }
+});
