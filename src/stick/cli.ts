@@ -19,6 +19,8 @@ import {
   STD_T_FRQP,
   STK_KEY_BINARY,
   STK_KEY_INTEGER,
+  STK_KEY_IP,
+  STK_KEY_IPV6,
   STK_KEY_NAMES,
   STK_KEY_STRING,
 } from "./types.ts";
@@ -80,6 +82,44 @@ export function formatEntry(t: StickTable, e: StkEntry, now: number): string {
     out += String(t.read(e, dt, now));
   }
   return out + "\n";
+}
+
+/**
+ * A sort key giving HAProxy's dump order, that of its key tree: IPv4 and
+ * IPv6 by address bytes, integers by their bytes in memory (x86: least
+ * significant first), strings and binary keys by bytes.
+ */
+function orderKey(type: number, k: string): string {
+  if (type === STK_KEY_INTEGER) {
+    const n = Number(k) >>> 0;
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].map(hex2).join("");
+  }
+  if (type === STK_KEY_IP) return k.split(".").map((x) => hex2(Number(x))).join("");
+  if (type === STK_KEY_IPV6) {
+    let s = k;
+    const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+    if (v4 !== null) {
+      const b = v4.slice(1).map(Number);
+      s = s.slice(0, v4.index) + hex2(b[0]!) + hex2(b[1]!) + ":" + hex2(b[2]!) + hex2(b[3]!);
+    }
+    const [head, tail] = s.includes("::") ? s.split("::") as [string, string] : [s, null];
+    const h = head === "" ? [] : head.split(":");
+    const t = tail === null || tail === "" ? [] : tail.split(":");
+    const mid = Array(Math.max(0, 8 - h.length - t.length)).fill("0");
+    return [...h, ...(tail === null ? [] : mid), ...t].map((g) => g.padStart(4, "0")).join("");
+  }
+  return k;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+/** The entries of `t` in HAProxy's dump order. */
+function sortedEntries(t: StickTable): StkEntry[] {
+  const all = [...t.entries()].map((e) => [orderKey(t.type, e.key), e] as const);
+  all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return all.map(([, e]) => e);
 }
 
 /** One `data.X OP V` filter, checked. */
@@ -181,7 +221,7 @@ export function showTable(tables: StickTableSet, args: readonly string[], now: n
   const filters = parseFilters(t, rest);
   if (typeof filters === "string") return filters;
   let out = head(t);
-  for (const e of t.entries()) {
+  for (const e of sortedEntries(t)) {
     if (filters.every((f) => testFilter(t, e, f, now))) out += formatEntry(t, e, now);
   }
   return out;
