@@ -193,14 +193,18 @@ export function countSession(c: StkCounters, now: number): void {
   }
 }
 
-/** A new HTTP request (head parsed): http_req_cnt/rate of the session's counters. */
+/**
+ * A new HTTP request (head parsed; HAProxy's stream_inc_http_req_ctr()):
+ * http_req_cnt/rate of what is tracked so far: the session's counters and
+ * those `tcp-request content` tracked for this request (`http-request
+ * track` runs later and counts the request itself).
+ */
 export function countHttpReq(c: StkCounters, now: number): void {
   if (!c.active) return;
   for (let n = 0; n < MAX_STKCTR; n++) {
-    if (c.strmEntry[n] !== null) continue;
-    const e = c.sessEntry[n];
-    if (e === null || e === undefined) continue;
-    const t = c.sessTable[n]!;
+    const e = c.entry(n);
+    if (e === null) continue;
+    const t = c.table(n)!;
     if (!t.stores(DT_HTTP_REQ_CNT) && !t.stores(DT_HTTP_REQ_RATE)) continue;
     t.add(e, DT_HTTP_REQ_CNT, 1);
     t.addRate(e, DT_HTTP_REQ_RATE, 1, now);

@@ -162,3 +162,54 @@ frontend ready
     await stub.close();
   }
 });
+
+Deno.test("tcp-request content track-sc0 in an HTTP frontend: the request is counted at its head, as on HAProxy", async () => {
+  const stub = httpStub("a");
+  let p: ProxyProcess | null = null;
+  let h: Haproxy | null = null;
+  const TABLE = "type ip size 10 expire 1m store http_req_cnt,conn_cnt";
+  const SHOW =
+    'return status 200 content-type text/plain lf-string "%[src_http_req_cnt] %[src_conn_cnt]" if { path /show }';
+  try {
+    p = await startProxy(`${HTTP_DEFAULTS}
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    default_backend: be
+    stick-table: "${TABLE}"
+    tcp-request: ["content track-sc0 src"]
+    http-request: ['${SHOW}']
+backends:
+  be:
+    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
+`);
+    h = await startHaproxy(`defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:PORT
+  stick-table ${TABLE}
+  tcp-request content track-sc0 src
+  http-request ${SHOW}
+  default_backend be
+backend be
+  server a 127.0.0.1:${stub.port}
+frontend ready
+  bind 127.0.0.1:READYPORT
+  default_backend be
+`);
+    const outcome: string[] = [];
+    for (const port of [p.port("fe"), h.port]) {
+      assert.equal((await fetchOnce(port, get("/"))).status, 200);
+      outcome.push((await fetchOnce(port, get("/show"))).text);
+    }
+    assert.equal(outcome[1], "2 2", "HAProxy");
+    assert.equal(outcome[0], outcome[1], "Sluice as HAProxy");
+  } finally {
+    await p?.stop();
+    await h?.stop();
+    await stub.close();
+  }
+});
