@@ -41,6 +41,10 @@ export function buildStickTables(
     const c = parseStickTable(name, l.text);
     if ("error" in c) {
       err(l.line, l.col, path, c.error);
+      // A stand-in, so that the rules naming the table report only their own mistakes.
+      if (!out.has(name)) {
+        out.set(name, new StickTable(parseStickTable(name, "type ip size 1") as StickTableConfig));
+      }
       return;
     }
     const prior = where.get(name);
