@@ -7,6 +7,7 @@ import type { CompiledBackend } from "./types.ts";
 import type { BackendConfig } from "../config/types.ts";
 import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import type { CookieConfig } from "../http/cookie.ts";
+import type { StickRule } from "../http/stick_types.ts";
 import { balanceDefaults } from "../config/balance.ts";
 import { BackendCounters } from "./counters.ts";
 import { createLoadBalancer } from "./lb.ts";
@@ -52,6 +53,8 @@ export class Backend {
   readonly resRulesUseRequest: boolean;
   /** Cookie persistence settings, null when the backend has no `cookie` line. */
   readonly cookie: CookieConfig | null;
+  /** `stick` persistence rules (empty: none). */
+  readonly stickRules: readonly StickRule[];
   /**
    * The algorithm hashes something of the request (HAProxy's BE_LB_KIND_HI):
    * a retry should then stay on the same server rather than redispatch early.
@@ -92,6 +95,7 @@ export class Backend {
     this.forwardFor = compiled.forwardFor;
     this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.cookie = compiled.cookie;
+    this.stickRules = compiled.stick ?? [];
     this.hashBalance = HASH_ALGOS.has(cfg.balance.algo);
     this.beconn = 0;
     this.counters = new BackendCounters();

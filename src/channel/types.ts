@@ -47,6 +47,8 @@ export const AN_REQ_SWITCHING_RULES = 0x0004;
 export const AN_REQ_HTTP_PROCESS_BE = 0x0008;
 /** Forward the request body. */
 export const AN_REQ_HTTP_XFER_BODY = 0x0010;
+/** Hold a tarpitted request until `timeout tarpit`, then answer (http-request tarpit). */
+export const AN_REQ_HTTP_TARPIT = 0x1000;
 /** Frontend `tcp-request content` rules (TCP mode), until inspect-delay. */
 export const AN_REQ_INSPECT_FE = 0x0020;
 /** use_backend / default_backend in TCP mode (tcp/tcp_inspect.ts). */
@@ -103,6 +105,7 @@ const AN_NAMES: Array<[number, string]> = [
   [AN_REQ_SWITCHING_RULES, "REQ_SWITCHING_RULES"],
   [AN_REQ_HTTP_PROCESS_BE, "REQ_HTTP_PROCESS_BE"],
   [AN_REQ_HTTP_XFER_BODY, "REQ_HTTP_XFER_BODY"],
+  [AN_REQ_HTTP_TARPIT, "REQ_HTTP_TARPIT"],
   [AN_REQ_INSPECT_FE, "REQ_INSPECT_FE"],
   [AN_REQ_TCP_SWITCHING, "REQ_TCP_SWITCHING"],
   [AN_REQ_INSPECT_BE, "REQ_INSPECT_BE"],

@@ -173,6 +173,12 @@ const HTTP_REQUEST: Keyword = {
   kind: "rules",
   doc: 'list of HAProxy http-request rules, e.g. "set-header X-Foo bar"',
 };
+const STICK_TABLE: Keyword = {
+  name: "stick-table",
+  kind: "rule",
+  doc: "the proxy's stick table (named after it), e.g. \"type ip size 100k expire 30s store " +
+    'http_req_rate(10s),conn_cur"; see docs/stick_tables.md',
+};
 const TCP_REQUEST: Keyword = {
   name: "tcp-request",
   kind: "rules",
@@ -192,7 +198,15 @@ export const ROOT_KEYWORDS: readonly Keyword[] = [
   { name: "defaults", kind: "section", doc: "values every frontend and backend inherits" },
   { name: "frontends", kind: "section", doc: "map of frontend name → frontend section" },
   { name: "backends", kind: "section", doc: "map of backend name → backend section" },
+  {
+    name: "tables",
+    kind: "section",
+    doc: "map of table name → section with a stick-table line (a table with no proxy)",
+  },
 ];
+
+/** `tables.NAME:` (a dedicated stick table, like HAProxy's backend that only holds one). */
+export const TABLE_KEYWORDS: readonly Keyword[] = [{ ...STICK_TABLE, required: true }];
 
 /** `global:` (HAProxy's global section; tune.* keywords without the prefix). */
 export const GLOBAL_KEYWORDS: readonly Keyword[] = [
@@ -325,6 +339,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   TCP_REQUEST,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
+  STICK_TABLE,
 ];
 
 /** `backends.NAME:` */
@@ -355,6 +370,13 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
     doc: 'list of "SERVER [if|unless CONDITION]" lines: the first that holds picks the server',
   },
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
+  STICK_TABLE,
+  {
+    name: "stick",
+    kind: "rules",
+    doc: 'list of persistence rules "on|match|store-request|store-response EXPR [table T] ' +
+      "[if|unless COND]\" (HAProxy's stick on / stick match / stick store-*)",
+  },
 ];
 
 /** One item of `servers:` (HAProxy `server NAME ADDRESS [params]`). */
@@ -434,7 +456,7 @@ export const TIMEOUT_KEYWORDS: readonly TimeoutKeyword[] = [
   timeout("http-keep-alive", "httpKeepAlive", CAP_ANY, "idle time between two requests"),
   timeout("queue", "queue", CAP_BE, "time a stream may wait in a queue (503)"),
   timeout("check", "check", CAP_BE, "health check read timeout after connect"),
-  timeout("tarpit", "tarpit", CAP_ANY, "pause between two connection retries"),
+  timeout("tarpit", "tarpit", CAP_ANY, "how long http-request tarpit holds a request"),
 ];
 
 /** `stats:` map of a frontend. */

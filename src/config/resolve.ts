@@ -108,7 +108,13 @@ class Resolver {
     const modeKnown = this.#in.backends.map((b) => this.#modeKnown(b));
     const frontends = this.#in.frontends.map((f) => this.#frontend(f, backends, modeKnown, index));
     this.#checkBindConflicts();
-    return { file: this.#rep.file, global, frontends, backends };
+    const out: RuntimeConfig = { file: this.#rep.file, global, frontends, backends };
+    const tables = (this.#in.tables ?? []).flatMap((t) => {
+      const line = get<RuleLine>(t, "stick-table")?.value;
+      return line === undefined ? [] : [{ name: t.name, stickTable: line }];
+    });
+    if (tables.length > 0) out.tables = tables;
+    return out;
   }
 
   #global(): GlobalConfig {
@@ -249,6 +255,8 @@ class Resolver {
       ...rulesOf(sec, "tcp-request", "tcpRequest"),
       ...rulesOf(sec, "use-server", "useServer"),
       cookie,
+      stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
+      stick: get<RuleLine[]>(sec, "stick")?.value ?? [],
     };
   }
 
@@ -365,6 +373,7 @@ class Resolver {
       ...rulesOf(sec, "tcp-request", "tcpRequest"),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
+      stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
     };
   }
 

@@ -147,6 +147,8 @@ export interface FrontendConfig {
   stats: StatsConfig | null;
   /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
   errorFiles: ReadonlyArray<RuleLine>;
+  /** Raw `stick-table` line (the table takes the frontend's name), null/absent when none. */
+  stickTable?: RuleLine | null;
 }
 
 /** A place in the configuration file: 1-based line and column (0 when unknown). */
@@ -288,6 +290,16 @@ export interface BackendConfig {
   httpCheck: ReadonlyArray<RuleLine>;
   /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */
   cookie: RuleLine | null;
+  /** Raw `stick-table` line (the table takes the backend's name), null/absent when none. */
+  stickTable?: RuleLine | null;
+  /** Raw `stick` lines ("on src", "store-response res.hdr(x) table t"). */
+  stick?: ReadonlyArray<RuleLine>;
+}
+
+/** A dedicated stick table (`tables.NAME.stick-table`). */
+export interface TableConfig {
+  name: string;
+  stickTable: RuleLine;
 }
 
 /** The frozen, fully resolved configuration the proxy runs on. */
@@ -297,6 +309,8 @@ export interface RuntimeConfig {
   global: GlobalConfig;
   frontends: FrontendConfig[];
   backends: BackendConfig[];
+  /** Dedicated stick tables (`tables:`); absent in configs built in code. */
+  tables?: TableConfig[];
 }
 
 /** One configuration problem, with its position and the key path. */

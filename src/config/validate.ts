@@ -29,6 +29,7 @@ import {
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
   STATS_SOCKET_KEYWORDS,
+  TABLE_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import {
@@ -101,6 +102,8 @@ export interface CheckedConfig {
   defaults: Section | null;
   frontends: Section[];
   backends: Section[];
+  /** `tables:` sections (dedicated stick tables). */
+  tables?: Section[];
 }
 
 /** Collects issues and turns YAML offsets into 1-based line/col. */
@@ -225,6 +228,9 @@ class Validator {
             break;
           case "backends":
             out.backends = this.#proxies(value, "backends", BACKEND_KEYWORDS, "backend");
+            break;
+          case "tables":
+            out.tables = this.#proxies(value, "tables", TABLE_KEYWORDS, "table");
             break;
         }
       }

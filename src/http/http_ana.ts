@@ -37,6 +37,8 @@ import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse, applyUseServer } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules } from "./verdict.ts";
+import { applyStickRequest, applyStickResponse } from "./stick_persist.ts";
+import { countHttpErr, countHttpReq, countResponse } from "../stick/track.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
@@ -190,6 +192,8 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
       captureError(s, "request", buf, POS[0]!, POS[1]!, txn.req.errorOffset, txn.req.errorReason);
+      countHttpReq(txn.sample.stk, now);
+      countHttpErr(txn.sample.stk, now);
       httpError(s, txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);
       return ANA_ABORT;
     }
@@ -203,6 +207,7 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
       req.analyseExp = TICK_ETERNITY;
       req.analysers &= ~AN_REQ_WAIT_HTTP;
       s.fe.counters.httpReqs++;
+      countHttpReq(txn.sample.stk, now);
       return ANA_CONTINUE;
     }
     // PARSE_NEED_MORE: a full buffer would have been refused by the parser.
@@ -334,7 +339,9 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
+  // use-server before stick match, as HAProxy's SRV_RULES before STICKING_RULES.
   applyUseServer(s);
+  applyStickRequest(s);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
@@ -608,9 +615,11 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
   res.analysers &= ~AN_RES_HTTP_PROCESS_BE;
   const h = txn.res;
   const ed = s.txn!.resEd;
+  countResponse(txn.sample.stk, h.status, s.now());
   if (!applyResponseRules(s)) return ANA_ABORT;
   const tunnel = h.bodyType === BODY_TUNNEL;
   applyCookieResponse(s, ed);
+  applyStickResponse(s);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A soft stop began while the request was in progress: this is its last response.

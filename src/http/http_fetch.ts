@@ -8,6 +8,7 @@
 // nor evaluates one (src/sample/ does), and never decides anything.
 
 import type { SampleCtx } from "../sample/types.ts";
+import { StkCounters } from "../stick/track.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
@@ -41,6 +42,8 @@ interface KeptRequest {
  */
 export class HeadSampleCtx implements SampleCtx {
   isResponse: boolean;
+  /** The stick counters of the connection (kept across its requests; src/stick/track.ts). */
+  readonly stk: StkCounters;
   #src: string;
   #srcPort: number;
   #dst: string;
@@ -62,6 +65,7 @@ export class HeadSampleCtx implements SampleCtx {
 
   constructor() {
     this.isResponse = false;
+    this.stk = new StkCounters();
     this.#src = "";
     this.#srcPort = 0;
     this.#dst = "";

@@ -30,6 +30,15 @@ import {
 } from "./header_names.ts";
 import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts";
 import { compileValue, evalValue } from "../sample/value.ts";
+import {
+  compileTrackSc,
+  runIncGpc,
+  runSetGpt0,
+  runTrackSc,
+  TRACK_HTTP,
+  type TrackSc,
+} from "../sample/stick_actions.ts";
+import { MAX_STKCTR } from "../stick/track.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
 
@@ -55,7 +64,9 @@ export type RuleVerdict =
     readonly headers: ReadonlyArray<readonly [string, string]>;
   }
   /** Answer `code` with `Location: location`. */
-  | { readonly kind: "redirect"; readonly code: number; readonly location: string };
+  | { readonly kind: "redirect"; readonly code: number; readonly location: string }
+  /** Hold the request for `timeout tarpit`, then answer `status` (default 500) and close. */
+  | { readonly kind: "tarpit"; readonly status: number };
 
 /** The shared "continue" verdict. */
 export const VERDICT_CONTINUE: RuleVerdict = Object.freeze({ kind: "continue" });
@@ -79,6 +90,10 @@ const ACT_SET_METHOD = 12;
 const ACT_SET_STATUS = 13;
 const ACT_REPLACE_PATH = 14;
 const ACT_REPLACE_URI = 15;
+const ACT_TRACK_SC = 16;
+const ACT_SC_INC_GPC = 17;
+const ACT_SC_SET_GPT0 = 18;
+const ACT_TARPIT = 19;
 
 /** Which side an action may run on. */
 const SIDE_BOTH = 0;
@@ -103,6 +118,13 @@ const ACTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
   ["replace-path", [ACT_REPLACE_PATH, SIDE_REQ_ONLY]],
   ["replace-uri", [ACT_REPLACE_URI, SIDE_REQ_ONLY]],
   ["set-status", [ACT_SET_STATUS, SIDE_RES_ONLY]],
+  ["track-sc0", [ACT_TRACK_SC, SIDE_BOTH]],
+  ["track-sc1", [ACT_TRACK_SC, SIDE_BOTH]],
+  ["track-sc2", [ACT_TRACK_SC, SIDE_BOTH]],
+  ["sc-inc-gpc0", [ACT_SC_INC_GPC, SIDE_BOTH]],
+  ["sc-inc-gpc1", [ACT_SC_INC_GPC, SIDE_BOTH]],
+  ["sc-set-gpt0", [ACT_SC_SET_GPT0, SIDE_BOTH]],
+  ["tarpit", [ACT_TARPIT, SIDE_REQ_ONLY]],
 ]);
 
 /** Action keywords, for docs and suggestions. */
@@ -150,6 +172,9 @@ export interface Rule {
   readonly verdict: RuleVerdict | null;
   /** Reads the request (condition or values): response rules need keepRequest(). */
   readonly usesRequest: boolean;
+  /** track-scN / sc-*: the counter number; track-scN: the table and the key expression. */
+  readonly ctr: number;
+  readonly track: TrackSc | null;
   /** Position of the rule line. */
   readonly line: number;
   readonly col: number;
@@ -186,6 +211,8 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     headers: [],
     verdict: null,
     usesRequest: false,
+    ctr: 0,
+    track: null,
     line: l.line,
     col: l.col,
     text: l.text,
@@ -250,7 +277,17 @@ function compileRule(
   if (!Array.isArray(toks)) return toks;
   const first = toks[0];
   if (first === undefined) return { error: "empty rule" };
-  const kw = first.text;
+  let kw = first.text;
+  // sc-inc-gpc0(N), sc-set-gpt0(N): the counter number rides on the keyword.
+  let ctrArg = -1;
+  const scm = /^(sc-[a-z0-9-]+)\((\d+)\)$/.exec(kw);
+  if (scm !== null) {
+    kw = scm[1]!;
+    ctrArg = Number(scm[2]);
+    if (ctrArg >= MAX_STKCTR) {
+      return { error: `invalid stick counter ${ctrArg} in '${first.text}' (expected 0..2)` };
+    }
+  }
   const act = ACTIONS.get(kw);
   if (act === undefined) {
     return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
@@ -579,6 +616,49 @@ function compileRule(
       r.value = ve;
       break;
     }
+    case ACT_TRACK_SC: {
+      // track-scN KEY [table T]
+      const tr = compileTrackSc(kw, args, side === "response");
+      if ("error" in tr) return tr;
+      uses |= tr.key.def.use;
+      r.track = tr;
+      r.ctr = tr.ctr;
+      break;
+    }
+    case ACT_SC_INC_GPC:
+    case ACT_SC_SET_GPT0: {
+      // sc-inc-gpc0(N) / sc-inc-gpc1(N) / sc-set-gpt0(N) VALUE
+      if (ctrArg < 0) return { error: `'${kw}' expects a counter number: ${kw}(0..2)` };
+      r.ctr = ctrArg;
+      if (action === ACT_SC_INC_GPC) {
+        const e = count(0, "no argument");
+        if (e !== null) return e;
+        r.status = kw === "sc-inc-gpc0" ? 0 : 1;
+        break;
+      }
+      const e = count(1, "an integer or an expression");
+      if (e !== null) return e;
+      const a0 = args[0] as string;
+      const ve = value(/^-?\d+$/.test(a0) || a0.includes("%[") ? a0 : `%[${a0}]`, "value", false);
+      if ("error" in ve) return ve;
+      r.value = ve;
+      break;
+    }
+    case ACT_TARPIT: {
+      r.status = 500;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i] as string;
+        if (a === "deny_status" || a === "status") {
+          const st = statusArg(args[++i], "status", 200, 599);
+          if (typeof st !== "number") return st;
+          r.status = st;
+        } else {
+          return { error: `unexpected argument '${a}' in 'tarpit' (expected deny_status N)` };
+        }
+      }
+      r.verdict = Object.freeze({ kind: "tarpit", status: r.status });
+      break;
+    }
     case ACT_SET_STATUS: {
       if (args.length !== 1 && !(args.length === 3 && args[1] === "reason")) {
         return count(1, "a status [reason TEXT]") ?? { error: "bad arguments" };
@@ -693,6 +773,17 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_SET_STATUS:
         ed.setStatus(r.status, r.reason === null ? null : evalValue(r.reason, ctx));
         break;
+      case ACT_TRACK_SC:
+        runTrackSc(r.track as TrackSc, ctx, ctx.stk, TRACK_HTTP);
+        break;
+      case ACT_SC_INC_GPC:
+        runIncGpc(ctx.stk, r.ctr, r.status);
+        break;
+      case ACT_SC_SET_GPT0:
+        runSetGpt0(ctx.stk, r.ctr, evalValue(r.value as ValueExpr, ctx));
+        break;
+      case ACT_TARPIT:
+        return r.verdict as RuleVerdict;
     }
   }
   return VERDICT_CONTINUE;

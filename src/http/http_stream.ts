@@ -24,6 +24,7 @@ import type { CookieConfig } from "./cookie.ts";
 import type { ErrorReplies } from "./http_errors.ts";
 import type { ForwardFor, Rule } from "./http_rules.ts";
 import type { HttpTxn } from "./txn.ts";
+import type { StickRule } from "./stick_types.ts";
 
 /** What the HTTP layer reads of the process. */
 export interface HttpCtx {
@@ -67,6 +68,8 @@ export interface HttpFrontend {
 
 /** A server as the HTTP layer sees it (cookie persistence, counters). */
 export interface HttpServer {
+  /** Server name (stick tables store it as server_key). */
+  readonly name: string;
   readonly cfg: { readonly cookie: string | null };
   /** It may take traffic (UP or draining, not in maintenance). */
   readonly usable: boolean;
@@ -89,6 +92,8 @@ export interface HttpBackend {
   >;
   readonly servers: readonly HttpServer[];
   readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
+  /** `stick` persistence rules (stick_persist.ts); absent or empty: none. */
+  readonly stickRules?: readonly StickRule[];
 }
 
 /**

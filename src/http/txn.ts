@@ -6,6 +6,7 @@
 import { BodyParser } from "./h1_body.ts";
 import { HeadEditor } from "./head_editor.ts";
 import { HeadSampleCtx } from "./http_fetch.ts";
+import { endSessionCounters } from "../stick/track.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
 
 /** Close the client connection after this response. */
@@ -57,6 +58,8 @@ export class HttpTxn {
   tResHead: number;
   /** Server named by the request's persistence cookie (usable), null when none. */
   persistSrv: unknown;
+  /** `stick on/store-*` keys to store with the server: table, key, table, key … (stick_persist.ts). */
+  readonly stickPending: unknown[];
   /** Connect time of the server connection this request used: 0 when reused, -1 when none. */
   tc: number;
   /** Epoch ms of the first byte of this request (log date %tr). */
@@ -99,6 +102,7 @@ export class HttpTxn {
     this.tFirstByte = 0;
     this.tc = -1;
     this.persistSrv = null;
+    this.stickPending = [];
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
     this.gotByte = false;
@@ -204,6 +208,7 @@ export class HttpTxn {
     this.tFirstByte = 0;
     this.tc = -1;
     this.persistSrv = null;
+    if (this.stickPending.length > 0) this.stickPending.length = 0;
     this.gotByte = false;
     this.reqBuf = null;
     this.resBuf = null;
@@ -249,6 +254,8 @@ export class HttpTxnPool {
 
   /** Takes back a transaction whose stream ended; its scratch buffers were released. */
   release(t: HttpTxn): void {
+    // The connection ended: its tracked stick counters let go (conn_cur-1).
+    if (t.sample.stk.active) endSessionCounters(t.sample.stk);
     if (this.#free.length < TXN_POOL_MAX) this.#free.push(t);
   }
 }

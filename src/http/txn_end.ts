@@ -17,6 +17,7 @@ import {
 } from "../channel/types.ts";
 import { TICK_ETERNITY } from "../task/ticks.ts";
 import type { HttpStream } from "./http_stream.ts";
+import { countBytes, endStreamCounters } from "../stick/track.ts";
 import { TX_CLI_CLOSE, TX_LOCAL_REPLY, TX_LOGGED, TX_SRV_CLOSE, TX_TUNNEL } from "./txn.ts";
 
 /**
@@ -149,6 +150,12 @@ export function logTxn(s: HttpStream, final = true): void {
   s.writeLog(final);
   txn.bytesOutStart = s.res.totalOut + s.res.out + s.prefixLeft();
   txn.bytesInStart = s.req.totalIn;
+  // The request is over for the stick counters (HAProxy frees its stream here).
+  const stk = txn.sample.stk;
+  if (stk.active) {
+    countBytes(stk, txn.bytesInStart, txn.bytesOutStart, s.now());
+    endStreamCounters(stk, s.now());
+  }
 }
 
 /** Re-arms the request analysers for the next request on a keep-alive connection. */

@@ -12,6 +12,8 @@ import { buildReply } from "./http_errors.ts";
 import { evalRules, type Rule, type RuleVerdict } from "./http_rules.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { httpError, localReply } from "./txn_end.ts";
+import { startTarpit } from "./tarpit.ts";
+import { countHttpErr } from "../stick/track.ts";
 
 /**
  * Applies http-request rules; on deny/return/redirect, answers and returns
@@ -22,7 +24,15 @@ export function applyRequestRules(s: HttpStream, rules: readonly Rule[]): boolea
   const v = evalRules(rules, s.txn!.sample, s.txn!.reqEd);
   if (v.kind === "continue") return true;
   // A deny by the backend's rules counts in the backend's dreq too.
-  if (v.kind === "deny" && s.be !== null && rules === s.be.httpReqRules) s.be.counters.denied++;
+  const denial = v.kind === "deny" || v.kind === "tarpit";
+  if (denial && s.be !== null && rules === s.be.httpReqRules) s.be.counters.denied++;
+  if (v.kind === "tarpit") {
+    // Counted now, answered after the delay (HAProxy counts at the rule, too).
+    s.fe.counters.denied++;
+    countHttpErr(s.txn!.sample.stk, s.now());
+    startTarpit(s, v.status);
+    return false;
+  }
   return answerVerdict(s, v, SF_FINST_R);
 }
 
@@ -53,9 +63,13 @@ function answerVerdict(
   finst: number,
 ): false {
   switch (v.kind) {
+    case "tarpit": // request rules only; handled by applyRequestRules()
     case "deny":
-      if (finst === SF_FINST_R) s.fe.counters.denied++;
-      else {
+      // A denied request counts as a client error in the tracked counters (HAProxy's deny:).
+      if (finst === SF_FINST_R) {
+        s.fe.counters.denied++;
+        countHttpErr(s.txn!.sample.stk, s.now());
+      } else {
         // http-response deny: dresp at the frontend, the backend and the server.
         s.fe.counters.deniedResp++;
         if (s.be !== null) s.be.counters.deniedResp++;

@@ -21,8 +21,13 @@ import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log
 import { JsonLogFormat } from "../log/log_json.ts";
 import type { LogLineFormat } from "../log/types.ts";
 import { logTargetList } from "../config/log_target.ts";
+import { type StickResolver, withStickTables } from "../sample/stick_fetch.ts";
+import type { StickTable } from "../stick/table.ts";
+import { compileStickRules } from "../http/stick_persist.ts";
+import { buildStickTables } from "./stick_tables.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
 import { compileTcpRules, compileUseServers } from "../tcp/tcp_rules.ts";
+import "../tcp/tcp_stick.ts"; // registers track-sc*, sc-inc-gpc*, sc-set-gpt0, silent-drop
 import type {
   BackendConfig,
   CompiledBalance,
@@ -34,6 +39,8 @@ import type {
 export interface CompiledConfig {
   frontends: CompiledFrontend[];
   backends: CompiledBackend[];
+  /** Stick tables by name (frontends', backends' and `tables:`). */
+  tables: Map<string, StickTable>;
 }
 
 /**
@@ -44,13 +51,24 @@ export interface CompiledConfig {
 export function compileConfig(
   cfg: RuntimeConfig,
   baseDir: string | undefined,
+  previousTables: ReadonlyMap<string, StickTable> | null = null,
 ): { compiled: CompiledConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const err = (line: number, col: number, path: string, message: string) =>
     issues.push({ severity: "error", file: cfg.file, line, col, path, message });
   const opts = baseDir === undefined ? {} : { baseDir };
+  const tables = buildStickTables(cfg, err, previousTables);
+  // Table names in fetches and track-sc rules resolve against these; `src_*`
+  // and rules without a name use the table of the proxy being compiled.
+  const resolver = (name: string): StickResolver => ({
+    table: (n) => tables.get(n),
+    current: tables.get(name) ?? null,
+  });
 
-  const frontends = cfg.frontends.map((fe): CompiledFrontend => {
+  const frontends = cfg.frontends.map((fe) =>
+    withStickTables(resolver(fe.name), () => compileFrontend(fe))
+  );
+  function compileFrontend(fe: FrontendConfig): CompiledFrontend {
     const base = `frontends.${fe.name}`;
     const { acls, errors } = compileAcls(fe.acls);
     for (const e of errors) err(e.line, e.col, `${base}.acl`, e.message);
@@ -136,9 +154,12 @@ export function compileConfig(
       logFormat,
       tcpRules: tcp.rules,
     };
-  });
+  }
 
-  const backends = cfg.backends.map((be): CompiledBackend => {
+  const backends = cfg.backends.map((be) =>
+    withStickTables(resolver(be.name), () => compileBackend(be))
+  );
+  function compileBackend(be: BackendConfig): CompiledBackend {
     const base = `backends.${be.name}`;
     // Backends have no acl section: their conditions use inline and predefined ACLs.
     const acls = new AclTable();
@@ -172,17 +193,20 @@ export function compileConfig(
       if ("error" in c) err(be.cookie.line, be.cookie.col, `${base}.cookie`, c.error);
       else cookie = c;
     }
+    const stick = compileStickRules(be.stick ?? [], acls, resolver(be.name));
+    for (const e of stick.errors) err(e.line, e.col, `${base}.stick`, e.message);
     return {
       balance,
       httpRequest: req.rules,
       httpResponse: res.rules,
       forwardFor: forwardFor(be, `${base}.option`, err),
       cookie,
+      stick: stick.rules,
       tcpRules: tcp.rules,
       useServers: us.rules,
     };
-  });
-  return { compiled: { frontends, backends }, issues };
+  }
+  return { compiled: { frontends, backends, tables }, issues };
 }
 
 /** `option forwardfor` of a proxy; an error points at its option line. */

@@ -24,6 +24,7 @@ import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
 import type { Task } from "../task/types.ts";
 import { compileConfig, type CompiledConfig } from "./compile.ts";
+import type { StickTable } from "../stick/table.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
@@ -51,6 +52,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly listeners: Listener<Frontend>[];
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
+  /** Stick tables by name (the runtime API's `show table` reads them: src/stick/cli.ts). */
+  readonly tables: Map<string, StickTable>;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
   maxconn: number;
@@ -133,6 +136,9 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.listeners = [];
     this.proto = protoTcp;
     this.txnPool = new HttpTxnPool(cfg.global.maxhdr);
+    this.tables = cc.tables;
+    // Their expiry runs on this scheduler (one task per table with `expire`).
+    for (const t of this.tables.values()) t.attach(this.sched);
     this.sessions = new SessionList();
     this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;

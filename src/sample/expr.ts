@@ -12,6 +12,7 @@
 import { toByteString } from "./bytes.ts";
 import { CONVERTERS, findConverter } from "./converters.ts";
 import { FETCHES, findFetch } from "./fetch.ts";
+import { resolveStickArgs } from "./stick_fetch.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
   type Fetch,
@@ -21,7 +22,10 @@ import {
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
   SMP_ARG_PAYLOAD,
+  SMP_ARG_STK_SC,
+  SMP_ARG_STK_TABLE,
 } from "./types.ts";
+import type { StickTable } from "../stick/table.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
 export function splitFetchExpr(
@@ -78,6 +82,7 @@ export function buildFetch(
   let arg = "";
   let occ = 0;
   let delim = "&";
+  let table: StickTable | null = null;
   let off = 0, len = 0;
   const a = args ?? [];
   switch (fd.args) {
@@ -115,6 +120,14 @@ export function buildFetch(
         delim = a[1] as string;
       }
       break;
+    case SMP_ARG_STK_SC:
+    case SMP_ARG_STK_TABLE: {
+      const r = resolveStickArgs(fd, a, text);
+      if ("error" in r) return r;
+      occ = r.ctr;
+      table = r.table;
+      break;
+    }
     case SMP_ARG_PAYLOAD: {
       if (a.length !== 2 || !/^\d{1,9}$/.test(a[0]!) || !/^\d{1,9}$/.test(a[1]!)) {
         return { error: `expected ${fd.name}(OFFSET,LENGTH) with two integers in '${text}'` };
@@ -144,6 +157,7 @@ export function buildFetch(
     arg,
     occ,
     delim,
+    table,
     off,
     len,
     convs: Object.freeze(ids),

@@ -12,6 +12,7 @@
 // SampleCtx is the only way in.
 
 import { convert } from "./converters.ts";
+import { FETCH_STK_BASE, STICK_FETCHES, stickFetch } from "./stick_fetch.ts";
 import { payloadBytes, PL_MISSING, sslAlpn, sslHelloType, sslSni, sslVersion } from "./payload.ts";
 import {
   type Fetch,
@@ -428,6 +429,7 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     val: SMP_VAL_RES,
     doc: "response status",
   }),
+  ...STICK_FETCHES,
 ]);
 
 /**
@@ -689,8 +691,12 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
       const k = f.occ !== 0 || f.def.id === FETCH_URL_PARAM ? 0 : n - 1;
       return SCRATCH[k] as string;
     }
-    default:
-      return null;
+    default: {
+      if (f.def.id < FETCH_STK_BASE) return null;
+      const n = stickFetch(ctx, f);
+      if (n === null || f.convs.length === 0) return n;
+      return convert(typeof n === "number" ? String(n) : n ? "1" : "0", f.convs);
+    }
   }
   if (v === null || f.convs.length === 0) return v;
   return convert(v, f.convs);

@@ -11,6 +11,9 @@
 // Strings are byte strings (one code unit per byte, latin1) both ways; see
 // bytes.ts.
 
+import type { StickTable } from "../stick/table.ts";
+import type { StkCounters } from "../stick/track.ts";
+
 // ---------------------------------------------------------------------------
 // The sample context.
 
@@ -42,6 +45,8 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
+  /** The stick counters the connection tracks (`sc_*` fetches); absent or null: none. */
+  readonly stk?: StkCounters | null;
   /**
    * Layer-4 content (tcp-request content rules): the request bytes received
    * so far, contiguous; absent or null where there is no such buffer (HTTP
@@ -131,6 +136,10 @@ export const SMP_ARG_HDR = 1;
 export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
+/** `(ctr[,table])`: stick counter number and optional table (`sc_http_req_rate(0)`). */
+export const SMP_ARG_STK_SC = 8;
+/** `([table])`: optional stick table (`sc0_conn_cur`, `src_conn_rate(t)`, `table_cnt`). */
+export const SMP_ARG_STK_TABLE = 9;
 /** `(offset,length)`: a byte range of the payload (length 0: to the end of what is there). */
 export const SMP_ARG_PAYLOAD = 4;
 
@@ -196,10 +205,15 @@ export interface Fetch {
   readonly def: FetchDef;
   /** Header name (lower-case) or parameter name; "" when none. */
   readonly arg: string;
-  /** Header occurrence: >0 from the first, <0 from the last, 0 = all (ACL) / last (value). */
+  /**
+   * Header occurrence: >0 from the first, <0 from the last, 0 = all (ACL) /
+   * last (value). Stick fetches: the counter number (sc0..sc2), -1 for none.
+   */
   readonly occ: number;
   /** url_param delimiter. */
   readonly delim: string;
+  /** Stick fetches: the table named or implied (src_*), null for the tracked entry's. */
+  readonly table: StickTable | null;
   /** Payload offset and length (`req.payload(off,len)`); 0 otherwise. */
   readonly off: number;
   readonly len: number;

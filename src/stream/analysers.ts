@@ -8,6 +8,7 @@ import type { Channel } from "../channel/channel.ts";
 import {
   AN_REQ_HTTP_PROCESS_BE,
   AN_REQ_HTTP_PROCESS_FE,
+  AN_REQ_HTTP_TARPIT,
   AN_REQ_HTTP_XFER_BODY,
   AN_REQ_INSPECT_BE,
   AN_REQ_INSPECT_FE,
@@ -30,6 +31,7 @@ import {
   httpWaitForRequest,
   httpWaitForResponse,
 } from "../http/http_ana.ts";
+import { httpProcessTarpit } from "../http/tarpit.ts";
 import { tcpInspectBe, tcpInspectFe, tcpSwitchingRules } from "../tcp/tcp_inspect.ts";
 import type { TcpStream } from "../tcp/types.ts";
 
@@ -51,6 +53,7 @@ export const REQ_ANALYSERS: ReadonlyArray<readonly [number, Analyser]> = [
   [AN_REQ_SWITCHING_RULES, httpProcessSwitchingRules],
   [AN_REQ_HTTP_PROCESS_BE, httpProcessReqBackend],
   [AN_REQ_HTTP_XFER_BODY, httpReqForwardBody],
+  [AN_REQ_HTTP_TARPIT, httpProcessTarpit],
 ];
 
 /** Response analysers, in the order they run. */

@@ -34,6 +34,7 @@ import { L4SampleCtx, runRules } from "../tcp/tcp_rules.ts";
 import { TCP_ACT_DENY, type TcpRuleSubject, type TcpStream } from "../tcp/types.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { Stream } from "./stream.ts";
+import { adoptSessionCounters, endSessionCounters, StkCounters } from "../stick/track.ts";
 
 /** Whether connections of `l` need this path (rules or a PROXY header) before their stream. */
 export function needsHandshake(l: Listener<Frontend>): boolean {
@@ -47,6 +48,7 @@ class ConnSubject implements TcpRuleSubject {
   readonly sample = L4;
   readonly stream: TcpStream | null = null;
   expectProxy = false;
+  stk: StkCounters | null = null;
 }
 const SUBJECT = new ConnSubject();
 
@@ -63,13 +65,18 @@ export function acceptHandshake(
   local: PeerAddr,
 ): void {
   const fe = l.fe;
+  let stk: StkCounters | null = null;
   SUBJECT.expectProxy = l.bindCfg.acceptProxy === true;
   const rules = fe.tcpRules?.connection;
   if (rules !== undefined && rules.length > 0) {
     L4.bind(remote, local, null);
     const r = runRules(rules, SUBJECT, L4, true);
     L4.unbind();
+    stk = SUBJECT.stk ?? null;
+    SUBJECT.stk = null;
     if (r === TCP_ACT_DENY) {
+      // A refused connection lets go of what it tracked (conn_cur back).
+      if (stk !== null) endSessionCounters(stk);
       fe.counters.deniedConn++;
       try {
         conn.close();
@@ -79,10 +86,16 @@ export function acceptHandshake(
     }
   }
   if (!SUBJECT.expectProxy) {
-    new Stream(ctx, fe, conn, remote, local);
+    adoptCounters(new Stream(ctx, fe, conn, remote, local), stk);
     return;
   }
-  void new ProxyHeaderWait(ctx, l, conn, remote, local).run();
+  void new ProxyHeaderWait(ctx, l, conn, remote, local, stk).run();
+}
+
+/** The stream takes the counters its connection rules tracked (sess_cnt counted). */
+function adoptCounters(s: Stream, stk: StkCounters | null): void {
+  if (stk === null) return;
+  adoptSessionCounters(s.stk ??= new StkCounters(), stk, s.now());
 }
 
 /** One connection waiting for its PROXY header, with its `timeout client` task. */
@@ -94,6 +107,7 @@ class ProxyHeaderWait {
   readonly #local: PeerAddr;
   readonly #acceptDate: number;
   readonly #task: Task;
+  readonly #stk: StkCounters | null;
   #timedOut = false;
 
   constructor(
@@ -102,7 +116,9 @@ class ProxyHeaderWait {
     conn: Conn,
     remote: PeerAddr,
     local: PeerAddr,
+    stk: StkCounters | null = null,
   ) {
+    this.#stk = stk;
     this.#ctx = ctx;
     this.#l = l;
     this.#conn = conn;
@@ -144,7 +160,10 @@ class ProxyHeaderWait {
     }
     // HOOK(tls): `ssl` on the bind: wrap res.conn here (the TLS branch).
     try {
-      new Stream(ctx, fe, res.conn, h.src ?? this.#remote, h.dst ?? this.#local);
+      adoptCounters(
+        new Stream(ctx, fe, res.conn, h.src ?? this.#remote, h.dst ?? this.#local),
+        this.#stk,
+      );
     } catch (e) {
       ctx.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
       this.#close();
@@ -166,6 +185,7 @@ class ProxyHeaderWait {
    */
   #fail(code: number): void {
     const ctx = this.#ctx, l = this.#l, fe = l.fe;
+    if (this.#stk !== null) endSessionCounters(this.#stk);
     this.#close();
     const quiet = fe.logFormat === null ||
       (fe.cfg.options.has("dontlognull") && (code === PP_ERR_EMPTY || code === PP_ERR_ABORT));

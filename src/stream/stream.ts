@@ -94,6 +94,7 @@ import {
   SI_ST_TAR,
 } from "../si/types.ts";
 import type { SessionNode } from "./session_list.ts";
+import { endConnCounters, type StkCounters } from "../stick/track.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
 const LINGER_MS = 1000;
@@ -114,6 +115,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   srvSi: StreamInterface;
   /** The HTTP transaction (HTTP mode), null in TCP mode. */
   readonly txn: HttpTxn | null;
+  /** Stick counters of the connection (the txn's in HTTP mode; in TCP mode made by a track). */
+  stk: StkCounters | null = null;
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
   /** Termination cause (SF_ERR_*) and stage (SF_FINST_*). */
@@ -197,6 +200,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
+      this.stk = txn.sample.stk;
       this.req.analysers = (AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY) | tcpHttpInspect(fe);
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
@@ -926,6 +930,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     // Counters. The backend and the server slot are released before the
     // final line, as HAProxy does: %bc and %sc no longer count this stream.
     const bIn = this.req.totalIn, bOut = this.res.totalOut;
+    if (this.stk !== null && this.stk.active) endConnCounters(this.stk, bIn, bOut, ctx.sched.now);
     this.fe.counters.addBytes(bIn, bOut);
     if (this.be !== null) {
       this.be.counters.addBytes(bIn, bOut);

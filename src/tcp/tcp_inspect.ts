@@ -117,6 +117,7 @@ function inspect(
     rules.inspectDelay === 0 || tickIsExpired(ch.analyseExp, now);
   SUBJECT.stream = s;
   L4.bind(s.clientAddr, s.frontAddr, contentOf(ch));
+  L4.stk = s.stk ?? null;
   const r = runRules(rules.content, SUBJECT, L4, final);
   L4.unbind();
   SUBJECT.stream = null;
@@ -153,6 +154,7 @@ export function tcpInspectFe(s: TcpStream, ch: Channel): number {
  */
 export function tcpSwitchingRules(s: TcpStream, ch: Channel): number {
   L4.bind(s.clientAddr, s.frontAddr, contentOf(ch));
+  L4.stk = s.stk ?? null;
   const be = s.fe.selectBackend(L4);
   L4.unbind();
   if (be !== null) s.setBackend(be);
@@ -175,6 +177,7 @@ export function tcpInspectBe(s: TcpStream, ch: Channel): number {
   }
   if (be !== null && s.srv === null && be.useServers.length > 0) {
     L4.bind(s.clientAddr, s.frontAddr, contentOf(ch));
+    L4.stk = s.stk ?? null;
     for (const u of be.useServers) {
       if (testCondition(u.cond, u.unless, L4, true) !== TCP_ACT_STOP) continue;
       const srv = be.servers[u.server]!;

@@ -15,6 +15,7 @@ import type { RuleLine } from "../config/types.ts";
 import { parseDuration } from "../config/units.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
 import type { SampleCtx } from "../sample/types.ts";
+import type { StkCounters } from "../stick/track.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
   TCP_ACT_CONTINUE,
@@ -292,6 +293,8 @@ export class L4SampleCtx implements SampleCtx {
   readonly isResponse = false;
   /** A payload fetch could not answer yet (reset before each condition). */
   mayChange = false;
+  /** Stick counters `sc_*` fetches read (set by the stream's or the track action's owner). */
+  stk: StkCounters | null = null;
   #src: PeerAddr = { ip: "", port: 0 };
   #dst: PeerAddr = { ip: "", port: 0 };
   #content: Uint8Array | null = null;
@@ -307,6 +310,7 @@ export class L4SampleCtx implements SampleCtx {
   /** Drops the references taken by bind(). */
   unbind(): void {
     this.#content = null;
+    this.stk = null;
   }
 
   reqContent(): Uint8Array | null {

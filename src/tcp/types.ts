@@ -11,6 +11,7 @@ import type { Channel } from "../channel/channel.ts";
 import type { Condition } from "../acl/acl.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
 import type { SampleCtx } from "../sample/types.ts";
+import type { StkCounters } from "../stick/track.ts";
 
 // ---------------------------------------------------------------------------
 // Rule sets (HAProxy's tcp-request connection / content rule lists).
@@ -37,6 +38,11 @@ export interface TcpRuleSubject {
   readonly stream: TcpStream | null;
   /** Connection rules: `expect-proxy layer4` asks for a PROXY header before anything else. */
   expectProxy: boolean;
+  /**
+   * Connection rules: the stick counters a `track-scN` made before the
+   * stream exists (tcp_stick.ts); the session accept hands them over.
+   */
+  stk?: StkCounters | null;
 }
 
 /**
@@ -151,6 +157,8 @@ export interface TcpStream {
   setTermination(err: number, finst: number): void;
   /** Ends the stream now with the termination state recorded (logged). */
   endStream(): void;
+  /** The connection's stick counters (tcp_stick.ts makes them on first use). */
+  stk?: StkCounters | null;
 }
 
 // Note about invariants: rule sets, rules and their arguments are frozen

@@ -1,0 +1,160 @@
+// Keep-alive requests/s with a typical stick-table protection config
+// (`stick-table type ip … store http_req_rate(10s)`, `track-sc0 src`, a
+// rate ACL on `sc_http_req_rate(0)` that never refuses at this load) beside
+// HAProxy 2.6 with the same lines, and beside Sluice without them: what the
+// protection costs, and how far from HAProxy it is.
+//
+//   deno run --allow-all bench/stick_protect.ts
+//
+// Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default
+// 50), BENCH_ROUNDS (default 5, taking turns; the median is printed). Needs wrk, haproxy
+// and nginx (the backend). One HAProxy thread, one Sluice thread, one nginx
+// worker; nothing is pinned: on a shared machine the figures move with the
+// neighbours' load, so compare the columns of one run, not runs.
+
+import { haproxyConfig, nginxConfig, sluiceConfig } from "./lib/configs.ts";
+import { envInt } from "./lib/env.ts";
+import { freePort, hasCommand, ProcessGroup, sleep, waitForPort } from "./lib/proc.ts";
+import { median } from "./lib/report.ts";
+import { runWrk } from "./lib/wrk.ts";
+
+const DURATION = envInt("BENCH_DURATION", 5, 1);
+const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
+const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
+
+const TABLE = "type ip size 100k expire 30s store http_req_rate(10s)";
+const RULES = [
+  "track-sc0 src",
+  // Never true at this load: every request pays for the lookup and the ACL.
+  "deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }",
+];
+
+for (const cmd of ["wrk", "haproxy", "nginx"]) {
+  if (!(await hasCommand(cmd))) throw new Error(`${cmd} is not installed`);
+}
+
+const dir = await Deno.makeTempDir({ prefix: "sluice_stick_bench_" });
+const group = new ProcessGroup(true);
+const main = new URL("../main.ts", import.meta.url).pathname;
+try {
+  const backendPort = freePort();
+  await Deno.mkdir(`${dir}/www`);
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf`,
+    nginxConfig({ dir, port: backendPort, workerConnections: 4096, nofile: 8192 }),
+  );
+  const nginx = group.spawn("nginx", "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], {
+    nofile: 8192,
+  });
+  await waitForPort(backendPort, nginx);
+
+  const params = (bindPort: number) => ({
+    mode: "http" as const,
+    bindPort,
+    backendPort,
+    maxconn: 4096,
+    bufsize: 16384,
+  });
+  let lastPort = 0;
+  let n = 0;
+  const startSluice = async (yaml: string): Promise<void> => {
+    const f = `${dir}/sluice${++n}.yaml`;
+    await Deno.writeTextFile(f, yaml);
+    const p = group.spawn("sluice", Deno.execPath(), ["run", "-A", main, "-f", f], {
+      nofile: 8192,
+    });
+    await waitForPort(lastPort, p);
+  };
+  const startHaproxy = async (cfg: string): Promise<void> => {
+    const f = `${dir}/haproxy${++n}.cfg`;
+    await Deno.writeTextFile(f, cfg);
+    const p = group.spawn("haproxy", "haproxy", ["-db", "-f", f], {
+      nofile: 16384,
+      stderrFile: `${dir}/haproxy${n}.err`,
+    });
+    await waitForPort(lastPort, p);
+  };
+  const variants: Array<{ name: string; start: (port: number) => Promise<void> }> = [
+    {
+      name: "Sluice, no protection",
+      start: (port) => startSluice(sluiceConfig(params(port))),
+    },
+    {
+      name: "Sluice, track-sc0 + rate ACL",
+      start: (port) =>
+        startSluice(
+          sluiceConfig(params(port)).replace(
+            `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
+            [
+              "  fe:",
+              `    bind: "127.0.0.1:${port}"`,
+              "    default_backend: be",
+              `    stick-table: "${TABLE}"`,
+              "    http-request:",
+              ...RULES.map((r) => `      - "${r}"`),
+            ].join("\n"),
+          ),
+        ),
+    },
+    {
+      name: "HAProxy, track-sc0 + rate ACL",
+      start: (port) =>
+        startHaproxy(
+          haproxyConfig(params(port)).replace(
+            "  default_backend be\n",
+            [
+              "  default_backend be",
+              `  stick-table ${TABLE}`,
+              ...RULES.map((r) => `  http-request ${r}`),
+              "",
+            ].join("\n"),
+          ),
+        ),
+    },
+  ];
+  // All three run at once (idle ones cost nothing) and the rounds take
+  // turns, so that a neighbour's burst on the shared machine hits every
+  // column alike instead of one variant's rounds.
+  const results: Array<{ name: string; url: string; rps: number[]; non2xx: number }> = [];
+  for (const v of variants) {
+    lastPort = freePort();
+    await v.start(lastPort);
+    const url = `http://127.0.0.1:${lastPort}/`;
+    await runWrk(url, { threads: 1, connections: CONNS, durationS: 2 }); // warm-up (JIT)
+    results.push({ name: v.name, url, rps: [], non2xx: 0 });
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const r of results) {
+      const w = await runWrk(r.url, { threads: 1, connections: CONNS, durationS: DURATION });
+      r.rps.push(w.requestsPerSec);
+      r.non2xx += w.non2xx;
+      await sleep(200);
+    }
+  }
+  const med = (n: string) => median(results.find((r) => r.name === n)!.rps)!;
+  console.log(
+    `\nkeep-alive GET /, ${CONNS} connections, ${DURATION}s x ${ROUNDS} rounds (median); ` +
+      "shared machine: compare columns of this run only\n",
+  );
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(32)} ${med(r.name).toFixed(0).padStart(8)} req/s   rounds: ${
+        r.rps.map((x) => x.toFixed(0)).join(", ")
+      }   non-2xx: ${r.non2xx}`,
+    );
+  }
+  const prot = med("Sluice, track-sc0 + rate ACL");
+  console.log(
+    `\nprotection cost in Sluice: ${
+      ((1 - prot / med("Sluice, no protection")) * 100).toFixed(1)
+    }% of requests/s`,
+  );
+  console.log(
+    `Sluice / HAProxy with the same protection: ${
+      (prot / med("HAProxy, track-sc0 + rate ACL")).toFixed(2)
+    }x`,
+  );
+} finally {
+  await group.stopAll();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
