@@ -36,4 +36,10 @@ export class BackendCounters {
     this.bytesIn += inb;
     this.bytesOut += outb;
   }
+
+  /** Counts one server response time (ms), for the stats' average. */
+  addRespTime(tr: number): void {
+    this.respTimeSum += tr;
+    this.respSamples++;
+  }
 }

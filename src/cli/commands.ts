@@ -37,6 +37,7 @@ import {
   sessionIdText,
 } from "./show_misc.ts";
 import { renderStat } from "./show_stat.ts";
+import { clearTable, setTable, showTable, type StickTableSet } from "../stick/cli.ts";
 import {
   CLI_LVL_ADMIN,
   CLI_LVL_OPER,
@@ -158,6 +159,11 @@ function lowerLevel(env: CliEnv, to: number): string {
   return "";
 }
 
+/** The process's stick tables (an empty set when it has none). */
+function tablesOf(env: CliEnv): StickTableSet {
+  return env.p.tables ?? new Map();
+}
+
 /** The commands, in `help` order (HAProxy's is alphabetical with help/prompt/quit last). */
 export const COMMANDS: readonly Command[] = [
   {
@@ -178,6 +184,13 @@ export const COMMANDS: readonly Command[] = [
       clearCounters(env.p, all);
       return "";
     },
+  },
+  {
+    words: ["clear", "table"],
+    usage: "clear table <table> [<filter>]*",
+    desc: "remove an entry from a table (filter: data/key)",
+    level: CLI_LVL_OPER,
+    run: (env, a) => clearTable(tablesOf(env), a.slice(2), env.p.sched.clock.now()),
   },
   {
     words: ["del", "server"],
@@ -260,6 +273,13 @@ export const COMMANDS: readonly Command[] = [
     run: setServer,
   },
   {
+    words: ["set", "table"],
+    usage: "set table <table> key <k> [data.* <v>]*",
+    desc: "update or create a table entry's data",
+    level: CLI_LVL_OPER,
+    run: (env, a) => setTable(tablesOf(env), a.slice(2), env.p.sched.clock.now()),
+  },
+  {
     words: ["show", "backend"],
     usage: "show backend",
     desc: "list backends in the current running config",
@@ -320,6 +340,17 @@ export const COMMANDS: readonly Command[] = [
     level: CLI_LVL_USER,
     run: (env, a) =>
       renderStat(snapshot(env.p), a.includes("json") ? "json" : a.includes("typed") ? "typed" : ""),
+  },
+  {
+    words: ["show", "table"],
+    usage: "show table <table> [<filter>]*",
+    desc: "report table usage stats or dump this table's contents (filter: data/key)",
+    level: CLI_LVL_USER,
+    run: (env, a) => {
+      // Looking up one key needs operator rights, as in HAProxy.
+      if (a.includes("key") && env.conn.level < CLI_LVL_OPER) return PERMISSION_DENIED;
+      return showTable(tablesOf(env), a.slice(2), env.p.sched.clock.now());
+    },
   },
   {
     words: ["show", "version"],

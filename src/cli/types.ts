@@ -11,6 +11,7 @@ import type { IdleBudget } from "../backend/idle_conns.ts";
 import type { CheckManager } from "../check/mod.ts";
 import type { CliLevel, RuntimeConfig } from "../config/types.ts";
 import type { StatsSource } from "../stats/stats_service.ts";
+import type { StickTableSet } from "../stick/cli.ts";
 
 /** Access levels, ordered as HAProxy's ACCESS_LVL_USER/OPER/ADMIN. */
 export const CLI_LVL_USER = 1;
@@ -100,6 +101,10 @@ export interface CliProcess extends StatsSource {
   readonly idleBudget: IdleBudget;
   /** The live sessions, newest first. */
   liveSessions(): Iterable<CliSession>;
+  /** Stick tables by name (`show|clear|set table`); absent = none. */
+  readonly tables?: StickTableSet;
+  /** The scheduler's clock (ticks: stick-table expiry dates). */
+  readonly sched: { readonly clock: { now(): number } };
   /** In-process reload; absent or null: `reload` answers "reload not available". */
   readonly reloader?: CliReloader | null;
   /** Log lines dropped because the sink stalled (src/log); absent = 0. */

@@ -94,7 +94,8 @@ import {
   SI_ST_TAR,
 } from "../si/types.ts";
 import type { SessionNode } from "./session_list.ts";
-import { endConnCounters, type StkCounters } from "../stick/track.ts";
+import type { StkCounters } from "../stick/track.ts";
+import { countResponseTime, countStreamEnd } from "./stream_counters.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
 const LINGER_MS = 1000;
@@ -721,16 +722,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
 
   /** A response head was parsed: count its response time, bind the editor and sample context. */
   bindResponse(): void {
-    const txn = this.txn!;
-    // Response time (Tr) for the stats: from when the request could reach the server.
-    if (txn.tReqSent > 0 && this.be !== null && this.srv !== null) {
-      const tr = this.now() - Math.max(txn.tReqSent, this.tConnected);
-      this.be.counters.respTimeSum += tr;
-      this.be.counters.respSamples++;
-      this.srv.counters.respTimeSum += tr;
-      this.srv.counters.respSamples++;
-    }
-    txn.bindResponse();
+    countResponseTime(this);
+    this.txn!.bindResponse();
   }
 
   /**
@@ -929,14 +922,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.srvSi.close();
     // Counters. The backend and the server slot are released before the
     // final line, as HAProxy does: %bc and %sc no longer count this stream.
-    const bIn = this.req.totalIn, bOut = this.res.totalOut;
-    if (this.stk !== null && this.stk.active) endConnCounters(this.stk, bIn, bOut, ctx.sched.now);
-    this.fe.counters.addBytes(bIn, bOut);
-    if (this.be !== null) {
-      this.be.counters.addBytes(bIn, bOut);
-      this.be.beconn--;
-    }
-    if (this.srv !== null) this.srv.counters.addBytes(bIn, bOut);
+    countStreamEnd(this, ctx.sched.now);
     this.#releaseServer();
     if (this.txn === null) this.#log();
     else if (
@@ -971,11 +957,11 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   }
 
   /**
-   * Writes one line. `final`: the stream's last line, which HAProxy writes
-   * once the server side is closed: %sc no longer counts this stream (its
-   * cur_sess drops after a keep-alive line, before a final one).
+   * Writes one line (the clock is an op call: read only for a line written).
+   * `final`: the stream's last line, which HAProxy writes once the server side
+   * is closed: %sc no longer counts this stream (its cur_sess drops after a
+   * keep-alive line, before a final one).
    */
-  /** Writes the session's log line (the clock is an op call: read only for a line written). */
   #log(final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
