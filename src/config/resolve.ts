@@ -289,6 +289,10 @@ class Resolver {
     const defaultBackend = db === undefined ? -1 : lookup(db.value, db, "default_backend");
     const useBackends = (get<UseBackendLine[]>(sec, "use_backend")?.value ?? []).map((u) => {
       this.#checkAclNames(u, acls);
+      // `%[...]` names the backend per request (compiled by src/proxy/compile.ts).
+      if (u.backend.includes("%[")) {
+        return { backend: -1, dynamic: u.backend, cond: u.cond, line: u.line, col: u.col };
+      }
       return {
         backend: lookup(u.backend, u, "use_backend"),
         cond: u.cond,

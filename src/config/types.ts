@@ -100,7 +100,13 @@ export interface FrontendConfig {
   noLog: boolean;
   /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
   acls: ReadonlyArray<{ name: string; expr: string; line: number; col: number }>;
-  useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;
+  /**
+   * use_backend lines; `dynamic` is the backend name as a log-format value
+   * (`%[req.hdr(host),map_dom(hosts.map)]`, backend -1), resolved per request.
+   */
+  useBackends: ReadonlyArray<
+    { backend: number; dynamic?: string; cond: string; line: number; col: number }
+  >;
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
   /** Stats page / prometheus settings (issue 4), null when disabled. */

@@ -11,6 +11,9 @@
 // and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition } from "../acl/acl.ts";
+import { openPatternStore } from "../sample/pat_ref.ts";
+import type { ValueExpr } from "../sample/types.ts";
+import { compileValue } from "../sample/value.ts";
 import type { CompiledBackend } from "../backend/types.ts";
 import type { CompiledFrontend, CompiledSwitchingRule } from "../frontend/types.ts";
 import { httpCheckIssues } from "../check/http_check.ts";
@@ -45,6 +48,8 @@ export function compileConfig(
   const err = (line: number, col: number, path: string, message: string) =>
     issues.push({ severity: "error", file: cfg.file, line, col, path, message });
   const opts = baseDir === undefined ? {} : { baseDir };
+  // Map and ACL pattern files are read once per configuration, relative to it.
+  openPatternStore(baseDir ?? "");
 
   const frontends = cfg.frontends.map((fe): CompiledFrontend => {
     const base = `frontends.${fe.name}`;
@@ -52,8 +57,23 @@ export function compileConfig(
     for (const e of errors) err(e.line, e.col, `${base}.acl`, e.message);
     const useBackends: CompiledSwitchingRule[] = [];
     fe.useBackends.forEach((u, i) => {
+      let name: ValueExpr | undefined;
+      if (u.dynamic !== undefined) {
+        const v = compileValue(u.dynamic);
+        if ("error" in v) return err(u.line, u.col, `${base}.use_backend[${i}]`, v.error);
+        if (v.resFetch !== null) {
+          return err(
+            u.line,
+            u.col,
+            `${base}.use_backend[${i}]`,
+            `'${v.resFetch}' reads the response`,
+          );
+        }
+        name = v;
+      }
+      const dyn = name === undefined ? {} : { name };
       if (u.cond === "") {
-        useBackends.push({ backend: u.backend, cond: null });
+        useBackends.push({ backend: u.backend, cond: null, ...dyn });
         return;
       }
       const c = compileCondition(u.cond, acls);
@@ -65,7 +85,7 @@ export function compileConfig(
           `${base}.use_backend[${i}]`,
           `'${c.resFetch}' is a response fetch: a backend is chosen before any response exists`,
         );
-      } else useBackends.push({ backend: u.backend, cond: c });
+      } else useBackends.push({ backend: u.backend, cond: c, ...dyn });
     });
     const req = compileRules(fe.httpRequest, acls, "request", opts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);

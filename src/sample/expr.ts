@@ -10,7 +10,7 @@
 // first, resolve the keyword themselves, and call buildFetch().
 
 import { toByteString } from "./bytes.ts";
-import { CONVERTERS, findConverter } from "./converters.ts";
+import { compileConvArgs, CONVERTERS, findConverter } from "./converters.ts";
 import { FETCHES, findFetch } from "./fetch.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
@@ -115,6 +115,7 @@ export function buildFetch(
       break;
   }
   const ids: number[] = [];
+  const convArgs: unknown[] = [];
   let type = fd.out;
   for (const c of convs) {
     const cd = findConverter(c.name);
@@ -123,13 +124,24 @@ export function buildFetch(
         error: `unknown converter '${c.name}' in '${text}'${didYouMean(c.name, CONVERTERS)}`,
       };
     }
-    if (c.args !== null && c.args.length > 0) {
-      return { error: `converter '${c.name}' takes no argument` };
+    const ca = compileConvArgs(cd, c.args);
+    if (ca !== null && typeof ca === "object" && "error" in ca) {
+      return { error: `${(ca as { error: string }).error} in '${text}'` };
     }
     ids.push(cd.id);
+    convArgs.push(ca);
     type = cd.out;
   }
-  return Object.freeze({ def: fd, arg, occ, delim, convs: Object.freeze(ids), type, text });
+  return Object.freeze({
+    def: fd,
+    arg,
+    occ,
+    delim,
+    convs: Object.freeze(ids),
+    convArgs: Object.freeze(convArgs),
+    type,
+    text,
+  });
 }
 
 /**

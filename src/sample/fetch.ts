@@ -11,7 +11,7 @@
 // http_rules.ts do), and never knows how the HTTP layer stores a message:
 // SampleCtx is the only way in.
 
-import { convert } from "./converters.ts";
+import { convertSample } from "./converters.ts";
 import {
   type Fetch,
   type FetchDef,
@@ -481,7 +481,12 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
     }
   }
   if (f.convs.length > 0) {
-    for (let i = 0; i < out.length; i++) out[i] = convert(out[i] as string, f.convs);
+    let k = 0;
+    for (let i = 0; i < out.length; i++) {
+      const c = convertSample(out[i] as string, f.convs, f.convArgs);
+      if (c !== null) out[k++] = typeof c === "string" ? c : sampleToString(c);
+    }
+    out.length = k;
   }
   return out.length;
 }
@@ -514,10 +519,19 @@ function paramValues(q: string, name: string, delim: string, out: string[]): voi
 /**
  * One sample: the value of a single-valued fetch, or for multi-valued ones
  * the occurrence asked for (the last one by default, as HAProxy does outside
- * ACLs). Returns null when the sample does not exist (absent header, status
- * of a request, no query).
+ * ACLs), converters applied. Returns null when the sample does not exist
+ * (absent header, status of a request, no query) or a converter yields none
+ * (a map without a match nor a default).
  */
 export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
+  const v = fetchRaw(ctx, f);
+  // Multi-valued fetches went through fetchAll(), which converts.
+  if (v === null || f.convs.length === 0 || f.def.multi) return v;
+  return convertSample(v, f.convs, f.convArgs);
+}
+
+/** fetchOne() before converters (but multi-valued ones, converted by fetchAll()). */
+function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
   let v: string | null;
   switch (f.def.id) {
     case FETCH_TRUE:
@@ -590,8 +604,7 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
     default:
       return null;
   }
-  if (v === null || f.convs.length === 0) return v;
-  return convert(v, f.convs);
+  return v;
 }
 
 /** Renders a sample as text: integers in decimal, booleans "1"/"0", absent "". */

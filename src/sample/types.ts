@@ -185,6 +185,8 @@ export interface Fetch {
   readonly delim: string;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
+  /** Compiled converter arguments (converters.ts compileConvArgs), parallel to convs. */
+  readonly convArgs: readonly unknown[];
   /** Output type after converters. */
   readonly type: number;
   /** Expression as written. */
