@@ -8,6 +8,7 @@
 // nor evaluates one (src/sample/ does), and never decides anything.
 
 import type { SampleCtx } from "../sample/types.ts";
+import { VarStore } from "../sample/vars.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
@@ -41,6 +42,8 @@ interface KeptRequest {
  */
 export class HeadSampleCtx implements SampleCtx {
   isResponse: boolean;
+  /** Variables: sess for the stream's life, txn/req/res per request. */
+  readonly vars: VarStore;
   #src: string;
   #srcPort: number;
   #dst: string;
@@ -62,6 +65,7 @@ export class HeadSampleCtx implements SampleCtx {
 
   constructor() {
     this.isResponse = false;
+    this.vars = new VarStore();
     this.#src = "";
     this.#srcPort = 0;
     this.#dst = "";
@@ -81,8 +85,9 @@ export class HeadSampleCtx implements SampleCtx {
     this.#resHdrs = new Map();
   }
 
-  /** Sets the connection addresses (client src, local dst). */
+  /** Sets the connection addresses (client src, local dst); a new session's variables. */
   setConnection(src: string, srcPort: number, dst: string, dstPort: number): void {
+    this.vars.newSession();
     this.#src = src;
     this.#srcPort = srcPort;
     this.#dst = dst;
@@ -96,6 +101,7 @@ export class HeadSampleCtx implements SampleCtx {
    */
   setRequest(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
     this.isResponse = false;
+    this.vars.newTxn();
     this.#reqBuf = buf;
     this.#req = head;
     this.#reqEd = ed;
@@ -113,6 +119,7 @@ export class HeadSampleCtx implements SampleCtx {
   /** Binds the response head and its editor; isResponse becomes true. */
   setResponse(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
     this.isResponse = true;
+    this.vars.endRequest();
     this.#resBuf = buf;
     this.#res = head;
     this.#resEd = ed;

@@ -32,6 +32,7 @@ import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts"
 import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { compileExtAction, EXT_ACTIONS, type ExtAction, isExtAction } from "./rule_actions.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -79,6 +80,8 @@ const ACT_SET_METHOD = 12;
 const ACT_SET_STATUS = 13;
 const ACT_REPLACE_PATH = 14;
 const ACT_REPLACE_URI = 15;
+/** An action compiled by rule_actions.ts (set-var, unset-var, …). */
+const ACT_EXT = 16;
 
 /** Which side an action may run on. */
 const SIDE_BOTH = 0;
@@ -106,7 +109,7 @@ const ACTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
 ]);
 
 /** Action keywords, for docs and suggestions. */
-export const RULE_ACTIONS: readonly string[] = Object.freeze([...ACTIONS.keys()]);
+export const RULE_ACTIONS: readonly string[] = Object.freeze([...ACTIONS.keys(), ...EXT_ACTIONS]);
 
 /** Redirect kinds. */
 const REDIR_LOCATION = 0;
@@ -148,6 +151,8 @@ export interface Rule {
   readonly headers: ReadonlyArray<readonly [string, ValueExpr]>;
   /** Precomputed verdict for deny and static returns, else null. */
   readonly verdict: RuleVerdict | null;
+  /** ACT_EXT: the action rule_actions.ts compiled. */
+  readonly ext: ExtAction | null;
   /** Reads the request (condition or values): response rules need keepRequest(). */
   readonly usesRequest: boolean;
   /** Position of the rule line. */
@@ -185,6 +190,7 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     body: EMPTY_BODY,
     headers: [],
     verdict: null,
+    ext: null,
     usesRequest: false,
     line: l.line,
     col: l.col,
@@ -251,9 +257,9 @@ function compileRule(
   const first = toks[0];
   if (first === undefined) return { error: "empty rule" };
   const kw = first.text;
-  const act = ACTIONS.get(kw);
+  const act = ACTIONS.get(kw) ?? (isExtAction(kw) ? [ACT_EXT, SIDE_BOTH] as const : undefined);
   if (act === undefined) {
-    return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
+    return { error: `unknown action '${kw}'${didYouMean(kw, RULE_ACTIONS)}` };
   }
   const [action, allowed] = act;
   const where = side === "request" ? "http-request" : "http-response";
@@ -579,6 +585,18 @@ function compileRule(
       r.value = ve;
       break;
     }
+    case ACT_EXT: {
+      const x = compileExtAction(kw, args, side);
+      if ("error" in x) return x;
+      if (side === "request" && x.resFetch !== null) {
+        return {
+          error: `'${x.resFetch}' reads the response, which is not available in ${where} rules`,
+        };
+      }
+      r.ext = x.action;
+      uses |= x.uses;
+      break;
+    }
     case ACT_SET_STATUS: {
       if (args.length !== 1 && !(args.length === 3 && args[1] === "reason")) {
         return count(1, "a status [reason TEXT]") ?? { error: "bad arguments" };
@@ -693,6 +711,11 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_SET_STATUS:
         ed.setStatus(r.status, r.reason === null ? null : evalValue(r.reason, ctx));
         break;
+      case ACT_EXT: {
+        const v = (r.ext as ExtAction).run(ctx);
+        if (v !== null) return v;
+        break;
+      }
     }
   }
   return VERDICT_CONTINUE;

@@ -19,8 +19,13 @@ import {
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
+  SMP_ARG_CONST,
   SMP_ARG_PARAM,
+  SMP_ARG_VAR,
+  SMP_T_BOOL,
+  SMP_T_INT,
 } from "./types.ts";
+import { parseVarName } from "./vars.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
 export function splitFetchExpr(
@@ -77,6 +82,8 @@ export function buildFetch(
   let arg = "";
   let occ = 0;
   let delim = "&";
+  let scope = 0;
+  let dflt: string | null = null;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -100,6 +107,27 @@ export function buildFetch(
       }
       break;
     }
+    case SMP_ARG_VAR: {
+      if (a.length === 0 || a.length > 2) {
+        return { error: `'${fd.name}' expects a variable name: ${fd.name}(SCOPE.NAME[,DEFAULT])` };
+      }
+      const vn = parseVarName(a[0] as string);
+      if ("error" in vn) return { error: `${vn.error} in '${text}'` };
+      scope = vn.scope;
+      arg = vn.name;
+      if (a.length === 2) dflt = toByteString(a[1] as string);
+      break;
+    }
+    case SMP_ARG_CONST:
+      if (a.length !== 1) return { error: `'${fd.name}' expects one argument: ${fd.name}(VALUE)` };
+      arg = toByteString(a[0] as string);
+      if (fd.out === SMP_T_INT && !/^[+-]?\d+$/.test(arg)) {
+        return { error: `invalid integer '${arg}' in '${text}'` };
+      }
+      if (fd.out === SMP_T_BOOL && !/^(0|1|true|false)$/.test(arg)) {
+        return { error: `invalid boolean '${arg}' in '${text}' (expected 0, 1, true or false)` };
+      }
+      break;
     case SMP_ARG_PARAM:
       if (a.length === 0 || a[0] === "") {
         return { error: `missing parameter name in '${text}' (expected ${fd.name}(NAME))` };
@@ -137,6 +165,8 @@ export function buildFetch(
     arg,
     occ,
     delim,
+    scope,
+    dflt,
     convs: Object.freeze(ids),
     convArgs: Object.freeze(convArgs),
     type,

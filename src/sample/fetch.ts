@@ -21,6 +21,8 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_VAR,
+  SMP_ARG_CONST,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -62,6 +64,14 @@ const FETCH_STATUS = 18;
 const FETCH_LV_HQ = 19;
 /** Log-format `%HV`: "HTTP/1.1". */
 const FETCH_LV_HV = 20;
+/** `var(scope.name)`. */
+const FETCH_VAR = 21;
+/** `str(text)`. */
+const FETCH_STR = 22;
+/** `int(n)`. */
+const FETCH_INT = 23;
+/** `bool(b)`. */
+const FETCH_BOOL = 24;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -361,6 +371,42 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     doc: "response header line count",
   }),
   fetchDef({
+    name: "var",
+    id: FETCH_VAR,
+    args: SMP_ARG_VAR,
+    out: S,
+    use: 0,
+    val: BOTH,
+    doc: "value of a variable: var(SCOPE.NAME[,DEFAULT])",
+  }),
+  fetchDef({
+    name: "str",
+    id: FETCH_STR,
+    args: SMP_ARG_CONST,
+    out: S,
+    use: 0,
+    val: BOTH,
+    doc: "constant string: str(TEXT)",
+  }),
+  fetchDef({
+    name: "int",
+    id: FETCH_INT,
+    args: SMP_ARG_CONST,
+    out: I,
+    use: 0,
+    val: BOTH,
+    doc: "constant integer: int(N)",
+  }),
+  fetchDef({
+    name: "bool",
+    id: FETCH_BOOL,
+    args: SMP_ARG_CONST,
+    out: SMP_T_BOOL,
+    use: 0,
+    val: BOTH,
+    doc: "constant boolean: bool(0|1|true|false)",
+  }),
+  fetchDef({
     name: "status",
     id: FETCH_STATUS,
     out: I,
@@ -592,6 +638,16 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
     }
     case FETCH_LV_HV:
       return "HTTP/" + ctx.reqVer();
+    case FETCH_VAR: {
+      const x = ctx.vars.get(f.scope, f.arg);
+      return x === null ? f.dflt : x;
+    }
+    case FETCH_STR:
+      return f.arg;
+    case FETCH_INT:
+      return Number(f.arg);
+    case FETCH_BOOL:
+      return f.arg === "1" || f.arg === "true";
     case FETCH_HDR:
     case FETCH_FHDR:
     case FETCH_URL_PARAM: {

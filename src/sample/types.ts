@@ -42,6 +42,18 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
+  /** The variables this stream sees (vars.ts VarStore). */
+  readonly vars: SampleVars;
+}
+
+/** Variables by scope (vars.ts VAR_*) and name, as fetches and actions use them. */
+export interface SampleVars {
+  /** The value, or null when not set. */
+  get(scope: number, name: string): Sample;
+  /** Sets a value (null leaves the variable unchanged). */
+  set(scope: number, name: string, v: Sample): void;
+  /** Removes a variable. */
+  unset(scope: number, name: string): void;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */
@@ -116,6 +128,10 @@ export const SMP_ARG_HDR = 1;
 export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
+/** `(scope.name[,default])`: a variable (`var`). */
+export const SMP_ARG_VAR = 4;
+/** `(text)`: a constant (`str`, `int`, `bool`). */
+export const SMP_ARG_CONST = 5;
 
 // Which head a header fetch reads.
 
@@ -183,6 +199,9 @@ export interface Fetch {
   readonly occ: number;
   /** url_param delimiter. */
   readonly delim: string;
+  /** var(): the VAR_* scope (`arg` is the name) and the default (null: none). */
+  readonly scope: number;
+  readonly dflt: string | null;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
   /** Compiled converter arguments (converters.ts compileConvArgs), parallel to convs. */

@@ -17,7 +17,9 @@ import {
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
+  SMP_ARG_CONST,
   SMP_ARG_PARAM,
+  SMP_ARG_VAR,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -37,6 +39,10 @@ function exprOf(d: FetchDef): string {
       return `${d.name}(x-a)`;
     case SMP_ARG_PARAM:
       return `${d.name}(a)`;
+    case SMP_ARG_VAR:
+      return `${d.name}(txn.a)`;
+    case SMP_ARG_CONST:
+      return `${d.name}(1)`;
     default:
       return d.name;
   }
@@ -56,7 +62,8 @@ Deno.test("every fetch keyword is a complete entry with a unique name", () => {
     assert.equal(findFetch(d.name), d);
     assert.ok(Object.isFrozen(d), d.name);
     assert.ok(
-      [SMP_ARG_NONE, SMP_ARG_HDR, SMP_ARG_HDR_NAME, SMP_ARG_PARAM].includes(d.args),
+      [SMP_ARG_NONE, SMP_ARG_HDR, SMP_ARG_HDR_NAME, SMP_ARG_PARAM, SMP_ARG_VAR, SMP_ARG_CONST]
+        .includes(d.args),
       d.name,
     );
     assert.ok(SMP_TYPE_NAMES[d.out] !== undefined, `${d.name}: out ${d.out}`);
@@ -170,6 +177,13 @@ Deno.test("the argument grammar of each fetch is enforced by the expression comp
         assert.deepEqual(compileFetch(`${n}(a,;;)`), {
           error: `delimiter must be one character in '${n}(a,;;)'`,
         });
+        break;
+      case SMP_ARG_VAR:
+        assert.ok("error" in compileFetch(n), n);
+        assert.ok("error" in compileFetch(`${n}(nope.a)`), n);
+        break;
+      case SMP_ARG_CONST:
+        assert.ok("error" in compileFetch(n), n);
         break;
     }
   }
