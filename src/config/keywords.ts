@@ -181,6 +181,17 @@ export const ROOT_KEYWORDS: readonly Keyword[] = [
   { name: "defaults", kind: "section", doc: "values every frontend and backend inherits" },
   { name: "frontends", kind: "section", doc: "map of frontend name → frontend section" },
   { name: "backends", kind: "section", doc: "map of backend name → backend section" },
+  { name: "userlists", kind: "section", doc: "map of userlist name → userlist section" },
+];
+
+/** `userlists.NAME:` (HAProxy's userlist section). */
+export const USERLIST_KEYWORDS: readonly Keyword[] = [
+  {
+    name: "user",
+    kind: "rules",
+    doc: 'list of "NAME password HASH|insecure-password PASS [groups G,...]" lines',
+  },
+  { name: "group", kind: "rules", doc: 'list of "NAME [users U,...]" lines' },
 ];
 
 /** `global:` (HAProxy's global section; tune.* keywords without the prefix). */

@@ -99,7 +99,12 @@ class Resolver {
     const modeKnown = this.#in.backends.map((b) => this.#modeKnown(b));
     const frontends = this.#in.frontends.map((f) => this.#frontend(f, backends, modeKnown, index));
     this.#checkBindConflicts();
-    return { file: this.#rep.file, global, frontends, backends };
+    const userlists = (this.#in.userlists ?? []).map((u) => ({
+      name: u.name,
+      users: get<RuleLine[]>(u, "user")?.value ?? [],
+      groups: get<RuleLine[]>(u, "group")?.value ?? [],
+    }));
+    return { file: this.#rep.file, global, frontends, backends, userlists };
   }
 
   #global(): GlobalConfig {

@@ -255,6 +255,15 @@ export interface RuntimeConfig {
   global: GlobalConfig;
   frontends: FrontendConfig[];
   backends: BackendConfig[];
+  /** `userlists:` sections, raw lines compiled by src/proxy/compile.ts (absent: none). */
+  userlists?: UserlistConfig[];
+}
+
+/** A userlist section (HAProxy `userlist NAME`): its `user` and `group` lines. */
+export interface UserlistConfig {
+  name: string;
+  users: ReadonlyArray<RuleLine>;
+  groups: ReadonlyArray<RuleLine>;
 }
 
 /** One configuration problem, with its position and the key path. */

@@ -28,6 +28,7 @@ import {
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "./keywords.ts";
 import {
   formatSize,
@@ -99,6 +100,8 @@ export interface CheckedConfig {
   defaults: Section | null;
   frontends: Section[];
   backends: Section[];
+  /** `userlists:` sections (absent when the file has none). */
+  userlists?: Section[];
 }
 
 /** Collects issues and turns YAML offsets into 1-based line/col. */
@@ -223,6 +226,9 @@ class Validator {
             break;
           case "backends":
             out.backends = this.#proxies(value, "backends", BACKEND_KEYWORDS, "backend");
+            break;
+          case "userlists":
+            out.userlists = this.#proxies(value, "userlists", USERLIST_KEYWORDS, "userlist");
             break;
         }
       }

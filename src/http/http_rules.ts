@@ -166,6 +166,8 @@ export interface Rule {
 export interface CompileRulesOptions {
   /** Directory that relative `return file` / `lf-file` paths are read from (default: cwd). */
   baseDir?: string;
+  /** Name of the proxy the rules belong to (`auth`'s default realm). */
+  proxyName?: string;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -586,7 +588,7 @@ function compileRule(
       break;
     }
     case ACT_EXT: {
-      const x = compileExtAction(kw, args, side);
+      const x = compileExtAction(kw, args, side, opts.proxyName ?? "");
       if ("error" in x) return x;
       if (side === "request" && x.resFetch !== null) {
         return {

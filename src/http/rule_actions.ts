@@ -14,6 +14,8 @@ import { compileFetch } from "../sample/expr.ts";
 import { fetchOne } from "../sample/fetch.ts";
 import { type Fetch, type SampleCtx, SMP_VAL_REQ } from "../sample/types.ts";
 import { parseVarName, type VarName } from "../sample/vars.ts";
+import { toByteString } from "../sample/bytes.ts";
+import { defaultErrorBody } from "./http_errors.ts";
 
 /** A `return` verdict built by an action (structurally a http_rules.ts RuleVerdict). */
 export interface ExtReturn {
@@ -39,7 +41,7 @@ export interface ExtCompiled {
 }
 
 /** Keywords (before any parenthesis) this file compiles. */
-export const EXT_ACTIONS: readonly string[] = Object.freeze(["set-var", "unset-var"]);
+export const EXT_ACTIONS: readonly string[] = Object.freeze(["set-var", "unset-var", "auth"]);
 
 /** True for an action keyword this file compiles (`set-var(txn.x)` included). */
 export function isExtAction(kw: string): boolean {
@@ -115,32 +117,70 @@ class UnsetVar implements ExtAction {
   }
 }
 
+/** `auth [realm R]`: a 401 asking for basic credentials. */
+class Auth implements ExtAction {
+  readonly #reply: ExtReturn;
+
+  constructor(realm: string) {
+    const r = realm.replace(/["\\]/g, "\\$&");
+    this.#reply = Object.freeze({
+      kind: "return",
+      status: 401,
+      contentType: "text/html",
+      body: defaultErrorBody(401),
+      headers: Object.freeze([["WWW-Authenticate", `Basic realm="${r}"`] as const]),
+    });
+  }
+
+  run(_ctx: SampleCtx): ExtReturn {
+    return this.#reply;
+  }
+}
+
 /**
  * Compiles one action keyword isExtAction() accepted, with its arguments
- * (the words before `if`/`unless`). `side` is the rule set's direction.
+ * (the words before `if`/`unless`). `side` is the rule set's direction;
+ * `proxyName` the default realm of `auth`.
  */
 export function compileExtAction(
   kw: string,
   args: readonly string[],
-  _side: "request" | "response",
+  side: "request" | "response",
+  proxyName: string,
 ): ExtCompiled | { error: string } {
   const sp = splitKeyword(kw);
   if ("error" in sp) return sp;
   switch (sp.name) {
     case "set-var":
-      if (sp.arg === null) return { error: "'set-var' expects a variable: set-var(SCOPE.NAME) EXPR" };
+      if (sp.arg === null) {
+        return { error: "'set-var' expects a variable: set-var(SCOPE.NAME) EXPR" };
+      }
       return compileSetVar(sp.arg, args);
     case "unset-var": {
-      if (sp.arg === null) return { error: "'unset-var' expects a variable: unset-var(SCOPE.NAME)" };
+      if (sp.arg === null) {
+        return { error: "'unset-var' expects a variable: unset-var(SCOPE.NAME)" };
+      }
       const vn = parseVarName(sp.arg);
       if ("error" in vn) return { error: `'unset-var': ${vn.error}` };
       if (args.length > 0) return { error: `'unset-var(${sp.arg})' takes no argument` };
       return { action: new UnsetVar(vn), uses: 0, resFetch: null };
     }
+    case "auth": {
+      if (side === "response") return { error: "'auth' is only allowed in http-request rules" };
+      if (sp.arg !== null) return { error: `unexpected '(${sp.arg})' after 'auth'` };
+      let realm = proxyName;
+      if (args.length === 2 && args[0] === "realm") realm = args[1] as string;
+      else if (args.length !== 0) {
+        return {
+          error: `'auth' expects [realm REALM], got ${args.map((a) => `'${a}'`).join(" ")}`,
+        };
+      }
+      if (/[\r\n\0]/.test(realm)) return { error: "'auth' realm must not contain CR, LF or NUL" };
+      return { action: new Auth(toByteString(realm)), uses: 0, resFetch: null };
+    }
   }
   return { error: `unknown action '${kw}'` };
 }
-
 
 // Note about invariants: compiled actions are immutable and shared by every
 // stream; all per-stream state lives in the SampleCtx (vars).

@@ -12,6 +12,7 @@
 
 import { AclTable, compileAcls, compileCondition } from "../acl/acl.ts";
 import { openPatternStore } from "../sample/pat_ref.ts";
+import { compileUserlist, openUserlists } from "../sample/auth.ts";
 import type { ValueExpr } from "../sample/types.ts";
 import { compileValue } from "../sample/value.ts";
 import type { CompiledBackend } from "../backend/types.ts";
@@ -50,6 +51,12 @@ export function compileConfig(
   const opts = baseDir === undefined ? {} : { baseDir };
   // Map and ACL pattern files are read once per configuration, relative to it.
   openPatternStore(baseDir ?? "");
+  // Userlists first: http_auth(L) in any rule resolves L among them.
+  openUserlists((cfg.userlists ?? []).map((ul) => {
+    const { list, errors } = compileUserlist(ul);
+    for (const e of errors) err(e.line, e.col, `userlists.${ul.name}`, e.message);
+    return list;
+  }));
 
   const frontends = cfg.frontends.map((fe): CompiledFrontend => {
     const base = `frontends.${fe.name}`;
@@ -87,9 +94,10 @@ export function compileConfig(
         );
       } else useBackends.push({ backend: u.backend, cond: c, ...dyn });
     });
-    const req = compileRules(fe.httpRequest, acls, "request", opts);
+    const feOpts = { ...opts, proxyName: fe.name };
+    const req = compileRules(fe.httpRequest, acls, "request", feOpts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
-    const res = compileRules(fe.httpResponse, acls, "response", opts);
+    const res = compileRules(fe.httpResponse, acls, "response", feOpts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
@@ -154,9 +162,10 @@ export function compileConfig(
     const base = `backends.${be.name}`;
     // Backends have no acl section: their conditions use inline and predefined ACLs.
     const acls = new AclTable();
-    const req = compileRules(be.httpRequest, acls, "request", opts);
+    const beOpts = { ...opts, proxyName: be.name };
+    const req = compileRules(be.httpRequest, acls, "request", beOpts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
-    const res = compileRules(be.httpResponse, acls, "response", opts);
+    const res = compileRules(be.httpResponse, acls, "response", beOpts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     // Reported here so that `-c` and the start-up name them at file:line:col;
     // without `option httpchk` the lines are ignored, as at start-up.

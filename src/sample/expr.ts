@@ -16,16 +16,18 @@ import { didYouMean } from "../tools/suggest.ts";
 import {
   type Fetch,
   type FetchDef,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
-  SMP_ARG_CONST,
   SMP_ARG_PARAM,
+  SMP_ARG_USERLIST,
   SMP_ARG_VAR,
   SMP_T_BOOL,
   SMP_T_INT,
 } from "./types.ts";
 import { parseVarName } from "./vars.ts";
+import { findUserlist, userlistNames } from "./auth.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
 export function splitFetchExpr(
@@ -84,6 +86,7 @@ export function buildFetch(
   let delim = "&";
   let scope = 0;
   let dflt: string | null = null;
+  let ref: unknown = null;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -116,6 +119,22 @@ export function buildFetch(
       scope = vn.scope;
       arg = vn.name;
       if (a.length === 2) dflt = toByteString(a[1] as string);
+      break;
+    }
+    case SMP_ARG_USERLIST: {
+      if (a.length !== 1 || a[0] === "") {
+        return { error: `'${fd.name}' expects a userlist name: ${fd.name}(USERLIST)` };
+      }
+      const ul = findUserlist(a[0] as string);
+      if (ul === undefined) {
+        return {
+          error: `userlist '${a[0]}' not found in '${text}'${
+            didYouMean(a[0] as string, userlistNames())
+          }`,
+        };
+      }
+      arg = a[0] as string;
+      ref = ul;
       break;
     }
     case SMP_ARG_CONST:
@@ -167,6 +186,7 @@ export function buildFetch(
     delim,
     scope,
     dflt,
+    ref,
     convs: Object.freeze(ids),
     convArgs: Object.freeze(convArgs),
     type,

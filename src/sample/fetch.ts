@@ -11,18 +11,20 @@
 // http_rules.ts do), and never knows how the HTTP layer stores a message:
 // SampleCtx is the only way in.
 
+import { authenticate, type Userlist } from "./auth.ts";
 import { convertSample } from "./converters.ts";
 import {
   type Fetch,
   type FetchDef,
   type Sample,
   type SampleCtx,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_USERLIST,
   SMP_ARG_VAR,
-  SMP_ARG_CONST,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -72,6 +74,10 @@ const FETCH_STR = 22;
 const FETCH_INT = 23;
 /** `bool(b)`. */
 const FETCH_BOOL = 24;
+/** `http_auth(L)`. */
+const FETCH_HTTP_AUTH = 25;
+/** `http_auth_group(L)`: the user as a value, its groups in ACLs. */
+const FETCH_HTTP_AUTH_GROUP = 26;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -407,6 +413,25 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     doc: "constant boolean: bool(0|1|true|false)",
   }),
   fetchDef({
+    name: "http_auth",
+    id: FETCH_HTTP_AUTH,
+    args: SMP_ARG_USERLIST,
+    out: SMP_T_BOOL,
+    use: REQ,
+    val: BOTH,
+    doc: "true when the Authorization header holds a user and password of USERLIST",
+  }),
+  fetchDef({
+    name: "http_auth_group",
+    id: FETCH_HTTP_AUTH_GROUP,
+    args: SMP_ARG_USERLIST,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    multi: true,
+    doc: "authenticated user of USERLIST (in an ACL: matched against the user's groups)",
+  }),
+  fetchDef({
     name: "status",
     id: FETCH_STATUS,
     out: I,
@@ -511,6 +536,11 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
       if (q !== null) paramValues(q, f.arg, f.delim, out);
       break;
     }
+    case FETCH_HTTP_AUTH_GROUP: {
+      const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
+      if (u !== null) { for (const g of u.groups) out.push(g); }
+      break;
+    }
     default: {
       const v = fetchOne(ctx, f);
       if (v !== null) out.push(typeof v === "string" ? v : String(v));
@@ -571,8 +601,10 @@ function paramValues(q: string, name: string, delim: string, out: string[]): voi
  */
 export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
   const v = fetchRaw(ctx, f);
-  // Multi-valued fetches went through fetchAll(), which converts.
-  if (v === null || f.convs.length === 0 || f.def.multi) return v;
+  // Multi-valued fetches went through fetchAll(), which converts (but the
+  // user name of http_auth_group).
+  if (v === null || f.convs.length === 0) return v;
+  if (f.def.multi && f.def.id !== FETCH_HTTP_AUTH_GROUP) return v;
   return convertSample(v, f.convs, f.convArgs);
 }
 
@@ -648,6 +680,12 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       return Number(f.arg);
     case FETCH_BOOL:
       return f.arg === "1" || f.arg === "true";
+    case FETCH_HTTP_AUTH:
+      return authenticate(f.ref as Userlist, ctx.reqHeader("authorization")) !== null;
+    case FETCH_HTTP_AUTH_GROUP: {
+      const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
+      return u === null ? null : u.name;
+    }
     case FETCH_HDR:
     case FETCH_FHDR:
     case FETCH_URL_PARAM: {

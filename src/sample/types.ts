@@ -132,6 +132,8 @@ export const SMP_ARG_PARAM = 3;
 export const SMP_ARG_VAR = 4;
 /** `(text)`: a constant (`str`, `int`, `bool`). */
 export const SMP_ARG_CONST = 5;
+/** `(userlist)`: a userlist name (`http_auth`), resolved at config time. */
+export const SMP_ARG_USERLIST = 6;
 
 // Which head a header fetch reads.
 
@@ -202,6 +204,8 @@ export interface Fetch {
   /** var(): the VAR_* scope (`arg` is the name) and the default (null: none). */
   readonly scope: number;
   readonly dflt: string | null;
+  /** An object the argument names, resolved at config time (http_auth: the Userlist). */
+  readonly ref: unknown;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
   /** Compiled converter arguments (converters.ts compileConvArgs), parallel to convs. */

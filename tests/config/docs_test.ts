@@ -11,6 +11,7 @@ import {
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
 const DOC = new URL("../../docs/configuration.md", import.meta.url);
@@ -27,6 +28,7 @@ Deno.test("docs/configuration.md names every key, option and balance algorithm",
     STATS_KEYWORDS,
     OPTION_KEYWORDS,
     BALANCE_KEYWORDS,
+    USERLIST_KEYWORDS,
   ].flatMap((t) => t.map((k) => k.name));
   // Each appears in code style, alone or followed by its arguments (`uri [len N]`).
   const missing = [...new Set(names)].filter((n) =>

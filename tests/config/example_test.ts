@@ -10,6 +10,7 @@ import {
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
 const EXAMPLE = new URL("../../config.example.yaml", import.meta.url).pathname;
@@ -86,6 +87,7 @@ Deno.test("every key of every keyword table appears in config.example.yaml", asy
     SERVER_KEYWORDS,
     TIMEOUT_KEYWORDS,
     STATS_KEYWORDS,
+    USERLIST_KEYWORDS,
   ];
   const keys = new Set(tables.flatMap((t) => t.map((k) => k.name)));
   // A key counts when written as "key:" live or in a comment, alone or in a flow map.

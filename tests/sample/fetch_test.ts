@@ -4,6 +4,7 @@
 // table rather than for a hand-picked few.
 
 import assert from "node:assert/strict";
+import { compileUserlist, openUserlists } from "../../src/sample/auth.ts";
 import { compileAcls, compileCondition } from "../../src/acl/acl.ts";
 import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
@@ -14,11 +15,12 @@ import { compileFetch } from "../../src/sample/expr.ts";
 import { FETCHES, findFetch } from "../../src/sample/fetch.ts";
 import {
   type FetchDef,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
-  SMP_ARG_CONST,
   SMP_ARG_PARAM,
+  SMP_ARG_USERLIST,
   SMP_ARG_VAR,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
@@ -30,6 +32,15 @@ import {
   SMP_VAL_RES,
   smpValToString,
 } from "../../src/sample/types.ts";
+
+// The userlist `http_auth(L)` names (configurations compiled here replace it with their own L).
+openUserlists([
+  compileUserlist({
+    name: "L",
+    groups: [{ text: "one", line: 1, col: 1 }, { text: "two", line: 2, col: 1 }],
+    users: [{ text: "u insecure-password p groups one,two", line: 3, col: 1 }],
+  }).list,
+]);
 
 /** A well-formed use of `d`: its name with the arguments its grammar wants. */
 function exprOf(d: FetchDef): string {
@@ -43,6 +54,8 @@ function exprOf(d: FetchDef): string {
       return `${d.name}(txn.a)`;
     case SMP_ARG_CONST:
       return `${d.name}(1)`;
+    case SMP_ARG_USERLIST:
+      return `${d.name}(L)`;
     default:
       return d.name;
   }
@@ -62,8 +75,15 @@ Deno.test("every fetch keyword is a complete entry with a unique name", () => {
     assert.equal(findFetch(d.name), d);
     assert.ok(Object.isFrozen(d), d.name);
     assert.ok(
-      [SMP_ARG_NONE, SMP_ARG_HDR, SMP_ARG_HDR_NAME, SMP_ARG_PARAM, SMP_ARG_VAR, SMP_ARG_CONST]
-        .includes(d.args),
+      [
+        SMP_ARG_NONE,
+        SMP_ARG_HDR,
+        SMP_ARG_HDR_NAME,
+        SMP_ARG_PARAM,
+        SMP_ARG_VAR,
+        SMP_ARG_CONST,
+        SMP_ARG_USERLIST,
+      ].includes(d.args),
       d.name,
     );
     assert.ok(SMP_TYPE_NAMES[d.out] !== undefined, `${d.name}: out ${d.out}`);
@@ -122,6 +142,8 @@ Deno.test("a fetch not valid on requests is refused by every request compiler, w
         "  be:",
         "    servers:",
         "      - { name: s1, address: 127.0.0.1:9001 }",
+        "userlists:",
+        "  L: { group: [one, two], user: ['u insecure-password p groups one,two'] }",
         "",
       ].join("\n"),
       "cfg.yaml",
@@ -185,6 +207,10 @@ Deno.test("the argument grammar of each fetch is enforced by the expression comp
       case SMP_ARG_CONST:
         assert.ok("error" in compileFetch(n), n);
         break;
+      case SMP_ARG_USERLIST:
+        assert.ok("error" in compileFetch(n), n);
+        assert.ok("error" in compileFetch(`${n}(NoSuchList)`), n);
+        break;
     }
   }
 });
@@ -222,7 +248,11 @@ const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0)
 function twiceCtx(): HeadSampleCtx {
   const ctx = new HeadSampleCtx();
   ctx.setConnection("192.0.2.1", 1000, "192.0.2.2", 80);
-  const req = enc("GET /p?a=one&a=two HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n\r\n");
+  // u:p authenticates in userlist L, whose groups are "one" and "two".
+  const req = enc(
+    "GET /p?a=one&a=two HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n" +
+      "Authorization: Basic dTpw\r\n\r\n",
+  );
   const rh = new HttpHead();
   assert.ok(parseRequestHead(req, 0, req.length, rh) > 0);
   ctx.setRequest(req, rh);
