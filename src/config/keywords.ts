@@ -169,6 +169,16 @@ const HTTP_REQUEST: Keyword = {
   kind: "rules",
   doc: 'list of HAProxy http-request rules, e.g. "set-header X-Foo bar"',
 };
+const UNIQUE_ID_FORMAT: Keyword = {
+  name: "unique-id-format",
+  kind: "rule",
+  doc: 'format of the unique id of each request (a value: "%[...]", %ci, %cp, %Ts, %rt …)',
+};
+const UNIQUE_ID_HEADER: Keyword = {
+  name: "unique-id-header",
+  kind: "string",
+  doc: "header the unique id is added to before the request is forwarded",
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -285,6 +295,8 @@ export const DEFAULTS_KEYWORDS: readonly Keyword[] = [
   LOG_FORMAT,
   LOG,
   ERRORFILE,
+  UNIQUE_ID_FORMAT,
+  UNIQUE_ID_HEADER,
 ];
 
 /** `frontends.NAME:` */
@@ -320,6 +332,13 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   HTTP_RESPONSE,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
+  {
+    name: "capture",
+    kind: "rules",
+    doc: 'list of "request header NAME len N" / "response header NAME len N" captures for the log',
+  },
+  UNIQUE_ID_FORMAT,
+  UNIQUE_ID_HEADER,
 ];
 
 /** `backends.NAME:` */

@@ -344,6 +344,9 @@ class Resolver {
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
+      captures: this.#httpRules(sec, "capture", tcp, label),
+      uniqueIdFormat: this.#inherit<RuleLine>(sec, "unique-id-format")?.value ?? null,
+      uniqueIdHeader: this.#inherit<string>(sec, "unique-id-header")?.value ?? null,
     };
   }
 

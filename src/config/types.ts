@@ -113,6 +113,12 @@ export interface FrontendConfig {
   stats: StatsConfig | null;
   /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
   errorFiles: ReadonlyArray<RuleLine>;
+  /** Raw `capture` lines ("request header Host len 20"), compiled by src/proxy/compile.ts. */
+  captures?: ReadonlyArray<RuleLine>;
+  /** `unique-id-format` (own or from defaults), null when not set. */
+  uniqueIdFormat?: RuleLine | null;
+  /** `unique-id-header`, null when not set. */
+  uniqueIdHeader?: string | null;
 }
 
 /** A place in the configuration file: 1-based line and column (0 when unknown). */

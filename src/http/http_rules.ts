@@ -32,7 +32,13 @@ import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts"
 import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
-import { compileExtAction, EXT_ACTIONS, type ExtAction, isExtAction } from "./rule_actions.ts";
+import {
+  type CaptureSlots,
+  compileExtAction,
+  EXT_ACTIONS,
+  type ExtAction,
+  isExtAction,
+} from "./rule_actions.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -168,6 +174,8 @@ export interface CompileRulesOptions {
   baseDir?: string;
   /** Name of the proxy the rules belong to (`auth`'s default realm). */
   proxyName?: string;
+  /** The frontend's capture slots (`capture` actions); absent in a backend. */
+  captureSlots?: CaptureSlots;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -588,7 +596,7 @@ function compileRule(
       break;
     }
     case ACT_EXT: {
-      const x = compileExtAction(kw, args, side, opts.proxyName ?? "");
+      const x = compileExtAction(kw, args, side, opts.proxyName ?? "", opts.captureSlots ?? null);
       if ("error" in x) return x;
       if (side === "request" && x.resFetch !== null) {
         return {
@@ -714,7 +722,7 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
         ed.setStatus(r.status, r.reason === null ? null : evalValue(r.reason, ctx));
         break;
       case ACT_EXT: {
-        const v = (r.ext as ExtAction).run(ctx);
+        const v = (r.ext as ExtAction).run(ctx, ed);
         if (v !== null) return v;
         break;
       }

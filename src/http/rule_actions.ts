@@ -1,6 +1,7 @@
 // Rule actions kept apart from http_rules.ts (HAProxy's vars.c
 // action_store(), http_act.c auth and capture actions): `set-var(SCOPE.NAME)
-// EXPR`, `unset-var(SCOPE.NAME)`, `auth [realm R]`, `capture EXPR len N`.
+// EXPR`, `unset-var(SCOPE.NAME)`, `auth [realm R]`, `capture EXPR len N|id
+// K`, and `set-unique-id` (the rule behind unique-id-format).
 //
 // Owns: compiling these actions' arguments once at config time into an
 // ExtAction, and running one against a SampleCtx. http_rules.ts hands over
@@ -11,8 +12,10 @@
 // touches a head: verdicts and SampleCtx are the only ways out.
 
 import { compileFetch } from "../sample/expr.ts";
-import { fetchOne } from "../sample/fetch.ts";
-import { type Fetch, type SampleCtx, SMP_VAL_REQ } from "../sample/types.ts";
+import { fetchOne, sampleToString } from "../sample/fetch.ts";
+import { type Fetch, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "../sample/types.ts";
+import { compileValue, evalValue } from "../sample/value.ts";
+import type { HeadEditor } from "./head_editor.ts";
 import { parseVarName, type VarName } from "../sample/vars.ts";
 import { toByteString } from "../sample/bytes.ts";
 import { defaultErrorBody } from "./http_errors.ts";
@@ -28,7 +31,17 @@ export interface ExtReturn {
 
 /** A compiled action: runs against one message; a non-null result ends the rules. */
 export interface ExtAction {
-  run(ctx: SampleCtx): ExtReturn | null;
+  run(ctx: SampleCtx, ed: HeadEditor): ExtReturn | null;
+}
+
+/**
+ * The capture slots of a frontend (HAProxy's fe->req_cap / rsp_cap): the
+ * length of each, in slot order. `capture request header` declarations come
+ * first; each `http-request capture EXPR len N` appends one.
+ */
+export interface CaptureSlots {
+  readonly req: number[];
+  readonly res: number[];
 }
 
 /** What compiling an action yields besides the action. */
@@ -41,7 +54,13 @@ export interface ExtCompiled {
 }
 
 /** Keywords (before any parenthesis) this file compiles. */
-export const EXT_ACTIONS: readonly string[] = Object.freeze(["set-var", "unset-var", "auth"]);
+export const EXT_ACTIONS: readonly string[] = Object.freeze([
+  "set-var",
+  "unset-var",
+  "auth",
+  "capture",
+  "set-unique-id",
+]);
 
 /** True for an action keyword this file compiles (`set-var(txn.x)` included). */
 export function isExtAction(kw: string): boolean {
@@ -132,21 +151,68 @@ class Auth implements ExtAction {
     });
   }
 
-  run(_ctx: SampleCtx): ExtReturn {
+  run(_ctx: SampleCtx, _ed: HeadEditor): ExtReturn {
     return this.#reply;
+  }
+}
+
+/** `capture EXPR len N | id K`: the sample, cut to the slot's length, into a slot. */
+class Capture implements ExtAction {
+  readonly #f: Fetch;
+  readonly #res: boolean;
+  readonly #slot: number;
+  readonly #len: number;
+
+  constructor(f: Fetch, res: boolean, slot: number, len: number) {
+    this.#f = f;
+    this.#res = res;
+    this.#slot = slot;
+    this.#len = len;
+  }
+
+  run(ctx: SampleCtx): null {
+    const v = fetchOne(ctx, this.#f);
+    if (v !== null) {
+      const s = sampleToString(v);
+      ctx.vars.capture(this.#res, this.#slot, s.length > this.#len ? s.slice(0, this.#len) : s);
+    }
+    return null;
+  }
+}
+
+/**
+ * `set-unique-id FORMAT [HEADER]` (the rule compile.ts puts first for
+ * `unique-id-format` / `unique-id-header`): renders the id once per request
+ * and adds it as HEADER.
+ */
+class SetUniqueId implements ExtAction {
+  readonly #fmt: ValueExpr;
+  readonly #header: string;
+
+  constructor(fmt: ValueExpr, header: string) {
+    this.#fmt = fmt;
+    this.#header = header;
+  }
+
+  run(ctx: SampleCtx, ed: HeadEditor): null {
+    if (ctx.vars.uniqueId === null) ctx.vars.uniqueId = evalValue(this.#fmt, ctx);
+    if (this.#header !== "") ed.addHeader(this.#header, ctx.vars.uniqueId);
+    return null;
   }
 }
 
 /**
  * Compiles one action keyword isExtAction() accepted, with its arguments
  * (the words before `if`/`unless`). `side` is the rule set's direction;
- * `proxyName` the default realm of `auth`.
+ * `proxyName` the default realm of `auth`; `slots` the capture slots of
+ * the frontend (null in a backend: captures are refused there, as HAProxy).
  */
 export function compileExtAction(
   kw: string,
   args: readonly string[],
   side: "request" | "response",
   proxyName: string,
+  slots: CaptureSlots | null = null,
 ): ExtCompiled | { error: string } {
   const sp = splitKeyword(kw);
   if ("error" in sp) return sp;
@@ -164,6 +230,55 @@ export function compileExtAction(
       if ("error" in vn) return { error: `'unset-var': ${vn.error}` };
       if (args.length > 0) return { error: `'unset-var(${sp.arg})' takes no argument` };
       return { action: new UnsetVar(vn), uses: 0, resFetch: null };
+    }
+    case "capture": {
+      if (sp.arg !== null) return { error: `unexpected '(${sp.arg})' after 'capture'` };
+      if (slots === null) return { error: "'capture' is only allowed in a frontend" };
+      const f = args[0] === undefined ? null : compileFetch(args[0]);
+      if (f === null || args.length !== 3 || (args[1] !== "len" && args[1] !== "id")) {
+        return { error: "'capture' expects a sample expression then 'len LENGTH' or 'id SLOT'" };
+      }
+      if ("error" in f) return { error: `'capture': ${f.error}` };
+      const n = /^\d+$/.test(args[2] as string) ? Number(args[2]) : -1;
+      const list = side === "request" ? slots.req : slots.res;
+      let slot: number;
+      if (args[1] === "len") {
+        if (side === "response") {
+          return { error: "'http-response capture' needs 'id SLOT' (a declared capture slot)" };
+        }
+        if (n < 1 || n > 65535) return { error: `invalid capture length '${args[2]}' (1..65535)` };
+        slot = list.length;
+        list.push(n);
+      } else {
+        if (n < 0 || n >= list.length) {
+          return {
+            error: `capture slot '${
+              args[2]
+            }' does not exist (this frontend has ${list.length} ${side} slot(s))`,
+          };
+        }
+        slot = n;
+      }
+      return {
+        action: new Capture(f, side === "response", slot, list[slot] as number),
+        uses: f.def.use,
+        resFetch: (f.def.val & SMP_VAL_REQ) === 0 ? f.text : null,
+      };
+    }
+    case "set-unique-id": {
+      const fmt = args[0] === undefined ? null : compileValue(args[0]);
+      if (fmt === null || args.length > 2) {
+        return { error: "'set-unique-id' expects a format and an optional header name" };
+      }
+      if ("error" in fmt) return { error: `unique-id-format: ${fmt.error}` };
+      if (fmt.resFetch !== null) {
+        return { error: `unique-id-format: '${fmt.resFetch}' reads the response` };
+      }
+      return {
+        action: new SetUniqueId(fmt, args[1] ?? ""),
+        uses: fmt.uses,
+        resFetch: null,
+      };
     }
     case "auth": {
       if (side === "response") return { error: "'auth' is only allowed in http-request rules" };

@@ -110,6 +110,21 @@ export class HttpTxn {
     this.resHeadLen = 0;
   }
 
+  /** Captured request header values (`capture request header`, `http-request capture`). */
+  get reqCaptures(): ReadonlyArray<string | null> {
+    return this.sample.vars.reqCaptures;
+  }
+
+  /** Captured response header values. */
+  get resCaptures(): ReadonlyArray<string | null> {
+    return this.sample.vars.resCaptures;
+  }
+
+  /** The unique id (`unique-id-format`), null when none. */
+  get uniqueId(): string | null {
+    return this.sample.vars.uniqueId;
+  }
+
   /**
    * Prepares a pooled transaction for a new client connection (the typed
    * arrays of its heads are what makes a fresh one costly).

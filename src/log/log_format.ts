@@ -53,6 +53,11 @@ export interface LogContext {
   /** The request line, "" when none was parsed (logged `<BADREQ>`). */
   requestLine: string;
   pid: number;
+  /** Captured request / response header values by slot (`capture …`); absent: none. */
+  reqCaptures?: ReadonlyArray<string | null>;
+  resCaptures?: ReadonlyArray<string | null>;
+  /** The request's unique id (`unique-id-format`), "" when none. */
+  uniqueId?: string;
 }
 
 /** One compiled piece of a format: literal text, or a variable with its options. */
@@ -227,9 +232,10 @@ const VARS = {
   rc: v("num", (c) => c.retries),
   sq: v("num", (c) => c.srvQueue),
   bq: v("num", (c) => c.beQueue),
-  // Header captures are not supported: they render nothing, as HAProxy without captures.
+  // Header captures: rendered by LogFormat.render() (it knows the slot counts).
   hr: v("raw", () => ""),
   hs: v("raw", () => ""),
+  ID: v("text", (c) => c.uniqueId ?? "", true),
   r: v("line", (c) => escapeLogUri(logUri(c) ?? BADREQ), true),
   HM: v("line", (c) => escapeLogUri(requestParts(c, 0)), true),
   HU: v("line", (c) => escapeLogUri(requestParts(c, 1)), true),
@@ -245,12 +251,43 @@ export class LogFormatError extends SyntaxError {}
 export interface LogFormatOptions {
   /** The frontend's mode: HTTP-only variables are refused in "tcp". Default "http". */
   mode?: "http" | "tcp";
+  /** Capture slots of the frontend (`%hr` / `%hs` show them); default 0. */
+  reqCaptures?: number;
+  resCaptures?: number;
+}
+
+/**
+ * `%hr` / `%hs`: `{v1|v2}` with HAProxy's header encoding (`#XX` for
+ * controls, bytes ≥ 0x7F and `" # { | }`); nothing when the frontend has
+ * no slot. A quoted field is wrapped in quotes.
+ */
+function renderCaptures(
+  caps: ReadonlyArray<string | null> | undefined,
+  n: number,
+  quote: boolean,
+): string {
+  if (n === 0) return "";
+  let out = quote ? '"{' : "{";
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += "|";
+    const s = caps?.[i] ?? null;
+    if (s === null) continue;
+    for (let k = 0; k < s.length; k++) {
+      const ch = s.charCodeAt(k);
+      const esc = ch < 0x20 || ch >= 0x7f || ch === 0x22 || ch === 0x23 || ch === 0x7b ||
+        ch === 0x7c || ch === 0x7d;
+      out += esc ? "#" + hex2(ch & 0xff) : s[k];
+    }
+  }
+  return out + (quote ? '}"' : "}");
 }
 
 /** A compiled log format. */
 export class LogFormat {
   readonly source: string;
   #parts: Part[];
+  readonly #reqCaps: number;
+  readonly #resCaps: number;
 
   /**
    * Compiles `fmt`; throws LogFormatError naming the unknown variable, an
@@ -259,6 +296,8 @@ export class LogFormat {
   constructor(fmt: string, opts: LogFormatOptions = {}) {
     const mode = opts.mode ?? "http";
     this.source = fmt;
+    this.#reqCaps = opts.reqCaptures ?? 0;
+    this.#resCaps = opts.resCaptures ?? 0;
     this.#parts = [];
     let lit = "";
     let i = 0;
@@ -322,6 +361,15 @@ export class LogFormat {
     for (const p of this.#parts) {
       if (p.v === null) {
         out += p.lit;
+        continue;
+      }
+      if (p.v === "hr" || p.v === "hs") {
+        const req = p.v === "hr";
+        out += renderCaptures(
+          req ? c.reqCaptures : c.resCaptures,
+          req ? this.#reqCaps : this.#resCaps,
+          p.quote,
+        );
         continue;
       }
       const def: VarDef = VARS[p.v];

@@ -30,6 +30,10 @@ export interface LogTxnFacts {
   readonly bytesInStart: number;
   /** Epoch ms of the request's first byte (0: none). */
   readonly requestDate: number;
+  /** Captured header values by slot, the unique id (absent: none). */
+  readonly reqCaptures?: ReadonlyArray<string | null>;
+  readonly resCaptures?: ReadonlyArray<string | null>;
+  readonly uniqueId?: string | null;
 }
 
 /** What a log line reads of a session (stream/stream.ts's Stream satisfies it). */
@@ -111,7 +115,13 @@ export function sessionLogContext(
     if (txn.requestDate > 0) reqDate = txn.requestDate;
   }
   const addr = srv !== null && s.tConnStart > 0 ? srv.address : null;
+  const caps = txn === null ? {} : {
+    ...(txn.reqCaptures === undefined ? {} : { reqCaptures: txn.reqCaptures }),
+    ...(txn.resCaptures === undefined ? {} : { resCaptures: txn.resCaptures }),
+    uniqueId: txn.uniqueId ?? "",
+  };
   return {
+    ...caps,
     clientIp: s.clientAddr.ip,
     clientPort: s.clientAddr.port,
     frontendIp: s.frontAddr.ip,

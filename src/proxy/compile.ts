@@ -21,6 +21,7 @@ import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
+import type { CaptureSlots } from "../http/rule_actions.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
 import type {
@@ -28,6 +29,7 @@ import type {
   CompiledBalance,
   ConfigIssue,
   FrontendConfig,
+  RuleLine,
   RuntimeConfig,
 } from "../config/types.ts";
 
@@ -94,18 +96,24 @@ export function compileConfig(
         );
       } else useBackends.push({ backend: u.backend, cond: c, ...dyn });
     });
-    const feOpts = { ...opts, proxyName: fe.name };
-    const req = compileRules(fe.httpRequest, acls, "request", feOpts);
+    const captureSlots: CaptureSlots = { req: [], res: [] };
+    const feOpts = { ...opts, proxyName: fe.name, captureSlots };
+    const pre = implicitRules(fe, captureSlots, (l, m) => err(l.line, l.col, base, m));
+    const req = compileRules([...pre.req, ...fe.httpRequest], acls, "request", feOpts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
-    const res = compileRules(fe.httpResponse, acls, "response", feOpts);
+    const res = compileRules([...pre.res, ...fe.httpResponse], acls, "response", feOpts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??
-        (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
+        (fe.mode === "http" ? httplogWithCaptures(captureSlots) : TCPLOG_FORMAT);
       try {
         // HTTP-only variables (%r, %HM, %TR...) are refused in a TCP-mode frontend, as HAProxy.
-        logFormat = new LogFormat(fmt, { mode: fe.mode === "http" ? "http" : "tcp" });
+        logFormat = new LogFormat(fmt, {
+          mode: fe.mode === "http" ? "http" : "tcp",
+          reqCaptures: captureSlots.req.length,
+          resCaptures: captureSlots.res.length,
+        });
       } catch (e) {
         if (!(e instanceof LogFormatError)) throw e;
         // Only a custom format can fail: the built-in ones are known good.
@@ -197,6 +205,58 @@ export function compileConfig(
     };
   });
   return { compiled: { frontends, backends }, issues };
+}
+
+/**
+ * The rules a frontend's declarations stand for, run before its own:
+ * `unique-id-format` / `unique-id-header` (the id is made first, as HAProxy
+ * makes it before its rules can read it) and `capture request|response
+ * header NAME len N` (the last occurrence's value, cut at N, in the next
+ * slot). Each keeps the position of its declaration for errors.
+ */
+function implicitRules(
+  fe: FrontendConfig,
+  slots: CaptureSlots,
+  err: (at: RuleLine, message: string) => void,
+): { req: RuleLine[]; res: RuleLine[] } {
+  const req: RuleLine[] = [];
+  const res: RuleLine[] = [];
+  const quote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+  const uf = fe.uniqueIdFormat ?? null;
+  const uh = fe.uniqueIdHeader ?? null;
+  if (uh !== null && !/^[!#$%&'*+.^_\`|~0-9A-Za-z-]+$/.test(uh)) {
+    err(uf ?? { line: 0, col: 0, text: "" }, `unique-id-header: invalid header name '${uh}'`);
+  } else if (uf !== null) {
+    req.push({ ...uf, text: `set-unique-id ${quote(uf.text)}${uh === null ? "" : " " + uh}` });
+  }
+  for (const c of fe.captures ?? []) {
+    const m = /^\s*(request|response)\s+header\s+(\S+)\s+len\s+(\d+)\s*$/.exec(c.text);
+    if (m === null || Number(m[3]) < 1) {
+      err(
+        c,
+        `capture: expected "request header NAME len N" or "response header NAME len N", got "${c.text}"`,
+      );
+      continue;
+    }
+    const isReq = m[1] === "request";
+    const list = isReq ? slots.req : slots.res;
+    (isReq ? req : res).push({
+      ...c,
+      text: `capture ${isReq ? "req" : "res"}.fhdr(${m[2]},-1) id ${list.length}`,
+    });
+    list.push(Number(m[3]));
+  }
+  return { req, res };
+}
+
+/**
+ * HAProxy's httplog with `%hr %hs` before the request line: they show only
+ * when the frontend captures something (HAProxy's separators collapse
+ * around the empty ones, which this spelling reproduces).
+ */
+function httplogWithCaptures(slots: CaptureSlots): string {
+  const caps = (slots.req.length > 0 ? " %hr" : "") + (slots.res.length > 0 ? " %hs" : "");
+  return caps === "" ? HTTPLOG_FORMAT : HTTPLOG_FORMAT.replace(" %{+Q}r", caps + " %{+Q}r");
 }
 
 /** `option forwardfor` of a proxy; an error points at its option line. */

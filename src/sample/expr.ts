@@ -40,7 +40,7 @@ export function splitFetchExpr(
   let i = 0;
   const items: Array<{ name: string; args: string[] | null }> = [];
   while (i <= text.length) {
-    const m = /^[A-Za-z0-9_.]+/.exec(text.slice(i));
+    const m = /^[A-Za-z0-9_.-]+/.exec(text.slice(i));
     if (m === null) {
       return { error: `invalid fetch expression '${text}' (expected a name at offset ${i})` };
     }

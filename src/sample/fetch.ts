@@ -78,6 +78,14 @@ const FETCH_BOOL = 24;
 const FETCH_HTTP_AUTH = 25;
 /** `http_auth_group(L)`: the user as a value, its groups in ACLs. */
 const FETCH_HTTP_AUTH_GROUP = 26;
+/** `unique-id`. */
+const FETCH_UNIQUE_ID = 27;
+/** Log-format `%Ts`: Unix time in seconds. */
+const FETCH_LV_TS = 28;
+/** Log-format `%rt`: the transaction's number in the process. */
+const FETCH_LV_RT = 29;
+/** Log-format `%pid`. */
+const FETCH_LV_PID = 30;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -432,6 +440,14 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     doc: "authenticated user of USERLIST (in an ACL: matched against the user's groups)",
   }),
   fetchDef({
+    name: "unique-id",
+    id: FETCH_UNIQUE_ID,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    doc: "the request's unique id (unique-id-format)",
+  }),
+  fetchDef({
     name: "status",
     id: FETCH_STATUS,
     out: I,
@@ -461,6 +477,32 @@ export const LOG_VAR_HV: FetchDef = fetchDef({
   use: REQ,
   val: BOTH,
   doc: '"HTTP/1.1"',
+});
+
+/** `%Ts`, `%rt`, `%pid` of values (unique-id-format). */
+export const LOG_VAR_TS: FetchDef = fetchDef({
+  name: "%Ts",
+  id: FETCH_LV_TS,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "Unix time (s)",
+});
+export const LOG_VAR_RT: FetchDef = fetchDef({
+  name: "%rt",
+  id: FETCH_LV_RT,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "request counter",
+});
+export const LOG_VAR_PID: FetchDef = fetchDef({
+  name: "%pid",
+  id: FETCH_LV_PID,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "process id",
 });
 
 const FETCH_BY_NAME: ReadonlyMap<string, FetchDef> = new Map(FETCHES.map((f) => [f.name, f]));
@@ -680,6 +722,14 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       return Number(f.arg);
     case FETCH_BOOL:
       return f.arg === "1" || f.arg === "true";
+    case FETCH_UNIQUE_ID:
+      return ctx.vars.uniqueId;
+    case FETCH_LV_TS:
+      return Math.floor(Date.now() / 1000);
+    case FETCH_LV_RT:
+      return ctx.vars.txnId;
+    case FETCH_LV_PID:
+      return Deno.pid;
     case FETCH_HTTP_AUTH:
       return authenticate(f.ref as Userlist, ctx.reqHeader("authorization")) !== null;
     case FETCH_HTTP_AUTH_GROUP: {

@@ -54,6 +54,12 @@ export interface SampleVars {
   set(scope: number, name: string, v: Sample): void;
   /** Removes a variable. */
   unset(scope: number, name: string): void;
+  /** This transaction's number in the process (`%rt`). */
+  readonly txnId: number;
+  /** The unique id (`unique-id-format`), null until generated. */
+  uniqueId: string | null;
+  /** Stores a captured value in request (res false) or response capture slot `slot`. */
+  capture(res: boolean, slot: number, v: string): void;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */

@@ -1,5 +1,7 @@
 // Variables (HAProxy's vars.c): `set-var(txn.NAME) EXPR`, `unset-var`, and
-// the `var(txn.NAME)` fetch.
+// the `var(txn.NAME)` fetch; with them the other per-transaction values the
+// sample layer hands out (HAProxy keeps them in its txn): the request
+// counter `%rt`, the unique id and the captured header values.
 //
 // Owns: the variable scopes and their lifetimes, the parsing of a variable
 // name (`txn.user`), and the per-stream store (VarStore) a SampleCtx hands
@@ -74,6 +76,9 @@ export function parseVarName(text: string): VarName | { error: string } {
 /** The proc scope, shared by every stream of the process. */
 const PROC_VARS: Map<string, Sample> = new Map();
 
+/** Transactions started by the process (HAProxy's `%rt` request counter). */
+let txnCounter = 0;
+
 /**
  * The variables one stream sees. One per stream (its SampleCtx owns it):
  * newSession() for each client connection, newTxn() at each request start,
@@ -84,12 +89,23 @@ export class VarStore implements SampleVars {
   readonly #txn: Map<string, Sample>;
   readonly #req: Map<string, Sample>;
   readonly #res: Map<string, Sample>;
+  /** This transaction's number in the process (`%rt`). */
+  txnId: number;
+  /** The transaction's unique id (`unique-id-format`), null until generated. */
+  uniqueId: string | null;
+  /** Captured request / response values by slot (`capture …`), null = not captured. */
+  readonly reqCaptures: Array<string | null>;
+  readonly resCaptures: Array<string | null>;
 
   constructor() {
     this.#sess = new Map();
     this.#txn = new Map();
     this.#req = new Map();
     this.#res = new Map();
+    this.txnId = 0;
+    this.uniqueId = null;
+    this.reqCaptures = [];
+    this.resCaptures = [];
   }
 
   #map(scope: number): Map<string, Sample> {
@@ -129,8 +145,19 @@ export class VarStore implements SampleVars {
     this.newTxn();
   }
 
-  /** A new transaction starts: txn, req and res variables are forgotten. */
+  /** Stores a captured value in a slot (the log's `%hr` / `%hs` show them). */
+  capture(res: boolean, slot: number, v: string): void {
+    const caps = res ? this.resCaptures : this.reqCaptures;
+    while (caps.length <= slot) caps.push(null);
+    caps[slot] = v;
+  }
+
+  /** A new transaction starts: txn, req and res variables and captures are forgotten. */
   newTxn(): void {
+    this.txnId = txnCounter++;
+    this.uniqueId = null;
+    if (this.reqCaptures.length > 0) this.reqCaptures.length = 0;
+    if (this.resCaptures.length > 0) this.resCaptures.length = 0;
     if (this.#txn.size > 0) this.#txn.clear();
     if (this.#req.size > 0) this.#req.clear();
     if (this.#res.size > 0) this.#res.clear();
