@@ -36,7 +36,7 @@ import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
-import { applyRequestRules, applyResponseRules } from "./verdict.ts";
+import { applyRequestRules, applyResponseRules, RULES_WAIT } from "./verdict.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
@@ -215,8 +215,10 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
 export function httpProcessReqFrontend(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   if (!(txn.flags & TX_RULES_DONE)) {
+    const r = applyRequestRules(s, s.fe.httpReqRules);
+    if (r === RULES_WAIT) return ANA_WAIT;
     txn.flags |= TX_RULES_DONE;
-    if (!applyRequestRules(s, s.fe.httpReqRules)) return ANA_ABORT;
+    if (!r) return ANA_ABORT;
   }
   const stats = s.fe.cfg.stats;
   if (stats !== null) {
@@ -301,11 +303,16 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // The head is committed before anything after it is forwarded; the previous
   // request's bytes must be out first (they always are but in odd pipelines).
   if (req.sending()) return ANA_WAIT;
-  req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const be = s.be!;
-  if (be.httpReqRules !== s.fe.httpReqRules && !applyRequestRules(s, be.httpReqRules)) {
-    return ANA_ABORT;
+  if (be.httpReqRules !== s.fe.httpReqRules) {
+    const r = applyRequestRules(s, be.httpReqRules);
+    if (r === RULES_WAIT) return ANA_WAIT;
+    if (!r) {
+      req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
+      return ANA_ABORT;
+    }
   }
+  req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const h = txn.req;
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);

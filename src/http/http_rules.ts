@@ -32,6 +32,7 @@ import { type SampleCtx, SMP_USE_REQ, type ValueExpr } from "../sample/types.ts"
 import { compileValue, evalValue } from "../sample/value.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { allowAsyncAuth, clearPendingAuth, pendingAuth } from "../sample/auth.ts";
 import {
   type CaptureSlots,
   compileExtAction,
@@ -62,7 +63,13 @@ export type RuleVerdict =
     readonly headers: ReadonlyArray<readonly [string, string]>;
   }
   /** Answer `code` with `Location: location`. */
-  | { readonly kind: "redirect"; readonly code: number; readonly location: string };
+  | { readonly kind: "redirect"; readonly code: number; readonly location: string }
+  /**
+   * Stop here and run the rules again from rule `at` once `wait` settles (a
+   * password check in progress off the thread): only when evalRules() was
+   * allowed to yield.
+   */
+  | { readonly kind: "yield"; readonly at: number; readonly wait: Promise<void> };
 
 /** The shared "continue" verdict. */
 export const VERDICT_CONTINUE: RuleVerdict = Object.freeze({ kind: "continue" });
@@ -662,12 +669,36 @@ export function rulesUseRequest(rules: readonly Rule[]): boolean {
  * rule sees earlier edits); the first final action stops the list. Returns
  * VERDICT_CONTINUE when no final action ran or on `allow`, else the deny /
  * return / redirect verdict. Never throws for a request's content: an edit
- * the editor refuses (a method that is not a token) is skipped.
+ * the editor refuses (a method that is not a token) is skipped. With
+ * `canYield`, a condition that needs a password check not in the cache
+ * returns a "yield" verdict instead of being decided (the caller waits and
+ * calls again with `from` = its `at`); rules before it are not run again.
  */
-export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor): RuleVerdict {
-  for (let i = 0; i < rules.length; i++) {
+export function evalRules(
+  rules: readonly Rule[],
+  ctx: SampleCtx,
+  ed: HeadEditor,
+  from = 0,
+  canYield = false,
+): RuleVerdict {
+  if (!canYield) return evalFrom(rules, ctx, ed, from);
+  allowAsyncAuth(true);
+  try {
+    return evalFrom(rules, ctx, ed, from);
+  } finally {
+    allowAsyncAuth(false);
+  }
+}
+
+/** evalRules() from rule `from`; yields when a fetch left a check pending (see auth.ts). */
+function evalFrom(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor, from: number): RuleVerdict {
+  for (let i = from; i < rules.length; i++) {
     const r = rules[i] as Rule;
-    if (r.cond !== null && !r.cond.eval(ctx)) continue;
+    clearPendingAuth();
+    const skip = r.cond !== null && !r.cond.eval(ctx);
+    const wait = pendingAuth();
+    if (wait !== null) return { kind: "yield", at: i, wait };
+    if (skip) continue;
     switch (r.action) {
       case ACT_ALLOW:
         return VERDICT_CONTINUE;
@@ -724,6 +755,9 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
       case ACT_EXT: {
         const v = (r.ext as ExtAction).run(ctx, ed);
         if (v !== null) return v;
+        // A fetch of the action waits for a check: the action runs again then.
+        const wait = pendingAuth();
+        if (wait !== null) return { kind: "yield", at: i, wait };
         break;
       }
     }

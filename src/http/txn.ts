@@ -74,11 +74,14 @@ export class HttpTxn {
   /** Buffer the head spans point into (the channel's or the scratch). */
   reqBuf: Uint8Array | null;
   resBuf: Uint8Array | null;
+  /** Where the request rules resume after waiting for a password check (0: from the start). */
+  rulesAt: number;
   /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
   reqHeadLen: number;
   resHeadLen: number;
 
   constructor(maxhdr: number) {
+    this.rulesAt = 0;
     this.req = new HttpHead(maxhdr);
     this.res = new HttpHead(maxhdr);
     this.reqEd = new HeadEditor();
@@ -203,6 +206,7 @@ export class HttpTxn {
   }
 
   reset(now: number): void {
+    this.rulesAt = 0;
     this.req.reset();
     this.res.reset();
     this.reqBody.reset(0, -1);

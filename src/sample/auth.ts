@@ -9,13 +9,13 @@
 // bcrypt `$2a$`/`$2b$`/`$2y$` (bcryptjs), both pinned in deno.json.
 //
 // A hash check costs milliseconds by design (5,000 SHA rounds, 2^cost
-// bcrypt rounds) and runs on the proxy's only thread, so verified results
-// are kept in a bounded cache (AUTH_CACHE_SIZE entries, least recently
-// used dropped): a client that sends the same credentials on every request
-// costs one check, not one per request. Refused credentials are cached too,
-// so that a client repeating a bad password does not cost a check per
-// request either. It never writes anything and never decides: the fetches
-// return booleans and groups for ACLs.
+// bcrypt rounds). In http-request rules it runs in a worker thread while
+// the request waits (the rules resume at the rule that asked); elsewhere on
+// the proxy's thread. Results are kept in a bounded cache (AUTH_CACHE_SIZE
+// entries, least recently used dropped): a client that sends the same
+// credentials on every request costs one check, not one per request.
+// Refused credentials are cached too. It never writes anything and never
+// decides: the fetches return booleans and groups for ACLs.
 
 import bcrypt from "bcryptjs";
 import { verify as shaCryptVerify } from "unixcrypt";
@@ -86,7 +86,114 @@ export function authHashChecks(): number {
   return checks;
 }
 
-/** Checks a clear-text password (byte string) against a crypt(3) hash, through the cache. */
+/** Stores a checked result, dropping the least recently used one when full. */
+function remember(key: string, ok: boolean): void {
+  if (CACHE.size >= AUTH_CACHE_SIZE) {
+    const oldest = CACHE.keys().next().value;
+    if (oldest !== undefined) CACHE.delete(oldest);
+  }
+  CACHE.set(key, ok);
+}
+
+/** A password byte string as the text the hash libraries take (its bytes, UTF-8 decoded). */
+function passwordText(password: string): string {
+  return new TextDecoder().decode(Uint8Array.from(password, (c) => c.charCodeAt(0)));
+}
+
+// ---------------------------------------------------------------------------
+// Checks off the thread. A rule set that can wait (http-request rules) turns
+// allowAsyncAuth on while it runs: a hash not in the cache is then sent to a
+// worker (auth_worker.ts), the fetch answers "not authenticated" for now and
+// pendingAuth() hands the rules a promise to wait on; they stop at that rule
+// and run it again once the result is cached. Elsewhere (use_backend
+// conditions, response rules) the check runs here, synchronously. Without
+// workers (a bundle that lacks the worker file) every check is synchronous.
+
+let asyncAllowed = false;
+let pending: Promise<void> | null = null;
+let worker: Worker | null = null;
+let workerBroken = false;
+let nextJob = 0;
+/** Checks in flight by cache key (one per key), and their resolvers by job id. */
+const inflight = new Map<string, Promise<void>>();
+const jobs = new Map<number, { key: string; done: () => void }>();
+
+/** Lets (true) or forbids (false) hash checks to go to the worker; returns the previous setting. */
+export function allowAsyncAuth(on: boolean): boolean {
+  const was = asyncAllowed;
+  asyncAllowed = on;
+  if (!on) pending = null;
+  return was;
+}
+
+/** The check a fetch is waiting for since the last clearPendingAuth(), or null. */
+export function pendingAuth(): Promise<void> | null {
+  return pending;
+}
+
+/** Forgets the pending check (before evaluating the next rule). */
+export function clearPendingAuth(): void {
+  pending = null;
+}
+
+function startWorker(): Worker | null {
+  if (worker !== null || workerBroken) return worker;
+  try {
+    worker = new Worker(new URL("./auth_worker.ts", import.meta.url).href, { type: "module" });
+  } catch {
+    workerBroken = true;
+    return null;
+  }
+  worker.onmessage = (e: MessageEvent<{ id: number; ok: boolean }>) => {
+    const j = jobs.get(e.data.id);
+    if (j === undefined) return;
+    jobs.delete(e.data.id);
+    inflight.delete(j.key);
+    remember(j.key, e.data.ok);
+    j.done();
+    // An idle worker would keep the process alive: it goes when nothing is left.
+    if (jobs.size === 0) stopWorker();
+  };
+  worker.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    workerBroken = true;
+    failJobs();
+  };
+  return worker;
+}
+
+function stopWorker(): void {
+  worker?.terminate();
+  worker = null;
+}
+
+/** The worker failed: every waiting check is done synchronously, and no more go to it. */
+function failJobs(): void {
+  stopWorker();
+  for (const [, j] of jobs) {
+    const sep = j.key.indexOf("\0");
+    remember(j.key, syncCheck(j.key.slice(0, sep), j.key.slice(sep + 1)));
+    inflight.delete(j.key);
+    j.done();
+  }
+  jobs.clear();
+}
+
+function syncCheck(hash: string, password: string): boolean {
+  try {
+    const pw = passwordText(password);
+    return hash.startsWith("$2") ? bcrypt.compareSync(pw, hash) : shaCryptVerify(pw, hash);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a clear-text password (byte string) against a crypt(3) hash,
+ * through the cache. On a miss while async checks are allowed, the check
+ * goes to the worker, pendingAuth() becomes its promise and false is
+ * returned for now.
+ */
 export function checkHash(hash: string, password: string): boolean {
   const key = hash + "\0" + password;
   const hit = CACHE.get(key);
@@ -95,20 +202,26 @@ export function checkHash(hash: string, password: string): boolean {
     CACHE.set(key, hit);
     return hit;
   }
+  if (asyncAllowed) {
+    const running = inflight.get(key);
+    if (running !== undefined) {
+      pending = running;
+      return false;
+    }
+    const w = startWorker();
+    if (w !== null) {
+      checks++;
+      const id = nextJob++;
+      const p = new Promise<void>((done) => jobs.set(id, { key, done }));
+      inflight.set(key, p);
+      w.postMessage({ id, hash, password: passwordText(password) });
+      pending = p;
+      return false;
+    }
+  }
   checks++;
-  let ok = false;
-  try {
-    // Passwords are byte strings: hash their bytes, as crypt(3) does.
-    const pw = new TextDecoder().decode(Uint8Array.from(password, (c) => c.charCodeAt(0)));
-    ok = hash.startsWith("$2") ? bcrypt.compareSync(pw, hash) : shaCryptVerify(pw, hash);
-  } catch {
-    ok = false;
-  }
-  if (CACHE.size >= AUTH_CACHE_SIZE) {
-    const oldest = CACHE.keys().next().value;
-    if (oldest !== undefined) CACHE.delete(oldest);
-  }
-  CACHE.set(key, ok);
+  const ok = syncCheck(hash, password);
+  remember(key, ok);
   return ok;
 }
 

@@ -191,3 +191,51 @@ frontends:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a slow hash check does not hold other requests: they are answered meanwhile", async () => {
+  // bcrypt cost 12: thousands of times the work of a request.
+  const hb = await cmd("python3", [
+    "-c",
+    "import crypt; print(crypt.crypt('slow', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1<<12)))",
+  ]);
+  const sluice = await startProxy(
+    HTTP_DEFAULTS + `
+userlists:
+  L: { user: ['s password ${hb}'] }
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    http-request:
+      - 'return status 200 content-type text/plain string free if { path /free }'
+      - 'set-header X-Before yes'
+      - 'auth realm R if !{ http_auth(L) }'
+      - 'return status 200 content-type text/plain lf-string "in %[req.hdr_cnt(x-before)]"'
+`,
+  );
+  try {
+    const order: string[] = [];
+    const slow = (async () => {
+      const r = await ask(sluice.port("fe"), "Basic " + b64("s:slow"));
+      order.push(`slow ${r.status} ${r.body}`);
+    })();
+    // Give the slow request time to reach its check (its own connection).
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 3; i++) {
+      const c = await connectHttp(sluice.port("fe"));
+      try {
+        await c.send("GET /free HTTP/1.1\r\nHost: x\r\n\r\n");
+        const r = await c.readResponse();
+        order.push(`free ${r.status}`);
+      } finally {
+        c.close();
+      }
+    }
+    await slow;
+    // The rules resumed at the auth rule: the header set before it is there once.
+    assert.deepEqual(order, ["free 200", "free 200", "free 200", "slow 200 in 1"]);
+    // A wrong password for the same user is refused after its own check.
+    assert.equal((await ask(sluice.port("fe"), "Basic " + b64("s:nope"))).status, 401);
+  } finally {
+    await sluice.stop();
+  }
+});
