@@ -691,7 +691,12 @@ export function evalRules(
 }
 
 /** evalRules() from rule `from`; yields when a fetch left a check pending (see auth.ts). */
-function evalFrom(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor, from: number): RuleVerdict {
+function evalFrom(
+  rules: readonly Rule[],
+  ctx: SampleCtx,
+  ed: HeadEditor,
+  from: number,
+): RuleVerdict {
   for (let i = from; i < rules.length; i++) {
     const r = rules[i] as Rule;
     clearPendingAuth();
