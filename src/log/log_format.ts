@@ -8,6 +8,16 @@
 // escaped (#XX). Unknown variables and options, and HTTP-only variables in a
 // TCP-mode frontend, are reported at config time.
 
+import { compileFetch } from "../sample/expr.ts";
+import { fetchOne, sampleToString } from "../sample/fetch.ts";
+import {
+  type Fetch,
+  type SampleCtx,
+  SMP_USE_REQ,
+  SMP_USE_RES,
+  SMP_USE_SIDE,
+} from "../sample/types.ts";
+
 /** The HAProxy `option tcplog` format. */
 export const TCPLOG_FORMAT =
   "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
@@ -58,15 +68,17 @@ export interface LogContext {
   resCaptures?: ReadonlyArray<string | null>;
   /** The request's unique id (`unique-id-format`), "" when none. */
   uniqueId?: string;
+  /** What `%[...]` fields read (the transaction's sample context); absent in TCP mode. */
+  sample?: SampleCtx;
 }
 
-/** One compiled piece of a format: literal text, or a variable with its options. */
+/** One compiled piece of a format: literal text, a variable with its options, or a `%[...]` sample. */
 type Part = { lit: string; v: null; quote: false; hex: false } | {
   lit: null;
   v: VarName;
   quote: boolean;
   hex: boolean;
-};
+} | { lit: null; v: Fetch; quote: boolean; hex: false };
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -247,6 +259,27 @@ type VarName = keyof typeof VARS;
 
 export class LogFormatError extends SyntaxError {}
 
+/**
+ * Compiles the inside of a `%[...]` field. The line is written when the
+ * transaction ends, after the request and response heads have left their
+ * buffers, so fetches that read a head are refused: variables (`var()`,
+ * filled by set-var when the head was there), `unique-id`, addresses,
+ * constants, and their converters (maps) are what a log line can show.
+ */
+function logFetch(text: string): Fetch {
+  const f = compileFetch(text);
+  if ("error" in f) throw new LogFormatError(`log-format: ${f.error}`);
+  if (
+    (f.def.use & (SMP_USE_REQ | SMP_USE_RES | SMP_USE_SIDE)) !== 0 && f.def.name !== "unique-id"
+  ) {
+    throw new LogFormatError(
+      `log-format: '${text}' reads a message head, which is gone when the line is written ` +
+        `(store it with 'http-request set-var(txn.NAME) ${text}' and log %[var(txn.NAME)], or capture it)`,
+    );
+  }
+  return f;
+}
+
 /** Options a compiled format depends on. */
 export interface LogFormatOptions {
   /** The frontend's mode: HTTP-only variables are refused in "tcp". Default "http". */
@@ -338,6 +371,15 @@ export class LogFormat {
         }
         j = close + 1;
       }
+      if (fmt[j] === "[") {
+        if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
+        lit = "";
+        const close = fmt.indexOf("]", j);
+        if (close < 0) throw new LogFormatError(`missing ']' after '%[' in log-format`);
+        this.#parts.push({ lit: null, v: logFetch(fmt.slice(j + 1, close)), quote, hex: false });
+        i = close + 1;
+        continue;
+      }
       let k = j;
       while (k < fmt.length && /[A-Za-z]/.test(fmt[k]!)) k++;
       const name = fmt.slice(j, k);
@@ -361,6 +403,16 @@ export class LogFormat {
     for (const p of this.#parts) {
       if (p.v === null) {
         out += p.lit;
+        continue;
+      }
+      if (typeof p.v === "object") {
+        const smp = c.sample === undefined ? null : fetchOne(c.sample, p.v);
+        const txt = smp === null ? "" : sampleToString(smp);
+        out += txt === ""
+          ? (p.quote ? '""' : "-")
+          : p.quote
+          ? `"${escapeLogUri(txt)}"`
+          : escapeLogUri(txt);
         continue;
       }
       if (p.v === "hr" || p.v === "hs") {

@@ -9,6 +9,7 @@
 
 import type { Address } from "../config/types.ts";
 import type { LogContext } from "./log_format.ts";
+import type { SampleCtx } from "../sample/types.ts";
 import { terminationState } from "./termination.ts";
 
 /** What a log line reads of an HTTP transaction (http/txn.ts's HttpTxn satisfies it). */
@@ -34,6 +35,8 @@ export interface LogTxnFacts {
   readonly reqCaptures?: ReadonlyArray<string | null>;
   readonly resCaptures?: ReadonlyArray<string | null>;
   readonly uniqueId?: string | null;
+  /** What `%[...]` log fields read. */
+  readonly sample?: SampleCtx;
 }
 
 /** What a log line reads of a session (stream/stream.ts's Stream satisfies it). */
@@ -119,6 +122,7 @@ export function sessionLogContext(
     ...(txn.reqCaptures === undefined ? {} : { reqCaptures: txn.reqCaptures }),
     ...(txn.resCaptures === undefined ? {} : { resCaptures: txn.resCaptures }),
     uniqueId: txn.uniqueId ?? "",
+    ...(txn.sample === undefined ? {} : { sample: txn.sample }),
   };
   return {
     ...caps,

@@ -167,3 +167,87 @@ backends:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("maps work in ACLs, set-var, %[...] values and log-format alike", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_map_" });
+  await Deno.writeTextFile(`${dir}/tier.map`, "example.com gold\nexample.org silver\n");
+  await Deno.writeTextFile(`${dir}/blocked.acl`, "# blocked paths\n/admin\n/private\n");
+  await Deno.writeTextFile(`${dir}/nets.map`, "10.0.0.0/8 near\n");
+  const be = httpStub("be");
+  const proxy = await startProxy(
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    log-format: 'tier=%[var(txn.tier)] geo=%[src,map_ip(${dir}/nets.map,far)] %{+Q}[var(txn.host)]'
+    acl:
+      gold: "req.hdr(host),lower,map_dom(${dir}/tier.map) -m str gold"
+      blocked: "path_beg -f ${dir}/blocked.acl"
+    http-request:
+      - 'set-var(txn.host) req.hdr(host),lower'
+      - 'set-var(txn.tier) req.hdr(host),lower,map_dom(${dir}/tier.map,bronze)'
+      - 'deny if blocked'
+      - 'set-header X-Gold yes if gold'
+      - 'set-header X-Tier %[var(txn.tier)]'
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
+`,
+  );
+  try {
+    const c = await connectHttp(proxy.port("fe"));
+    try {
+      for (
+        const [host, path, status] of [
+          ["WWW.Example.COM", "/x", 200],
+          ["shop.example.org", "/y", 200],
+          ["other.net", "/z", 200],
+          ["example.com", "/admin/panel", 403],
+        ] as const
+      ) {
+        await c.send(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        assert.equal((await c.readResponse()).status, status, `${host}${path}`);
+      }
+    } finally {
+      c.close();
+    }
+    const got = be.requests;
+    assert.deepEqual(got.map((r) => reqHeader(r, "x-tier")[0]), ["gold", "silver", "bronze"]);
+    assert.deepEqual(got.map((r) => reqHeader(r, "x-gold").length), [1, 0, 0]);
+    const lines = await proxy.waitForLogs(/^tier=/, 4);
+    assert.deepEqual(lines, [
+      'tier=gold geo=far "www.example.com"',
+      'tier=silver geo=far "shop.example.org"',
+      'tier=bronze geo=far "other.net"',
+      'tier=gold geo=far "example.com"',
+    ]);
+  } finally {
+    await proxy.stop();
+    await be.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log-format refuses %[...] fields that read a message head", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/l.yaml`;
+  await Deno.writeTextFile(
+    file,
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    log-format: "%[req.hdr(host)]"
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:1" } ] }
+`,
+  );
+  try {
+    const r = await runCli(["-c", "-f", file]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /l\.yaml:11:\d+: .*reads a message head.*set-var\(txn\.NAME\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
