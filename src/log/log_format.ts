@@ -69,7 +69,7 @@ export interface LogContext {
   /** The request's unique id (`unique-id-format`), "" when none. */
   uniqueId?: string;
   /** What `%[...]` fields read (the transaction's sample context); absent in TCP mode. */
-  sample?: SampleCtx;
+  sample?: SampleCtx | undefined;
 }
 
 /** One compiled piece of a format: literal text, a variable with its options, or a `%[...]` sample. */

@@ -73,6 +73,9 @@ export interface LogSource {
   logHeldSlot(final: boolean): number;
 }
 
+/** Shared empty capture list. */
+const NO_CAPTURES: ReadonlyArray<string | null> = Object.freeze([]);
+
 /**
  * The values of a log line for `s` at tick `now`; `final` is the session's
  * last line (a keep-alive transaction's line is not), `actconn` the
@@ -118,14 +121,12 @@ export function sessionLogContext(
     if (txn.requestDate > 0) reqDate = txn.requestDate;
   }
   const addr = srv !== null && s.tConnStart > 0 ? srv.address : null;
-  const caps = txn === null ? {} : {
-    ...(txn.reqCaptures === undefined ? {} : { reqCaptures: txn.reqCaptures }),
-    ...(txn.resCaptures === undefined ? {} : { resCaptures: txn.resCaptures }),
-    uniqueId: txn.uniqueId ?? "",
-    ...(txn.sample === undefined ? {} : { sample: txn.sample }),
-  };
   return {
-    ...caps,
+    // One shape for every line: absent captures are empty lists.
+    reqCaptures: txn?.reqCaptures ?? NO_CAPTURES,
+    resCaptures: txn?.resCaptures ?? NO_CAPTURES,
+    uniqueId: txn?.uniqueId ?? "",
+    sample: txn?.sample,
     clientIp: s.clientAddr.ip,
     clientPort: s.clientAddr.port,
     frontendIp: s.frontAddr.ip,
