@@ -29,9 +29,13 @@ export interface ExtReturn {
   readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
-/** A compiled action: runs against one message; a non-null result ends the rules. */
+/**
+ * A compiled action: runs against one message; a non-null result ends the
+ * rules. `ed` is the head editor of HTTP rules, null for rules without a
+ * head (tcp-request content): set-var and unset-var never use it.
+ */
 export interface ExtAction {
-  run(ctx: SampleCtx, ed: HeadEditor): ExtReturn | null;
+  run(ctx: SampleCtx, ed: HeadEditor | null): ExtReturn | null;
 }
 
 /**
@@ -82,7 +86,9 @@ function splitKeyword(kw: string): { name: string; arg: string | null } | { erro
  * a bad variable name, a missing or extra expression, an unknown fetch or
  * converter. The action stores the sample with its type; an absent sample
  * leaves the variable as it was (HAProxy). Usable by any rule set whose
- * SampleCtx carries `vars` (tcp-request content rules included).
+ * SampleCtx carries `vars`: tcp-request content rules compile
+ * `set-var(txn.x) src` with compileSetVar("txn.x", ["src"]) and run
+ * `action.run(ctx, null)` when its condition holds.
  */
 export function compileSetVar(
   varText: string,
@@ -151,7 +157,7 @@ class Auth implements ExtAction {
     });
   }
 
-  run(_ctx: SampleCtx, _ed: HeadEditor): ExtReturn {
+  run(_ctx: SampleCtx, _ed: HeadEditor | null): ExtReturn {
     return this.#reply;
   }
 }
@@ -194,9 +200,9 @@ class SetUniqueId implements ExtAction {
     this.#header = header;
   }
 
-  run(ctx: SampleCtx, ed: HeadEditor): null {
+  run(ctx: SampleCtx, ed: HeadEditor | null): null {
     if (ctx.vars.uniqueId === null) ctx.vars.uniqueId = evalValue(this.#fmt, ctx);
-    if (this.#header !== "") ed.addHeader(this.#header, ctx.vars.uniqueId);
+    if (this.#header !== "" && ed !== null) ed.addHeader(this.#header, ctx.vars.uniqueId);
     return null;
   }
 }

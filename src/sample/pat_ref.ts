@@ -5,8 +5,11 @@
 //
 // Owns: reading a file (`# comments`, blank lines, `key value` lines for
 // maps, one pattern per line for ACLs), the store of references by file
-// name, and the operations the runtime API runs on them (list, add, del,
-// set, clear), which keep every index of the reference in step. A file used
+// name, and the operations the runtime API runs on them, which keep every
+// index of the reference in step: currentPatternStore().list(isMap) (`show
+// map` / `show acl`), .get(NAME or #ID), then on the PatRef .entries (`show
+// map NAME`), .add(key, value) (`add map`/`add acl`), .del(key), .set(key,
+// value) (`set map`), .clear() (`clear map`/`clear acl`). A file used
 // by several converters or ACLs is read once and shared, as in HAProxy, so
 // one `add map` reaches them all. It never evaluates a sample beyond an
 // index lookup and never decides anything.
@@ -16,6 +19,8 @@ import { newPatIndex, PAT_IDX_NAMES, PatEntry, type PatIndex } from "./pat_index
 
 /** A file of patterns (ACL) or of key/value pairs (map), with its indexes. */
 export class PatRef {
+  /** Number in its store (HAProxy's `#ID` of `show map` / `show acl`), from 0. */
+  readonly id: number;
   /** The file name as the configuration wrote it (what `show map` names). */
   readonly name: string;
   /** The path it was read from. */
@@ -28,7 +33,8 @@ export class PatRef {
   readonly #indexes: PatIndex[];
   #seq: number;
 
-  constructor(name: string, path: string, isMap: boolean) {
+  constructor(name: string, path: string, isMap: boolean, id = 0) {
+    this.id = id;
     this.name = name;
     this.path = path;
     this.isMap = isMap;
@@ -192,15 +198,22 @@ export class PatternStore {
       const what = isMap ? "map" : "pattern";
       return { error: `cannot read ${what} file '${path}': ${(e as Error).message}` };
     }
-    const ref = new PatRef(name, path, isMap);
+    const ref = new PatRef(name, path, isMap, this.#refs.size);
     parsePatternText(ref, text);
     this.#refs.set(name, ref);
     return ref;
   }
 
-  /** The reference named `name` (as configured), or undefined. */
+  /**
+   * The reference named `name` as configured, or `#ID` (its number, as
+   * HAProxy's runtime API accepts), or undefined.
+   */
   get(name: string): PatRef | undefined {
-    return this.#refs.get(name);
+    const hit = this.#refs.get(name);
+    if (hit !== undefined || !/^#\d+$/.test(name)) return hit;
+    const id = Number(name.slice(1));
+    for (const r of this.#refs.values()) if (r.id === id) return r;
+    return undefined;
   }
 
   /** Every reference, maps or ACL files, in the order they were opened. */

@@ -400,6 +400,8 @@ Deno.test("-f files are shared, indexed and follow runtime add/del; inline patte
     assert.ok(!a.eval(ctxOf(req, { src: "10.200.0.1" })));
     assert.match(ref.add("bogus", "") ?? "", /invalid IP address/);
     assert.deepEqual(store.list(false).map((r) => r.name), ["nets.acl", "hosts.acl"]);
+    assert.equal(store.get("#1"), store.get("hosts.acl"));
+    assert.equal(store.get("#9"), undefined);
   } finally {
     openPatternStore("");
     Deno.removeSync(dir, { recursive: true });
