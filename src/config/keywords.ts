@@ -179,6 +179,11 @@ const UNIQUE_ID_HEADER: Keyword = {
   kind: "string",
   doc: "header the unique id is added to before the request is forwarded",
 };
+const COMPRESSION: Keyword = {
+  name: "compression",
+  kind: "rules",
+  doc: 'list of "algo gzip deflate", "type text/html text/plain", "offload" lines (mode http)',
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -297,6 +302,7 @@ export const DEFAULTS_KEYWORDS: readonly Keyword[] = [
   ERRORFILE,
   UNIQUE_ID_FORMAT,
   UNIQUE_ID_HEADER,
+  COMPRESSION,
 ];
 
 /** `frontends.NAME:` */
@@ -339,6 +345,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   UNIQUE_ID_FORMAT,
   UNIQUE_ID_HEADER,
+  COMPRESSION,
 ];
 
 /** `backends.NAME:` */
@@ -362,6 +369,7 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   TIMEOUT,
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  COMPRESSION,
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
 ];
 

@@ -12,6 +12,7 @@
 
 import type {
   BackendConfig,
+  CompressionSettings,
   FrontendConfig,
   GlobalConfig,
   HttpReuse,
@@ -230,6 +231,7 @@ class Resolver {
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
       cookie,
+      compression: this.#compression(sec, tcp, label),
     };
   }
 
@@ -347,7 +349,46 @@ class Resolver {
       captures: this.#httpRules(sec, "capture", tcp, label),
       uniqueIdFormat: this.#inherit<RuleLine>(sec, "unique-id-format")?.value ?? null,
       uniqueIdHeader: this.#inherit<string>(sec, "unique-id-header")?.value ?? null,
+      compression: this.#compression(sec, tcp, label),
     };
+  }
+
+  /**
+   * `compression` lines of the section, else of the defaults (HTTP only):
+   * `algo gzip|deflate...`, `type TYPE...`, `offload`; several lines add up.
+   * Refused at its line: another word, an unknown algorithm, a keyword
+   * without value.
+   */
+  #compression(sec: Section, tcp: boolean, label: string): CompressionSettings | null {
+    const lines = this.#inheritRules(sec, "compression", tcp, label);
+    if (lines.length === 0) return null;
+    const algos: string[] = [];
+    const types: string[] = [];
+    let offload = false;
+    for (const l of lines) {
+      const w = l.text.trim().split(/\s+/);
+      const at = { line: l.line, col: l.col, path: `${sec.name}.compression` };
+      const kw = w[0] ?? "";
+      if (kw === "offload" && w.length === 1) offload = true;
+      else if ((kw === "algo" || kw === "type") && w.length > 1) {
+        for (const v of w.slice(1)) {
+          if (kw === "type") types.push(v.toLowerCase());
+          else if (v === "gzip" || v === "deflate") algos.push(v);
+          else {
+            this.#rep.error(
+              at,
+              `compression: unsupported algorithm "${v}" (supported: gzip, deflate)`,
+            );
+          }
+        }
+      } else {
+        this.#rep.error(
+          at,
+          `compression: expected "algo ALGO...", "type TYPE..." or "offload", got "${l.text}"`,
+        );
+      }
+    }
+    return { algos, types, offload };
   }
 
   /** A rule list of the section, else of the defaults section (HTTP only). */

@@ -119,6 +119,8 @@ export interface FrontendConfig {
   uniqueIdFormat?: RuleLine | null;
   /** `unique-id-header`, null when not set. */
   uniqueIdHeader?: string | null;
+  /** `compression` (own or from defaults), null when not set. */
+  compression?: CompressionSettings | null;
 }
 
 /** A place in the configuration file: 1-based line and column (0 when unknown). */
@@ -252,6 +254,8 @@ export interface BackendConfig {
   httpCheck: ReadonlyArray<RuleLine>;
   /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */
   cookie: RuleLine | null;
+  /** `compression` (own or from defaults), null when not set. */
+  compression?: CompressionSettings | null;
 }
 
 /** The frozen, fully resolved configuration the proxy runs on. */
@@ -263,6 +267,16 @@ export interface RuntimeConfig {
   backends: BackendConfig[];
   /** `userlists:` sections, raw lines compiled by src/proxy/compile.ts (absent: none). */
   userlists?: UserlistConfig[];
+}
+
+/** `compression` lines of a proxy, parsed (HAProxy's comp settings). */
+export interface CompressionSettings {
+  /** `algo`: "gzip" / "deflate", in preference order. */
+  algos: readonly string[];
+  /** `type`: Content-Type prefixes to compress, lower-case; empty = any. */
+  types: readonly string[];
+  /** `offload`: Accept-Encoding removed from requests so servers answer uncompressed. */
+  offload: boolean;
 }
 
 /** A userlist section (HAProxy `userlist NAME`): its `user` and `group` lines. */

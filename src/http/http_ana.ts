@@ -37,6 +37,7 @@ import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules, RULES_WAIT } from "./verdict.ts";
+import { compressBody, compressionRequest, compressionResponse } from "./compression.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
@@ -317,6 +318,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
+  compressionRequest(s, ed);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
@@ -582,6 +584,7 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
   if (!applyResponseRules(s)) return ANA_ABORT;
   const tunnel = h.bodyType === BODY_TUNNEL;
   applyCookieResponse(s, ed);
+  if (txn.comp !== null) compressionResponse(s, ed);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A soft stop began while the request was in progress: this is its last response.
@@ -641,7 +644,11 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
 /** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */
 export function httpResForwardBody(s: HttpStream, res: Channel): number {
   const txn = s.txn!;
-  if (forwardBody(res, txn.resBody) < 0) {
+  const comp = txn.comp !== null && txn.comp.active;
+  const fwd = comp ? compressBody(s, res) : forwardBody(res, txn.resBody);
+  if (fwd === -2) return ANA_WAIT; // no buffer for the compressed chunk now
+  if (comp && txn.resBody.done && !txn.comp!.finished) return ANA_WAIT; // the last chunk waits
+  if (fwd < 0) {
     s.countServerError();
     if (!res.writing && res.totalOut === txn.bytesOutStart) {
       // Not a byte of this response has left: the client can still get a
@@ -654,6 +661,8 @@ export function httpResForwardBody(s: HttpStream, res: Channel): number {
     return ANA_ABORT;
   }
   if (!txn.resBody.done) {
+    // Compressed a step at a time: what is still in the buffer comes first.
+    if (comp && res.input > 0) return ANA_WAIT;
     if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
       if (txn.resBody.bodyType === BODY_UNTIL_CLOSE && !(res.flags & CF_READ_ERROR)) {
         txn.resBody.done = true; // the close is the end of this body

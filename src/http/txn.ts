@@ -6,6 +6,7 @@
 import { BodyParser } from "./h1_body.ts";
 import { HeadEditor } from "./head_editor.ts";
 import { HeadSampleCtx } from "./http_fetch.ts";
+import type { CompState } from "./comp_state.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
 
 /** Close the client connection after this response. */
@@ -76,12 +77,15 @@ export class HttpTxn {
   resBuf: Uint8Array | null;
   /** Where the request rules resume after waiting for a password check (0: from the start). */
   rulesAt: number;
+  /** Compression of this response (compression.ts), null when none. */
+  comp: CompState | null;
   /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
   reqHeadLen: number;
   resHeadLen: number;
 
   constructor(maxhdr: number) {
     this.rulesAt = 0;
+    this.comp = null;
     this.req = new HttpHead(maxhdr);
     this.res = new HttpHead(maxhdr);
     this.reqEd = new HeadEditor();
@@ -207,6 +211,7 @@ export class HttpTxn {
 
   reset(now: number): void {
     this.rulesAt = 0;
+    this.comp = null;
     this.req.reset();
     this.res.reset();
     this.reqBody.reset(0, -1);

@@ -1,0 +1,135 @@
+// Response compression through a running proxy: `compression algo gzip
+// deflate`, `compression type`, `compression offload`. Compressed bodies
+// (Content-Length and chunked, large and small steps) decompress to the
+// original bytes (SHA-256 compared); the response is sent as it is when the
+// client does not accept the coding, the response is already encoded, too
+// small, `Cache-Control: no-transform`, of another type, HEAD, or HTTP/1.0;
+// `Vary: Accept-Encoding` is added and a strong ETag becomes weak; offload
+// removes Accept-Encoding from what the server receives.
+
+import assert from "node:assert/strict";
+import zlib from "node:zlib";
+import { startProxy } from "../../_helpers/proxy.ts";
+import { sha256Hex } from "../../_helpers/client.ts";
+import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
+
+/** Deterministic text-like bytes (compressible, but not trivially). */
+function body(n: number, seed: number): Uint8Array {
+  const words = ["alpha ", "beta ", "gamma ", "delta ", "epsilon\n", "<p>", "</p>", "zeta "];
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  let i = 0;
+  while (i < n) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const w = words[x % words.length]!;
+    for (let k = 0; k < w.length && i < n; k++) out[i++] = w.charCodeAt(k);
+  }
+  return out;
+}
+
+const BIG = body(300_000, 1);
+const SMALL = body(100, 2);
+
+Deno.test("compression: gzip and deflate bodies decompress to the original bytes; skips where HAProxy skips", async () => {
+  const be = httpStub("be", {
+    respond: (r) => {
+      const p = r.target;
+      const ct: [string, string] = ["Content-Type", p.includes("json") ? "application/json" : "text/html; charset=utf-8"];
+      if (p === "/big" || p === "/json") return { headers: [ct, ["ETag", '"v1"']], body: BIG };
+      if (p === "/small") return { headers: [ct], body: SMALL };
+      if (p === "/encoded") return { headers: [ct, ["Content-Encoding", "br"]], body: BIG };
+      if (p === "/notransform") return { headers: [ct, ["Cache-Control", "public, no-transform"]], body: BIG };
+      if (p === "/chunked") {
+        // Chunked, in many small chunks.
+        let raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+        const text = new TextDecoder().decode(BIG.subarray(0, 50_000));
+        for (let i = 0; i < text.length; i += 777) {
+          const part = text.slice(i, i + 777);
+          raw += part.length.toString(16) + "\r\n" + part + "\r\n";
+        }
+        return { raw: raw + "0\r\nX-Trailer: t\r\n\r\n" };
+      }
+      return { headers: [ct], body: "x" };
+    },
+  });
+  const proxy = await startProxy(
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    compression: ["algo gzip deflate", "type text/html text/plain", "offload"]
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
+`,
+  );
+  try {
+    const c = await connectHttp(proxy.port("fe"));
+    const get = async (path: string, ae: string | null, extra = "", method = "GET", ver = "1.1") => {
+      await c.send(
+        `${method} ${path} HTTP/${ver}\r\nHost: x\r\n${ae === null ? "" : `Accept-Encoding: ${ae}\r\n`}${extra}\r\n`,
+      );
+      return await c.readResponse(method);
+    };
+    try {
+      // gzip, from a Content-Length body.
+      let r = await get("/big", "br;q=1, gzip, deflate");
+      assert.equal(r.status, 200);
+      assert.equal(r.get("content-encoding"), "gzip");
+      assert.equal(r.get("content-length"), undefined);
+      assert.equal(r.get("transfer-encoding"), "chunked");
+      assert.equal(r.get("vary"), "Accept-Encoding");
+      assert.equal(r.get("etag"), 'W/"v1"');
+      assert.ok(r.body.length < BIG.length / 2, `compressed ${r.body.length} of ${BIG.length}`);
+      assert.equal(sha256Hex(new Uint8Array(zlib.gunzipSync(r.body))), sha256Hex(BIG));
+      // Offload: the server never saw Accept-Encoding.
+      assert.deepEqual(reqHeader(be.requests[be.requests.length - 1]!, "accept-encoding"), []);
+      // deflate (zlib format) when the client prefers it.
+      r = await get("/big", "deflate;q=1.0, gzip;q=0.5");
+      assert.equal(r.get("content-encoding"), "deflate");
+      assert.equal(sha256Hex(new Uint8Array(zlib.inflateSync(r.body))), sha256Hex(BIG));
+      // A chunked body of small chunks, trailers dropped.
+      r = await get("/chunked", "gzip");
+      assert.equal(r.get("content-encoding"), "gzip");
+      assert.equal(
+        sha256Hex(new Uint8Array(zlib.gunzipSync(r.body))),
+        sha256Hex(BIG.subarray(0, 50_000)),
+      );
+      // Sent as they are.
+      for (
+        const [path, ae, extra, why] of [
+          ["/big", null, "", "no Accept-Encoding"],
+          ["/big", "gzip;q=0, identity", "", "gzip refused by q=0"],
+          ["/big", "br", "", "no configured coding accepted"],
+          ["/encoded", "gzip", "", "already encoded"],
+          ["/small", "gzip", "", "too small"],
+          ["/notransform", "gzip", "", "no-transform"],
+          ["/json", "gzip", "", "type not listed"],
+        ] as const
+      ) {
+        r = await get(path, ae, extra);
+        assert.equal(r.status, 200, why);
+        assert.notEqual(r.get("content-encoding"), "gzip", why);
+        const want = path === "/small" ? SMALL : BIG;
+        assert.equal(sha256Hex(r.body), sha256Hex(want), why);
+      }
+      r = await get("/big", "gzip", "", "HEAD");
+      assert.equal(r.get("content-encoding"), undefined, "HEAD");
+    } finally {
+      c.close();
+    }
+    // HTTP/1.0: never compressed.
+    const c10 = await connectHttp(proxy.port("fe"));
+    try {
+      await c10.send("GET /big HTTP/1.0\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n");
+      const r = await c10.readResponse();
+      assert.equal(r.get("content-encoding"), undefined);
+      assert.equal(sha256Hex(r.body), sha256Hex(BIG));
+    } finally {
+      c10.close();
+    }
+  } finally {
+    await proxy.stop();
+    await be.close();
+  }
+});
