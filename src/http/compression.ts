@@ -124,6 +124,8 @@ export function compressionResponse(s: HttpStream, ed: HeadEditor): void {
     return;
   }
   st.active = true;
+  s.fe.counters.compRsp++;
+  if (s.be !== null) s.be.counters.compRsp++;
   if (h.bodyType === BODY_CL) {
     ed.delHeader("content-length");
     ed.addHeader("Transfer-Encoding", "chunked");
@@ -275,6 +277,12 @@ export function compressBody(s: HttpStream, ch: Channel): number {
     st.finished = true;
   }
   st.outBytes += len;
+  s.fe.counters.compIn += raw;
+  s.fe.counters.compOut += len;
+  if (s.be !== null) {
+    s.be.counters.compIn += raw;
+    s.be.counters.compOut += len;
+  }
   if (!ch.setPrefix(pb, o)) {
     s.ctx.pools.big.release(pb);
     return 0;

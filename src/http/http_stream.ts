@@ -54,6 +54,10 @@ export interface HttpFrontend {
     deniedResp: number;
     /** Responses by status class (index 1..5; 0: other). */
     readonly httpResp: number[];
+    /** Compression counters (compression.ts). */
+    compIn: number;
+    compOut: number;
+    compRsp: number;
   };
   /** The backend of a request (use_backend, else default_backend); null for none. */
   selectBackend(ctx: SampleCtx): HttpBackend | null;
@@ -78,7 +82,14 @@ export interface HttpBackend {
   /** Cookie persistence, null without a `cookie` line. */
   readonly cookie: CookieConfig | null;
   readonly servers: readonly HttpServer[];
-  readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
+  readonly counters: {
+    denied: number;
+    deniedResp: number;
+    readonly httpResp: number[];
+    compIn: number;
+    compOut: number;
+    compRsp: number;
+  };
 }
 
 /**

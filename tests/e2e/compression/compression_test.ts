@@ -34,14 +34,20 @@ Deno.test("compression: gzip and deflate bodies decompress to the original bytes
   const be = httpStub("be", {
     respond: (r) => {
       const p = r.target;
-      const ct: [string, string] = ["Content-Type", p.includes("json") ? "application/json" : "text/html; charset=utf-8"];
+      const ct: [string, string] = [
+        "Content-Type",
+        p.includes("json") ? "application/json" : "text/html; charset=utf-8",
+      ];
       if (p === "/big" || p === "/json") return { headers: [ct, ["ETag", '"v1"']], body: BIG };
       if (p === "/small") return { headers: [ct], body: SMALL };
       if (p === "/encoded") return { headers: [ct, ["Content-Encoding", "br"]], body: BIG };
-      if (p === "/notransform") return { headers: [ct, ["Cache-Control", "public, no-transform"]], body: BIG };
+      if (p === "/notransform") {
+        return { headers: [ct, ["Cache-Control", "public, no-transform"]], body: BIG };
+      }
       if (p === "/chunked") {
         // Chunked, in many small chunks.
-        let raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let raw =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
         const text = new TextDecoder().decode(BIG.subarray(0, 50_000));
         for (let i = 0; i < text.length; i += 777) {
           const part = text.slice(i, i + 777);
@@ -65,9 +71,17 @@ backends:
   );
   try {
     const c = await connectHttp(proxy.port("fe"));
-    const get = async (path: string, ae: string | null, extra = "", method = "GET", ver = "1.1") => {
+    const get = async (
+      path: string,
+      ae: string | null,
+      extra = "",
+      method = "GET",
+      ver = "1.1",
+    ) => {
       await c.send(
-        `${method} ${path} HTTP/${ver}\r\nHost: x\r\n${ae === null ? "" : `Accept-Encoding: ${ae}\r\n`}${extra}\r\n`,
+        `${method} ${path} HTTP/${ver}\r\nHost: x\r\n${
+          ae === null ? "" : `Accept-Encoding: ${ae}\r\n`
+        }${extra}\r\n`,
       );
       return await c.readResponse(method);
     };
@@ -127,6 +141,55 @@ backends:
       assert.equal(sha256Hex(r.body), sha256Hex(BIG));
     } finally {
       c10.close();
+    }
+  } finally {
+    await proxy.stop();
+    await be.close();
+  }
+});
+
+Deno.test("compression counters: comp_in, comp_out, comp_rsp in the stats CSV", async () => {
+  const be = httpStub("be", {
+    respond: () => ({ headers: [["Content-Type", "text/plain"]], body: BIG }),
+  });
+  const proxy = await startProxy(
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    stats: { uri: /stats }
+    default_backend: be
+backends:
+  be:
+    compression: ["algo gzip"]
+    servers: [ { name: s, address: "127.0.0.1:${be.port}" } ]
+`,
+  );
+  try {
+    const c = await connectHttp(proxy.port("fe"));
+    let outBytes = 0;
+    try {
+      for (let i = 0; i < 2; i++) {
+        await c.send("GET /x HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n");
+        const r = await c.readResponse();
+        assert.equal(r.get("content-encoding"), "gzip");
+        outBytes += r.body.length;
+      }
+      await c.send("GET /stats;csv HTTP/1.1\r\nHost: x\r\n\r\n");
+      const csv = new TextDecoder().decode((await c.readResponse()).body).split("\n");
+      const cols = csv[0]!.replace(/^# /, "").split(",");
+      const row = (sv: string) => {
+        const l = csv.find((x) => x.split(",")[1] === sv && x.startsWith("be,"))!;
+        const v = l.split(",");
+        return (n: string) => v[cols.indexOf(n)];
+      };
+      const b = row("BACKEND");
+      assert.equal(b("comp_in"), String(2 * BIG.length));
+      assert.equal(b("comp_out"), String(outBytes));
+      assert.equal(b("comp_rsp"), "2");
+      assert.equal(b("comp_byp"), "0");
+    } finally {
+      c.close();
     }
   } finally {
     await proxy.stop();
