@@ -11,7 +11,7 @@
 // and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition } from "../acl/acl.ts";
-import { openPatternStore } from "../sample/pat_ref.ts";
+import { activatePatternStore, openPatternStore } from "../sample/pat_ref.ts";
 import { compileUserlist, openUserlists } from "../sample/auth.ts";
 import type { ValueExpr } from "../sample/types.ts";
 import { compileValue } from "../sample/value.ts";
@@ -52,7 +52,7 @@ export function compileConfig(
     issues.push({ severity: "error", file: cfg.file, line, col, path, message });
   const opts = baseDir === undefined ? {} : { baseDir };
   // Map and ACL pattern files are read once per configuration, relative to it.
-  openPatternStore(baseDir ?? "");
+  const patterns = openPatternStore(baseDir ?? "");
   // Userlists first: http_auth(L) in any rule resolves L among them.
   openUserlists((cfg.userlists ?? []).map((ul) => {
     const { list, errors } = compileUserlist(ul);
@@ -204,6 +204,8 @@ export function compileConfig(
       cookie,
     };
   });
+  // The runtime API (show/add/del map) works on the files of a configuration that compiled.
+  if (!issues.some((i) => i.severity === "error")) activatePatternStore(patterns);
   return { compiled: { frontends, backends }, issues };
 }
 

@@ -229,12 +229,18 @@ let current: PatternStore = loading;
  * Starts a store for a configuration being compiled: map converters and
  * `-f` files compiled from now on read their files through it, relative to
  * `baseDir` (the configuration file's directory; "" for the working
- * directory). Returns it; it becomes the current store for the runtime API.
+ * directory). Returns it. It becomes the runtime API's current store only
+ * through activatePatternStore() (a configuration that failed to compile
+ * never replaces the running one's).
  */
 export function openPatternStore(baseDir: string): PatternStore {
   loading = new PatternStore(baseDir);
-  current = loading;
   return loading;
+}
+
+/** Makes `store` the one the runtime API works on (the running configuration's). */
+export function activatePatternStore(store: PatternStore): void {
+  current = store;
 }
 
 /** The store compiling configurations read files through. */

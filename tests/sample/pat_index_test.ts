@@ -17,7 +17,8 @@ import {
   PAT_IDX_SUB,
   PatEntry,
 } from "../../src/sample/pat_index.ts";
-import { parsePatternText, PatRef } from "../../src/sample/pat_ref.ts";
+import { currentPatternStore, parsePatternText, PatRef } from "../../src/sample/pat_ref.ts";
+import { loadConfigText } from "../../src/proxy/load.ts";
 
 function lcg(seed: number): () => number {
   let x = seed >>> 0;
@@ -167,4 +168,32 @@ Deno.test("a 100,000-entry dom index answers from a handful of probes", () => {
   assert.equal(ix.lookup("host99999.example.com")?.value, `b${99999 % 7}`);
   assert.equal(ix.lookup("a.host5.example.com:80")?.value, "b5");
   assert.equal(ix.lookup("host100000.example.com"), null);
+});
+
+Deno.test("the runtime API's store is the last configuration that compiled", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.map`, "k v\n");
+    const cfg = (extra: string) =>
+      [
+        "defaults: { mode: http, timeout: { connect: 5s, client: 30s, server: 30s } }",
+        "frontends:",
+        "  fe:",
+        '    bind: "127.0.0.1:0"',
+        "    default_backend: be",
+        `    http-request: ["set-header X %[path,map(${dir}/a.map)]"${extra}]`,
+        "backends:",
+        "  be: { servers: [ { name: s1, address: 127.0.0.1:9001 } ] }",
+        "",
+      ].join("\n");
+    const ok = loadConfigText(cfg(""), "ok.yaml");
+    assert.equal(ok.issues.filter((i) => i.severity === "error").length, 0);
+    const first = currentPatternStore();
+    assert.equal(first.get(`${dir}/a.map`)?.entries.length, 1);
+    const bad = loadConfigText(cfg(', "nosuchaction"'), "bad.yaml");
+    assert.ok(bad.issues.some((i) => i.severity === "error"));
+    assert.equal(currentPatternStore(), first);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
