@@ -184,6 +184,13 @@ const COMPRESSION: Keyword = {
   kind: "rules",
   doc: 'list of "algo gzip deflate", "type text/html text/plain", "offload" lines (mode http)',
 };
+const TCP_REQUEST: Keyword = {
+  name: "tcp-request",
+  kind: "rules",
+  doc:
+    'list of HAProxy tcp-request lines: "inspect-delay 5s", "content accept if { req.ssl_hello_type 1 }", ' +
+    '"connection reject if { src 10.0.0.0/8 }" (frontends only)',
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -336,6 +343,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
   {
@@ -370,6 +378,12 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   HTTP_REQUEST,
   HTTP_RESPONSE,
   COMPRESSION,
+  TCP_REQUEST,
+  {
+    name: "use-server",
+    kind: "rules",
+    doc: 'list of "SERVER [if|unless CONDITION]" lines: the first that holds picks the server',
+  },
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
 ];
 
@@ -407,6 +421,21 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
   { name: "port", kind: "int", min: 1, max: 65535, doc: "port for health checks" },
   { name: "addr", kind: "host", doc: "address for health checks" },
   { name: "cookie", kind: "string", doc: "value of the persistence cookie for this server" },
+  {
+    name: "send-proxy",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v1 header (the client's addresses)",
+  },
+  {
+    name: "send-proxy-v2",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v2 header",
+  },
+  {
+    name: "send-proxy-v2-ssl",
+    kind: "bool",
+    doc: "send-proxy-v2 with the SSL TLV (whether the client came over TLS, and its version)",
+  },
 ];
 
 /** Server values when a key is absent; fastinter/downinter default to inter. */

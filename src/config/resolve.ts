@@ -230,6 +230,8 @@ class Resolver {
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
+      ...rulesOf(sec, "use-server", "useServer"),
       cookie,
       compression: this.#compression(sec, tcp, label),
     };
@@ -259,6 +261,7 @@ class Resolver {
       checkPort: get<number>(sec, "port")?.value ?? null,
       checkAddr: get<string>(sec, "addr")?.value ?? null,
       cookie: get<string>(sec, "cookie")?.value ?? null,
+      ...sendProxy(sec),
     }];
   }
 
@@ -331,6 +334,8 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+        // Optional fields are present only when set (configs built in code omit them).
+        ...(b.value.acceptProxy ? { acceptProxy: true } : {}),
       })),
       maxconn,
       defaultBackend,
@@ -344,6 +349,7 @@ class Resolver {
       useBackends,
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
       captures: this.#httpRules(sec, "capture", tcp, label),
@@ -566,6 +572,23 @@ class Resolver {
 }
 
 type BalanceConfigHash = BackendConfig["balance"]["hashType"];
+
+/** `{ [field]: lines }` when the section has lines under `key`, else `{}` (the field stays absent). */
+function rulesOf<F extends string>(
+  sec: Section,
+  key: string,
+  field: F,
+): { [k in F]?: RuleLine[] } {
+  const v = get<RuleLine[]>(sec, key)?.value ?? [];
+  return v.length > 0 ? { [field]: v } as { [k in F]: RuleLine[] } : {};
+}
+
+/** A server's PROXY protocol mode (ServerConfig.sendProxy), present only when asked. */
+function sendProxy(sec: Section): { sendProxy?: number } {
+  const on = (k: string) => get<boolean>(sec, k)?.value === true;
+  const m = on("send-proxy-v2-ssl") ? 3 : on("send-proxy-v2") ? 2 : on("send-proxy") ? 1 : 0;
+  return m > 0 ? { sendProxy: m } : {};
+}
 
 function capName(cap: number): string {
   return cap === CAP_FE ? "frontend" : "backend";

@@ -40,6 +40,8 @@ export interface BindConfig {
   address: Address;
   /** Length of the kernel's accept queue (bind `backlog`; default: maxconn, as HAProxy). */
   backlog: number;
+  /** `accept-proxy`: read a PROXY protocol header before anything else (absent: false). */
+  acceptProxy?: boolean;
 }
 
 /** A listening or connecting address. */
@@ -109,6 +111,8 @@ export interface FrontendConfig {
   >;
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
   /** Stats page / prometheus settings (issue 4), null when disabled. */
   stats: StatsConfig | null;
   /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
@@ -218,6 +222,11 @@ export interface ServerConfig {
   checkAddr: string | null;
   /** Value for cookie persistence, null when not set. */
   cookie: string | null;
+  /**
+   * PROXY protocol header sent first on every connection: 0 none (absent:
+   * none), 1 `send-proxy`, 2 `send-proxy-v2`, 3 `send-proxy-v2-ssl`.
+   */
+  sendProxy?: number;
 }
 
 /** A backend after resolution. */
@@ -250,6 +259,9 @@ export interface BackendConfig {
   /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` and `use-server` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
+  useServer?: ReadonlyArray<RuleLine>;
   /** Raw `http-check` lines (health-check layer), e.g. "expect status 200-399". */
   httpCheck: ReadonlyArray<RuleLine>;
   /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */

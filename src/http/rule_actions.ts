@@ -123,7 +123,7 @@ class SetVar implements ExtAction {
   }
 
   run(ctx: SampleCtx): null {
-    ctx.vars.set(this.#v.scope, this.#v.name, fetchOne(ctx, this.#f));
+    ctx.vars?.set(this.#v.scope, this.#v.name, fetchOne(ctx, this.#f));
     return null;
   }
 }
@@ -137,7 +137,7 @@ class UnsetVar implements ExtAction {
   }
 
   run(ctx: SampleCtx): null {
-    ctx.vars.unset(this.#v.scope, this.#v.name);
+    ctx.vars?.unset(this.#v.scope, this.#v.name);
     return null;
   }
 }
@@ -180,7 +180,7 @@ class Capture implements ExtAction {
     const v = fetchOne(ctx, this.#f);
     if (v !== null) {
       const s = sampleToString(v);
-      ctx.vars.capture(this.#res, this.#slot, s.length > this.#len ? s.slice(0, this.#len) : s);
+      ctx.vars?.capture(this.#res, this.#slot, s.length > this.#len ? s.slice(0, this.#len) : s);
     }
     return null;
   }
@@ -201,8 +201,10 @@ class SetUniqueId implements ExtAction {
   }
 
   run(ctx: SampleCtx, ed: HeadEditor | null): null {
-    if (ctx.vars.uniqueId === null) ctx.vars.uniqueId = evalValue(this.#fmt, ctx);
-    if (this.#header !== "" && ed !== null) ed.addHeader(this.#header, ctx.vars.uniqueId);
+    const vars = ctx.vars;
+    if (vars === undefined) return null;
+    if (vars.uniqueId === null) vars.uniqueId = evalValue(this.#fmt, ctx);
+    if (this.#header !== "" && ed !== null) ed.addHeader(this.#header, vars.uniqueId);
     return null;
   }
 }

@@ -25,6 +25,7 @@ import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
+import { acceptHandshake, needsHandshake } from "../stream/session_accept.ts";
 import { VERSION } from "../version.ts";
 
 export interface StartOptions {
@@ -170,13 +171,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";
-      new Stream(
-        this,
-        fe,
-        a.conn,
-        unix ? { ip: "unix", port: l.id } : a.remote,
-        unix ? { ip: "unix", port: l.id } : a.local,
-      );
+      const remote = unix ? { ip: "unix", port: l.id } : a.remote;
+      const local = unix ? { ip: "unix", port: l.id } : a.local;
+      // tcp-request connection rules, a PROXY header: before the stream (session_accept.ts).
+      if (needsHandshake(l)) acceptHandshake(this, l, a.conn, remote, local);
+      else new Stream(this, fe, a.conn, remote, local);
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);

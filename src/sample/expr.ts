@@ -21,6 +21,7 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_PAYLOAD,
   SMP_ARG_USERLIST,
   SMP_ARG_VAR,
   SMP_T_BOOL,
@@ -87,6 +88,7 @@ export function buildFetch(
   let scope = 0;
   let dflt: string | null = null;
   let ref: unknown = null;
+  let off = 0, len = 0;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -160,6 +162,14 @@ export function buildFetch(
         delim = a[1] as string;
       }
       break;
+    case SMP_ARG_PAYLOAD: {
+      if (a.length !== 2 || !/^\d{1,9}$/.test(a[0]!) || !/^\d{1,9}$/.test(a[1]!)) {
+        return { error: `expected ${fd.name}(OFFSET,LENGTH) with two integers in '${text}'` };
+      }
+      off = Number(a[0]);
+      len = Number(a[1]);
+      break;
+    }
   }
   const ids: number[] = [];
   const convArgs: unknown[] = [];
@@ -189,6 +199,8 @@ export function buildFetch(
     ref,
     convs: Object.freeze(ids),
     convArgs: Object.freeze(convArgs),
+    off,
+    len,
     type,
     text,
   });

@@ -13,6 +13,7 @@
 
 import { authenticate, type Userlist } from "./auth.ts";
 import { convertSample } from "./converters.ts";
+import { payloadBytes, PL_MISSING, sslAlpn, sslHelloType, sslSni, sslVersion } from "./payload.ts";
 import {
   type Fetch,
   type FetchDef,
@@ -23,6 +24,7 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_PAYLOAD,
   SMP_ARG_USERLIST,
   SMP_ARG_VAR,
   SMP_SIDE_CTX,
@@ -33,6 +35,7 @@ import {
   SMP_T_IP,
   SMP_T_STR,
   SMP_USE_CONN,
+  SMP_USE_L4REQ,
   SMP_USE_REQ,
   SMP_USE_RES,
   SMP_USE_SIDE,
@@ -67,25 +70,32 @@ const FETCH_LV_HQ = 19;
 /** Log-format `%HV`: "HTTP/1.1". */
 const FETCH_LV_HV = 20;
 /** `var(scope.name)`. */
-const FETCH_VAR = 21;
+const FETCH_VAR = 31;
 /** `str(text)`. */
-const FETCH_STR = 22;
+const FETCH_STR = 32;
 /** `int(n)`. */
-const FETCH_INT = 23;
+const FETCH_INT = 33;
 /** `bool(b)`. */
-const FETCH_BOOL = 24;
+const FETCH_BOOL = 34;
 /** `http_auth(L)`. */
-const FETCH_HTTP_AUTH = 25;
+const FETCH_HTTP_AUTH = 35;
 /** `http_auth_group(L)`: the user as a value, its groups in ACLs. */
-const FETCH_HTTP_AUTH_GROUP = 26;
+const FETCH_HTTP_AUTH_GROUP = 36;
 /** `unique-id`. */
-const FETCH_UNIQUE_ID = 27;
+const FETCH_UNIQUE_ID = 37;
 /** Log-format `%Ts`: Unix time in seconds. */
-const FETCH_LV_TS = 28;
+const FETCH_LV_TS = 38;
 /** Log-format `%rt`: the transaction's number in the process. */
-const FETCH_LV_RT = 29;
+const FETCH_LV_RT = 39;
 /** Log-format `%pid`. */
-const FETCH_LV_PID = 30;
+const FETCH_LV_PID = 40;
+// Layer-4 request content (payload.ts), tcp-request content rules only.
+const FETCH_REQ_LEN = 21;
+const FETCH_REQ_PAYLOAD = 22;
+const FETCH_SSL_HELLO_TYPE = 23;
+const FETCH_SSL_VER = 24;
+const FETCH_SSL_SNI = 25;
+const FETCH_SSL_ALPN = 26;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -123,6 +133,32 @@ const RES = SMP_USE_RES;
 const SIDE = SMP_USE_SIDE;
 /** Valid in both directions. */
 const BOTH = SMP_VAL_REQ | SMP_VAL_RES;
+
+/**
+ * A layer-4 payload fetch and its deprecated alias: valid on requests, it
+ * reads the tcp-request content buffer (null elsewhere).
+ */
+function l4Fetch(
+  name: string,
+  id: number,
+  out: number,
+  alias: string | null,
+  doc: string,
+): FetchDef[] {
+  const d = {
+    id,
+    out,
+    use: SMP_USE_L4REQ,
+    // Valid everywhere a request exists; outside tcp-request rules there is no content: not found.
+    val: BOTH,
+    args: id === FETCH_REQ_PAYLOAD ? SMP_ARG_PAYLOAD : SMP_ARG_NONE,
+    multi: id === FETCH_SSL_ALPN,
+    derive: out === SMP_T_STR,
+  };
+  const defs = [fetchDef({ name, doc, ...d })];
+  if (alias !== null) defs.push(fetchDef({ name: alias, doc: `alias of ${name}`, ...d }));
+  return defs;
+}
 
 /** The fetch table (HAProxy names). Aliases point at the same id. */
 export const FETCHES: readonly FetchDef[] = Object.freeze([
@@ -384,6 +420,30 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     side: SMP_SIDE_RES,
     doc: "response header line count",
   }),
+  ...l4Fetch("req.len", FETCH_REQ_LEN, I, "req_len", "bytes of request data received so far"),
+  ...l4Fetch(
+    "req.payload",
+    FETCH_REQ_PAYLOAD,
+    S,
+    null,
+    "bytes of the request data: req.payload(OFFSET,LENGTH), LENGTH 0 = to the end",
+  ),
+  ...l4Fetch(
+    "req.ssl_hello_type",
+    FETCH_SSL_HELLO_TYPE,
+    I,
+    "req_ssl_hello_type",
+    "type of the first TLS handshake message (1: ClientHello)",
+  ),
+  ...l4Fetch(
+    "req.ssl_ver",
+    FETCH_SSL_VER,
+    I,
+    "req_ssl_ver",
+    "TLS version of the ClientHello, (major << 16) + minor",
+  ),
+  ...l4Fetch("req.ssl_sni", FETCH_SSL_SNI, S, "req_ssl_sni", "server name of the ClientHello"),
+  ...l4Fetch("req.ssl_alpn", FETCH_SSL_ALPN, S, null, "ALPN protocol names of the ClientHello"),
   fetchDef({
     name: "var",
     id: FETCH_VAR,
@@ -583,6 +643,11 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
       if (u !== null) { for (const g of u.groups) out.push(g); }
       break;
     }
+    case FETCH_SSL_ALPN: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d !== null && sslAlpn(d, out) === PL_MISSING) ctx.markMayChange?.();
+      break;
+    }
     default: {
       const v = fetchOne(ctx, f);
       if (v !== null) out.push(typeof v === "string" ? v : String(v));
@@ -713,7 +778,7 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
     case FETCH_LV_HV:
       return "HTTP/" + ctx.reqVer();
     case FETCH_VAR: {
-      const x = ctx.vars.get(f.scope, f.arg);
+      const x = ctx.vars?.get(f.scope, f.arg) ?? null;
       return x === null ? f.dflt : x;
     }
     case FETCH_STR:
@@ -723,11 +788,11 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
     case FETCH_BOOL:
       return f.arg === "1" || f.arg === "true";
     case FETCH_UNIQUE_ID:
-      return ctx.vars.uniqueId;
+      return ctx.vars?.uniqueId ?? null;
     case FETCH_LV_TS:
       return Math.floor(Date.now() / 1000);
     case FETCH_LV_RT:
-      return ctx.vars.txnId;
+      return ctx.vars?.txnId ?? 0;
     case FETCH_LV_PID:
       return Deno.pid;
     case FETCH_HTTP_AUTH:
@@ -735,6 +800,43 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
     case FETCH_HTTP_AUTH_GROUP: {
       const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
       return u === null ? null : u.name;
+    }
+    case FETCH_REQ_LEN: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d === null) return null;
+      // Always volatile: more data changes it (HAProxy's req.len).
+      ctx.markMayChange?.();
+      v = String(d.length);
+      if (f.convs.length === 0) return d.length;
+      break;
+    }
+    case FETCH_REQ_PAYLOAD:
+    case FETCH_SSL_HELLO_TYPE:
+    case FETCH_SSL_VER:
+    case FETCH_SSL_SNI: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d === null) return null;
+      const id = f.def.id;
+      const r = id === FETCH_REQ_PAYLOAD
+        ? payloadBytes(d, f.off, f.len)
+        : id === FETCH_SSL_SNI
+        ? sslSni(d)
+        : id === FETCH_SSL_HELLO_TYPE
+        ? sslHelloType(d)
+        : sslVersion(d, Number.MAX_SAFE_INTEGER);
+      if (r === PL_MISSING) ctx.markMayChange?.();
+      if (typeof r === "number") {
+        if (r < 0 || id === FETCH_REQ_PAYLOAD || id === FETCH_SSL_SNI) return null;
+        if (f.convs.length === 0) return r;
+        v = String(r);
+        break;
+      }
+      v = r;
+      break;
+    }
+    case FETCH_SSL_ALPN: {
+      const n = fetchAll(ctx, f, SCRATCH);
+      return n === 0 ? null : SCRATCH[0] as string;
     }
     case FETCH_HDR:
     case FETCH_FHDR:

@@ -42,8 +42,24 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
-  /** The variables this stream sees (vars.ts VarStore). */
-  readonly vars: SampleVars;
+  /**
+   * The variables this stream sees (vars.ts VarStore); absent where there
+   * are none (layer-4 rules without a stream store): var() finds nothing,
+   * set-var does nothing.
+   */
+  readonly vars?: SampleVars;
+  /**
+   * Layer-4 content (tcp-request content rules): the request bytes received
+   * so far, contiguous; absent or null where there is no such buffer (HTTP
+   * rules). Payload fetches (`req.len`, `req.payload`, `req.ssl_*`) read it.
+   */
+  reqContent?(): Uint8Array | null;
+  /**
+   * A payload fetch could not answer yet and more data may change that
+   * (HAProxy's SMP_F_MAY_CHANGE): the rule being evaluated waits for more
+   * data unless the evaluation is final. Absent: nothing waits.
+   */
+  markMayChange?(): void;
 }
 
 /** Variables by scope (vars.ts VAR_*) and name, as fetches and actions use them. */
@@ -91,12 +107,15 @@ export const SMP_USE_REQ = 0x2;
 export const SMP_USE_RES = 0x4;
 /** Reads the head of the side being evaluated (`hdr`, `fhdr`). */
 export const SMP_USE_SIDE = 0x8;
+/** Reads the layer-4 request content (`req.len`, `req.payload`, `req.ssl_*`). */
+export const SMP_USE_L4REQ = 0x10;
 
 const USE_NAMES: ReadonlyArray<readonly [number, string]> = [
   [SMP_USE_CONN, "CONN"],
   [SMP_USE_REQ, "REQ"],
   [SMP_USE_RES, "RES"],
   [SMP_USE_SIDE, "SIDE"],
+  [SMP_USE_L4REQ, "L4REQ"],
 ];
 
 /** "REQ|RES" for SMP_USE_* bits ("0" when none), for debugging and messages. */
@@ -135,11 +154,13 @@ export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
 /** `(scope.name[,default])`: a variable (`var`). */
-export const SMP_ARG_VAR = 4;
+export const SMP_ARG_VAR = 5;
 /** `(text)`: a constant (`str`, `int`, `bool`). */
-export const SMP_ARG_CONST = 5;
+export const SMP_ARG_CONST = 6;
 /** `(userlist)`: a userlist name (`http_auth`), resolved at config time. */
-export const SMP_ARG_USERLIST = 6;
+export const SMP_ARG_USERLIST = 7;
+/** `(offset,length)`: a byte range of the payload (length 0: to the end of what is there). */
+export const SMP_ARG_PAYLOAD = 4;
 
 // Which head a header fetch reads.
 
@@ -212,6 +233,9 @@ export interface Fetch {
   readonly dflt: string | null;
   /** An object the argument names, resolved at config time (http_auth: the Userlist). */
   readonly ref: unknown;
+  /** Payload offset and length (`req.payload(off,len)`); 0 otherwise. */
+  readonly off: number;
+  readonly len: number;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
   /** Compiled converter arguments (converters.ts compileConvArgs), parallel to convs. */
