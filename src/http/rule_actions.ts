@@ -6,17 +6,17 @@
 // Owns: compiling these actions' arguments once at config time into an
 // ExtAction, and running one against a SampleCtx. http_rules.ts hands over
 // any keyword isExtAction() accepts and calls run() in rule order; an action
-// that ends the rules (auth) returns its verdict, the others null. The
-// set-var compiler is exported on its own so that tcp-request content rules
-// can use it with their own SampleCtx. It never writes to a socket nor
-// touches a head: verdicts and SampleCtx are the only ways out.
+// that ends the rules (auth) returns its verdict, the others null. set-var
+// and unset-var themselves are src/sample/var_actions.ts's, which
+// tcp-request content rules use too. It never writes to a socket; it
+// touches a head only through the editor it is given (unique-id-header).
 
 import { compileFetch } from "../sample/expr.ts";
 import { fetchOne, sampleToString } from "../sample/fetch.ts";
 import { type Fetch, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "../sample/types.ts";
 import { compileValue, evalValue } from "../sample/value.ts";
 import type { HeadEditor } from "./head_editor.ts";
-import { parseVarName, type VarName } from "../sample/vars.ts";
+import { compileSetVar, compileUnsetVar, type VarAction } from "../sample/var_actions.ts";
 import { toByteString } from "../sample/bytes.ts";
 import { defaultErrorBody } from "./http_errors.ts";
 
@@ -80,66 +80,24 @@ function splitKeyword(kw: string): { name: string; arg: string | null } | { erro
   return { name: kw.slice(0, p), arg: kw.slice(p + 1, -1) };
 }
 
-/**
- * Compiles `set-var(SCOPE.NAME) EXPR` where EXPR is a sample expression
- * (`req.hdr(host),lower`, `str(abc)`, `int(3)`, `var(txn.other)`). Refused:
- * a bad variable name, a missing or extra expression, an unknown fetch or
- * converter. The action stores the sample with its type; an absent sample
- * leaves the variable as it was (HAProxy). Usable by any rule set whose
- * SampleCtx carries `vars`: tcp-request content rules compile
- * `set-var(txn.x) src` with compileSetVar("txn.x", ["src"]) and run
- * `action.run(ctx, null)` when its condition holds.
- */
-export function compileSetVar(
-  varText: string,
-  args: readonly string[],
-): ExtCompiled | { error: string } {
-  const vn = parseVarName(varText);
-  if ("error" in vn) return { error: `'set-var': ${vn.error}` };
-  if (args.length !== 1) {
-    return {
-      error: `'set-var(${varText})' expects one sample expression, got ${
-        args.length === 0 ? "nothing" : args.map((a) => `'${a}'`).join(" ")
-      }`,
-    };
-  }
-  const f = compileFetch(args[0] as string);
-  if ("error" in f) return { error: `'set-var(${varText})': ${f.error}` };
-  return {
-    action: new SetVar(vn, f),
-    uses: f.def.use,
-    resFetch: (f.def.val & SMP_VAL_REQ) === 0 ? f.text : null,
-  };
-}
+/** A set-var / unset-var (src/sample/var_actions.ts) as a rule action. */
+class VarExt implements ExtAction {
+  readonly #a: VarAction;
 
-/** `set-var`. */
-class SetVar implements ExtAction {
-  readonly #v: VarName;
-  readonly #f: Fetch;
-
-  constructor(v: VarName, f: Fetch) {
-    this.#v = v;
-    this.#f = f;
+  constructor(a: VarAction) {
+    this.#a = a;
   }
 
   run(ctx: SampleCtx): null {
-    ctx.vars?.set(this.#v.scope, this.#v.name, fetchOne(ctx, this.#f));
+    this.#a.run(ctx);
     return null;
   }
 }
 
-/** `unset-var`. */
-class UnsetVar implements ExtAction {
-  readonly #v: VarName;
-
-  constructor(v: VarName) {
-    this.#v = v;
-  }
-
-  run(ctx: SampleCtx): null {
-    ctx.vars?.unset(this.#v.scope, this.#v.name);
-    return null;
-  }
+/** Wraps a compiled var action (or its error) for the rule engine. */
+function varExt(a: VarAction | { error: string }): ExtCompiled | { error: string } {
+  if ("error" in a) return a;
+  return { action: new VarExt(a), uses: a.uses, resFetch: a.resFetch };
 }
 
 /** `auth [realm R]`: a 401 asking for basic credentials. */
@@ -229,16 +187,12 @@ export function compileExtAction(
       if (sp.arg === null) {
         return { error: "'set-var' expects a variable: set-var(SCOPE.NAME) EXPR" };
       }
-      return compileSetVar(sp.arg, args);
-    case "unset-var": {
+      return varExt(compileSetVar(sp.arg, args));
+    case "unset-var":
       if (sp.arg === null) {
         return { error: "'unset-var' expects a variable: unset-var(SCOPE.NAME)" };
       }
-      const vn = parseVarName(sp.arg);
-      if ("error" in vn) return { error: `'unset-var': ${vn.error}` };
-      if (args.length > 0) return { error: `'unset-var(${sp.arg})' takes no argument` };
-      return { action: new UnsetVar(vn), uses: 0, resFetch: null };
-    }
+      return varExt(compileUnsetVar(sp.arg, args));
     case "capture": {
       if (sp.arg !== null) return { error: `unexpected '(${sp.arg})' after 'capture'` };
       if (slots === null) return { error: "'capture' is only allowed in a frontend" };
