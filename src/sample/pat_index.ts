@@ -265,11 +265,16 @@ class StringIndex implements PatIndex {
         CUTS.push(-1);
         for (let i = 0; i < n; i++) if (d(s.charCodeAt(i))) CUTS.push(i);
         CUTS.push(n);
+        // Runs longer than the longest key cannot match: a sample made of
+        // thousands of dots costs its length times the longest key, not
+        // the square of its length.
+        const maxLen = lens.length > 0 ? lens[0] as number : 0;
         let best: PatEntry | null = null;
         for (let a = 0; a < CUTS.length - 1; a++) {
           const from = (CUTS[a] as number) + 1;
           for (let b = a + 1; b < CUTS.length; b++) {
             const to = CUTS[b] as number;
+            if (to - from > maxLen) break;
             if (to > from) best = first(best, this.#get(s.slice(from, to)));
           }
         }

@@ -197,3 +197,11 @@ Deno.test("the runtime API's store is the last configuration that compiled", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a dom lookup on a sample of thousands of components stays bounded by the longest key", () => {
+  const ix = newPatIndex(PAT_IDX_DOM, false);
+  ix.add(new PatEntry("a.b", "v", 0, 1));
+  const s = "x.".repeat(20_000) + "a.b";
+  assert.equal(ix.lookup(s)?.value, "v");
+  assert.equal(ix.lookup("x.".repeat(20_000)), null);
+});
