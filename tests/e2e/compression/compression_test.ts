@@ -196,3 +196,121 @@ backends:
     await be.close();
   }
 });
+
+Deno.test("compression: the same responses as HAProxy 2.6 (codings, Vary, ETag, skips), bodies equal once decoded", async () => {
+  const be = httpStub("be", {
+    respond: (r) => {
+      const p = r.target;
+      const h: Array<[string, string]> = [[
+        "Content-Type",
+        p === "/json" ? "application/json" : "text/html",
+      ]];
+      if (p === "/etag") h.push(["ETag", '"abc"']);
+      if (p === "/weak") h.push(["ETag", 'W/"abc"']);
+      if (p === "/vary") h.push(["Vary", "Cookie"]);
+      if (p === "/notransform") h.push(["Cache-Control", "no-transform"]);
+      if (p === "/encoded") h.push(["Content-Encoding", "br"]);
+      if (p === "/201") return { status: 201, reason: "Created", headers: h, body: BIG };
+      if (p === "/404") return { status: 404, reason: "Not Found", headers: h, body: BIG };
+      return { headers: h, body: BIG };
+    },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "sluice_comp_" });
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hport = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await Deno.writeTextFile(
+    `${dir}/haproxy.cfg`,
+    `defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:${hport}
+  compression algo gzip deflate
+  compression type text/html
+  default_backend be
+backend be
+  server s 127.0.0.1:${be.port}
+`,
+  );
+  const haproxy = new Deno.Command("haproxy", {
+    args: ["-db", "-f", `${dir}/haproxy.cfg`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const proxy = await startProxy(
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    compression: ["algo gzip deflate", "type text/html"]
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
+`,
+  );
+  try {
+    for (let i = 0;; i++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: hport })).close();
+        break;
+      } catch (e) {
+        if (i > 200) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const seen = async (port: number, path: string, ae: string) => {
+      const c = await connectHttp(port);
+      try {
+        await c.send(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: ${ae}\r\n\r\n`);
+        const r = await c.readResponse();
+        const enc = r.get("content-encoding") ?? "";
+        const decoded = enc === "gzip"
+          ? new Uint8Array(zlib.gunzipSync(r.body))
+          : enc === "deflate"
+          ? new Uint8Array(zlib.inflateSync(r.body))
+          : r.body;
+        return {
+          status: r.status,
+          encoding: enc,
+          vary: r.all("vary").map((v) => v.toLowerCase()).sort(),
+          etag: r.all("etag"),
+          chunked: r.all("transfer-encoding").join(",").toLowerCase(),
+          sha: enc === "br" ? sha256Hex(r.body) : sha256Hex(decoded),
+        };
+      } finally {
+        c.close();
+      }
+    };
+    let compressed = 0;
+    for (
+      const path of [
+        "/",
+        "/etag",
+        "/weak",
+        "/vary",
+        "/201",
+        "/404",
+        "/json",
+        "/notransform",
+        "/encoded",
+      ]
+    ) {
+      for (const ae of ["gzip", "deflate", "gzip;q=0", "identity"]) {
+        const want = await seen(hport, path, ae);
+        const got = await seen(proxy.port("fe"), path, ae);
+        assert.deepEqual(got, want, `${path} (${ae})`);
+        if (want.encoding !== "" && want.encoding !== "br") compressed++;
+      }
+    }
+    assert.ok(compressed >= 8, `compressed cases: ${compressed}`);
+  } finally {
+    await proxy.stop();
+    haproxy.kill("SIGTERM");
+    await haproxy.status;
+    await be.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
