@@ -21,6 +21,7 @@ import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
+import "../tcp/tcp_vars.ts";
 import type { CaptureSlots } from "../http/rule_actions.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";

@@ -47,7 +47,7 @@ export interface SampleCtx {
    * are none (layer-4 rules without a stream store): var() finds nothing,
    * set-var does nothing.
    */
-  readonly vars?: SampleVars;
+  readonly vars?: SampleVars | undefined;
   /**
    * Layer-4 content (tcp-request content rules): the request bytes received
    * so far, contiguous; absent or null where there is no such buffer (HTTP

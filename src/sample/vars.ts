@@ -96,8 +96,11 @@ export class VarStore implements SampleVars {
   /** Captured request / response values by slot (`capture …`), null = not captured. */
   readonly reqCaptures: Array<string | null>;
   readonly resCaptures: Array<string | null>;
+  /** The session just started: its first transaction keeps what was set before it (tcp-request content). */
+  #first: boolean;
 
   constructor() {
+    this.#first = false;
     this.#sess = new Map();
     this.#txn = new Map();
     this.#req = new Map();
@@ -143,6 +146,7 @@ export class VarStore implements SampleVars {
   newSession(): void {
     if (this.#sess.size > 0) this.#sess.clear();
     this.newTxn();
+    this.#first = true;
   }
 
   /** Stores a captured value in a slot (the log's `%hr` / `%hs` show them). */
@@ -158,6 +162,13 @@ export class VarStore implements SampleVars {
     this.uniqueId = null;
     if (this.reqCaptures.length > 0) this.reqCaptures.length = 0;
     if (this.resCaptures.length > 0) this.resCaptures.length = 0;
+    if (this.#first) {
+      // The connection's first request: variables set by tcp-request
+      // content rules before it belong to it (HAProxy's txn exists from
+      // the stream's start in HTTP mode).
+      this.#first = false;
+      return;
+    }
     if (this.#txn.size > 0) this.#txn.clear();
     if (this.#req.size > 0) this.#req.clear();
     if (this.#res.size > 0) this.#res.clear();

@@ -116,7 +116,7 @@ function inspect(
   const final = (ch.flags & (CF_SHUTR | CF_READ_ERROR)) !== 0 || full ||
     rules.inspectDelay === 0 || tickIsExpired(ch.analyseExp, now);
   SUBJECT.stream = s;
-  L4.bind(s.clientAddr, s.frontAddr, contentOf(ch));
+  L4.bind(s.clientAddr, s.frontAddr, contentOf(ch), s.txn?.sample.vars);
   const r = runRules(rules.content, SUBJECT, L4, final);
   L4.unbind();
   SUBJECT.stream = null;

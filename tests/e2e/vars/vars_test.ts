@@ -112,3 +112,46 @@ backends:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tcp-request content set-var: HTTP rules and the log see the variables", async () => {
+  const be = httpStub("be1");
+  const sluice = await startProxy(
+    HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+    log-format: "sess=%[var(sess.peer)] txn=%[var(txn.first,none)] %HU"
+    tcp-request:
+      - "content set-var(sess.peer) src"
+      - "content set-var(txn.first) str(yes)"
+      - "content unset-var(sess.none)"
+    http-request:
+      - 'set-header X-Peer %[var(sess.peer)]'
+      - 'set-header X-First %[var(txn.first,none)]'
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
+`,
+  );
+  try {
+    const c = await connectHttp(sluice.port("fe"));
+    try {
+      for (const p of ["/1", "/2"]) {
+        await c.send(`GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        assert.equal((await c.readResponse()).status, 200);
+      }
+    } finally {
+      c.close();
+    }
+    // sess variables stay for the connection; txn ones belong to its first request.
+    assert.deepEqual(be.requests.map((r) => reqHeader(r, "x-peer")[0]), ["127.0.0.1", "127.0.0.1"]);
+    assert.deepEqual(be.requests.map((r) => reqHeader(r, "x-first")[0]), ["yes", "none"]);
+    assert.deepEqual(await sluice.waitForLogs(/^sess=/, 2), [
+      "sess=127.0.0.1 txn=yes /1",
+      "sess=127.0.0.1 txn=none /2",
+    ]);
+  } finally {
+    await sluice.stop();
+    await be.close();
+  }
+});
