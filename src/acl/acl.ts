@@ -31,9 +31,23 @@ import {
   PAT_MATCH_NAMES,
   patMatchId,
   patMatchWantsString,
-  type PatternSet,
+  PatternSet,
 } from "./pattern.ts";
 import { buildFetch, splitFetchExpr } from "../sample/expr.ts";
+import { loadingPatternStore } from "../sample/pat_ref.ts";
+import {
+  PAT_IDX_BEG,
+  PAT_IDX_DIR,
+  PAT_IDX_DOM,
+  PAT_IDX_END,
+  PAT_IDX_INT,
+  PAT_IDX_IP,
+  PAT_IDX_LEN,
+  PAT_IDX_REG,
+  PAT_IDX_STR,
+  PAT_IDX_SUB,
+  type PatIndex,
+} from "../sample/pat_index.ts";
 import { fetchAll, FETCHES, fetchOne, findFetch } from "../sample/fetch.ts";
 import {
   type Fetch,
@@ -202,14 +216,23 @@ export class AclExpr {
   /** PAT_M_* method. */
   readonly match: number;
   readonly pats: PatternSet;
+  /** Indexes over the `-f` pattern files (shared, changed by the runtime API). */
+  readonly files: readonly PatIndex[];
   /** Expression as written. */
   readonly source: string;
 
-  constructor(fetch: Fetch, match: number, pats: PatternSet, source: string) {
+  constructor(
+    fetch: Fetch,
+    match: number,
+    pats: PatternSet,
+    source: string,
+    files: readonly PatIndex[] = [],
+  ) {
     this.fetch = fetch;
     this.match = match;
     this.pats = pats;
     this.source = source;
+    this.files = files;
   }
 
   /** True when any occurrence of the sample matches any pattern. */
@@ -227,8 +250,24 @@ export class AclExpr {
     return this.#test(v);
   }
 
-  /** Tests one sample, converting it to what the method compares. */
+  /** Tests one sample against the inline patterns, then the pattern files. */
   #test(v: string | number | boolean): boolean {
+    if (this.#testInline(v)) return true;
+    const files = this.files;
+    if (files.length === 0 || this.match === PAT_M_BOOL) return false;
+    let s: string;
+    if (this.match === PAT_M_LEN) s = typeof v === "string" ? v : String(v);
+    else if (typeof v === "string") s = v;
+    else if (this.match === PAT_M_IP) return false;
+    else s = typeof v === "number" ? String(v) : v ? "1" : "0";
+    for (let i = 0; i < files.length; i++) {
+      if ((files[i] as PatIndex).lookup(s) !== null) return true;
+    }
+    return false;
+  }
+
+  /** Tests one sample against the inline patterns, converting it to what the method compares. */
+  #testInline(v: string | number | boolean): boolean {
     const m = this.match;
     const pats = this.pats;
     if (m === PAT_M_BOOL) {
@@ -314,21 +353,21 @@ export class AclTable {
   }
 }
 
-/** Reads a `-f` pattern file: one pattern per line, blank lines and `#` comments skipped. */
-function readPatternFile(path: string): string[] | { error: string } {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    return { error: `cannot read pattern file '${path}': ${(e as Error).message}` };
-  }
-  const out: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const l = raw.trim();
-    if (l !== "" && !l.startsWith("#")) out.push(l);
-  }
-  return out;
-}
+/** PAT_M_* method → the pattern index kind of its `-f` files (-1: files refused). */
+const FILE_INDEX: readonly number[] = [
+  PAT_IDX_STR, // str
+  PAT_IDX_BEG, // beg
+  PAT_IDX_END, // end
+  PAT_IDX_SUB, // sub
+  PAT_IDX_REG, // reg
+  -1, // found
+  PAT_IDX_LEN, // len
+  PAT_IDX_INT, // int
+  PAT_IDX_DOM, // dom
+  PAT_IDX_DIR, // dir
+  PAT_IDX_IP, // ip
+  -1, // bool
+];
 
 /**
  * Compiles one ACL expression from tokens[from, to): `FETCH [-i] [-m M]
@@ -356,6 +395,7 @@ export function compileAclExpr(
   let icase = false;
   let match = -1;
   const pats: string[] = [];
+  const fileNames: string[] = [];
   let i = from + 1;
   for (; i < to; i++) {
     const t = tokens[i] as Token;
@@ -388,9 +428,7 @@ export function compileAclExpr(
     } else if (s === "-f") {
       const ft = tokens[++i];
       if (ft === undefined || i >= to) return { error: "missing file name after '-f'" };
-      const lines = readPatternFile(ft.text);
-      if (!Array.isArray(lines)) return lines;
-      pats.push(...lines);
+      fileNames.push(ft.text);
     } else {
       return {
         error:
@@ -404,10 +442,37 @@ export function compileAclExpr(
     // hdr_ip / hdr_val / path_len compare the raw value: a converter would be pointless.
     if (fetch.convs.length > 0) return { error: `converters cannot be used with '${sp.name}'` };
   }
-  const set = compilePatterns(match, icase && patMatchWantsString(match), pats);
-  if ("error" in set) return { error: `${set.error} in '${head.text}'` };
-  const source = tokens.slice(from, to).map((t) => t.text).join(" ");
-  return new AclExpr(fetch, match, set, source);
+  const fold = icase && patMatchWantsString(match);
+  // Pattern files are read once per configuration and indexed (never scanned).
+  const files: PatIndex[] = [];
+  for (const name of fileNames) {
+    const kind = FILE_INDEX[match] ?? -1;
+    if (kind < 0) {
+      return { error: `'-m ${PAT_MATCH_NAMES[match]}' takes no pattern, got file '${name}'` };
+    }
+    const ref = loadingPatternStore().open(name, false);
+    if ("error" in ref) return ref;
+    const ix = ref.index(kind, fold);
+    if ("error" in ix) return ix;
+    files.push(ix);
+  }
+  const set = compilePatterns(match, fold, pats);
+  if ("error" in set) {
+    if (files.length === 0) return { error: `${set.error} in '${head.text}'` };
+    return new AclExpr(fetch, match, emptyPatterns(match, fold), sourceOf(tokens, from, to), files);
+  }
+  return new AclExpr(fetch, match, set, sourceOf(tokens, from, to), files);
+}
+
+/** Expression text of tokens[from, to). */
+function sourceOf(tokens: readonly Token[], from: number, to: number): string {
+  return tokens.slice(from, to).map((t) => t.text).join(" ");
+}
+
+/** A PatternSet with no pattern (an expression whose patterns all come from files). */
+function emptyPatterns(match: number, icase: boolean): PatternSet {
+  const none = new Float64Array(0);
+  return new PatternSet(match, icase, [], [], none, none, null, []);
 }
 
 /**

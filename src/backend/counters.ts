@@ -18,6 +18,11 @@ export class BackendCounters {
   /** Connection retries and redispatches. */
   retries = 0;
   redispatches = 0;
+  /** Compression: raw bytes in, compressed bytes out, bytes that bypassed it, responses compressed. */
+  compIn = 0;
+  compOut = 0;
+  compByp = 0;
+  compRsp = 0;
   /** Streams that could not get a server (no server up, queue full/timeout). */
   failedNoServer = 0;
   /** Requests denied by this backend's rules; responses denied (backend and server). */

@@ -179,6 +179,21 @@ const STICK_TABLE: Keyword = {
   doc: "the proxy's stick table (named after it), e.g. \"type ip size 100k expire 30s store " +
     'http_req_rate(10s),conn_cur"; see docs/stick_tables.md',
 };
+const UNIQUE_ID_FORMAT: Keyword = {
+  name: "unique-id-format",
+  kind: "rule",
+  doc: 'format of the unique id of each request (a value: "%[...]", %ci, %cp, %Ts, %rt …)',
+};
+const UNIQUE_ID_HEADER: Keyword = {
+  name: "unique-id-header",
+  kind: "string",
+  doc: "header the unique id is added to before the request is forwarded",
+};
+const COMPRESSION: Keyword = {
+  name: "compression",
+  kind: "rules",
+  doc: 'list of "algo gzip deflate", "type text/html text/plain", "offload" lines (mode http)',
+};
 const TCP_REQUEST: Keyword = {
   name: "tcp-request",
   kind: "rules",
@@ -203,6 +218,17 @@ export const ROOT_KEYWORDS: readonly Keyword[] = [
     kind: "section",
     doc: "map of table name → section with a stick-table line (a table with no proxy)",
   },
+  { name: "userlists", kind: "section", doc: "map of userlist name → userlist section" },
+];
+
+/** `userlists.NAME:` (HAProxy's userlist section). */
+export const USERLIST_KEYWORDS: readonly Keyword[] = [
+  {
+    name: "user",
+    kind: "rules",
+    doc: 'list of "NAME password HASH|insecure-password PASS [groups G,...]" lines',
+  },
+  { name: "group", kind: "rules", doc: 'list of "NAME [users U,...]" lines' },
 ];
 
 /** `tables.NAME:` (a dedicated stick table, like HAProxy's backend that only holds one). */
@@ -303,6 +329,9 @@ export const DEFAULTS_KEYWORDS: readonly Keyword[] = [
   LOG_FORMAT,
   LOG,
   ERRORFILE,
+  UNIQUE_ID_FORMAT,
+  UNIQUE_ID_HEADER,
+  COMPRESSION,
 ];
 
 /** `frontends.NAME:` */
@@ -340,6 +369,14 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
   STICK_TABLE,
+  {
+    name: "capture",
+    kind: "rules",
+    doc: 'list of "request header NAME len N" / "response header NAME len N" captures for the log',
+  },
+  UNIQUE_ID_FORMAT,
+  UNIQUE_ID_HEADER,
+  COMPRESSION,
 ];
 
 /** `backends.NAME:` */
@@ -363,6 +400,7 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   TIMEOUT,
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  COMPRESSION,
   TCP_REQUEST,
   {
     name: "use-server",

@@ -12,6 +12,7 @@
 
 import type {
   BackendConfig,
+  CompressionSettings,
   FrontendConfig,
   GlobalConfig,
   HttpReuse,
@@ -114,6 +115,11 @@ class Resolver {
       return line === undefined ? [] : [{ name: t.name, stickTable: line }];
     });
     if (tables.length > 0) out.tables = tables;
+    out.userlists = (this.#in.userlists ?? []).map((u) => ({
+      name: u.name,
+      users: get<RuleLine[]>(u, "user")?.value ?? [],
+      groups: get<RuleLine[]>(u, "group")?.value ?? [],
+    }));
     return out;
   }
 
@@ -257,6 +263,7 @@ class Resolver {
       cookie,
       stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
       stick: get<RuleLine[]>(sec, "stick")?.value ?? [],
+      compression: this.#compression(sec, tcp, label),
     };
   }
 
@@ -322,6 +329,10 @@ class Resolver {
     const defaultBackend = db === undefined ? -1 : lookup(db.value, db, "default_backend");
     const useBackends = (get<UseBackendLine[]>(sec, "use_backend")?.value ?? []).map((u) => {
       this.#checkAclNames(u, acls);
+      // `%[...]` names the backend per request (compiled by src/proxy/compile.ts).
+      if (u.backend.includes("%[")) {
+        return { backend: -1, dynamic: u.backend, cond: u.cond, line: u.line, col: u.col };
+      }
       return {
         backend: lookup(u.backend, u, "use_backend"),
         cond: u.cond,
@@ -374,7 +385,49 @@ class Resolver {
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
       stickTable: get<RuleLine>(sec, "stick-table")?.value ?? null,
+      captures: this.#httpRules(sec, "capture", tcp, label),
+      uniqueIdFormat: this.#inherit<RuleLine>(sec, "unique-id-format")?.value ?? null,
+      uniqueIdHeader: this.#inherit<string>(sec, "unique-id-header")?.value ?? null,
+      compression: this.#compression(sec, tcp, label),
     };
+  }
+
+  /**
+   * `compression` lines of the section, else of the defaults (HTTP only):
+   * `algo gzip|deflate...`, `type TYPE...`, `offload`; several lines add up.
+   * Refused at its line: another word, an unknown algorithm, a keyword
+   * without value.
+   */
+  #compression(sec: Section, tcp: boolean, label: string): CompressionSettings | null {
+    const lines = this.#inheritRules(sec, "compression", tcp, label);
+    if (lines.length === 0) return null;
+    const algos: string[] = [];
+    const types: string[] = [];
+    let offload = false;
+    for (const l of lines) {
+      const w = l.text.trim().split(/\s+/);
+      const at = { line: l.line, col: l.col, path: `${sec.name}.compression` };
+      const kw = w[0] ?? "";
+      if (kw === "offload" && w.length === 1) offload = true;
+      else if ((kw === "algo" || kw === "type") && w.length > 1) {
+        for (const v of w.slice(1)) {
+          if (kw === "type") types.push(v.toLowerCase());
+          else if (v === "gzip" || v === "deflate") algos.push(v);
+          else {
+            this.#rep.error(
+              at,
+              `compression: unsupported algorithm "${v}" (supported: gzip, deflate)`,
+            );
+          }
+        }
+      } else {
+        this.#rep.error(
+          at,
+          `compression: expected "algo ALGO...", "type TYPE..." or "offload", got "${l.text}"`,
+        );
+      }
+    }
+    return { algos, types, offload };
   }
 
   /** A rule list of the section, else of the defaults section (HTTP only). */

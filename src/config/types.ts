@@ -138,7 +138,13 @@ export interface FrontendConfig {
   logTargets?: readonly LogTarget[];
   /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
   acls: ReadonlyArray<{ name: string; expr: string; line: number; col: number }>;
-  useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;
+  /**
+   * use_backend lines; `dynamic` is the backend name as a log-format value
+   * (`%[req.hdr(host),map_dom(hosts.map)]`, backend -1), resolved per request.
+   */
+  useBackends: ReadonlyArray<
+    { backend: number; dynamic?: string; cond: string; line: number; col: number }
+  >;
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
   /** Raw `tcp-request` lines (absent: none). */
@@ -149,6 +155,14 @@ export interface FrontendConfig {
   errorFiles: ReadonlyArray<RuleLine>;
   /** Raw `stick-table` line (the table takes the frontend's name), null/absent when none. */
   stickTable?: RuleLine | null;
+  /** Raw `capture` lines ("request header Host len 20"), compiled by src/proxy/compile.ts. */
+  captures?: ReadonlyArray<RuleLine>;
+  /** `unique-id-format` (own or from defaults), null when not set. */
+  uniqueIdFormat?: RuleLine | null;
+  /** `unique-id-header`, null when not set. */
+  uniqueIdHeader?: string | null;
+  /** `compression` (own or from defaults), null when not set. */
+  compression?: CompressionSettings | null;
 }
 
 /** A place in the configuration file: 1-based line and column (0 when unknown). */
@@ -294,6 +308,8 @@ export interface BackendConfig {
   stickTable?: RuleLine | null;
   /** Raw `stick` lines ("on src", "store-response res.hdr(x) table t"). */
   stick?: ReadonlyArray<RuleLine>;
+  /** `compression` (own or from defaults), null when not set. */
+  compression?: CompressionSettings | null;
 }
 
 /** A dedicated stick table (`tables.NAME.stick-table`). */
@@ -311,6 +327,25 @@ export interface RuntimeConfig {
   backends: BackendConfig[];
   /** Dedicated stick tables (`tables:`); absent in configs built in code. */
   tables?: TableConfig[];
+  /** `userlists:` sections, raw lines compiled by src/proxy/compile.ts (absent: none). */
+  userlists?: UserlistConfig[];
+}
+
+/** `compression` lines of a proxy, parsed (HAProxy's comp settings). */
+export interface CompressionSettings {
+  /** `algo`: "gzip" / "deflate", in preference order. */
+  algos: readonly string[];
+  /** `type`: Content-Type prefixes to compress, lower-case; empty = any. */
+  types: readonly string[];
+  /** `offload`: Accept-Encoding removed from requests so servers answer uncompressed. */
+  offload: boolean;
+}
+
+/** A userlist section (HAProxy `userlist NAME`): its `user` and `group` lines. */
+export interface UserlistConfig {
+  name: string;
+  users: ReadonlyArray<RuleLine>;
+  groups: ReadonlyArray<RuleLine>;
 }
 
 /** One configuration problem, with its position and the key path. */

@@ -31,6 +31,7 @@ import {
   STATS_SOCKET_KEYWORDS,
   TABLE_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "./keywords.ts";
 import {
   formatSize,
@@ -104,6 +105,8 @@ export interface CheckedConfig {
   backends: Section[];
   /** `tables:` sections (dedicated stick tables). */
   tables?: Section[];
+  /** `userlists:` sections (absent when the file has none). */
+  userlists?: Section[];
 }
 
 /** Collects issues and turns YAML offsets into 1-based line/col. */
@@ -231,6 +234,9 @@ class Validator {
             break;
           case "tables":
             out.tables = this.#proxies(value, "tables", TABLE_KEYWORDS, "table");
+            break;
+          case "userlists":
+            out.userlists = this.#proxies(value, "userlists", USERLIST_KEYWORDS, "userlist");
             break;
         }
       }

@@ -22,6 +22,11 @@ export class FrontendCounters {
   /** HTTP requests and responses by status class (index 1..5; 0 = other). */
   httpReqs = 0;
   httpResp = [0, 0, 0, 0, 0, 0];
+  /** Compression: raw bytes in, compressed bytes out, bytes that bypassed it, responses compressed. */
+  compIn = 0;
+  compOut = 0;
+  compByp = 0;
+  compRsp = 0;
 
   /** Counts a finished session's bytes from (`inb`) and to (`outb`) the client. */
   addBytes(inb: number, outb: number): void {

@@ -9,6 +9,7 @@ import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import type { LogLineFormat } from "../log/types.ts";
+import { evalValue } from "../sample/value.ts";
 import { FrontendCounters } from "./counters.ts";
 import type { TcpRuleSet } from "../tcp/types.ts";
 
@@ -49,6 +50,8 @@ export class Frontend {
   successor: Frontend | null;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
+  /** Backends by name, for dynamic use_backend names. */
+  readonly #byName: ReadonlyMap<string, Backend>;
 
   constructor(
     id: number,
@@ -74,6 +77,7 @@ export class Frontend {
     this.successor = null;
     this.#compiled = compiled;
     this.#backends = backends;
+    this.#byName = new Map(backends.map((b) => [b.name, b]));
   }
 
   /** True when the frontend's own maxconn is reached. */
@@ -87,7 +91,13 @@ export class Frontend {
    */
   selectBackend(ctx: SampleCtx): Backend | null {
     for (const r of this.#compiled.useBackends) {
-      if (r.cond === null || r.cond.eval(ctx)) return this.#backends[r.backend]!;
+      if (r.cond !== null && !r.cond.eval(ctx)) continue;
+      if (r.name === undefined) return this.#backends[r.backend]!;
+      // Dynamic name: a name that is no backend of the same mode ends the
+      // rules and the default backend applies (HAProxy's process_switching_rules).
+      const be = this.#byName.get(evalValue(r.name, ctx));
+      if (be !== undefined && be.cfg.mode === this.cfg.mode) return be;
+      break;
     }
     const d = this.cfg.defaultBackend;
     return d >= 0 ? this.#backends[d]! : null;

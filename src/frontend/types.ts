@@ -8,12 +8,15 @@ import type { AclTable, Condition } from "../acl/acl.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { LogLineFormat } from "../log/types.ts";
+import type { ValueExpr } from "../sample/types.ts";
 import type { TcpRuleSet } from "../tcp/types.ts";
 
 /** A use_backend line, compiled. */
 export interface CompiledSwitchingRule {
-  /** Index into RuntimeConfig.backends. */
+  /** Index into RuntimeConfig.backends (-1 when `name` is set). */
   backend: number;
+  /** A dynamic backend name (`%[...]`), rendered per request; absent for a fixed one. */
+  name?: ValueExpr;
   /** null: unconditional. */
   cond: Condition | null;
 }

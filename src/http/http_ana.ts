@@ -36,9 +36,10 @@ import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
 import { applyCookieRequest, applyCookieResponse, applyUseServer } from "./persistence.ts";
-import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import { applyStickRequest, applyStickResponse } from "./stick_persist.ts";
 import { countHttpErr, countHttpReq, countResponse } from "../stick/track.ts";
+import { applyRequestRules, applyResponseRules, RULES_WAIT } from "./verdict.ts";
+import { compressBody, compressionRequest, compressionResponse } from "./compression.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
 import { buildReply, defaultErrorBody } from "./http_errors.ts";
@@ -244,8 +245,10 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
 export function httpProcessReqFrontend(s: HttpStream, req: Channel): number {
   const txn = s.txn!;
   if (!(txn.flags & TX_RULES_DONE)) {
+    const r = applyRequestRules(s, s.fe.httpReqRules);
+    if (r === RULES_WAIT) return ANA_WAIT;
     txn.flags |= TX_RULES_DONE;
-    if (!applyRequestRules(s, s.fe.httpReqRules)) return ANA_ABORT;
+    if (!r) return ANA_ABORT;
   }
   const stats = s.fe.cfg.stats;
   if (stats !== null) {
@@ -330,11 +333,16 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // The head is committed before anything after it is forwarded; the previous
   // request's bytes must be out first (they always are but in odd pipelines).
   if (req.sending()) return ANA_WAIT;
-  req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const be = s.be!;
-  if (be.httpReqRules !== s.fe.httpReqRules && !applyRequestRules(s, be.httpReqRules)) {
-    return ANA_ABORT;
+  if (be.httpReqRules !== s.fe.httpReqRules) {
+    const r = applyRequestRules(s, be.httpReqRules);
+    if (r === RULES_WAIT) return ANA_WAIT;
+    if (!r) {
+      req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
+      return ANA_ABORT;
+    }
   }
+  req.analysers &= ~AN_REQ_HTTP_PROCESS_BE;
   const h = txn.req;
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
@@ -342,6 +350,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   // use-server before stick match, as HAProxy's SRV_RULES before STICKING_RULES.
   applyUseServer(s);
   applyStickRequest(s);
+  compressionRequest(s, ed);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
@@ -620,6 +629,7 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
   const tunnel = h.bodyType === BODY_TUNNEL;
   applyCookieResponse(s, ed);
   applyStickResponse(s);
+  if (txn.comp !== null) compressionResponse(s, ed);
   if (!tunnel) {
     if (!h.keepAlive()) txn.flags |= TX_SRV_CLOSE;
     // A soft stop began while the request was in progress: this is its last response.
@@ -679,7 +689,11 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
 /** AN_RES_HTTP_XFER_BODY: streams the response body, then ends the transaction. */
 export function httpResForwardBody(s: HttpStream, res: Channel): number {
   const txn = s.txn!;
-  if (forwardBody(res, txn.resBody) < 0) {
+  const comp = txn.comp !== null && txn.comp.active;
+  const fwd = comp ? compressBody(s, res) : forwardBody(res, txn.resBody);
+  if (fwd === -2) return ANA_WAIT; // no buffer for the compressed chunk now
+  if (comp && txn.resBody.done && !txn.comp!.finished) return ANA_WAIT; // the last chunk waits
+  if (fwd < 0) {
     s.countServerError();
     if (!res.writing && res.totalOut === txn.bytesOutStart) {
       // Not a byte of this response has left: the client can still get a
@@ -692,6 +706,8 @@ export function httpResForwardBody(s: HttpStream, res: Channel): number {
     return ANA_ABORT;
   }
   if (!txn.resBody.done) {
+    // Compressed a step at a time: what is still in the buffer comes first.
+    if (comp && res.input > 0) return ANA_WAIT;
     if (res.flags & (CF_SHUTR | CF_READ_ERROR)) {
       if (txn.resBody.bodyType === BODY_UNTIL_CLOSE && !(res.flags & CF_READ_ERROR)) {
         txn.resBody.done = true; // the close is the end of this body

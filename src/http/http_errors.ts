@@ -14,6 +14,7 @@ const encoder = new TextEncoder();
 /** Text of the default error bodies, as HAProxy words them. */
 const MESSAGES: Record<number, string> = {
   400: "Your browser sent an invalid request.",
+  401: "You need a valid user and password to access this content.",
   403: "Request forbidden by administrative rules.",
   408: "Your browser didn't send a complete request in time.",
   414: "The request URI is too long.",

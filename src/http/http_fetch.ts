@@ -9,6 +9,7 @@
 
 import type { SampleCtx } from "../sample/types.ts";
 import { StkCounters } from "../stick/track.ts";
+import { VarStore } from "../sample/vars.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
@@ -44,6 +45,8 @@ export class HeadSampleCtx implements SampleCtx {
   isResponse: boolean;
   /** The stick counters of the connection (kept across its requests; src/stick/track.ts). */
   readonly stk: StkCounters;
+  /** Variables: sess for the stream's life, txn/req/res per request. */
+  readonly vars: VarStore;
   #src: string;
   #srcPort: number;
   #dst: string;
@@ -66,6 +69,7 @@ export class HeadSampleCtx implements SampleCtx {
   constructor() {
     this.isResponse = false;
     this.stk = new StkCounters();
+    this.vars = new VarStore();
     this.#src = "";
     this.#srcPort = 0;
     this.#dst = "";
@@ -85,8 +89,9 @@ export class HeadSampleCtx implements SampleCtx {
     this.#resHdrs = new Map();
   }
 
-  /** Sets the connection addresses (client src, local dst). */
+  /** Sets the connection addresses (client src, local dst); a new session's variables. */
   setConnection(src: string, srcPort: number, dst: string, dstPort: number): void {
+    this.vars.newSession();
     this.#src = src;
     this.#srcPort = srcPort;
     this.#dst = dst;
@@ -100,6 +105,7 @@ export class HeadSampleCtx implements SampleCtx {
    */
   setRequest(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
     this.isResponse = false;
+    this.vars.newTxn();
     this.#reqBuf = buf;
     this.#req = head;
     this.#reqEd = ed;
@@ -117,6 +123,7 @@ export class HeadSampleCtx implements SampleCtx {
   /** Binds the response head and its editor; isResponse becomes true. */
   setResponse(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
     this.isResponse = true;
+    this.vars.endRequest();
     this.#resBuf = buf;
     this.#res = head;
     this.#resEd = ed;

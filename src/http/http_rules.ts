@@ -41,6 +41,14 @@ import {
 import { MAX_STKCTR } from "../stick/track.ts";
 import { bytesOf } from "./types.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { allowAsyncAuth, clearPendingAuth, pendingAuth } from "../sample/auth.ts";
+import {
+  type CaptureSlots,
+  compileExtAction,
+  EXT_ACTIONS,
+  type ExtAction,
+  isExtAction,
+} from "./rule_actions.ts";
 
 export { cidrListMatch } from "../acl/ip.ts";
 export type { CidrList } from "../acl/ip.ts";
@@ -66,7 +74,13 @@ export type RuleVerdict =
   /** Answer `code` with `Location: location`. */
   | { readonly kind: "redirect"; readonly code: number; readonly location: string }
   /** Hold the request for `timeout tarpit`, then answer `status` (default 500) and close. */
-  | { readonly kind: "tarpit"; readonly status: number };
+  | { readonly kind: "tarpit"; readonly status: number }
+  /**
+   * Stop here and run the rules again from rule `at` once `wait` settles (a
+   * password check in progress off the thread): only when evalRules() was
+   * allowed to yield.
+   */
+  | { readonly kind: "yield"; readonly at: number; readonly wait: Promise<void> };
 
 /** The shared "continue" verdict. */
 export const VERDICT_CONTINUE: RuleVerdict = Object.freeze({ kind: "continue" });
@@ -94,6 +108,8 @@ const ACT_TRACK_SC = 16;
 const ACT_SC_INC_GPC = 17;
 const ACT_SC_SET_GPT0 = 18;
 const ACT_TARPIT = 19;
+/** An action compiled by rule_actions.ts (set-var, unset-var, …). */
+const ACT_EXT = 20;
 
 /** Which side an action may run on. */
 const SIDE_BOTH = 0;
@@ -128,7 +144,7 @@ const ACTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
 ]);
 
 /** Action keywords, for docs and suggestions. */
-export const RULE_ACTIONS: readonly string[] = Object.freeze([...ACTIONS.keys()]);
+export const RULE_ACTIONS: readonly string[] = Object.freeze([...ACTIONS.keys(), ...EXT_ACTIONS]);
 
 /** Redirect kinds. */
 const REDIR_LOCATION = 0;
@@ -170,6 +186,8 @@ export interface Rule {
   readonly headers: ReadonlyArray<readonly [string, ValueExpr]>;
   /** Precomputed verdict for deny and static returns, else null. */
   readonly verdict: RuleVerdict | null;
+  /** ACT_EXT: the action rule_actions.ts compiled. */
+  readonly ext: ExtAction | null;
   /** Reads the request (condition or values): response rules need keepRequest(). */
   readonly usesRequest: boolean;
   /** track-scN / sc-*: the counter number; track-scN: the table and the key expression. */
@@ -186,6 +204,10 @@ export interface Rule {
 export interface CompileRulesOptions {
   /** Directory that relative `return file` / `lf-file` paths are read from (default: cwd). */
   baseDir?: string;
+  /** Name of the proxy the rules belong to (`auth`'s default realm). */
+  proxyName?: string;
+  /** The frontend's capture slots (`capture` actions); absent in a backend. */
+  captureSlots?: CaptureSlots;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -210,6 +232,7 @@ function blankRule(l: RuleLine, actionName: string, action: number): Mutable<Rul
     body: EMPTY_BODY,
     headers: [],
     verdict: null,
+    ext: null,
     usesRequest: false,
     ctr: 0,
     track: null,
@@ -288,9 +311,9 @@ function compileRule(
       return { error: `invalid stick counter ${ctrArg} in '${first.text}' (expected 0..2)` };
     }
   }
-  const act = ACTIONS.get(kw);
+  const act = ACTIONS.get(kw) ?? (isExtAction(kw) ? [ACT_EXT, SIDE_BOTH] as const : undefined);
   if (act === undefined) {
-    return { error: `unknown action '${kw}'${didYouMean(kw, ACTIONS.keys())}` };
+    return { error: `unknown action '${kw}'${didYouMean(kw, RULE_ACTIONS)}` };
   }
   const [action, allowed] = act;
   const where = side === "request" ? "http-request" : "http-response";
@@ -659,6 +682,18 @@ function compileRule(
       r.verdict = Object.freeze({ kind: "tarpit", status: r.status });
       break;
     }
+    case ACT_EXT: {
+      const x = compileExtAction(kw, args, side, opts.proxyName ?? "", opts.captureSlots ?? null);
+      if ("error" in x) return x;
+      if (side === "request" && x.resFetch !== null) {
+        return {
+          error: `'${x.resFetch}' reads the response, which is not available in ${where} rules`,
+        };
+      }
+      r.ext = x.action;
+      uses |= x.uses;
+      break;
+    }
     case ACT_SET_STATUS: {
       if (args.length !== 1 && !(args.length === 3 && args[1] === "reason")) {
         return count(1, "a status [reason TEXT]") ?? { error: "bad arguments" };
@@ -714,12 +749,41 @@ export function rulesUseRequest(rules: readonly Rule[]): boolean {
  * rule sees earlier edits); the first final action stops the list. Returns
  * VERDICT_CONTINUE when no final action ran or on `allow`, else the deny /
  * return / redirect verdict. Never throws for a request's content: an edit
- * the editor refuses (a method that is not a token) is skipped.
+ * the editor refuses (a method that is not a token) is skipped. With
+ * `canYield`, a condition that needs a password check not in the cache
+ * returns a "yield" verdict instead of being decided (the caller waits and
+ * calls again with `from` = its `at`); rules before it are not run again.
  */
-export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor): RuleVerdict {
-  for (let i = 0; i < rules.length; i++) {
+export function evalRules(
+  rules: readonly Rule[],
+  ctx: SampleCtx,
+  ed: HeadEditor,
+  from = 0,
+  canYield = false,
+): RuleVerdict {
+  if (!canYield) return evalFrom(rules, ctx, ed, from);
+  allowAsyncAuth(true);
+  try {
+    return evalFrom(rules, ctx, ed, from);
+  } finally {
+    allowAsyncAuth(false);
+  }
+}
+
+/** evalRules() from rule `from`; yields when a fetch left a check pending (see auth.ts). */
+function evalFrom(
+  rules: readonly Rule[],
+  ctx: SampleCtx,
+  ed: HeadEditor,
+  from: number,
+): RuleVerdict {
+  for (let i = from; i < rules.length; i++) {
     const r = rules[i] as Rule;
-    if (r.cond !== null && !r.cond.eval(ctx)) continue;
+    clearPendingAuth();
+    const skip = r.cond !== null && !r.cond.eval(ctx);
+    const wait = pendingAuth();
+    if (wait !== null) return { kind: "yield", at: i, wait };
+    if (skip) continue;
     switch (r.action) {
       case ACT_ALLOW:
         return VERDICT_CONTINUE;
@@ -784,6 +848,14 @@ export function evalRules(rules: readonly Rule[], ctx: SampleCtx, ed: HeadEditor
         break;
       case ACT_TARPIT:
         return r.verdict as RuleVerdict;
+      case ACT_EXT: {
+        const v = (r.ext as ExtAction).run(ctx, ed);
+        if (v !== null) return v;
+        // A fetch of the action waits for a check: the action runs again then.
+        const wait = pendingAuth();
+        if (wait !== null) return { kind: "yield", at: i, wait };
+        break;
+      }
     }
   }
   return VERDICT_CONTINUE;

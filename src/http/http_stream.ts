@@ -61,6 +61,10 @@ export interface HttpFrontend {
     deniedResp: number;
     /** Responses by status class (index 1..5; 0: other). */
     readonly httpResp: number[];
+    /** Compression counters (compression.ts). */
+    compIn: number;
+    compOut: number;
+    compRsp: number;
   };
   /** The backend of a request (use_backend, else default_backend); null for none. */
   selectBackend(ctx: SampleCtx): HttpBackend | null;
@@ -91,9 +95,16 @@ export interface HttpBackend {
     { readonly server: number; readonly cond: Condition | null; readonly unless: boolean }
   >;
   readonly servers: readonly HttpServer[];
-  readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
   /** `stick` persistence rules (stick_persist.ts); absent or empty: none. */
   readonly stickRules?: readonly StickRule[];
+  readonly counters: {
+    denied: number;
+    deniedResp: number;
+    readonly httpResp: number[];
+    compIn: number;
+    compOut: number;
+    compRsp: number;
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { BodyParser } from "./h1_body.ts";
 import { HeadEditor } from "./head_editor.ts";
 import { HeadSampleCtx } from "./http_fetch.ts";
 import { endSessionCounters } from "../stick/track.ts";
+import type { CompState } from "./comp_state.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
 
 /** Close the client connection after this response. */
@@ -77,11 +78,17 @@ export class HttpTxn {
   /** Buffer the head spans point into (the channel's or the scratch). */
   reqBuf: Uint8Array | null;
   resBuf: Uint8Array | null;
+  /** Where the request rules resume after waiting for a password check (0: from the start). */
+  rulesAt: number;
+  /** Compression of this response (compression.ts), null when none. */
+  comp: CompState | null;
   /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
   reqHeadLen: number;
   resHeadLen: number;
 
   constructor(maxhdr: number) {
+    this.rulesAt = 0;
+    this.comp = null;
     this.req = new HttpHead(maxhdr);
     this.res = new HttpHead(maxhdr);
     this.reqEd = new HeadEditor();
@@ -112,6 +119,21 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+  }
+
+  /** Captured request header values (`capture request header`, `http-request capture`). */
+  get reqCaptures(): ReadonlyArray<string | null> {
+    return this.sample.vars.reqCaptures;
+  }
+
+  /** Captured response header values. */
+  get resCaptures(): ReadonlyArray<string | null> {
+    return this.sample.vars.resCaptures;
+  }
+
+  /** The unique id (`unique-id-format`), null when none. */
+  get uniqueId(): string | null {
+    return this.sample.vars.uniqueId;
   }
 
   /**
@@ -192,6 +214,8 @@ export class HttpTxn {
   }
 
   reset(now: number): void {
+    this.rulesAt = 0;
+    this.comp = null;
     this.req.reset();
     this.res.reset();
     this.reqBody.reset(0, -1);

@@ -15,13 +15,28 @@ import { httpError, localReply } from "./txn_end.ts";
 import { startTarpit } from "./tarpit.ts";
 import { countHttpErr } from "../stick/track.ts";
 
+/** applyRequestRules(): the rules wait for a password check; run them again on the next wake. */
+export const RULES_WAIT = "wait";
+
 /**
  * Applies http-request rules; on deny/return/redirect, answers and returns
- * false (the stream ends after the reply).
+ * false (the stream ends after the reply). Returns RULES_WAIT when a rule
+ * waits for a password check off the thread: the stream is woken when it
+ * is done, and the next call resumes at that rule (txn.rulesAt).
  */
-export function applyRequestRules(s: HttpStream, rules: readonly Rule[]): boolean {
+export function applyRequestRules(
+  s: HttpStream,
+  rules: readonly Rule[],
+): boolean | typeof RULES_WAIT {
   if (rules.length === 0) return true;
-  const v = evalRules(rules, s.txn!.sample, s.txn!.reqEd);
+  const txn = s.txn!;
+  const v = evalRules(rules, txn.sample, txn.reqEd, txn.rulesAt, true);
+  if (v.kind === "yield") {
+    txn.rulesAt = v.at;
+    v.wait.then(() => s.wake());
+    return RULES_WAIT;
+  }
+  txn.rulesAt = 0;
   if (v.kind === "continue") return true;
   // A deny by the backend's rules counts in the backend's dreq too.
   const denial = v.kind === "deny" || v.kind === "tarpit";
@@ -45,8 +60,9 @@ export function applyResponseRules(s: HttpStream): boolean {
   const sc = s.txn!.sample;
   for (const rules of beRules === feRules ? [beRules] : [beRules, feRules]) {
     if (rules.length === 0) continue;
+    // Response rules do not wait: a password check there runs on the thread.
     const v = evalRules(rules, sc, ed);
-    if (v.kind !== "continue") return answerVerdict(s, v, SF_FINST_H);
+    if (v.kind !== "continue" && v.kind !== "yield") return answerVerdict(s, v, SF_FINST_H);
   }
   if (ed.modified) s.txn!.status = ed.status();
   return true;
@@ -59,7 +75,7 @@ export function applyResponseRules(s: HttpStream): boolean {
  */
 function answerVerdict(
   s: HttpStream,
-  v: Exclude<RuleVerdict, { kind: "continue" }>,
+  v: Exclude<RuleVerdict, { kind: "continue" } | { kind: "yield" }>,
   finst: number,
 ): false {
   switch (v.kind) {

@@ -8,6 +8,16 @@
 // escaped (#XX). Unknown variables and options, and HTTP-only variables in a
 // TCP-mode frontend, are reported at config time.
 
+import { compileFetch } from "../sample/expr.ts";
+import { fetchOne, sampleToString } from "../sample/fetch.ts";
+import {
+  type Fetch,
+  type SampleCtx,
+  SMP_USE_REQ,
+  SMP_USE_RES,
+  SMP_USE_SIDE,
+} from "../sample/types.ts";
+
 /** The HAProxy `option tcplog` format. */
 export const TCPLOG_FORMAT =
   "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
@@ -53,15 +63,22 @@ export interface LogContext {
   /** The request line, "" when none was parsed (logged `<BADREQ>`). */
   requestLine: string;
   pid: number;
+  /** Captured request / response header values by slot (`capture …`); absent: none. */
+  reqCaptures?: ReadonlyArray<string | null>;
+  resCaptures?: ReadonlyArray<string | null>;
+  /** The request's unique id (`unique-id-format`), "" when none. */
+  uniqueId?: string;
+  /** What `%[...]` fields read (the transaction's sample context); absent in TCP mode. */
+  sample?: SampleCtx | undefined;
 }
 
-/** One compiled piece of a format: literal text, or a variable with its options. */
+/** One compiled piece of a format: literal text, a variable with its options, or a `%[...]` sample. */
 type Part = { lit: string; v: null; quote: false; hex: false } | {
   lit: null;
   v: VarName;
   quote: boolean;
   hex: boolean;
-};
+} | { lit: null; v: Fetch; quote: boolean; hex: false };
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -239,9 +256,10 @@ const VARS = {
   rc: v("num", (c) => c.retries),
   sq: v("num", (c) => c.srvQueue),
   bq: v("num", (c) => c.beQueue),
-  // Header captures are not supported: they render nothing, as HAProxy without captures.
+  // Header captures: rendered by LogFormat.render() (it knows the slot counts).
   hr: v("raw", () => ""),
   hs: v("raw", () => ""),
+  ID: v("text", (c) => c.uniqueId ?? "", true),
   r: v("line", (c) => escapeLogUri(logUri(c) ?? BADREQ), true),
   HM: v("line", (c) => escapeLogUri(requestParts(c, 0)), true),
   HU: v("line", (c) => escapeLogUri(requestParts(c, 1)), true),
@@ -257,14 +275,27 @@ export class LogFormatError extends SyntaxError {}
  * One part compiled into a function that renders it, the variable's kind and
  * options decided once: a line is the concatenation of its parts' results.
  */
-function partRenderer(p: Part): (c: LogContext) => string {
+function partRenderer(p: Part, reqCaps: number, resCaps: number): (c: LogContext) => string {
   if (p.v === null) {
     const lit = p.lit;
     return () => lit;
   }
+  const quote = p.quote;
+  if (typeof p.v === "object") {
+    // %[fetch,converters]: sampled from the context the line is written with.
+    const f = p.v;
+    const empty = quote ? '""' : "-";
+    return (c) => {
+      const smp = c.sample === undefined ? null : fetchOne(c.sample, f);
+      const txt = smp === null ? "" : sampleToString(smp);
+      if (txt === "") return empty;
+      return quote ? `"${escapeLogUri(txt)}"` : escapeLogUri(txt);
+    };
+  }
+  if (p.v === "hr") return (c) => renderCaptures(c.reqCaptures, reqCaps, quote);
+  if (p.v === "hs") return (c) => renderCaptures(c.resCaptures, resCaps, quote);
   const def: VarDef = VARS[p.v];
   const get = def.get;
-  const quote = p.quote;
   switch (def.kind) {
     case "num":
     case "raw":
@@ -299,10 +330,60 @@ function partRenderer(p: Part): (c: LogContext) => string {
   }
 }
 
+/**
+ * Compiles the inside of a `%[...]` field. The line is written when the
+ * transaction ends, after the request and response heads have left their
+ * buffers, so fetches that read a head are refused: variables (`var()`,
+ * filled by set-var when the head was there), `unique-id`, addresses,
+ * constants, and their converters (maps) are what a log line can show.
+ */
+function logFetch(text: string): Fetch {
+  const f = compileFetch(text);
+  if ("error" in f) throw new LogFormatError(`log-format: ${f.error}`);
+  if (
+    (f.def.use & (SMP_USE_REQ | SMP_USE_RES | SMP_USE_SIDE)) !== 0 && f.def.name !== "unique-id"
+  ) {
+    throw new LogFormatError(
+      `log-format: '${text}' reads a message head, which is gone when the line is written ` +
+        `(store it with 'http-request set-var(txn.NAME) ${text}' and log %[var(txn.NAME)], or capture it)`,
+    );
+  }
+  return f;
+}
+
 /** Options a compiled format depends on. */
 export interface LogFormatOptions {
   /** The frontend's mode: HTTP-only variables are refused in "tcp". Default "http". */
   mode?: "http" | "tcp";
+  /** Capture slots of the frontend (`%hr` / `%hs` show them); default 0. */
+  reqCaptures?: number;
+  resCaptures?: number;
+}
+
+/**
+ * `%hr` / `%hs`: `{v1|v2}` with HAProxy's header encoding (`#XX` for
+ * controls, bytes ≥ 0x7F and `" # { | }`); nothing when the frontend has
+ * no slot. A quoted field is wrapped in quotes.
+ */
+function renderCaptures(
+  caps: ReadonlyArray<string | null> | undefined,
+  n: number,
+  quote: boolean,
+): string {
+  if (n === 0) return "";
+  let out = quote ? '"{' : "{";
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += "|";
+    const s = caps?.[i] ?? null;
+    if (s === null) continue;
+    for (let k = 0; k < s.length; k++) {
+      const ch = s.charCodeAt(k);
+      const esc = ch < 0x20 || ch >= 0x7f || ch === 0x22 || ch === 0x23 || ch === 0x7b ||
+        ch === 0x7c || ch === 0x7d;
+      out += esc ? "#" + hex2(ch & 0xff) : s[k];
+    }
+  }
+  return out + (quote ? '}"' : "}");
 }
 
 /** A compiled log format. */
@@ -311,6 +392,8 @@ export class LogFormat {
   #parts: Part[];
   /** The parts compiled into one function each, called in order by render(). */
   #fns: Array<(c: LogContext) => string>;
+  readonly #reqCaps: number;
+  readonly #resCaps: number;
 
   /**
    * Compiles `fmt`; throws LogFormatError naming the unknown variable, an
@@ -319,6 +402,8 @@ export class LogFormat {
   constructor(fmt: string, opts: LogFormatOptions = {}) {
     const mode = opts.mode ?? "http";
     this.source = fmt;
+    this.#reqCaps = opts.reqCaptures ?? 0;
+    this.#resCaps = opts.resCaptures ?? 0;
     this.#parts = [];
     let lit = "";
     let i = 0;
@@ -359,6 +444,15 @@ export class LogFormat {
         }
         j = close + 1;
       }
+      if (fmt[j] === "[") {
+        if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
+        lit = "";
+        const close = fmt.indexOf("]", j);
+        if (close < 0) throw new LogFormatError(`missing ']' after '%[' in log-format`);
+        this.#parts.push({ lit: null, v: logFetch(fmt.slice(j + 1, close)), quote, hex: false });
+        i = close + 1;
+        continue;
+      }
       let k = j;
       while (k < fmt.length && /[A-Za-z]/.test(fmt[k]!)) k++;
       const name = fmt.slice(j, k);
@@ -374,7 +468,7 @@ export class LogFormat {
       i = k;
     }
     if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
-    this.#fns = this.#parts.map(partRenderer);
+    this.#fns = this.#parts.map((p) => partRenderer(p, this.#reqCaps, this.#resCaps));
   }
 
   /** Renders one line for a finished session. */

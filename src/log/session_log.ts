@@ -9,6 +9,7 @@
 
 import type { Address } from "../config/types.ts";
 import type { LogContext } from "./log_format.ts";
+import type { SampleCtx } from "../sample/types.ts";
 import { terminationState } from "./termination.ts";
 
 /** What a log line reads of an HTTP transaction (http/txn.ts's HttpTxn satisfies it). */
@@ -30,6 +31,12 @@ export interface LogTxnFacts {
   readonly bytesInStart: number;
   /** Epoch ms of the request's first byte (0: none). */
   readonly requestDate: number;
+  /** Captured header values by slot, the unique id (absent: none). */
+  readonly reqCaptures?: ReadonlyArray<string | null>;
+  readonly resCaptures?: ReadonlyArray<string | null>;
+  readonly uniqueId?: string | null;
+  /** What `%[...]` log fields read. */
+  readonly sample?: SampleCtx;
 }
 
 /** What a log line reads of a session (stream/stream.ts's Stream satisfies it). */
@@ -65,6 +72,9 @@ export interface LogSource {
   /** 1 when a final line is written while the session still holds its server slot. */
   logHeldSlot(final: boolean): number;
 }
+
+/** Shared empty capture list. */
+const NO_CAPTURES: ReadonlyArray<string | null> = Object.freeze([]);
 
 /**
  * The values of a log line for `s` at tick `now`; `final` is the session's
@@ -112,6 +122,11 @@ export function sessionLogContext(
   }
   const addr = srv !== null && s.tConnStart > 0 ? srv.address : null;
   return {
+    // One shape for every line: absent captures are empty lists.
+    reqCaptures: txn?.reqCaptures ?? NO_CAPTURES,
+    resCaptures: txn?.resCaptures ?? NO_CAPTURES,
+    uniqueId: txn?.uniqueId ?? "",
+    sample: txn?.sample,
     clientIp: s.clientAddr.ip,
     clientPort: s.clientAddr.port,
     frontendIp: s.frontAddr.ip,

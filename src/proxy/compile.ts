@@ -11,12 +11,18 @@
 // and never imports them (docs/internals/architecture.md).
 
 import { AclTable, compileAcls, compileCondition } from "../acl/acl.ts";
+import { activatePatternStore, openPatternStore } from "../sample/pat_ref.ts";
+import { compileUserlist, openUserlists } from "../sample/auth.ts";
+import type { ValueExpr } from "../sample/types.ts";
+import { compileValue } from "../sample/value.ts";
 import type { CompiledBackend } from "../backend/types.ts";
 import type { CompiledFrontend, CompiledSwitchingRule } from "../frontend/types.ts";
 import { httpCheckIssues } from "../check/http_check.ts";
 import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
+import "../tcp/tcp_vars.ts";
+import type { CaptureSlots } from "../http/rule_actions.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { JsonLogFormat } from "../log/log_json.ts";
 import type { LogLineFormat } from "../log/types.ts";
@@ -33,6 +39,7 @@ import type {
   CompiledBalance,
   ConfigIssue,
   FrontendConfig,
+  RuleLine,
   RuntimeConfig,
 } from "../config/types.ts";
 
@@ -64,6 +71,14 @@ export function compileConfig(
     table: (n) => tables.get(n),
     current: tables.get(name) ?? null,
   });
+  // Map and ACL pattern files are read once per configuration, relative to it.
+  const patterns = openPatternStore(baseDir ?? "");
+  // Userlists first: http_auth(L) in any rule resolves L among them.
+  openUserlists((cfg.userlists ?? []).map((ul) => {
+    const { list, errors } = compileUserlist(ul);
+    for (const e of errors) err(e.line, e.col, `userlists.${ul.name}`, e.message);
+    return list;
+  }));
 
   const frontends = cfg.frontends.map((fe) =>
     withStickTables(resolver(fe.name), () => compileFrontend(fe))
@@ -74,8 +89,23 @@ export function compileConfig(
     for (const e of errors) err(e.line, e.col, `${base}.acl`, e.message);
     const useBackends: CompiledSwitchingRule[] = [];
     fe.useBackends.forEach((u, i) => {
+      let name: ValueExpr | undefined;
+      if (u.dynamic !== undefined) {
+        const v = compileValue(u.dynamic);
+        if ("error" in v) return err(u.line, u.col, `${base}.use_backend[${i}]`, v.error);
+        if (v.resFetch !== null) {
+          return err(
+            u.line,
+            u.col,
+            `${base}.use_backend[${i}]`,
+            `'${v.resFetch}' reads the response`,
+          );
+        }
+        name = v;
+      }
+      const dyn = name === undefined ? {} : { name };
       if (u.cond === "") {
-        useBackends.push({ backend: u.backend, cond: null });
+        useBackends.push({ backend: u.backend, cond: null, ...dyn });
         return;
       }
       const c = compileCondition(u.cond, acls);
@@ -87,22 +117,29 @@ export function compileConfig(
           `${base}.use_backend[${i}]`,
           `'${c.resFetch}' is a response fetch: a backend is chosen before any response exists`,
         );
-      } else useBackends.push({ backend: u.backend, cond: c });
+      } else useBackends.push({ backend: u.backend, cond: c, ...dyn });
     });
-    const req = compileRules(fe.httpRequest, acls, "request", opts);
+    const captureSlots: CaptureSlots = { req: [], res: [] };
+    const feOpts = { ...opts, proxyName: fe.name, captureSlots };
+    const pre = implicitRules(fe, captureSlots, (l, m) => err(l.line, l.col, base, m));
+    const req = compileRules([...pre.req, ...fe.httpRequest], acls, "request", feOpts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
-    const res = compileRules(fe.httpResponse, acls, "response", opts);
+    const res = compileRules([...pre.res, ...fe.httpResponse], acls, "response", feOpts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     const tcp = compileTcpRules(fe.tcpRequest ?? [], acls, { backend: false, servers: [] });
     for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
     let logFormat: LogLineFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??
-        (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
+        (fe.mode === "http" ? httplogWithCaptures(captureSlots) : TCPLOG_FORMAT);
       try {
         // HTTP-only variables (%r, %HM, %TR...) are refused in a TCP-mode frontend, as HAProxy.
         const mode = fe.mode === "http" ? "http" : "tcp";
-        logFormat = fmt.trim() === "json" ? new JsonLogFormat(mode) : new LogFormat(fmt, { mode });
+        logFormat = fmt.trim() === "json" ? new JsonLogFormat(mode) : new LogFormat(fmt, {
+          mode,
+          reqCaptures: captureSlots.req.length,
+          resCaptures: captureSlots.res.length,
+        });
       } catch (e) {
         if (!(e instanceof LogFormatError)) throw e;
         // Only a custom format can fail: the built-in ones are known good.
@@ -163,9 +200,10 @@ export function compileConfig(
     const base = `backends.${be.name}`;
     // Backends have no acl section: their conditions use inline and predefined ACLs.
     const acls = new AclTable();
-    const req = compileRules(be.httpRequest, acls, "request", opts);
+    const beOpts = { ...opts, proxyName: be.name };
+    const req = compileRules(be.httpRequest, acls, "request", beOpts);
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
-    const res = compileRules(be.httpResponse, acls, "response", opts);
+    const res = compileRules(be.httpResponse, acls, "response", beOpts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
     // Reported here so that `-c` and the start-up name them at file:line:col;
     // without `option httpchk` the lines are ignored, as at start-up.
@@ -206,7 +244,61 @@ export function compileConfig(
       useServers: us.rules,
     };
   }
+  // The runtime API (show/add/del map) works on the files of a configuration that compiled.
+  if (!issues.some((i) => i.severity === "error")) activatePatternStore(patterns);
   return { compiled: { frontends, backends, tables }, issues };
+}
+
+/**
+ * The rules a frontend's declarations stand for, run before its own:
+ * `unique-id-format` / `unique-id-header` (the id is made first, as HAProxy
+ * makes it before its rules can read it) and `capture request|response
+ * header NAME len N` (the last occurrence's value, cut at N, in the next
+ * slot). Each keeps the position of its declaration for errors.
+ */
+function implicitRules(
+  fe: FrontendConfig,
+  slots: CaptureSlots,
+  err: (at: RuleLine, message: string) => void,
+): { req: RuleLine[]; res: RuleLine[] } {
+  const req: RuleLine[] = [];
+  const res: RuleLine[] = [];
+  const quote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+  const uf = fe.uniqueIdFormat ?? null;
+  const uh = fe.uniqueIdHeader ?? null;
+  if (uh !== null && !/^[!#$%&'*+.^_\`|~0-9A-Za-z-]+$/.test(uh)) {
+    err(uf ?? { line: 0, col: 0, text: "" }, `unique-id-header: invalid header name '${uh}'`);
+  } else if (uf !== null) {
+    req.push({ ...uf, text: `set-unique-id ${quote(uf.text)}${uh === null ? "" : " " + uh}` });
+  }
+  for (const c of fe.captures ?? []) {
+    const m = /^\s*(request|response)\s+header\s+(\S+)\s+len\s+(\d+)\s*$/.exec(c.text);
+    if (m === null || Number(m[3]) < 1) {
+      err(
+        c,
+        `capture: expected "request header NAME len N" or "response header NAME len N", got "${c.text}"`,
+      );
+      continue;
+    }
+    const isReq = m[1] === "request";
+    const list = isReq ? slots.req : slots.res;
+    (isReq ? req : res).push({
+      ...c,
+      text: `capture ${isReq ? "req" : "res"}.fhdr(${m[2]},-1) id ${list.length}`,
+    });
+    list.push(Number(m[3]));
+  }
+  return { req, res };
+}
+
+/**
+ * HAProxy's httplog with `%hr %hs` before the request line: they show only
+ * when the frontend captures something (HAProxy's separators collapse
+ * around the empty ones, which this spelling reproduces).
+ */
+function httplogWithCaptures(slots: CaptureSlots): string {
+  const caps = (slots.req.length > 0 ? " %hr" : "") + (slots.res.length > 0 ? " %hs" : "");
+  return caps === "" ? HTTPLOG_FORMAT : HTTPLOG_FORMAT.replace(" %{+Q}r", caps + " %{+Q}r");
 }
 
 /** `option forwardfor` of a proxy; an error points at its option line. */

@@ -10,13 +10,14 @@
 // first, resolve the keyword themselves, and call buildFetch().
 
 import { toByteString } from "./bytes.ts";
-import { CONVERTERS, findConverter } from "./converters.ts";
+import { compileConvArgs, CONVERTERS, findConverter } from "./converters.ts";
 import { FETCHES, findFetch } from "./fetch.ts";
 import { resolveStickArgs } from "./stick_fetch.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
   type Fetch,
   type FetchDef,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
@@ -24,7 +25,13 @@ import {
   SMP_ARG_PAYLOAD,
   SMP_ARG_STK_SC,
   SMP_ARG_STK_TABLE,
+  SMP_ARG_USERLIST,
+  SMP_ARG_VAR,
+  SMP_T_BOOL,
+  SMP_T_INT,
 } from "./types.ts";
+import { parseVarName } from "./vars.ts";
+import { findUserlist, userlistNames } from "./auth.ts";
 import type { StickTable } from "../stick/table.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
@@ -38,7 +45,7 @@ export function splitFetchExpr(
   let i = 0;
   const items: Array<{ name: string; args: string[] | null }> = [];
   while (i <= text.length) {
-    const m = /^[A-Za-z0-9_.]+/.exec(text.slice(i));
+    const m = /^[A-Za-z0-9_.-]+/.exec(text.slice(i));
     if (m === null) {
       return { error: `invalid fetch expression '${text}' (expected a name at offset ${i})` };
     }
@@ -83,6 +90,9 @@ export function buildFetch(
   let occ = 0;
   let delim = "&";
   let table: StickTable | null = null;
+  let scope = 0;
+  let dflt: string | null = null;
+  let ref: unknown = null;
   let off = 0, len = 0;
   const a = args ?? [];
   switch (fd.args) {
@@ -107,6 +117,43 @@ export function buildFetch(
       }
       break;
     }
+    case SMP_ARG_VAR: {
+      if (a.length === 0 || a.length > 2) {
+        return { error: `'${fd.name}' expects a variable name: ${fd.name}(SCOPE.NAME[,DEFAULT])` };
+      }
+      const vn = parseVarName(a[0] as string);
+      if ("error" in vn) return { error: `${vn.error} in '${text}'` };
+      scope = vn.scope;
+      arg = vn.name;
+      if (a.length === 2) dflt = toByteString(a[1] as string);
+      break;
+    }
+    case SMP_ARG_USERLIST: {
+      if (a.length !== 1 || a[0] === "") {
+        return { error: `'${fd.name}' expects a userlist name: ${fd.name}(USERLIST)` };
+      }
+      const ul = findUserlist(a[0] as string);
+      if (ul === undefined) {
+        return {
+          error: `userlist '${a[0]}' not found in '${text}'${
+            didYouMean(a[0] as string, userlistNames())
+          }`,
+        };
+      }
+      arg = a[0] as string;
+      ref = ul;
+      break;
+    }
+    case SMP_ARG_CONST:
+      if (a.length !== 1) return { error: `'${fd.name}' expects one argument: ${fd.name}(VALUE)` };
+      arg = toByteString(a[0] as string);
+      if (fd.out === SMP_T_INT && !/^[+-]?\d+$/.test(arg)) {
+        return { error: `invalid integer '${arg}' in '${text}'` };
+      }
+      if (fd.out === SMP_T_BOOL && !/^(0|1|true|false)$/.test(arg)) {
+        return { error: `invalid boolean '${arg}' in '${text}' (expected 0, 1, true or false)` };
+      }
+      break;
     case SMP_ARG_PARAM:
       if (a.length === 0 || a[0] === "") {
         return { error: `missing parameter name in '${text}' (expected ${fd.name}(NAME))` };
@@ -138,6 +185,7 @@ export function buildFetch(
     }
   }
   const ids: number[] = [];
+  const convArgs: unknown[] = [];
   let type = fd.out;
   for (const c of convs) {
     const cd = findConverter(c.name);
@@ -146,10 +194,12 @@ export function buildFetch(
         error: `unknown converter '${c.name}' in '${text}'${didYouMean(c.name, CONVERTERS)}`,
       };
     }
-    if (c.args !== null && c.args.length > 0) {
-      return { error: `converter '${c.name}' takes no argument` };
+    const ca = compileConvArgs(cd, c.args);
+    if (ca !== null && typeof ca === "object" && "error" in ca) {
+      return { error: `${(ca as { error: string }).error} in '${text}'` };
     }
     ids.push(cd.id);
+    convArgs.push(ca);
     type = cd.out;
   }
   return Object.freeze({
@@ -158,9 +208,13 @@ export function buildFetch(
     occ,
     delim,
     table,
+    scope,
+    dflt,
+    ref,
+    convs: Object.freeze(ids),
+    convArgs: Object.freeze(convArgs),
     off,
     len,
-    convs: Object.freeze(ids),
     type,
     text,
   });

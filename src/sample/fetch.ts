@@ -11,19 +11,23 @@
 // http_rules.ts do), and never knows how the HTTP layer stores a message:
 // SampleCtx is the only way in.
 
-import { convert } from "./converters.ts";
 import { FETCH_STK_BASE, STICK_FETCHES, stickFetch } from "./stick_fetch.ts";
+import { authenticate, type Userlist } from "./auth.ts";
+import { convertSample } from "./converters.ts";
 import { payloadBytes, PL_MISSING, sslAlpn, sslHelloType, sslSni, sslVersion } from "./payload.ts";
 import {
   type Fetch,
   type FetchDef,
   type Sample,
   type SampleCtx,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
   SMP_ARG_PAYLOAD,
+  SMP_ARG_USERLIST,
+  SMP_ARG_VAR,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -66,6 +70,26 @@ const FETCH_STATUS = 18;
 const FETCH_LV_HQ = 19;
 /** Log-format `%HV`: "HTTP/1.1". */
 const FETCH_LV_HV = 20;
+/** `var(scope.name)`. */
+const FETCH_VAR = 31;
+/** `str(text)`. */
+const FETCH_STR = 32;
+/** `int(n)`. */
+const FETCH_INT = 33;
+/** `bool(b)`. */
+const FETCH_BOOL = 34;
+/** `http_auth(L)`. */
+const FETCH_HTTP_AUTH = 35;
+/** `http_auth_group(L)`: the user as a value, its groups in ACLs. */
+const FETCH_HTTP_AUTH_GROUP = 36;
+/** `unique-id`. */
+const FETCH_UNIQUE_ID = 37;
+/** Log-format `%Ts`: Unix time in seconds. */
+const FETCH_LV_TS = 38;
+/** Log-format `%rt`: the transaction's number in the process. */
+const FETCH_LV_RT = 39;
+/** Log-format `%pid`. */
+const FETCH_LV_PID = 40;
 // Layer-4 request content (payload.ts), tcp-request content rules only.
 const FETCH_REQ_LEN = 21;
 const FETCH_REQ_PAYLOAD = 22;
@@ -422,6 +446,69 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
   ...l4Fetch("req.ssl_sni", FETCH_SSL_SNI, S, "req_ssl_sni", "server name of the ClientHello"),
   ...l4Fetch("req.ssl_alpn", FETCH_SSL_ALPN, S, null, "ALPN protocol names of the ClientHello"),
   fetchDef({
+    name: "var",
+    id: FETCH_VAR,
+    args: SMP_ARG_VAR,
+    out: S,
+    use: 0,
+    val: BOTH,
+    doc: "value of a variable: var(SCOPE.NAME[,DEFAULT])",
+  }),
+  fetchDef({
+    name: "str",
+    id: FETCH_STR,
+    args: SMP_ARG_CONST,
+    out: S,
+    use: 0,
+    val: BOTH,
+    doc: "constant string: str(TEXT)",
+  }),
+  fetchDef({
+    name: "int",
+    id: FETCH_INT,
+    args: SMP_ARG_CONST,
+    out: I,
+    use: 0,
+    val: BOTH,
+    doc: "constant integer: int(N)",
+  }),
+  fetchDef({
+    name: "bool",
+    id: FETCH_BOOL,
+    args: SMP_ARG_CONST,
+    out: SMP_T_BOOL,
+    use: 0,
+    val: BOTH,
+    doc: "constant boolean: bool(0|1|true|false)",
+  }),
+  fetchDef({
+    name: "http_auth",
+    id: FETCH_HTTP_AUTH,
+    args: SMP_ARG_USERLIST,
+    out: SMP_T_BOOL,
+    use: REQ,
+    val: BOTH,
+    doc: "true when the Authorization header holds a user and password of USERLIST",
+  }),
+  fetchDef({
+    name: "http_auth_group",
+    id: FETCH_HTTP_AUTH_GROUP,
+    args: SMP_ARG_USERLIST,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    multi: true,
+    doc: "authenticated user of USERLIST (in an ACL: matched against the user's groups)",
+  }),
+  fetchDef({
+    name: "unique-id",
+    id: FETCH_UNIQUE_ID,
+    out: S,
+    use: REQ,
+    val: BOTH,
+    doc: "the request's unique id (unique-id-format)",
+  }),
+  fetchDef({
     name: "status",
     id: FETCH_STATUS,
     out: I,
@@ -452,6 +539,32 @@ export const LOG_VAR_HV: FetchDef = fetchDef({
   use: REQ,
   val: BOTH,
   doc: '"HTTP/1.1"',
+});
+
+/** `%Ts`, `%rt`, `%pid` of values (unique-id-format). */
+export const LOG_VAR_TS: FetchDef = fetchDef({
+  name: "%Ts",
+  id: FETCH_LV_TS,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "Unix time (s)",
+});
+export const LOG_VAR_RT: FetchDef = fetchDef({
+  name: "%rt",
+  id: FETCH_LV_RT,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "request counter",
+});
+export const LOG_VAR_PID: FetchDef = fetchDef({
+  name: "%pid",
+  id: FETCH_LV_PID,
+  out: I,
+  use: 0,
+  val: BOTH,
+  doc: "process id",
 });
 
 const FETCH_BY_NAME: ReadonlyMap<string, FetchDef> = new Map(FETCHES.map((f) => [f.name, f]));
@@ -527,6 +640,11 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
       if (q !== null) paramValues(q, f.arg, f.delim, out);
       break;
     }
+    case FETCH_HTTP_AUTH_GROUP: {
+      const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
+      if (u !== null) { for (const g of u.groups) out.push(g); }
+      break;
+    }
     case FETCH_SSL_ALPN: {
       const d = ctx.reqContent?.() ?? null;
       if (d !== null && sslAlpn(d, out) === PL_MISSING) ctx.markMayChange?.();
@@ -548,7 +666,12 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
     }
   }
   if (f.convs.length > 0) {
-    for (let i = 0; i < out.length; i++) out[i] = convert(out[i] as string, f.convs);
+    let k = 0;
+    for (let i = 0; i < out.length; i++) {
+      const c = convertSample(out[i] as string, f.convs, f.convArgs);
+      if (c !== null) out[k++] = typeof c === "string" ? c : sampleToString(c);
+    }
+    out.length = k;
   }
   return out.length;
 }
@@ -581,10 +704,21 @@ function paramValues(q: string, name: string, delim: string, out: string[]): voi
 /**
  * One sample: the value of a single-valued fetch, or for multi-valued ones
  * the occurrence asked for (the last one by default, as HAProxy does outside
- * ACLs). Returns null when the sample does not exist (absent header, status
- * of a request, no query).
+ * ACLs), converters applied. Returns null when the sample does not exist
+ * (absent header, status of a request, no query) or a converter yields none
+ * (a map without a match nor a default).
  */
 export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
+  const v = fetchRaw(ctx, f);
+  // Multi-valued fetches went through fetchAll(), which converts (but the
+  // user name of http_auth_group).
+  if (v === null || f.convs.length === 0) return v;
+  if (f.def.multi && f.def.id !== FETCH_HTTP_AUTH_GROUP) return v;
+  return convertSample(v, f.convs, f.convArgs);
+}
+
+/** fetchOne() before converters (but multi-valued ones, converted by fetchAll()). */
+function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
   let v: string | null;
   switch (f.def.id) {
     case FETCH_TRUE:
@@ -645,6 +779,30 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
     }
     case FETCH_LV_HV:
       return "HTTP/" + ctx.reqVer();
+    case FETCH_VAR: {
+      const x = ctx.vars?.get(f.scope, f.arg) ?? null;
+      return x === null ? f.dflt : x;
+    }
+    case FETCH_STR:
+      return f.arg;
+    case FETCH_INT:
+      return Number(f.arg);
+    case FETCH_BOOL:
+      return f.arg === "1" || f.arg === "true";
+    case FETCH_UNIQUE_ID:
+      return ctx.vars?.uniqueId ?? null;
+    case FETCH_LV_TS:
+      return Math.floor(Date.now() / 1000);
+    case FETCH_LV_RT:
+      return ctx.vars?.txnId ?? 0;
+    case FETCH_LV_PID:
+      return Deno.pid;
+    case FETCH_HTTP_AUTH:
+      return authenticate(f.ref as Userlist, ctx.reqHeader("authorization")) !== null;
+    case FETCH_HTTP_AUTH_GROUP: {
+      const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
+      return u === null ? null : u.name;
+    }
     case FETCH_REQ_LEN: {
       const d = ctx.reqContent?.() ?? null;
       if (d === null) return null;
@@ -692,14 +850,12 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
       return SCRATCH[k] as string;
     }
     default: {
+      // Stick-table fetches (fetchOne() applies the converters).
       if (f.def.id < FETCH_STK_BASE) return null;
-      const n = stickFetch(ctx, f);
-      if (n === null || f.convs.length === 0) return n;
-      return convert(typeof n === "number" ? String(n) : n ? "1" : "0", f.convs);
+      return stickFetch(ctx, f);
     }
   }
-  if (v === null || f.convs.length === 0) return v;
-  return convert(v, f.convs);
+  return v;
 }
 
 /** Renders a sample as text: integers in decimal, booleans "1"/"0", absent "". */

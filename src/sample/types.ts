@@ -48,6 +48,12 @@ export interface SampleCtx {
   /** The stick counters the connection tracks (`sc_*` fetches); absent or null: none. */
   readonly stk?: StkCounters | null;
   /**
+   * The variables this stream sees (vars.ts VarStore); absent where there
+   * are none (layer-4 rules without a stream store): var() finds nothing,
+   * set-var does nothing.
+   */
+  readonly vars?: SampleVars | undefined;
+  /**
    * Layer-4 content (tcp-request content rules): the request bytes received
    * so far, contiguous; absent or null where there is no such buffer (HTTP
    * rules). Payload fetches (`req.len`, `req.payload`, `req.ssl_*`) read it.
@@ -59,6 +65,22 @@ export interface SampleCtx {
    * data unless the evaluation is final. Absent: nothing waits.
    */
   markMayChange?(): void;
+}
+
+/** Variables by scope (vars.ts VAR_*) and name, as fetches and actions use them. */
+export interface SampleVars {
+  /** The value, or null when not set. */
+  get(scope: number, name: string): Sample;
+  /** Sets a value (null leaves the variable unchanged). */
+  set(scope: number, name: string, v: Sample): void;
+  /** Removes a variable. */
+  unset(scope: number, name: string): void;
+  /** This transaction's number in the process (`%rt`). */
+  readonly txnId: number;
+  /** The unique id (`unique-id-format`), null until generated. */
+  uniqueId: string | null;
+  /** Stores a captured value in request (res false) or response capture slot `slot`. */
+  capture(res: boolean, slot: number, v: string): void;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */
@@ -140,6 +162,12 @@ export const SMP_ARG_PARAM = 3;
 export const SMP_ARG_STK_SC = 8;
 /** `([table])`: optional stick table (`sc0_conn_cur`, `src_conn_rate(t)`, `table_cnt`). */
 export const SMP_ARG_STK_TABLE = 9;
+/** `(scope.name[,default])`: a variable (`var`). */
+export const SMP_ARG_VAR = 5;
+/** `(text)`: a constant (`str`, `int`, `bool`). */
+export const SMP_ARG_CONST = 6;
+/** `(userlist)`: a userlist name (`http_auth`), resolved at config time. */
+export const SMP_ARG_USERLIST = 7;
 /** `(offset,length)`: a byte range of the payload (length 0: to the end of what is there). */
 export const SMP_ARG_PAYLOAD = 4;
 
@@ -214,11 +242,18 @@ export interface Fetch {
   readonly delim: string;
   /** Stick fetches: the table named or implied (src_*), null for the tracked entry's. */
   readonly table: StickTable | null;
+  /** var(): the VAR_* scope (`arg` is the name) and the default (null: none). */
+  readonly scope: number;
+  readonly dflt: string | null;
+  /** An object the argument names, resolved at config time (http_auth: the Userlist). */
+  readonly ref: unknown;
   /** Payload offset and length (`req.payload(off,len)`); 0 otherwise. */
   readonly off: number;
   readonly len: number;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
+  /** Compiled converter arguments (converters.ts compileConvArgs), parallel to convs. */
+  readonly convArgs: readonly unknown[];
   /** Output type after converters. */
   readonly type: number;
   /** Expression as written. */

@@ -10,7 +10,16 @@
 
 import { toByteString } from "./bytes.ts";
 import { buildFetch, compileFetch } from "./expr.ts";
-import { fetchOne, findFetch, LOG_VAR_HQ, LOG_VAR_HV, sampleToString } from "./fetch.ts";
+import {
+  fetchOne,
+  findFetch,
+  LOG_VAR_HQ,
+  LOG_VAR_HV,
+  LOG_VAR_PID,
+  LOG_VAR_RT,
+  LOG_VAR_TS,
+  sampleToString,
+} from "./fetch.ts";
 import { type Fetch, type FetchDef, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "./types.ts";
 
 /** Log-format variables accepted in values, mapped to fetches. */
@@ -25,6 +34,10 @@ const LOG_VARS: ReadonlyMap<string, FetchDef> = new Map([
   ["HQ", LOG_VAR_HQ],
   ["HV", LOG_VAR_HV],
   ["ST", findFetch("status") as FetchDef],
+  ["Ts", LOG_VAR_TS],
+  ["rt", LOG_VAR_RT],
+  ["pid", LOG_VAR_PID],
+  ["ID", findFetch("unique-id") as FetchDef],
 ]);
 
 /** Names of the log-format variables values accept (docs and messages). */
@@ -32,7 +45,8 @@ export const VALUE_LOG_VARS: readonly string[] = Object.freeze([...LOG_VARS.keys
 
 /**
  * Compiles a value: literal text with `%[fetch[,conv]…]` expressions,
- * log-format variables `%ci %cp %fi %fp %HM %HU %HP %HQ %HV %ST`, and `%%`
+ * log-format variables `%ci %cp %fi %fp %HM %HU %HP %HQ %HV %ST %Ts %rt
+ * %pid %ID`, and `%%`
  * for a literal `%`. Literal text is converted to a byte string (UTF-8).
  * Refused: an unknown fetch or variable, an unterminated `%[`, a lone `%`.
  * Side checks (a response fetch in a request rule) are the caller's, from
@@ -77,7 +91,7 @@ export function compileValue(text: string): ValueExpr | { error: string } {
     const name = m === null ? "" : m[0];
     let fd: FetchDef | undefined;
     let len = 0;
-    for (let l = Math.min(2, name.length); l > 0; l--) {
+    for (let l = Math.min(3, name.length); l > 0; l--) {
       fd = LOG_VARS.get(name.slice(0, l));
       if (fd !== undefined) {
         len = l;

@@ -45,6 +45,11 @@ export interface FrontendCountersSource {
   readonly httpReqs: number;
   /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
   readonly httpResp: readonly number[];
+  /** Compression bytes in / out / bypassed and responses compressed (absent = 0). */
+  readonly compIn?: number;
+  readonly compOut?: number;
+  readonly compByp?: number;
+  readonly compRsp?: number;
 }
 
 /** Backend/server counters as kept in src/backend/counters.ts (BackendCounters). */
@@ -68,6 +73,11 @@ export interface BackendCountersSource {
   readonly denied?: number;
   /** Responses denied by rules (absent = 0). */
   readonly deniedResp?: number;
+  /** Compression bytes in / out / bypassed and responses compressed (absent = 0). */
+  readonly compIn?: number;
+  readonly compOut?: number;
+  readonly compByp?: number;
+  readonly compRsp?: number;
 }
 
 /** What the snapshot reads of a server (src/backend/server.ts's Server satisfies it). */
@@ -230,8 +240,32 @@ export interface ProcessStats {
   logDropped: number;
 }
 
+/** Compression counters of a frontend or backend (HAProxy's comp_in/out/byp/rsp). */
+export interface CompStats {
+  bytesIn: number;
+  bytesOut: number;
+  bypassed: number;
+  responses: number;
+}
+
+function compStats(c: {
+  readonly compIn?: number;
+  readonly compOut?: number;
+  readonly compByp?: number;
+  readonly compRsp?: number;
+}): CompStats {
+  return {
+    bytesIn: c.compIn ?? 0,
+    bytesOut: c.compOut ?? 0,
+    bypassed: c.compByp ?? 0,
+    responses: c.compRsp ?? 0,
+  };
+}
+
 export interface FrontendStats {
   name: string;
+  /** Compression counters. */
+  comp: CompStats;
   mode: ProxyMode;
   /** OPEN, FULL (own maxconn reached) or STOP (stopping). */
   status: "OPEN" | "FULL" | "STOP";
@@ -304,6 +338,8 @@ export interface ServerStats {
 
 export interface BackendStats {
   name: string;
+  /** Compression counters. */
+  comp: CompStats;
   mode: ProxyMode;
   algo: string;
   /** UP when at least one server can take traffic (usable, weight > 0). */
@@ -407,6 +443,7 @@ function frontendStats(
     requestErrors: c.errors,
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),
+    comp: compStats(c),
   };
 }
 
@@ -469,6 +506,7 @@ function backendStats<S extends ServerSource>(
     redispatches: c.redispatches,
     failedNoServer: c.failedNoServer,
     httpResponses: responses(c.httpResp),
+    comp: compStats(c),
     avgConnectMs: average(c.connectTimeSum, c.connectSamples),
     avgResponseMs: average(c.respTimeSum ?? 0, c.respSamples ?? 0),
     activeUp,

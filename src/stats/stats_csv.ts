@@ -12,6 +12,7 @@
 
 import type {
   BackendStats,
+  CompStats,
   FrontendStats,
   HttpResponses,
   ServerStats,
@@ -162,6 +163,14 @@ export function statsCsvRows(snap: StatsSnapshot): CsvRow[] {
   return rows;
 }
 
+/** comp_in / comp_out / comp_byp / comp_rsp (HAProxy fills them for frontends and backends). */
+function comp(r: Row, c: CompStats): void {
+  r.comp_in = c.bytesIn;
+  r.comp_out = c.bytesOut;
+  r.comp_byp = c.bypassed;
+  r.comp_rsp = c.responses;
+}
+
 function frontendRow(fe: FrontendStats, iid: number): Row {
   const r: Row = {
     pxname: fe.name,
@@ -186,6 +195,7 @@ function frontendRow(fe: FrontendStats, iid: number): Row {
     http(r, fe.httpResponses);
     r.req_tot = fe.httpRequests;
   }
+  comp(r, fe.comp);
   return r;
 }
 
@@ -274,6 +284,7 @@ function backendRow(be: BackendStats, iid: number): Row {
     mode: be.mode,
     algo: be.algo,
   };
+  comp(r, be.comp);
   if (be.mode === "http") http(r, be.httpResponses);
   return r;
 }

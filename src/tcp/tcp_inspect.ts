@@ -118,6 +118,7 @@ function inspect(
   SUBJECT.stream = s;
   L4.bind(s.clientAddr, s.frontAddr, contentOf(ch));
   L4.stk = s.stk ?? null;
+  L4.bind(s.clientAddr, s.frontAddr, contentOf(ch), s.txn?.sample.vars);
   const r = runRules(rules.content, SUBJECT, L4, final);
   L4.unbind();
   SUBJECT.stream = null;

@@ -14,8 +14,8 @@ import { type AclTable, compileCondition } from "../acl/acl.ts";
 import type { RuleLine } from "../config/types.ts";
 import { parseDuration } from "../config/units.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
-import type { SampleCtx } from "../sample/types.ts";
 import type { StkCounters } from "../stick/track.ts";
+import type { SampleCtx, SampleVars } from "../sample/types.ts";
 import { didYouMean } from "../tools/suggest.ts";
 import {
   TCP_ACT_CONTINUE,
@@ -298,12 +298,23 @@ export class L4SampleCtx implements SampleCtx {
   #src: PeerAddr = { ip: "", port: 0 };
   #dst: PeerAddr = { ip: "", port: 0 };
   #content: Uint8Array | null = null;
+  /** The stream's variables (an HTTP stream's transaction), undefined in TCP mode. */
+  vars: SampleVars | undefined = undefined;
 
-  /** Points the context at a connection's addresses and its request bytes (null: none). */
-  bind(src: PeerAddr, dst: PeerAddr, content: Uint8Array | null): this {
+  /**
+   * Points the context at a connection's addresses, its request bytes
+   * (null: none) and its variables (set-var; undefined: none).
+   */
+  bind(
+    src: PeerAddr,
+    dst: PeerAddr,
+    content: Uint8Array | null,
+    vars: SampleVars | undefined = undefined,
+  ): this {
     this.#src = src;
     this.#dst = dst;
     this.#content = content;
+    this.vars = vars;
     return this;
   }
 
@@ -311,6 +322,7 @@ export class L4SampleCtx implements SampleCtx {
   unbind(): void {
     this.#content = null;
     this.stk = null;
+    this.vars = undefined;
   }
 
   reqContent(): Uint8Array | null {

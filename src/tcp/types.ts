@@ -10,8 +10,8 @@
 import type { Channel } from "../channel/channel.ts";
 import type { Condition } from "../acl/acl.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
-import type { SampleCtx } from "../sample/types.ts";
 import type { StkCounters } from "../stick/track.ts";
+import type { SampleCtx, SampleVars } from "../sample/types.ts";
 
 // ---------------------------------------------------------------------------
 // Rule sets (HAProxy's tcp-request connection / content rule lists).
@@ -152,6 +152,11 @@ export interface TcpStream {
   readonly srvSi: { state: number; connRetries: number };
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
+  /**
+   * The HTTP transaction of an HTTP stream (null in TCP mode): its sample
+   * context's variables are what `tcp-request content set-var` fills.
+   */
+  readonly txn?: { readonly sample: { readonly vars?: SampleVars | undefined } } | null;
   now(): number;
   setBackend(be: TcpBackend): void;
   setTermination(err: number, finst: number): void;

@@ -7,6 +7,7 @@ import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts"
 import { HeadEditor } from "../../src/http/head_editor.ts";
 import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
 import { HttpHead, METH_GET } from "../../src/http/types.ts";
+import { openPatternStore } from "../../src/sample/pat_ref.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -374,4 +375,35 @@ Deno.test("per-request caches are reset by setRequest()", () => {
   parseRequestHead(buf, 0, buf.length, head);
   ctx.setRequest(buf, head);
   assert.ok(!acls.get("a")!.eval(ctx));
+});
+
+Deno.test("-f files are shared, indexed and follow runtime add/del; inline patterns still apply", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`10.${(i >> 8) & 255}.${i & 255}.0/24`);
+    Deno.writeTextFileSync(`${dir}/nets.acl`, lines.join("\n"));
+    Deno.writeTextFileSync(`${dir}/hosts.acl`, "Example.COM\n");
+    const store = openPatternStore(dir);
+    const t = table("src -f nets.acl 192.168.0.1", "hdr_dom(host) -i -f hosts.acl");
+    const a = t.get("a")!;
+    const req = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert.ok(a.eval(ctxOf(req, { src: "10.78.31.7" })));
+    assert.ok(a.eval(ctxOf(req, { src: "192.168.0.1" })));
+    assert.ok(!a.eval(ctxOf(req, { src: "10.200.0.1" })));
+    assert.ok(a.eval(ctxOf("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n", { src: "1.1.1.1" })));
+    const ref = store.get("nets.acl")!;
+    assert.equal(ref.isMap, false);
+    assert.equal(ref.add("10.200.0.0/16", ""), null);
+    assert.ok(a.eval(ctxOf(req, { src: "10.200.0.1" })));
+    assert.equal(ref.del("10.200.0.0/16"), 1);
+    assert.ok(!a.eval(ctxOf(req, { src: "10.200.0.1" })));
+    assert.match(ref.add("bogus", "") ?? "", /invalid IP address/);
+    assert.deepEqual(store.list(false).map((r) => r.name), ["nets.acl", "hosts.acl"]);
+    assert.equal(store.get("#1"), store.get("hosts.acl"));
+    assert.equal(store.get("#9"), undefined);
+  } finally {
+    openPatternStore("");
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -12,6 +12,7 @@ import {
   STATS_KEYWORDS,
   STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
 const DOC = new URL("../../docs/configuration.md", import.meta.url);
@@ -29,6 +30,7 @@ Deno.test("docs/configuration.md names every key, option and balance algorithm",
     STATS_SOCKET_KEYWORDS,
     OPTION_KEYWORDS,
     BALANCE_KEYWORDS,
+    USERLIST_KEYWORDS,
   ].flatMap((t) => t.map((k) => k.name));
   // Each appears in code style, alone or followed by its arguments (`uri [len N]`).
   const missing = [...new Set(names)].filter((n) =>

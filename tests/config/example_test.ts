@@ -12,6 +12,7 @@ import {
   STATS_KEYWORDS,
   STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
+  USERLIST_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
 const EXAMPLE = new URL("../../config.example.yaml", import.meta.url).pathname;
@@ -92,6 +93,7 @@ Deno.test("every key of every keyword table appears in config.example.yaml", asy
     TIMEOUT_KEYWORDS,
     STATS_KEYWORDS,
     STATS_SOCKET_KEYWORDS,
+    USERLIST_KEYWORDS,
   ];
   const keys = new Set(tables.flatMap((t) => t.map((k) => k.name)));
   // A key counts when written as "key:" live or in a comment, alone or in a flow map.

@@ -4,6 +4,7 @@
 // table rather than for a hand-picked few.
 
 import assert from "node:assert/strict";
+import { compileUserlist, openUserlists } from "../../src/sample/auth.ts";
 import { compileAcls, compileCondition } from "../../src/acl/acl.ts";
 import { formatIssue, loadConfigText } from "../../src/proxy/load.ts";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
@@ -14,6 +15,7 @@ import { compileFetch } from "../../src/sample/expr.ts";
 import { FETCHES, findFetch } from "../../src/sample/fetch.ts";
 import {
   type FetchDef,
+  SMP_ARG_CONST,
   SMP_ARG_HDR,
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
@@ -21,6 +23,8 @@ import {
   SMP_ARG_PAYLOAD,
   SMP_ARG_STK_SC,
   SMP_ARG_STK_TABLE,
+  SMP_ARG_USERLIST,
+  SMP_ARG_VAR,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -41,6 +45,14 @@ import {
 const ANYWHERE = FETCHES.filter((d) =>
   !/^(src_|table_)/.test(d.name) || d.args !== SMP_ARG_STK_TABLE
 );
+// The userlist `http_auth(L)` names (configurations compiled here replace it with their own L).
+openUserlists([
+  compileUserlist({
+    name: "L",
+    groups: [{ text: "one", line: 1, col: 1 }, { text: "two", line: 2, col: 1 }],
+    users: [{ text: "u insecure-password p groups one,two", line: 3, col: 1 }],
+  }).list,
+]);
 
 /** A well-formed use of `d`: its name with the arguments its grammar wants. */
 function exprOf(d: FetchDef): string {
@@ -52,6 +64,12 @@ function exprOf(d: FetchDef): string {
       return `${d.name}(a)`;
     case SMP_ARG_STK_SC:
       return `${d.name}(0)`;
+    case SMP_ARG_VAR:
+      return `${d.name}(txn.a)`;
+    case SMP_ARG_CONST:
+      return `${d.name}(1)`;
+    case SMP_ARG_USERLIST:
+      return `${d.name}(L)`;
     case SMP_ARG_PAYLOAD:
       return `${d.name}(0,3)`;
     default:
@@ -81,6 +99,10 @@ Deno.test("every fetch keyword is a complete entry with a unique name", () => {
         SMP_ARG_PAYLOAD,
         SMP_ARG_STK_SC,
         SMP_ARG_STK_TABLE,
+        SMP_ARG_VAR,
+        SMP_ARG_CONST,
+        SMP_ARG_USERLIST,
+        SMP_ARG_PAYLOAD,
       ].includes(d.args),
       d.name,
     );
@@ -140,6 +162,8 @@ Deno.test("a fetch not valid on requests is refused by every request compiler, w
         "  be:",
         "    servers:",
         "      - { name: s1, address: 127.0.0.1:9001 }",
+        "userlists:",
+        "  L: { group: [one, two], user: ['u insecure-password p groups one,two'] }",
         "",
       ].join("\n"),
       "cfg.yaml",
@@ -196,6 +220,17 @@ Deno.test("the argument grammar of each fetch is enforced by the expression comp
           error: `delimiter must be one character in '${n}(a,;;)'`,
         });
         break;
+      case SMP_ARG_VAR:
+        assert.ok("error" in compileFetch(n), n);
+        assert.ok("error" in compileFetch(`${n}(nope.a)`), n);
+        break;
+      case SMP_ARG_CONST:
+        assert.ok("error" in compileFetch(n), n);
+        break;
+      case SMP_ARG_USERLIST:
+        assert.ok("error" in compileFetch(n), n);
+        assert.ok("error" in compileFetch(`${n}(NoSuchList)`), n);
+        break;
     }
   }
 });
@@ -233,7 +268,11 @@ const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0)
 function twiceCtx(): HeadSampleCtx {
   const ctx = new HeadSampleCtx();
   ctx.setConnection("192.0.2.1", 1000, "192.0.2.2", 80);
-  const req = enc("GET /p?a=one&a=two HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n\r\n");
+  // u:p authenticates in userlist L, whose groups are "one" and "two".
+  const req = enc(
+    "GET /p?a=one&a=two HTTP/1.1\r\nHost: h\r\nX-A: one\r\nX-A: two\r\n" +
+      "Authorization: Basic dTpw\r\n\r\n",
+  );
   const rh = new HttpHead();
   assert.ok(parseRequestHead(req, 0, req.length, rh) > 0);
   ctx.setRequest(req, rh);

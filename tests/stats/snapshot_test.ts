@@ -66,6 +66,7 @@ Deno.test("snapshot: frontend counters, limit and status", () => {
     requestErrors: 4,
     httpRequests: 2000,
     httpResponses: { "1xx": 2, "2xx": 1900, "3xx": 30, "4xx": 50, "5xx": 17, other: 1 },
+    comp: { bytesIn: 0, bytesOut: 0, bypassed: 0, responses: 0 },
   });
   // No frontend maxconn: the global one is the limit.
   assert.equal(tcp?.limitSessions, 4096);

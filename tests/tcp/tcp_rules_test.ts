@@ -50,7 +50,7 @@ Deno.test("tcp-request: bad lines are errors at their line and column", () => {
     'cfg.yaml:9:10: error: frontends.fe.tcp-request: \'tcp-request inspect-delay\' expects a time such as "5s", got "inspect-delay soon"',
   ]);
   assert.deepEqual(errorsOf(["content acept"]), [
-    "cfg.yaml:9:10: error: frontends.fe.tcp-request: unknown 'tcp-request content' action 'acept' (did you mean \"accept\"?) (supported: accept, reject, use-server, track-sc*, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, silent-drop)",
+    "cfg.yaml:9:10: error: frontends.fe.tcp-request: unknown 'tcp-request content' action 'acept' (did you mean \"accept\"?) (supported: accept, reject, use-server, set-var, unset-var, track-sc*, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, silent-drop)",
   ]);
   assert.deepEqual(errorsOf(["contnet accept"]), [
     "cfg.yaml:9:10: error: frontends.fe.tcp-request: unknown tcp-request rule set 'contnet' (did you mean \"content\"?) (expected inspect-delay, connection or content)",
