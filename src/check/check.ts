@@ -378,7 +378,7 @@ export class ServerCheck implements ServerCheckView {
     this.#abort = ac;
     let p: Promise<void>;
     try {
-      p = connectForCheck(this.#env.proto, this.#addr, ac.signal).then(
+      p = connectForCheck(this.#env.proto, this.#addr, ac.signal, this.server.checkTls).then(
         (c) => this.#connected(c, seq),
         (e) => this.#report(seq, connectErrorOutcome(e)),
       );

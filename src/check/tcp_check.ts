@@ -8,6 +8,7 @@
 // connect timeout is not applied here: the check task owns every deadline.
 // It connects through the Protocol only, never with Deno.connect.
 
+import type { TlsClientConfig } from "../listener/tls_client.ts";
 import type { Server } from "../backend/server.ts";
 import type { Address } from "../config/types.ts";
 import type { Conn, Protocol } from "../listener/protocol.ts";
@@ -24,7 +25,11 @@ import {
  * so passing the signal is harmless now and frees a hanging SYN at once on a
  * protocol that learns to take it.
  */
-type ConnectFn = (addr: Address, signal?: AbortSignal) => Promise<Conn>;
+type ConnectFn = (
+  addr: Address,
+  signal?: AbortSignal,
+  tls?: TlsClientConfig | null,
+) => Promise<Conn>;
 
 /**
  * Address the checks of `srv` connect to: `addr` and `port` of the server
@@ -55,9 +60,10 @@ export function connectForCheck(
   proto: Protocol,
   addr: Address,
   signal: AbortSignal,
+  tls: TlsClientConfig | null = null,
 ): Promise<Conn> {
   const connect: ConnectFn = proto.connect;
-  return connect.call(proto, addr, signal);
+  return connect.call(proto, addr, signal, tls);
 }
 
 /**

@@ -20,6 +20,8 @@ export class FrontendCounters {
   /** HTTP requests and responses by status class (index 1..5; 0 = other). */
   httpReqs = 0;
   httpResp = [0, 0, 0, 0, 0, 0];
+  /** TLS handshakes that failed (garbage, no common protocol, refused certificate, timeout). */
+  failedHandshakes = 0;
 
   /** Counts a finished session's bytes from (`inb`) and to (`outb`) the client. */
   addBytes(inb: number, outb: number): void {

@@ -7,7 +7,7 @@
 // caches it for the rest of the request. It never knows which fetches exist
 // nor evaluates one (src/sample/ does), and never decides anything.
 
-import type { SampleCtx } from "../sample/types.ts";
+import type { SampleCtx, SslFacts } from "../sample/types.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { HDR_UNKNOWN, headerNameIdFromString } from "./header_names.ts";
 import { type HttpHead, spanToString } from "./types.ts";
@@ -45,6 +45,7 @@ export class HeadSampleCtx implements SampleCtx {
   #srcPort: number;
   #dst: string;
   #dstPort: number;
+  #ssl: SslFacts | null;
   #reqBuf: Uint8Array;
   #req: HttpHead | null;
   #reqEd: HeadEditor | null;
@@ -66,6 +67,7 @@ export class HeadSampleCtx implements SampleCtx {
     this.#srcPort = 0;
     this.#dst = "";
     this.#dstPort = 0;
+    this.#ssl = null;
     this.#reqBuf = new Uint8Array(0);
     this.#req = null;
     this.#reqEd = null;
@@ -82,7 +84,14 @@ export class HeadSampleCtx implements SampleCtx {
   }
 
   /** Sets the connection addresses (client src, local dst). */
-  setConnection(src: string, srcPort: number, dst: string, dstPort: number): void {
+  setConnection(
+    src: string,
+    srcPort: number,
+    dst: string,
+    dstPort: number,
+    ssl: SslFacts | null = null,
+  ): void {
+    this.#ssl = ssl;
     this.#src = src;
     this.#srcPort = srcPort;
     this.#dst = dst;
@@ -238,6 +247,10 @@ export class HeadSampleCtx implements SampleCtx {
     if (h === null || !this.isResponse) return 0;
     const ed = this.#resEd;
     return ed !== null && ed.modified ? ed.status() : h.status;
+  }
+
+  ssl(): SslFacts | null {
+    return this.#ssl;
   }
 
   src(): string {

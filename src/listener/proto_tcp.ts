@@ -7,6 +7,7 @@
 
 import type { Address } from "../config/types.ts";
 import { denoConn } from "./deno_conn.ts";
+import { connectTls, type TlsClientConfig } from "./tls_client.ts";
 import type {
   AcceptedConn,
   BindOptions,
@@ -66,7 +67,8 @@ export const protoTcp: Protocol = {
     const l = Deno.listen({ hostname: addr.host, port: addr.port, tcpBacklog: opts.backlog });
     return new DenoListenSocket(l, true);
   },
-  async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
+  async connect(addr: Address, signal?: AbortSignal, tls?: TlsClientConfig | null): Promise<Conn> {
+    if (tls !== undefined && tls !== null) return connectTls(addr, tls, signal);
     if (addr.kind === "unix") {
       return denoConn(await Deno.connect({ transport: "unix", path: addr.path }));
     }

@@ -19,6 +19,7 @@ import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
+import { type CompiledTls, loadTls } from "./tls_load.ts";
 import type {
   BackendConfig,
   CompiledBalance,
@@ -30,6 +31,8 @@ import type {
 export interface CompiledConfig {
   frontends: CompiledFrontend[];
   backends: CompiledBackend[];
+  /** Certificates and TLS settings of binds and servers (tls_load.ts). */
+  tls: CompiledTls;
 }
 
 /**
@@ -167,7 +170,8 @@ export function compileConfig(
       cookie,
     };
   });
-  return { compiled: { frontends, backends }, issues };
+  const tls = loadTls(cfg, baseDir, issues);
+  return { compiled: { frontends, backends, tls }, issues };
 }
 
 /** `option forwardfor` of a proxy; an error points at its option line. */

@@ -13,6 +13,8 @@ import { HttpTxnPool } from "../http/txn.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
+import { bindTls } from "../listener/proto_tls.ts";
+import { completeTls } from "./tls_accept.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
@@ -55,6 +57,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   /** Epoch ms of the start (stats uptime). */
   readonly startedAt: number;
   #onIdle: (() => void) | null;
+  #compiled: CompiledConfig;
   #lastAcceptError: number;
   /** Gives idle pool slabs back (armed only while one waits: no timer of its own). */
   #trimTask: Task;
@@ -105,6 +108,15 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     // (HAProxy keeps idle ones within a quarter of its descriptors).
     const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
+    // TLS towards servers and for their checks (loaded by the compile pass).
+    for (const b of this.backends) {
+      for (const s of b.servers) {
+        const t = cc.tls.servers.get(s.cfg) ?? null;
+        s.tls = s.cfg.ssl ? t : null;
+        s.checkTls = s.cfg.checkSsl ? t : null;
+      }
+    }
+    this.#compiled = cc;
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
     );
@@ -131,7 +143,12 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     }
     for (const l of this.listeners) {
       try {
-        l.bind(this.proto);
+        const tls = this.#compiled.tls.binds.get(l.bindCfg);
+        l.bind(
+          tls === undefined
+            ? this.proto
+            : { ...this.proto, bind: (addr, opts) => bindTls(addr, opts, tls) },
+        );
       } catch (e) {
         for (const o of this.listeners) o.stop();
         // Name the frontend and the address, as HAProxy does: with several
@@ -167,6 +184,22 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     fe.feconn++;
     fe.counters.cumSessions++;
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
+    const tls = a.tls;
+    if (tls !== undefined) {
+      // The handshake runs away from the accept loop; the connection counts
+      // in actconn/feconn meanwhile (maxconn bounds handshakes too).
+      void completeTls(this, fe, { ...a, tls }, (conn) => {
+        a.conn = conn;
+        this.#openSession(l, a);
+      }, () => this.sessionEnded(fe));
+      return;
+    }
+    this.#openSession(l, a);
+  }
+
+  /** Creates the stream of a counted connection (after its handshake on a TLS bind). */
+  #openSession(l: Listener<Frontend>, a: AcceptedConn): void {
+    const fe = l.fe;
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";

@@ -42,6 +42,22 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
+  /** The client connection's TLS facts; null (or no method) in cleartext. */
+  ssl?(): SslFacts | null;
+}
+
+/**
+ * What the TLS fetches read of a client connection (the listener's ConnTls
+ * has this shape). A field the transport could not learn is null.
+ */
+export interface SslFacts {
+  readonly sni: string | null;
+  readonly alpn: string | null;
+  readonly protocol: string | null;
+  readonly cipher: string | null;
+  readonly clientCert: boolean;
+  readonly verify: number;
+  readonly clientDn: string | null;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */

@@ -49,7 +49,7 @@ import {
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import { isResourceError } from "../listener/listener.ts";
-import type { Conn, PeerAddr } from "../listener/protocol.ts";
+import type { Conn, ConnTls, PeerAddr } from "../listener/protocol.ts";
 import { sessionLogContext } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
@@ -114,6 +114,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   readonly txn: HttpTxn | null;
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
+  /** What the client's TLS handshake negotiated (fetches, logs); null in cleartext. */
+  readonly clientTls: ConnTls | null;
   /** Termination cause (SF_ERR_*) and stage (SF_FINST_*). */
   err: number = SF_ERR_NONE;
   finst: number = SF_FINST_NONE;
@@ -186,6 +188,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.txn = null;
     this.clientAddr = remote;
     this.frontAddr = local;
+    this.clientTls = conn.tls ?? null;
     this.acceptDate = Date.now();
     // The cached scheduler time may be old (the accept loop runs outside drains).
     this.tAccept = ctx.sched.now = ctx.sched.clock.now();
@@ -194,7 +197,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // HTTP mode: the analysers own the data; the server side waits for a
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
-      txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
+      txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port, this.clientTls);
       this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
@@ -558,7 +561,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const ac = this.#connAbort = new AbortController();
       // One closure pair per connect attempt (not per read): it tells a late
       // completion of an abandoned attempt from the current one.
-      this.ctx.proto.connect(srv.address, ac.signal).then(
+      this.ctx.proto.connect(srv.address, ac.signal, srv.tls).then(
         (c) => this.#connected(c, seq),
         (e) => this.#connectFailed(seq, e),
       );

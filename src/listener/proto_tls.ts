@@ -1,0 +1,237 @@
+// proto_tls: TLS on a bind and towards servers (HAProxy's ssl_sock.c, as a
+// transport under the Conn interface).
+//
+// A bind takes one of two routes, chosen once at load time (docs/tls.md):
+// - Deno.listenTls, the fast one: rustls in the runtime, the certificate
+//   picked by SNI through the runtime's `unstableSniResolver` hook (it asks
+//   once per name and caches the answer), reads and writes through the
+//   core ops like any Deno socket. It tells only the ALPN protocol.
+// - node:tls over a plain accepted socket (tls_node.ts) when the bind asks
+//   for what the runtime's listener cannot do: client certificates
+//   (`verify`), `ssl-min-ver TLSv1.3`, or when the frontend reads the SNI,
+//   protocol, cipher or client certificate of a connection.
+// Either way accept() returns at once with the handshake pending
+// (AcceptedConn.tls): the process runs it away from the accept loop, under
+// `timeout client`, so a client that stalls or sends garbage never holds up
+// the next accept.
+//
+// Towards servers: tls_client.ts.
+
+import tls from "node:tls";
+import type { X509Certificate } from "node:crypto";
+import type { Address, BindSsl } from "../config/types.ts";
+import { denoConn } from "./deno_conn.ts";
+import type {
+  AcceptedConn,
+  BindOptions,
+  Conn,
+  ListenSocket,
+  PeerAddr,
+  PendingTls,
+} from "./protocol.ts";
+import { protoTcp } from "./proto_tcp.ts";
+import type { CertEntry, CertStore } from "./tls_certs.ts";
+import { type TlsServerParams, wrapTlsServer } from "./tls_node.ts";
+
+/** Everything a TLS bind needs, built once at load time (src/proxy/tls_load.ts). */
+export interface TlsBindParams extends TlsServerParams {
+  store: CertStore;
+  /** Take the node:tls route (see the file header). */
+  node: boolean;
+}
+
+/**
+ * Builds the parameters of a TLS bind from its certificates and options.
+ * `node` forces the node:tls route; it is also taken when the options need
+ * it (verify, ssl-min-ver TLSv1.3).
+ */
+export function tlsBindParams(
+  store: CertStore,
+  ssl: BindSsl,
+  caCerts: readonly X509Certificate[],
+  node: boolean,
+): TlsBindParams {
+  const contexts = new Map<CertEntry, tls.SecureContext>();
+  return {
+    store,
+    node: node || ssl.verify !== "none" || ssl.minVer === "TLSv1.3",
+    alpn: ssl.alpn,
+    minVer: ssl.minVer,
+    verify: ssl.verify,
+    caCerts,
+    contextFor(sni: string | null): tls.SecureContext {
+      const e = store.lookup(sni);
+      let c = contexts.get(e);
+      if (c === undefined) {
+        c = tls.createSecureContext({ cert: e.cert, key: e.key });
+        contexts.set(e, c);
+      }
+      return c;
+    },
+  };
+}
+
+function peer(a: Deno.Addr): PeerAddr {
+  if (a.transport === "tcp" || a.transport === "udp") return { ip: a.hostname, port: a.port };
+  return { ip: "unix", port: 0 };
+}
+
+/** The reason text of a handshake error, without Deno's error-class prefix noise. */
+export function handshakeReason(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/\s*\(os error \d+\)\s*$/, "");
+}
+
+/** A handshake still to run on a Deno TLS connection. */
+class DenoPendingTls implements PendingTls {
+  readonly #c: Deno.TlsConn;
+  readonly #conn: ReturnType<typeof denoConn>;
+  #aborted: boolean;
+
+  constructor(c: Deno.TlsConn, conn: ReturnType<typeof denoConn>) {
+    this.#c = c;
+    this.#conn = conn;
+    this.#aborted = false;
+  }
+
+  async complete(): Promise<Conn> {
+    let alpn: string | null;
+    try {
+      alpn = (await this.#c.handshake()).alpnProtocol;
+    } catch (e) {
+      try {
+        this.#c.close();
+      } catch { /* closed by abort() */ }
+      throw this.#aborted ? new Error("timeout during handshake") : e;
+    }
+    this.#conn.tls = {
+      sni: null,
+      alpn,
+      protocol: null,
+      cipher: null,
+      clientCert: false,
+      verify: 0,
+      clientDn: null,
+    };
+    return this.#conn;
+  }
+
+  abort(): void {
+    this.#aborted = true;
+    try {
+      this.#c.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/** Deno.listenTls with the SNI resolver: the fast route. */
+class DenoTlsListenSocket implements ListenSocket {
+  readonly local: PeerAddr;
+  readonly #l: Deno.TlsListener;
+
+  constructor(addr: Extract<Address, { kind: "tcp" }>, opts: BindOptions, p: TlsBindParams) {
+    const o: Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem = {
+      hostname: addr.host,
+      port: addr.port,
+      cert: p.store.default.cert,
+      key: p.store.default.key,
+    };
+    if (p.alpn.length > 0) o.alpnProtocols = [...p.alpn];
+    // Not in Deno's public types: the runtime calls it once per server name
+    // it has not seen on this listener ("" without SNI) and caches the pair.
+    Reflect.set(o, Symbol.for("unstableSniResolver"), (sni: string) => {
+      const e = p.store.lookup(sni);
+      return { cert: e.cert, key: e.key };
+    });
+    Reflect.set(o, "tcpBacklog", opts.backlog);
+    this.#l = Deno.listenTls(o);
+    this.local = peer(this.#l.addr);
+  }
+
+  async accept(): Promise<AcceptedConn> {
+    const c = await this.#l.accept();
+    try {
+      // The TCP socket under it: TCP_NODELAY as on cleartext binds.
+      Reflect.get(c, "setNoDelay")?.call(c, true);
+    } catch { /* the peer may be gone; the handshake will tell */ }
+    const conn = denoConn(c);
+    return {
+      conn,
+      remote: peer(c.remoteAddr),
+      local: peer(c.localAddr),
+      tls: new DenoPendingTls(c, conn),
+    };
+  }
+
+  close(): void {
+    try {
+      this.#l.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/** A handshake through node:tls over an accepted cleartext connection. */
+class NodePendingTls implements PendingTls {
+  readonly #conn: Conn;
+  readonly #p: TlsServerParams;
+  #abort: (() => void) | null;
+
+  constructor(conn: Conn, p: TlsServerParams) {
+    this.#conn = conn;
+    this.#p = p;
+    this.#abort = null;
+  }
+
+  complete(): Promise<Conn> {
+    return wrapTlsServer(this.#conn, this.#p, (a) => this.#abort = a);
+  }
+
+  abort(): void {
+    if (this.#abort !== null) this.#abort();
+    else {
+      try {
+        this.#conn.close();
+      } catch { /* already closed */ }
+    }
+  }
+}
+
+/** A plain listener whose connections go through node:tls. */
+class NodeTlsListenSocket implements ListenSocket {
+  readonly #inner: ListenSocket;
+  readonly #p: TlsBindParams;
+
+  constructor(inner: ListenSocket, p: TlsBindParams) {
+    this.#inner = inner;
+    this.#p = p;
+  }
+
+  get local(): PeerAddr | { path: string } {
+    return this.#inner.local;
+  }
+
+  async accept(): Promise<AcceptedConn> {
+    const a = await this.#inner.accept();
+    return { ...a, tls: new NodePendingTls(a.conn, this.#p) };
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
+
+/** Binds a TLS listener (throws on failure, as a cleartext bind does). */
+export function bindTls(addr: Address, opts: BindOptions, p: TlsBindParams): ListenSocket {
+  if (addr.kind !== "tcp") throw new Error("TLS on a unix socket is not supported");
+  if (p.node) return new NodeTlsListenSocket(protoTcp.bind(addr, opts), p);
+  return new DenoTlsListenSocket(addr, opts, p);
+}
+
+/**
+ * Starts the handshake of the server side on a connection that was accepted
+ * in cleartext (after a PROXY protocol header): the hook for `accept-proxy
+ * ssl`. Returns the pending handshake, to run as a TLS bind's.
+ */
+export function pendingServerTls(conn: Conn, p: TlsServerParams): PendingTls {
+  return new NodePendingTls(conn, p);
+}

@@ -1,0 +1,77 @@
+// TLS towards servers (HAProxy's ssl_sock.c, client side): what an `ssl`
+// server connection runs after the TCP connect.
+//
+// Deno.connect then Deno.startTls: the SNI and the name verified are chosen
+// apart from the address (`sni`), the CAs of `ca-file` are added to the
+// system's roots (Deno has no way to trust only them), a client certificate
+// is sent when `crt` is set. `verify none` goes through node:tls
+// (tls_node.ts): Deno's own API always verifies the chain, and the only
+// switch that turns it off is the process-wide
+// --unsafely-ignore-certificate-errors flag.
+
+import type { Address } from "../config/types.ts";
+import { denoConn } from "./deno_conn.ts";
+import type { Conn, TlsClientConfig } from "./protocol.ts";
+
+export type { TlsClientConfig };
+import { connectTlsNoVerify } from "./tls_node.ts";
+
+/**
+ * Connects to a server with TLS: TCP, then the handshake (verification as
+ * configured). Rejects on any failure, the handshake's included, or when
+ * `signal` aborts.
+ */
+export async function connectTls(
+  addr: Address,
+  t: TlsClientConfig,
+  signal?: AbortSignal,
+): Promise<Conn> {
+  if (addr.kind !== "tcp") throw new Error("TLS to a unix socket server is not supported");
+  const name = t.sni ?? addr.host;
+  if (t.verify === "none") {
+    return connectTlsNoVerify(
+      addr.host,
+      addr.port,
+      { servername: name, alpn: t.alpn, cert: t.cert, key: t.key },
+      signal,
+    );
+  }
+  const opts: Deno.ConnectOptions = { hostname: addr.host, port: addr.port };
+  if (signal !== undefined) opts.signal = signal;
+  const tcp = await Deno.connect(opts);
+  try {
+    tcp.setNoDelay(true);
+  } catch { /* reported by the handshake */ }
+  const so: Deno.StartTlsOptions = { hostname: name };
+  if (t.caCerts.length > 0) so.caCerts = [...t.caCerts];
+  if (t.alpn.length > 0) so.alpnProtocols = [...t.alpn];
+  if (t.cert !== null && t.key !== null) {
+    // Not in StartTlsOptions' public types; the runtime reads it (client certificate).
+    Reflect.set(so, "cert", t.cert);
+    Reflect.set(so, "key", t.key);
+  }
+  let c: Deno.TlsConn;
+  try {
+    c = await Deno.startTls(tcp, so);
+  } catch (e) {
+    try {
+      tcp.close();
+    } catch { /* already closed */ }
+    throw e;
+  }
+  const onAbort = () => {
+    try {
+      c.close();
+    } catch { /* already closed */ }
+  };
+  signal?.addEventListener("abort", onAbort);
+  try {
+    await c.handshake();
+  } catch (e) {
+    onAbort();
+    throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  return denoConn(c);
+}
