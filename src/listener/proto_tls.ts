@@ -2,14 +2,23 @@
 // transport under the Conn interface).
 //
 // A bind takes one of two routes, chosen once at load time (docs/tls.md):
-// - Deno.listenTls, the fast one: rustls in the runtime, the certificate
-//   picked by SNI through the runtime's `unstableSniResolver` hook (it asks
-//   once per name and caches the answer), reads and writes through the
-//   core ops like any Deno socket. It tells only the ALPN protocol.
-// - node:tls over a plain accepted socket (tls_node.ts) when the bind asks
-//   for what the runtime's listener cannot do: client certificates
-//   (`verify`), `ssl-min-ver TLSv1.3`, or when the frontend reads the SNI,
-//   protocol, cipher or client certificate of a connection.
+// - node:tls over a socket accepted by Deno.listen (tls_node.ts), the
+//   default: certificates chosen by SNI, client certificates, every fact of
+//   the handshake known, and a handshake cut by `timeout client` closes its
+//   socket at once.
+// - Deno.listenTls, only when SLUICE_TLS_LISTENER=deno and the bind has one
+//   certificate, no `verify`, no `ssl-min-ver TLSv1.3`, and its frontend
+//   reads nothing but ALPN: rustls in the runtime, reads and writes through
+//   the core ops, faster. But in Deno 2.9.6 closing a TLS connection whose
+//   handshake is pending does not close its socket (the pending op keeps
+//   it): a client that stalls its handshake keeps a descriptor until it
+//   leaves, even after `timeout client` logged it. Hence not the default.
+// Deno's listener can choose a certificate by SNI through its undocumented
+// `unstableSniResolver` option, but in Deno 2.9.6 that path fails every
+// handshake whose ClientHello does not arrive in the first read ("operation
+// would block"): a ClientHello split over two TCP segments (browsers' post-
+// quantum key shares make it larger than one segment) or sent slowly would
+// be refused. So it is not used.
 // Either way accept() returns at once with the handshake pending
 // (AcceptedConn.tls): the process runs it away from the accept loop, under
 // `timeout client`, so a client that stalls or sends garbage never holds up
@@ -54,7 +63,10 @@ export function tlsBindParams(
   const contexts = new Map<CertEntry, tls.SecureContext>();
   return {
     store,
-    node: node || ssl.verify !== "none" || ssl.minVer === "TLSv1.3",
+    // Several certificates need the SNI choice: see the file header for
+    // why the runtime's own hook for it cannot be used.
+    node: node || !denoListenerChosen() || store.entries.length > 1 || ssl.verify !== "none" ||
+      ssl.minVer === "TLSv1.3",
     alpn: ssl.alpn,
     minVer: ssl.minVer,
     verify: ssl.verify,
@@ -69,6 +81,18 @@ export function tlsBindParams(
       return c;
     },
   };
+}
+
+/**
+ * Whether SLUICE_TLS_LISTENER=deno asks for the runtime's listener where it
+ * can serve (see the file header for what it costs).
+ */
+function denoListenerChosen(): boolean {
+  try {
+    return Deno.env.get("SLUICE_TLS_LISTENER") === "deno";
+  } catch {
+    return false;
+  }
 }
 
 function peer(a: Deno.Addr): PeerAddr {
@@ -137,12 +161,6 @@ class DenoTlsListenSocket implements ListenSocket {
       key: p.store.default.key,
     };
     if (p.alpn.length > 0) o.alpnProtocols = [...p.alpn];
-    // Not in Deno's public types: the runtime calls it once per server name
-    // it has not seen on this listener ("" without SNI) and caches the pair.
-    Reflect.set(o, Symbol.for("unstableSniResolver"), (sni: string) => {
-      const e = p.store.lookup(sni);
-      return { cert: e.cert, key: e.key };
-    });
     Reflect.set(o, "tcpBacklog", opts.backlog);
     this.#l = Deno.listenTls(o);
     this.local = peer(this.#l.addr);
