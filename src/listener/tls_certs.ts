@@ -89,7 +89,7 @@ export class CertStore {
 /** Text of an error from the file system or the crypto layer. */
 function reason(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/\s*\(os error \d+\)\s*$/, "");
+  return m.replace(/\s*\(os error \d+\)/, "").replace(/: (readfile|stat|readdir) '.*'$/, "");
 }
 
 /** "CN=a, O=b" from node's multi-line subject text. */
