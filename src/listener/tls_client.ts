@@ -3,18 +3,19 @@
 //
 // Deno.connect then Deno.startTls: the SNI and the name verified are chosen
 // apart from the address (`sni`), the CAs of `ca-file` are added to the
-// system's roots (Deno has no way to trust only them), a client certificate
-// is sent when `crt` is set. `verify none` goes through node:tls
-// (tls_node.ts): Deno's own API always verifies the chain, and the only
-// switch that turns it off is the process-wide
-// --unsafely-ignore-certificate-errors flag.
+// system's roots (Deno has no way to trust only them). `verify none` and a
+// client certificate (`crt`) go through node:tls (tls_node.ts): Deno's own
+// API always verifies the chain (the only switch that turns it off is the
+// process-wide --unsafely-ignore-certificate-errors flag), and
+// Deno.startTls sends no client certificate. There `ca-file` replaces the
+// system roots, as in HAProxy.
 
 import type { Address } from "../config/types.ts";
 import { denoConn } from "./deno_conn.ts";
 import type { Conn, TlsClientConfig } from "./protocol.ts";
 
 export type { TlsClientConfig };
-import { connectTlsNoVerify } from "./tls_node.ts";
+import { connectTlsNode } from "./tls_node.ts";
 
 /**
  * Connects to a server with TLS: TCP, then the handshake (verification as
@@ -28,13 +29,15 @@ export async function connectTls(
 ): Promise<Conn> {
   if (addr.kind !== "tcp") throw new Error("TLS to a unix socket server is not supported");
   const name = t.sni ?? addr.host;
-  if (t.verify === "none") {
-    return connectTlsNoVerify(
-      addr.host,
-      addr.port,
-      { servername: name, alpn: t.alpn, cert: t.cert, key: t.key },
-      signal,
-    );
+  if (t.verify === "none" || t.cert !== null) {
+    return connectTlsNode(addr.host, addr.port, {
+      servername: name,
+      alpn: t.alpn,
+      cert: t.cert,
+      key: t.key,
+      verify: t.verify !== "none",
+      ca: t.caCerts,
+    }, signal);
   }
   const opts: Deno.ConnectOptions = { hostname: addr.host, port: addr.port };
   if (signal !== undefined) opts.signal = signal;
@@ -45,11 +48,6 @@ export async function connectTls(
   const so: Deno.StartTlsOptions = { hostname: name };
   if (t.caCerts.length > 0) so.caCerts = [...t.caCerts];
   if (t.alpn.length > 0) so.alpnProtocols = [...t.alpn];
-  if (t.cert !== null && t.key !== null) {
-    // Not in StartTlsOptions' public types; the runtime reads it (client certificate).
-    Reflect.set(so, "cert", t.cert);
-    Reflect.set(so, "key", t.key);
-  }
   let c: Deno.TlsConn;
   try {
     c = await Deno.startTls(tcp, so);

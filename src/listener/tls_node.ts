@@ -284,19 +284,24 @@ export function wrapTlsServer(
   });
 }
 
-/** What a client-side node:tls connection needs (verify none servers). */
+/** What a client-side node:tls connection needs (verify none, or a client certificate). */
 export interface TlsClientParams {
   servername: string | null;
   alpn: readonly string[];
   cert: string | null;
   key: string | null;
+  /** Verify the chain and the name (against `ca`, else the system roots). */
+  verify: boolean;
+  ca: readonly string[];
 }
 
 /**
- * Connects to `host:port` with TLS without verifying the server (`verify
- * none`). Resolves once the handshake is done; rejects on failure or abort.
+ * Connects to `host:port` with TLS through node:tls: for `verify none`
+ * (nothing checked) and for servers that want a client certificate
+ * (Deno.startTls cannot send one). Resolves once the handshake is done;
+ * rejects on failure, a refused certificate included, or abort.
  */
-export function connectTlsNoVerify(
+export function connectTlsNode(
   host: string,
   port: number,
   p: TlsClientParams,
@@ -306,9 +311,15 @@ export function connectTlsNoVerify(
     const opts: tls.ConnectionOptions = {
       host,
       port,
-      rejectUnauthorized: false,
+      rejectUnauthorized: p.verify,
       ALPNProtocols: p.alpn.length > 0 ? [...p.alpn] : undefined,
     };
+    if (p.ca.length > 0) opts.ca = [...p.ca];
+    // The name verified is the SNI name, not the address connected to.
+    if (p.verify && p.servername !== null) {
+      const name = p.servername;
+      opts.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
+    }
     // An IP address is never sent as SNI (RFC 6066).
     if (p.servername !== null && !/^[\d.]+$|:/.test(p.servername)) opts.servername = p.servername;
     if (p.cert !== null && p.key !== null) {
