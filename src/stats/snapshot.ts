@@ -43,6 +43,8 @@ export interface FrontendCountersSource {
   readonly httpReqs: number;
   /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
   readonly httpResp: readonly number[];
+  /** TLS handshakes that failed (absent = 0). */
+  readonly failedHandshakes?: number;
 }
 
 /** Backend/server counters as kept in src/backend/counters.ts (BackendCounters). */
@@ -238,6 +240,8 @@ export interface FrontendStats {
   requestErrors: number;
   httpRequests: number;
   httpResponses: HttpResponses;
+  /** TLS handshakes that failed (HAProxy's ssl module `ssl_failed_handshake`). */
+  failedHandshakes?: number;
 }
 
 export interface ServerCheckStats {
@@ -393,6 +397,7 @@ function frontendStats(
     requestErrors: c.errors,
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),
+    ...(c.failedHandshakes ? { failedHandshakes: c.failedHandshakes } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ for (const route of ["deno", "node"] as const) {
       "  fe:",
       `    bind: "127.0.0.1:0 ssl crt ${leaf.pem}"`,
       ...(route === "node" ? ["    http-response: ['set-header X-Sni %[ssl_fc_sni]']"] : []),
+      "    stats: { uri: /stats, prometheus: /metrics }",
       "    default_backend: be",
       "backends:",
       "  be:",
@@ -93,8 +94,16 @@ for (const route of ["deno", "node"] as const) {
         }
         assert.ok(closed, "the stalled client was disconnected");
       }
-      // And the listener still accepts.
+      // And the listener still accepts; both failures are counted.
       assert.equal(servedCn(await sClient(port, ["-servername", "a.test"])), "a.test");
+      const metrics = await curl([
+        "--cacert",
+        pki.caCrt,
+        "--resolve",
+        `a.test:${port}:127.0.0.1`,
+        `https://a.test:${port}/metrics`,
+      ]);
+      assert.match(metrics.out, /^sluice_frontend_ssl_failed_handshakes_total\{proxy="fe"\} 2$/m);
     } finally {
       for (const c of conns) {
         try {
