@@ -13,6 +13,7 @@
 // and with the ECDSA certificate:
 //   - HTTPS keep-alive requests/s and p99 (wrk, BENCH_CONNECTIONS);
 //   - throughput: a BENCH_BIG_MIB download over HTTPS (curl), median of 3.
+// BENCH_TLS_PROXIES=sluice,haproxy limits the proxies run.
 // It prints a table with the Sluice/HAProxy ratios and the issue's targets.
 
 import { nginxConfig } from "./configs.ts";
@@ -72,7 +73,7 @@ async function mkCert(dir: string, kind: "ecdsa" | "rsa"): Promise<string> {
 function haproxyTls(port: number, backend: number, pem: string): string {
   return [
     "global",
-    "  maxconn 4096",
+    "  maxconn 2000",
     "  nbthread 1",
     "  tune.bufsize 16384",
     "defaults",
@@ -92,7 +93,7 @@ function haproxyTls(port: number, backend: number, pem: string): string {
 
 function sluiceTls(port: number, backend: number, pem: string): string {
   return [
-    "global: { maxconn: 4096, bufsize: 16k, log: none }",
+    "global: { maxconn: 2000, bufsize: 16k, log: none }",
     "defaults:",
     "  mode: http",
     "  timeout: { connect: 5s, client: 60s, server: 60s }",
@@ -180,6 +181,7 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
       proc = group.spawn(p, "haproxy", ["-db", "-f", `${base}.cfg`], {
         cpus: s.proxyCpu,
         nofile: 8192,
+        stderrFile: `${base}.stderr`,
       });
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceTls(port, backendPort, pem));
@@ -190,7 +192,11 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
         env: p === "sluice-deno" ? { SLUICE_TLS_LISTENER: "deno" } : {},
       });
     }
-    await waitForPort(port, proc, 30_000);
+    try {
+      await waitForPort(port, proc, 30_000);
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : e}\n${proc.stderrTail()}`);
+    }
     return { port, proc };
   };
   const perCpu = async (pid: number, port: number, mode: "-new" | "-reuse") => {
@@ -200,8 +206,20 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
     return cpu > 0 ? n / cpu : null;
   };
 
+  const only = (Deno.env.get("BENCH_TLS_PROXIES") ?? "").split(",").filter((x) => x !== "");
   const results = new Map<Proxy, Figures>();
   for (const p of PROXIES) {
+    if (only.length > 0 && !only.includes(p)) {
+      results.set(p, {
+        fullEc: null,
+        resumedEc: null,
+        fullRsa: null,
+        keepAlive: null,
+        p99: null,
+        mibPerSec: null,
+      });
+      continue;
+    }
     const fig: Figures = {
       fullEc: null,
       resumedEc: null,

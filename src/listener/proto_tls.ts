@@ -38,9 +38,8 @@ import type {
   PeerAddr,
   PendingTls,
 } from "./protocol.ts";
-import { protoTcp } from "./proto_tcp.ts";
 import type { CertEntry, CertStore } from "./tls_certs.ts";
-import { type TlsServerParams, wrapTlsServer } from "./tls_node.ts";
+import { NodeTlsListenSocket, type TlsServerParams, wrapTlsServer } from "./tls_node.ts";
 
 /** Everything a TLS bind needs, built once at load time (src/proxy/tls_load.ts). */
 export interface TlsBindParams extends TlsServerParams {
@@ -214,34 +213,10 @@ class NodePendingTls implements PendingTls {
   }
 }
 
-/** A plain listener whose connections go through node:tls. */
-class NodeTlsListenSocket implements ListenSocket {
-  readonly #inner: ListenSocket;
-  readonly #p: TlsBindParams;
-
-  constructor(inner: ListenSocket, p: TlsBindParams) {
-    this.#inner = inner;
-    this.#p = p;
-  }
-
-  get local(): PeerAddr | { path: string } {
-    return this.#inner.local;
-  }
-
-  async accept(): Promise<AcceptedConn> {
-    const a = await this.#inner.accept();
-    return { ...a, tls: new NodePendingTls(a.conn, this.#p) };
-  }
-
-  close(): void {
-    this.#inner.close();
-  }
-}
-
 /** Binds a TLS listener (throws on failure, as a cleartext bind does). */
 export function bindTls(addr: Address, opts: BindOptions, p: TlsBindParams): ListenSocket {
   if (addr.kind !== "tcp") throw new Error("TLS on a unix socket is not supported");
-  if (p.node) return new NodeTlsListenSocket(protoTcp.bind(addr, opts), p);
+  if (p.node) return new NodeTlsListenSocket(addr.host, addr.port, opts.backlog, p);
   return new DenoTlsListenSocket(addr, opts, p);
 }
 

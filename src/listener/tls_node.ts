@@ -18,9 +18,17 @@
 
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
+import net from "node:net";
 import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
-import type { Conn, ConnTls } from "./protocol.ts";
+import type {
+  AcceptedConn,
+  Conn,
+  ConnTls,
+  ListenSocket,
+  PeerAddr,
+  PendingTls,
+} from "./protocol.ts";
 
 /** Chunks queued on a node-backed connection before the socket is paused. */
 const HIGH_WATER_CHUNKS = 4;
@@ -230,8 +238,20 @@ export function wrapTlsServer(
   p: TlsServerParams,
   setAbort?: (abort: () => void) => void,
 ): Promise<Conn> {
+  return wrapTlsServerSocket(connDuplex(conn, 16384), p, setAbort);
+}
+
+/**
+ * The server-side handshake over a node stream: a node:net socket (the
+ * default route of a TLS bind, without the Duplex copy) or connDuplex().
+ */
+export function wrapTlsServerSocket(
+  sock: Duplex,
+  p: TlsServerParams,
+  setAbort?: (abort: () => void) => void,
+): Promise<Conn> {
   const requestCert = p.verify !== "none";
-  const s = new tls.TLSSocket(connDuplex(conn, 16384), {
+  const s = new tls.TLSSocket(sock as net.Socket, {
     isServer: true,
     secureContext: p.contextFor(null),
     SNICallback: (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) =>
@@ -348,4 +368,141 @@ export function connectTlsNode(
       resolve(new NodeTlsConn(s, null));
     });
   });
+}
+
+/** An accepted node:net socket before its handshake: only close() is meaningful. */
+class NetSocketConn implements Conn {
+  readonly #s: net.Socket;
+
+  constructor(s: net.Socket) {
+    this.#s = s;
+  }
+
+  read(): Promise<number> {
+    return Promise.reject(new Error("handshake not done"));
+  }
+
+  write(): Promise<number> {
+    return Promise.reject(new Error("handshake not done"));
+  }
+
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#s.destroy();
+  }
+}
+
+/** The handshake of a socket accepted by NodeTlsListenSocket. */
+class NetPendingTls implements PendingTls {
+  readonly #s: net.Socket;
+  readonly #p: TlsServerParams;
+  #abort: (() => void) | null;
+
+  constructor(s: net.Socket, p: TlsServerParams) {
+    this.#s = s;
+    this.#p = p;
+    this.#abort = null;
+  }
+
+  complete(): Promise<Conn> {
+    const done = wrapTlsServerSocket(this.#s, this.#p, (a) => this.#abort = a);
+    this.#s.resume();
+    return done;
+  }
+
+  abort(): void {
+    if (this.#abort !== null) this.#abort();
+    else this.#s.destroy();
+  }
+}
+
+/**
+ * The default listener of a TLS bind: a node:net server whose sockets a
+ * TLSSocket wraps directly (twice the handshakes per CPU-second of a
+ * TLSSocket over a Duplex around a Deno socket, docs/tls.md).
+ *
+ * The address is first bound with Deno.listen, which reports a failure at
+ * once (the process binds all or nothing, synchronously) and resolves port
+ * 0; node then listens on that port. node accepts by itself, whatever
+ * maxconn says: sockets the accept loop has not taken wait here, at most
+ * `backlog` of them (beyond, they are closed at once, as the kernel drops
+ * SYNs beyond its queue).
+ */
+export class NodeTlsListenSocket implements ListenSocket {
+  readonly local: PeerAddr;
+  readonly #server: net.Server;
+  readonly #queue: net.Socket[];
+  readonly #max: number;
+  readonly #p: TlsServerParams;
+  #waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | null;
+  #error: Error | null;
+
+  constructor(host: string, port: number, backlog: number, p: TlsServerParams) {
+    const probe = Deno.listen({ hostname: host, port });
+    const bound = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    this.local = { ip: host, port: bound };
+    this.#queue = [];
+    this.#max = Math.max(backlog, 16);
+    this.#p = p;
+    this.#waiter = null;
+    this.#error = null;
+    this.#server = net.createServer({ pauseOnConnect: true }, (s: net.Socket) => this.#push(s));
+    this.#server.on("error", (e: Error) => this.#fail(e));
+    this.#server.listen({ host, port: bound, backlog });
+  }
+
+  #push(s: net.Socket): void {
+    // A reset before the handshake starts must not become an unhandled error.
+    s.on("error", () => {});
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w.resolve(s);
+    } else if (this.#queue.length >= this.#max) s.destroy();
+    else this.#queue.push(s);
+  }
+
+  #fail(e: Error): void {
+    this.#error ??= e;
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w.reject(e);
+    }
+  }
+
+  async accept(): Promise<AcceptedConn> {
+    let s = this.#queue.shift();
+    if (s === undefined) {
+      if (this.#error !== null) throw this.#error;
+      s = await new Promise<net.Socket>((resolve, reject) => this.#waiter = { resolve, reject });
+    }
+    try {
+      s.setNoDelay(true);
+    } catch { /* gone already: the handshake will tell */ }
+    return {
+      conn: new NetSocketConn(s),
+      remote: { ip: unmapped(s.remoteAddress ?? "?"), port: s.remotePort ?? 0 },
+      local: {
+        ip: unmapped(s.localAddress ?? this.local.ip),
+        port: s.localPort ?? this.local.port,
+      },
+      tls: new NetPendingTls(s, this.#p),
+    };
+  }
+
+  close(): void {
+    this.#fail(new Error("listener closed"));
+    this.#server.close();
+    for (const s of this.#queue.splice(0)) s.destroy();
+  }
+}
+
+/** "::ffff:1.2.3.4" as "1.2.3.4" on an IPv4 listener (node may report either). */
+function unmapped(ip: string): string {
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
