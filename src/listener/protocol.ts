@@ -71,6 +71,11 @@ export interface ListenSocket {
   accept(): Promise<AcceptedConn>;
   /** The address actually bound (port 0 resolved). */
   readonly local: PeerAddr | { path: string };
+  /**
+   * Present when the socket listens only some time after bind() returned
+   * (node:net): resolves once it accepts, rejects when it cannot listen.
+   */
+  readonly ready?: Promise<void>;
   close(): void;
 }
 

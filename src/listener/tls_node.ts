@@ -426,13 +426,16 @@ class NetPendingTls implements PendingTls {
  *
  * The address is first bound with Deno.listen, which reports a failure at
  * once (the process binds all or nothing, synchronously) and resolves port
- * 0; node then listens on that port. node accepts by itself, whatever
+ * 0; node then listens on that port, a moment later (`ready`: the process
+ * announces itself ready only then, and gives up if the port was taken
+ * meanwhile). node accepts by itself, whatever
  * maxconn says: sockets the accept loop has not taken wait here, at most
  * `backlog` of them (beyond, they are closed at once, as the kernel drops
  * SYNs beyond its queue).
  */
 export class NodeTlsListenSocket implements ListenSocket {
   readonly local: PeerAddr;
+  readonly ready: Promise<void>;
   readonly #server: net.Server;
   readonly #queue: net.Socket[];
   readonly #max: number;
@@ -452,6 +455,10 @@ export class NodeTlsListenSocket implements ListenSocket {
     this.#error = null;
     this.#server = net.createServer({ pauseOnConnect: true }, (s: net.Socket) => this.#push(s));
     this.#server.on("error", (e: Error) => this.#fail(e));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#server.once("listening", () => resolve());
+      this.#server.once("error", reject);
+    });
     this.#server.listen({ host, port: bound, backlog });
   }
 

@@ -175,7 +175,27 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
             : this.backends[srv.backendId]!.redistribute(srv),
       },
     });
-    this.logger.notice(`sluice ${VERSION} ready`);
+    // A TLS listener on node:net listens a moment after bind(): ready once all do.
+    const pending = this.listeners.flatMap((l) => {
+      const r = l.sock?.ready;
+      return r === undefined ? [] : [
+        r.catch((e) => {
+          throw new Error(
+            `frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+        }),
+      ];
+    });
+    if (pending.length === 0) this.logger.notice(`sluice ${VERSION} ready`);
+    else {
+      Promise.all(pending).then(() => this.logger.notice(`sluice ${VERSION} ready`), (e) => {
+        this.logger.alert(`cannot start: ${e instanceof Error ? e.message : e}`);
+        this.hardStop();
+        Deno.exit(1);
+      });
+    }
   }
 
   sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
