@@ -11,8 +11,8 @@
 // Deno.startTls always verify the chain.
 //
 // The cost: node streams deliver data in chunks of their own, so a read
-// copies into the caller's buffer and a write copies out of it; handshakes
-// are slower than Deno.listenTls's (docs/tls.md has figures). Everything
+// copies into the caller's buffer; handshakes are slower than
+// Deno.listenTls's (docs/tls.md has figures). Everything
 // here is per connection, never per process; nothing throws past the
 // promise it returns.
 
@@ -35,8 +35,8 @@ const HIGH_WATER_CHUNKS = 4;
 
 /**
  * A Conn over a node TLSSocket. Reads take queued chunks (the socket is
- * paused while the queue is full: back-pressure), writes resolve once node
- * accepted the bytes into its buffer and flushed them.
+ * paused while the queue is full: back-pressure), writes resolve once the
+ * TLS layer has consumed the bytes.
  */
 export class NodeTlsConn implements Conn {
   tls: ConnTls | null;
@@ -102,10 +102,11 @@ export class NodeTlsConn implements Conn {
 
   write(view: Uint8Array): Promise<number> {
     if (this.#err !== null) return Promise.reject(this.#err);
-    // The caller reuses its buffer once the promise resolves: node keeps a copy.
-    const copy = Buffer.from(view);
+    // No copy: node calls back once the TLS layer has consumed the bytes
+    // (encrypted them into its own records), and only then may the caller
+    // reuse its buffer.
     return new Promise((resolve, reject) => {
-      this.#s.write(copy, (e?: Error | null) => e ? reject(e) : resolve(view.length));
+      this.#s.write(view, (e?: Error | null) => e ? reject(e) : resolve(view.length));
     });
   }
 
