@@ -39,6 +39,7 @@ import {
   connectForCheck,
   l4okOutcome,
   socketErrorOutcome,
+  tlsConnectErrorOutcome,
 } from "./tcp_check.ts";
 import {
   type CheckOutcome,
@@ -380,7 +381,11 @@ export class ServerCheck implements ServerCheckView {
     try {
       p = connectForCheck(this.#env.proto, this.#addr, ac.signal, this.server.checkTls).then(
         (c) => this.#connected(c, seq),
-        (e) => this.#report(seq, connectErrorOutcome(e)),
+        (e) =>
+          this.#report(
+            seq,
+            this.server.checkTls === null ? connectErrorOutcome(e) : tlsConnectErrorOutcome(e),
+          ),
       );
     } catch (e) {
       p = Promise.resolve();

@@ -16,6 +16,7 @@ import {
   type CheckOutcome,
   HCHK_STATUS_L4CON,
   HCHK_STATUS_L4OK,
+  HCHK_STATUS_L6RSP,
   HCHK_STATUS_SOCKERR,
 } from "./types.ts";
 
@@ -78,6 +79,21 @@ export function errorInfo(e: unknown): string {
 /** Outcome of a connection that was established: the TCP check passed. */
 export function l4okOutcome(): CheckOutcome {
   return { status: HCHK_STATUS_L4OK, code: 0, desc: "" };
+}
+
+/**
+ * Outcome of a failed connect over TLS (`check-ssl`): a socket error is
+ * L4CON as in cleartext; anything else failed in the handshake (certificate
+ * refused, alert, garbage): L6RSP, "SSL handshake failure", as HAProxy.
+ */
+export function tlsConnectErrorOutcome(e: unknown): CheckOutcome {
+  const code = e !== null && typeof e === "object" ? Reflect.get(e, "code") : undefined;
+  const socket = e instanceof Deno.errors.ConnectionRefused ||
+    e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.TimedOut ||
+    e instanceof Deno.errors.ConnectionAborted || e instanceof Deno.errors.NotConnected ||
+    (typeof code === "string" && /^E[A-Z]+$/.test(code));
+  if (socket) return connectErrorOutcome(e);
+  return { status: HCHK_STATUS_L6RSP, code: 0, desc: `SSL handshake failure (${errorInfo(e)})` };
 }
 
 /** Outcome of a connect that failed (refused, unreachable, reset...): L4CON. */

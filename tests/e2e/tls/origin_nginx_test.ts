@@ -2,7 +2,8 @@
 // `ca-file` and the name from `sni` passes; a wrong CA or a wrong name
 // fails the connection (503, the server never reached at the HTTP level);
 // `verify none` connects anyway; `crt` presents a client certificate. Health checks over TLS (`check-ssl`) see
-// nginx up.
+// nginx up; a check whose server fails verification takes it DOWN with
+// "Layer6 invalid response" (HAProxy's L6RSP).
 
 import assert from "node:assert/strict";
 import { findNginx, NGINX_MISSING, startNginx } from "../../_helpers/nginx.ts";
@@ -57,6 +58,12 @@ Deno.test({
         "  be_bad_ca:",
         "    servers:",
         srv("badca", `, ca-file: ${other.caCrt}, sni: backend.test`),
+        "  be_check_bad:",
+        "    servers:",
+        srv(
+          "chk",
+          `, ca-file: ${other.caCrt}, sni: backend.test, check: true, inter: 200ms, fall: 1`,
+        ),
         "  be_bad_name:",
         "    servers:",
         srv("badname", `, ca-file: ${pki.caCrt}, sni: other.test`),
@@ -110,6 +117,9 @@ Deno.test({
         if (checks === 0) await new Promise((r) => setTimeout(r, 200));
       }
       assert.ok(checks > 0, "nginx saw health checks over TLS");
+      // A check that cannot verify the server fails at layer 6, as HAProxy's.
+      const down = await p.waitForStderr(/be_check_bad\/chk is DOWN/, 15_000);
+      assert.match(down, /Layer6 invalid response.*SSL handshake failure/);
     } finally {
       await p.stop();
       await ng.stop();
