@@ -40,6 +40,7 @@ import {
   l4okOutcome,
   socketErrorOutcome,
   tlsConnectErrorOutcome,
+  withCheckProxyHeader,
 } from "./tcp_check.ts";
 import {
   type CheckOutcome,
@@ -287,9 +288,12 @@ export class ServerCheck implements ServerCheckView {
     this.#env = env;
     this.#addr = checkAddress(server);
     this.#http = cfg.check ? http : null;
-    this.#request = this.#http === null ? null : buildHttpCheckRequest(
-      this.#http,
-      server.address.kind === "unix" ? "localhost" : addressText(server.address),
+    this.#request = this.#http === null ? null : withCheckProxyHeader(
+      server,
+      buildHttpCheckRequest(
+        this.#http,
+        server.address.kind === "unix" ? "localhost" : addressText(server.address),
+      ),
     );
     this.#logChecks = backend.cfg.options.has("log-health-checks");
     this.#downTotal = 0;

@@ -21,6 +21,8 @@ export interface BindLine {
   backlog: number | null;
   /** `ssl` and its options (`crt`, `alpn`, `ssl-min-ver`, `verify`, `ca-file`); null without `ssl`. */
   ssl: BindSsl | null;
+  /** `accept-proxy`: a PROXY protocol header (v1 or v2) starts every connection. */
+  acceptProxy: boolean;
 }
 
 /** TLS options as the parser collects them, before the line is checked as a whole. */
@@ -134,6 +136,16 @@ export const BIND_OPTIONS: readonly BindOption[] = [
       return null;
     },
   },
+  {
+    name: "accept-proxy",
+    args: 0,
+    doc: "every connection starts with a PROXY protocol header (v1 or v2); its addresses are " +
+      "the client's (src, dst, logs, forwardfor)",
+    apply(line) {
+      line.acceptProxy = true;
+      return null;
+    },
+  },
 ];
 
 /** The options that mean nothing without `ssl`. */
@@ -177,7 +189,7 @@ export function parseBindLine(text: string): BindLine | string {
   if (addrText === "") return 'empty bind line (expected an address such as "127.0.0.1:8080")';
   const address = parseAddress(addrText, true);
   if (typeof address === "string") return address;
-  const line: BindLine = { address, backlog: null, ssl: null };
+  const line: BindLine = { address, backlog: null, ssl: null, acceptProxy: false };
   const tls: SslWords = {
     ssl: false,
     crt: [],

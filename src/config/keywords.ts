@@ -169,6 +169,13 @@ const HTTP_REQUEST: Keyword = {
   kind: "rules",
   doc: 'list of HAProxy http-request rules, e.g. "set-header X-Foo bar"',
 };
+const TCP_REQUEST: Keyword = {
+  name: "tcp-request",
+  kind: "rules",
+  doc:
+    'list of HAProxy tcp-request lines: "inspect-delay 5s", "content accept if { req.ssl_hello_type 1 }", ' +
+    '"connection reject if { src 10.0.0.0/8 }" (frontends only)',
+};
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
   kind: "rules",
@@ -307,6 +314,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
 ];
@@ -332,6 +340,12 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   TIMEOUT,
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
+  {
+    name: "use-server",
+    kind: "rules",
+    doc: 'list of "SERVER [if|unless CONDITION]" lines: the first that holds picks the server',
+  },
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
 ];
 
@@ -401,6 +415,21 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
     name: "check-ssl",
     kind: "bool",
     doc: "health checks over TLS; default: as the server when checks use its own port",
+  },
+  {
+    name: "send-proxy",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v1 header (the client's addresses)",
+  },
+  {
+    name: "send-proxy-v2",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v2 header",
+  },
+  {
+    name: "send-proxy-v2-ssl",
+    kind: "bool",
+    doc: "send-proxy-v2 with the SSL TLV (whether the client came over TLS, and its version)",
   },
 ];
 

@@ -225,6 +225,8 @@ class Resolver {
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
+      ...rulesOf(sec, "use-server", "useServer"),
       cookie,
     };
   }
@@ -254,6 +256,7 @@ class Resolver {
       checkAddr: get<string>(sec, "addr")?.value ?? null,
       cookie: get<string>(sec, "cookie")?.value ?? null,
       ...this.#serverSsl(sec),
+      ...sendProxy(sec),
     }];
   }
 
@@ -375,6 +378,8 @@ class Resolver {
         ...(b.value.ssl === null
           ? {}
           : { ssl: b.value.ssl, at: { line: b.line, col: b.col, path: b.path } }),
+        // Optional fields are present only when set (configs built in code omit them).
+        ...(b.value.acceptProxy ? { acceptProxy: true } : {}),
       })),
       maxconn,
       defaultBackend,
@@ -388,6 +393,7 @@ class Resolver {
       useBackends,
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
     };
@@ -568,6 +574,23 @@ class Resolver {
 }
 
 type BalanceConfigHash = BackendConfig["balance"]["hashType"];
+
+/** `{ [field]: lines }` when the section has lines under `key`, else `{}` (the field stays absent). */
+function rulesOf<F extends string>(
+  sec: Section,
+  key: string,
+  field: F,
+): { [k in F]?: RuleLine[] } {
+  const v = get<RuleLine[]>(sec, key)?.value ?? [];
+  return v.length > 0 ? { [field]: v } as { [k in F]: RuleLine[] } : {};
+}
+
+/** A server's PROXY protocol mode (ServerConfig.sendProxy), present only when asked. */
+function sendProxy(sec: Section): { sendProxy?: number } {
+  const on = (k: string) => get<boolean>(sec, k)?.value === true;
+  const m = on("send-proxy-v2-ssl") ? 3 : on("send-proxy-v2") ? 2 : on("send-proxy") ? 1 : 0;
+  return m > 0 ? { sendProxy: m } : {};
+}
 
 function capName(cap: number): string {
   return cap === CAP_FE ? "frontend" : "backend";

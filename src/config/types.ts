@@ -44,6 +44,8 @@ export interface BindConfig {
   ssl?: BindSsl | null;
   /** Where the bind line is (errors about its files); absent in configs built in code. */
   at?: Position & { path: string };
+  /** `accept-proxy`: read a PROXY protocol header before anything else (absent: false). */
+  acceptProxy?: boolean;
 }
 
 /** The TLS options of a bind line (`ssl crt FILE|DIR alpn ... verify ... ca-file ...`). */
@@ -137,6 +139,8 @@ export interface FrontendConfig {
   useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
   /** Stats page / prometheus settings (issue 4), null when disabled. */
   stats: StatsConfig | null;
   /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
@@ -242,6 +246,11 @@ export interface ServerConfig {
   ssl?: ServerSsl | null;
   /** `check-ssl`: health checks over TLS (implied by `ssl` unless set to false). */
   checkSsl?: boolean;
+  /**
+   * PROXY protocol header sent first on every connection: 0 none (absent:
+   * none), 1 `send-proxy`, 2 `send-proxy-v2`, 3 `send-proxy-v2-ssl`.
+   */
+  sendProxy?: number;
 }
 
 /** A backend after resolution. */
@@ -274,6 +283,9 @@ export interface BackendConfig {
   /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` and `use-server` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
+  useServer?: ReadonlyArray<RuleLine>;
   /** Raw `http-check` lines (health-check layer), e.g. "expect status 200-399". */
   httpCheck: ReadonlyArray<RuleLine>;
   /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */

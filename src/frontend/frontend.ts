@@ -10,6 +10,7 @@ import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import type { LogFormat } from "../log/log_format.ts";
 import { FrontendCounters } from "./counters.ts";
+import type { TcpRuleSet } from "../tcp/types.ts";
 
 export class Frontend {
   readonly id: number;
@@ -27,6 +28,10 @@ export class Frontend {
   /** Error replies (with this frontend's errorfile bodies). */
   readonly errorReplies: ErrorReplies;
   readonly counters: FrontendCounters;
+  /** `tcp-request` rules (connection: at accept; content: TCP mode), null without any. */
+  readonly tcpRules: TcpRuleSet | null;
+  /** It has use_backend rules (a TCP-mode stream then runs the switching analyser). */
+  readonly hasUseBackend: boolean;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
@@ -47,6 +52,8 @@ export class Frontend {
     this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
+    this.tcpRules = compiled.tcpRules ?? null;
+    this.hasUseBackend = compiled.useBackends.length > 0;
     this.#compiled = compiled;
     this.#backends = backends;
   }

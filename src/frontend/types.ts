@@ -8,6 +8,7 @@ import type { AclTable, Condition } from "../acl/acl.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
 import type { LogFormat } from "../log/log_format.ts";
+import type { TcpRuleSet } from "../tcp/types.ts";
 
 /** A use_backend line, compiled. */
 export interface CompiledSwitchingRule {
@@ -28,4 +29,6 @@ export interface CompiledFrontend {
   logFormat: LogFormat | null;
   /** Error replies with the frontend's errorfile bodies. */
   errorReplies: ErrorReplies;
+  /** `tcp-request` rules (absent or null: none). */
+  tcpRules?: TcpRuleSet | null;
 }

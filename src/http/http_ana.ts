@@ -35,7 +35,7 @@ import {
 import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
-import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
+import { applyCookieRequest, applyCookieResponse, applyUseServer } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
@@ -310,6 +310,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
+  applyUseServer(s);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.

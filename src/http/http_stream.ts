@@ -17,6 +17,7 @@ import type { Channel } from "../channel/channel.ts";
 import type { BackendConfig, FrontendConfig, RuntimeConfig } from "../config/types.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
 import type { SampleCtx } from "../sample/types.ts";
+import type { Condition } from "../acl/acl.ts";
 import type { StatsApplet } from "./applet.ts";
 import type { CookieConfig } from "./cookie.ts";
 import type { ErrorReplies } from "./http_errors.ts";
@@ -77,6 +78,10 @@ export interface HttpBackend {
   readonly resRulesUseRequest: boolean;
   /** Cookie persistence, null without a `cookie` line. */
   readonly cookie: CookieConfig | null;
+  /** `use-server SERVER [if|unless COND]` lines (conditions compiled without if/unless). */
+  readonly useServers: ReadonlyArray<
+    { readonly server: number; readonly cond: Condition | null; readonly unless: boolean }
+  >;
   readonly servers: readonly HttpServer[];
   readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
 }

@@ -67,8 +67,13 @@ export const protoTcp: Protocol = {
     const l = Deno.listen({ hostname: addr.host, port: addr.port, tcpBacklog: opts.backlog });
     return new DenoListenSocket(l, true);
   },
-  async connect(addr: Address, signal?: AbortSignal, tls?: TlsClientConfig | null): Promise<Conn> {
-    if (tls !== undefined && tls !== null) return connectTls(addr, tls, signal);
+  async connect(
+    addr: Address,
+    signal?: AbortSignal,
+    tls?: TlsClientConfig | null,
+    preamble?: Uint8Array | null,
+  ): Promise<Conn> {
+    if (tls !== undefined && tls !== null) return connectTls(addr, tls, signal, preamble ?? null);
     if (addr.kind === "unix") {
       return denoConn(await Deno.connect({ transport: "unix", path: addr.path }));
     }

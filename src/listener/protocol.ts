@@ -101,7 +101,16 @@ export interface Protocol {
    * Connects; rejects on failure or when `signal` aborts (a connect timeout:
    * the half-open socket is released at once).
    */
-  connect(addr: Address, signal?: AbortSignal, tls?: TlsClientConfig | null): Promise<Conn>;
+  /**
+   * With `tls`, the connection is TLS (`preamble`, a PROXY protocol header,
+   * is written in clear before the handshake).
+   */
+  connect(
+    addr: Address,
+    signal?: AbortSignal,
+    tls?: TlsClientConfig | null,
+    preamble?: Uint8Array | null,
+  ): Promise<Conn>;
 }
 
 /** What a connection to an `ssl` server needs, built once at load time. */

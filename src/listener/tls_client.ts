@@ -18,7 +18,8 @@ export type { TlsClientConfig };
 import { connectTlsNode } from "./tls_node.ts";
 
 /**
- * Connects to a server with TLS: TCP, then the handshake (verification as
+ * Connects to a server with TLS (`preamble`, a PROXY protocol header, is
+ * written in clear first): TCP, then the handshake (verification as
  * configured). Rejects on any failure, the handshake's included, or when
  * `signal` aborts.
  */
@@ -26,18 +27,25 @@ export async function connectTls(
   addr: Address,
   t: TlsClientConfig,
   signal?: AbortSignal,
+  preamble: Uint8Array | null = null,
 ): Promise<Conn> {
   if (addr.kind !== "tcp") throw new Error("TLS to a unix socket server is not supported");
   const name = t.sni ?? addr.host;
   if (t.verify === "none" || t.cert !== null) {
-    return connectTlsNode(addr.host, addr.port, {
-      servername: name,
-      alpn: t.alpn,
-      cert: t.cert,
-      key: t.key,
-      verify: t.verify !== "none",
-      ca: t.caCerts,
-    }, signal);
+    return connectTlsNode(
+      addr.host,
+      addr.port,
+      {
+        servername: name,
+        alpn: t.alpn,
+        cert: t.cert,
+        key: t.key,
+        verify: t.verify !== "none",
+        ca: t.caCerts,
+      },
+      signal,
+      preamble,
+    );
   }
   const opts: Deno.ConnectOptions = { hostname: addr.host, port: addr.port };
   if (signal !== undefined) opts.signal = signal;
@@ -45,6 +53,16 @@ export async function connectTls(
   try {
     tcp.setNoDelay(true);
   } catch { /* reported by the handshake */ }
+  if (preamble !== null) {
+    // A PROXY protocol header goes in clear, before the handshake.
+    try {
+      let off = 0;
+      while (off < preamble.length) off += await tcp.write(preamble.subarray(off));
+    } catch (e) {
+      tcp.close();
+      throw e;
+    }
+  }
   const so: Deno.StartTlsOptions = { hostname: name };
   if (t.caCerts.length > 0) so.caCerts = [...t.caCerts];
   if (t.alpn.length > 0) so.alpnProtocols = [...t.alpn];

@@ -327,6 +327,7 @@ export function connectTlsNode(
   port: number,
   p: TlsClientParams,
   signal?: AbortSignal,
+  preamble: Uint8Array | null = null,
 ): Promise<Conn> {
   return new Promise<Conn>((resolve, reject) => {
     const opts: tls.ConnectionOptions = {
@@ -346,6 +347,16 @@ export function connectTlsNode(
     if (p.cert !== null && p.key !== null) {
       opts.cert = p.cert;
       opts.key = p.key;
+    }
+    if (preamble !== null) {
+      // A PROXY protocol header goes in clear before the handshake: node
+      // sends what was written before the connection completed first.
+      const raw = net.connect({ host, port });
+      raw.on("error", () => {});
+      raw.write(preamble);
+      delete opts.host;
+      delete opts.port;
+      opts.socket = raw;
     }
     const s = tls.connect(opts);
     let done = false;

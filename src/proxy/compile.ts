@@ -20,6 +20,7 @@ import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_ru
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
 import { type CompiledTls, loadTls } from "./tls_load.ts";
+import { compileTcpRules, compileUseServers } from "../tcp/tcp_rules.ts";
 import type {
   BackendConfig,
   CompiledBalance,
@@ -74,6 +75,8 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(fe.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
+    const tcp = compileTcpRules(fe.tcpRequest ?? [], acls, { backend: false, servers: [] });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
     let logFormat: LogFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??
@@ -130,6 +133,7 @@ export function compileConfig(
       httpResponse: res.rules,
       forwardFor: forwardFor(fe, `${base}.option`, err),
       logFormat,
+      tcpRules: tcp.rules,
     };
   });
 
@@ -156,6 +160,11 @@ export function compileConfig(
       err(0, 0, `${base}.balance`, e.message);
       balance = balanceDefaults(be.balance.algo, be.balance.hashType);
     }
+    const names = be.servers.map((s) => s.name);
+    const tcp = compileTcpRules(be.tcpRequest ?? [], acls, { backend: true, servers: names });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
+    const us = compileUseServers(be.useServer ?? [], acls, names);
+    for (const e of us.errors) err(e.line, e.col, `${base}.use-server`, e.message);
     let cookie: CookieConfig | null = null;
     if (be.cookie !== null) {
       const c = parseCookieConfig(be.cookie.text);
@@ -168,6 +177,8 @@ export function compileConfig(
       httpResponse: res.rules,
       forwardFor: forwardFor(be, `${base}.option`, err),
       cookie,
+      tcpRules: tcp.rules,
+      useServers: us.rules,
     };
   });
   const tls = loadTls(cfg, baseDir, issues);

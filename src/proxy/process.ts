@@ -3,6 +3,7 @@
 // implements soft and hard stop (HAProxy's haproxy.c main loop and
 // proxy.c's stop logic).
 
+import type { TlsServerParams } from "../listener/tls_node.ts";
 import { Backend } from "../backend/backend.ts";
 import { type CheckManager, startChecks } from "../check/mod.ts";
 import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
@@ -14,7 +15,7 @@ import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
 import { bindTls } from "../listener/proto_tls.ts";
-import { completeTls } from "./tls_accept.ts";
+import { completeTls } from "../stream/tls_accept.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
@@ -27,6 +28,7 @@ import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
+import { acceptHandshake, needsHandshake } from "../stream/session_accept.ts";
 import { VERSION } from "../version.ts";
 
 export interface StartOptions {
@@ -143,7 +145,9 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     }
     for (const l of this.listeners) {
       try {
-        const tls = this.#compiled.tls.binds.get(l.bindCfg);
+        // With connection rules or a PROXY header first, the listener stays
+        // cleartext and TLS starts after them (session_accept.ts, tlsFor()).
+        const tls = needsHandshake(l) ? undefined : this.#compiled.tls.binds.get(l.bindCfg);
         l.bind(
           tls === undefined
             ? this.proto
@@ -198,6 +202,10 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     }
   }
 
+  tlsFor(l: Listener<Frontend>): TlsServerParams | undefined {
+    return needsHandshake(l) ? this.#compiled.tls.binds.get(l.bindCfg) : undefined;
+  }
+
   sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
     const fe = l.fe;
     this.actconn++;
@@ -223,13 +231,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";
-      new Stream(
-        this,
-        fe,
-        a.conn,
-        unix ? { ip: "unix", port: l.id } : a.remote,
-        unix ? { ip: "unix", port: l.id } : a.local,
-      );
+      const remote = unix ? { ip: "unix", port: l.id } : a.remote;
+      const local = unix ? { ip: "unix", port: l.id } : a.local;
+      // tcp-request connection rules, a PROXY header: before the stream (session_accept.ts).
+      if (needsHandshake(l)) acceptHandshake(this, l, a.conn, remote, local);
+      else new Stream(this, fe, a.conn, remote, local);
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);

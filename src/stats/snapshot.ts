@@ -39,6 +39,8 @@ export interface FrontendCountersSource {
   readonly denied: number;
   /** Responses denied by http-response rules (absent = 0). */
   readonly deniedResp?: number;
+  /** Connections rejected by tcp-request connection rules (absent = 0). */
+  readonly deniedConn?: number;
   readonly errors: number;
   readonly httpReqs: number;
   /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
@@ -237,6 +239,8 @@ export interface FrontendStats {
   bytesOut: number;
   deniedRequests: number;
   deniedResponses: number;
+  /** Connections rejected by tcp-request connection rules (HAProxy's dcon). */
+  deniedConnections: number;
   requestErrors: number;
   httpRequests: number;
   httpResponses: HttpResponses;
@@ -394,6 +398,7 @@ function frontendStats(
     bytesOut: c.bytesOut,
     deniedRequests: c.denied,
     deniedResponses: c.deniedResp ?? 0,
+    deniedConnections: c.deniedConn ?? 0,
     requestErrors: c.errors,
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),
