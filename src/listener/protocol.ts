@@ -50,7 +50,7 @@ export interface ConnTls {
 /**
  * A TLS connection accepted but not yet through its handshake. The process
  * completes it away from the accept loop, under the frontend's `timeout
- * client` (src/proxy/tls_accept.ts).
+ * client` (src/stream/tls_accept.ts).
  */
 export interface PendingTls {
   /** Runs the handshake: resolves to the connection to use, rejects with the reason. */
