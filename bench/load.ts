@@ -2,7 +2,8 @@
 // reverse proxy), same backend, same machine, same run.
 //
 // Usage: deno run --allow-all bench/load.ts      (tunables: BENCH_* env vars, see
-// bench/README.md). It is not a *_bench.ts file on purpose: `deno bench` must
+// bench/README.md). `bench/load.ts tls` runs the TLS comparison instead
+// (bench/lib/tls_bench.ts). It is not a *_bench.ts file on purpose: `deno bench` must
 // not pick it up.
 //
 // One run starts a backend (nginx when installed, else bench/lib/stub_backend.ts),
@@ -67,6 +68,7 @@ import {
   targetSummary,
 } from "./lib/report.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
+import { runTlsBench } from "./lib/tls_bench.ts";
 
 type Mode = "tcp" | "http";
 type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
@@ -986,7 +988,21 @@ async function environment(s: Settings, useNginx: boolean): Promise<Record<strin
   };
 }
 
+/** `bench/load.ts tls`: the TLS comparison (bench/lib/tls_bench.ts) alone. */
+async function tlsMain(): Promise<number> {
+  const group = new ProcessGroup(await hasCommand("setpriv"));
+  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-tls-" });
+  try {
+    console.log(await runTlsBench(group, tmp));
+    return 0;
+  } finally {
+    await group.stopAll();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
 async function main(): Promise<number> {
+  if (Deno.args[0] === "tls") return await tlsMain();
   const s = readSettings();
   try {
     readCpuTicks(Deno.pid);

@@ -2,6 +2,7 @@
 // load-balancing view (weight, usable, cur), and its counters.
 // Health checks and queues (issue #4) attach here.
 
+import type { TlsClientConfig } from "../listener/tls_client.ts";
 import type { Address, ServerConfig } from "../config/types.ts";
 import { BackendCounters } from "./counters.ts";
 import type { LbServer } from "./lb_types.ts";
@@ -30,6 +31,10 @@ export class Server implements LbServer {
   counters: BackendCounters;
   /** The server of the same backend/name a reload put in service after this one, else null. */
   successor: Server | null;
+  /** TLS towards the server (`ssl: true`), set by the process from the compiled config. */
+  tls: TlsClientConfig | null;
+  /** TLS of its health checks (`check-ssl`), likewise. */
+  checkTls: TlsClientConfig | null;
 
   /** `idle`: the process's budget of parked connections, shared by every server. */
   constructor(
@@ -52,6 +57,8 @@ export class Server implements LbServer {
     this.idle = new IdlePool(idle);
     this.counters = new BackendCounters();
     this.successor = null;
+    this.tls = null;
+    this.checkTls = null;
   }
 }
 

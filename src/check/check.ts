@@ -39,6 +39,7 @@ import {
   connectForCheck,
   l4okOutcome,
   socketErrorOutcome,
+  tlsConnectErrorOutcome,
   withCheckProxyHeader,
 } from "./tcp_check.ts";
 import {
@@ -410,9 +411,13 @@ export class ServerCheck implements ServerCheckView {
     this.#abort = ac;
     let p: Promise<void>;
     try {
-      p = connectForCheck(this.#env.proto, this.#addr, ac.signal).then(
+      p = connectForCheck(this.#env.proto, this.#addr, ac.signal, this.server.checkTls).then(
         (c) => this.#connected(c, seq),
-        (e) => this.#report(seq, connectErrorOutcome(e)),
+        (e) =>
+          this.#report(
+            seq,
+            this.server.checkTls === null ? connectErrorOutcome(e) : tlsConnectErrorOutcome(e),
+          ),
       );
     } catch (e) {
       p = Promise.resolve();

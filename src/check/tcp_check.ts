@@ -8,6 +8,7 @@
 // connect timeout is not applied here: the check task owns every deadline.
 // It connects through the Protocol only, never with Deno.connect.
 
+import type { TlsClientConfig } from "../listener/tls_client.ts";
 import type { Server } from "../backend/server.ts";
 import type { Address } from "../config/types.ts";
 import type { Conn, Protocol } from "../listener/protocol.ts";
@@ -16,6 +17,7 @@ import {
   type CheckOutcome,
   HCHK_STATUS_L4CON,
   HCHK_STATUS_L4OK,
+  HCHK_STATUS_L6RSP,
   HCHK_STATUS_SOCKERR,
 } from "./types.ts";
 
@@ -25,7 +27,11 @@ import {
  * so passing the signal is harmless now and frees a hanging SYN at once on a
  * protocol that learns to take it.
  */
-type ConnectFn = (addr: Address, signal?: AbortSignal) => Promise<Conn>;
+type ConnectFn = (
+  addr: Address,
+  signal?: AbortSignal,
+  tls?: TlsClientConfig | null,
+) => Promise<Conn>;
 
 /**
  * Address the checks of `srv` connect to: `addr` and `port` of the server
@@ -72,9 +78,10 @@ export function connectForCheck(
   proto: Protocol,
   addr: Address,
   signal: AbortSignal,
+  tls: TlsClientConfig | null = null,
 ): Promise<Conn> {
   const connect: ConnectFn = proto.connect;
-  return connect.call(proto, addr, signal);
+  return connect.call(proto, addr, signal, tls);
 }
 
 /**
@@ -89,6 +96,21 @@ export function errorInfo(e: unknown): string {
 /** Outcome of a connection that was established: the TCP check passed. */
 export function l4okOutcome(): CheckOutcome {
   return { status: HCHK_STATUS_L4OK, code: 0, desc: "" };
+}
+
+/**
+ * Outcome of a failed connect over TLS (`check-ssl`): a socket error is
+ * L4CON as in cleartext; anything else failed in the handshake (certificate
+ * refused, alert, garbage): L6RSP, "SSL handshake failure", as HAProxy.
+ */
+export function tlsConnectErrorOutcome(e: unknown): CheckOutcome {
+  const code = e !== null && typeof e === "object" ? Reflect.get(e, "code") : undefined;
+  const socket = e instanceof Deno.errors.ConnectionRefused ||
+    e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.TimedOut ||
+    e instanceof Deno.errors.ConnectionAborted || e instanceof Deno.errors.NotConnected ||
+    (typeof code === "string" && /^E[A-Z]+$/.test(code));
+  if (socket) return connectErrorOutcome(e);
+  return { status: HCHK_STATUS_L6RSP, code: 0, desc: `SSL handshake failure (${errorInfo(e)})` };
 }
 
 /** Outcome of a connect that failed (refused, unreachable, reset...): L4CON. */

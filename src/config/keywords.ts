@@ -451,6 +451,39 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
   { name: "port", kind: "int", min: 1, max: 65535, doc: "port for health checks" },
   { name: "addr", kind: "host", doc: "address for health checks" },
   { name: "cookie", kind: "string", doc: "value of the persistence cookie for this server" },
+  { name: "ssl", kind: "bool", doc: "connect to the server with TLS; default false" },
+  {
+    name: "verify",
+    kind: "enum",
+    values: ["none", "required"],
+    what: "verify mode",
+    doc: "with ssl: check the server's certificate and name (required, default) or not (none)",
+  },
+  {
+    name: "ca-file",
+    kind: "string",
+    doc: "with ssl: PEM file of the CAs that sign the server's certificate",
+  },
+  {
+    name: "crt",
+    kind: "string",
+    doc: "with ssl: client certificate (PEM chain + key) sent to the server",
+  },
+  {
+    name: "sni",
+    kind: "string",
+    doc: "with ssl: server name sent and verified, a literal or str(NAME)",
+  },
+  {
+    name: "alpn",
+    kind: "string",
+    doc: 'with ssl: ALPN protocols offered, comma-separated ("http/1.1")',
+  },
+  {
+    name: "check-ssl",
+    kind: "bool",
+    doc: "health checks over TLS; default: as the server when checks use its own port",
+  },
   {
     name: "send-proxy",
     kind: "bool",

@@ -21,6 +21,7 @@ import type {
   RuleLine,
   RuntimeConfig,
   ServerConfig,
+  ServerSsl,
   StatsConfig,
   Timeouts,
 } from "./types.ts";
@@ -291,8 +292,58 @@ class Resolver {
       checkPort: get<number>(sec, "port")?.value ?? null,
       checkAddr: get<string>(sec, "addr")?.value ?? null,
       cookie: get<string>(sec, "cookie")?.value ?? null,
+      ...this.#serverSsl(sec),
       ...sendProxy(sec),
     }];
+  }
+
+  /**
+   * `ssl: true` and its keys (verify, ca-file, crt, sni, alpn, check-ssl).
+   * The TLS keys without `ssl: true` are ignored with a warning, as HAProxy
+   * ignores `verify` on a cleartext server; check-ssl alone is valid.
+   */
+  #serverSsl(sec: Section): { ssl?: ServerSsl; checkSsl?: boolean } {
+    const ssl = get<boolean>(sec, "ssl");
+    const str = (k: string) => get<string>(sec, k)?.value ?? null;
+    const explicitCheck = get<boolean>(sec, "check-ssl")?.value;
+    if (ssl?.value !== true) {
+      for (const k of ["verify", "ca-file", "crt", "sni", "alpn"]) {
+        const v = get<unknown>(sec, k);
+        if (v !== undefined) this.#rep.warn(v, `"${k}" ignored: the server has no "ssl: true"`);
+      }
+      return explicitCheck === undefined ? {} : { checkSsl: explicitCheck };
+    }
+    let sni = str("sni");
+    const sniVal = get<string>(sec, "sni");
+    if (sni !== null && sniVal !== undefined) {
+      const m = /^str\((.*)\)$/.exec(sni.trim());
+      if (m !== null) sni = m[1]!;
+      if (!/^[A-Za-z0-9.-]{1,253}$/.test(sni)) {
+        this.#rep.error(
+          sniVal,
+          `unsupported sni "${
+            get<string>(sec, "sni")!.value
+          }": only a literal host name or str(NAME) (an expression such as req.hdr(host) is not supported)`,
+        );
+        sni = null;
+      }
+    }
+    const alpnText = str("alpn");
+    const alpn = alpnText === null
+      ? []
+      : alpnText.split(",").map((x) => x.trim()).filter((x) => x !== "");
+    return {
+      ssl: {
+        verify: (str("verify") ?? "required") as ServerSsl["verify"],
+        caFile: str("ca-file"),
+        crt: str("crt"),
+        sni,
+        alpn,
+        at: { line: ssl.line, col: ssl.col, path: ssl.path },
+      },
+      // HAProxy: checks of an ssl server go over TLS unless they use another port.
+      checkSsl: explicitCheck ?? get<number>(sec, "port") === undefined,
+    };
   }
 
   #frontend(
@@ -365,6 +416,10 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+        // Only TLS binds carry these: their files are read by the compile pass.
+        ...(b.value.ssl === null
+          ? {}
+          : { ssl: b.value.ssl, at: { line: b.line, col: b.col, path: b.path } }),
         // Optional fields are present only when set (configs built in code omit them).
         ...(b.value.acceptProxy ? { acceptProxy: true } : {}),
       })),

@@ -40,8 +40,42 @@ export interface BindConfig {
   address: Address;
   /** Length of the kernel's accept queue (bind `backlog`; default: maxconn, as HAProxy). */
   backlog: number;
+  /** TLS termination (`ssl crt ...`), null for a cleartext bind. */
+  ssl?: BindSsl | null;
+  /** Where the bind line is (errors about its files); absent in configs built in code. */
+  at?: Position & { path: string };
   /** `accept-proxy`: read a PROXY protocol header before anything else (absent: false). */
   acceptProxy?: boolean;
+}
+
+/** The TLS options of a bind line (`ssl crt FILE|DIR alpn ... verify ... ca-file ...`). */
+export interface BindSsl {
+  /** Certificate files or directories, in order: the first certificate loaded is the default. */
+  crt: readonly string[];
+  /** ALPN protocols offered, preferred first; [] for none. */
+  alpn: readonly string[];
+  /** Lowest protocol version accepted. */
+  minVer: "TLSv1.2" | "TLSv1.3";
+  /** Client certificates: not asked (none), asked (optional), or demanded (required). */
+  verify: "none" | "optional" | "required";
+  /** CAs that sign accepted client certificates (needed unless verify is none). */
+  caFile: string | null;
+}
+
+/** TLS towards a server (`ssl: true` and its keys). */
+export interface ServerSsl {
+  /** `verify`: "required" (default) checks the chain and the name; "none" checks nothing. */
+  verify: "none" | "required";
+  /** CAs to trust instead of the system roots' defaults (added to them: see docs/tls.md). */
+  caFile: string | null;
+  /** Client certificate (PEM chain + key) presented to the server. */
+  crt: string | null;
+  /** Server name sent (SNI) and checked; null: the address's host name. */
+  sni: string | null;
+  /** ALPN protocols offered; [] for none. */
+  alpn: readonly string[];
+  /** Where the server is defined (errors about its files). */
+  at: Position & { path: string };
 }
 
 /** A listening or connecting address. */
@@ -260,6 +294,10 @@ export interface ServerConfig {
   checkAddr: string | null;
   /** Value for cookie persistence, null when not set. */
   cookie: string | null;
+  /** TLS to the server (`ssl: true`), null for cleartext. */
+  ssl?: ServerSsl | null;
+  /** `check-ssl`: health checks over TLS (implied by `ssl` unless set to false). */
+  checkSsl?: boolean;
   /**
    * PROXY protocol header sent first on every connection: 0 none (absent:
    * none), 1 `send-proxy`, 2 `send-proxy-v2`, 3 `send-proxy-v2-ssl`.

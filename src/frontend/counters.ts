@@ -27,6 +27,8 @@ export class FrontendCounters {
   compOut = 0;
   compByp = 0;
   compRsp = 0;
+  /** TLS handshakes that failed (garbage, no common protocol, refused certificate, timeout). */
+  failedHandshakes = 0;
 
   /** Counts a finished session's bytes from (`inb`) and to (`outb`) the client. */
   addBytes(inb: number, outb: number): void {

@@ -7,7 +7,7 @@
 // caches it for the rest of the request. It never knows which fetches exist
 // nor evaluates one (src/sample/ does), and never decides anything.
 
-import type { SampleCtx } from "../sample/types.ts";
+import type { SampleCtx, SslFacts } from "../sample/types.ts";
 import { StkCounters } from "../stick/track.ts";
 import { VarStore } from "../sample/vars.ts";
 import type { HeadEditor } from "./head_editor.ts";
@@ -51,6 +51,7 @@ export class HeadSampleCtx implements SampleCtx {
   #srcPort: number;
   #dst: string;
   #dstPort: number;
+  #ssl: SslFacts | null;
   #reqBuf: Uint8Array;
   #req: HttpHead | null;
   #reqEd: HeadEditor | null;
@@ -74,6 +75,7 @@ export class HeadSampleCtx implements SampleCtx {
     this.#srcPort = 0;
     this.#dst = "";
     this.#dstPort = 0;
+    this.#ssl = null;
     this.#reqBuf = new Uint8Array(0);
     this.#req = null;
     this.#reqEd = null;
@@ -89,8 +91,15 @@ export class HeadSampleCtx implements SampleCtx {
     this.#resHdrs = new Map();
   }
 
-  /** Sets the connection addresses (client src, local dst); a new session's variables. */
-  setConnection(src: string, srcPort: number, dst: string, dstPort: number): void {
+  /** Sets the connection addresses (client src, local dst), its TLS facts; a new session's variables. */
+  setConnection(
+    src: string,
+    srcPort: number,
+    dst: string,
+    dstPort: number,
+    ssl: SslFacts | null = null,
+  ): void {
+    this.#ssl = ssl;
     this.vars.newSession();
     this.#src = src;
     this.#srcPort = srcPort;
@@ -249,6 +258,10 @@ export class HeadSampleCtx implements SampleCtx {
     if (h === null || !this.isResponse) return 0;
     const ed = this.#resEd;
     return ed !== null && ed.modified ? ed.status() : h.status;
+  }
+
+  ssl(): SslFacts | null {
+    return this.#ssl;
   }
 
   src(): string {

@@ -16,7 +16,7 @@
 // per process and per connection, and whenever one is missing (another Deno
 // version) the connection is used through its public methods instead.
 
-import type { Conn } from "./protocol.ts";
+import type { Conn, ConnTls } from "./protocol.ts";
 
 type RidOp = (rid: number, view: Uint8Array) => Promise<number>;
 
@@ -56,9 +56,12 @@ function ridOf(c: Deno.Conn): number | null {
 /** A Deno socket through its public methods (the fallback, and what OpConn keeps). */
 class PublicConn implements Conn {
   protected readonly c: Deno.Conn;
+  /** Set by the TLS transport once the handshake is done (proto_tls.ts). */
+  tls: ConnTls | null;
 
   constructor(c: Deno.Conn) {
     this.c = c;
+    this.tls = null;
   }
 
   async read(view: Uint8Array): Promise<number> {
@@ -100,7 +103,7 @@ class OpConn extends PublicConn {
  * Wraps a Deno socket as a Conn. `useOps: false` forces the public methods
  * (tests of the fallback).
  */
-export function denoConn(c: Deno.Conn, useOps = true): Conn {
+export function denoConn(c: Deno.Conn, useOps = true): Conn & { tls: ConnTls | null } {
   if (useOps && CORE !== null) {
     const rid = ridOf(c);
     if (rid !== null) return new OpConn(c, rid);

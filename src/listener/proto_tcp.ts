@@ -10,6 +10,7 @@
 
 import type { Address } from "../config/types.ts";
 import { denoConn } from "./deno_conn.ts";
+import { connectTls, type TlsClientConfig } from "./tls_client.ts";
 import type {
   AcceptedConn,
   BindOptions,
@@ -76,7 +77,13 @@ export const protoTcp: Protocol = {
     const l = Deno.listen({ hostname: addr.host, port, tcpBacklog: opts.backlog, reusePort: true });
     return new DenoListenSocket(l, true);
   },
-  async connect(addr: Address, signal?: AbortSignal): Promise<Conn> {
+  async connect(
+    addr: Address,
+    signal?: AbortSignal,
+    tls?: TlsClientConfig | null,
+    preamble?: Uint8Array | null,
+  ): Promise<Conn> {
+    if (tls !== undefined && tls !== null) return connectTls(addr, tls, signal, preamble ?? null);
     if (addr.kind === "unix") {
       return denoConn(await Deno.connect({ transport: "unix", path: addr.path }));
     }

@@ -17,6 +17,46 @@ export interface Conn {
   closeWrite(): Promise<void>;
   /** Closes the socket; in-flight reads and writes reject. */
   close(): void;
+  /**
+   * What the TLS handshake of this connection negotiated (client side of a
+   * `ssl` bind); null or absent for cleartext. Fetches (`ssl_fc_*`), logs
+   * (`%sslv`) and a mux choosing h2 by ALPN read it.
+   */
+  readonly tls?: ConnTls | null;
+}
+
+/**
+ * The facts of a finished TLS handshake, as HAProxy's ssl_fc_* / ssl_c_*
+ * fetches give them. A field the transport cannot know is null (Deno's
+ * listenTls tells only the ALPN protocol: see docs/tls.md).
+ */
+export interface ConnTls {
+  /** Server name the client sent (SNI), null when none or unknown. */
+  sni: string | null;
+  /** ALPN protocol chosen, null when none. */
+  alpn: string | null;
+  /** "TLSv1.3", "TLSv1.2"; null when the transport does not tell. */
+  protocol: string | null;
+  /** Cipher suite (OpenSSL name); null when the transport does not tell. */
+  cipher: string | null;
+  /** The client sent a certificate. */
+  clientCert: boolean;
+  /** Verification result of the client certificate (X509_V_*: 0 = ok). */
+  verify: number;
+  /** Subject of the client certificate ("/CN=..."), null without one. */
+  clientDn: string | null;
+}
+
+/**
+ * A TLS connection accepted but not yet through its handshake. The process
+ * completes it away from the accept loop, under the frontend's `timeout
+ * client` (src/stream/tls_accept.ts).
+ */
+export interface PendingTls {
+  /** Runs the handshake: resolves to the connection to use, rejects with the reason. */
+  complete(): Promise<Conn>;
+  /** Cuts the handshake (timeout): complete() rejects, the socket is closed. */
+  abort(): void;
 }
 
 /** Where a connection comes from / goes to, already split for logs. */
@@ -31,6 +71,11 @@ export interface ListenSocket {
   accept(): Promise<AcceptedConn>;
   /** The address actually bound (port 0 resolved). */
   readonly local: PeerAddr | { path: string };
+  /**
+   * Present when the socket listens only some time after bind() returned
+   * (node:net): resolves once it accepts, rejects when it cannot listen.
+   */
+  readonly ready?: Promise<void>;
   close(): void;
 }
 
@@ -38,6 +83,8 @@ export interface AcceptedConn {
   conn: Conn;
   remote: PeerAddr;
   local: PeerAddr;
+  /** Present on a TLS bind: the handshake still to run before the session starts. */
+  tls?: PendingTls;
 }
 
 /** What a listening socket is created with (from the bind line). */
@@ -60,5 +107,27 @@ export interface Protocol {
    * Connects; rejects on failure or when `signal` aborts (a connect timeout:
    * the half-open socket is released at once).
    */
-  connect(addr: Address, signal?: AbortSignal): Promise<Conn>;
+  /**
+   * With `tls`, the connection is TLS (`preamble`, a PROXY protocol header,
+   * is written in clear before the handshake).
+   */
+  connect(
+    addr: Address,
+    signal?: AbortSignal,
+    tls?: TlsClientConfig | null,
+    preamble?: Uint8Array | null,
+  ): Promise<Conn>;
+}
+
+/** What a connection to an `ssl` server needs, built once at load time. */
+export interface TlsClientConfig {
+  verify: "none" | "required";
+  /** PEM CAs added to the system roots (ca-file); [] for the system roots alone. */
+  caCerts: readonly string[];
+  /** SNI and the name verified; null: the address's host name. */
+  sni: string | null;
+  alpn: readonly string[];
+  /** Client certificate chain and key (PEM), null for none. */
+  cert: string | null;
+  key: string | null;
 }

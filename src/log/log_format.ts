@@ -70,6 +70,11 @@ export interface LogContext {
   uniqueId?: string;
   /** What `%[...]` fields read (the transaction's sample context); absent in TCP mode. */
   sample?: SampleCtx | undefined;
+  /** TLS version and cipher of the client connection (%sslv, %sslc); absent/null in cleartext. */
+  sslVersion?: string | null;
+  sslCipher?: string | null;
+  /** The client came over TLS: %ft shows the frontend name with a "~", as HAProxy. */
+  ssl?: boolean;
 }
 
 /** One compiled piece of a format: literal text, a variable with its options, or a `%[...]` sample. */
@@ -228,7 +233,7 @@ const VARS = {
   fp: v("port", (c) => c.frontendPort),
   t: v("raw", (c) => formatLogDate(c.acceptDate)),
   tr: v("raw", (c) => formatLogDate(c.requestDate), true),
-  ft: v("text", (c) => c.frontend),
+  ft: v("text", (c) => c.ssl === true ? c.frontend + "~" : c.frontend),
   f: v("text", (c) => c.frontend),
   b: v("text", (c) => c.backend),
   s: v("text", (c) => c.server),
@@ -265,6 +270,8 @@ const VARS = {
   HU: v("line", (c) => escapeLogUri(requestParts(c, 1)), true),
   HV: v("line", (c) => escapeLogUri(requestParts(c, 2)), true),
   pid: v("num", (c) => c.pid),
+  sslv: v("text", (c) => c.sslVersion ?? ""),
+  sslc: v("text", (c) => c.sslCipher ?? ""),
 } satisfies Record<string, VarDef>;
 
 type VarName = keyof typeof VARS;

@@ -63,6 +63,8 @@ export interface LogSource {
   readonly txn: LogTxnFacts | null;
   readonly req: { readonly totalIn: number };
   readonly res: { readonly totalOut: number };
+  /** TLS facts of the client connection, null in cleartext. */
+  readonly clientTls?: { readonly protocol: string | null; readonly cipher: string | null } | null;
   /** The session waited in a server queue. */
   logQueued(): boolean;
   /** Bytes queued for the client and not yet written; 0 once the session aborted (they never leave). */
@@ -89,6 +91,7 @@ export function sessionLogContext(
 ): LogContext {
   const srv = s.srv;
   const txn = s.txn;
+  const tls = s.clientTls ?? null;
   const tt = now - s.tAccept;
   let tc = s.tConnected > 0 ? s.tConnected - s.tConnStart : -1;
   const tw = s.tConnStart > 0 || s.logQueued() ? s.tQueued : -1;
@@ -163,5 +166,8 @@ export function sessionLogContext(
     beQueue: s.beQueuePos,
     requestLine,
     pid: Deno.pid,
+    ssl: tls !== null,
+    sslVersion: tls?.protocol ?? null,
+    sslCipher: tls?.cipher ?? null,
   };
 }

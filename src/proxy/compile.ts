@@ -32,6 +32,7 @@ import type { StickTable } from "../stick/table.ts";
 import { compileStickRules } from "../http/stick_persist.ts";
 import { buildStickTables } from "./stick_tables.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
+import { type CompiledTls, loadTls } from "./tls_load.ts";
 import { compileTcpRules, compileUseServers } from "../tcp/tcp_rules.ts";
 import "../tcp/tcp_stick.ts"; // registers track-sc*, sc-inc-gpc*, sc-set-gpt0, silent-drop
 import type {
@@ -48,6 +49,8 @@ export interface CompiledConfig {
   backends: CompiledBackend[];
   /** Stick tables by name (frontends', backends' and `tables:`). */
   tables: Map<string, StickTable>;
+  /** Certificates and TLS settings of binds and servers (tls_load.ts). */
+  tls: CompiledTls;
 }
 
 /**
@@ -245,8 +248,9 @@ export function compileConfig(
     };
   }
   // The runtime API (show/add/del map) works on the files of a configuration that compiled.
+  const tls = loadTls(cfg, baseDir, issues);
   if (!issues.some((i) => i.severity === "error")) activatePatternStore(patterns);
-  return { compiled: { frontends, backends, tables }, issues };
+  return { compiled: { frontends, backends, tables, tls }, issues };
 }
 
 /**

@@ -9,6 +9,7 @@
 // It lives in proxy/ because it imports every layer it compiles for;
 // config/ never does (docs/internals/architecture.md).
 
+import type { StickTable } from "../stick/table.ts";
 import {
   type ConfigIssue,
   hasError,
@@ -45,8 +46,11 @@ export function loadConfigText(text: string, file: string): LoadResult {
  * Reads and loads a configuration file as loadConfigText() does. A file that
  * cannot be read is one error without a position ("FILE: error: cannot read ...").
  */
-export async function loadConfigFile(path: string): Promise<LoadResult> {
-  return compileParsed(await parseConfigFile(path), path);
+export async function loadConfigFile(
+  path: string,
+  previousTables: ReadonlyMap<string, StickTable> | null = null,
+): Promise<LoadResult> {
+  return compileParsed(await parseConfigFile(path), path, previousTables);
 }
 
 /**
@@ -55,10 +59,14 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
  * errorfile errors come in the same run as the others; not after a YAML
  * syntax error or an unreadable file (no config then).
  */
-function compileParsed(p: ParseResult, file: string): LoadResult {
+function compileParsed(
+  p: ParseResult,
+  file: string,
+  previousTables: ReadonlyMap<string, StickTable> | null = null,
+): LoadResult {
   if (p.config === null) return { config: null, compiled: null, issues: p.issues };
   const issues = [...p.issues];
-  const compiled = compile(p.config, file, issues);
+  const compiled = compile(p.config, file, issues, previousTables);
   // Stable: at equal positions the parser's issues stay before the compiler's.
   const sorted = sortIssues(issues);
   const ok = !hasError(sorted);
@@ -78,11 +86,12 @@ function compile(
   config: RuntimeConfig,
   file: string,
   issues: ConfigIssue[],
+  previousTables: ReadonlyMap<string, StickTable> | null,
 ): CompiledConfig | null {
   const baseDir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : undefined;
   let c: ReturnType<typeof compileConfig>;
   try {
-    c = compileConfig(config, baseDir);
+    c = compileConfig(config, baseDir, previousTables);
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     issues.push({

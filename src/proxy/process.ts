@@ -3,6 +3,7 @@
 // implements soft and hard stop (HAProxy's haproxy.c main loop and
 // proxy.c's stop logic).
 
+import type { TlsServerParams } from "../listener/tls_node.ts";
 import { Backend } from "../backend/backend.ts";
 import { CheckManager } from "../check/mod.ts";
 import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
@@ -14,6 +15,8 @@ import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
 import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
+import { bindTls } from "../listener/proto_tls.ts";
+import { completeTls } from "../stream/tls_accept.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
@@ -53,7 +56,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly proto: Protocol;
   readonly txnPool: HttpTxnPool;
   /** Stick tables by name (the runtime API's `show table` reads them: src/stick/cli.ts). */
-  readonly tables: Map<string, StickTable>;
+  tables: Map<string, StickTable>;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
   maxconn: number;
@@ -75,6 +78,9 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   /** Epoch ms of the start (stats uptime). */
   readonly startedAt: number;
   #onIdle: (() => void) | null;
+  #compiled: CompiledConfig;
+  /** TLS of listeners whose handshake follows their connection rules or PROXY header. */
+  readonly #lateTls = new WeakMap<Listener<Frontend>, TlsServerParams>();
   #lastAcceptError: number;
   /** Gives idle pool slabs back (armed only while one waits: no timer of its own). */
   #trimTask: Task;
@@ -130,6 +136,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     // (HAProxy keeps idle ones within a quarter of its descriptors).
     const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
+    setServerTls(this.backends, cc);
+    this.#compiled = cc;
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
     );
@@ -165,7 +173,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     }
     for (const l of this.listeners) {
       try {
-        l.bind(this.proto, takeOver);
+        this.bindListener(l, takeOver, this.#compiled);
       } catch (e) {
         for (const o of this.listeners) o.stop();
         // Name the frontend and the address, as HAProxy does: with several
@@ -197,7 +205,27 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
         this.logger.alert(`cannot write pidfile: ${e instanceof Error ? e.message : e}`);
       }
     }
-    this.logger.notice(`sluice ${VERSION} ready`);
+    // A TLS listener on node:net listens a moment after bind(): ready once all do.
+    const pending = this.listeners.flatMap((l) => {
+      const r = l.sock?.ready;
+      return r === undefined ? [] : [
+        r.catch((e) => {
+          throw new Error(
+            `frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+        }),
+      ];
+    });
+    if (pending.length === 0) this.logger.notice(`sluice ${VERSION} ready`);
+    else {
+      Promise.all(pending).then(() => this.logger.notice(`sluice ${VERSION} ready`), (e) => {
+        this.logger.alert(`cannot start: ${e instanceof Error ? e.message : e}`);
+        this.hardStop();
+        Deno.exit(1);
+      });
+    }
   }
 
   /**
@@ -221,6 +249,31 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     });
   }
 
+  /**
+   * Binds `l` with the TLS settings `cc` has for its bind, if any: on the
+   * socket itself, or, with connection rules or a PROXY header first, on a
+   * cleartext socket with the handshake after them (session_accept.ts asks
+   * tlsFor()). A listener a reload keeps keeps what it was bound with.
+   */
+  bindListener(l: Listener<Frontend>, takeOver: boolean, cc: CompiledConfig): void {
+    const tls = cc.tls.binds.get(l.bindCfg);
+    if (tls !== undefined && needsHandshake(l)) {
+      l.bind(this.proto, takeOver);
+      this.#lateTls.set(l, tls);
+      return;
+    }
+    l.bind(
+      tls === undefined
+        ? this.proto
+        : { ...this.proto, bind: (addr, opts) => bindTls(addr, opts, tls) },
+      takeOver,
+    );
+  }
+
+  tlsFor(l: Listener<Frontend>): TlsServerParams | undefined {
+    return this.#lateTls.get(l);
+  }
+
   sessionAccept(l: Listener<Frontend>, a: AcceptedConn): void {
     const fe = l.fe;
     this.actconn++;
@@ -228,6 +281,22 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     for (let n = fe.successor; n !== null; n = n.successor) n.feconn++; // see sessionEnded()
     fe.counters.cumSessions++;
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
+    const tls = a.tls;
+    if (tls !== undefined) {
+      // The handshake runs away from the accept loop; the connection counts
+      // in actconn/feconn meanwhile (maxconn bounds handshakes too).
+      void completeTls(this, fe, { ...a, tls }, (conn) => {
+        a.conn = conn;
+        this.#openSession(l, a);
+      }, () => this.sessionEnded(fe));
+      return;
+    }
+    this.#openSession(l, a);
+  }
+
+  /** Creates the stream of a counted connection (after its handshake on a TLS bind). */
+  #openSession(l: Listener<Frontend>, a: AcceptedConn): void {
+    const fe = l.fe;
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";
@@ -320,4 +389,15 @@ export function start(
   const p = new Process(cfg, opts, compiled);
   p.start(opts.takeOver ?? false, opts.pidfile ?? null);
   return p;
+}
+
+/** TLS towards the servers of `backends` and for their checks, as the compile pass loaded it. */
+export function setServerTls(backends: readonly Backend[], cc: CompiledConfig): void {
+  for (const b of backends) {
+    for (const s of b.servers) {
+      const t = cc.tls.servers.get(s.cfg) ?? null;
+      s.tls = s.cfg.ssl ? t : null;
+      s.checkTls = s.cfg.checkSsl ? t : null;
+    }
+  }
 }

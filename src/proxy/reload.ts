@@ -46,7 +46,7 @@ import { Frontend } from "../frontend/frontend.ts";
 import { Listener } from "../listener/listener.ts";
 import type { CompiledConfig } from "./compile.ts";
 import { formatIssue, loadConfigFile } from "./load.ts";
-import type { Process } from "./process.ts";
+import { type Process, setServerTls } from "./process.ts";
 
 /** What a reload answers (the runtime API's `reload` prints it). */
 export interface ReloadResult {
@@ -113,7 +113,7 @@ export class Reloader {
     const messages: string[] = [];
     let loaded;
     try {
-      loaded = await loadConfigFile(file);
+      loaded = await loadConfigFile(file, proc.tables);
     } catch (e) {
       loaded = null;
       messages.push(`${file}: error: ${e instanceof Error ? e.message : e}`);
@@ -181,6 +181,7 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   const backends = cfg.backends.map((b, i) =>
     new Backend(i, b, compiled.backends[i]!, proc.idleBudget)
   );
+  setServerTls(backends, compiled);
   const frontends = cfg.frontends.map((f, i) =>
     new Frontend(i, f, compiled.frontends[i]!, backends)
   );
@@ -245,7 +246,7 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   const bound: Listener<Frontend>[] = [];
   for (const l of added) {
     try {
-      l.bind(proc.proto, removedAddrs.has(JSON.stringify(l.addr)));
+      proc.bindListener(l, removedAddrs.has(JSON.stringify(l.addr)), compiled);
       bound.push(l);
     } catch (e) {
       for (const b of bound) b.stop();
@@ -306,6 +307,11 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   proc.maxconn = cfg.global.maxconn;
   proc.maxaccept = cfg.global.maxaccept;
   proc.checks = checks;
+  // Stick tables: those kept (same settings) go on with their entries; the
+  // others stop, and the new ones run on the process's scheduler.
+  for (const [name, t] of proc.tables) if (compiled.tables.get(name) !== t) t.stop();
+  for (const t of compiled.tables.values()) t.attach(proc.sched);
+  proc.tables = compiled.tables;
   for (const { l, fe, id } of kept) l.moveTo(fe, id);
   proc.listeners.splice(0, proc.listeners.length, ...listeners);
   for (const l of removed) {

@@ -42,6 +42,7 @@ import {
   SMP_USE_SIDE,
   SMP_VAL_REQ,
   SMP_VAL_RES,
+  type SslFacts,
 } from "./types.ts";
 
 // Evaluation methods (FetchDef.id).
@@ -97,6 +98,17 @@ const FETCH_SSL_HELLO_TYPE = 23;
 const FETCH_SSL_VER = 24;
 const FETCH_SSL_SNI = 25;
 const FETCH_SSL_ALPN = 26;
+
+// TLS of the client connection (HAProxy's ssl_sock.c fetches), from 40 so
+// that other additions to the table keep their own numbers.
+const FETCH_SSL_FC = 40;
+const FETCH_SSL_FC_SNI = 41;
+const FETCH_SSL_FC_PROTOCOL = 42;
+const FETCH_SSL_FC_ALPN = 43;
+const FETCH_SSL_FC_CIPHER = 44;
+const FETCH_SSL_C_USED = 45;
+const FETCH_SSL_C_VERIFY = 46;
+const FETCH_SSL_C_S_DN = 47;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -163,6 +175,7 @@ function l4Fetch(
 
 /** The fetch table (HAProxy names). Aliases point at the same id. */
 export const FETCHES: readonly FetchDef[] = Object.freeze([
+  ...sslFetches(),
   fetchDef({
     name: "always_true",
     id: FETCH_TRUE,
@@ -574,6 +587,28 @@ export function findFetch(name: string): FetchDef | undefined {
   return FETCH_BY_NAME.get(name);
 }
 
+/** The client-side TLS fetches (connection facts: valid in both directions). */
+function sslFetches(): FetchDef[] {
+  const C = SMP_USE_CONN;
+  const def = (name: string, id: number, out: number, doc: string, derive = false) =>
+    fetchDef({ name, id, out, use: C, val: BOTH, derive, doc });
+  return [
+    def("ssl_fc", FETCH_SSL_FC, SMP_T_BOOL, "true: the client connection is TLS"),
+    def("ssl_fc_sni", FETCH_SSL_FC_SNI, S, "server name the client sent (SNI)", true),
+    def("ssl_fc_protocol", FETCH_SSL_FC_PROTOCOL, S, 'TLS version, e.g. "TLSv1.3"'),
+    def("ssl_fc_alpn", FETCH_SSL_FC_ALPN, S, 'protocol chosen by ALPN, e.g. "h2"'),
+    def("ssl_fc_cipher", FETCH_SSL_FC_CIPHER, S, "cipher suite (OpenSSL name)"),
+    def("ssl_c_used", FETCH_SSL_C_USED, SMP_T_BOOL, "true: the client sent a certificate"),
+    def("ssl_c_verify", FETCH_SSL_C_VERIFY, I, "client certificate verification (0: ok)"),
+    def("ssl_c_s_dn", FETCH_SSL_C_S_DN, S, 'client certificate subject, "/CN=..."', true),
+  ];
+}
+
+/** The TLS facts of the client connection, null in cleartext. */
+function sslOf(ctx: SampleCtx): SslFacts | null {
+  return ctx.ssl === undefined ? null : ctx.ssl();
+}
+
 // ---------------------------------------------------------------------------
 // Evaluation.
 
@@ -803,6 +838,29 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       const u = authenticate(f.ref as Userlist, ctx.reqHeader("authorization"));
       return u === null ? null : u.name;
     }
+    case FETCH_SSL_FC:
+      return sslOf(ctx) !== null;
+    case FETCH_SSL_C_USED:
+      return sslOf(ctx)?.clientCert ?? false;
+    case FETCH_SSL_C_VERIFY: {
+      const s = sslOf(ctx);
+      return s === null ? null : s.verify;
+    }
+    case FETCH_SSL_FC_SNI:
+      v = sslOf(ctx)?.sni ?? null;
+      break;
+    case FETCH_SSL_FC_PROTOCOL:
+      v = sslOf(ctx)?.protocol ?? null;
+      break;
+    case FETCH_SSL_FC_ALPN:
+      v = sslOf(ctx)?.alpn ?? null;
+      break;
+    case FETCH_SSL_FC_CIPHER:
+      v = sslOf(ctx)?.cipher ?? null;
+      break;
+    case FETCH_SSL_C_S_DN:
+      v = sslOf(ctx)?.clientDn ?? null;
+      break;
     case FETCH_REQ_LEN: {
       const d = ctx.reqContent?.() ?? null;
       if (d === null) return null;

@@ -53,6 +53,8 @@ export interface SampleCtx {
    * set-var does nothing.
    */
   readonly vars?: SampleVars | undefined;
+  /** The client connection's TLS facts; null (or no method) in cleartext. */
+  ssl?(): SslFacts | null;
   /**
    * Layer-4 content (tcp-request content rules): the request bytes received
    * so far, contiguous; absent or null where there is no such buffer (HTTP
@@ -81,6 +83,20 @@ export interface SampleVars {
   uniqueId: string | null;
   /** Stores a captured value in request (res false) or response capture slot `slot`. */
   capture(res: boolean, slot: number, v: string): void;
+}
+
+/**
+ * What the TLS fetches read of a client connection (the listener's ConnTls
+ * has this shape). A field the transport could not learn is null.
+ */
+export interface SslFacts {
+  readonly sni: string | null;
+  readonly alpn: string | null;
+  readonly protocol: string | null;
+  readonly cipher: string | null;
+  readonly clientCert: boolean;
+  readonly verify: number;
+  readonly clientDn: string | null;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */

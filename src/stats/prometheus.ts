@@ -131,6 +131,11 @@ const FRONTEND_METRICS: ReadonlyArray<Metric<FrontendStats>> = [
   ),
   c("frontend_request_errors_total", "Total number of request errors.", (f) => f.requestErrors),
   c(
+    "frontend_ssl_failed_handshakes_total",
+    "Total number of failed TLS handshakes.",
+    (f) => f.failedHandshakes ?? 0,
+  ),
+  c(
     "frontend_http_requests_total",
     "Total number of HTTP requests received.",
     (f) => f.mode === "http" ? f.httpRequests : null,

@@ -50,6 +50,8 @@ export interface FrontendCountersSource {
   readonly compOut?: number;
   readonly compByp?: number;
   readonly compRsp?: number;
+  /** TLS handshakes that failed (absent = 0). */
+  readonly failedHandshakes?: number;
 }
 
 /** Backend/server counters as kept in src/backend/counters.ts (BackendCounters). */
@@ -283,6 +285,8 @@ export interface FrontendStats {
   requestErrors: number;
   httpRequests: number;
   httpResponses: HttpResponses;
+  /** TLS handshakes that failed (HAProxy's ssl module `ssl_failed_handshake`). */
+  failedHandshakes?: number;
 }
 
 export interface ServerCheckStats {
@@ -444,6 +448,7 @@ function frontendStats(
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),
     comp: compStats(c),
+    ...(c.failedHandshakes ? { failedHandshakes: c.failedHandshakes } : {}),
   };
 }
 

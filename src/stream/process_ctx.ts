@@ -2,6 +2,8 @@
 // scheduler, pools, logger, backends and connection counts. Kept as an
 // interface so streams can be tested without a whole process.
 
+import type { Listener } from "../listener/listener.ts";
+import type { TlsServerParams } from "../listener/tls_node.ts";
 import type { Backend } from "../backend/backend.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import type { StatsApplet } from "../http/applet.ts";
@@ -38,4 +40,10 @@ export interface ProcessCtx {
   readonly stats: StatsApplet;
   /** A session of `fe` ended: update counts and resume paused listeners. */
   sessionEnded(fe: Frontend): void;
+  /**
+   * The TLS of a bind whose handshake runs after the embryonic steps
+   * (`accept-proxy ssl`, or connection rules on a TLS bind), undefined
+   * otherwise (cleartext, or the listener's own TLS route). Absent: none.
+   */
+  tlsFor?(l: Listener<Frontend>): TlsServerParams | undefined;
 }

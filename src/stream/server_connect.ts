@@ -17,15 +17,19 @@ export interface ProxySource {
 }
 
 /**
- * The client's TLS facts for a v2 SSL TLV, null when it came in clear.
- * HOOK(tls): a Conn that terminated TLS exposes `tlsVersion` (e.g.
- * "TLSv1.3"); a PrefixedConn left by a PROXY header forwards its inner one.
+ * The client's TLS facts for a v2 SSL TLV, null when it came in clear: a
+ * Conn that terminated TLS exposes `tls` (ConnTls; its protocol is null on
+ * the Deno.listenTls route, then the TLV carries no version); a PrefixedConn
+ * left by a PROXY header forwards its inner one.
  */
 export function clientSslInfo(conn: Conn | null): ProxySslInfo | null {
   let c: unknown = conn;
   for (let i = 0; i < 4 && c !== null && typeof c === "object"; i++) {
-    const v = Reflect.get(c, "tlsVersion");
-    if (typeof v === "string") return { version: v };
+    const t = Reflect.get(c, "tls");
+    if (t !== null && typeof t === "object") {
+      const v = Reflect.get(t, "protocol");
+      return { version: typeof v === "string" ? v : "" };
+    }
     c = Reflect.get(c, "inner");
   }
   return null;
@@ -56,8 +60,12 @@ export function connectServer(
   s: ProxySource,
   signal: AbortSignal,
 ): Promise<Conn> {
-  const p = proto.connect(srv.address, signal);
   const hdr = proxyHeaderFor(srv.cfg.sendProxy ?? 0, s);
+  // TLS: the header goes in clear before the handshake, inside the connect.
+  if (srv.tls !== null && srv.tls !== undefined) {
+    return proto.connect(srv.address, signal, srv.tls, hdr);
+  }
+  const p = proto.connect(srv.address, signal);
   if (hdr === null) return p;
   return p.then(async (c) => {
     try {

@@ -9,10 +9,10 @@
 //      `expect-proxy layer4`), read under `timeout client`; a missing,
 //      malformed or late header closes the connection with HAProxy's log
 //      line; its addresses become the stream's client and frontend ones;
-//   3. HOOK(tls): a bind with `ssl` upgrades the connection here, after
-//      the header and before the stream (server-side TLS over the accepted
-//      Conn that step 2 returns, which may hand back bytes read with a v1
-//      line first);
+//   3. a bind with `ssl` upgrades the connection here, after the header and
+//      before the stream: server-side TLS (node:tls) over the Conn step 2
+//      returns, which may hand back bytes read with a v1 line first, under
+//      `timeout client` (tls_accept.ts);
 // then the Stream is created. Every connection runs as its own task: the
 // accept loop only starts it and goes on. A failure here ends this
 // connection alone and gives its slot back (sessionEnded()).
@@ -35,6 +35,8 @@ import { TCP_ACT_DENY, type TcpRuleSubject, type TcpStream } from "../tcp/types.
 import type { ProcessCtx } from "./process_ctx.ts";
 import { Stream } from "./stream.ts";
 import { adoptSessionCounters, endSessionCounters, StkCounters } from "../stick/track.ts";
+import { completeTls } from "./tls_accept.ts";
+import { pendingServerTls } from "../listener/proto_tls.ts";
 
 /** Whether connections of `l` need this path (rules or a PROXY header) before their stream. */
 export function needsHandshake(l: Listener<Frontend>): boolean {
@@ -86,7 +88,7 @@ export function acceptHandshake(
     }
   }
   if (!SUBJECT.expectProxy) {
-    adoptCounters(new Stream(ctx, fe, conn, remote, local), stk);
+    openStream(ctx, l, conn, remote, local, stk);
     return;
   }
   void new ProxyHeaderWait(ctx, l, conn, remote, local, stk).run();
@@ -96,6 +98,51 @@ export function acceptHandshake(
 function adoptCounters(s: Stream, stk: StkCounters | null): void {
   if (stk === null) return;
   adoptSessionCounters(s.stk ??= new StkCounters(), stk, s.now());
+}
+
+/**
+ * Step 3 and the stream: on a bind with `ssl` whose TLS waits for steps 1-2
+ * (ProcessCtx.tlsFor), the server-side handshake over `conn` under
+ * `timeout client` (tls_accept.ts), then the Stream on the decrypted
+ * connection; otherwise the Stream at once. Never throws.
+ */
+function openStream(
+  ctx: ProcessCtx,
+  l: Listener<Frontend>,
+  conn: Conn,
+  remote: PeerAddr,
+  local: PeerAddr,
+  stk: StkCounters | null,
+): void {
+  const fe = l.fe;
+  const start = (c: Conn) => {
+    try {
+      adoptCounters(new Stream(ctx, fe, c, remote, local), stk);
+    } catch (e) {
+      ctx.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
+      try {
+        c.close();
+      } catch { /* already closed */ }
+      ctx.sessionEnded(fe);
+    }
+  };
+  const tls = ctx.tlsFor?.(l);
+  if (tls === undefined) {
+    start(conn);
+    return;
+  }
+  const pending = pendingServerTls(conn, tls);
+  void completeTls(
+    ctx,
+    fe,
+    { conn, remote, local, tls: pending },
+    start,
+    () => {
+      // A failed handshake lets go of what the connection rules tracked (conn_cur back).
+      if (stk !== null) endSessionCounters(stk);
+      ctx.sessionEnded(fe);
+    },
+  );
 }
 
 /** One connection waiting for its PROXY header, with its `timeout client` task. */
@@ -142,7 +189,7 @@ class ProxyHeaderWait {
   }
 
   async run(): Promise<void> {
-    const ctx = this.#ctx, fe = this.#l.fe;
+    const ctx = this.#ctx;
     let res;
     try {
       res = await readProxyHeader(this.#conn);
@@ -158,17 +205,8 @@ class ProxyHeaderWait {
       this.#fail(this.#timedOut ? PP_ERR_TIMEOUT : res.error);
       return;
     }
-    // HOOK(tls): `ssl` on the bind: wrap res.conn here (the TLS branch).
-    try {
-      adoptCounters(
-        new Stream(ctx, fe, res.conn, h.src ?? this.#remote, h.dst ?? this.#local),
-        this.#stk,
-      );
-    } catch (e) {
-      ctx.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
-      this.#close();
-      ctx.sessionEnded(fe);
-    }
+    // Step 3: TLS over what follows the header when the bind has `ssl`.
+    openStream(ctx, this.#l, res.conn, h.src ?? this.#remote, h.dst ?? this.#local, this.#stk);
   }
 
   #close(): void {

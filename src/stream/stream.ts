@@ -51,7 +51,7 @@ import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import { tcpHttpInspect, tcpStreamStart } from "../tcp/tcp_inspect.ts";
 import { connectServer } from "./server_connect.ts";
 import { isResourceError } from "../listener/listener.ts";
-import type { Conn, PeerAddr } from "../listener/protocol.ts";
+import type { Conn, ConnTls, PeerAddr } from "../listener/protocol.ts";
 import { sessionLogContext } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
@@ -120,6 +120,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   stk: StkCounters | null = null;
   readonly clientAddr: PeerAddr;
   readonly frontAddr: PeerAddr;
+  /** What the client's TLS handshake negotiated (fetches, logs); null in cleartext. */
+  readonly clientTls: ConnTls | null;
   /** Termination cause (SF_ERR_*) and stage (SF_FINST_*). */
   err: number = SF_ERR_NONE;
   finst: number = SF_FINST_NONE;
@@ -192,6 +194,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.txn = null;
     this.clientAddr = remote;
     this.frontAddr = local;
+    this.clientTls = conn.tls ?? null;
     this.acceptDate = Date.now();
     // The cached scheduler time may be old (the accept loop runs outside drains).
     this.tAccept = ctx.sched.now = ctx.sched.clock.now();
@@ -200,7 +203,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // HTTP mode: the analysers own the data; the server side waits for a
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
-      txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
+      txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port, this.clientTls);
       this.stk = txn.sample.stk;
       this.req.analysers = (AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY) | tcpHttpInspect(fe);
       // A client that stops in the middle of a body (slow POST) must not pin

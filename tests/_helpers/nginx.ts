@@ -44,6 +44,8 @@ export interface NginxOptions {
   server: string;
   /** Extra directives placed inside `http { … }`. */
   http?: string;
+  /** Listen with TLS (`listen … ssl`); the caller gives ssl_certificate in `server`. */
+  ssl?: boolean;
 }
 
 /** A running nginx. */
@@ -162,7 +164,7 @@ http {
   keepalive_requests 1000;
 ${opts.http ?? ""}
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${opts.ssl === true ? " ssl" : ""};
     server_name localhost;
     root ${dir}/www;
 ${opts.server}

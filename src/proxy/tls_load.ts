@@ -1,0 +1,144 @@
+// The TLS part of the compile pass: reads the certificate, key and CA files
+// that bind lines (`ssl crt ... ca-file ...`) and servers (`ssl: true`,
+// `ca-file`, `crt`) name, once, at load time, and reports every problem with
+// a file at the position of the bind line or server that names it, as
+// HAProxy's "parsing [file:line] : 'bind' : unable to load ..." alerts.
+// Unreadable files, files without a certificate or without a key, keys that
+// do not match are errors; an expired certificate is a warning.
+//
+// It also chooses each bind's route (proto_tls.ts): the node:tls one when the
+// frontend's rules, ACLs or log format read what Deno.listenTls cannot tell
+// (SNI, protocol, cipher, client certificate).
+
+import type {
+  BackendConfig,
+  BindConfig,
+  ConfigIssue,
+  FrontendConfig,
+  RuntimeConfig,
+  ServerConfig,
+} from "../config/types.ts";
+import { type TlsBindParams, tlsBindParams } from "../listener/proto_tls.ts";
+import { loadCaFile, loadCertFile, loadCerts } from "../listener/tls_certs.ts";
+import type { TlsClientConfig } from "../listener/tls_client.ts";
+
+/** The TLS objects of a configuration, by the config objects they belong to. */
+export interface CompiledTls {
+  binds: Map<BindConfig, TlsBindParams>;
+  servers: Map<ServerConfig, TlsClientConfig>;
+}
+
+/** Whether HTTP frontends speak HTTP/2 when ALPN picks h2 (the h2 mux sets this). */
+const H2_MUX = false;
+
+/** Fetches and log variables that only the node:tls route can answer. */
+const DETAIL_USE = /\bssl_fc_(sni|protocol|cipher)\b|\bssl_c_\w+|%(\{[^}]*\})?ssl[vc]\b/;
+
+/** Whether a frontend (or a backend it may use) reads TLS facts beyond ALPN. */
+function readsTlsDetails(fe: FrontendConfig, backends: readonly BackendConfig[]): boolean {
+  const texts: string[] = [];
+  for (const a of fe.acls) texts.push(a.expr);
+  for (const u of fe.useBackends) texts.push(u.cond);
+  for (const r of fe.httpRequest) texts.push(r.text);
+  for (const r of fe.httpResponse) texts.push(r.text);
+  if (fe.logFormat !== null) texts.push(fe.logFormat.text);
+  for (const be of backends) {
+    for (const r of be.httpRequest) texts.push(r.text);
+    for (const r of be.httpResponse) texts.push(r.text);
+  }
+  return texts.some((t) => DETAIL_USE.test(t));
+}
+
+/** Resolves a path of the configuration against its directory. */
+function resolvePath(p: string, baseDir: string | undefined): string {
+  return p.startsWith("/") || baseDir === undefined ? p : `${baseDir}/${p}`;
+}
+
+/**
+ * Loads the TLS material of `cfg`; pushes problems to `issues`. Returns the
+ * objects (meaningful only when no error was pushed).
+ */
+export function loadTls(
+  cfg: RuntimeConfig,
+  baseDir: string | undefined,
+  issues: ConfigIssue[],
+): CompiledTls {
+  const out: CompiledTls = { binds: new Map(), servers: new Map() };
+  const push = (
+    severity: ConfigIssue["severity"],
+    at: { line: number; col: number; path: string } | undefined,
+    message: string,
+  ) =>
+    issues.push({
+      severity,
+      file: cfg.file,
+      line: at?.line ?? 0,
+      col: at?.col ?? 0,
+      path: at?.path ?? "",
+      message,
+    });
+  for (const fe of cfg.frontends) {
+    let details: boolean | null = null;
+    for (const b of fe.binds) {
+      const ssl = b.ssl;
+      if (ssl === undefined || ssl === null) continue;
+      if (fe.mode === "http" && ssl.alpn.includes("h2") && !H2_MUX) {
+        // Until the HTTP/2 mux lands (DESIGN.md §8) an HTTP frontend parses
+        // HTTP/1 only: a client that picked h2 would get a 400.
+        push(
+          "warning",
+          b.at,
+          'alpn offers "h2" but this build speaks HTTP/1 only: clients choosing h2 get 400 (offer http/1.1)',
+        );
+      }
+      const { store, problems } = loadCerts(ssl.crt.map((p) => resolvePath(p, baseDir)));
+      for (const pr of problems) push(pr.severity, b.at, pr.message);
+      let cas: ReturnType<typeof loadCaFile> = { pems: [], certs: [] };
+      if (ssl.caFile !== null) {
+        cas = loadCaFile(resolvePath(ssl.caFile, baseDir));
+        if (typeof cas === "string") {
+          push("error", b.at, cas);
+          continue;
+        }
+      }
+      if (store === null) continue;
+      details ??= readsTlsDetails(fe, cfg.backends);
+      out.binds.set(b, tlsBindParams(store, ssl, cas.certs, details));
+    }
+  }
+  for (const be of cfg.backends) {
+    for (const s of be.servers) {
+      const ssl = s.ssl;
+      const checkOnly = (ssl === undefined || ssl === null) && s.checkSsl === true;
+      if ((ssl === undefined || ssl === null) && !checkOnly) continue;
+      const t: TlsClientConfig = {
+        verify: ssl?.verify ?? "none",
+        caCerts: [],
+        sni: ssl?.sni ?? null,
+        alpn: ssl?.alpn ?? [],
+        cert: null,
+        key: null,
+      };
+      const at = ssl?.at;
+      let ok = true;
+      if (ssl?.caFile != null) {
+        const cas = loadCaFile(resolvePath(ssl.caFile, baseDir));
+        if (typeof cas === "string") {
+          push("error", at, cas);
+          ok = false;
+        } else t.caCerts = cas.pems;
+      }
+      if (ssl?.crt != null) {
+        const r = loadCertFile(resolvePath(ssl.crt, baseDir), Date.now());
+        for (const pr of r.problems) push(pr.severity, at, pr.message);
+        if (r.entry === null) ok = false;
+        else {
+          t.cert = r.entry.cert;
+          t.key = r.entry.key;
+        }
+      }
+      if (ok) out.servers.set(s, t);
+    }
+  }
+  return out;
+}

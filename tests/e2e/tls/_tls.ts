@@ -1,0 +1,67 @@
+// Set-up shared by the TLS end-to-end tests: an HTTP backend that serves a
+// seeded body of any size and hashes uploads, and curl run as a real client.
+
+import { createHash } from "node:crypto";
+
+/** Deterministic bytes (xorshift), the body of GET /big?n=N. */
+export function seeded(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export function sha256(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+/**
+ * A backend on 127.0.0.1: GET /big?n=N answers N seeded bytes; POST
+ * answers the SHA-256 and length of the body; anything else "ok <path>".
+ */
+export function backend(): { port: number; close(): Promise<void> } {
+  const ac = new AbortController();
+  const srv = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req) => {
+      const u = new URL(req.url);
+      if (req.method === "POST") {
+        const h = createHash("sha256");
+        let n = 0;
+        for await (const c of req.body ?? new ReadableStream<Uint8Array>()) {
+          h.update(c);
+          n += c.length;
+        }
+        return new Response(`${h.digest("hex")} ${n}`);
+      }
+      if (u.pathname === "/big") return new Response(seeded(Number(u.searchParams.get("n"))));
+      return new Response(`ok ${u.pathname}`);
+    },
+  );
+  return {
+    port: srv.addr.port,
+    close: async () => {
+      ac.abort();
+      await srv.finished;
+    },
+  };
+}
+
+/** Runs curl; returns its exit code, stdout and stderr. */
+export async function curl(
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const child = new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "60", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const o = await child.output();
+  const td = new TextDecoder();
+  return { code: o.code, out: td.decode(o.stdout), err: td.decode(o.stderr) };
+}
