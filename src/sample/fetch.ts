@@ -99,16 +99,17 @@ const FETCH_SSL_VER = 24;
 const FETCH_SSL_SNI = 25;
 const FETCH_SSL_ALPN = 26;
 
-// TLS of the client connection (HAProxy's ssl_sock.c fetches), from 40 so
-// that other additions to the table keep their own numbers.
-const FETCH_SSL_FC = 40;
-const FETCH_SSL_FC_SNI = 41;
-const FETCH_SSL_FC_PROTOCOL = 42;
-const FETCH_SSL_FC_ALPN = 43;
-const FETCH_SSL_FC_CIPHER = 44;
-const FETCH_SSL_C_USED = 45;
-const FETCH_SSL_C_VERIFY = 46;
-const FETCH_SSL_C_S_DN = 47;
+// TLS of the client connection (HAProxy's ssl_sock.c fetches), from 50
+// (31-40 are the variables', constants' and log values' above; stick-table
+// fetches start at FETCH_STK_BASE).
+const FETCH_SSL_FC = 50;
+const FETCH_SSL_FC_SNI = 51;
+const FETCH_SSL_FC_PROTOCOL = 52;
+const FETCH_SSL_FC_ALPN = 53;
+const FETCH_SSL_FC_CIPHER = 54;
+const FETCH_SSL_C_USED = 55;
+const FETCH_SSL_C_VERIFY = 56;
+const FETCH_SSL_C_S_DN = 57;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {

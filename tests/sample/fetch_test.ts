@@ -299,3 +299,16 @@ Deno.test("an ACL on a fetch marked multi tests every occurrence", () => {
   }
   assert.ok(multi >= 8, `multi-valued fetches checked: ${multi}`);
 });
+
+Deno.test("fetch.ts: each FETCH_* evaluation method has a number of its own", async () => {
+  // Two methods on one number run the same code: a merge of two additions to
+  // the table once made ssl_fc answer the process id.
+  const src = await Deno.readTextFile(new URL("../../src/sample/fetch.ts", import.meta.url));
+  const seen = new Map<number, string>();
+  for (const m of src.matchAll(/^(?:export )?const (FETCH_[A-Z0-9_]+) = (\d+);/gm)) {
+    const n = Number(m[2]);
+    assert.equal(seen.get(n), undefined, `${m[1]} and ${seen.get(n)} are both ${n}`);
+    seen.set(n, m[1]!);
+  }
+  assert.ok(seen.size > 40, `only ${seen.size} FETCH_* constants found`);
+});
