@@ -49,8 +49,12 @@ export class AcceptLoop {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
-      } catch {
-        return; // listener closed
+      } catch (e) {
+        if (this.#closing || e instanceof Deno.errors.BadResource) return; // listener closed
+        // One connection's failure (a client that reset before the accept):
+        // the next one is served, as the proxy itself does (issue 14).
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
       }
       if (this.#closing) {
         closeQuietly(conn);
