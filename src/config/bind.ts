@@ -16,6 +16,8 @@ export interface BindLine {
   address: Address;
   /** `backlog N`: length of the kernel's accept queue; null when not given. */
   backlog: number | null;
+  /** `proto h2`: HTTP/2 with prior knowledge on this bind; null when not given. */
+  proto?: "h2" | null;
 }
 
 /** One bind option: its name, argument count and how it sets the line. */
@@ -43,6 +45,16 @@ export const BIND_OPTIONS: readonly BindOption[] = [
         return `invalid backlog "${v}" (expected an integer from 1 to ${MAX_BACKLOG})`;
       }
       line.backlog = n;
+      return null;
+    },
+  },
+  {
+    name: "proto",
+    args: 1,
+    doc: "mux forced on this bind: h2 (HTTP/2 with prior knowledge, cleartext)",
+    apply(line, [v]) {
+      if (v !== "h2") return `unsupported bind proto "${v}" (supported: h2)`;
+      line.proto = "h2";
       return null;
     },
   },

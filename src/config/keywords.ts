@@ -9,6 +9,7 @@
 // It must never read files or report issues.
 
 import type { BalanceAlgo, GlobalConfig, Timeouts } from "./types.ts";
+import { H2_GLOBAL_KEYWORDS } from "./h2_keywords.ts";
 
 /** The proxy sections a keyword, option or timeout applies to (HAProxy PR_CAP_*). */
 export const CAP_FE = 1;
@@ -246,6 +247,7 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
     what: "log target",
     doc: "where log lines go: stdout, stderr or none; default stdout",
   },
+  ...H2_GLOBAL_KEYWORDS,
 ];
 
 /** Resolved global values when a key is absent (HAProxy's built-in defaults). */

@@ -37,6 +37,7 @@ import {
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import { formatAddress, formatSize } from "./units.ts";
+import { h2Tune } from "./h2_keywords.ts";
 import type {
   AclLine,
   CheckedConfig,
@@ -131,6 +132,7 @@ class Resolver {
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
       log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
+      h2: h2Tune(num),
     };
   }
 
@@ -320,6 +322,7 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+        proto: b.value.proto ?? null,
       })),
       maxconn,
       defaultBackend,

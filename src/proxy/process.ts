@@ -26,13 +26,15 @@ import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
 import { VERSION } from "../version.ts";
+import { acceptH2, type H2Process } from "./h2_accept.ts";
+import type { H2Conn } from "../mux/h2_conn.ts";
 
 export interface StartOptions {
   quiet: boolean;
   debug: boolean;
 }
 
-export class Process implements ProcessCtx, ListenerOwner<Frontend> {
+export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
   readonly cfg: RuntimeConfig;
   readonly sched: Scheduler;
   readonly pools: Pools;
@@ -44,6 +46,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   readonly txnPool: HttpTxnPool;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
+  /** Live HTTP/2 client connections (h2_accept.ts). */
+  readonly h2Conns: Set<H2Conn> = new Set();
   readonly maxconn: number;
   readonly maxaccept: number;
   actconn: number;
@@ -170,6 +174,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";
+      if (l.bindCfg.proto === "h2") {
+        const id = { ip: "unix", port: l.id };
+        acceptH2(this, fe, a.conn, unix ? id : a.remote, unix ? id : a.local);
+        return;
+      }
       new Stream(
         this,
         fe,
@@ -224,6 +233,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     for (const l of this.listeners) l.stop();
     // Idle keep-alive connections close now; busy ones after their response.
     for (const s of this.sessions.toArray()) s.softStop();
+    for (const h of [...this.h2Conns]) h.softStop();
     if (this.actconn === 0) return Promise.resolve();
     return new Promise((r) => this.#onIdle = r);
   }

@@ -62,6 +62,8 @@ const FETCH_STATUS = 18;
 const FETCH_LV_HQ = 19;
 /** Log-format `%HV`: "HTTP/1.1". */
 const FETCH_LV_HV = 20;
+/** fc_http_major: 2 when the client speaks HTTP/2, else 1. */
+const FETCH_FC_HTTP_MAJOR = 21;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -200,7 +202,15 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     out: S,
     use: REQ,
     val: BOTH,
-    doc: '"1.0" or "1.1"',
+    doc: '"1.0", "1.1" or "2.0" (a client speaking HTTP/2)',
+  }),
+  fetchDef({
+    name: "fc_http_major",
+    id: FETCH_FC_HTTP_MAJOR,
+    out: I,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "HTTP major version of the client connection: 1 (HTTP/1.x) or 2 (HTTP/2)",
   }),
   fetchDef({
     name: "req_ver",
@@ -536,6 +546,8 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
       return ctx.srcPort();
     case FETCH_DST_PORT:
       return ctx.dstPort();
+    case FETCH_FC_HTTP_MAJOR:
+      return ctx.reqVer() === "2.0" ? 2 : 1;
     case FETCH_METHOD:
       v = ctx.method();
       break;

@@ -1,0 +1,1054 @@
+// The HTTP/2 mux of one client connection (HAProxy's mux_h2.c, frontend
+// side): owns the socket, reads and checks frames (RFC 9113), decodes
+// header blocks (HPACK), opens one H2Stream per request and hands it to
+// the process, which builds a Stream on it; sends what the streams write as
+// frames, with both directions' flow control.
+//
+// Memory is bounded per connection: one input buffer (a frame at most),
+// two output buffers (one being written, one being filled), and per stream
+// at most its receive window of request bytes. Frames are read only while
+// the output buffer has room for what they may cause (SETTINGS and PING
+// acknowledgements, resets): a client that sends without reading stalls on
+// its own socket. Every limit of H2Settings ends the connection with GOAWAY
+// and a log line naming it (ENHANCE_YOUR_CALM for floods and sizes,
+// PROTOCOL_ERROR for violations); a malformed request resets its stream
+// only. Nothing here throws out to the accept loop: socket failures end
+// the connection.
+
+import type { BufferPool } from "../buf/pool.ts";
+import {
+  checkFrame,
+  DEFAULT_WINDOW,
+  FF_ACK,
+  FF_END_HEADERS,
+  FF_END_STREAM,
+  FF_PADDED,
+  FF_PRIORITY,
+  FRAME_HEADER_LEN,
+  FrameHeader,
+  framePayload,
+  frameTypeToString,
+  FT_CONTINUATION,
+  FT_DATA,
+  FT_GOAWAY,
+  FT_HEADERS,
+  FT_PING,
+  FT_PRIORITY,
+  FT_RST_STREAM,
+  FT_SETTINGS,
+  FT_WINDOW_UPDATE,
+  H2_CANCEL,
+  H2_COMPRESSION_ERROR,
+  H2_ENHANCE_YOUR_CALM,
+  H2_FLOW_CONTROL_ERROR,
+  H2_FRAME_SIZE_ERROR,
+  H2_INTERNAL_ERROR,
+  H2_NO_ERROR,
+  H2_PROTOCOL_ERROR,
+  H2_REFUSED_STREAM,
+  H2_SETTINGS_TIMEOUT,
+  H2_STREAM_CLOSED,
+  h2ErrorToString,
+  MAX_MAX_FRAME_SIZE,
+  MAX_WINDOW,
+  MIN_MAX_FRAME_SIZE,
+  PREFACE,
+  readFrameHeader,
+  readU31,
+  readU32,
+  SETTINGS_ENABLE_PUSH,
+  SETTINGS_HEADER_TABLE_SIZE,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SETTINGS_MAX_CONCURRENT_STREAMS,
+  SETTINGS_MAX_FRAME_SIZE,
+  SETTINGS_MAX_HEADER_LIST_SIZE,
+  streamError,
+  writeFrameHeader,
+  writeGoaway,
+  writePing,
+  writeRstStream,
+  writeSettings,
+  writeSettingsAck,
+  writeWindowUpdate,
+} from "../h2/frame.ts";
+import { HeaderList, HPACK_OK, HPACK_TOO_LARGE, HpackDecoder, HpackEncoder } from "../h2/hpack.ts";
+import type { Conn } from "../listener/protocol.ts";
+import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
+import type { Task } from "../task/types.ts";
+import { RequestHead, toRequestHead } from "./h2_request.ts";
+import { type H2Sender, H2Stream } from "./h2_stream.ts";
+import type { H2Owner, H2Settings } from "./types.ts";
+
+// Connection states.
+/** Waiting for the client's preface. */
+const H2C_PREFACE = 0;
+/** Waiting for the client's first SETTINGS. */
+const H2C_SETTINGS = 1;
+/** Streams may open. */
+const H2C_OPEN = 2;
+/** GOAWAY sent: no new stream; the connection closes when the last one ends. */
+const H2C_CLOSING = 3;
+/** The socket is closed. */
+const H2C_CLOSED = 4;
+
+/** Output space always kept for control frames (acknowledgements, resets, GOAWAY). */
+const CONTROL_RESERVE = 1024;
+/** Smallest DATA frame worth sending when the output buffer is nearly full. */
+const MIN_DATA = 512;
+
+export class H2Conn implements H2Sender {
+  readonly settings: H2Settings;
+  state: number;
+  #conn: Conn;
+  #owner: H2Owner;
+  #pool: BufferPool;
+  #task: Task;
+  // Input.
+  #in: Uint8Array;
+  #inLen: number;
+  #fh: FrameHeader;
+  #span: Int32Array;
+  #readPaused: boolean;
+  #resumeRead: (() => void) | null;
+  // Output: #out is filled while #writing sends the other buffer.
+  #out: Uint8Array | null;
+  #outLen: number;
+  #spare: Uint8Array | null;
+  #writing: boolean;
+  #flushQueued: boolean;
+  #flushBound: () => void;
+  // Peer settings.
+  #peerMaxFrame: number;
+  #peerInitialWindow: number;
+  /** Windows of the connection: what we may send, what the client may send. */
+  #sendWindow: number;
+  #recvWindow: number;
+  /** Payload read by streams (or dropped) and not yet given back on the connection. */
+  #credit: number;
+  // Streams.
+  #streams: Map<number, H2Stream>;
+  /** Streams waiting for room or window, in order. */
+  #blocked: H2Stream[];
+  /** Highest stream id the client opened. */
+  #lastId: number;
+  /** Streams not yet closed by their Stream (the concurrency limit counts them). */
+  #open: number;
+  // Header block being received.
+  #hbStream: number;
+  #hbFlags: number;
+  #hbBuf: Uint8Array;
+  #hbLen: number;
+  #hbFrames: number;
+  #decoder: HpackDecoder;
+  #encoder: HpackEncoder;
+  #list: HeaderList;
+  #reqHead: RequestHead;
+  /** Scratch for encoding a response's header block. */
+  #encBuf: Uint8Array;
+  // Timers (ticks).
+  #settingsAckExp: number;
+  #idleExp: number;
+  // Per-second counters (the limits of floods).
+  #rateStart: number;
+  #resets: number;
+  #empty: number;
+  #settingsCount: number;
+  #pings: number;
+  /** Why the connection ended (the log line), "" while it runs. */
+  reason: string;
+  /** A connection error was sent: no more frame is read. */
+  #errored: boolean;
+
+  constructor(conn: Conn, owner: H2Owner, settings: H2Settings) {
+    this.settings = settings;
+    this.state = H2C_PREFACE;
+    this.#conn = conn;
+    this.#owner = owner;
+    this.#pool = owner.pools.bulk;
+    this.#task = owner.sched.newTask(this);
+    const inSize = FRAME_HEADER_LEN + settings.maxFrameSize;
+    const b = this.#pool.size >= inSize ? this.#pool.alloc() : null;
+    this.#in = b ?? new Uint8Array(inSize);
+    this.#inLen = 0;
+    this.#fh = new FrameHeader();
+    this.#span = new Int32Array(2);
+    this.#readPaused = false;
+    this.#resumeRead = null;
+    this.#out = null;
+    this.#outLen = 0;
+    this.#spare = null;
+    this.#writing = false;
+    this.#flushQueued = false;
+    this.#flushBound = this.#flush.bind(this);
+    this.#peerMaxFrame = MIN_MAX_FRAME_SIZE;
+    this.#peerInitialWindow = DEFAULT_WINDOW;
+    this.#sendWindow = DEFAULT_WINDOW;
+    this.#recvWindow = DEFAULT_WINDOW;
+    this.#credit = 0;
+    this.#streams = new Map();
+    this.#blocked = [];
+    this.#lastId = 0;
+    this.#open = 0;
+    this.#hbStream = 0;
+    this.#hbFlags = 0;
+    this.#hbBuf = new Uint8Array(0);
+    this.#hbLen = 0;
+    this.#hbFrames = 0;
+    this.#decoder = new HpackDecoder(settings.headerTableSize, settings.maxHeaderListSize);
+    this.#encoder = new HpackEncoder();
+    this.#list = new HeaderList();
+    this.#reqHead = new RequestHead();
+    this.#encBuf = new Uint8Array(0);
+    this.#settingsAckExp = TICK_ETERNITY;
+    this.#idleExp = TICK_ETERNITY;
+    this.#rateStart = 0;
+    this.#resets = 0;
+    this.#empty = 0;
+    this.#settingsCount = 0;
+    this.#pings = 0;
+    this.reason = "";
+    this.#errored = false;
+  }
+
+  /** The scheduler's clock, refreshed (I/O completions run outside its drains). */
+  #now(): number {
+    const s = this.#owner.sched;
+    return s.now = s.clock.now();
+  }
+
+  /** The output buffer when it has `n` free bytes (allocated when needed), else null. */
+  #ctl(n: number): Uint8Array | null {
+    return this.#room(n);
+  }
+
+  /** Sends our SETTINGS and starts reading. */
+  start(): void {
+    const s = this.settings;
+    const now = this.#now();
+    const pairs = [
+      SETTINGS_HEADER_TABLE_SIZE,
+      s.headerTableSize,
+      SETTINGS_ENABLE_PUSH,
+      0,
+      SETTINGS_MAX_FRAME_SIZE,
+      s.maxFrameSize,
+      SETTINGS_MAX_HEADER_LIST_SIZE,
+      s.maxHeaderListSize,
+      SETTINGS_INITIAL_WINDOW_SIZE,
+      s.initialWindowSize,
+    ];
+    if (s.maxConcurrentStreams > 0) {
+      pairs.push(SETTINGS_MAX_CONCURRENT_STREAMS, s.maxConcurrentStreams);
+    }
+    const out = this.#room(FRAME_HEADER_LEN + pairs.length * 3)!;
+    this.#outLen = writeSettings(out, this.#outLen, pairs);
+    this.#settingsAckExp = tickAdd(now, s.settingsTimeout);
+    this.#idleExp = tickAdd(now, s.idleTimeout);
+    this.#arm();
+    this.#kick();
+    void this.#readLoop();
+  }
+
+  /** Number of streams not yet closed (tests, stats). */
+  get openStreams(): number {
+    return this.#open;
+  }
+
+  // ---- timers (the task) ----
+
+  #arm(): void {
+    const t = this.#task;
+    t.expire = Math.min(
+      this.#settingsAckExp,
+      this.#open === 0 ? this.#idleExp : TICK_ETERNITY,
+    );
+    if (t.expire !== TICK_ETERNITY) this.#owner.sched.queue(t);
+  }
+
+  process(_t: Task): void {
+    if (this.state === H2C_CLOSED) return;
+    const now = this.#owner.sched.now;
+    if (tickIsExpired(this.#settingsAckExp, now)) {
+      this.#goaway(H2_SETTINGS_TIMEOUT, "no SETTINGS acknowledgement within the settings timeout");
+      return;
+    }
+    if (this.#open === 0 && tickIsExpired(this.#idleExp, now)) {
+      this.#goaway(H2_NO_ERROR, "");
+      return;
+    }
+    this.#arm();
+  }
+
+  /** A soft stop began: GOAWAY now, existing streams finish, then the connection closes. */
+  softStop(): void {
+    if (this.state >= H2C_CLOSING) return;
+    this.#goaway(H2_NO_ERROR, "");
+  }
+
+  // ---- input ----
+
+  async #readLoop(): Promise<void> {
+    try {
+      await this.#reads();
+    } finally {
+      // The buffer goes back only once no read is in flight into it.
+      if (this.#in.length === this.#pool.size) this.#pool.release(this.#in);
+      this.#in = new Uint8Array(0);
+    }
+  }
+
+  async #reads(): Promise<void> {
+    while (this.state !== H2C_CLOSED) {
+      if (this.#readPaused) {
+        await new Promise<void>((r) => this.#resumeRead = r);
+        continue;
+      }
+      let n: number;
+      try {
+        n = await this.#conn.read(this.#in.subarray(this.#inLen));
+      } catch {
+        n = -1;
+      }
+      if (this.state === H2C_CLOSED) break;
+      if (n <= 0) {
+        this.#peerGone(n === 0 ? "client closed the connection" : "client connection failed");
+        return;
+      }
+      this.#inLen += n;
+      this.#parse();
+      this.#kick();
+    }
+  }
+
+  /** Reads every complete frame in the input buffer. */
+  #parse(): void {
+    const b = this.#in;
+    let pos = 0;
+    if (this.state === H2C_PREFACE) {
+      const n = Math.min(this.#inLen, PREFACE.length);
+      for (let i = 0; i < n; i++) {
+        if (b[i] !== PREFACE[i]) {
+          this.#goaway(H2_PROTOCOL_ERROR, "invalid connection preface");
+          return;
+        }
+      }
+      if (this.#inLen < PREFACE.length) return;
+      pos = PREFACE.length;
+      this.state = H2C_SETTINGS;
+    }
+    const fh = this.#fh;
+    while (this.#inLen - pos >= FRAME_HEADER_LEN && !this.#errored) {
+      // Room for what the frame may cause, else wait for the client to read.
+      if (this.#outFree() < CONTROL_RESERVE) {
+        this.#readPaused = true;
+        break;
+      }
+      readFrameHeader(b, pos, fh);
+      if (fh.length > this.settings.maxFrameSize) {
+        this.#goaway(
+          H2_FRAME_SIZE_ERROR,
+          `frame of ${fh.length} bytes over tune.h2.max-frame-size`,
+        );
+        return;
+      }
+      if (this.#inLen - pos < FRAME_HEADER_LEN + fh.length) break;
+      this.#frame(b, pos + FRAME_HEADER_LEN);
+      pos += FRAME_HEADER_LEN + fh.length;
+    }
+    if (this.#errored) {
+      this.#inLen = 0;
+      return;
+    }
+    if (pos > 0) {
+      b.copyWithin(0, pos, this.#inLen);
+      this.#inLen -= pos;
+    }
+  }
+
+  /** Counts an event against a per-second limit; true when the limit is exceeded. */
+  #rate(kind: 0 | 1 | 2 | 3): boolean {
+    const now = this.#now();
+    if (now - this.#rateStart >= 1000) {
+      this.#rateStart = now;
+      this.#resets =
+        this.#empty =
+        this.#settingsCount =
+        this.#pings =
+          0;
+    }
+    const s = this.settings;
+    switch (kind) {
+      case 0:
+        return ++this.#resets > s.maxResetsPerSec;
+      case 1:
+        return ++this.#empty > s.maxEmptyFramesPerSec;
+      case 2:
+        return ++this.#settingsCount > s.maxSettingsPerSec;
+      default:
+        return ++this.#pings > s.maxPingsPerSec;
+    }
+  }
+
+  /** Handles one complete frame whose payload starts at `at`. */
+  #frame(b: Uint8Array, at: number): void {
+    const fh = this.#fh;
+    if (this.#hbStream !== 0 && (fh.type !== FT_CONTINUATION || fh.streamId !== this.#hbStream)) {
+      this.#goaway(H2_PROTOCOL_ERROR, `${frameTypeToString(fh.type)} inside a header block`);
+      return;
+    }
+    if (this.state === H2C_SETTINGS && (fh.type !== FT_SETTINGS || (fh.flags & FF_ACK))) {
+      this.#goaway(H2_PROTOCOL_ERROR, "first frame is not SETTINGS");
+      return;
+    }
+    const bad = checkFrame(fh, this.settings.maxFrameSize);
+    if (bad !== 0) {
+      if (streamError(fh, bad)) this.#rst(fh.streamId, bad);
+      else this.#goaway(bad, `invalid ${frameTypeToString(fh.type)} frame`);
+      return;
+    }
+    switch (fh.type) {
+      case FT_DATA:
+        return this.#data(b, at);
+      case FT_HEADERS:
+        return this.#headers(b, at);
+      case FT_PRIORITY:
+        // Accepted and ignored, but a stream may not depend on itself (§5.3.1).
+        if (readU31(b, at) === fh.streamId) this.#rst(fh.streamId, H2_PROTOCOL_ERROR);
+        return;
+      case FT_RST_STREAM:
+        return this.#rstStream(b, at);
+      case FT_SETTINGS:
+        return this.#settingsFrame(b, at);
+      case FT_PING:
+        if (fh.flags & FF_ACK) return;
+        if (this.#rate(3)) {
+          this.#goaway(H2_ENHANCE_YOUR_CALM, "PING flood (tune.h2.fe.max-pings-per-sec)");
+          return;
+        }
+        this.#outLen = writePing(this.#ctl(17)!, this.#outLen, true, b, at);
+        return;
+      case FT_GOAWAY:
+        // The client stops: no new stream; the ones open finish.
+        if (this.state === H2C_OPEN) this.state = H2C_CLOSING;
+        this.#maybeClose();
+        return;
+      case FT_WINDOW_UPDATE:
+        return this.#windowUpdate(b, at);
+      case FT_CONTINUATION:
+        return this.#continuation(b, at);
+      default:
+        return; // unknown frame types are ignored (§5.5)
+    }
+  }
+
+  #settingsFrame(b: Uint8Array, at: number): void {
+    const fh = this.#fh;
+    if (fh.flags & FF_ACK) {
+      this.#settingsAckExp = TICK_ETERNITY;
+      this.#arm();
+      return;
+    }
+    if (this.state === H2C_SETTINGS) this.state = H2C_OPEN;
+    else if (this.#rate(2)) {
+      this.#goaway(H2_ENHANCE_YOUR_CALM, "SETTINGS flood (tune.h2.fe.max-settings-per-sec)");
+      return;
+    }
+    for (let p = at; p < at + fh.length; p += 6) {
+      const id = (b[p]! << 8) | b[p + 1]!;
+      const v = readU32(b, p + 2);
+      switch (id) {
+        case SETTINGS_HEADER_TABLE_SIZE:
+          this.#encoder.setPeerTableSize(v);
+          break;
+        case SETTINGS_ENABLE_PUSH:
+          if (v > 1) return this.#goaway(H2_PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
+          break;
+        case SETTINGS_INITIAL_WINDOW_SIZE: {
+          if (v > MAX_WINDOW) {
+            return this.#goaway(H2_FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE too large");
+          }
+          const delta = v - this.#peerInitialWindow;
+          this.#peerInitialWindow = v;
+          for (const s of this.#streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW) {
+              return this.#goaway(H2_FLOW_CONTROL_ERROR, "stream window above 2^31-1");
+            }
+          }
+          if (delta > 0) this.#wakeBlocked();
+          break;
+        }
+        case SETTINGS_MAX_FRAME_SIZE:
+          if (v < MIN_MAX_FRAME_SIZE || v > MAX_MAX_FRAME_SIZE) {
+            return this.#goaway(H2_PROTOCOL_ERROR, "invalid SETTINGS_MAX_FRAME_SIZE");
+          }
+          this.#peerMaxFrame = v;
+          break;
+        default:
+          break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE, unknown
+      }
+    }
+    this.#outLen = writeSettingsAck(this.#ctl(9)!, this.#outLen);
+  }
+
+  #windowUpdate(b: Uint8Array, at: number): void {
+    const sid = this.#fh.streamId;
+    const inc = readU31(b, at);
+    if (sid === 0) {
+      if (inc === 0) return this.#goaway(H2_PROTOCOL_ERROR, "WINDOW_UPDATE of 0 on the connection");
+      this.#sendWindow += inc;
+      if (this.#sendWindow > MAX_WINDOW) {
+        return this.#goaway(H2_FLOW_CONTROL_ERROR, "connection window above 2^31-1");
+      }
+      this.#wakeBlocked();
+      return;
+    }
+    if (sid > this.#lastId) {
+      return this.#goaway(H2_PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
+    }
+    const s = this.#streams.get(sid);
+    if (inc === 0) {
+      this.#rst(sid, H2_PROTOCOL_ERROR);
+      s?.abort("WINDOW_UPDATE of 0");
+      return;
+    }
+    if (s === undefined) return; // closed: ignored (§6.9)
+    s.sendWindow += inc;
+    if (s.sendWindow > MAX_WINDOW) {
+      this.resetStream(s, H2_FLOW_CONTROL_ERROR, "stream window above 2^31-1");
+      return;
+    }
+    this.#wakeBlocked();
+  }
+
+  #rstStream(b: Uint8Array, at: number): void {
+    const sid = this.#fh.streamId;
+    if (sid > this.#lastId) return this.#goaway(H2_PROTOCOL_ERROR, "RST_STREAM on an idle stream");
+    const s = this.#streams.get(sid);
+    if (s === undefined) return;
+    // A stream cancelled before its response began is the rapid-reset pattern
+    // (CVE-2023-44487): it costs us a Stream and maybe a server request.
+    if (!s.resStarted && this.#rate(0)) {
+      this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        "too many streams reset by the client (rapid reset, tune.h2.fe.max-resets-per-sec)",
+      );
+      return;
+    }
+    this.#forget(s);
+    s.abort(`stream reset by the client (${h2ErrorToString(readU32(b, at))})`);
+  }
+
+  #data(b: Uint8Array, at: number): void {
+    const fh = this.#fh;
+    const sid = fh.streamId;
+    if (sid > this.#lastId) return this.#goaway(H2_PROTOCOL_ERROR, "DATA on an idle stream");
+    // The whole frame counts against the connection window, padding included.
+    if (fh.length > this.#recvWindow) {
+      return this.#goaway(H2_FLOW_CONTROL_ERROR, "DATA beyond the connection window");
+    }
+    this.#recvWindow -= fh.length;
+    const s = this.#streams.get(sid);
+    if (s === undefined || s.reqDone || s.reset) {
+      this.#giveBack(fh.length);
+      this.#rst(sid, H2_STREAM_CLOSED);
+      return;
+    }
+    if (fh.length > s.recvWindow) {
+      this.#giveBack(fh.length);
+      this.resetStream(s, H2_FLOW_CONTROL_ERROR, "DATA beyond the stream window");
+      return;
+    }
+    s.recvWindow -= fh.length;
+    const span = this.#span;
+    if (!framePayload(b, at, fh, span)) {
+      return this.#goaway(H2_PROTOCOL_ERROR, "DATA padding longer than the frame");
+    }
+    const start = span[0]!, end = span[1]!;
+    const len = end - start;
+    // Padding is given back at once: it never reaches the stream.
+    if (fh.length - len > 0) this.#giveBack(fh.length - len, s);
+    const endStream = (fh.flags & FF_END_STREAM) !== 0;
+    if (len === 0 && !endStream && this.#rate(1)) {
+      return this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        "empty DATA frames flood (tune.h2.fe.max-empty-frames-per-sec)",
+      );
+    }
+    s.reqReceived += len;
+    if (s.reqLength >= 0 && s.reqReceived > s.reqLength) {
+      this.#malformed(s, "more DATA than content-length");
+      return;
+    }
+    if (len > 0) {
+      let ok: boolean;
+      if (s.chunked) {
+        ok = s.pushString(`${len.toString(16)}\r\n`) && s.pushData(b, start, end) &&
+          s.pushString("\r\n");
+      } else ok = s.pushData(b, start, end);
+      if (!ok) return this.resetStream(s, H2_INTERNAL_ERROR, "no buffer for the request body");
+    }
+    if (endStream) this.#endRequest(s, null);
+  }
+
+  /** END_STREAM from the client: check the length, end the chunked body (with trailers). */
+  #endRequest(s: H2Stream, trailers: string | null): void {
+    if (s.reqLength >= 0 && s.reqReceived !== s.reqLength) {
+      this.#malformed(s, "DATA shorter than content-length");
+      return;
+    }
+    if (s.chunked && !s.pushString(`0\r\n${trailers ?? ""}\r\n`)) {
+      return this.resetStream(s, H2_INTERNAL_ERROR, "no buffer for the request body");
+    }
+    s.requestEnded();
+    // Nothing more will come: the stream's window is not given back any more.
+  }
+
+  #headers(b: Uint8Array, at: number): void {
+    const fh = this.#fh;
+    const sid = fh.streamId;
+    if ((sid & 1) === 0) return this.#goaway(H2_PROTOCOL_ERROR, "even stream id from the client");
+    const span = this.#span;
+    if (!framePayload(b, at, fh, span)) {
+      return this.#goaway(H2_PROTOCOL_ERROR, "HEADERS padding longer than the frame");
+    }
+    if ((fh.flags & FF_PRIORITY) && readU31(b, at + ((fh.flags & FF_PADDED) ? 1 : 0)) === sid) {
+      this.#rst(sid, H2_PROTOCOL_ERROR);
+      return;
+    }
+    const len = span[1]! - span[0]!;
+    if (len === 0 && !(fh.flags & FF_END_STREAM) && this.#rate(1)) {
+      return this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        "empty HEADERS frames flood (tune.h2.fe.max-empty-frames-per-sec)",
+      );
+    }
+    this.#hbStream = sid;
+    this.#hbFlags = fh.flags;
+    this.#hbLen = 0;
+    this.#hbFrames = 0;
+    if (!this.#hbAppend(b, span[0]!, span[1]!)) return;
+    if (fh.flags & FF_END_HEADERS) this.#headerBlock();
+  }
+
+  #continuation(b: Uint8Array, at: number): void {
+    const fh = this.#fh;
+    if (this.#hbStream === 0) {
+      return this.#goaway(H2_PROTOCOL_ERROR, "CONTINUATION without HEADERS");
+    }
+    if (++this.#hbFrames > this.settings.maxContinuations) {
+      return this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        `more than ${this.settings.maxContinuations} CONTINUATION frames (tune.h2.fe.max-continuations)`,
+      );
+    }
+    if (fh.length === 0 && !(fh.flags & FF_END_HEADERS) && this.#rate(1)) {
+      return this.#goaway(H2_ENHANCE_YOUR_CALM, "empty CONTINUATION frames flood");
+    }
+    if (!this.#hbAppend(b, at, at + fh.length)) return;
+    if (fh.flags & FF_END_HEADERS) this.#headerBlock();
+  }
+
+  /** Adds a fragment to the header block, within its size limit. */
+  #hbAppend(b: Uint8Array, start: number, end: number): boolean {
+    const len = end - start;
+    const cap = this.settings.maxHeaderListSize + this.settings.maxFrameSize;
+    if (this.#hbLen + len > cap) {
+      this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        "header block larger than tune.h2.max-header-list-size allows",
+      );
+      return false;
+    }
+    if (this.#hbBuf.length < this.#hbLen + len) {
+      const nb = new Uint8Array(Math.min(cap, Math.max(4096, 2 * (this.#hbLen + len))));
+      nb.set(this.#hbBuf.subarray(0, this.#hbLen));
+      this.#hbBuf = nb;
+    }
+    this.#hbBuf.set(b.subarray(start, end), this.#hbLen);
+    this.#hbLen += len;
+    return true;
+  }
+
+  /** A complete header block: decode it (always: HPACK state), then open, refuse or end a stream. */
+  #headerBlock(): void {
+    const sid = this.#hbStream, flags = this.#hbFlags;
+    this.#hbStream = 0;
+    const list = this.#list;
+    const r = this.#decoder.decode(this.#hbBuf, 0, this.#hbLen, list);
+    if (this.#hbBuf.length > 16384) this.#hbBuf = new Uint8Array(0); // no big buffer kept
+    if (r === HPACK_TOO_LARGE) {
+      return this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        `header list larger than tune.h2.max-header-list-size (${this.settings.maxHeaderListSize})`,
+      );
+    }
+    if (r !== HPACK_OK) {
+      return this.#goaway(H2_COMPRESSION_ERROR, `HPACK: ${this.#decoder.error}`);
+    }
+    const endStream = (flags & FF_END_STREAM) !== 0;
+    if (sid <= this.#lastId) {
+      // Trailers of an open request, or a frame for a closed stream.
+      const s = this.#streams.get(sid);
+      if (s === undefined || s.reset) return this.#rst(sid, H2_STREAM_CLOSED);
+      if (s.reqDone) return this.#goaway(H2_STREAM_CLOSED, "HEADERS after the end of the stream");
+      if (!endStream) return this.#malformed(s, "trailers without END_STREAM");
+      let t = "";
+      for (let i = 0; i < list.count; i++) {
+        const n = list.names[i]!, v = list.values[i]!;
+        if (n.charCodeAt(0) === 0x3a) return this.#malformed(s, "pseudo-header in trailers");
+        if (/[^!#$%&'*+\-.^_`|~0-9a-z]/.test(n) || /[\0\r\n]/.test(v)) {
+          return this.#malformed(s, "invalid trailer field");
+        }
+        t += `${n}: ${v}\r\n`;
+      }
+      this.#endRequest(s, s.chunked ? t : null);
+      return;
+    }
+    this.#lastId = sid;
+    if (this.state !== H2C_OPEN) return; // after GOAWAY: ignored (§6.8)
+    const max = this.settings.maxConcurrentStreams;
+    if (max > 0 && this.#open >= max) {
+      this.#rst(sid, H2_REFUSED_STREAM);
+      this.#owner.log(
+        `h2: stream ${sid} refused: ${max} streams open (tune.h2.max-concurrent-streams)`,
+      );
+      return;
+    }
+    const req = toRequestHead(list, endStream, this.#reqHead);
+    if (req.error !== "") {
+      this.#rst(sid, H2_PROTOCOL_ERROR);
+      this.#owner.log(
+        `h2: stream ${sid} malformed request, reset (PROTOCOL_ERROR): ${req.error} "${req.method} ${req.path} HTTP/2.0"`,
+      );
+      return;
+    }
+    const s = new H2Stream(
+      sid,
+      this,
+      this.#owner.pools.big,
+      this.#peerInitialWindow,
+      this.settings.initialWindowSize,
+      this.#now(),
+    );
+    s.reqLength = req.contentLength;
+    s.chunked = req.chunked;
+    s.isHead = req.isHead;
+    if (!s.pushString(req.head)) {
+      this.#rst(sid, H2_REFUSED_STREAM);
+      return;
+    }
+    if (endStream) s.requestEnded();
+    this.#streams.set(sid, s);
+    this.#open++;
+    if (!this.#owner.openStream(s)) {
+      this.#forget(s);
+      s.abort("refused");
+      this.#rst(sid, H2_REFUSED_STREAM);
+      return;
+    }
+    this.#arm();
+  }
+
+  /** A malformed request (a stream error): reset, logged, never forwarded further. */
+  #malformed(s: H2Stream, why: string): void {
+    this.#owner.log(`h2: stream ${s.id} malformed request, reset (PROTOCOL_ERROR): ${why}`);
+    this.resetStream(s, H2_PROTOCOL_ERROR, why);
+  }
+
+  // ---- H2Sender ----
+
+  sendHeaders(
+    s: H2Stream,
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
+    endStream: boolean,
+  ): boolean {
+    if (this.state === H2C_CLOSED || s.reset) return true;
+    // Encode into the scratch first: HPACK's table changes, so the block is
+    // sent whatever happens once encoded.
+    let need = 64;
+    for (let i = 0; i < count; i++) need += names[i]!.length + values[i]!.length + 8;
+    const frames = Math.ceil(need / this.#peerMaxFrame) + 1;
+    if (this.#outFree() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
+      if (this.#outCap() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
+        this.resetStream(s, H2_INTERNAL_ERROR, "response head too large");
+        return true;
+      }
+      this.#block(s);
+      return false;
+    }
+    if (this.#encBuf.length < need) this.#encBuf = new Uint8Array(need);
+    const blockLen = this.#encoder.encode(names, values, count, this.#encBuf, 0);
+    const out = this.#room(blockLen + frames * FRAME_HEADER_LEN)!;
+    let at = this.#outLen;
+    let off = 0;
+    let first = true;
+    do {
+      const n = Math.min(this.#peerMaxFrame, blockLen - off);
+      const last = off + n === blockLen;
+      const flags = (last ? FF_END_HEADERS : 0) | (first && endStream ? FF_END_STREAM : 0);
+      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, s.id);
+      out.set(this.#encBuf.subarray(off, off + n), at);
+      at += n;
+      off += n;
+      first = false;
+    } while (off < blockLen);
+    this.#outLen = at;
+    this.#kick();
+    return true;
+  }
+
+  sendData(s: H2Stream, src: Uint8Array, start: number, len: number, last: boolean): number {
+    if (this.state === H2C_CLOSED || s.reset) return len;
+    let n = Math.min(len, s.sendWindow, this.#sendWindow, this.#peerMaxFrame);
+    const room = this.#outFree() - CONTROL_RESERVE - FRAME_HEADER_LEN;
+    if (n > room) n = room >= Math.min(MIN_DATA, len) ? room : 0;
+    if (n < 0) n = 0;
+    const fin = last && n === len;
+    if ((n === 0 && len > 0) || room < 0) {
+      this.#block(s);
+      return 0;
+    }
+    const out = this.#room(FRAME_HEADER_LEN + n)!;
+    let at = writeFrameHeader(out, this.#outLen, n, FT_DATA, fin ? FF_END_STREAM : 0, s.id);
+    out.set(src.subarray(start, start + n), at);
+    at += n;
+    this.#outLen = at;
+    s.sendWindow -= n;
+    this.#sendWindow -= n;
+    this.#kick();
+    if (fin) s.markDone();
+    return n;
+  }
+
+  consumed(s: H2Stream, n: number): void {
+    this.#giveBack(n, s.reqDone || s.reset ? null : s);
+  }
+
+  responseDone(s: H2Stream): void {
+    // The response is complete: a request still being uploaded is not wanted
+    // any more (§8.1: RST_STREAM NO_ERROR).
+    if (!s.reqDone) {
+      this.#rst(s.id, H2_NO_ERROR);
+      s.requestEnded();
+    }
+  }
+
+  resetStream(s: H2Stream, code: number, why: string): void {
+    if (!s.reset && this.state !== H2C_CLOSED) this.#rst(s.id, code);
+    this.#forget(s);
+    s.abort(why);
+  }
+
+  streamClosed(s: H2Stream, complete: boolean): void {
+    if (!complete && !s.reset && this.state !== H2C_CLOSED) this.#rst(s.id, H2_CANCEL);
+    this.#forget(s);
+    if (!s.reset) s.abort("closed");
+    this.#maybeClose();
+  }
+
+  // ---- windows ----
+
+  /** Gives `n` bytes of window back to the connection (and to `s`), in batches. */
+  #giveBack(n: number, s: H2Stream | null = null): void {
+    if (this.state === H2C_CLOSED) return;
+    this.#credit += n;
+    const half = DEFAULT_WINDOW >>> 1;
+    if (this.#credit >= half) {
+      const out = this.#ctl(13);
+      if (out !== null) {
+        this.#outLen = writeWindowUpdate(out, this.#outLen, 0, this.#credit);
+        this.#recvWindow += this.#credit;
+        this.#credit = 0;
+      }
+    }
+    if (s !== null) {
+      s.credit += n;
+      const out = s.credit >= (this.settings.initialWindowSize >>> 1) ? this.#ctl(13) : null;
+      if (out !== null) {
+        this.#outLen = writeWindowUpdate(out, this.#outLen, s.id, s.credit);
+        s.recvWindow += s.credit;
+        s.credit = 0;
+      }
+    }
+    this.#kick();
+  }
+
+  #block(s: H2Stream): void {
+    if (s.blocked) return;
+    s.blocked = true;
+    this.#blocked.push(s);
+  }
+
+  /** Room or window came back: the waiting streams go on, in order. */
+  #wakeBlocked(): void {
+    const list = this.#blocked;
+    if (list.length === 0) return;
+    this.#blocked = [];
+    for (const s of list) {
+      s.blocked = false;
+      if (!s.reset && !s.closed) s.retryWrite();
+    }
+  }
+
+  // ---- output ----
+
+  #outCap(): number {
+    return this.#pool.size >= 16384 ? this.#pool.size : 65536;
+  }
+
+  #outFree(): number {
+    return this.#out === null ? this.#outCap() : this.#out.length - this.#outLen;
+  }
+
+  /** The output buffer with at least `n` free bytes, or null. */
+  #room(n: number): Uint8Array | null {
+    if (this.#out === null) {
+      this.#out = this.#spare ?? this.#allocOut();
+      this.#spare = null;
+      this.#outLen = 0;
+    }
+    return this.#out.length - this.#outLen >= n ? this.#out : null;
+  }
+
+  #allocOut(): Uint8Array {
+    return (this.#pool.size >= 16384 ? this.#pool.alloc() : null) ?? new Uint8Array(65536);
+  }
+
+  /** Schedules a flush of the output buffer (once per turn). */
+  #kick(): void {
+    if (this.#flushQueued || this.#writing || this.#outLen === 0) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushBound);
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (!this.#writing && this.#outLen > 0 && this.state !== H2C_CLOSED) void this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#outLen > 0 && this.state !== H2C_CLOSED) {
+        const buf = this.#out!, len = this.#outLen;
+        this.#out = null;
+        this.#outLen = 0;
+        let off = 0;
+        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
+        if (this.#spare === null) this.#spare = buf;
+        else this.#pool.release(buf);
+        // Room again: paused reads and blocked streams go on.
+        if (this.#readPaused) {
+          this.#readPaused = false;
+          const r = this.#resumeRead;
+          this.#resumeRead = null;
+          if (r !== null) r();
+          this.#parse();
+        }
+        this.#wakeBlocked();
+      }
+    } catch {
+      this.#writing = false;
+      this.#peerGone("client connection failed while writing");
+      this.#releaseOut();
+      return;
+    }
+    this.#writing = false;
+    if (this.state === H2C_CLOSING && this.#open === 0) this.#close();
+    if (this.state === H2C_CLOSED) this.#releaseOut();
+  }
+
+  /** Gives the output buffers back (no write in flight). */
+  #releaseOut(): void {
+    for (const b of [this.#out, this.#spare]) {
+      if (b !== null && b.length === this.#pool.size) this.#pool.release(b);
+    }
+    this.#out = this.#spare = null;
+    this.#outLen = 0;
+  }
+
+  // ---- ending ----
+
+  #rst(sid: number, code: number): void {
+    const out = this.#ctl(13);
+    if (out === null) return;
+    this.#outLen = writeRstStream(out, this.#outLen, sid, code);
+    this.#kick();
+  }
+
+  /** Forgets a stream (no more frames to it); the concurrency count drops. */
+  #forget(s: H2Stream): void {
+    if (this.#streams.get(s.id) === s) {
+      this.#streams.delete(s.id);
+      this.#open--;
+      if (this.#open === 0) {
+        this.#idleExp = tickAdd(this.#now(), this.settings.idleTimeout);
+        this.#arm();
+      }
+    }
+  }
+
+  /**
+   * Sends GOAWAY. An error (code ≠ NO_ERROR) ends every stream now and is
+   * logged with `why`; NO_ERROR (idle, soft stop, the client's GOAWAY) lets
+   * the open streams finish.
+   */
+  #goaway(code: number, why: string): void {
+    if (this.state >= H2C_CLOSING && code === H2_NO_ERROR) return;
+    const wasClosing = this.state >= H2C_CLOSING;
+    this.state = H2C_CLOSING;
+    this.#readPaused = false;
+    if (code !== H2_NO_ERROR) this.#errored = true;
+    if (!wasClosing || code !== H2_NO_ERROR) {
+      const out = this.#ctl(17);
+      if (out !== null) {
+        this.#outLen = writeGoaway(out, this.#outLen, this.#lastId, code);
+      }
+    }
+    if (code !== H2_NO_ERROR) {
+      this.reason = why;
+      this.#owner.log(`h2: GOAWAY ${h2ErrorToString(code)}: ${why}`);
+      for (const s of [...this.#streams.values()]) {
+        this.#forget(s);
+        s.abort(why);
+      }
+    }
+    this.#kick();
+    this.#maybeClose();
+  }
+
+  #maybeClose(): void {
+    if (this.state === H2C_CLOSING && this.#open === 0 && !this.#writing && this.#outLen === 0) {
+      this.#close();
+    } else if (this.state === H2C_CLOSING && this.#open === 0) this.#kick();
+  }
+
+  /** The client closed or broke the connection: every stream ends. */
+  #peerGone(_why: string): void {
+    if (this.state === H2C_CLOSED) return;
+    for (const s of [...this.#streams.values()]) {
+      this.#forget(s);
+      s.abort("client connection closed");
+    }
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.state === H2C_CLOSED) return;
+    this.state = H2C_CLOSED;
+    const r = this.#resumeRead;
+    this.#resumeRead = null;
+    if (r !== null) r();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#owner.sched.kill(this.#task);
+    if (!this.#writing) this.#releaseOut();
+    for (const s of this.#blocked) s.blocked = false;
+    this.#blocked = [];
+    this.#owner.closed();
+  }
+}
