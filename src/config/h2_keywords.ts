@@ -105,20 +105,29 @@ export const H2_GLOBAL_KEYWORDS: readonly H2Keyword[] = [
   },
 ];
 
-/** The resolved limits; `num(key, default)` reads a global key. */
-export function h2Tune(num: (key: string, dflt: number) => number): H2Tune {
+/**
+ * The resolved limits as `{ h2 }`, or `{}` when the global section (whose
+ * keys are `keys`) sets none of them; `num(key, default)` reads a key.
+ */
+export function h2Tune(
+  keys: readonly string[],
+  num: (key: string, dflt: number) => number,
+): { h2?: H2Tune } {
+  if (!keys.some((k) => k.startsWith("h2."))) return {};
   const d = H2_TUNE_DEFAULTS;
   return {
-    headerTableSize: num("h2.header-table-size", d.headerTableSize),
-    initialWindowSize: num("h2.initial-window-size", d.initialWindowSize),
-    maxConcurrentStreams: num("h2.max-concurrent-streams", d.maxConcurrentStreams),
-    maxFrameSize: num("h2.max-frame-size", d.maxFrameSize),
-    maxHeaderListSize: num("h2.max-header-list-size", d.maxHeaderListSize),
-    maxContinuations: num("h2.fe.max-continuations", d.maxContinuations),
-    maxResetsPerSec: num("h2.fe.max-resets-per-sec", d.maxResetsPerSec),
-    maxEmptyFramesPerSec: num("h2.fe.max-empty-frames-per-sec", d.maxEmptyFramesPerSec),
-    maxSettingsPerSec: num("h2.fe.max-settings-per-sec", d.maxSettingsPerSec),
-    maxPingsPerSec: num("h2.fe.max-pings-per-sec", d.maxPingsPerSec),
-    settingsTimeout: num("h2.settings-timeout", d.settingsTimeout),
+    h2: {
+      headerTableSize: num("h2.header-table-size", d.headerTableSize),
+      initialWindowSize: num("h2.initial-window-size", d.initialWindowSize),
+      maxConcurrentStreams: num("h2.max-concurrent-streams", d.maxConcurrentStreams),
+      maxFrameSize: num("h2.max-frame-size", d.maxFrameSize),
+      maxHeaderListSize: num("h2.max-header-list-size", d.maxHeaderListSize),
+      maxContinuations: num("h2.fe.max-continuations", d.maxContinuations),
+      maxResetsPerSec: num("h2.fe.max-resets-per-sec", d.maxResetsPerSec),
+      maxEmptyFramesPerSec: num("h2.fe.max-empty-frames-per-sec", d.maxEmptyFramesPerSec),
+      maxSettingsPerSec: num("h2.fe.max-settings-per-sec", d.maxSettingsPerSec),
+      maxPingsPerSec: num("h2.fe.max-pings-per-sec", d.maxPingsPerSec),
+      settingsTimeout: num("h2.settings-timeout", d.settingsTimeout),
+    },
   };
 }

@@ -132,7 +132,7 @@ class Resolver {
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
       log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
-      h2: h2Tune(num),
+      ...h2Tune(g === null ? [] : Object.keys(g), num),
     };
   }
 
@@ -322,7 +322,7 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
-        proto: b.value.proto ?? null,
+        ...(b.value.proto ? { proto: b.value.proto } : {}),
       })),
       maxconn,
       defaultBackend,

@@ -77,6 +77,7 @@ import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import type { Task } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
+import { H2Out } from "./h2_out.ts";
 import type { H2Owner, H2Settings } from "./types.ts";
 
 // Connection states.
@@ -110,13 +111,8 @@ export class H2Conn implements H2Sender {
   #span: Int32Array;
   #readPaused: boolean;
   #resumeRead: (() => void) | null;
-  // Output: #out is filled while #writing sends the other buffer.
-  #out: Uint8Array | null;
-  #outLen: number;
-  #spare: Uint8Array | null;
-  #writing: boolean;
-  #flushQueued: boolean;
-  #flushBound: () => void;
+  /** Output buffers and the write loop. */
+  #o: H2Out;
   // Peer settings.
   #peerMaxFrame: number;
   #peerInitialWindow: number;
@@ -174,12 +170,9 @@ export class H2Conn implements H2Sender {
     this.#span = new Int32Array(2);
     this.#readPaused = false;
     this.#resumeRead = null;
-    this.#out = null;
-    this.#outLen = 0;
-    this.#spare = null;
-    this.#writing = false;
-    this.#flushQueued = false;
-    this.#flushBound = this.#flush.bind(this);
+    this.#o = new H2Out(conn, this.#pool, () => this.#drained(), () => {
+      this.#peerGone("client connection failed while writing");
+    });
     this.#peerMaxFrame = MIN_MAX_FRAME_SIZE;
     this.#peerInitialWindow = DEFAULT_WINDOW;
     this.#sendWindow = DEFAULT_WINDOW;
@@ -216,9 +209,20 @@ export class H2Conn implements H2Sender {
     return s.now = s.clock.now();
   }
 
-  /** The output buffer when it has `n` free bytes (allocated when needed), else null. */
-  #ctl(n: number): Uint8Array | null {
-    return this.#room(n);
+  /** Room in the output buffer again: paused reads, blocked streams and a closing connection go on. */
+  #drained(): void {
+    if (this.state === H2C_CLOSED) return;
+    if (this.#readPaused) {
+      this.#readPaused = false;
+      const r = this.#resumeRead;
+      this.#resumeRead = null;
+      if (r !== null) r();
+      this.#parse();
+    }
+    this.#wakeBlocked();
+    if (this.state === H2C_CLOSING && this.#open === 0 && this.#o.len === 0 && !this.#o.writing) {
+      this.#close();
+    }
   }
 
   /** Sends our SETTINGS and starts reading. */
@@ -240,12 +244,12 @@ export class H2Conn implements H2Sender {
     if (s.maxConcurrentStreams > 0) {
       pairs.push(SETTINGS_MAX_CONCURRENT_STREAMS, s.maxConcurrentStreams);
     }
-    const out = this.#room(FRAME_HEADER_LEN + pairs.length * 3)!;
-    this.#outLen = writeSettings(out, this.#outLen, pairs);
+    const out = this.#o.room(FRAME_HEADER_LEN + pairs.length * 3)!;
+    this.#o.len = writeSettings(out, this.#o.len, pairs);
     this.#settingsAckExp = tickAdd(now, s.settingsTimeout);
     this.#idleExp = tickAdd(now, s.idleTimeout);
     this.#arm();
-    this.#kick();
+    this.#o.kick();
     void this.#readLoop();
   }
 
@@ -316,7 +320,7 @@ export class H2Conn implements H2Sender {
       }
       this.#inLen += n;
       this.#parse();
-      this.#kick();
+      this.#o.kick();
     }
   }
 
@@ -339,7 +343,7 @@ export class H2Conn implements H2Sender {
     const fh = this.#fh;
     while (this.#inLen - pos >= FRAME_HEADER_LEN && !this.#errored) {
       // Room for what the frame may cause, else wait for the client to read.
-      if (this.#outFree() < CONTROL_RESERVE) {
+      if (this.#o.free() < CONTROL_RESERVE) {
         this.#readPaused = true;
         break;
       }
@@ -425,7 +429,7 @@ export class H2Conn implements H2Sender {
           this.#goaway(H2_ENHANCE_YOUR_CALM, "PING flood (tune.h2.fe.max-pings-per-sec)");
           return;
         }
-        this.#outLen = writePing(this.#ctl(17)!, this.#outLen, true, b, at);
+        this.#o.len = writePing(this.#o.room(17)!, this.#o.len, true, b, at);
         return;
       case FT_GOAWAY:
         // The client stops: no new stream; the ones open finish.
@@ -488,7 +492,7 @@ export class H2Conn implements H2Sender {
           break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE, unknown
       }
     }
-    this.#outLen = writeSettingsAck(this.#ctl(9)!, this.#outLen);
+    this.#o.len = writeSettingsAck(this.#o.room(9)!, this.#o.len);
   }
 
   #windowUpdate(b: Uint8Array, at: number): void {
@@ -771,8 +775,8 @@ export class H2Conn implements H2Sender {
     let need = 64;
     for (let i = 0; i < count; i++) need += names[i]!.length + values[i]!.length + 8;
     const frames = Math.ceil(need / this.#peerMaxFrame) + 1;
-    if (this.#outFree() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
-      if (this.#outCap() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
+    if (this.#o.free() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
+      if (this.#o.cap() < need + frames * FRAME_HEADER_LEN + CONTROL_RESERVE) {
         this.resetStream(s, H2_INTERNAL_ERROR, "response head too large");
         return true;
       }
@@ -781,8 +785,8 @@ export class H2Conn implements H2Sender {
     }
     if (this.#encBuf.length < need) this.#encBuf = new Uint8Array(need);
     const blockLen = this.#encoder.encode(names, values, count, this.#encBuf, 0);
-    const out = this.#room(blockLen + frames * FRAME_HEADER_LEN)!;
-    let at = this.#outLen;
+    const out = this.#o.room(blockLen + frames * FRAME_HEADER_LEN)!;
+    let at = this.#o.len;
     let off = 0;
     let first = true;
     do {
@@ -795,15 +799,15 @@ export class H2Conn implements H2Sender {
       off += n;
       first = false;
     } while (off < blockLen);
-    this.#outLen = at;
-    this.#kick();
+    this.#o.len = at;
+    this.#o.kick();
     return true;
   }
 
   sendData(s: H2Stream, src: Uint8Array, start: number, len: number, last: boolean): number {
     if (this.state === H2C_CLOSED || s.reset) return len;
     let n = Math.min(len, s.sendWindow, this.#sendWindow, this.#peerMaxFrame);
-    const room = this.#outFree() - CONTROL_RESERVE - FRAME_HEADER_LEN;
+    const room = this.#o.free() - CONTROL_RESERVE - FRAME_HEADER_LEN;
     if (n > room) n = room >= Math.min(MIN_DATA, len) ? room : 0;
     if (n < 0) n = 0;
     const fin = last && n === len;
@@ -811,14 +815,14 @@ export class H2Conn implements H2Sender {
       this.#block(s);
       return 0;
     }
-    const out = this.#room(FRAME_HEADER_LEN + n)!;
-    let at = writeFrameHeader(out, this.#outLen, n, FT_DATA, fin ? FF_END_STREAM : 0, s.id);
+    const out = this.#o.room(FRAME_HEADER_LEN + n)!;
+    let at = writeFrameHeader(out, this.#o.len, n, FT_DATA, fin ? FF_END_STREAM : 0, s.id);
     out.set(src.subarray(start, start + n), at);
     at += n;
-    this.#outLen = at;
+    this.#o.len = at;
     s.sendWindow -= n;
     this.#sendWindow -= n;
-    this.#kick();
+    this.#o.kick();
     if (fin) s.markDone();
     return n;
   }
@@ -857,23 +861,23 @@ export class H2Conn implements H2Sender {
     this.#credit += n;
     const half = DEFAULT_WINDOW >>> 1;
     if (this.#credit >= half) {
-      const out = this.#ctl(13);
+      const out = this.#o.room(13);
       if (out !== null) {
-        this.#outLen = writeWindowUpdate(out, this.#outLen, 0, this.#credit);
+        this.#o.len = writeWindowUpdate(out, this.#o.len, 0, this.#credit);
         this.#recvWindow += this.#credit;
         this.#credit = 0;
       }
     }
     if (s !== null) {
       s.credit += n;
-      const out = s.credit >= (this.settings.initialWindowSize >>> 1) ? this.#ctl(13) : null;
+      const out = s.credit >= (this.settings.initialWindowSize >>> 1) ? this.#o.room(13) : null;
       if (out !== null) {
-        this.#outLen = writeWindowUpdate(out, this.#outLen, s.id, s.credit);
+        this.#o.len = writeWindowUpdate(out, this.#o.len, s.id, s.credit);
         s.recvWindow += s.credit;
         s.credit = 0;
       }
     }
-    this.#kick();
+    this.#o.kick();
   }
 
   #block(s: H2Stream): void {
@@ -893,90 +897,13 @@ export class H2Conn implements H2Sender {
     }
   }
 
-  // ---- output ----
-
-  #outCap(): number {
-    return this.#pool.size >= 16384 ? this.#pool.size : 65536;
-  }
-
-  #outFree(): number {
-    return this.#out === null ? this.#outCap() : this.#out.length - this.#outLen;
-  }
-
-  /** The output buffer with at least `n` free bytes, or null. */
-  #room(n: number): Uint8Array | null {
-    if (this.#out === null) {
-      this.#out = this.#spare ?? this.#allocOut();
-      this.#spare = null;
-      this.#outLen = 0;
-    }
-    return this.#out.length - this.#outLen >= n ? this.#out : null;
-  }
-
-  #allocOut(): Uint8Array {
-    return (this.#pool.size >= 16384 ? this.#pool.alloc() : null) ?? new Uint8Array(65536);
-  }
-
-  /** Schedules a flush of the output buffer (once per turn). */
-  #kick(): void {
-    if (this.#flushQueued || this.#writing || this.#outLen === 0) return;
-    this.#flushQueued = true;
-    queueMicrotask(this.#flushBound);
-  }
-
-  #flush(): void {
-    this.#flushQueued = false;
-    if (!this.#writing && this.#outLen > 0 && this.state !== H2C_CLOSED) void this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#outLen > 0 && this.state !== H2C_CLOSED) {
-        const buf = this.#out!, len = this.#outLen;
-        this.#out = null;
-        this.#outLen = 0;
-        let off = 0;
-        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
-        if (this.#spare === null) this.#spare = buf;
-        else this.#pool.release(buf);
-        // Room again: paused reads and blocked streams go on.
-        if (this.#readPaused) {
-          this.#readPaused = false;
-          const r = this.#resumeRead;
-          this.#resumeRead = null;
-          if (r !== null) r();
-          this.#parse();
-        }
-        this.#wakeBlocked();
-      }
-    } catch {
-      this.#writing = false;
-      this.#peerGone("client connection failed while writing");
-      this.#releaseOut();
-      return;
-    }
-    this.#writing = false;
-    if (this.state === H2C_CLOSING && this.#open === 0) this.#close();
-    if (this.state === H2C_CLOSED) this.#releaseOut();
-  }
-
-  /** Gives the output buffers back (no write in flight). */
-  #releaseOut(): void {
-    for (const b of [this.#out, this.#spare]) {
-      if (b !== null && b.length === this.#pool.size) this.#pool.release(b);
-    }
-    this.#out = this.#spare = null;
-    this.#outLen = 0;
-  }
-
   // ---- ending ----
 
   #rst(sid: number, code: number): void {
-    const out = this.#ctl(13);
+    const out = this.#o.room(13);
     if (out === null) return;
-    this.#outLen = writeRstStream(out, this.#outLen, sid, code);
-    this.#kick();
+    this.#o.len = writeRstStream(out, this.#o.len, sid, code);
+    this.#o.kick();
   }
 
   /** Forgets a stream (no more frames to it); the concurrency count drops. */
@@ -1003,9 +930,9 @@ export class H2Conn implements H2Sender {
     this.#readPaused = false;
     if (code !== H2_NO_ERROR) this.#errored = true;
     if (!wasClosing || code !== H2_NO_ERROR) {
-      const out = this.#ctl(17);
+      const out = this.#o.room(17);
       if (out !== null) {
-        this.#outLen = writeGoaway(out, this.#outLen, this.#lastId, code);
+        this.#o.len = writeGoaway(out, this.#o.len, this.#lastId, code);
       }
     }
     if (code !== H2_NO_ERROR) {
@@ -1016,14 +943,14 @@ export class H2Conn implements H2Sender {
         s.abort(why);
       }
     }
-    this.#kick();
+    this.#o.kick();
     this.#maybeClose();
   }
 
   #maybeClose(): void {
-    if (this.state === H2C_CLOSING && this.#open === 0 && !this.#writing && this.#outLen === 0) {
+    if (this.state === H2C_CLOSING && this.#open === 0 && !this.#o.writing && this.#o.len === 0) {
       this.#close();
-    } else if (this.state === H2C_CLOSING && this.#open === 0) this.#kick();
+    } else if (this.state === H2C_CLOSING && this.#open === 0) this.#o.kick();
   }
 
   /** The client closed or broke the connection: every stream ends. */
@@ -1046,7 +973,8 @@ export class H2Conn implements H2Sender {
       this.#conn.close();
     } catch { /* already closed */ }
     this.#owner.sched.kill(this.#task);
-    if (!this.#writing) this.#releaseOut();
+    this.#o.closed = true;
+    this.#o.release();
     for (const s of this.#blocked) s.blocked = false;
     this.#blocked = [];
     this.#owner.closed();
