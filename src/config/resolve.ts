@@ -132,7 +132,7 @@ class Resolver {
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
       log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
-      ...h2Tune(g === null ? [] : Object.keys(g), num),
+      ...h2Tune(g === null ? [] : [...g.values.keys()], num),
     };
   }
 

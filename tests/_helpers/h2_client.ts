@@ -63,6 +63,9 @@ export class H2RawClient {
   #buf = new Uint8Array(0);
   #read = 0;
   #waiters: (() => void)[] = [];
+  /** Our preface and SETTINGS are out: the server's SETTINGS may be acknowledged. */
+  #started = false;
+  #owedAcks = 0;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
@@ -83,6 +86,10 @@ export class H2RawClient {
     if (preface) {
       await c.send(PREFACE);
       await c.sendFrame(FT_SETTINGS, 0, 0, settingsPayload(settings));
+    }
+    c.#started = true;
+    for (; c.#owedAcks > 0; c.#owedAcks--) {
+      await c.sendFrame(FT_SETTINGS, FF_ACK, 0, new Uint8Array(0));
     }
     return c;
   }
@@ -112,7 +119,8 @@ export class H2RawClient {
           pos += FRAME_HEADER_LEN + len;
           this.frames.push(f);
           if (f.type === FT_SETTINGS && !(f.flags & FF_ACK)) {
-            void this.sendFrame(FT_SETTINGS, FF_ACK, 0, new Uint8Array(0)).catch(() => {});
+            if (!this.#started) this.#owedAcks++;
+            else void this.sendFrame(FT_SETTINGS, FF_ACK, 0, new Uint8Array(0)).catch(() => {});
           }
           if (f.type === FT_GOAWAY) this.goaway = u32(f.payload, 4);
         }
@@ -251,7 +259,7 @@ export class H2RawClient {
     return this.sendFrame(FT_RST_STREAM, 0, sid, p);
   }
 
-  sendPing(data = new Uint8Array(8)): Promise<void> {
+  sendPing(data: Uint8Array = new Uint8Array(8)): Promise<void> {
     return this.sendFrame(FT_PING, 0, 0, data);
   }
 

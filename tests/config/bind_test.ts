@@ -76,3 +76,23 @@ Deno.test("bind: bad options are refused at their line and column", () => {
     assert.equal(config, null);
   }
 });
+
+Deno.test("bind: proto h2 is kept on its bind; global h2.* keys resolve, the others default", () => {
+  const a = load('["127.0.0.1:8080 proto h2", "127.0.0.1:8081"]', [], [
+    "  h2.max-concurrent-streams: 7",
+    "  h2.settings-timeout: 3s",
+  ]);
+  assert.deepEqual(a.issues.map(formatIssue), []);
+  const binds = a.config!.frontends[0]!.binds;
+  assert.equal(binds[0]!.proto, "h2");
+  assert.equal(binds[1]!.proto, undefined);
+  const h2 = a.config!.global.h2!;
+  assert.equal(h2.maxConcurrentStreams, 7);
+  assert.equal(h2.settingsTimeout, 3000);
+  assert.equal(h2.initialWindowSize, 65535);
+  const b = load('"127.0.0.1:8080 proto h3"');
+  assert.match(
+    b.issues.map(formatIssue).join("\n"),
+    /cfg\.yaml:\d+:\d+: error: .*unsupported bind proto "h3"/,
+  );
+});
