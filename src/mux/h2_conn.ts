@@ -73,7 +73,7 @@ import {
 } from "../h2/frame.ts";
 import { HeaderList, HPACK_OK, HPACK_TOO_LARGE, HpackDecoder, HpackEncoder } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
-import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
+import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import type { Task } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
@@ -262,10 +262,7 @@ export class H2Conn implements H2Sender {
 
   #arm(): void {
     const t = this.#task;
-    t.expire = Math.min(
-      this.#settingsAckExp,
-      this.#open === 0 ? this.#idleExp : TICK_ETERNITY,
-    );
+    t.expire = tickFirst(this.#settingsAckExp, this.#open === 0 ? this.#idleExp : TICK_ETERNITY);
     if (t.expire !== TICK_ETERNITY) this.#owner.sched.queue(t);
   }
 

@@ -15,15 +15,12 @@ import type { Scheduler } from "../task/scheduler.ts";
 export interface H2Settings extends H2Tune {
   /** ms a connection without streams may stay open (timeout http-keep-alive, else client). */
   idleTimeout: number;
-  /** ms a stream may wait for its request (timeout http-request, else client). */
-  streamIdleTimeout: number;
 }
 
 /** Defaults (HAProxy 2.6's for the four tune.h2 keywords it has). */
 export const H2_DEFAULTS: Readonly<H2Settings> = {
   ...H2_TUNE_DEFAULTS,
   idleTimeout: 30_000,
-  streamIdleTimeout: 30_000,
 };
 
 /** What the mux needs of the process. */

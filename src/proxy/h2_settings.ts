@@ -12,6 +12,5 @@ export function h2SettingsOf(cfg: RuntimeConfig, fe: Frontend): H2Settings {
   return {
     ...g,
     idleTimeout: t.httpKeepAlive || t.client || H2_DEFAULTS.idleTimeout,
-    streamIdleTimeout: t.httpRequest || t.client || H2_DEFAULTS.streamIdleTimeout,
   };
 }

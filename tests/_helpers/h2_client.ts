@@ -66,6 +66,8 @@ export class H2RawClient {
   /** Our preface and SETTINGS are out: the server's SETTINGS may be acknowledged. */
   #started = false;
   #owedAcks = 0;
+  /** Acknowledge the server's SETTINGS (false: a client that never does). */
+  #ack = true;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
@@ -80,9 +82,11 @@ export class H2RawClient {
     port: number,
     settings: number[] = [],
     preface = true,
+    ack = true,
   ): Promise<H2RawClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const c = new H2RawClient(conn);
+    c.#ack = ack;
     if (preface) {
       await c.send(PREFACE);
       await c.sendFrame(FT_SETTINGS, 0, 0, settingsPayload(settings));
@@ -118,7 +122,7 @@ export class H2RawClient {
           };
           pos += FRAME_HEADER_LEN + len;
           this.frames.push(f);
-          if (f.type === FT_SETTINGS && !(f.flags & FF_ACK)) {
+          if (f.type === FT_SETTINGS && !(f.flags & FF_ACK) && this.#ack) {
             if (!this.#started) this.#owedAcks++;
             else void this.sendFrame(FT_SETTINGS, FF_ACK, 0, new Uint8Array(0)).catch(() => {});
           }

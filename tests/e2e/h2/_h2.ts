@@ -13,6 +13,8 @@ export interface Origin {
   readonly port: number;
   /** Requests seen, in arrival order (method and path). */
   readonly seen: string[];
+  /** Bytes of /big bodies produced so far (what the proxy took from the origin). */
+  readonly produced: { bytes: number };
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export function bigByte(i: number): number {
 
 export function startOrigin(): Origin {
   const seen: string[] = [];
+  const produced = { bytes: 0 };
   const ac = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
@@ -44,6 +47,7 @@ export function startOrigin(): Origin {
             const b = new Uint8Array(n);
             for (let i = 0; i < n; i++) b[i] = bigByte(sent + i);
             sent += n;
+            produced.bytes += n;
             c.enqueue(b);
           },
         });
@@ -65,6 +69,7 @@ export function startOrigin(): Origin {
   return {
     port: server.addr.port,
     seen,
+    produced,
     close: async () => {
       ac.abort();
       await server.finished;
