@@ -316,7 +316,12 @@ export class H2Conn implements H2Sender {
         return;
       }
       this.#inLen += n;
-      this.#parse();
+      try {
+        this.#parse();
+      } catch (e) {
+        // A bug met by this connection's input ends this connection alone.
+        this.#goaway(H2_INTERNAL_ERROR, `internal error: ${e instanceof Error ? e.message : e}`);
+      }
       this.#o.kick();
     }
   }
