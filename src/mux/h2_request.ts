@@ -155,8 +155,8 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
       out.contentLength = n;
     } else if (name === "host") {
       if (host !== null && host !== value) return fail("two different host headers");
-      if (host !== null) continue;
       host = value;
+      continue; // written first, from host or :authority
     } else if (name === "cookie") {
       cookie = cookie === null ? value : `${cookie}; ${value}`;
       continue;
