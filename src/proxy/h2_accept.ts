@@ -29,12 +29,15 @@ class H2Session implements H2Owner {
   readonly local: PeerAddr;
   #p: H2Process;
   #fe: Frontend;
+  /** Streams opened on this connection so far. */
+  #streams: number;
 
   constructor(p: H2Process, fe: Frontend, remote: PeerAddr, local: PeerAddr) {
     this.#p = p;
     this.#fe = fe;
     this.remote = remote;
     this.local = local;
+    this.#streams = 0;
   }
 
   get pools() {
@@ -54,7 +57,14 @@ class H2Session implements H2Owner {
     if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
     try {
       const s = new Stream(p, fe, conn, this.remote, this.local);
-      if (s.txn !== null) s.txn.clientMajor = 2;
+      if (s.txn !== null) {
+        s.txn.clientMajor = 2;
+        // The connection is the session: its second and later streams are
+        // not a session's first request (http-reuse safe may give them
+        // another stream's idle server connection, as HAProxy does).
+        if (this.#streams > 0) s.txn.count = 1;
+      }
+      this.#streams++;
     } catch (e) {
       p.logger.alert(`h2 stream setup failed: ${e instanceof Error ? e.message : e}`);
       p.sessionEnded(fe);

@@ -31,6 +31,8 @@ export interface Frame {
   flags: number;
   streamId: number;
   payload: Uint8Array;
+  /** On the frame that ends a header block (END_HEADERS): the decoded block. */
+  headers?: [string, string][];
 }
 
 /** A response as collected by request(). */
@@ -63,6 +65,8 @@ export class H2RawClient {
   #buf = new Uint8Array(0);
   #read = 0;
   #waiters: (() => void)[] = [];
+  /** Fragments of the header block being received. */
+  #block: Uint8Array[] = [];
   /** Our preface and SETTINGS are out: the server's SETTINGS may be acknowledged. */
   #started = false;
   #owedAcks = 0;
@@ -121,6 +125,14 @@ export class H2RawClient {
             payload: b.slice(pos + FRAME_HEADER_LEN, pos + FRAME_HEADER_LEN + len),
           };
           pos += FRAME_HEADER_LEN + len;
+          // HPACK state is the connection's: every block is decoded in order.
+          if (f.type === FT_HEADERS || f.type === FT_CONTINUATION) {
+            this.#block.push(f.payload);
+            if (f.flags & FF_END_HEADERS) {
+              f.headers = this.#decode(concatAll(this.#block));
+              this.#block = [];
+            }
+          }
           this.frames.push(f);
           if (f.type === FT_SETTINGS && !(f.flags & FF_ACK) && this.#ack) {
             if (!this.#started) this.#owedAcks++;
@@ -280,7 +292,6 @@ export class H2RawClient {
       reset: -1,
     };
     const chunks: Uint8Array[] = [];
-    let block: Uint8Array[] = [];
     let blockEnd = false;
     let i = 0;
     const deadline = Date.now() + timeoutMs;
@@ -309,11 +320,9 @@ export class H2RawClient {
         return r;
       }
       if (f.type === FT_HEADERS || f.type === FT_CONTINUATION) {
-        block.push(f.payload);
         if (f.type === FT_HEADERS) blockEnd = (f.flags & FF_END_STREAM) !== 0;
-        if (f.flags & FF_END_HEADERS) {
-          const list = this.#decode(concatAll(block));
-          block = [];
+        if (f.headers !== undefined) {
+          const list = f.headers;
           if (r.status === 0 || (r.status >= 100 && r.status < 200 && list[0]?.[0] === ":status")) {
             r.status = Number(list.find((h) => h[0] === ":status")?.[1] ?? 0);
             r.headers = list;
