@@ -74,7 +74,7 @@ import {
 import { HeaderList, HPACK_OK, HPACK_TOO_LARGE, HpackDecoder, HpackEncoder } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
-import type { Task } from "../task/types.ts";
+import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
 import { H2Out } from "./h2_out.ts";
@@ -170,9 +170,15 @@ export class H2Conn implements H2Sender {
     this.#span = new Int32Array(2);
     this.#readPaused = false;
     this.#resumeRead = null;
-    this.#o = new H2Out(conn, this.#pool, () => this.#drained(), () => {
-      this.#peerGone("client connection failed while writing");
-    });
+    this.#o = new H2Out(
+      conn,
+      this.#pool,
+      () => owner.sched.wake(this.#task, TASK_WOKEN_IO),
+      () => this.#drained(),
+      () => {
+        this.#peerGone("client connection failed while writing");
+      },
+    );
     this.#peerMaxFrame = MIN_MAX_FRAME_SIZE;
     this.#peerInitialWindow = DEFAULT_WINDOW;
     this.#sendWindow = DEFAULT_WINDOW;
@@ -268,6 +274,7 @@ export class H2Conn implements H2Sender {
 
   process(_t: Task): void {
     if (this.state === H2C_CLOSED) return;
+    this.#o.flush();
     const now = this.#owner.sched.now;
     if (tickIsExpired(this.#settingsAckExp, now)) {
       this.#goaway(H2_SETTINGS_TIMEOUT, "no SETTINGS acknowledgement within the settings timeout");

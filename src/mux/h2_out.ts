@@ -24,11 +24,22 @@ export class H2Out {
   #pool: BufferPool;
   #spare: Uint8Array | null;
   #flushQueued: boolean;
-  #flushBound: () => void;
+  #schedule: () => void;
   #onDrained: () => void;
   #onError: () => void;
 
-  constructor(conn: Conn, pool: BufferPool, onDrained: () => void, onError: () => void) {
+  /**
+   * `schedule` arranges for flush() to run soon: the connection wakes its
+   * task, which runs after the streams the same scheduler batch runs, so
+   * that their frames leave in one write.
+   */
+  constructor(
+    conn: Conn,
+    pool: BufferPool,
+    schedule: () => void,
+    onDrained: () => void,
+    onError: () => void,
+  ) {
     this.buf = null;
     this.len = 0;
     this.writing = false;
@@ -37,7 +48,7 @@ export class H2Out {
     this.#pool = pool;
     this.#spare = null;
     this.#flushQueued = false;
-    this.#flushBound = this.#flush.bind(this);
+    this.#schedule = schedule;
     this.#onDrained = onDrained;
     this.#onError = onError;
   }
@@ -63,14 +74,15 @@ export class H2Out {
     return this.buf.length - this.len >= n ? this.buf : null;
   }
 
-  /** Schedules a flush (once per turn). */
+  /** Schedules a flush (once until it runs). */
   kick(): void {
     if (this.#flushQueued || this.writing || this.len === 0 || this.closed) return;
     this.#flushQueued = true;
-    queueMicrotask(this.#flushBound);
+    this.#schedule();
   }
 
-  #flush(): void {
+  /** Starts writing what is queued, unless a write is in flight. */
+  flush(): void {
     this.#flushQueued = false;
     if (!this.writing && this.len > 0 && !this.closed) void this.#writeLoop();
   }

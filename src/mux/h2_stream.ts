@@ -52,6 +52,12 @@ export class H2StreamReset extends Error {
   }
 }
 
+/**
+ * The one instance every rejection uses: an Error's stack costs more than
+ * a whole request (the Stream ignores the reason; the connection logs it).
+ */
+const RESET: H2StreamReset = new H2StreamReset("HTTP/2 stream reset");
+
 // Response parser states.
 const R_HEAD = 0;
 const R_LENGTH = 1;
@@ -239,11 +245,11 @@ export class H2Stream implements Conn {
   }
 
   /** The client reset the stream, or the connection is gone. */
-  abort(why: string): void {
+  abort(_why: string): void {
     if (this.reset) return;
     this.reset = true;
     this.#freeRx();
-    const e = new H2StreamReset(why);
+    const e = RESET;
     if (this.#rdReject !== null) {
       const r = this.#rdReject;
       this.#clearRead();
@@ -335,7 +341,7 @@ export class H2Stream implements Conn {
   // ---- Conn (called by the Stream's interface) ----
 
   read(view: Uint8Array): Promise<number> {
-    if (this.reset) return Promise.reject(new H2StreamReset("stream reset"));
+    if (this.reset) return Promise.reject(RESET);
     if (this.closed) return Promise.resolve(0);
     if (this.#rxLen > 0) return Promise.resolve(this.#take(view));
     if (this.#eof()) return Promise.resolve(0);
@@ -347,7 +353,7 @@ export class H2Stream implements Conn {
   }
 
   write(view: Uint8Array): Promise<number> {
-    if (this.reset || this.closed) return Promise.reject(new H2StreamReset("stream reset"));
+    if (this.reset || this.closed) return Promise.reject(RESET);
     const n = this.#process(view);
     if (n > 0 || view.length === 0) return Promise.resolve(n);
     this.#wrView = view;
@@ -390,7 +396,7 @@ export class H2Stream implements Conn {
     if (this.#wrReject !== null) {
       const r = this.#wrReject;
       this.#clearWrite();
-      r(new H2StreamReset("stream closed"));
+      r(RESET);
     }
     this.#sender.streamClosed(this, this.resDone);
   }
