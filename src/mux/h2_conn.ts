@@ -78,6 +78,7 @@ import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
 import { H2Out } from "./h2_out.ts";
+import { H2Rates, RATE_EMPTY, RATE_PING, RATE_RESET, RATE_SETTINGS } from "./h2_rates.ts";
 import type { H2Owner, H2Settings } from "./types.ts";
 
 // Connection states.
@@ -145,11 +146,7 @@ export class H2Conn implements H2Sender {
   #settingsAckExp: number;
   #idleExp: number;
   // Per-second counters (the limits of floods).
-  #rateStart: number;
-  #resets: number;
-  #empty: number;
-  #settingsCount: number;
-  #pings: number;
+  #rates: H2Rates;
   /** Why the connection ended (the log line), "" while it runs. */
   reason: string;
   /** A connection error was sent: no more frame is read. */
@@ -200,11 +197,7 @@ export class H2Conn implements H2Sender {
     this.#encBuf = new Uint8Array(0);
     this.#settingsAckExp = TICK_ETERNITY;
     this.#idleExp = TICK_ETERNITY;
-    this.#rateStart = 0;
-    this.#resets = 0;
-    this.#empty = 0;
-    this.#settingsCount = 0;
-    this.#pings = 0;
+    this.#rates = new H2Rates(settings);
     this.reason = "";
     this.#errored = false;
   }
@@ -379,27 +372,8 @@ export class H2Conn implements H2Sender {
   }
 
   /** Counts an event against a per-second limit; true when the limit is exceeded. */
-  #rate(kind: 0 | 1 | 2 | 3): boolean {
-    const now = this.#now();
-    if (now - this.#rateStart >= 1000) {
-      this.#rateStart = now;
-      this.#resets =
-        this.#empty =
-        this.#settingsCount =
-        this.#pings =
-          0;
-    }
-    const s = this.settings;
-    switch (kind) {
-      case 0:
-        return ++this.#resets > s.maxResetsPerSec;
-      case 1:
-        return ++this.#empty > s.maxEmptyFramesPerSec;
-      case 2:
-        return ++this.#settingsCount > s.maxSettingsPerSec;
-      default:
-        return ++this.#pings > s.maxPingsPerSec;
-    }
+  #rate(kind: number): boolean {
+    return this.#rates.exceeded(kind, this.#now());
   }
 
   /** Handles one complete frame whose payload starts at `at`. */
@@ -434,7 +408,7 @@ export class H2Conn implements H2Sender {
         return this.#settingsFrame(b, at);
       case FT_PING:
         if (fh.flags & FF_ACK) return;
-        if (this.#rate(3)) {
+        if (this.#rate(RATE_PING)) {
           this.#goaway(H2_ENHANCE_YOUR_CALM, "PING flood (tune.h2.fe.max-pings-per-sec)");
           return;
         }
@@ -462,7 +436,7 @@ export class H2Conn implements H2Sender {
       return;
     }
     if (this.state === H2C_SETTINGS) this.state = H2C_OPEN;
-    else if (this.#rate(2)) {
+    else if (this.#rate(RATE_SETTINGS)) {
       this.#goaway(H2_ENHANCE_YOUR_CALM, "SETTINGS flood (tune.h2.fe.max-settings-per-sec)");
       return;
     }
@@ -541,7 +515,7 @@ export class H2Conn implements H2Sender {
     if (s === undefined) return;
     // A stream cancelled before its response began is the rapid-reset pattern
     // (CVE-2023-44487): it costs us a Stream and maybe a server request.
-    if (!s.resStarted && this.#rate(0)) {
+    if (!s.resStarted && this.#rate(RATE_RESET)) {
       this.#goaway(
         H2_ENHANCE_YOUR_CALM,
         "too many streams reset by the client (rapid reset, tune.h2.fe.max-resets-per-sec)",
@@ -564,7 +538,10 @@ export class H2Conn implements H2Sender {
     const s = this.#streams.get(sid);
     if (s === undefined || s.reqDone || s.reset) {
       this.#giveBack(fh.length);
-      this.#rst(sid, H2_STREAM_CLOSED);
+      // A stream error: a half-closed stream ends with it (§5.1).
+      if (s !== undefined && !s.reset) {
+        this.resetStream(s, H2_STREAM_CLOSED, "DATA after END_STREAM");
+      } else this.#rst(sid, H2_STREAM_CLOSED);
       return;
     }
     if (fh.length > s.recvWindow) {
@@ -582,7 +559,7 @@ export class H2Conn implements H2Sender {
     // Padding is given back at once: it never reaches the stream.
     if (fh.length - len > 0) this.#giveBack(fh.length - len, s);
     const endStream = (fh.flags & FF_END_STREAM) !== 0;
-    if (len === 0 && !endStream && this.#rate(1)) {
+    if (len === 0 && !endStream && this.#rate(RATE_EMPTY)) {
       return this.#goaway(
         H2_ENHANCE_YOUR_CALM,
         "empty DATA frames flood (tune.h2.fe.max-empty-frames-per-sec)",
@@ -630,7 +607,7 @@ export class H2Conn implements H2Sender {
       return;
     }
     const len = span[1]! - span[0]!;
-    if (len === 0 && !(fh.flags & FF_END_STREAM) && this.#rate(1)) {
+    if (len === 0 && !(fh.flags & FF_END_STREAM) && this.#rate(RATE_EMPTY)) {
       return this.#goaway(
         H2_ENHANCE_YOUR_CALM,
         "empty HEADERS frames flood (tune.h2.fe.max-empty-frames-per-sec)",
@@ -655,7 +632,7 @@ export class H2Conn implements H2Sender {
         `more than ${this.settings.maxContinuations} CONTINUATION frames (tune.h2.fe.max-continuations)`,
       );
     }
-    if (fh.length === 0 && !(fh.flags & FF_END_HEADERS) && this.#rate(1)) {
+    if (fh.length === 0 && !(fh.flags & FF_END_HEADERS) && this.#rate(RATE_EMPTY)) {
       return this.#goaway(H2_ENHANCE_YOUR_CALM, "empty CONTINUATION frames flood");
     }
     if (!this.#hbAppend(b, at, at + fh.length)) return;

@@ -461,12 +461,18 @@ export class H2Stream implements Conn {
         case R_CHUNK_DATA:
         case R_UNTIL_CLOSE: {
           const until = this.#state === R_UNTIL_CLOSE;
-          const want = until ? len - pos : Math.min(this.#left, len - pos);
+          let want = until ? len - pos : Math.min(this.#left, len - pos);
           const last = this.#state === R_LENGTH && want === this.#left;
-          const k = this.#sender.sendData(this, v, pos, want, last);
-          pos += k;
-          if (!until) this.#left -= k;
-          if (k < want) return pos;
+          // One DATA frame per call: as many as the windows and the output
+          // buffer take now (a write back per frame would cost a Stream run).
+          while (want > 0) {
+            const k = this.#sender.sendData(this, v, pos, want, last);
+            if (k === 0) break;
+            pos += k;
+            want -= k;
+            if (!until) this.#left -= k;
+          }
+          if (want > 0) return pos;
           if (this.#state === R_CHUNK_DATA && this.#left === 0) {
             this.#state = R_CHUNK_CRLF;
             this.#left = 2;
