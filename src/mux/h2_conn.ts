@@ -159,9 +159,10 @@ export class H2Conn implements H2Sender {
     this.#owner = owner;
     this.#pool = owner.pools.bulk;
     this.#task = owner.sched.newTask(this);
-    const inSize = FRAME_HEADER_LEN + settings.maxFrameSize;
-    const b = this.#pool.size >= inSize ? this.#pool.alloc() : null;
-    this.#in = b ?? new Uint8Array(inSize);
+    // An idle connection reads into a small buffer; a frame that does not
+    // fit moves the input to a full-size one (#growIn), given back when the
+    // connection is idle again.
+    this.#in = owner.pools.small.alloc() ?? new Uint8Array(1024);
     this.#inLen = 0;
     this.#fh = new FrameHeader();
     this.#span = new Int32Array(2);
@@ -219,8 +220,9 @@ export class H2Conn implements H2Sender {
       this.#parse();
     }
     this.#wakeBlocked();
-    if (this.state === H2C_CLOSING && this.#open === 0 && this.#o.len === 0 && !this.#o.writing) {
-      this.#close();
+    if (this.#open === 0 && this.#o.len === 0 && !this.#o.writing) {
+      if (this.state === H2C_CLOSING) this.#close();
+      else this.#o.release(); // idle: no output buffer kept
     }
   }
 
@@ -293,7 +295,7 @@ export class H2Conn implements H2Sender {
       await this.#reads();
     } finally {
       // The buffer goes back only once no read is in flight into it.
-      if (this.#in.length === this.#pool.size) this.#pool.release(this.#in);
+      this.#releaseIn();
       this.#in = new Uint8Array(0);
     }
   }
@@ -304,6 +306,8 @@ export class H2Conn implements H2Sender {
         await new Promise<void>((r) => this.#resumeRead = r);
         continue;
       }
+      if (this.#inLen === this.#in.length) this.#growIn();
+      else if (this.#inLen === 0 && this.#open === 0 && this.#in.length > 1024) this.#shrinkIn();
       let n: number;
       try {
         n = await this.#conn.read(this.#in.subarray(this.#inLen));
@@ -324,6 +328,29 @@ export class H2Conn implements H2Sender {
       }
       this.#o.kick();
     }
+  }
+
+  /** The input moves to a buffer that holds a whole frame of the largest size we accept. */
+  #growIn(): void {
+    const size = FRAME_HEADER_LEN + this.settings.maxFrameSize;
+    const nb = (this.#pool.size >= size ? this.#pool.alloc() : null) ?? new Uint8Array(size);
+    nb.set(this.#in.subarray(0, this.#inLen));
+    this.#releaseIn();
+    this.#in = nb;
+  }
+
+  /** Idle again: back to a small input buffer. */
+  #shrinkIn(): void {
+    const small = this.#owner.pools.small.alloc();
+    if (small === null) return;
+    this.#releaseIn();
+    this.#in = small;
+  }
+
+  #releaseIn(): void {
+    const b = this.#in, pools = this.#owner.pools;
+    if (b.length === pools.small.size) pools.small.release(b);
+    else if (b.length === this.#pool.size) this.#pool.release(b);
   }
 
   /** Reads every complete frame in the input buffer. */
@@ -651,7 +678,7 @@ export class H2Conn implements H2Sender {
       return false;
     }
     if (this.#hbBuf.length < this.#hbLen + len) {
-      const nb = new Uint8Array(Math.min(cap, Math.max(4096, 2 * (this.#hbLen + len))));
+      const nb = new Uint8Array(Math.min(cap, Math.max(1024, 2 * (this.#hbLen + len))));
       nb.set(this.#hbBuf.subarray(0, this.#hbLen));
       this.#hbBuf = nb;
     }
@@ -900,6 +927,8 @@ export class H2Conn implements H2Sender {
       if (this.#open === 0) {
         this.#idleExp = tickAdd(this.#now(), this.settings.idleTimeout);
         this.#arm();
+        // Idle: no output buffer is kept (an idle connection holds its small read buffer only).
+        if (!this.#o.writing && this.#o.len === 0) this.#o.release();
       }
     }
   }
