@@ -262,3 +262,34 @@ Deno.test("h2 memory: a fast uploader to a server that does not read is held by 
     await accepting;
   }
 });
+
+Deno.test("h2 fuzz: random frames never stop the proxy; other clients are served", async () => {
+  const origin = startOrigin();
+  const p = await h2Proxy(origin);
+  try {
+    // A fixed seed: the same sequences every run.
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let round = 0; round < 40; round++) {
+      const c = await H2RawClient.connect(p.port("fe"));
+      try {
+        for (let i = 0; i < 20; i++) {
+          const type = rnd(12);
+          const len = rnd(4) === 0 ? rnd(300) : rnd(20);
+          const payload = new Uint8Array(len);
+          for (let k = 0; k < len; k++) payload[k] = rnd(256);
+          await c.sendFrame(type, rnd(256), rnd(8), payload);
+        }
+      } catch { /* the proxy closed: fine */ }
+      c.close();
+    }
+    await otherClientServed(p);
+    assert.equal(p.exitStatus, null);
+  } finally {
+    await p.stop();
+    await origin.close();
+  }
+});
