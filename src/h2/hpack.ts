@@ -237,6 +237,11 @@ const NO_INDEX: ReadonlySet<string> = new Set([
   "content-range",
 ]);
 
+/** Names that have a static entry with a value. */
+const PAIR_NAMES: ReadonlySet<string> = new Set(
+  STATIC_TABLE.filter(([, v]) => v !== "").map(([n]) => n),
+);
+
 /** Largest header value the encoder adds to its table. */
 const MAX_INDEXED_VALUE = 256;
 
@@ -306,7 +311,8 @@ export class HpackEncoder {
 
   /** Writes one field; returns the new offset or -1 when `out` is too small. */
   #field(out: Uint8Array, at: number, name: string, value: string): number {
-    const pair = STATIC_PAIR_INDEX.get(`${name}\0${value}`);
+    // Only a few names have static entries with a value (:status, :method...).
+    const pair = PAIR_NAMES.has(name) ? STATIC_PAIR_INDEX.get(`${name}\0${value}`) : undefined;
     if (pair !== undefined) return HpackEncoder.writeInt(out, at, pair, 7, 0x80);
     const d = this.table.find(name, value);
     if (d >= 0) return HpackEncoder.writeInt(out, at, STATIC_COUNT + 1 + d, 7, 0x80);

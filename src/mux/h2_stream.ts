@@ -15,6 +15,7 @@
 
 import type { BufferPool } from "../buf/pool.ts";
 import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
+import { latin1 } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
 
 /** What a stream needs of its connection. */
@@ -443,7 +444,7 @@ export class H2Stream implements Conn {
               ) done = true; // no trailers: "\r\n" right after the last chunk
             } else this.#match = 0;
           }
-          this.#acc += latin1Of(v, start, pos);
+          this.#acc += latin1(v, start, pos);
           if (this.#acc.length > MAX_HEAD) {
             this.#fail("response head too large");
             return pos;
@@ -650,10 +651,4 @@ function hexVal(c: number): number {
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   return -1;
-}
-
-function latin1Of(v: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(v[i]!);
-  return s;
 }
