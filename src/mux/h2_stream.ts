@@ -394,10 +394,17 @@ export class H2Stream implements Conn {
     this.closed = true;
     this.#freeRx();
     if (this.#rdResolve !== null) this.#resolveRead(0);
+    const cut = this.#wrReject !== null;
     if (this.#wrReject !== null) {
       const r = this.#wrReject;
       this.#clearWrite();
       r(RESET);
+    }
+    // A body delimited by the close (no length, not chunked) ends here, as
+    // an HTTP/1.1 client would see it end: END_STREAM, not a reset.
+    if (this.#state === R_UNTIL_CLOSE && !this.reset && !cut) {
+      this.#finPending = true;
+      this.#sendFin();
     }
     this.#sender.streamClosed(this, this.resDone);
   }
