@@ -134,6 +134,12 @@ export class H2RawClient {
             }
           }
           this.frames.push(f);
+          // The connection window is given back as DATA arrives, whatever
+          // stream it is for (stream windows are given back by response()):
+          // a test that reads streams one by one never starves the others.
+          if (f.type === FT_DATA && f.payload.length > 0) {
+            void this.sendWindowUpdate(0, f.payload.length).catch(() => {});
+          }
           if (f.type === FT_SETTINGS && !(f.flags & FF_ACK) && this.#ack) {
             if (!this.#started) this.#owedAcks++;
             else void this.sendFrame(FT_SETTINGS, FF_ACK, 0, new Uint8Array(0)).catch(() => {});
@@ -332,7 +338,6 @@ export class H2RawClient {
       } else if (f.type === FT_DATA) {
         chunks.push(f.payload);
         if (f.payload.length > 0) {
-          await this.sendWindowUpdate(0, f.payload.length).catch(() => {});
           if (!(f.flags & FF_END_STREAM)) {
             await this.sendWindowUpdate(sid, f.payload.length).catch(() => {});
           }

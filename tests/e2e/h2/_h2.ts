@@ -78,7 +78,12 @@ export function startOrigin(): Origin {
 }
 
 /** A proxy with frontend `fe` (h2c bind) and `plain` (HTTP/1.1) in front of `origin`. */
-export function h2Proxy(origin: Origin, global = "", fe = ""): Promise<ProxyProcess> {
+export function h2Proxy(
+  origin: Origin,
+  global = "",
+  fe = "",
+  plain = "",
+): Promise<ProxyProcess> {
   return startProxy(`
 global:
   log: stdout
@@ -95,6 +100,7 @@ ${fe}
   plain:
     bind: "127.0.0.1:0"
     default_backend: be
+${plain}
 backends:
   be:
     servers:
