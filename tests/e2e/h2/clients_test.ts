@@ -4,7 +4,7 @@
 // stream (SHA-256 on both ends).
 
 import assert from "node:assert/strict";
-import { parseHttpLog } from "../../_helpers/proxy.ts";
+import { parseHttpLog, startProxy } from "../../_helpers/proxy.ts";
 import { getHeaders, H2RawClient } from "../../_helpers/h2_client.ts";
 import { bigByte, h2Proxy, run, sha256Hex, startOrigin } from "./_h2.ts";
 
@@ -147,6 +147,54 @@ Deno.test("h2: 100 MiB upload and download over one stream each, SHA-256 intact"
     assert.equal(await sha256Hex(d.stdout), await sha256Hex(want));
     const logs = await p.waitForLogs(/HTTP\/2\.0"/, 3, 10_000);
     assert.equal(logs.map(parseHttpLog).filter((l) => l.status === 200).length, 3);
+  } finally {
+    await p.stop();
+    await origin.close();
+  }
+});
+
+Deno.test("h2: forwardfor, use_backend, the stats page and cookie insertion work as for HTTP/1.1", async () => {
+  const origin = startOrigin();
+  const p = await startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 10s, server: 10s }
+  option: [httplog]
+frontends:
+  fe:
+    bind: "127.0.0.1:0 proto h2"
+    option: [forwardfor]
+    stats: { uri: /stats }
+    use_backend: ["be2 if { path_beg /two }"]
+    default_backend: be
+backends:
+  be:
+    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
+  be2:
+    cookie: "SRV insert indirect nocache"
+    servers: [ { name: s2, address: "127.0.0.1:${origin.port}", cookie: c2 } ]
+`);
+  try {
+    const c = await H2RawClient.connect(p.port("fe"));
+    await c.sendHeaders(1, getHeaders("/head"));
+    const r1 = await c.response(1);
+    assert.match(new TextDecoder().decode(r1.body), /\nx-forwarded-for: 127\.0\.0\.1\n/);
+    await c.sendHeaders(3, getHeaders("/two/head"));
+    const r2 = await c.response(3);
+    assert.equal(r2.status, 200);
+    assert.deepEqual(
+      r2.headers.filter((h) => h[0] === "set-cookie").map((h) => h[1].split(";")[0]),
+      [
+        "SRV=c2",
+      ],
+    );
+    await c.sendHeaders(5, getHeaders("/stats;csv"));
+    const r3 = await c.response(5);
+    assert.equal(r3.status, 200);
+    assert.match(new TextDecoder().decode(r3.body), /^# pxname,svname,/);
+    c.close();
+    await p.waitForLog(/ be2\/s2 .*"GET \/two\/head HTTP\/2\.0"/, 10_000);
   } finally {
     await p.stop();
     await origin.close();
