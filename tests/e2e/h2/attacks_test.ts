@@ -16,7 +16,7 @@ import {
   H2_SETTINGS_TIMEOUT,
 } from "../../../src/h2/frame.ts";
 import { HpackEncoder } from "../../../src/h2/hpack.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
+import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { getHeaders, H2RawClient } from "../../_helpers/h2_client.ts";
 import { h2Proxy, startOrigin } from "./_h2.ts";
 
@@ -288,6 +288,44 @@ Deno.test("h2 fuzz: random frames never stop the proxy; other clients are served
     }
     await otherClientServed(p);
     assert.equal(p.exitStatus, null);
+  } finally {
+    await p.stop();
+    await origin.close();
+  }
+});
+
+Deno.test("h2 limit: a stream left idle mid-upload is answered 504 after timeout server, as in HTTP/1.1", async () => {
+  const origin = startOrigin();
+  const p = await startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 20s, server: 500ms }
+  option: [httplog]
+frontends:
+  fe: { bind: "127.0.0.1:0 proto h2", default_backend: be }
+backends:
+  be: { servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ] }
+`);
+  try {
+    const c = await H2RawClient.connect(p.port("fe"));
+    await c.sendHeaders(
+      1,
+      [[":method", "POST"], [":scheme", "http"], [":authority", "a"], [":path", "/up"], [
+        "content-length",
+        "10",
+      ]],
+      false,
+    );
+    await c.sendData(1, new Uint8Array(3));
+    const r = await c.response(1, 20_000);
+    assert.equal(r.status, 504);
+    const line = await p.waitForLog(/"POST \/up HTTP\/2\.0"/, 10_000);
+    assert.match(line, / 504 .* sH-- /);
+    // The connection itself goes on.
+    await c.sendHeaders(3, getHeaders("/x"));
+    assert.equal((await c.response(3)).status, 200);
+    c.close();
   } finally {
     await p.stop();
     await origin.close();
