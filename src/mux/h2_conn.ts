@@ -708,7 +708,7 @@ export class H2Conn implements H2Sender {
       // Trailers of an open request, or a frame for a closed stream.
       const s = this.#streams.get(sid);
       if (s === undefined || s.reset) return this.#rst(sid, H2_STREAM_CLOSED);
-      if (s.reqDone) return this.#goaway(H2_STREAM_CLOSED, "HEADERS after the end of the stream");
+      if (s.reqDone) return this.resetStream(s, H2_STREAM_CLOSED, "HEADERS after END_STREAM");
       if (!endStream) return this.#malformed(s, "trailers without END_STREAM");
       let t = "";
       for (let i = 0; i < list.count; i++) {

@@ -146,6 +146,12 @@ Deno.test("RFC 9113 §5.1: frames on idle streams and even ids are PROTOCOL_ERRO
   await expectGoaway(H2_PROTOCOL_ERROR, (c) => c.sendHeaders(2, getHeaders("/x")));
 });
 
+Deno.test("RFC 9113 §5.1: HEADERS after END_STREAM is a stream error STREAM_CLOSED", () =>
+  expectReset(1, H2_STREAM_CLOSED, async (c) => {
+    await c.sendHeaders(1, getHeaders("/slow/300"));
+    await c.sendHeaders(1, [["x-late", "1"]]);
+  }));
+
 Deno.test("RFC 9113 §5.1: DATA after END_STREAM is STREAM_CLOSED", () =>
   expectReset(1, H2_STREAM_CLOSED, async (c) => {
     await c.sendHeaders(1, getHeaders("/slow/300"));
