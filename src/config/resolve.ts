@@ -313,6 +313,12 @@ class Resolver {
     }
     const log = this.#inherit<boolean>(sec, "log")?.value ?? true;
     const maxconn = this.#inherit<number>(sec, "maxconn")?.value ?? 0;
+    for (const b of get<Val<BindLine>[]>(sec, "bind")?.value ?? []) {
+      // HTTP/2 is turned into HTTP requests: a TCP frontend has none (HAProxy refuses it too).
+      if (b.value.proto === "h2" && tcp) {
+        this.#rep.error(b, `bind option "proto h2" requires mode http in ${label}`);
+      }
+    }
     return {
       name: sec.name,
       mode,

@@ -78,10 +78,21 @@ Deno.test("bind: bad options are refused at their line and column", () => {
 });
 
 Deno.test("bind: proto h2 is kept on its bind; global h2.* keys resolve, the others default", () => {
-  const a = load('["127.0.0.1:8080 proto h2", "127.0.0.1:8081"]', [], [
-    "  h2.max-concurrent-streams: 7",
-    "  h2.settings-timeout: 3s",
-  ]);
+  const a = loadConfigText(
+    y(
+      "global:",
+      "  h2.max-concurrent-streams: 7",
+      "  h2.settings-timeout: 3s",
+      "defaults:",
+      "  mode: http",
+      "  timeout: { connect: 5s, client: 30s, server: 30s }",
+      "frontends:",
+      '  fe: { bind: ["127.0.0.1:8080 proto h2", "127.0.0.1:8081"], default_backend: be }',
+      "backends:",
+      "  be: { servers: [ { name: s1, address: 127.0.0.1:9001 } ] }",
+    ),
+    "cfg.yaml",
+  );
   assert.deepEqual(a.issues.map(formatIssue), []);
   const binds = a.config!.frontends[0]!.binds;
   assert.equal(binds[0]!.proto, "h2");
@@ -94,5 +105,13 @@ Deno.test("bind: proto h2 is kept on its bind; global h2.* keys resolve, the oth
   assert.match(
     b.issues.map(formatIssue).join("\n"),
     /cfg\.yaml:\d+:\d+: error: .*unsupported bind proto "h3"/,
+  );
+});
+
+Deno.test("bind: proto h2 on a TCP frontend is an error at its line and column", () => {
+  const a = load('"127.0.0.1:8080 proto h2"', ["    mode: tcp"]);
+  assert.match(
+    a.issues.map(formatIssue).join("\n"),
+    /cfg\.yaml:\d+:\d+: error: frontends\.fe\.bind(\[0\])?: bind option "proto h2" requires mode http/,
   );
 });
