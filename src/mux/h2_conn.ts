@@ -77,6 +77,7 @@ import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
+import { HeaderBlock } from "./h2_header_block.ts";
 import { H2Out } from "./h2_out.ts";
 import { H2Rates, RATE_EMPTY, RATE_PING, RATE_RESET, RATE_SETTINGS } from "./h2_rates.ts";
 import type { H2Owner, H2Settings } from "./types.ts";
@@ -95,6 +96,8 @@ const H2C_CLOSED = 4;
 
 /** Output space always kept for control frames (acknowledgements, resets, GOAWAY). */
 const CONTROL_RESERVE = 1024;
+/** ms a connection that got GOAWAY (an error, or idle) may take to read it before it is closed. */
+const CLOSE_GRACE = 2000;
 /** Smallest DATA frame worth sending when the output buffer is nearly full. */
 const MIN_DATA = 512;
 
@@ -131,11 +134,7 @@ export class H2Conn implements H2Sender {
   /** Streams not yet closed by their Stream (the concurrency limit counts them). */
   #open: number;
   // Header block being received.
-  #hbStream: number;
-  #hbFlags: number;
-  #hbBuf: Uint8Array;
-  #hbLen: number;
-  #hbFrames: number;
+  #hb: HeaderBlock;
   #decoder: HpackDecoder;
   #encoder: HpackEncoder;
   #list: HeaderList;
@@ -145,6 +144,8 @@ export class H2Conn implements H2Sender {
   // Timers (ticks).
   #settingsAckExp: number;
   #idleExp: number;
+  /** After GOAWAY: when the socket closes even if the client does not read it. */
+  #closeExp: number;
   // Per-second counters (the limits of floods).
   #rates: H2Rates;
   /** Why the connection ended (the log line), "" while it runs. */
@@ -186,11 +187,7 @@ export class H2Conn implements H2Sender {
     this.#blocked = [];
     this.#lastId = 0;
     this.#open = 0;
-    this.#hbStream = 0;
-    this.#hbFlags = 0;
-    this.#hbBuf = new Uint8Array(0);
-    this.#hbLen = 0;
-    this.#hbFrames = 0;
+    this.#hb = new HeaderBlock();
     this.#decoder = new HpackDecoder(settings.headerTableSize, settings.maxHeaderListSize);
     this.#encoder = new HpackEncoder();
     this.#list = new HeaderList();
@@ -198,6 +195,7 @@ export class H2Conn implements H2Sender {
     this.#encBuf = new Uint8Array(0);
     this.#settingsAckExp = TICK_ETERNITY;
     this.#idleExp = TICK_ETERNITY;
+    this.#closeExp = TICK_ETERNITY;
     this.#rates = new H2Rates(settings);
     this.reason = "";
     this.#errored = false;
@@ -263,7 +261,9 @@ export class H2Conn implements H2Sender {
 
   #arm(): void {
     const t = this.#task;
-    t.expire = tickFirst(this.#settingsAckExp, this.#open === 0 ? this.#idleExp : TICK_ETERNITY);
+    t.expire = this.state >= H2C_CLOSING
+      ? this.#closeExp
+      : tickFirst(this.#settingsAckExp, this.#open === 0 ? this.#idleExp : TICK_ETERNITY);
     if (t.expire !== TICK_ETERNITY) this.#owner.sched.queue(t);
   }
 
@@ -271,6 +271,12 @@ export class H2Conn implements H2Sender {
     if (this.state === H2C_CLOSED) return;
     this.#o.flush();
     const now = this.#owner.sched.now;
+    if (this.state === H2C_CLOSING) {
+      // GOAWAY sent: only the grace for a client that does not read it is left.
+      if (tickIsExpired(this.#closeExp, now)) this.#close();
+      else this.#arm();
+      return;
+    }
     if (tickIsExpired(this.#settingsAckExp, now)) {
       this.#goaway(H2_SETTINGS_TIMEOUT, "no SETTINGS acknowledgement within the settings timeout");
       return;
@@ -406,7 +412,8 @@ export class H2Conn implements H2Sender {
   /** Handles one complete frame whose payload starts at `at`. */
   #frame(b: Uint8Array, at: number): void {
     const fh = this.#fh;
-    if (this.#hbStream !== 0 && (fh.type !== FT_CONTINUATION || fh.streamId !== this.#hbStream)) {
+    const hb = this.#hb.stream;
+    if (hb !== 0 && (fh.type !== FT_CONTINUATION || fh.streamId !== hb)) {
       this.#goaway(H2_PROTOCOL_ERROR, `${frameTypeToString(fh.type)} inside a header block`);
       return;
     }
@@ -640,20 +647,17 @@ export class H2Conn implements H2Sender {
         "empty HEADERS frames flood (tune.h2.fe.max-empty-frames-per-sec)",
       );
     }
-    this.#hbStream = sid;
-    this.#hbFlags = fh.flags;
-    this.#hbLen = 0;
-    this.#hbFrames = 0;
+    this.#hb.start(sid, fh.flags);
     if (!this.#hbAppend(b, span[0]!, span[1]!)) return;
     if (fh.flags & FF_END_HEADERS) this.#headerBlock();
   }
 
   #continuation(b: Uint8Array, at: number): void {
     const fh = this.#fh;
-    if (this.#hbStream === 0) {
+    if (this.#hb.stream === 0) {
       return this.#goaway(H2_PROTOCOL_ERROR, "CONTINUATION without HEADERS");
     }
-    if (++this.#hbFrames > this.settings.maxContinuations) {
+    if (++this.#hb.frames > this.settings.maxContinuations) {
       return this.#goaway(
         H2_ENHANCE_YOUR_CALM,
         `more than ${this.settings.maxContinuations} CONTINUATION frames (tune.h2.fe.max-continuations)`,
@@ -668,32 +672,21 @@ export class H2Conn implements H2Sender {
 
   /** Adds a fragment to the header block, within its size limit. */
   #hbAppend(b: Uint8Array, start: number, end: number): boolean {
-    const len = end - start;
     const cap = this.settings.maxHeaderListSize + this.settings.maxFrameSize;
-    if (this.#hbLen + len > cap) {
-      this.#goaway(
-        H2_ENHANCE_YOUR_CALM,
-        "header block larger than tune.h2.max-header-list-size allows",
-      );
-      return false;
-    }
-    if (this.#hbBuf.length < this.#hbLen + len) {
-      const nb = new Uint8Array(Math.min(cap, Math.max(1024, 2 * (this.#hbLen + len))));
-      nb.set(this.#hbBuf.subarray(0, this.#hbLen));
-      this.#hbBuf = nb;
-    }
-    this.#hbBuf.set(b.subarray(start, end), this.#hbLen);
-    this.#hbLen += len;
-    return true;
+    if (this.#hb.append(b, start, end, cap)) return true;
+    this.#goaway(
+      H2_ENHANCE_YOUR_CALM,
+      "header block larger than tune.h2.max-header-list-size allows",
+    );
+    return false;
   }
 
   /** A complete header block: decode it (always: HPACK state), then open, refuse or end a stream. */
   #headerBlock(): void {
-    const sid = this.#hbStream, flags = this.#hbFlags;
-    this.#hbStream = 0;
+    const hb = this.#hb, sid = hb.stream, flags = hb.flags;
     const list = this.#list;
-    const r = this.#decoder.decode(this.#hbBuf, 0, this.#hbLen, list);
-    if (this.#hbBuf.length > 16384) this.#hbBuf = new Uint8Array(0); // no big buffer kept
+    const r = this.#decoder.decode(hb.buf, 0, hb.len, list);
+    hb.done();
     if (r === HPACK_TOO_LARGE) {
       return this.#goaway(
         H2_ENHANCE_YOUR_CALM,
@@ -798,21 +791,8 @@ export class H2Conn implements H2Sender {
     }
     if (this.#encBuf.length < need) this.#encBuf = new Uint8Array(need);
     const blockLen = this.#encoder.encode(names, values, count, this.#encBuf, 0);
-    const out = this.#o.room(blockLen + frames * FRAME_HEADER_LEN)!;
-    let at = this.#o.len;
-    let off = 0;
-    let first = true;
-    do {
-      const n = Math.min(this.#peerMaxFrame, blockLen - off);
-      const last = off + n === blockLen;
-      const flags = (last ? FF_END_HEADERS : 0) | (first && endStream ? FF_END_STREAM : 0);
-      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, s.id);
-      out.set(this.#encBuf.subarray(off, off + n), at);
-      at += n;
-      off += n;
-      first = false;
-    } while (off < blockLen);
-    this.#o.len = at;
+    this.#o.room(blockLen + frames * FRAME_HEADER_LEN);
+    this.#o.headerBlock(this.#encBuf, blockLen, s.id, endStream, this.#peerMaxFrame);
     this.#o.kick();
     return true;
   }
@@ -926,6 +906,9 @@ export class H2Conn implements H2Sender {
       this.#open--;
       if (this.#open === 0) {
         this.#idleExp = tickAdd(this.#now(), this.settings.idleTimeout);
+        if (this.state === H2C_CLOSING && this.#closeExp === TICK_ETERNITY) {
+          this.#closeExp = tickAdd(this.#now(), CLOSE_GRACE);
+        }
         this.#arm();
         // Idle: no output buffer is kept (an idle connection holds its small read buffer only).
         if (!this.#o.writing && this.#o.len === 0) this.#o.release();
@@ -944,6 +927,13 @@ export class H2Conn implements H2Sender {
     this.state = H2C_CLOSING;
     this.#readPaused = false;
     if (code !== H2_NO_ERROR) this.#errored = true;
+    this.#settingsAckExp = TICK_ETERNITY;
+    // An error, or nothing left to finish: the socket closes once GOAWAY is
+    // out, or after CLOSE_GRACE when the client does not read it.
+    if (code !== H2_NO_ERROR || this.#open === 0) {
+      this.#closeExp = tickAdd(this.#now(), CLOSE_GRACE);
+    }
+    this.#arm();
     if (!wasClosing || code !== H2_NO_ERROR) {
       const out = this.#o.room(17);
       if (out !== null) {

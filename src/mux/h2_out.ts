@@ -6,6 +6,13 @@
 // back (`onDrained`) or the socket failed (`onError`).
 
 import type { BufferPool } from "../buf/pool.ts";
+import {
+  FF_END_HEADERS,
+  FF_END_STREAM,
+  FT_CONTINUATION,
+  FT_HEADERS,
+  writeFrameHeader,
+} from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
 
 /** Size of an output buffer when the pool's are too small for a frame. */
@@ -72,6 +79,33 @@ export class H2Out {
       this.len = 0;
     }
     return this.buf.length - this.len >= n ? this.buf : null;
+  }
+
+  /**
+   * Adds an encoded header block as HEADERS then CONTINUATION frames of at
+   * most `maxFrame` bytes, with nothing between them (§6.10); the caller
+   * made room for the block and its frame headers.
+   */
+  headerBlock(
+    block: Uint8Array,
+    len: number,
+    sid: number,
+    endStream: boolean,
+    maxFrame: number,
+  ): void {
+    const out = this.buf!;
+    let at = this.len, off = 0, first = true;
+    do {
+      const n = Math.min(maxFrame, len - off);
+      const flags = (off + n === len ? FF_END_HEADERS : 0) |
+        (first && endStream ? FF_END_STREAM : 0);
+      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
+      out.set(block.subarray(off, off + n), at);
+      at += n;
+      off += n;
+      first = false;
+    } while (off < len);
+    this.len = at;
   }
 
   /** Schedules a flush (once until it runs). */
