@@ -16,7 +16,7 @@ import {
   H2_SETTINGS_TIMEOUT,
 } from "../../../src/h2/frame.ts";
 import { HpackEncoder } from "../../../src/h2/hpack.ts";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { pollUntil, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { getHeaders, H2RawClient } from "../../_helpers/h2_client.ts";
 import { h2Proxy, startOrigin } from "./_h2.ts";
 
@@ -326,6 +326,64 @@ backends:
     await c.sendHeaders(3, getHeaders("/x"));
     assert.equal((await c.response(3)).status, 200);
     c.close();
+  } finally {
+    await p.stop();
+    await origin.close();
+  }
+});
+
+Deno.test("h2 limit: a client that stops reading is not read either, and is closed after its timeouts", async () => {
+  const origin = startOrigin();
+  const p = await startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 1s, server: 10s, http-keep-alive: 1s }
+  option: [httplog]
+frontends:
+  fe: { bind: "127.0.0.1:0 proto h2", default_backend: be }
+  plain: { bind: "127.0.0.1:0", default_backend: be, stats: { uri: /stats } }
+backends:
+  be: { servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ] }
+`);
+  try {
+    // A raw socket that never reads: its receive buffer fills with a large
+    // response, then it floods PINGs, which the proxy does not even read
+    // (nothing it would answer could be sent).
+    const s = await Deno.connect({ hostname: "127.0.0.1", port: p.port("fe") });
+    const enc = new HpackEncoder();
+    const hb = new Uint8Array(256);
+    const n = enc.encode(
+      [":method", ":scheme", ":authority", ":path"],
+      ["GET", "http", "a", "/big/200000000"],
+      4,
+      hb,
+      0,
+    );
+    const frames: number[] = [...new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")];
+    frames.push(0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0x7f, 0xff, 0xff, 0xff); // initial window 2^31-1
+    frames.push(0, 0, 4, 8, 0, 0, 0, 0, 0, 0x7f, 0xff, 0, 0); // connection window +2^31-65536-1
+    frames.push(0, 0, n, 1, 5, 0, 0, 0, 1, ...hb.subarray(0, n));
+    await s.write(Uint8Array.from(frames));
+    await new Promise((r) => setTimeout(r, 1000));
+    const ping = Uint8Array.of(0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+    for (let i = 0; i < 100; i++) await s.write(ping).catch(() => {});
+    // The response's Stream ends on timeout client, the idle connection on
+    // timeout http-keep-alive (its GOAWAY cannot be delivered: closed after
+    // the grace), although the client never read anything.
+    await pollUntil(
+      async () => {
+        const csv = await fetch(`http://127.0.0.1:${p.port("plain")}/stats;csv`).then((r) =>
+          r.text()
+        );
+        const fe = csv.split("\n").find((l) => l.startsWith("fe,FRONTEND,"))!;
+        return Number(fe.split(",")[4]) === 0 ? true : undefined;
+      },
+      15_000,
+      "the flooding connection to be closed",
+      100,
+    );
+    s.close();
   } finally {
     await p.stop();
     await origin.close();
