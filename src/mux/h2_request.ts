@@ -11,7 +11,8 @@
 // `content-length` that is not all digits or repeated with another value;
 // a `host` that differs from `:authority`; userinfo in `:authority`;
 // CONNECT (no tunnels over HTTP/2 here). Repaired: cookie fields are joined
-// with "; " (§8.2.3) and `:authority` becomes `host`. The body is framed
+// with "; " (§8.2.3), `:authority` becomes `host`, `te: trailers` is not
+// forwarded (hop-by-hop in HTTP/1.1). The body is framed
 // with the content-length when there is one, else chunked.
 
 import type { HeaderList } from "../h2/hpack.ts";
@@ -145,6 +146,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
     if (CONNECTION_SPECIFIC.has(name)) return fail(`connection-specific header "${name}"`);
     if (name === "te") {
       if (value !== "trailers") return fail(`"te: ${value}" (only "trailers" is allowed)`);
+      continue; // hop-by-hop in HTTP/1.1: it concerned the client's connection only
     } else if (name === "content-length") {
       if (!/^[0-9]{1,15}$/.test(value)) return fail(`invalid content-length "${value}"`);
       const n = Number(value);

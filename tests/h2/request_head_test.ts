@@ -69,3 +69,13 @@ Deno.test("h2 request: OPTIONS * is the only asterisk form", () => {
   );
   assert.match(g.error, /invalid :path/);
 });
+
+Deno.test("h2 request: te: trailers is accepted and not forwarded (hop-by-hop in HTTP/1.1)", () => {
+  const r = toRequestHead(
+    list([...GET, ["te", "trailers"], ["x-a", "1"]]),
+    true,
+    new RequestHead(),
+  );
+  assert.equal(r.error, "");
+  assert.equal(r.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\n\r\n");
+});
