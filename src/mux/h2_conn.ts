@@ -288,6 +288,15 @@ export class H2Conn implements H2Sender {
     this.#arm();
   }
 
+  /** process() threw (a bug): this connection ends alone (the scheduler already killed its task). */
+  crash(_e: unknown): void {
+    try {
+      this.#goaway(H2_INTERNAL_ERROR, "internal error");
+    } finally {
+      this.#close();
+    }
+  }
+
   /** A soft stop began: GOAWAY now, existing streams finish, then the connection closes. */
   softStop(): void {
     if (this.state >= H2C_CLOSING) return;
