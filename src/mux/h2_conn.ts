@@ -49,7 +49,6 @@ import {
   H2_SETTINGS_TIMEOUT,
   H2_STREAM_CLOSED,
   h2ErrorToString,
-  MAX_MAX_FRAME_SIZE,
   MAX_WINDOW,
   MIN_MAX_FRAME_SIZE,
   PREFACE,
@@ -78,6 +77,7 @@ import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, H2Stream } from "./h2_stream.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
+import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";
 import { H2Out } from "./h2_out.ts";
 import { H2Rates, RATE_EMPTY, RATE_PING, RATE_RESET, RATE_SETTINGS } from "./h2_rates.ts";
 import type { H2Owner, H2Settings } from "./types.ts";
@@ -135,6 +135,7 @@ export class H2Conn implements H2Sender {
   #open: number;
   // Header block being received.
   #hb: HeaderBlock;
+  #peerSettings: PeerSettings;
   #decoder: HpackDecoder;
   #encoder: HpackEncoder;
   #list: HeaderList;
@@ -188,6 +189,7 @@ export class H2Conn implements H2Sender {
     this.#lastId = 0;
     this.#open = 0;
     this.#hb = new HeaderBlock();
+    this.#peerSettings = new PeerSettings();
     this.#decoder = new HpackDecoder(settings.headerTableSize, settings.maxHeaderListSize);
     this.#encoder = new HpackEncoder();
     this.#list = new HeaderList();
@@ -483,40 +485,21 @@ export class H2Conn implements H2Sender {
       this.#goaway(H2_ENHANCE_YOUR_CALM, "SETTINGS flood (tune.h2.fe.max-settings-per-sec)");
       return;
     }
-    for (let p = at; p < at + fh.length; p += 6) {
-      const id = (b[p]! << 8) | b[p + 1]!;
-      const v = readU32(b, p + 2);
-      switch (id) {
-        case SETTINGS_HEADER_TABLE_SIZE:
-          this.#encoder.setPeerTableSize(v);
-          break;
-        case SETTINGS_ENABLE_PUSH:
-          if (v > 1) return this.#goaway(H2_PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
-          break;
-        case SETTINGS_INITIAL_WINDOW_SIZE: {
-          if (v > MAX_WINDOW) {
-            return this.#goaway(H2_FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE too large");
-          }
-          const delta = v - this.#peerInitialWindow;
-          this.#peerInitialWindow = v;
-          for (const s of this.#streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) {
-              return this.#goaway(H2_FLOW_CONTROL_ERROR, "stream window above 2^31-1");
-            }
-          }
-          if (delta > 0) this.#wakeBlocked();
-          break;
+    const ps = this.#peerSettings;
+    if (!readPeerSettings(b, at, fh.length, ps)) return this.#goaway(ps.error, ps.why);
+    if (ps.headerTableSize >= 0) this.#encoder.setPeerTableSize(ps.headerTableSize);
+    if (ps.maxFrameSize >= 0) this.#peerMaxFrame = ps.maxFrameSize;
+    if (ps.initialWindowSize >= 0) {
+      // Every stream's send window moves by the change (§6.9.2).
+      const delta = ps.initialWindowSize - this.#peerInitialWindow;
+      this.#peerInitialWindow = ps.initialWindowSize;
+      for (const s of this.#streams.values()) {
+        s.sendWindow += delta;
+        if (s.sendWindow > MAX_WINDOW) {
+          return this.#goaway(H2_FLOW_CONTROL_ERROR, "stream window above 2^31-1");
         }
-        case SETTINGS_MAX_FRAME_SIZE:
-          if (v < MIN_MAX_FRAME_SIZE || v > MAX_MAX_FRAME_SIZE) {
-            return this.#goaway(H2_PROTOCOL_ERROR, "invalid SETTINGS_MAX_FRAME_SIZE");
-          }
-          this.#peerMaxFrame = v;
-          break;
-        default:
-          break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE, unknown
       }
+      if (delta > 0) this.#wakeBlocked();
     }
     this.#o.len = writeSettingsAck(this.#o.room(9)!, this.#o.len);
   }
