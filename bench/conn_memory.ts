@@ -53,10 +53,12 @@ import { countEstablished, countFds, readRssKiB } from "./lib/procfs.ts";
 import { type Layout, renderTable, type Row, targetMet, targetSummary } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
 
-type ProxyName = "sluice" | "haproxy";
+type ProxyName = "sluice" | "haproxy" | "floor";
 type Scenario = "keepalive" | "slowloris" | "upload" | "slowreader" | "garbage";
 
-const ALL_PROXIES: readonly ProxyName[] = ["sluice", "haproxy"];
+const ALL_PROXIES: readonly ProxyName[] = ["sluice", "haproxy", "floor"];
+/** Scenarios the Deno floor (bench/lib/idle_floor.ts) takes part in: it holds clients, it proxies nothing. */
+const FLOOR_SCENARIOS: ReadonlySet<Scenario> = new Set(["keepalive", "slowloris"]);
 const ALL_SCENARIOS: readonly Scenario[] = [
   "keepalive",
   "slowloris",
@@ -64,7 +66,11 @@ const ALL_SCENARIOS: readonly Scenario[] = [
   "slowreader",
   "garbage",
 ];
-const LABEL: Record<ProxyName, string> = { sluice: "Sluice", haproxy: "HAProxy" };
+const LABEL: Record<ProxyName, string> = {
+  sluice: "Sluice",
+  haproxy: "HAProxy",
+  floor: "Deno floor",
+};
 const MIB = 1024 * 1024;
 
 // --- settings ------------------------------------------------------------------
@@ -259,6 +265,18 @@ async function startProxy(r: Run, name: ProxyName, tag: string): Promise<{
       nofile: r.nofile,
       stderrFile: `${base}.stderr`,
     });
+  } else if (name === "floor") {
+    proc = r.group.spawn(
+      `floor (${tag})`,
+      Deno.execPath(),
+      ["run", "--allow-net", new URL("./lib/idle_floor.ts", import.meta.url).pathname, `${port}`],
+      {
+        cpus: r.s.proxyCpu,
+        nofile: r.nofile,
+        stderrFile: `${base}.stderr`,
+        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      },
+    );
   } else {
     await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
     proc = r.group.spawn(
@@ -712,6 +730,7 @@ async function main(): Promise<number> {
     for (const sc of s.scenarios) {
       for (const name of s.proxies) {
         const res = results.get(name)!;
+        if (name === "floor" && !FLOOR_SCENARIOS.has(sc)) continue;
         try {
           if (sc === "garbage") res.garbage = await measureGarbage(r, name);
           else res[sc] = await measureConns(r, name, sc);

@@ -69,18 +69,28 @@ import {
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 
 type Mode = "tcp" | "http";
-type ProxyName = "sluice" | "haproxy" | "nginx" | "floor";
+type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
 /** A wrk round: keep-alive connections, or "Connection: close" (one request per connection). */
 type RoundKind = "keepalive" | "close";
 
 /** Run by default; "floor" (bench/lib/deno_floor.ts) only when BENCH_PROXIES names it. */
 const DEFAULT_PROXIES: readonly ProxyName[] = ["sluice", "haproxy", "nginx"];
-const ALL_PROXIES: readonly ProxyName[] = [...DEFAULT_PROXIES, "floor"];
+/**
+ * The logged variants (BENCH_LOGS=1, HTTP mode): a log line per request on
+ * both sides, Sluice's default (`log: stdout`, httplog) and HAProxy's `log
+ * stdout format raw local0` with `option httplog`, each to a file. They run
+ * in the same rounds as the others, so the Sluice/HAProxy ratio with logs on
+ * and off comes from one run.
+ */
+const LOG_PROXIES: readonly ProxyName[] = ["sluice-log", "haproxy-log"];
+const ALL_PROXIES: readonly ProxyName[] = [...DEFAULT_PROXIES, "floor", ...LOG_PROXIES];
 const PROXY_LABEL: Record<ProxyName, string> = {
   sluice: "Sluice",
   haproxy: "HAProxy",
   nginx: "nginx",
   floor: "Deno floor",
+  "sluice-log": "Sluice+logs",
+  "haproxy-log": "HAProxy+logs",
 };
 /** Modes each proxy runs in: nginx is compared as an HTTP reverse proxy only. */
 const PROXY_MODES: Record<ProxyName, readonly Mode[]> = {
@@ -88,6 +98,8 @@ const PROXY_MODES: Record<ProxyName, readonly Mode[]> = {
   haproxy: ["tcp", "http"],
   nginx: ["http"],
   floor: ["tcp", "http"],
+  "sluice-log": ["http"],
+  "haproxy-log": ["http"],
 };
 const KIND_LABEL: Record<RoundKind, string> = { keepalive: "keep-alive", close: "close" };
 const MIB = 1024 * 1024;
@@ -113,6 +125,8 @@ interface Settings {
   proxiesExplicit: boolean;
   /** HTTP mode: also run the "Connection: close" rounds. */
   closeRounds: boolean;
+  /** HTTP mode: add the logged variants of Sluice and HAProxy (LOG_PROXIES). */
+  logs: boolean;
   backend: "auto" | "nginx" | "deno";
   direct: boolean;
   proxyCpu: string;
@@ -152,6 +166,7 @@ function readSettings(): Settings {
     proxies: envList<ProxyName>("BENCH_PROXIES", [...DEFAULT_PROXIES], ALL_PROXIES),
     proxiesExplicit: (Deno.env.get("BENCH_PROXIES") ?? "") !== "",
     closeRounds: envFlag("BENCH_CLOSE", true),
+    logs: envFlag("BENCH_LOGS", false),
     backend,
     direct: envFlag("BENCH_DIRECT", true),
     ...commonSettings(new URL("./out/latest.json", import.meta.url).pathname),
@@ -369,22 +384,27 @@ async function startBackend(r: Run, useNginx: boolean): Promise<ManagedProcess> 
 async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningProxy> {
   const port = freePort();
   const rp: RunningProxy = { name, port, proc: null, result: newProxyResult(name) };
+  const logs = LOG_PROXIES.includes(name);
   const params: ProxyParams = {
     mode,
     bindPort: port,
     backendPort: r.backendPort,
     maxconn: r.maxconn,
     bufsize: r.s.bufsize,
+    logs,
   };
   const base = `${r.tmp}/${name}_${mode}`;
   const stderrFile = `${base}.stderr`;
+  // The logged variants write their lines to a file, as a collector would read them.
+  const stdoutFile = logs ? `${base}.log` : undefined;
   try {
-    if (name === "haproxy") {
+    if (name === "haproxy" || name === "haproxy-log") {
       await Deno.writeTextFile(`${base}.cfg`, haproxyConfig(params));
       rp.proc = r.group.spawn(`haproxy (${mode})`, "haproxy", ["-db", "-f", `${base}.cfg`], {
         cpus: r.s.proxyCpu,
         nofile: r.nofile,
         stderrFile,
+        ...(stdoutFile !== undefined ? { stdoutFile } : {}),
       });
     } else if (name === "nginx") {
       // A second nginx with its own prefix directory, apart from the backend's.
@@ -430,6 +450,7 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
           cpus: r.s.proxyCpu,
           nofile: r.nofile,
           stderrFile,
+          ...(stdoutFile !== undefined ? { stdoutFile } : {}),
           env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
         },
       );
@@ -767,6 +788,32 @@ function buildRows(r: Run, mode: Mode, byName: Map<ProxyName, ProxyResult>): Row
   return rows;
 }
 
+/**
+ * The cost of per-request logs: the Sluice/HAProxy keep-alive requests/s
+ * ratio with logs off and with logs on (same run), and their difference
+ * (issue 13's target: within 0.03). Null without the logged variants.
+ */
+function logCost(results: readonly ProxyResult[]): string | null {
+  const pick = (n: ProxyName, k: "requestsPerSec" | "cpuUsPerRequest") =>
+    results.find((x) => x.name === n)?.summary[k] ?? null;
+  const names = ["sluice", "haproxy", "sluice-log", "haproxy-log"] as const;
+  const [s, h, sl, hl] = names.map((n) => pick(n, "requestsPerSec"));
+  const [cs, ch, csl, chl] = names.map((n) => pick(n, "cpuUsPerRequest"));
+  if (s == null || h == null || sl == null || hl == null || h === 0 || hl === 0) return null;
+  const off = s / h;
+  const on = sl / hl;
+  const d = off - on;
+  const cpu = cs != null && ch != null && csl != null && chl != null
+    ? `; proxy CPU µs/request Sluice/HAProxy ${(cs / ch).toFixed(3)} off, ${
+      (csl / chl).toFixed(3)
+    } on ` +
+      `(a line costs Sluice ${(csl - cs).toFixed(2)} µs, HAProxy ${(chl - ch).toFixed(2)} µs)`
+    : "";
+  return `logs cost: Sluice/HAProxy keep-alive requests/s ${off.toFixed(3)} with logs off, ` +
+    `${on.toFixed(3)} with a log line per request on both (difference ${d.toFixed(3)}, ` +
+    `target ≤ 0.030: ${d <= 0.03 ? "met" : "missed"})${cpu}`;
+}
+
 /** Table layout of a mode: one column per proxy run, Sluice's ratio to each other one. */
 function layout(names: readonly ProxyName[]): Layout {
   return {
@@ -787,7 +834,11 @@ interface ModeReport {
 
 async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
   const s = r.s;
-  const names = s.proxies.filter((n) => PROXY_MODES[n].includes(mode));
+  const asked = [
+    ...s.proxies,
+    ...(s.logs ? LOG_PROXIES.filter((n) => !s.proxies.includes(n)) : []),
+  ];
+  const names = asked.filter((n) => PROXY_MODES[n].includes(mode));
   for (const n of s.proxies) {
     if (!names.includes(n)) log(`${PROXY_LABEL[n]} is not run in ${mode} mode (HTTP mode only)`);
   }
@@ -816,7 +867,7 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
               headers: kindHeaders(kind),
             });
           }
-          if (download && s.transfers > 0) {
+          if (download && s.transfers > 0 && !LOG_PROXIES.includes(p.name)) {
             await curlDownload(`http://127.0.0.1:${p.port}/big.bin`, r.bigBytes, s.loadCpu);
           }
         });
@@ -825,7 +876,8 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
     };
     if (s.warmupS > 0) await warmUp("warm-up", true);
     if (s.idleConns > 0) {
-      for (const p of ps) await measureIdle(r, p, mode);
+      // Logs change nothing for idle connections nor bulk transfers: the logged variants skip them.
+      for (const p of ps) if (!LOG_PROXIES.includes(p.name)) await measureIdle(r, p, mode);
       // The idle connections all close at once: a garbage-collected proxy
       // then spends seconds collecting them (docs/benchmarks.md, "a burst of
       // connections"). The rounds measure the steady state, so every proxy
@@ -838,7 +890,9 @@ async function runMode(r: Run, mode: Mode): Promise<ModeReport> {
       }
     }
     for (let i = 0; i < s.transfers; i++) {
-      for (const p of order(ps, i)) await measureTransfer(r, p, mode, i);
+      for (const p of order(ps, i)) {
+        if (!LOG_PROXIES.includes(p.name)) await measureTransfer(r, p, mode, i);
+      }
     }
   } finally {
     for (const p of ps) if (p.proc !== null) await r.group.stop(p.proc);
@@ -1038,6 +1092,11 @@ async function main(): Promise<number> {
       console.log("");
       console.log(rep.targets);
       console.log("");
+      const cost = logCost(rep.proxies);
+      if (cost !== null) {
+        console.log(cost);
+        console.log("");
+      }
       for (const p of rep.proxies) {
         if (p.error !== null) console.log(`${PROXY_LABEL[p.name]}: not fully measured: ${p.error}`);
       }

@@ -4,7 +4,7 @@
 //
 // The proxies get the same settings: one frontend on 127.0.0.1, one backend
 // with one server, the same mode, timeouts, maxconn and buffer size, and no
-// logging. HAProxy runs one thread (`nbthread 1`) and nginx one worker
+// logging (but in the logged variants, where both log each request to stdout). HAProxy runs one thread (`nbthread 1`) and nginx one worker
 // process, since Sluice runs its proxying on one JavaScript thread. These
 // functions only build text; load.ts writes it into the run's temporary
 // directory.
@@ -20,6 +20,12 @@ export interface ProxyParams {
   maxconn: number;
   /** Buffer size in bytes (tune.bufsize / global.bufsize). */
   bufsize: number;
+  /**
+   * A log line per request to stdout (HTTP mode): HAProxy `log stdout format
+   * raw local0` with `option httplog`, Sluice's default `log: stdout` with
+   * httplog. Default false: no logging.
+   */
+  logs?: boolean;
 }
 
 /** Timeouts of both proxies (HAProxy spelling and Sluice spelling agree). */
@@ -33,9 +39,11 @@ export function haproxyConfig(p: ProxyParams): string {
     `  maxconn ${p.maxconn}`,
     "  nbthread 1",
     `  tune.bufsize ${p.bufsize}`,
+    ...(p.logs === true ? ["  log stdout format raw local0"] : []),
     "",
     "defaults",
     `  mode ${p.mode}`,
+    ...(p.logs === true ? ["  log global", "  option httplog"] : []),
     `  maxconn ${p.maxconn}`,
     `  timeout connect ${TIMEOUTS.connect}`,
     `  timeout client ${TIMEOUTS.client}`,
@@ -62,12 +70,14 @@ function sizeText(n: number): string {
 export function sluiceConfig(p: ProxyParams): string {
   const http = p.mode === "http";
   return [
-    `global: { maxconn: ${p.maxconn}, bufsize: ${sizeText(p.bufsize)}, log: none }`,
+    `global: { maxconn: ${p.maxconn}, bufsize: ${sizeText(p.bufsize)}, log: ${
+      p.logs === true ? "stdout" : "none"
+    } }`,
     "defaults:",
     `  mode: ${p.mode}`,
     `  maxconn: ${p.maxconn}`,
     `  timeout: { connect: ${TIMEOUTS.connect}, client: ${TIMEOUTS.client}, server: ${TIMEOUTS.server} }`,
-    ...(http ? ["  option: [http-keep-alive]"] : []),
+    ...(http ? [`  option: [http-keep-alive${p.logs === true ? ", httplog" : ""}]`] : []),
     "frontends:",
     `  fe: { bind: "127.0.0.1:${p.bindPort}", default_backend: be }`,
     "backends:",

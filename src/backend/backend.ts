@@ -13,6 +13,7 @@ import { createLoadBalancer } from "./lb.ts";
 import type { LbRequest, LoadBalancer } from "./lb_types.ts";
 import { IdleBudget } from "./idle_conns.ts";
 import { Server, serverHasSlot } from "./server.ts";
+import type { TcpRuleSet, TcpServerRule } from "../tcp/types.ts";
 
 /** Balancing algorithms that hash the request: the same input picks the same server. */
 const HASH_ALGOS: ReadonlySet<string> = new Set(["source", "uri", "url_param", "hdr"]);
@@ -56,6 +57,10 @@ export class Backend {
    * a retry should then stay on the same server rather than redispatch early.
    */
   readonly hashBalance: boolean;
+  /** `tcp-request` rules, null without any (TCP mode: tcp/tcp_inspect.ts). */
+  readonly tcpRules: TcpRuleSet | null;
+  /** `use-server` lines, in order. */
+  readonly useServers: readonly TcpServerRule[];
   /** Current streams using this backend. */
   beconn: number;
   readonly counters: BackendCounters;
@@ -78,6 +83,8 @@ export class Backend {
       allbackups: cfg.options.has("allbackups"),
     });
     this.httpReqRules = compiled.httpRequest;
+    this.tcpRules = compiled.tcpRules ?? null;
+    this.useServers = compiled.useServers ?? [];
     this.httpResRules = compiled.httpResponse;
     this.forwardFor = compiled.forwardFor;
     this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);

@@ -82,7 +82,9 @@ export function parkConn(
   pools: Pools,
   now: number,
 ): boolean {
-  if (!srv.idle.hasRoom()) return false;
+  // A connection that began with a client's PROXY header is that client's
+  // alone (HAProxy marks it private): it is never parked for another one.
+  if (!srv.idle.hasRoom() || (srv.cfg.sendProxy ?? 0) !== 0) return false;
   const ic = srv.idle.holder(pools);
   res.moveReadTo(ic.in);
   si.rebind(ic.in, ic.out, ic);

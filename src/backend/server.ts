@@ -14,7 +14,8 @@ export class Server implements LbServer {
   readonly backendId: number;
   readonly name: string;
   readonly cfg: ServerConfig;
-  readonly address: Address;
+  /** Where it is connected to; the configured one unless changed at run time. */
+  address: Address;
   weight: number;
   usable: boolean;
   readonly backup: boolean;

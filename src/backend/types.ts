@@ -6,6 +6,7 @@
 import type { CompiledBalance } from "../config/types.ts";
 import type { CookieConfig } from "../http/cookie.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
+import type { TcpRuleSet, TcpServerRule } from "../tcp/types.ts";
 
 /** A backend's compiled configuration (HTTP layer). */
 export interface CompiledBackend {
@@ -16,4 +17,8 @@ export interface CompiledBackend {
   forwardFor: ForwardFor | null;
   /** Cookie persistence, null without a `cookie` line. */
   cookie: CookieConfig | null;
+  /** `tcp-request` rules (absent or null: none). */
+  tcpRules?: TcpRuleSet | null;
+  /** `use-server` lines (absent: none). */
+  useServers?: TcpServerRule[];
 }

@@ -47,6 +47,12 @@ export const AN_REQ_SWITCHING_RULES = 0x0004;
 export const AN_REQ_HTTP_PROCESS_BE = 0x0008;
 /** Forward the request body. */
 export const AN_REQ_HTTP_XFER_BODY = 0x0010;
+/** Frontend `tcp-request content` rules (TCP mode), until inspect-delay. */
+export const AN_REQ_INSPECT_FE = 0x0020;
+/** use_backend / default_backend in TCP mode (tcp/tcp_inspect.ts). */
+export const AN_REQ_TCP_SWITCHING = 0x0040;
+/** Backend `tcp-request content` rules and use-server, then connect (TCP mode). */
+export const AN_REQ_INSPECT_BE = 0x0080;
 /** Wait for a complete response head and parse it. */
 export const AN_RES_WAIT_HTTP = 0x0100;
 /** http-response rules (backend, then frontend), connection mode, head commit. */
@@ -97,6 +103,9 @@ const AN_NAMES: Array<[number, string]> = [
   [AN_REQ_SWITCHING_RULES, "REQ_SWITCHING_RULES"],
   [AN_REQ_HTTP_PROCESS_BE, "REQ_HTTP_PROCESS_BE"],
   [AN_REQ_HTTP_XFER_BODY, "REQ_HTTP_XFER_BODY"],
+  [AN_REQ_INSPECT_FE, "REQ_INSPECT_FE"],
+  [AN_REQ_TCP_SWITCHING, "REQ_TCP_SWITCHING"],
+  [AN_REQ_INSPECT_BE, "REQ_INSPECT_BE"],
   [AN_RES_WAIT_HTTP, "RES_WAIT_HTTP"],
   [AN_RES_HTTP_PROCESS_BE, "RES_HTTP_PROCESS_BE"],
   [AN_RES_HTTP_XFER_BODY, "RES_HTTP_XFER_BODY"],

@@ -39,6 +39,7 @@ import {
   connectForCheck,
   l4okOutcome,
   socketErrorOutcome,
+  withCheckProxyHeader,
 } from "./tcp_check.ts";
 import {
   type CheckOutcome,
@@ -198,6 +199,30 @@ export function setReady(server: Server): boolean {
 }
 
 /**
+ * Runtime API `set server health`: forces `server` up, stopping (NOLB) or
+ * down (see ServerCheck.forceHealth). False if no manager owns it.
+ */
+export function forceHealth(server: Server, state: "up" | "stopping" | "down"): boolean {
+  const c = STATES.get(server);
+  if (c === undefined) return false;
+  c.forceHealth(state);
+  return true;
+}
+
+/**
+ * Runtime API `enable|disable health`: resumes or suspends the checks of
+ * `server`. False when it has no check task (no `check`, or no manager).
+ */
+export function setChecksEnabled(server: Server, on: boolean): boolean {
+  return STATES.get(server)?.setChecksEnabled(on) ?? false;
+}
+
+/** `server.address` changed at run time: its checks follow. */
+export function serverReaddressed(server: Server): void {
+  STATES.get(server)?.readdress();
+}
+
+/**
  * Escapes an info text as HAProxy's chunk_asciiencode(): printable ASCII
  * kept, `"` and `\` backslash-escaped, every other byte as \xHH.
  */
@@ -240,9 +265,11 @@ export class ServerCheck implements ServerCheckView {
   /** The check task; null for a server without `check`. */
   readonly task: Task | null;
   readonly #env: CheckEnv;
-  readonly #addr: Address;
+  #addr: Address;
   readonly #http: HttpCheckSpec | null;
-  readonly #request: Uint8Array | null;
+  #request: Uint8Array | null;
+  /** Forced "stopping" by the runtime API (HAProxy's NOLB): up, no new balanced traffic. */
+  #nolb: boolean;
   readonly #logChecks: boolean;
   /** Downtime accumulated over finished DOWN periods, in ms. */
   #downTotal: number;
@@ -286,11 +313,15 @@ export class ServerCheck implements ServerCheckView {
     this.#env = env;
     this.#addr = checkAddress(server);
     this.#http = cfg.check ? http : null;
-    this.#request = this.#http === null ? null : buildHttpCheckRequest(
-      this.#http,
-      server.address.kind === "unix" ? "localhost" : addressText(server.address),
+    this.#request = this.#http === null ? null : withCheckProxyHeader(
+      server,
+      buildHttpCheckRequest(
+        this.#http,
+        server.address.kind === "unix" ? "localhost" : addressText(server.address),
+      ),
     );
     this.#logChecks = backend.cfg.options.has("log-health-checks");
+    this.#nolb = false;
     this.#downTotal = 0;
     this.#savedWeight = server.weight;
     this.#seq = 0;
@@ -314,6 +345,7 @@ export class ServerCheck implements ServerCheckView {
       const going = this.enabled && this.health < full;
       const frac = `${this.health - this.rise + 1}/${this.fall}`;
       if (this.admin & SRV_ADMF_DRAIN) return going ? `DRAIN ${frac}` : "DRAIN";
+      if (this.#nolb) return going ? `NOLB ${frac}` : "NOLB";
       if (going) return `UP ${frac}`;
       return this.enabled ? "UP" : "no check";
     }
@@ -453,6 +485,8 @@ export class ServerCheck implements ServerCheckView {
       if (this.health >= this.rise && !this.up && !(this.admin & SRV_ADMF_MAINT)) {
         this.#setRunning();
       }
+      // A passing check ends a forced "stopping" (HAProxy's srv_set_running()).
+      if (res === CHK_RES_PASSED && this.#nolb) this.#setNolb(false);
     }
     task.expire = now + this.interval();
     this.#env.onCheck?.(this);
@@ -647,8 +681,8 @@ export class ServerCheck implements ServerCheckView {
     const log = this.#env.logger;
     if (on) {
       if (this.admin & SRV_ADMF_DRAIN) return;
+      if (!this.#nolb) this.#savedWeight = this.server.weight;
       this.admin |= SRV_ADMF_DRAIN;
-      this.#savedWeight = this.server.weight;
       this.server.weight = 0;
       this.backend.lb.update();
       log.warning(`${this.#name()} enters drain state${this.#leftText(0)}`);
@@ -656,14 +690,14 @@ export class ServerCheck implements ServerCheckView {
     }
     if (!(this.admin & SRV_ADMF_DRAIN)) return;
     this.admin &= ~SRV_ADMF_DRAIN;
-    this.server.weight = this.#savedWeight;
+    if (!this.#nolb) this.server.weight = this.#savedWeight;
     this.backend.lb.update();
     log.warning(`${this.#name()} is ${this.server.usable ? "UP" : "DOWN"} (leaving drain).`);
   }
 
-  /** The weight to use, now or when the drain ends. */
+  /** The weight to use, now or when the drain (or forced stopping) ends. */
   setWeight(w: number): void {
-    if (this.admin & SRV_ADMF_DRAIN) this.#savedWeight = w;
+    if ((this.admin & SRV_ADMF_DRAIN) || this.#nolb) this.#savedWeight = w;
     else this.server.weight = w;
   }
 
@@ -674,12 +708,91 @@ export class ServerCheck implements ServerCheckView {
     this.#abortIo();
     if (this.task !== null) this.#env.sched.kill(this.task);
   }
+
+  /** The weight the server has when neither drained nor stopping (HAProxy's uweight). */
+  userWeight(): number {
+    return (this.admin & SRV_ADMF_DRAIN) || this.#nolb ? this.#savedWeight : this.server.weight;
+  }
+
+  /** True while a runtime `set server health stopping` holds (HAProxy's NOLB). */
+  get stopping(): boolean {
+    return this.#nolb;
+  }
+
+  /** Enters or leaves the forced stopping state: effective weight 0, still up. */
+  #setNolb(on: boolean): void {
+    if (on === this.#nolb) return;
+    if (on && !(this.admin & SRV_ADMF_DRAIN)) this.#savedWeight = this.server.weight;
+    this.#nolb = on;
+    if (!(this.admin & SRV_ADMF_DRAIN)) this.server.weight = on ? 0 : this.#savedWeight;
+    this.backend.lb.update();
+  }
+
+  /**
+   * Forces the operational state as the runtime API's `set server health`
+   * does: "up" (health full, UP), "stopping" (up, no new balanced traffic,
+   * NOLB) or "down" (health 0, DOWN). Logged like a check-driven change. A
+   * server in maintenance only gets its health changed; the next checks, if
+   * any, may change the state again.
+   */
+  forceHealth(state: "up" | "stopping" | "down"): void {
+    const full = this.rise + this.fall - 1;
+    if (state === "down") {
+      this.health = 0;
+      this.#setNolb(false);
+      if (this.up && !(this.admin & SRV_ADMF_MAINT)) this.#setStopped();
+      return;
+    }
+    this.health = full;
+    if (!this.up && !(this.admin & SRV_ADMF_MAINT)) this.#setRunning();
+    this.#setNolb(state === "stopping");
+  }
+
+  /** Active health checks run (true) or are suspended (false): `enable|disable health`. */
+  get checksEnabled(): boolean {
+    return (this.flags & CHK_ST_ENABLED) !== 0;
+  }
+
+  /**
+   * Suspends (off) or resumes (on) the checks of a server that has `check`,
+   * keeping its current state (HAProxy's `disable health`). False when the
+   * server has no check configured.
+   */
+  setChecksEnabled(on: boolean): boolean {
+    const task = this.task;
+    if (task === null) return false;
+    const sched = this.#env.sched;
+    if (!on) {
+      this.flags &= ~(CHK_ST_ENABLED | CHK_ST_INPROGRESS | CHK_ST_CONNECTED);
+      this.#outcome = null;
+      this.#abortIo();
+      task.expire = TICK_ETERNITY;
+      return true;
+    }
+    if (this.flags & CHK_ST_ENABLED) return true;
+    this.flags |= CHK_ST_ENABLED;
+    task.expire = sched.clock.now();
+    sched.wake(task, TASK_WOKEN_MSG);
+    return true;
+  }
+
+  /** The server's address changed (`set server addr`): checks go to the new one. */
+  readdress(): void {
+    this.#addr = checkAddress(this.server);
+    if (this.#http !== null) {
+      const a = this.server.address;
+      this.#request = buildHttpCheckRequest(
+        this.#http,
+        a.kind === "unix" ? "localhost" : addressText(a),
+      );
+    }
+  }
 }
 
 /** The checks of a process: created by startChecks(), ended by stop(). */
 export class CheckManager {
-  /** One entry per server of every backend, in backend then server order. */
-  readonly checks: readonly ServerCheck[];
+  /** One entry per server of every backend, in backend then server order (added ones last). */
+  readonly checks: ServerCheck[];
   readonly #env: CheckEnv;
   #stopped: boolean;
 
@@ -738,6 +851,33 @@ export class CheckManager {
       task.expire = now + Math.floor((m * pos) / active.length);
       sched.queue(task);
     });
+  }
+
+  /**
+   * Creates the check state of a server added at run time (`add server`) to
+   * `be`, and starts its check at once when it has `check` and is not in
+   * maintenance. Throws a CheckConfigError on a bad http-check of the backend
+   * (which the start already compiled, so never in practice).
+   */
+  addServer(be: Backend, server: Server): ServerCheck {
+    const c = new ServerCheck(server, be, this.#env, compileHttpCheck(be.cfg));
+    STATES.set(server, c);
+    this.checks.push(c);
+    if (c.task !== null && !(c.flags & CHK_ST_PAUSED) && !this.#stopped) {
+      c.task.expire = this.#env.sched.clock.now();
+      this.#env.sched.queue(c.task);
+    }
+    return c;
+  }
+
+  /** Forgets a server removed at run time (`del server`): its check stops. */
+  removeServer(server: Server): void {
+    const c = STATES.get(server);
+    if (c === undefined) return;
+    c.halt();
+    STATES.delete(server);
+    const i = this.checks.indexOf(c);
+    if (i >= 0) this.checks.splice(i, 1);
   }
 
   /** The check state of `server` if this manager owns it. */

@@ -11,6 +11,7 @@
 import type { Server } from "../backend/server.ts";
 import type { Address } from "../config/types.ts";
 import type { Conn, Protocol } from "../listener/protocol.ts";
+import { buildCheckProxyHeader } from "../listener/proxy_proto.ts";
 import {
   type CheckOutcome,
   HCHK_STATUS_L4CON,
@@ -42,6 +43,22 @@ export function checkAddress(srv: Server): Address {
   if (host === null && port === null) return a;
   const h = host ?? a.host;
   return { kind: "tcp", host: h, port: port ?? a.port, family: h.includes(":") ? 6 : 4 };
+}
+
+/**
+ * `request` preceded by the PROXY header the server expects, when its
+ * traffic carries one (`send-proxy*`) and the checks go to the server's own
+ * address (no `port` nor `addr`), as HAProxy does without
+ * `check-send-proxy`.
+ */
+export function withCheckProxyHeader(srv: Server, request: Uint8Array): Uint8Array {
+  const mode = srv.cfg.sendProxy ?? 0;
+  if (mode === 0 || srv.cfg.checkPort !== null || srv.cfg.checkAddr !== null) return request;
+  const h = buildCheckProxyHeader(mode);
+  const out = new Uint8Array(h.length + request.length);
+  out.set(h, 0);
+  out.set(request, h.length);
+  return out;
 }
 
 /** Text of an address for messages and the Host header: "10.0.0.1:80", "[::1]:80", "/path". */

@@ -16,6 +16,8 @@ export interface BindLine {
   address: Address;
   /** `backlog N`: length of the kernel's accept queue; null when not given. */
   backlog: number | null;
+  /** `accept-proxy`: a PROXY protocol header (v1 or v2) starts every connection. */
+  acceptProxy: boolean;
   /** `proto h2`: HTTP/2 with prior knowledge on this bind; null when not given. */
   proto?: "h2" | null;
 }
@@ -49,6 +51,16 @@ export const BIND_OPTIONS: readonly BindOption[] = [
     },
   },
   {
+    name: "accept-proxy",
+    args: 0,
+    doc: "every connection starts with a PROXY protocol header (v1 or v2); its addresses are " +
+      "the client's (src, dst, logs, forwardfor)",
+    apply(line) {
+      line.acceptProxy = true;
+      return null;
+    },
+  },
+  {
     name: "proto",
     args: 1,
     doc: "mux forced on this bind: h2 (HTTP/2 with prior knowledge, cleartext)",
@@ -71,7 +83,7 @@ export function parseBindLine(text: string): BindLine | string {
   if (addrText === "") return 'empty bind line (expected an address such as "127.0.0.1:8080")';
   const address = parseAddress(addrText, true);
   if (typeof address === "string") return address;
-  const line: BindLine = { address, backlog: null };
+  const line: BindLine = { address, backlog: null, acceptProxy: false };
   const seen = new Set<string>();
   for (let i = 1; i < words.length;) {
     const name = words[i]!;

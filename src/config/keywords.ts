@@ -28,10 +28,12 @@ export const INT_MAX = 2147483647;
  * rules → RuleLine[]; rule → RuleLine; options → OptionLine[]; acls →
  * AclLine[]; use-backend → UseBackendLine[]; balance → ParsedBalance;
  * timeouts/stats → a nested Section; servers → Section[]; section → a
- * top-level section walked with its own table.
+ * top-level section walked with its own table; logs → boolean or a list of
+ * located LogLine (log_target.ts).
  */
 export type Kind =
   | "section"
+  | "stats-socket"
   | "int"
   | "size"
   | "duration"
@@ -52,7 +54,8 @@ export type Kind =
   | "balance"
   | "timeouts"
   | "stats"
-  | "servers";
+  | "servers"
+  | "logs";
 
 /** One configuration key. */
 export interface Keyword {
@@ -124,8 +127,9 @@ const LOG_FORMAT: Keyword = {
 };
 const LOG: Keyword = {
   name: "log",
-  kind: "bool",
-  doc: 'false is HAProxy "no log": sessions are not logged; default true',
+  kind: "logs",
+  doc:
+    'true (default) = "log global"; false = "no log"; or HAProxy log lines, e.g. ["global", "127.0.0.1:514 local0"]',
 };
 const PROXY_MAXCONN: Keyword = {
   name: "maxconn",
@@ -169,6 +173,13 @@ const HTTP_REQUEST: Keyword = {
   name: "http-request",
   kind: "rules",
   doc: 'list of HAProxy http-request rules, e.g. "set-header X-Foo bar"',
+};
+const TCP_REQUEST: Keyword = {
+  name: "tcp-request",
+  kind: "rules",
+  doc:
+    'list of HAProxy tcp-request lines: "inspect-delay 5s", "content accept if { req.ssl_hello_type 1 }", ' +
+    '"connection reject if { src 10.0.0.0/8 }" (frontends only)',
 };
 const HTTP_RESPONSE: Keyword = {
   name: "http-response",
@@ -242,10 +253,14 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
   },
   {
     name: "log",
-    kind: "enum",
-    values: ["stdout", "stderr", "none"],
-    what: "log target",
-    doc: "where log lines go: stdout, stderr or none; default stdout",
+    kind: "logs",
+    doc:
+      'where log lines go: stdout, stderr, none, or HAProxy log lines ("127.0.0.1:514 local0 info", "/dev/log format rfc5424 daemon", a list for several); default stdout',
+  },
+  {
+    name: "stats",
+    kind: "stats-socket",
+    doc: "the runtime API socket (HAProxy's stats socket; see the stats socket table)",
   },
   ...H2_GLOBAL_KEYWORDS,
 ];
@@ -309,6 +324,7 @@ export const FRONTEND_KEYWORDS: readonly Keyword[] = [
   },
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
   ERRORFILE,
   { name: "stats", kind: "stats", doc: "statistics page (see the stats table)" },
 ];
@@ -334,6 +350,12 @@ export const BACKEND_KEYWORDS: readonly Keyword[] = [
   TIMEOUT,
   HTTP_REQUEST,
   HTTP_RESPONSE,
+  TCP_REQUEST,
+  {
+    name: "use-server",
+    kind: "rules",
+    doc: 'list of "SERVER [if|unless CONDITION]" lines: the first that holds picks the server',
+  },
   { name: "servers", kind: "servers", doc: "list of servers (see the server table)" },
 ];
 
@@ -371,6 +393,21 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
   { name: "port", kind: "int", min: 1, max: 65535, doc: "port for health checks" },
   { name: "addr", kind: "host", doc: "address for health checks" },
   { name: "cookie", kind: "string", doc: "value of the persistence cookie for this server" },
+  {
+    name: "send-proxy",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v1 header (the client's addresses)",
+  },
+  {
+    name: "send-proxy-v2",
+    kind: "bool",
+    doc: "start every connection with a PROXY protocol v2 header",
+  },
+  {
+    name: "send-proxy-v2-ssl",
+    kind: "bool",
+    doc: "send-proxy-v2 with the SSL TLV (whether the client came over TLS, and its version)",
+  },
 ];
 
 /** Server values when a key is absent; fastinter/downinter default to inter. */
@@ -409,6 +446,36 @@ export const STATS_KEYWORDS: readonly Keyword[] = [
   { name: "auth", kind: "auth", doc: 'basic authentication "user:password"; default none' },
   { name: "admin", kind: "bool", doc: "allow admin actions on the page; default false" },
   { name: "prometheus", kind: "uri", doc: "path of the Prometheus exporter; default none" },
+];
+
+/** `global: { stats: ... }`: the runtime API socket (HAProxy's `stats socket` line and `stats timeout`/`maxconn`). */
+export const STATS_SOCKET_KEYWORDS: readonly Keyword[] = [
+  {
+    name: "socket",
+    kind: "string",
+    required: true,
+    doc: 'a unix socket path ("/run/sluice.sock") or a loopback TCP address ("127.0.0.1:9999")',
+  },
+  {
+    name: "mode",
+    kind: "int",
+    min: 0,
+    max: 777,
+    doc: "octal mode of the unix socket; default 600",
+  },
+  {
+    name: "level",
+    kind: "enum",
+    values: ["user", "operator", "admin"],
+    what: "level",
+    doc: "what the socket may do: user, operator (default) or admin, as HAProxy",
+  },
+  {
+    name: "timeout",
+    kind: "duration",
+    doc: "idle time before a CLI connection closes; default 10s",
+  },
+  { name: "maxconn", kind: "int", min: 1, doc: "concurrent CLI connections; default 10" },
 ];
 
 /** Options this proxy supports; any other name is an error. */

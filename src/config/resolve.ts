@@ -23,8 +23,9 @@ import type {
   StatsConfig,
   Timeouts,
 } from "./types.ts";
-import type { Address } from "./types.ts";
+import type { Address, LogTarget } from "./types.ts";
 import type { BindLine } from "./bind.ts";
+import { type LogLine, logTargetList } from "./log_target.ts";
 import {
   BALANCE_KEYWORDS,
   CAP_BE,
@@ -50,6 +51,7 @@ import type {
   Val,
 } from "./validate.ts";
 import { didYouMean } from "../tools/suggest.ts";
+import { resolveStatsSocket } from "./stats_socket.ts";
 
 /**
  * Builds the RuntimeConfig from what the validator accepted.
@@ -65,6 +67,13 @@ export function resolveConfig(checked: CheckedConfig, rep: Reporter): RuntimeCon
 /** The value a validated section holds for a key (typed by the key's kind, see keywords.ts). */
 function get<T>(sec: Section | null | undefined, key: string): Val<T> | undefined {
   return sec?.values.get(key) as Val<T> | undefined;
+}
+
+/** The global `log` targets: `stdout` (raw) when absent, none with `log: none`. */
+function globalLogTargets(g: Section | null): GlobalConfig["log"] {
+  const lines = get<LogLine[]>(g, "log")?.value;
+  if (lines === undefined) return GLOBAL_DEFAULTS.log;
+  return lines.filter((l): l is LogTarget => typeof l === "object");
 }
 
 const NO_TIMEOUTS: Readonly<Timeouts> = {
@@ -121,7 +130,10 @@ class Resolver {
       // the user never wrote (HAProxy clamps it the same way).
       maxrewrite = Math.floor(bufsize / 4);
     }
+    const sock = get<Section | null>(g, "stats")?.value;
+    const statsSocket = sock ? resolveStatsSocket(sock, this.#rep) : undefined;
     return {
+      ...(statsSocket !== undefined ? { statsSocket } : {}),
       maxconn: num("maxconn", GLOBAL_DEFAULTS.maxconn),
       bufsize,
       // Never smaller than bufsize: a bulk buffer replaces a big one.
@@ -131,7 +143,7 @@ class Resolver {
       maxhdr: num("maxhdr", GLOBAL_DEFAULTS.maxhdr),
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
-      log: get<GlobalConfig["log"]>(g, "log")?.value ?? GLOBAL_DEFAULTS.log,
+      log: globalLogTargets(g),
       ...h2Tune(g === null ? [] : [...g.values.keys()], num),
     };
   }
@@ -147,6 +159,16 @@ class Resolver {
   }
 
   /** A section's value, else the defaults section's, else undefined. */
+  /** A proxy's `log` lines as targets, `log global` expanded. */
+  #logTargets(lines: readonly LogLine[]): LogTarget[] {
+    const out: LogTarget[] = [];
+    for (const l of lines) {
+      if (l === "global") out.push(...logTargetList(globalLogTargets(this.#in.global)));
+      else if (l !== "none") out.push(l);
+    }
+    return out;
+  }
+
   #inherit<T>(sec: Section, key: string): Val<T> | undefined {
     return get<T>(sec, key) ?? get<T>(this.#defaults, key);
   }
@@ -226,6 +248,8 @@ class Resolver {
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
       httpCheck: get<RuleLine[]>(sec, "http-check")?.value ?? [],
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
+      ...rulesOf(sec, "use-server", "useServer"),
       cookie,
     };
   }
@@ -254,6 +278,7 @@ class Resolver {
       checkPort: get<number>(sec, "port")?.value ?? null,
       checkAddr: get<string>(sec, "addr")?.value ?? null,
       cookie: get<string>(sec, "cookie")?.value ?? null,
+      ...sendProxy(sec),
     }];
   }
 
@@ -311,7 +336,8 @@ class Resolver {
       this.#rep.warn(statsVal, `"stats" ignored for ${label} as it requires mode http`);
       stats = null;
     }
-    const log = this.#inherit<boolean>(sec, "log")?.value ?? true;
+    const log = this.#inherit<boolean | LogLine[]>(sec, "log")?.value ?? true;
+    const noLog = log === false || (Array.isArray(log) && log[0] === "none");
     const maxconn = this.#inherit<number>(sec, "maxconn")?.value ?? 0;
     for (const b of get<Val<BindLine>[]>(sec, "bind")?.value ?? []) {
       // HTTP/2 is turned into HTTP requests: a TCP frontend has none (HAProxy refuses it too).
@@ -328,6 +354,8 @@ class Resolver {
         // unless `backlog` says otherwise (the kernel caps it at somaxconn).
         backlog: b.value.backlog ??
           (maxconn || (get<number>(this.#in.global, "maxconn")?.value ?? GLOBAL_DEFAULTS.maxconn)),
+        // Optional fields are present only when set (configs built in code omit them).
+        ...(b.value.acceptProxy ? { acceptProxy: true } : {}),
         ...(b.value.proto ? { proto: b.value.proto } : {}),
       })),
       maxconn,
@@ -337,11 +365,13 @@ class Resolver {
       optionArgs,
       optionLines,
       logFormat: this.#inherit<RuleLine>(sec, "log-format")?.value ?? null,
-      noLog: !log,
+      noLog,
+      ...(Array.isArray(log) && !noLog ? { logTargets: this.#logTargets(log) } : {}),
       acls: acls.map((a) => ({ name: a.name, expr: a.expr, line: a.line, col: a.col })),
       useBackends,
       httpRequest: this.#httpRules(sec, "http-request", tcp, label),
       httpResponse: this.#httpRules(sec, "http-response", tcp, label),
+      ...rulesOf(sec, "tcp-request", "tcpRequest"),
       stats,
       errorFiles: this.#inheritRules(sec, "errorfile", tcp, label),
     };
@@ -522,6 +552,23 @@ class Resolver {
 }
 
 type BalanceConfigHash = BackendConfig["balance"]["hashType"];
+
+/** `{ [field]: lines }` when the section has lines under `key`, else `{}` (the field stays absent). */
+function rulesOf<F extends string>(
+  sec: Section,
+  key: string,
+  field: F,
+): { [k in F]?: RuleLine[] } {
+  const v = get<RuleLine[]>(sec, key)?.value ?? [];
+  return v.length > 0 ? { [field]: v } as { [k in F]: RuleLine[] } : {};
+}
+
+/** A server's PROXY protocol mode (ServerConfig.sendProxy), present only when asked. */
+function sendProxy(sec: Section): { sendProxy?: number } {
+  const on = (k: string) => get<boolean>(sec, k)?.value === true;
+  const m = on("send-proxy-v2-ssl") ? 3 : on("send-proxy-v2") ? 2 : on("send-proxy") ? 1 : 0;
+  return m > 0 ? { sendProxy: m } : {};
+}
 
 function capName(cap: number): string {
   return cap === CAP_FE ? "frontend" : "backend";

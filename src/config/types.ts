@@ -40,7 +40,9 @@ export interface BindConfig {
   address: Address;
   /** Length of the kernel's accept queue (bind `backlog`; default: maxconn, as HAProxy). */
   backlog: number;
-  /** bind `proto h2`: HTTP/2 with prior knowledge (cleartext); null: HTTP/1.1. */
+  /** `accept-proxy`: read a PROXY protocol header before anything else (absent: false). */
+  acceptProxy?: boolean;
+  /** bind `proto h2`: HTTP/2 with prior knowledge (cleartext); absent: HTTP/1.1. */
   proto?: "h2" | null;
 }
 
@@ -75,10 +77,41 @@ export type Address =
   | { kind: "tcp"; host: string; port: number; family: 4 | 6 }
   | { kind: "unix"; path: string };
 
-/** Where log lines go. */
-export type LogTarget = "stdout" | "stderr" | "none";
+/**
+ * How a log line is framed (HAProxy's `log ... format F`): `local` is rfc3164
+ * without the host name (HAProxy's default), `raw` the bare line.
+ */
+export type LogFraming =
+  | "raw"
+  | "local"
+  | "rfc3164"
+  | "rfc5424"
+  | "priority"
+  | "short"
+  | "timed"
+  | "iso";
+
+/**
+ * One log target (HAProxy's `log <address> [len N] [format F] <facility>
+ * [<level> [<minlevel>]]`): the process's stdout or stderr, a UDP syslog
+ * server (`tcp` address: IP literal and port), or a unix datagram socket.
+ */
+export interface LogTarget extends Position {
+  address: { kind: "stdout" } | { kind: "stderr" } | Address;
+  framing: LogFraming;
+  /** Syslog facility number, 0..23 (local0 = 16). */
+  facility: number;
+  /** Messages less important than this level (0 emerg .. 7 debug) are not sent. */
+  maxLevel: number;
+  /** Messages more important than this level are sent at this level. */
+  minLevel: number;
+  /** Longest line sent (`len`), 0: no limit. */
+  len: number;
+}
 
 export interface GlobalConfig {
+  /** The runtime API socket (`stats: { socket: ... }`); absent = none. */
+  statsSocket?: StatsSocketConfig;
   /** Process-wide maximum of concurrent client sessions. */
   maxconn: number;
   /** Size of one pool buffer in bytes (HAProxy tune.bufsize). */
@@ -99,9 +132,12 @@ export interface GlobalConfig {
   maxaccept: number;
   /** Optional limit on the number of pool buffers (0 = unlimited). */
   bufferLimit: number;
-  /** Where log lines go. */
-  log: LogTarget;
-  /** HTTP/2 limits (absent in configs built in code: the defaults apply). */
+  /**
+   * Where log lines go (`log` lines; empty with `log: none`). Configs built in
+   * code may use the short spellings (log_target.ts logTargetList() expands them).
+   */
+  log: readonly LogTarget[] | "stdout" | "stderr" | "none";
+  /** HTTP/2 limits (absent when no h2.* key is set, and in configs built in code: the defaults apply). */
   h2?: H2Tune;
 }
 
@@ -128,11 +164,15 @@ export interface FrontendConfig {
   logFormat: RuleLine | null;
   /** `no log`: sessions of this frontend are not logged. */
   noLog: boolean;
+  /** Where its lines go (`log global` expanded); absent: the global targets. */
+  logTargets?: readonly LogTarget[];
   /** Raw HAProxy-syntax lines kept for the HTTP layer (acl, use_backend, http-request ...). */
   acls: ReadonlyArray<{ name: string; expr: string; line: number; col: number }>;
   useBackends: ReadonlyArray<{ backend: number; cond: string; line: number; col: number }>;
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
   /** Stats page / prometheus settings (issue 4), null when disabled. */
   stats: StatsConfig | null;
   /** Raw `errorfile` lines ("503 /path/503.html"), from the frontend or defaults. */
@@ -234,6 +274,11 @@ export interface ServerConfig {
   checkAddr: string | null;
   /** Value for cookie persistence, null when not set. */
   cookie: string | null;
+  /**
+   * PROXY protocol header sent first on every connection: 0 none (absent:
+   * none), 1 `send-proxy`, 2 `send-proxy-v2`, 3 `send-proxy-v2-ssl`.
+   */
+  sendProxy?: number;
 }
 
 /** A backend after resolution. */
@@ -266,6 +311,9 @@ export interface BackendConfig {
   /** Raw `http-request`/`http-response` lines of the backend (HTTP layer). */
   httpRequest: ReadonlyArray<RuleLine>;
   httpResponse: ReadonlyArray<RuleLine>;
+  /** Raw `tcp-request` and `use-server` lines (absent: none). */
+  tcpRequest?: ReadonlyArray<RuleLine>;
+  useServer?: ReadonlyArray<RuleLine>;
   /** Raw `http-check` lines (health-check layer), e.g. "expect status 200-399". */
   httpCheck: ReadonlyArray<RuleLine>;
   /** Raw `cookie` line ("SERVERID insert indirect nocache"), null when not set. */
@@ -290,6 +338,22 @@ export interface ConfigIssue {
   /** Key path, e.g. "frontends.fe_main.timeout.client". */
   path: string;
   message: string;
+}
+
+/** Access level of a runtime API socket, as HAProxy: user < operator < admin. */
+export type CliLevel = "user" | "operator" | "admin";
+
+/** The runtime API socket (HAProxy's `stats socket`, `stats timeout`, `stats maxconn`). */
+export interface StatsSocketConfig {
+  /** A unix socket path, or a loopback TCP address. */
+  address: Address;
+  /** Permission bits of the unix socket (0o600 by default). */
+  mode: number;
+  level: CliLevel;
+  /** Idle time before a CLI connection closes, ms. */
+  timeout: Millis;
+  /** Concurrent CLI connections. */
+  maxconn: number;
 }
 
 // Note about invariants: a RuntimeConfig is only produced when there is no

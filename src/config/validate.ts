@@ -14,6 +14,7 @@ import { isAlias, isMap, isScalar, isSeq, type LineCounter, Scalar } from "yaml"
 import type { Document } from "yaml";
 import type { BalanceAlgo, ConfigIssue, RuleLine } from "./types.ts";
 import { type BindLine, parseBindLine } from "./bind.ts";
+import { type LogLine, parseLogLine } from "./log_target.ts";
 import {
   BACKEND_KEYWORDS,
   BALANCE_KEYWORDS,
@@ -27,6 +28,7 @@ import {
   ROOT_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import {
@@ -423,8 +425,12 @@ class Validator {
             : null;
         }
         return this.#section(node, STATS_KEYWORDS, this.#rep.at(node, path), "", "stats");
+      case "stats-socket":
+        return this.#section(node, STATS_SOCKET_KEYWORDS, this.#rep.at(node, path), "", "stats");
       case "servers":
         return this.#servers(node, path);
+      case "logs":
+        return this.#logs(node, path);
     }
   }
 
@@ -581,6 +587,30 @@ class Validator {
     const items = this.#stringItems(node, path);
     if (items === INVALID) return items;
     return items.map((it) => this.#ruleLine(it.node, it.text));
+  }
+
+  /** `log`: true/false (frontends, defaults), or HAProxy log lines (log_target.ts). */
+  #logs(node: unknown, path: string): Result<boolean | LogLine[]> {
+    const global = path.startsWith("global");
+    if (!global && isScalar(node) && typeof node.value === "boolean") return node.value;
+    const items = this.#stringItems(node, path);
+    if (items === INVALID) return items;
+    const out: LogLine[] = [];
+    for (const it of items) {
+      const l = parseLogLine(it.text, !global);
+      if (typeof l === "object" && "error" in l) {
+        this.#rep.error(this.#rep.at(it.node, it.path), l.error);
+      } else if (l === "none" && items.length > 1) {
+        this.#rep.error(
+          this.#rep.at(it.node, it.path),
+          `"none" cannot be combined with log targets`,
+        );
+      } else {
+        const at = this.#contentAt(it.node, "");
+        out.push(typeof l === "object" ? { ...l, line: at.line, col: at.col } : l);
+      }
+    }
+    return out.length === items.length ? out : INVALID;
   }
 
   #binds(node: unknown, path: string): Result<Val<BindLine>[]> {

@@ -17,6 +17,8 @@ export class FrontendCounters {
   denied = 0;
   deniedResp = 0;
   errors = 0;
+  /** Connections rejected by `tcp-request connection` rules (HAProxy's denied_conn). */
+  deniedConn = 0;
   /** HTTP requests and responses by status class (index 1..5; 0 = other). */
   httpReqs = 0;
   httpResp = [0, 0, 0, 0, 0, 0];

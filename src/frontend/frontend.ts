@@ -8,8 +8,9 @@ import type { FrontendConfig } from "../config/types.ts";
 import { type ForwardFor, type Rule, rulesUseRequest } from "../http/http_rules.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { SampleCtx } from "../sample/types.ts";
-import type { LogFormat } from "../log/log_format.ts";
+import type { LogLineFormat } from "../log/types.ts";
 import { FrontendCounters } from "./counters.ts";
+import type { TcpRuleSet } from "../tcp/types.ts";
 
 export class Frontend {
   readonly id: number;
@@ -17,8 +18,10 @@ export class Frontend {
   readonly cfg: FrontendConfig;
   /** Current sessions on this frontend. */
   feconn: number;
+  /** Its own session limit now (the config's, changed by `set maxconn frontend`); 0 = none. */
+  maxconn: number;
   /** The compiled session log format, null with `log: false`. */
-  readonly logFormat: LogFormat | null;
+  readonly logFormat: LogLineFormat | null;
   readonly httpReqRules: readonly Rule[];
   readonly httpResRules: readonly Rule[];
   readonly forwardFor: ForwardFor | null;
@@ -27,6 +30,10 @@ export class Frontend {
   /** Error replies (with this frontend's errorfile bodies). */
   readonly errorReplies: ErrorReplies;
   readonly counters: FrontendCounters;
+  /** `tcp-request` rules (connection: at accept; content: TCP mode), null without any. */
+  readonly tcpRules: TcpRuleSet | null;
+  /** It has use_backend rules (a TCP-mode stream then runs the switching analyser). */
+  readonly hasUseBackend: boolean;
   readonly #compiled: CompiledFrontend;
   readonly #backends: readonly Backend[];
 
@@ -40,6 +47,7 @@ export class Frontend {
     this.name = cfg.name;
     this.cfg = cfg;
     this.feconn = 0;
+    this.maxconn = cfg.maxconn;
     this.logFormat = compiled.logFormat;
     this.httpReqRules = compiled.httpRequest;
     this.httpResRules = compiled.httpResponse;
@@ -47,13 +55,15 @@ export class Frontend {
     this.resRulesUseRequest = rulesUseRequest(compiled.httpResponse);
     this.errorReplies = compiled.errorReplies;
     this.counters = new FrontendCounters();
+    this.tcpRules = compiled.tcpRules ?? null;
+    this.hasUseBackend = compiled.useBackends.length > 0;
     this.#compiled = compiled;
     this.#backends = backends;
   }
 
   /** True when the frontend's own maxconn is reached. */
   isFull(): boolean {
-    return this.cfg.maxconn > 0 && this.feconn >= this.cfg.maxconn;
+    return this.maxconn > 0 && this.feconn >= this.maxconn;
   }
 
   /**

@@ -7,7 +7,8 @@
 import type { AclTable, Condition } from "../acl/acl.ts";
 import type { ErrorReplies } from "../http/http_errors.ts";
 import type { ForwardFor, Rule } from "../http/http_rules.ts";
-import type { LogFormat } from "../log/log_format.ts";
+import type { LogLineFormat } from "../log/types.ts";
+import type { TcpRuleSet } from "../tcp/types.ts";
 
 /** A use_backend line, compiled. */
 export interface CompiledSwitchingRule {
@@ -25,7 +26,9 @@ export interface CompiledFrontend {
   httpResponse: Rule[];
   forwardFor: ForwardFor | null;
   /** The compiled log line format, null with `log: false`. */
-  logFormat: LogFormat | null;
+  logFormat: LogLineFormat | null;
   /** Error replies with the frontend's errorfile bodies. */
   errorReplies: ErrorReplies;
+  /** `tcp-request` rules (absent or null: none). */
+  tcpRules?: TcpRuleSet | null;
 }

@@ -35,7 +35,7 @@ import {
 import { applyForwardFor } from "./forwardfor.ts";
 import type { HttpStream } from "./http_stream.ts";
 import { abortTxn, countStatus, endQuietly, endTxn, httpError, localReply } from "./txn_end.ts";
-import { applyCookieRequest, applyCookieResponse } from "./persistence.ts";
+import { applyCookieRequest, applyCookieResponse, applyUseServer } from "./persistence.ts";
 import { applyRequestRules, applyResponseRules } from "./verdict.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import type { StatsConfig } from "../config/types.ts";
@@ -53,6 +53,7 @@ import {
 } from "../log/termination.ts";
 import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
+import { nameOf } from "./error_capture.ts";
 import { HDR_CONNECTION } from "./header_names.ts";
 import {
   BODY_CHUNKED,
@@ -124,6 +125,28 @@ function contiguousInput(s: HttpStream, ch: Channel, pos: Int32Array): Uint8Arra
 
 const POS = new Int32Array(2);
 
+/** Keeps a refused head for `show errors` when the process keeps them (cold path). */
+function captureError(
+  s: HttpStream,
+  dir: "request" | "response",
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  errAt: number,
+  reason: string,
+): void {
+  s.ctx.errorCaptures?.capture(
+    dir,
+    { frontend: s.fe.name, backend: nameOf(s.be), server: nameOf(s.srv) },
+    s.clientAddr,
+    buf,
+    start,
+    end,
+    errAt,
+    reason,
+  );
+}
+
 // ---------------------------------------------------------------------------
 // Request side
 
@@ -166,6 +189,7 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
     );
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
+      captureError(s, "request", buf, POS[0]!, POS[1]!, txn.req.errorOffset, txn.req.errorReason);
       httpError(s, txn.req.errorStatus || 400, SF_ERR_PRXCOND, SF_FINST_R, txn.req.errorReason);
       return ANA_ABORT;
     }
@@ -310,6 +334,7 @@ export function httpProcessReqBackend(s: HttpStream, req: Channel): number {
   const ed = s.txn!.reqEd;
   applyForwardFor(s, ed);
   applyCookieRequest(s, ed);
+  applyUseServer(s);
   // Connection mode, decided from the request; the response may still force a close.
   const feOpts = s.fe.cfg.options, beOpts = be.cfg.options;
   // During a soft stop the client is told to go elsewhere after this response.
@@ -486,6 +511,15 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
         // (the head parses the same way again on the next wake).
         if (res.sending()) return ANA_WAIT;
         s.countServerError();
+        captureError(
+          s,
+          "response",
+          buf,
+          POS[0]!,
+          POS[1]!,
+          txn.res.errorOffset,
+          txn.res.errorReason,
+        );
         httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, txn.res.errorReason);
         return ANA_ABORT;
       }

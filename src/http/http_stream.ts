@@ -12,11 +12,13 @@
 //
 // Only types: nothing here runs.
 
+import type { ErrorCaptures } from "./error_capture.ts";
 import type { Pools } from "../buf/pool.ts";
 import type { Channel } from "../channel/channel.ts";
 import type { BackendConfig, FrontendConfig, RuntimeConfig } from "../config/types.ts";
 import type { PeerAddr } from "../listener/protocol.ts";
 import type { SampleCtx } from "../sample/types.ts";
+import type { Condition } from "../acl/acl.ts";
 import type { StatsApplet } from "./applet.ts";
 import type { CookieConfig } from "./cookie.ts";
 import type { ErrorReplies } from "./http_errors.ts";
@@ -33,6 +35,8 @@ export interface HttpCtx {
   readonly stats: StatsApplet;
   /** Debug messages (`-d`): why the proxy answered. */
   readonly logger: { readonly debugEnabled: boolean; debug(msg: string): void };
+  /** Refused messages kept for the runtime API's `show errors`; absent = none kept. */
+  readonly errorCaptures?: ErrorCaptures;
 }
 
 /** A frontend as the HTTP layer sees it (frontend/frontend.ts). */
@@ -77,6 +81,10 @@ export interface HttpBackend {
   readonly resRulesUseRequest: boolean;
   /** Cookie persistence, null without a `cookie` line. */
   readonly cookie: CookieConfig | null;
+  /** `use-server SERVER [if|unless COND]` lines (conditions compiled without if/unless). */
+  readonly useServers: ReadonlyArray<
+    { readonly server: number; readonly cond: Condition | null; readonly unless: boolean }
+  >;
   readonly servers: readonly HttpServer[];
   readonly counters: { denied: number; deniedResp: number; readonly httpResp: number[] };
 }

@@ -45,6 +45,24 @@ export function applyCookieRequest(s: HttpStream, ed: HeadEditor): void {
 }
 
 /**
+ * `use-server` (HAProxy's process_server_rules()): unless a persistence
+ * cookie already named a usable server, the first line whose condition
+ * holds forces its server when it is usable; otherwise balancing chooses.
+ */
+export function applyUseServer(s: HttpStream): void {
+  const be = s.be!, txn = s.txn!;
+  const rules = be.useServers;
+  if (rules.length === 0 || txn.persistSrv !== null) return;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (r.cond !== null && r.cond.eval(txn.sample) === r.unless) continue;
+    const srv = be.servers[r.server];
+    if (srv !== undefined && srv.usable) txn.persistSrv = srv;
+    return;
+  }
+}
+
+/**
  * Response side: insert tells the client its server (unless the request
  * already named it), rewrite/prefix edit the server's own Set-Cookie.
  */

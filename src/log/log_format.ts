@@ -69,13 +69,25 @@ function p2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
 
-/** HAProxy's date format: 24/Nov/2026:16:20:01.123 (local time). */
+/** The last date formatted, and its second's text up to the dot: most lines reuse them. */
+const dateCache = { ms: -1, text: "", sec: -1, secText: "" };
+
+/** HAProxy's date format: 24/Nov/2026:16:20:01.123 (local time), built once per second/ms. */
 export function formatLogDate(ms: number): string {
-  const d = new Date(ms);
-  const msx = d.getMilliseconds();
-  return `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${
-    p2(d.getMinutes())
-  }:${p2(d.getSeconds())}.${msx < 10 ? "00" : msx < 100 ? "0" : ""}${msx}`;
+  const c = dateCache;
+  if (ms === c.ms) return c.text;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== c.sec) {
+    const d = new Date(sec * 1000);
+    c.sec = sec;
+    c.secText = `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${
+      p2(d.getHours())
+    }:${p2(d.getMinutes())}:${p2(d.getSeconds())}.`;
+  }
+  const msx = ms - sec * 1000;
+  c.ms = ms;
+  c.text = c.secText + (msx < 10 ? "00" : msx < 100 ? "0" : "") + msx;
+  return c.text;
 }
 
 /**
@@ -241,6 +253,52 @@ type VarName = keyof typeof VARS;
 
 export class LogFormatError extends SyntaxError {}
 
+/**
+ * One part compiled into a function that renders it, the variable's kind and
+ * options decided once: a line is the concatenation of its parts' results.
+ */
+function partRenderer(p: Part): (c: LogContext) => string {
+  if (p.v === null) {
+    const lit = p.lit;
+    return () => lit;
+  }
+  const def: VarDef = VARS[p.v];
+  const get = def.get;
+  const quote = p.quote;
+  switch (def.kind) {
+    case "num":
+    case "raw":
+      return (c) => String(get(c));
+    case "line":
+      return quote ? (c) => `"${get(c)}"` : (c) => String(get(c));
+    case "port": {
+      const none = quote ? '""' : "-";
+      if (p.hex) {
+        return (c) => {
+          const val = get(c) as number | null;
+          return val === null ? none : hex2((val >> 8) & 255) + hex2(val & 255);
+        };
+      }
+      return (c) => {
+        const val = get(c);
+        return val === null ? none : String(val);
+      };
+    }
+    case "ip":
+    case "text": {
+      const hex = def.kind === "ip" && p.hex;
+      const empty = quote ? '""' : "-";
+      return (c) => {
+        const s = String(get(c) ?? "");
+        const h = hex && s !== "" ? ipHex(s) : null;
+        if (h !== null) return h;
+        if (s === "") return empty;
+        return quote ? `"${s}"` : s;
+      };
+    }
+  }
+}
+
 /** Options a compiled format depends on. */
 export interface LogFormatOptions {
   /** The frontend's mode: HTTP-only variables are refused in "tcp". Default "http". */
@@ -251,6 +309,8 @@ export interface LogFormatOptions {
 export class LogFormat {
   readonly source: string;
   #parts: Part[];
+  /** The parts compiled into one function each, called in order by render(). */
+  #fns: Array<(c: LogContext) => string>;
 
   /**
    * Compiles `fmt`; throws LogFormatError naming the unknown variable, an
@@ -314,44 +374,14 @@ export class LogFormat {
       i = k;
     }
     if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
+    this.#fns = this.#parts.map(partRenderer);
   }
 
   /** Renders one line for a finished session. */
   render(c: LogContext): string {
+    const fns = this.#fns;
     let out = "";
-    for (const p of this.#parts) {
-      if (p.v === null) {
-        out += p.lit;
-        continue;
-      }
-      const def: VarDef = VARS[p.v];
-      const val = def.get(c);
-      switch (def.kind) {
-        case "num":
-          out += String(val);
-          break;
-        case "raw":
-          out += String(val);
-          break;
-        case "line":
-          out += p.quote ? `"${val}"` : String(val);
-          break;
-        case "port":
-          if (val === null) out += p.quote ? '""' : "-";
-          else if (p.hex) out += hex2(((val as number) >> 8) & 255) + hex2((val as number) & 255);
-          else out += String(val);
-          break;
-        case "ip":
-        case "text": {
-          const s = String(val ?? "");
-          const h = def.kind === "ip" && p.hex && s !== "" ? ipHex(s) : null;
-          if (h !== null) out += h;
-          else if (s === "") out += p.quote ? '""' : "-";
-          else out += p.quote ? `"${s}"` : s;
-          break;
-        }
-      }
-    }
+    for (let i = 0; i < fns.length; i++) out += fns[i]!(c);
     return out;
   }
 }

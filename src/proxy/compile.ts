@@ -18,7 +18,11 @@ import { type CookieConfig, parseCookieConfig } from "../http/cookie.ts";
 import { ERRORFILE_CODES, ErrorReplies } from "../http/http_errors.ts";
 import { compileRules, type ForwardFor, forwardforHeader } from "../http/http_rules.ts";
 import { HTTPLOG_FORMAT, LogFormat, LogFormatError, TCPLOG_FORMAT } from "../log/log_format.ts";
+import { JsonLogFormat } from "../log/log_json.ts";
+import type { LogLineFormat } from "../log/types.ts";
+import { logTargetList } from "../config/log_target.ts";
 import { BalanceArgsError, balanceDefaults, parseBalanceArgs } from "../config/balance.ts";
+import { compileTcpRules, compileUseServers } from "../tcp/tcp_rules.ts";
 import type {
   BackendConfig,
   CompiledBalance,
@@ -71,21 +75,24 @@ export function compileConfig(
     for (const e of req.errors) err(e.line, e.col, `${base}.http-request`, e.message);
     const res = compileRules(fe.httpResponse, acls, "response", opts);
     for (const e of res.errors) err(e.line, e.col, `${base}.http-response`, e.message);
-    let logFormat: LogFormat | null = null;
+    const tcp = compileTcpRules(fe.tcpRequest ?? [], acls, { backend: false, servers: [] });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
+    let logFormat: LogLineFormat | null = null;
     if (!fe.noLog) {
       const fmt = fe.logFormat?.text ??
         (fe.mode === "http" ? HTTPLOG_FORMAT : TCPLOG_FORMAT);
       try {
         // HTTP-only variables (%r, %HM, %TR...) are refused in a TCP-mode frontend, as HAProxy.
-        logFormat = new LogFormat(fmt, { mode: fe.mode === "http" ? "http" : "tcp" });
+        const mode = fe.mode === "http" ? "http" : "tcp";
+        logFormat = fmt.trim() === "json" ? new JsonLogFormat(mode) : new LogFormat(fmt, { mode });
       } catch (e) {
         if (!(e instanceof LogFormatError)) throw e;
         // Only a custom format can fail: the built-in ones are known good.
         const at = fe.logFormat ?? { line: 0, col: 0 };
         err(at.line, at.col, `${base}.log-format`, e.message);
       }
-      // With `log: none` no line is rendered at all (a line per request costs).
-      if (cfg.global.log === "none") logFormat = null;
+      // Without a target no line is rendered at all (a line per request costs).
+      if ((fe.logTargets ?? logTargetList(cfg.global.log)).length === 0) logFormat = null;
     }
     const files = new Map<number, Uint8Array>();
     fe.errorFiles.forEach((l, i) => {
@@ -127,6 +134,7 @@ export function compileConfig(
       httpResponse: res.rules,
       forwardFor: forwardFor(fe, `${base}.option`, err),
       logFormat,
+      tcpRules: tcp.rules,
     };
   });
 
@@ -153,6 +161,11 @@ export function compileConfig(
       err(0, 0, `${base}.balance`, e.message);
       balance = balanceDefaults(be.balance.algo, be.balance.hashType);
     }
+    const names = be.servers.map((s) => s.name);
+    const tcp = compileTcpRules(be.tcpRequest ?? [], acls, { backend: true, servers: names });
+    for (const e of tcp.errors) err(e.line, e.col, `${base}.tcp-request`, e.message);
+    const us = compileUseServers(be.useServer ?? [], acls, names);
+    for (const e of us.errors) err(e.line, e.col, `${base}.use-server`, e.message);
     let cookie: CookieConfig | null = null;
     if (be.cookie !== null) {
       const c = parseCookieConfig(be.cookie.text);
@@ -165,6 +178,8 @@ export function compileConfig(
       httpResponse: res.rules,
       forwardFor: forwardFor(be, `${base}.option`, err),
       cookie,
+      tcpRules: tcp.rules,
+      useServers: us.rules,
     };
   });
   return { compiled: { frontends, backends }, issues };

@@ -74,9 +74,12 @@ class H2Session implements H2Owner {
   }
 
   log(message: string): void {
-    const r = this.remote;
+    const r = this.remote, fe = this.#fe;
+    // The frontend's log targets, as its other lines (none with `log: false`).
+    if (fe.logFormat === null) return;
     this.#p.logger.session(
-      `${r.ip}:${r.port} [${formatLogDate(Date.now())}] ${this.#fe.name} ${message}`,
+      `${r.ip}:${r.port} [${formatLogDate(Date.now())}] ${fe.name} ${message}`,
+      fe.id,
     );
   }
 

@@ -10,13 +10,15 @@ import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
 import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
+import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
-import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
+import type { AcceptedConn, Conn, PeerAddr, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
 import { LI_FULL, LI_LIMITED } from "../listener/types.ts";
 import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
+import { type CliServer, type CliSession, startCli } from "../cli/mod.ts";
 import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
@@ -25,6 +27,7 @@ import { compileConfig, type CompiledConfig } from "./compile.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
+import { acceptHandshake, needsHandshake } from "../stream/session_accept.ts";
 import { VERSION } from "../version.ts";
 import { acceptH2, type H2Process } from "./h2_accept.ts";
 import type { H2Conn } from "../mux/h2_conn.ts";
@@ -48,14 +51,22 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
   readonly stats: StatsApplet;
   /** Live HTTP/2 client connections (h2_accept.ts). */
   readonly h2Conns: Set<H2Conn> = new Set();
-  readonly maxconn: number;
-  readonly maxaccept: number;
+  maxconn: number;
+  maxaccept: number;
+  /** The budget of parked server connections every server shares. */
+  readonly idleBudget: IdleBudget;
+  /** Reloads the configuration file (set by main.ts; the runtime API's `reload`). */
+  reloader: { reload(): Promise<{ ok: boolean; messages: string[] }> } | null;
   actconn: number;
   killing: boolean;
   /** Soft stop in progress: listeners closed, waiting for sessions to end. */
   stopping: boolean;
   /** Health checks, started once the listeners are bound. */
   checks: CheckManager | null;
+  /** The runtime API socket, when `global.stats.socket` is set and the process started. */
+  cli: CliServer | null;
+  /** Refused requests and responses kept for the runtime API's `show errors`. */
+  readonly errorCaptures: ErrorCaptures;
   /** Epoch ms of the start (stats uptime). */
   readonly startedAt: number;
   #onIdle: (() => void) | null;
@@ -104,10 +115,15 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     this.pools.big.onIdleSlab = armTrim;
     this.pools.small.onIdleSlab = armTrim;
     this.pools.bulk.onIdleSlab = armTrim;
-    this.logger = new Logger(cfg.global.log, opts.quiet, opts.debug);
+    this.logger = new Logger(
+      cfg.global.log,
+      opts.quiet,
+      opts.debug,
+      cfg.frontends.map((f) => f.logTargets),
+    );
     // Parked server connections, all servers together: half of maxconn
     // (HAProxy keeps idle ones within a quarter of its descriptors).
-    const idle = IdleBudget.forMaxconn(cfg.global.maxconn);
+    const idle = this.idleBudget = IdleBudget.forMaxconn(cfg.global.maxconn);
     this.backends = cfg.backends.map((b, i) => new Backend(i, b, cc.backends[i]!, idle));
     this.frontends = cfg.frontends.map((f, i) =>
       new Frontend(i, f, cc.frontends[i]!, this.backends)
@@ -119,10 +135,13 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     this.stats = statsApplet(this);
     this.maxconn = cfg.global.maxconn;
     this.maxaccept = cfg.global.maxaccept;
+    this.reloader = null;
     this.actconn = 0;
     this.killing = false;
     this.stopping = false;
     this.checks = null;
+    this.cli = null;
+    this.errorCaptures = new ErrorCaptures();
     this.startedAt = Date.now();
     this.#onIdle = null;
     this.#lastAcceptError = 0;
@@ -142,6 +161,16 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
         // binds the OS error alone does not say which one failed.
         const msg = e instanceof Error ? e.message : String(e);
         throw new Error(`frontend '${l.fe.name}': cannot bind ${l.addrName()}: ${msg}`);
+      }
+    }
+    // The runtime API socket binds with the listeners: all or nothing.
+    const sock = this.cfg.global.statsSocket;
+    if (sock !== undefined) {
+      try {
+        this.cli = startCli(this, sock, this.logger);
+      } catch (e) {
+        for (const l of this.listeners) l.stop();
+        throw new Error(`cannot bind the stats socket: ${e instanceof Error ? e.message : e}`);
       }
     }
     for (const l of this.listeners) {
@@ -174,18 +203,12 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     try {
       // A unix-socket peer has no port: HAProxy logs the listener's id instead.
       const unix = a.remote.ip === "unix";
-      if (l.bindCfg.proto === "h2") {
-        const id = { ip: "unix", port: l.id };
-        acceptH2(this, fe, a.conn, unix ? id : a.remote, unix ? id : a.local);
-        return;
-      }
-      new Stream(
-        this,
-        fe,
-        a.conn,
-        unix ? { ip: "unix", port: l.id } : a.remote,
-        unix ? { ip: "unix", port: l.id } : a.local,
-      );
+      const remote = unix ? { ip: "unix", port: l.id } : a.remote;
+      const local = unix ? { ip: "unix", port: l.id } : a.local;
+      // tcp-request connection rules, a PROXY header: before the stream (session_accept.ts).
+      if (needsHandshake(l)) acceptHandshake(this, l, a.conn, remote, local);
+      else if (l.bindCfg.proto === "h2") acceptH2(this, fe, a.conn, remote, local);
+      else new Stream(this, fe, a.conn, remote, local);
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
@@ -194,6 +217,10 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
       } catch { /* ignore */ }
       this.sessionEnded(fe);
     }
+  }
+
+  startH2(fe: Frontend, conn: Conn, remote: PeerAddr, local: PeerAddr): void {
+    acceptH2(this, fe, conn, remote, local);
   }
 
   acceptError(l: Listener<Frontend>, e: unknown, resource: boolean): void {
@@ -225,12 +252,23 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
   }
 
+  /** The live sessions, newest first (runtime API `show sess`, `shutdown session`). */
+  liveSessions(): Iterable<CliSession> {
+    return this.sessions.toArray() as Stream[];
+  }
+
+  /** The kept error snapshots (runtime API `show errors`). */
+  errorSnapshots(): readonly ErrorSnapshot[] {
+    return this.errorCaptures.list();
+  }
+
   /** Soft stop: stop listening, let sessions finish; resolves when none is left. */
   softStop(): Promise<void> {
     this.stopping = true;
     void this.checks?.stop();
     this.logger.notice("soft stop: listeners closed, waiting for sessions to end");
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     // Idle keep-alive connections close now; busy ones after their response.
     for (const s of this.sessions.toArray()) s.softStop();
     for (const h of [...this.h2Conns]) h.softStop();
@@ -243,6 +281,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     this.killing = true;
     void this.checks?.stop();
     for (const l of this.listeners) l.stop();
+    this.cli?.close();
     this.logger.flush();
   }
 }

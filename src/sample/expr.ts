@@ -20,6 +20,7 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_PAYLOAD,
 } from "./types.ts";
 
 /** Splits a fetch expression into name, arguments (null without parens) and converters. */
@@ -77,6 +78,7 @@ export function buildFetch(
   let arg = "";
   let occ = 0;
   let delim = "&";
+  let off = 0, len = 0;
   const a = args ?? [];
   switch (fd.args) {
     case SMP_ARG_NONE:
@@ -113,6 +115,14 @@ export function buildFetch(
         delim = a[1] as string;
       }
       break;
+    case SMP_ARG_PAYLOAD: {
+      if (a.length !== 2 || !/^\d{1,9}$/.test(a[0]!) || !/^\d{1,9}$/.test(a[1]!)) {
+        return { error: `expected ${fd.name}(OFFSET,LENGTH) with two integers in '${text}'` };
+      }
+      off = Number(a[0]);
+      len = Number(a[1]);
+      break;
+    }
   }
   const ids: number[] = [];
   let type = fd.out;
@@ -129,7 +139,17 @@ export function buildFetch(
     ids.push(cd.id);
     type = cd.out;
   }
-  return Object.freeze({ def: fd, arg, occ, delim, convs: Object.freeze(ids), type, text });
+  return Object.freeze({
+    def: fd,
+    arg,
+    occ,
+    delim,
+    off,
+    len,
+    convs: Object.freeze(ids),
+    type,
+    text,
+  });
 }
 
 /**

@@ -12,6 +12,7 @@
 // SampleCtx is the only way in.
 
 import { convert } from "./converters.ts";
+import { payloadBytes, PL_MISSING, sslAlpn, sslHelloType, sslSni, sslVersion } from "./payload.ts";
 import {
   type Fetch,
   type FetchDef,
@@ -21,6 +22,7 @@ import {
   SMP_ARG_HDR_NAME,
   SMP_ARG_NONE,
   SMP_ARG_PARAM,
+  SMP_ARG_PAYLOAD,
   SMP_SIDE_CTX,
   SMP_SIDE_REQ,
   SMP_SIDE_RES,
@@ -29,6 +31,7 @@ import {
   SMP_T_IP,
   SMP_T_STR,
   SMP_USE_CONN,
+  SMP_USE_L4REQ,
   SMP_USE_REQ,
   SMP_USE_RES,
   SMP_USE_SIDE,
@@ -62,8 +65,15 @@ const FETCH_STATUS = 18;
 const FETCH_LV_HQ = 19;
 /** Log-format `%HV`: "HTTP/1.1". */
 const FETCH_LV_HV = 20;
+// Layer-4 request content (payload.ts), tcp-request content rules only.
+const FETCH_REQ_LEN = 21;
+const FETCH_REQ_PAYLOAD = 22;
+const FETCH_SSL_HELLO_TYPE = 23;
+const FETCH_SSL_VER = 24;
+const FETCH_SSL_SNI = 25;
+const FETCH_SSL_ALPN = 26;
 /** fc_http_major: 2 when the client speaks HTTP/2, else 1. */
-const FETCH_FC_HTTP_MAJOR = 21;
+const FETCH_FC_HTTP_MAJOR = 27;
 
 /** The fields a table entry may leave out, with their defaults. */
 interface FetchDefaults {
@@ -101,6 +111,32 @@ const RES = SMP_USE_RES;
 const SIDE = SMP_USE_SIDE;
 /** Valid in both directions. */
 const BOTH = SMP_VAL_REQ | SMP_VAL_RES;
+
+/**
+ * A layer-4 payload fetch and its deprecated alias: valid on requests, it
+ * reads the tcp-request content buffer (null elsewhere).
+ */
+function l4Fetch(
+  name: string,
+  id: number,
+  out: number,
+  alias: string | null,
+  doc: string,
+): FetchDef[] {
+  const d = {
+    id,
+    out,
+    use: SMP_USE_L4REQ,
+    // Valid everywhere a request exists; outside tcp-request rules there is no content: not found.
+    val: BOTH,
+    args: id === FETCH_REQ_PAYLOAD ? SMP_ARG_PAYLOAD : SMP_ARG_NONE,
+    multi: id === FETCH_SSL_ALPN,
+    derive: out === SMP_T_STR,
+  };
+  const defs = [fetchDef({ name, doc, ...d })];
+  if (alias !== null) defs.push(fetchDef({ name: alias, doc: `alias of ${name}`, ...d }));
+  return defs;
+}
 
 /** The fetch table (HAProxy names). Aliases point at the same id. */
 export const FETCHES: readonly FetchDef[] = Object.freeze([
@@ -370,6 +406,30 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     side: SMP_SIDE_RES,
     doc: "response header line count",
   }),
+  ...l4Fetch("req.len", FETCH_REQ_LEN, I, "req_len", "bytes of request data received so far"),
+  ...l4Fetch(
+    "req.payload",
+    FETCH_REQ_PAYLOAD,
+    S,
+    null,
+    "bytes of the request data: req.payload(OFFSET,LENGTH), LENGTH 0 = to the end",
+  ),
+  ...l4Fetch(
+    "req.ssl_hello_type",
+    FETCH_SSL_HELLO_TYPE,
+    I,
+    "req_ssl_hello_type",
+    "type of the first TLS handshake message (1: ClientHello)",
+  ),
+  ...l4Fetch(
+    "req.ssl_ver",
+    FETCH_SSL_VER,
+    I,
+    "req_ssl_ver",
+    "TLS version of the ClientHello, (major << 16) + minor",
+  ),
+  ...l4Fetch("req.ssl_sni", FETCH_SSL_SNI, S, "req_ssl_sni", "server name of the ClientHello"),
+  ...l4Fetch("req.ssl_alpn", FETCH_SSL_ALPN, S, null, "ALPN protocol names of the ClientHello"),
   fetchDef({
     name: "status",
     id: FETCH_STATUS,
@@ -473,6 +533,11 @@ export function fetchAll(ctx: SampleCtx, f: Fetch, out: string[]): number {
     case FETCH_URL_PARAM: {
       const q = ctx.query();
       if (q !== null) paramValues(q, f.arg, f.delim, out);
+      break;
+    }
+    case FETCH_SSL_ALPN: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d !== null && sslAlpn(d, out) === PL_MISSING) ctx.markMayChange?.();
       break;
     }
     default: {
@@ -590,6 +655,43 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
     }
     case FETCH_LV_HV:
       return "HTTP/" + ctx.reqVer();
+    case FETCH_REQ_LEN: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d === null) return null;
+      // Always volatile: more data changes it (HAProxy's req.len).
+      ctx.markMayChange?.();
+      v = String(d.length);
+      if (f.convs.length === 0) return d.length;
+      break;
+    }
+    case FETCH_REQ_PAYLOAD:
+    case FETCH_SSL_HELLO_TYPE:
+    case FETCH_SSL_VER:
+    case FETCH_SSL_SNI: {
+      const d = ctx.reqContent?.() ?? null;
+      if (d === null) return null;
+      const id = f.def.id;
+      const r = id === FETCH_REQ_PAYLOAD
+        ? payloadBytes(d, f.off, f.len)
+        : id === FETCH_SSL_SNI
+        ? sslSni(d)
+        : id === FETCH_SSL_HELLO_TYPE
+        ? sslHelloType(d)
+        : sslVersion(d, Number.MAX_SAFE_INTEGER);
+      if (r === PL_MISSING) ctx.markMayChange?.();
+      if (typeof r === "number") {
+        if (r < 0 || id === FETCH_REQ_PAYLOAD || id === FETCH_SSL_SNI) return null;
+        if (f.convs.length === 0) return r;
+        v = String(r);
+        break;
+      }
+      v = r;
+      break;
+    }
+    case FETCH_SSL_ALPN: {
+      const n = fetchAll(ctx, f, SCRATCH);
+      return n === 0 ? null : SCRATCH[0] as string;
+    }
     case FETCH_HDR:
     case FETCH_FHDR:
     case FETCH_URL_PARAM: {

@@ -42,6 +42,18 @@ export interface SampleCtx {
   srcPort(): number;
   dst(): string;
   dstPort(): number;
+  /**
+   * Layer-4 content (tcp-request content rules): the request bytes received
+   * so far, contiguous; absent or null where there is no such buffer (HTTP
+   * rules). Payload fetches (`req.len`, `req.payload`, `req.ssl_*`) read it.
+   */
+  reqContent?(): Uint8Array | null;
+  /**
+   * A payload fetch could not answer yet and more data may change that
+   * (HAProxy's SMP_F_MAY_CHANGE): the rule being evaluated waits for more
+   * data unless the evaluation is final. Absent: nothing waits.
+   */
+  markMayChange?(): void;
 }
 
 /** One sample: a byte string, an integer, a boolean, or null when it does not exist. */
@@ -73,12 +85,15 @@ export const SMP_USE_REQ = 0x2;
 export const SMP_USE_RES = 0x4;
 /** Reads the head of the side being evaluated (`hdr`, `fhdr`). */
 export const SMP_USE_SIDE = 0x8;
+/** Reads the layer-4 request content (`req.len`, `req.payload`, `req.ssl_*`). */
+export const SMP_USE_L4REQ = 0x10;
 
 const USE_NAMES: ReadonlyArray<readonly [number, string]> = [
   [SMP_USE_CONN, "CONN"],
   [SMP_USE_REQ, "REQ"],
   [SMP_USE_RES, "RES"],
   [SMP_USE_SIDE, "SIDE"],
+  [SMP_USE_L4REQ, "L4REQ"],
 ];
 
 /** "REQ|RES" for SMP_USE_* bits ("0" when none), for debugging and messages. */
@@ -116,6 +131,8 @@ export const SMP_ARG_HDR = 1;
 export const SMP_ARG_HDR_NAME = 2;
 /** `(name[,delim])`: query parameter and optional delimiter. */
 export const SMP_ARG_PARAM = 3;
+/** `(offset,length)`: a byte range of the payload (length 0: to the end of what is there). */
+export const SMP_ARG_PAYLOAD = 4;
 
 // Which head a header fetch reads.
 
@@ -183,6 +200,9 @@ export interface Fetch {
   readonly occ: number;
   /** url_param delimiter. */
   readonly delim: string;
+  /** Payload offset and length (`req.payload(off,len)`); 0 otherwise. */
+  readonly off: number;
+  readonly len: number;
   /** Converter ids (ConverterDef.id), applied in order. */
   readonly convs: readonly number[];
   /** Output type after converters. */

@@ -124,6 +124,11 @@ const FRONTEND_METRICS: ReadonlyArray<Metric<FrontendStats>> = [
   c("frontend_bytes_in_total", "Total number of request bytes received.", (f) => f.bytesIn),
   c("frontend_bytes_out_total", "Total number of response bytes sent.", (f) => f.bytesOut),
   c("frontend_requests_denied_total", "Total number of denied requests.", (f) => f.deniedRequests),
+  c(
+    "frontend_denied_connections_total",
+    'Total number of requests denied by "tcp-request connection" rules.',
+    (f) => f.deniedConnections,
+  ),
   c("frontend_request_errors_total", "Total number of request errors.", (f) => f.requestErrors),
   c(
     "frontend_http_requests_total",

@@ -39,6 +39,8 @@ export interface FrontendCountersSource {
   readonly denied: number;
   /** Responses denied by http-response rules (absent = 0). */
   readonly deniedResp?: number;
+  /** Connections rejected by tcp-request connection rules (absent = 0). */
+  readonly deniedConn?: number;
   readonly errors: number;
   readonly httpReqs: number;
   /** Responses by status class: index 1..5 = 1xx..5xx, 0 = other. */
@@ -102,6 +104,8 @@ export interface BackendSource<S extends ServerSource = ServerSource> {
 export interface FrontendSource {
   readonly name: string;
   readonly cfg: { readonly mode: ProxyMode; readonly maxconn: number };
+  /** The limit now, when it can change at run time (absent = cfg.maxconn). */
+  readonly maxconn?: number;
   readonly feconn: number;
   readonly counters: FrontendCountersSource;
 }
@@ -124,6 +128,8 @@ export interface SnapshotSource<S extends ServerSource = ServerSource> {
   readonly maxconn: number;
   /** Soft or hard stop in progress: frontends report STOP. */
   readonly stopping?: boolean;
+  /** Log messages sent and dropped (src/log's Logger.counters). */
+  readonly logger?: { readonly counters: { readonly sent: number; readonly dropped: number } };
   readonly killing?: boolean;
   /** The data, idle and (optional) bulk buffer pools. */
   readonly pools: {
@@ -219,6 +225,9 @@ export interface ProcessStats {
   pool: PoolStats;
   smallPool: PoolStats;
   bulkPool: PoolStats | null;
+  /** Log messages sent, and dropped because a log target was too slow (HAProxy's DroppedLogs). */
+  logSent: number;
+  logDropped: number;
 }
 
 export interface FrontendStats {
@@ -235,6 +244,8 @@ export interface FrontendStats {
   bytesOut: number;
   deniedRequests: number;
   deniedResponses: number;
+  /** Connections rejected by tcp-request connection rules (HAProxy's dcon). */
+  deniedConnections: number;
   requestErrors: number;
   httpRequests: number;
   httpResponses: HttpResponses;
@@ -365,6 +376,8 @@ export function buildSnapshot<S extends ServerSource>(
       pool: p.pools.big.stats(),
       smallPool: p.pools.small.stats(),
       bulkPool: p.pools.bulk?.stats() ?? null,
+      logSent: p.logger?.counters.sent ?? 0,
+      logDropped: p.logger?.counters.dropped ?? 0,
     },
     frontends: p.frontends.map((fe) => frontendStats(fe, p.maxconn, stopping)),
     backends: p.backends.map((be) => backendStats(be, startedAt, checks)),
@@ -377,7 +390,7 @@ function frontendStats(
   stopping: boolean,
 ): FrontendStats {
   const c = fe.counters;
-  const own = fe.cfg.maxconn;
+  const own = fe.maxconn ?? fe.cfg.maxconn;
   return {
     name: fe.name,
     mode: fe.cfg.mode,
@@ -390,6 +403,7 @@ function frontendStats(
     bytesOut: c.bytesOut,
     deniedRequests: c.denied,
     deniedResponses: c.deniedResp ?? 0,
+    deniedConnections: c.deniedConn ?? 0,
     requestErrors: c.errors,
     httpRequests: c.httpReqs,
     httpResponses: responses(c.httpResp),

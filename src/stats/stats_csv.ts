@@ -101,7 +101,9 @@ export const CSV_COLUMNS = [
 
 export type CsvColumn = typeof CSV_COLUMNS[number];
 
-type Row = Partial<Record<CsvColumn, string | number>>;
+/** One CSV line as fields; an absent field is empty. */
+export type CsvRow = Partial<Record<CsvColumn, string | number>>;
+type Row = CsvRow;
 
 /** HAProxy's `type` field values. */
 const TYPE_FRONTEND = 0;
@@ -138,16 +140,26 @@ function http(r: Row, h: HttpResponses): void {
  */
 export function renderStatsCsv(snap: StatsSnapshot): string {
   let out = "# " + CSV_COLUMNS.join(",") + ",\n";
+  for (const r of statsCsvRows(snap)) out += line(r);
+  return out;
+}
+
+/**
+ * The rows of renderStatsCsv() as field maps (a field absent = empty), in
+ * the same order; the runtime API's `show stat typed|json` encode them.
+ */
+export function statsCsvRows(snap: StatsSnapshot): CsvRow[] {
+  const rows: CsvRow[] = [];
   let iid = 0;
-  for (const fe of snap.frontends) out += line(frontendRow(fe, ++iid));
+  for (const fe of snap.frontends) rows.push(frontendRow(fe, ++iid));
   for (const be of snap.backends) {
     iid++;
     be.servers.forEach((srv, i) => {
-      out += line(serverRow(be, srv, iid, i + 1, snap.process.now));
+      rows.push(serverRow(be, srv, iid, i + 1, snap.process.now));
     });
-    out += line(backendRow(be, iid));
+    rows.push(backendRow(be, iid));
   }
-  return out;
+  return rows;
 }
 
 function frontendRow(fe: FrontendStats, iid: number): Row {

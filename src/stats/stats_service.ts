@@ -8,7 +8,7 @@
 // (statsApplet()); they never import this file.
 
 import type { Server } from "../backend/server.ts";
-import { setDrain, setMaint, setReady, setWeight, statsCheckState } from "../check/mod.ts";
+import { statsCheckState } from "../check/mod.ts";
 import type { StatsConfig } from "../config/types.ts";
 import type { AppletReply, StatsApplet, StatsTarget } from "../http/applet.ts";
 import { parseAdminForm } from "./admin.ts";
@@ -17,6 +17,7 @@ import { type BackendSource, buildSnapshot, type SnapshotSource } from "./snapsh
 import { renderStatsCsv } from "./stats_csv.ts";
 import { renderStatsJson } from "./stats_json.ts";
 import { renderStatsHtml } from "./stats_page.ts";
+import { type AdminBackend, findServer, setServerState, setServerWeight } from "./server_admin.ts";
 
 /**
  * What the applet reads and changes of the process (src/proxy/process.ts's
@@ -24,7 +25,7 @@ import { renderStatsHtml } from "./stats_page.ts";
  * balancers, told when an admin action changes a server.
  */
 export interface StatsSource extends SnapshotSource<Server> {
-  readonly backends: readonly (BackendSource<Server> & { readonly lb: { update(): void } })[];
+  readonly backends: readonly (BackendSource<Server> & AdminBackend)[];
 }
 
 /** The stats applet of a process, as the HTTP analysers call it (StatsApplet). */
@@ -79,19 +80,14 @@ export function statsReply(
     const a = parseAdminForm(body);
     if ("error" in a) message = a.error;
     else {
-      const be = ctx.backends.find((b) => b.name === a.backend);
-      const srv = be?.servers.find((s) => s.name === a.server);
-      if (srv === undefined) message = `No server ${a.backend}/${a.server}`;
+      // The same code as the runtime API's `set server` (server_admin.ts).
+      const found = findServer(ctx.backends, `${a.backend}/${a.server}`);
+      if ("msg" in found) message = `No server ${a.backend}/${a.server}`;
       else {
-        const ok = a.action === "drain"
-          ? setDrain(srv, true)
-          : a.action === "maint"
-          ? setMaint(srv, true)
-          : a.action === "weight"
-          ? setWeight(srv, a.weight)
-          : setReady(srv);
-        if (ok) be!.lb.update();
-        message = ok ? `${a.backend}/${a.server}: ${a.action} done` : `${a.action} refused`;
+        const r = a.action === "weight"
+          ? setServerWeight(found.be, found.srv, String(a.weight))
+          : setServerState(found.be, found.srv, a.action);
+        message = r.ok ? `${a.backend}/${a.server}: ${a.action} done` : `${a.action} refused`;
       }
     }
   }

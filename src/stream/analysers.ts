@@ -9,7 +9,10 @@ import {
   AN_REQ_HTTP_PROCESS_BE,
   AN_REQ_HTTP_PROCESS_FE,
   AN_REQ_HTTP_XFER_BODY,
+  AN_REQ_INSPECT_BE,
+  AN_REQ_INSPECT_FE,
   AN_REQ_SWITCHING_RULES,
+  AN_REQ_TCP_SWITCHING,
   AN_REQ_WAIT_HTTP,
   AN_RES_HTTP_PROCESS_BE,
   AN_RES_HTTP_XFER_BODY,
@@ -27,11 +30,22 @@ import {
   httpWaitForRequest,
   httpWaitForResponse,
 } from "../http/http_ana.ts";
+import { tcpInspectBe, tcpInspectFe, tcpSwitchingRules } from "../tcp/tcp_inspect.ts";
+import type { TcpStream } from "../tcp/types.ts";
 
-export type Analyser = (s: HttpStream, ch: Channel) => number;
+/** What the analysers drive: the stream, as the HTTP and the TCP layers see it. */
+export type AnalysedStream = HttpStream & TcpStream;
 
-/** Request analysers, in the order they run. */
+export type Analyser = (s: AnalysedStream, ch: Channel) => number;
+
+/**
+ * Request analysers, in the order they run. The TCP ones (a TCP-mode stream
+ * with layer-4 rules) and the HTTP ones are never set on the same stream.
+ */
 export const REQ_ANALYSERS: ReadonlyArray<readonly [number, Analyser]> = [
+  [AN_REQ_INSPECT_FE, tcpInspectFe],
+  [AN_REQ_TCP_SWITCHING, tcpSwitchingRules],
+  [AN_REQ_INSPECT_BE, tcpInspectBe],
   [AN_REQ_WAIT_HTTP, httpWaitForRequest],
   [AN_REQ_HTTP_PROCESS_FE, httpProcessReqFrontend],
   [AN_REQ_SWITCHING_RULES, httpProcessSwitchingRules],
@@ -48,7 +62,7 @@ export const RES_ANALYSERS: ReadonlyArray<readonly [number, Analyser]> = [
 
 /** Runs the analysers of `ch` whose bits are set, in order; returns the last result. */
 export function runAnalysers(
-  s: HttpStream,
+  s: AnalysedStream,
   ch: Channel,
   table: ReadonlyArray<readonly [number, Analyser]>,
 ): number {

@@ -48,6 +48,8 @@ import {
   AN_RES_WAIT_HTTP,
 } from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
+import { tcpHttpInspect, tcpStreamStart } from "../tcp/tcp_inspect.ts";
+import { connectServer } from "./server_connect.ts";
 import { isResourceError } from "../listener/listener.ts";
 import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import { sessionLogContext } from "../log/session_log.ts";
@@ -195,20 +197,18 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // backend to be chosen by the switching rules.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port);
-      this.req.analysers = AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY;
+      this.req.analysers = (AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY) | tcpHttpInspect(fe);
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
       this.req.shrinkAfterBurst = true;
     } else {
-      // TCP mode: no analysers, both channels forward everything, and a FIN on
+      // TCP mode: both channels forward everything (the request once its layer-4
+      // rules and use_backend are done, if any: tcp/tcp_inspect.ts), and a FIN on
       // one side is passed to the other once the data before it is out.
-      this.req.toForward = CHN_INFINITE_FORWARD;
       this.res.toForward = CHN_INFINITE_FORWARD;
       this.req.flags |= CF_AUTO_CLOSE;
       this.res.flags |= CF_AUTO_CLOSE;
-      const beIdx = fe.cfg.defaultBackend;
-      if (beIdx >= 0) this.setBackend(ctx.backends[beIdx]!);
-      this.srvSi.state = SI_ST_REQ;
+      tcpStreamStart(this, ctx.backends[fe.cfg.defaultBackend] ?? null);
     }
     ctx.sessions.add(this);
     ctx.sched.wake(this.task, TASK_WOKEN_INIT);
@@ -235,6 +235,10 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     }
   }
 
+  /** Runtime API `shutdown session`: ends the stream now, killed (K). */
+  kill(): void {
+    if (!this.#ended) this.#abort(SF_ERR_KILLED, this.#stage());
+  }
   /** A soft stop began: run, so an idle keep-alive connection can close. */
   softStop(): void {
     this.ctx.sched.wake(this.task, TASK_WOKEN_MSG);
@@ -335,7 +339,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     //    wait for the server was not the client's (HAProxy arms the write
     //    timeout when output starts).
     const resQuiet = http && !res.sending();
-    if (http) {
+    if (http || req.analysers !== 0) {
       for (let i = 0; i < 4; i++) {
         const an = req.analysers | (res.analysers << 16);
         // An analyser that answered (ANA_ABORT without ending the stream)
@@ -558,7 +562,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const ac = this.#connAbort = new AbortController();
       // One closure pair per connect attempt (not per read): it tells a late
       // completion of an abandoned attempt from the current one.
-      this.ctx.proto.connect(srv.address, ac.signal).then(
+      connectServer(this.ctx.proto, srv, this, ac.signal).then(
         (c) => this.#connected(c, seq),
         (e) => this.#connectFailed(seq, e),
       );
@@ -970,8 +974,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #log(final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
-    const now = this.ctx.sched.clock.now();
-    this.ctx.logger.session(fmt.render(sessionLogContext(this, now, final, this.ctx.actconn)));
+    const c = sessionLogContext(this, this.ctx.sched.clock.now(), final, this.ctx.actconn);
+    this.ctx.logger.session(fmt.render(c), this.fe.id);
   }
 
   // LogSource (log/session_log.ts): log facts the stream keeps private.

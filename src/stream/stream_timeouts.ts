@@ -103,6 +103,8 @@ export function serverExpiry(s: TimeoutView): number {
 /** The stream's next expiry: its inactivity timers and the server side's pending state. */
 export function nextExpiry(s: TimeoutView): number {
   let exp = clientExpiry(s);
+  // TCP mode: `tcp-request inspect-delay` (HTTP counts it in clientExpiry()).
+  if (s.txn === null && s.req.analysers !== 0) exp = tickFirst(exp, s.req.analyseExp);
   const si = s.srvSi;
   if (si.state === SI_ST_EST) exp = tickFirst(exp, serverExpiry(s));
   else if (si.state === SI_ST_CON || si.state === SI_ST_TAR || si.state === SI_ST_QUE) {

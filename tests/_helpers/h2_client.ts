@@ -87,10 +87,13 @@ export class H2RawClient {
     settings: number[] = [],
     preface = true,
     ack = true,
+    prefix: Uint8Array | null = null,
   ): Promise<H2RawClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const c = new H2RawClient(conn);
     c.#ack = ack;
+    // Bytes before the preface (a PROXY protocol header).
+    if (prefix !== null) await c.send(prefix);
     if (preface) {
       await c.send(PREFACE);
       await c.sendFrame(FT_SETTINGS, 0, 0, settingsPayload(settings));

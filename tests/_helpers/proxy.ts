@@ -23,6 +23,17 @@ export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 /** Repository root (cwd of the child, so that deno.json applies). */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
+/**
+ * The permissions `deno task start` grants (read from deno.json): the proxy
+ * under test runs with exactly those, so that a feature needing more (a
+ * path Deno refuses without --allow-all, a subprocess) fails here as it
+ * would for a user, instead of passing under -A.
+ */
+export const START_PERMISSIONS: string[] = (() => {
+  const cfg = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+  return String(cfg.tasks.start).split(/\s+/).filter((w) => w.startsWith("--allow-"));
+})();
+
 /** Default deadline for the ready notice (first run may compile/cache). */
 const READY_TIMEOUT_MS = 30_000;
 /** Grace period between SIGTERM and SIGKILL in stop(). */
@@ -62,7 +73,14 @@ export class ProxyProcess {
   constructor(file: string, ownsFile: boolean, opts: StartOptions) {
     this.file = file;
     this.#ownsFile = ownsFile;
-    this.#child = spawnDeno(["run", "-A", MAIN_TS, "-f", file, ...(opts.args ?? [])]);
+    this.#child = spawnDeno([
+      "run",
+      ...START_PERMISSIONS,
+      MAIN_TS,
+      "-f",
+      file,
+      ...(opts.args ?? []),
+    ]);
     this.pid = this.#child.pid;
     this.#pumps = Promise.all([
       pumpLines(this.#child.stdout, (line) => {
@@ -257,7 +275,7 @@ function spawnDeno(args: string[]): Deno.ChildProcess {
 
 /** Runs `main.ts` with `args` to completion (deadline `timeoutMs`, then SIGKILL). */
 export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  return runDeno(["run", "-A", MAIN_TS, ...args], timeoutMs);
+  return runDeno(["run", ...START_PERMISSIONS, MAIN_TS, ...args], timeoutMs);
 }
 
 /**

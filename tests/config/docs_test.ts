@@ -10,6 +10,7 @@ import {
   OPTION_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
@@ -25,6 +26,7 @@ Deno.test("docs/configuration.md names every key, option and balance algorithm",
     SERVER_KEYWORDS,
     TIMEOUT_KEYWORDS,
     STATS_KEYWORDS,
+    STATS_SOCKET_KEYWORDS,
     OPTION_KEYWORDS,
     BALANCE_KEYWORDS,
   ].flatMap((t) => t.map((k) => k.name));

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { formatIssue, loadConfigFile } from "../../src/proxy/load.ts";
+import { logTargetList } from "../../src/config/log_target.ts";
 import {
   BACKEND_KEYWORDS,
   DEFAULTS_KEYWORDS,
@@ -9,6 +10,7 @@ import {
   GLOBAL_KEYWORDS,
   SERVER_KEYWORDS,
   STATS_KEYWORDS,
+  STATS_SOCKET_KEYWORDS,
   TIMEOUT_KEYWORDS,
 } from "../../src/config/keywords.ts";
 
@@ -19,7 +21,10 @@ Deno.test("config.example.yaml loads with no error and no warning", async () => 
   assert.deepEqual(issues.map(formatIssue), []);
   assert.ok(config !== null);
   assert.equal(config.file, EXAMPLE);
-  assert.equal(config.global.log, "stdout");
+  assert.deepEqual(
+    logTargetList(config.global.log).map((t) => [t.address.kind, t.framing]),
+    [["stdout", "raw"]],
+  );
   assert.equal(config.global.bufsize, 16384);
 
   assert.equal(config.frontends.length, 2);
@@ -86,6 +91,7 @@ Deno.test("every key of every keyword table appears in config.example.yaml", asy
     SERVER_KEYWORDS,
     TIMEOUT_KEYWORDS,
     STATS_KEYWORDS,
+    STATS_SOCKET_KEYWORDS,
   ];
   const keys = new Set(tables.flatMap((t) => t.map((k) => k.name)));
   // A key counts when written as "key:" live or in a comment, alone or in a flow map.

@@ -62,6 +62,7 @@ Deno.test("snapshot: frontend counters, limit and status", () => {
     bytesOut: 7654321,
     deniedRequests: 3,
     deniedResponses: 0,
+    deniedConnections: 0,
     requestErrors: 4,
     httpRequests: 2000,
     httpResponses: { "1xx": 2, "2xx": 1900, "3xx": 30, "4xx": 50, "5xx": 17, other: 1 },

@@ -200,3 +200,34 @@ backends:
     await origin.close();
   }
 });
+
+Deno.test("h2: accept-proxy and proto h2 on one bind: the PROXY header's source is the client's", async () => {
+  const origin = startOrigin();
+  const p = await startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 10s, server: 10s }
+  option: [httplog]
+frontends:
+  fe:
+    bind: "127.0.0.1:0 accept-proxy proto h2"
+    option: [forwardfor]
+    default_backend: be
+backends:
+  be: { servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ] }
+`);
+  try {
+    const proxyLine = new TextEncoder().encode("PROXY TCP4 192.0.2.7 127.0.0.1 40000 443\r\n");
+    const c = await H2RawClient.connect(p.port("fe"), [], true, true, proxyLine);
+    await c.sendHeaders(1, getHeaders("/head"));
+    const r = await c.response(1);
+    c.close();
+    assert.equal(r.status, 200);
+    assert.match(new TextDecoder().decode(r.body), /\nx-forwarded-for: 192\.0\.2\.7\n/);
+    await p.waitForLog(/^192\.0\.2\.7:40000 .*"GET \/head HTTP\/2\.0"/, 10_000);
+  } finally {
+    await p.stop();
+    await origin.close();
+  }
+});

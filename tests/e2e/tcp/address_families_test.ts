@@ -4,7 +4,7 @@
 // servers.
 
 import assert from "node:assert/strict";
-import { startProxy } from "../../_helpers/proxy.ts";
+import { pollUntil, startProxy } from "../../_helpers/proxy.ts";
 import { delay, td, te } from "../../_helpers/client.ts";
 import { get, httpServer } from "./_address.ts";
 
@@ -158,8 +158,14 @@ backends:
       }
       assert.ok(csv.includes(`[::1]:${s6.port}`), csv);
       assert.ok(csv.includes(`unix@${back}`), csv);
-      // The IPv6 server got the HTTP check (HTTP/1.0 without Host, as HAProxy 2.6).
-      assert.ok(s6.heads.some((x) => x.startsWith("GET /health HTTP/1.0")));
+      // The IPv6 server gets the HTTP check (HTTP/1.0 without Host, as HAProxy 2.6).
+      // Servers start UP: the CSV above may come before the first check did.
+      await pollUntil(
+        () =>
+          Promise.resolve(s6.heads.some((x) => x.startsWith("GET /health HTTP/1.0")) || undefined),
+        5_000,
+        "the HTTP check on the IPv6 server",
+      );
     } finally {
       await proxy.stop();
       await s6.close();
