@@ -23,6 +23,8 @@ export interface BindLine {
   ssl: BindSsl | null;
   /** `accept-proxy`: a PROXY protocol header (v1 or v2) starts every connection. */
   acceptProxy: boolean;
+  /** `proto h2`: HTTP/2 with prior knowledge on this bind; null when not given. */
+  proto?: "h2" | null;
 }
 
 /** TLS options as the parser collects them, before the line is checked as a whole. */
@@ -143,6 +145,16 @@ export const BIND_OPTIONS: readonly BindOption[] = [
       "the client's (src, dst, logs, forwardfor)",
     apply(line) {
       line.acceptProxy = true;
+      return null;
+    },
+  },
+  {
+    name: "proto",
+    args: 1,
+    doc: "mux forced on this bind: h2 (HTTP/2 with prior knowledge, cleartext)",
+    apply(line, [v]) {
+      if (v !== "h2") return `unsupported bind proto "${v}" (supported: h2)`;
+      line.proto = "h2";
       return null;
     },
   },

@@ -9,6 +9,7 @@
 // It must never read files or report issues.
 
 import type { BalanceAlgo, GlobalConfig, Timeouts } from "./types.ts";
+import { H2_GLOBAL_KEYWORDS } from "./h2_keywords.ts";
 
 /** The proxy sections a keyword, option or timeout applies to (HAProxy PR_CAP_*). */
 export const CAP_FE = 1;
@@ -301,6 +302,7 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
     kind: "stats-socket",
     doc: "the runtime API socket (HAProxy's stats socket; see the stats socket table)",
   },
+  ...H2_GLOBAL_KEYWORDS,
 ];
 
 /** Resolved global values when a key is absent (HAProxy's built-in defaults). */

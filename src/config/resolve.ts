@@ -40,6 +40,7 @@ import {
   TIMEOUT_KEYWORDS,
 } from "./keywords.ts";
 import { formatAddress, formatSize } from "./units.ts";
+import { h2Tune } from "./h2_keywords.ts";
 import type {
   AclLine,
   CheckedConfig,
@@ -156,6 +157,7 @@ class Resolver {
       maxaccept: num("maxaccept", GLOBAL_DEFAULTS.maxaccept),
       bufferLimit: num("buffer-limit", GLOBAL_DEFAULTS.bufferLimit),
       log: globalLogTargets(g),
+      ...h2Tune(g === null ? [] : [...g.values.keys()], num),
     };
   }
 
@@ -407,6 +409,12 @@ class Resolver {
     const log = this.#inherit<boolean | LogLine[]>(sec, "log")?.value ?? true;
     const noLog = log === false || (Array.isArray(log) && log[0] === "none");
     const maxconn = this.#inherit<number>(sec, "maxconn")?.value ?? 0;
+    for (const b of get<Val<BindLine>[]>(sec, "bind")?.value ?? []) {
+      // HTTP/2 is turned into HTTP requests: a TCP frontend has none (HAProxy refuses it too).
+      if (b.value.proto === "h2" && tcp) {
+        this.#rep.error(b, `bind option "proto h2" requires mode http in ${label}`);
+      }
+    }
     return {
       name: sec.name,
       mode,
@@ -422,6 +430,7 @@ class Resolver {
           : { ssl: b.value.ssl, at: { line: b.line, col: b.col, path: b.path } }),
         // Optional fields are present only when set (configs built in code omit them).
         ...(b.value.acceptProxy ? { acceptProxy: true } : {}),
+        ...(b.value.proto ? { proto: b.value.proto } : {}),
       })),
       maxconn,
       defaultBackend,

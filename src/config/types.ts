@@ -46,6 +46,34 @@ export interface BindConfig {
   at?: Position & { path: string };
   /** `accept-proxy`: read a PROXY protocol header before anything else (absent: false). */
   acceptProxy?: boolean;
+  /** bind `proto h2`: HTTP/2 with prior knowledge (cleartext); absent: HTTP/1.1. */
+  proto?: "h2" | null;
+}
+
+/** HTTP/2 limits (global `h2.*`, HAProxy's tune.h2.*; see docs/http2.md). */
+export interface H2Tune {
+  /** tune.h2.header-table-size: our HPACK decoder's table (default 4096, max 65536). */
+  headerTableSize: number;
+  /** tune.h2.initial-window-size: each stream's receive window (default 65535). */
+  initialWindowSize: number;
+  /** tune.h2.max-concurrent-streams: open streams per connection (default 100; 0: no limit). */
+  maxConcurrentStreams: number;
+  /** tune.h2.max-frame-size: the largest frame we accept (default 16384). */
+  maxFrameSize: number;
+  /** tune.h2.max-header-list-size: largest decoded header list (§4.1 sizes; default 16384). */
+  maxHeaderListSize: number;
+  /** tune.h2.fe.max-continuations: CONTINUATION frames one header block may use (default 16). */
+  maxContinuations: number;
+  /** tune.h2.fe.max-resets-per-sec: streams cancelled before their response, per second (100). */
+  maxResetsPerSec: number;
+  /** tune.h2.fe.max-empty-frames-per-sec: empty DATA/HEADERS/CONTINUATION per second (100). */
+  maxEmptyFramesPerSec: number;
+  /** tune.h2.fe.max-settings-per-sec: SETTINGS frames per second (50). */
+  maxSettingsPerSec: number;
+  /** tune.h2.fe.max-pings-per-sec: PING frames per second (50). */
+  maxPingsPerSec: number;
+  /** tune.h2.settings-timeout: ms to wait for the client's SETTINGS acknowledgement (10s). */
+  settingsTimeout: number;
 }
 
 /** The TLS options of a bind line (`ssl crt FILE|DIR alpn ... verify ... ca-file ...`). */
@@ -143,6 +171,8 @@ export interface GlobalConfig {
    * code may use the short spellings (log_target.ts logTargetList() expands them).
    */
   log: readonly LogTarget[] | "stdout" | "stderr" | "none";
+  /** HTTP/2 limits (absent when no h2.* key is set, and in configs built in code: the defaults apply). */
+  h2?: H2Tune;
 }
 
 /** A frontend after resolution. */

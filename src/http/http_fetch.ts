@@ -58,6 +58,8 @@ export class HeadSampleCtx implements SampleCtx {
   #resBuf: Uint8Array;
   #res: HttpHead | null;
   #resEd: HeadEditor | null;
+  /** HTTP major version the client spoke (2: the request came over HTTP/2). */
+  httpMajor: number;
   #kept: KeptRequest | null;
   // Per-request caches of the unedited request (undefined = not decoded yet).
   #method: string | undefined;
@@ -68,6 +70,7 @@ export class HeadSampleCtx implements SampleCtx {
   #resHdrs: Map<string, string[]>;
 
   constructor() {
+    this.httpMajor = 1;
     this.isResponse = false;
     this.stk = new StkCounters();
     this.vars = new VarStore();
@@ -235,6 +238,7 @@ export class HeadSampleCtx implements SampleCtx {
 
   reqVer(): string {
     if (this.#kept !== null) return this.#kept.ver;
+    if (this.httpMajor === 2) return "2.0";
     return this.#reqHead().version === 10 ? "1.0" : "1.1";
   }
 

@@ -142,6 +142,7 @@ export class HttpTxn {
    */
   recycle(now: number): void {
     this.reset(now);
+    this.sample.httpMajor = 1;
     this.count = 0;
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
@@ -171,8 +172,18 @@ export class HttpTxn {
     return this.#uri;
   }
 
+  /** The client's HTTP major version: 2 when the request came over HTTP/2 (set by the h2 mux's owner). */
+  get clientMajor(): number {
+    return this.sample.httpMajor;
+  }
+
+  set clientMajor(v: number) {
+    this.sample.httpMajor = v;
+  }
+
   get version(): string {
     if (this.reqBuf === null) return "";
+    if (this.sample.httpMajor === 2) return "HTTP/2.0";
     return this.req.version === 10 ? "HTTP/1.0" : "HTTP/1.1";
   }
 

@@ -13,7 +13,7 @@ import type { RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
 import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
-import type { AcceptedConn, Protocol } from "../listener/protocol.ts";
+import type { AcceptedConn, Conn, PeerAddr, Protocol } from "../listener/protocol.ts";
 import { protoTcp } from "../listener/proto_tcp.ts";
 import { bindTls } from "../listener/proto_tls.ts";
 import { completeTls } from "../stream/tls_accept.ts";
@@ -33,6 +33,8 @@ import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
 import { acceptHandshake, needsHandshake } from "../stream/session_accept.ts";
 import { VERSION } from "../version.ts";
+import { acceptH2, type H2Process } from "./h2_accept.ts";
+import type { H2Conn } from "../mux/h2_conn.ts";
 
 export interface StartOptions {
   quiet: boolean;
@@ -43,7 +45,7 @@ export interface StartOptions {
   pidfile?: string;
 }
 
-export class Process implements ProcessCtx, ListenerOwner<Frontend> {
+export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
   // cfg, frontends, backends, maxconn, maxaccept and checks are replaced by
   // a reload (src/proxy/reload.ts); listeners is changed in place.
   cfg: RuntimeConfig;
@@ -59,6 +61,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
   tables: Map<string, StickTable>;
   readonly sessions: SessionList;
   readonly stats: StatsApplet;
+  /** Live HTTP/2 client connections (h2_accept.ts). */
+  readonly h2Conns: Set<H2Conn> = new Set();
   maxconn: number;
   maxaccept: number;
   /** The budget of parked server connections every server shares. */
@@ -304,7 +308,9 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
       const local = unix ? { ip: "unix", port: l.id } : a.local;
       // tcp-request connection rules, a PROXY header: before the stream (session_accept.ts).
       if (needsHandshake(l)) acceptHandshake(this, l, a.conn, remote, local);
-      else new Stream(this, fe, a.conn, remote, local);
+      else if (l.bindCfg.proto === "h2" || a.conn.tls?.alpn === "h2") {
+        acceptH2(this, fe, a.conn, remote, local);
+      } else new Stream(this, fe, a.conn, remote, local);
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
@@ -313,6 +319,10 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
       } catch { /* ignore */ }
       this.sessionEnded(fe);
     }
+  }
+
+  startH2(fe: Frontend, conn: Conn, remote: PeerAddr, local: PeerAddr): void {
+    acceptH2(this, fe, conn, remote, local);
   }
 
   acceptError(l: Listener<Frontend>, e: unknown, resource: boolean): void {
@@ -366,6 +376,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend> {
     this.cli?.close();
     // Idle keep-alive connections close now; busy ones after their response.
     for (const s of this.sessions.toArray()) s.softStop();
+    for (const h of [...this.h2Conns]) h.softStop();
     if (this.actconn === 0) return Promise.resolve();
     return new Promise((r) => this.#onIdle = r);
   }

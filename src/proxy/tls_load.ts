@@ -28,9 +28,6 @@ export interface CompiledTls {
   servers: Map<ServerConfig, TlsClientConfig>;
 }
 
-/** Whether HTTP frontends speak HTTP/2 when ALPN picks h2 (the h2 mux sets this). */
-const H2_MUX = false;
-
 /** Fetches and log variables that only the node:tls route can answer. */
 const DETAIL_USE = /\bssl_fc_(sni|protocol|cipher)\b|\bssl_c_\w+|%(\{[^}]*\})?ssl[vc]\b/;
 
@@ -82,15 +79,6 @@ export function loadTls(
     for (const b of fe.binds) {
       const ssl = b.ssl;
       if (ssl === undefined || ssl === null) continue;
-      if (fe.mode === "http" && ssl.alpn.includes("h2") && !H2_MUX) {
-        // Until the HTTP/2 mux lands (DESIGN.md §8) an HTTP frontend parses
-        // HTTP/1 only: a client that picked h2 would get a 400.
-        push(
-          "warning",
-          b.at,
-          'alpn offers "h2" but this build speaks HTTP/1 only: clients choosing h2 get 400 (offer http/1.1)',
-        );
-      }
       const { store, problems } = loadCerts(ssl.crt.map((p) => resolvePath(p, baseDir)));
       for (const pr of problems) push(pr.severity, b.at, pr.message);
       let cas: ReturnType<typeof loadCaFile> = { pems: [], certs: [] };

@@ -98,6 +98,8 @@ const FETCH_SSL_HELLO_TYPE = 23;
 const FETCH_SSL_VER = 24;
 const FETCH_SSL_SNI = 25;
 const FETCH_SSL_ALPN = 26;
+/** fc_http_major: 2 when the client speaks HTTP/2, else 1. */
+const FETCH_FC_HTTP_MAJOR = 27;
 
 // TLS of the client connection (HAProxy's ssl_sock.c fetches), from 50
 // (31-40 are the variables', constants' and log values' above; stick-table
@@ -275,7 +277,15 @@ export const FETCHES: readonly FetchDef[] = Object.freeze([
     out: S,
     use: REQ,
     val: BOTH,
-    doc: '"1.0" or "1.1"',
+    doc: '"1.0", "1.1" or "2.0" (a client speaking HTTP/2)',
+  }),
+  fetchDef({
+    name: "fc_http_major",
+    id: FETCH_FC_HTTP_MAJOR,
+    out: I,
+    use: SMP_USE_CONN,
+    val: BOTH,
+    doc: "HTTP major version of the client connection: 1 (HTTP/1.x) or 2 (HTTP/2)",
   }),
   fetchDef({
     name: "req_ver",
@@ -773,6 +783,8 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       return ctx.srcPort();
     case FETCH_DST_PORT:
       return ctx.dstPort();
+    case FETCH_FC_HTTP_MAJOR:
+      return ctx.reqVer() === "2.0" ? 2 : 1;
     case FETCH_METHOD:
       v = ctx.method();
       break;

@@ -32,7 +32,7 @@ export interface SampleCtx {
   url(): string;
   /** Query without `?`; null when the target has no `?`. */
   query(): string | null;
-  /** "1.1" or "1.0". */
+  /** "1.1" or "1.0", "2.0" for a client speaking HTTP/2. */
   reqVer(): string;
   /** All values of a request header, one per line (not comma-split); [] if absent. */
   reqHeader(name: string): string[];

@@ -9,7 +9,7 @@ import type { RuntimeConfig } from "../config/types.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import type { HttpTxnPool } from "../http/txn.ts";
 import type { Pools } from "../buf/pool.ts";
-import type { Protocol } from "../listener/protocol.ts";
+import type { Conn, PeerAddr, Protocol } from "../listener/protocol.ts";
 import type { Logger } from "../log/log.ts";
 import type { Scheduler } from "../task/scheduler.ts";
 import type { Frontend } from "../frontend/frontend.ts";
@@ -46,4 +46,10 @@ export interface ProcessCtx {
    * otherwise (cleartext, or the listener's own TLS route). Absent: none.
    */
   tlsFor?(l: Listener<Frontend>): TlsServerParams | undefined;
+  /**
+   * Starts the HTTP/2 mux on an accepted connection of `fe`, already counted
+   * as a session (bind `proto h2`; ALPN `h2` on a TLS bind). Absent in
+   * contexts built for tests: such connections then get an HTTP/1.1 Stream.
+   */
+  startH2?(fe: Frontend, conn: Conn, remote: PeerAddr, local: PeerAddr): void;
 }

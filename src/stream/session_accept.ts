@@ -117,7 +117,7 @@ function openStream(
   const fe = l.fe;
   const start = (c: Conn) => {
     try {
-      adoptCounters(new Stream(ctx, fe, c, remote, local), stk);
+      openSession(ctx, l, c, remote, local, stk);
     } catch (e) {
       ctx.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);
       try {
@@ -143,6 +143,26 @@ function openStream(
       ctx.sessionEnded(fe);
     },
   );
+}
+
+/**
+ * The session of a connection once its handshake is done: an HTTP/2 mux
+ * (`proto h2`, or ALPN `h2` on a TLS bind) or a Stream.
+ */
+function openSession(
+  ctx: ProcessCtx,
+  l: Listener<Frontend>,
+  conn: Conn,
+  remote: PeerAddr,
+  local: PeerAddr,
+  stk: StkCounters | null,
+): void {
+  if ((l.bindCfg.proto === "h2" || conn.tls?.alpn === "h2") && ctx.startH2 !== undefined) {
+    // The mux does not carry counters tracked by connection rules: they are
+    // let go at once (conn_cur back), as docs/http2.md says.
+    if (stk !== null) endSessionCounters(stk);
+    ctx.startH2(l.fe, conn, remote, local);
+  } else adoptCounters(new Stream(ctx, l.fe, conn, remote, local), stk);
 }
 
 /** One connection waiting for its PROXY header, with its `timeout client` task. */

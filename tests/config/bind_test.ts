@@ -63,7 +63,7 @@ Deno.test("bind: bad options are refused at their line and column", () => {
     ],
     [
       '["127.0.0.1:8080", "127.0.0.1:8081 backlgo 5"]',
-      'cfg.yaml:5:30: error: frontends.fe.bind[1]: unknown bind option "backlgo" in "127.0.0.1:8081 backlgo 5" (supported: backlog, ssl, crt, alpn, ssl-min-ver, verify, ca-file, accept-proxy)',
+      'cfg.yaml:5:30: error: frontends.fe.bind[1]: unknown bind option "backlgo" in "127.0.0.1:8081 backlgo 5" (supported: backlog, ssl, crt, alpn, ssl-min-ver, verify, ca-file, accept-proxy, proto)',
     ],
     [
       '"127.0.0.1:8080 backlog 5 backlog 6"',
@@ -75,4 +75,43 @@ Deno.test("bind: bad options are refused at their line and column", () => {
     assert.deepEqual(issues.map(formatIssue), [msg], bind);
     assert.equal(config, null);
   }
+});
+
+Deno.test("bind: proto h2 is kept on its bind; global h2.* keys resolve, the others default", () => {
+  const a = loadConfigText(
+    y(
+      "global:",
+      "  h2.max-concurrent-streams: 7",
+      "  h2.settings-timeout: 3s",
+      "defaults:",
+      "  mode: http",
+      "  timeout: { connect: 5s, client: 30s, server: 30s }",
+      "frontends:",
+      '  fe: { bind: ["127.0.0.1:8080 proto h2", "127.0.0.1:8081"], default_backend: be }',
+      "backends:",
+      "  be: { servers: [ { name: s1, address: 127.0.0.1:9001 } ] }",
+    ),
+    "cfg.yaml",
+  );
+  assert.deepEqual(a.issues.map(formatIssue), []);
+  const binds = a.config!.frontends[0]!.binds;
+  assert.equal(binds[0]!.proto, "h2");
+  assert.equal(binds[1]!.proto, undefined);
+  const h2 = a.config!.global.h2!;
+  assert.equal(h2.maxConcurrentStreams, 7);
+  assert.equal(h2.settingsTimeout, 3000);
+  assert.equal(h2.initialWindowSize, 65535);
+  const b = load('"127.0.0.1:8080 proto h3"');
+  assert.match(
+    b.issues.map(formatIssue).join("\n"),
+    /cfg\.yaml:\d+:\d+: error: .*unsupported bind proto "h3"/,
+  );
+});
+
+Deno.test("bind: proto h2 on a TCP frontend is an error at its line and column", () => {
+  const a = load('"127.0.0.1:8080 proto h2"', ["    mode: tcp"]);
+  assert.match(
+    a.issues.map(formatIssue).join("\n"),
+    /cfg\.yaml:\d+:\d+: error: frontends\.fe\.bind(\[0\])?: bind option "proto h2" requires mode http/,
+  );
 });

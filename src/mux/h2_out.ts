@@ -1,0 +1,160 @@
+// The output side of an HTTP/2 connection: two pooled buffers, one being
+// written to the socket while frames are added to the other (HAProxy's
+// mux buffer ring, two deep). Frames are serialized straight into `buf`
+// at `len`; a flush is scheduled once per event-loop turn. It never
+// decides what to send: the connection does, and is told when room comes
+// back (`onDrained`) or the socket failed (`onError`).
+
+import type { BufferPool } from "../buf/pool.ts";
+import {
+  FF_END_HEADERS,
+  FF_END_STREAM,
+  FT_CONTINUATION,
+  FT_HEADERS,
+  writeFrameHeader,
+} from "../h2/frame.ts";
+import type { Conn } from "../listener/protocol.ts";
+
+/** Size of an output buffer when the pool's are too small for a frame. */
+const FALLBACK_SIZE = 65536;
+
+export class H2Out {
+  /** The buffer frames are added to (null until needed). */
+  buf: Uint8Array | null;
+  /** Bytes in `buf`. */
+  len: number;
+  /** A write is in flight. */
+  writing: boolean;
+  /** No more writes: the connection is closed. */
+  closed: boolean;
+  #conn: Conn;
+  #pool: BufferPool;
+  #spare: Uint8Array | null;
+  #flushQueued: boolean;
+  #schedule: () => void;
+  #onDrained: () => void;
+  #onError: () => void;
+
+  /**
+   * `schedule` arranges for flush() to run soon: the connection wakes its
+   * task, which runs after the streams the same scheduler batch runs, so
+   * that their frames leave in one write.
+   */
+  constructor(
+    conn: Conn,
+    pool: BufferPool,
+    schedule: () => void,
+    onDrained: () => void,
+    onError: () => void,
+  ) {
+    this.buf = null;
+    this.len = 0;
+    this.writing = false;
+    this.closed = false;
+    this.#conn = conn;
+    this.#pool = pool;
+    this.#spare = null;
+    this.#flushQueued = false;
+    this.#schedule = schedule;
+    this.#onDrained = onDrained;
+    this.#onError = onError;
+  }
+
+  /** Size of one output buffer. */
+  cap(): number {
+    return this.#pool.size >= 16384 ? this.#pool.size : FALLBACK_SIZE;
+  }
+
+  /** Free bytes in the buffer being filled. */
+  free(): number {
+    return this.buf === null ? this.cap() : this.buf.length - this.len;
+  }
+
+  /** The buffer being filled when it has `n` free bytes (taken when needed), else null. */
+  room(n: number): Uint8Array | null {
+    if (this.buf === null) {
+      this.buf = this.#spare ??
+        ((this.#pool.size >= 16384 ? this.#pool.alloc() : null) ?? new Uint8Array(FALLBACK_SIZE));
+      this.#spare = null;
+      this.len = 0;
+    }
+    return this.buf.length - this.len >= n ? this.buf : null;
+  }
+
+  /**
+   * Adds an encoded header block as HEADERS then CONTINUATION frames of at
+   * most `maxFrame` bytes, with nothing between them (§6.10); the caller
+   * made room for the block and its frame headers.
+   */
+  headerBlock(
+    block: Uint8Array,
+    len: number,
+    sid: number,
+    endStream: boolean,
+    maxFrame: number,
+  ): void {
+    const out = this.buf!;
+    let at = this.len, off = 0, first = true;
+    do {
+      const n = Math.min(maxFrame, len - off);
+      const flags = (off + n === len ? FF_END_HEADERS : 0) |
+        (first && endStream ? FF_END_STREAM : 0);
+      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
+      out.set(block.subarray(off, off + n), at);
+      at += n;
+      off += n;
+      first = false;
+    } while (off < len);
+    this.len = at;
+  }
+
+  /** Schedules a flush (once until it runs). */
+  kick(): void {
+    if (this.#flushQueued || this.writing || this.len === 0 || this.closed) return;
+    this.#flushQueued = true;
+    this.#schedule();
+  }
+
+  /** Starts writing what is queued, unless a write is in flight. */
+  flush(): void {
+    this.#flushQueued = false;
+    if (!this.writing && this.len > 0 && !this.closed) void this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.len > 0 && !this.closed) {
+        const buf = this.buf!, len = this.len;
+        this.buf = null;
+        this.len = 0;
+        let off = 0;
+        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
+        if (this.#spare === null) this.#spare = buf;
+        else this.#give(buf);
+        this.#onDrained();
+      }
+    } catch {
+      this.writing = false;
+      this.#onError();
+      this.release();
+      return;
+    }
+    this.writing = false;
+    this.#onDrained();
+    if (this.closed) this.release();
+  }
+
+  #give(b: Uint8Array): void {
+    if (b.length === this.#pool.size) this.#pool.release(b);
+  }
+
+  /** Gives the buffers back; a write in flight gives its own back when it settles. */
+  release(): void {
+    if (this.writing) return;
+    if (this.buf !== null) this.#give(this.buf);
+    if (this.#spare !== null) this.#give(this.#spare);
+    this.buf = this.#spare = null;
+    this.len = 0;
+  }
+}

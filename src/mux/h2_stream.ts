@@ -1,0 +1,661 @@
+// One HTTP/2 stream seen from the proxy's Stream: a `Conn` (HAProxy's h2s as
+// a stream connector's endpoint).
+//
+// Reading it gives the request as HTTP/1.1 bytes: the head the mux built
+// from HEADERS, then the DATA payloads as they come (chunked when the
+// request has no content-length), held in pooled buffers until the Stream
+// reads them; each byte read gives the client window back, so a fast
+// uploader is held by flow control, not by our memory. Writing it takes the
+// HTTP/1.1 response the analysers released and sends it as HEADERS, DATA
+// and trailers; a write completes only as far as the windows and the
+// connection's output buffer allow, so a slow reader holds the Stream, not
+// our memory. After the response's last byte the read gives end of stream:
+// the Stream ends as a client that closed an idle keep-alive connection.
+// This file never touches the socket: its connection (`H2Sender`) does.
+
+import type { BufferPool } from "../buf/pool.ts";
+import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
+import { latin1 } from "../h2/hpack.ts";
+import type { Conn } from "../listener/protocol.ts";
+
+/** What a stream needs of its connection. */
+export interface H2Sender {
+  /** Sends a header block (HEADERS + CONTINUATION); false when there is no room now. */
+  sendHeaders(
+    s: H2Stream,
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
+    endStream: boolean,
+  ): boolean;
+  /**
+   * Sends up to `len` bytes of `src` at `start` as DATA, END_STREAM when all
+   * were taken and `last`; returns the count taken (0: blocked by a window
+   * or the output buffer: the stream is retried later through retryWrite()).
+   * Calls s.markDone() once END_STREAM is out.
+   */
+  sendData(s: H2Stream, src: Uint8Array, start: number, len: number, last: boolean): number;
+  /** The Stream read `n` bytes of request payload: the windows may be given back. */
+  consumed(s: H2Stream, n: number): void;
+  /** The response is complete (END_STREAM sent). */
+  responseDone(s: H2Stream): void;
+  /** Resets the stream (RST_STREAM with `code`): it cannot go on. */
+  resetStream(s: H2Stream, code: number, why: string): void;
+  /** The Stream closed its side; `complete`: the response was entirely sent. */
+  streamClosed(s: H2Stream, complete: boolean): void;
+}
+
+/** The error reads and writes reject with once the client reset the stream or the connection failed. */
+export class H2StreamReset extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = "H2StreamReset";
+  }
+}
+
+/**
+ * The one instance every rejection uses: an Error's stack costs more than
+ * a whole request (the Stream ignores the reason; the connection logs it).
+ */
+const RESET: H2StreamReset = new H2StreamReset("HTTP/2 stream reset");
+
+// Response parser states.
+const R_HEAD = 0;
+const R_LENGTH = 1;
+const R_CHUNK_SIZE = 2;
+const R_CHUNK_DATA = 3;
+const R_CHUNK_CRLF = 4;
+const R_TRAILERS = 5;
+const R_UNTIL_CLOSE = 6;
+const R_DONE = 7;
+
+/** Largest response head or trailer section kept while it arrives. */
+const MAX_HEAD = 65536;
+
+/** Headers an HTTP/2 response must not carry (§8.2.2). */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "proxy-connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+const CR = 0x0d, LF = 0x0a;
+
+export class H2Stream implements Conn {
+  readonly id: number;
+  /** What we may still send on it (the client's window for this stream). */
+  sendWindow: number;
+  /** What the client may still send on it before a WINDOW_UPDATE. */
+  recvWindow: number;
+  /** Request payload read by the Stream and not yet given back as window. */
+  credit: number;
+  /** END_STREAM received from the client. */
+  reqDone: boolean;
+  /** content-length of the request, -1 when absent; payload bytes received. */
+  reqLength: number;
+  reqReceived: number;
+  /** The request body goes chunked. */
+  chunked: boolean;
+  /** The request is HEAD: the response has no body. */
+  isHead: boolean;
+  /** END_STREAM sent. */
+  resDone: boolean;
+  /** The response's HEADERS were sent (a reset after them is not a rapid reset). */
+  resStarted: boolean;
+  /** Reset by the client, or the connection failed: reads and writes fail. */
+  reset: boolean;
+  /** The Stream closed this endpoint. */
+  closed: boolean;
+  /** In the connection's list of streams waiting to send. */
+  blocked: boolean;
+  /** Tick the stream was opened (rapid-reset accounting, logs). */
+  readonly opened: number;
+  #sender: H2Sender;
+  #pool: BufferPool;
+  // Request bytes waiting for the Stream: pooled buffers, read from #rxStart
+  // of the first, written up to #rxEnd of the last.
+  #rx: Uint8Array[];
+  #rxStart: number;
+  #rxEnd: number;
+  #rxLen: number;
+  /** Request payload bytes in #rx (window not yet given back). */
+  #rxPayload: number;
+  #rdView: Uint8Array | null;
+  #rdResolve: ((n: number) => void) | null;
+  #rdReject: ((e: unknown) => void) | null;
+  // Response.
+  #state: number;
+  /** Head or trailers being collected (latin1), and the "\r\n\r\n" matcher's progress. */
+  #acc: string;
+  #match: number;
+  /** Parsed response head waiting for room (HEADERS not sent yet). */
+  #hNames: string[];
+  #hValues: string[];
+  #hCount: number;
+  #hPending: boolean;
+  #hEnd: boolean;
+  /** Bytes left in the current content-length body or chunk. */
+  #left: number;
+  /** Chunk-size line: its value so far, and whether an extension (;...) started. */
+  #chunkSize: number;
+  #chunkExt: boolean;
+  /** An END_STREAM owed (until-close body ended, empty trailers) but not yet sent. */
+  #finPending: boolean;
+  #wrView: Uint8Array | null;
+  #wrResolve: ((n: number) => void) | null;
+  #wrReject: ((e: unknown) => void) | null;
+
+  constructor(
+    id: number,
+    sender: H2Sender,
+    pool: BufferPool,
+    sendWindow: number,
+    recvWindow: number,
+    now: number,
+  ) {
+    this.id = id;
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+    this.credit = 0;
+    this.reqDone = false;
+    this.reqLength = -1;
+    this.reqReceived = 0;
+    this.chunked = false;
+    this.isHead = false;
+    this.resDone = false;
+    this.resStarted = false;
+    this.reset = false;
+    this.closed = false;
+    this.blocked = false;
+    this.opened = now;
+    this.#sender = sender;
+    this.#pool = pool;
+    this.#rx = [];
+    this.#rxStart = 0;
+    this.#rxEnd = 0;
+    this.#rxLen = 0;
+    this.#rxPayload = 0;
+    this.#rdView = null;
+    this.#rdResolve = null;
+    this.#rdReject = null;
+    this.#state = R_HEAD;
+    this.#acc = "";
+    this.#match = 0;
+    this.#hNames = [];
+    this.#hValues = [];
+    this.#hCount = 0;
+    this.#hPending = false;
+    this.#hEnd = false;
+    this.#left = 0;
+    this.#chunkSize = 0;
+    this.#chunkExt = false;
+    this.#finPending = false;
+    this.#wrView = null;
+    this.#wrResolve = null;
+    this.#wrReject = null;
+  }
+
+  // ---- request side (called by the connection) ----
+
+  /** Appends request bytes (head, chunk framing: not payload). False when no buffer is left. */
+  pushString(s: string): boolean {
+    for (let i = 0; i < s.length;) {
+      const b = this.#rxRoom();
+      if (b === null) return false;
+      const n = Math.min(s.length - i, b.length - this.#rxEnd);
+      for (let k = 0; k < n; k++) b[this.#rxEnd + k] = s.charCodeAt(i + k);
+      this.#rxEnd += n;
+      this.#rxLen += n;
+      i += n;
+    }
+    this.#feed();
+    return true;
+  }
+
+  /** Appends request payload. False when no buffer is left. */
+  pushData(src: Uint8Array, start: number, end: number): boolean {
+    // The common case: the Stream waits in read() and takes it directly.
+    if (this.#rdView !== null && this.#rxLen === 0) {
+      const v = this.#rdView;
+      const n = Math.min(v.length, end - start);
+      v.set(src.subarray(start, start + n), 0);
+      this.#resolveRead(n);
+      this.#sender.consumed(this, n);
+      start += n;
+    }
+    this.#rxPayload += end - start;
+    while (start < end) {
+      const b = this.#rxRoom();
+      if (b === null) return false;
+      const n = Math.min(end - start, b.length - this.#rxEnd);
+      b.set(src.subarray(start, start + n), this.#rxEnd);
+      this.#rxEnd += n;
+      this.#rxLen += n;
+      start += n;
+    }
+    this.#feed();
+    return true;
+  }
+
+  /** The request ended (END_STREAM): the Stream may see end of stream once the response is out. */
+  requestEnded(): void {
+    this.reqDone = true;
+    this.#feed();
+  }
+
+  /** The client reset the stream, or the connection is gone. */
+  abort(_why: string): void {
+    if (this.reset) return;
+    this.reset = true;
+    this.#freeRx();
+    const e = RESET;
+    if (this.#rdReject !== null) {
+      const r = this.#rdReject;
+      this.#clearRead();
+      r(e);
+    }
+    if (this.#wrReject !== null) {
+      const r = this.#wrReject;
+      this.#clearWrite();
+      r(e);
+    }
+  }
+
+  /** The last buffer with room, or a new one from the pool (null when none is left). */
+  #rxRoom(): Uint8Array | null {
+    const last = this.#rx.length > 0 ? this.#rx[this.#rx.length - 1]! : null;
+    if (last !== null && this.#rxEnd < last.length) return last;
+    const b = this.#pool.alloc();
+    if (b === null) return null;
+    this.#rx.push(b);
+    if (this.#rx.length === 1) this.#rxStart = 0;
+    this.#rxEnd = 0;
+    return b;
+  }
+
+  /** Copies queued request bytes into `view`; returns the count. */
+  #take(view: Uint8Array): number {
+    let n = 0;
+    while (n < view.length && this.#rxLen > 0) {
+      const b = this.#rx[0]!;
+      const end = this.#rx.length === 1 ? this.#rxEnd : b.length;
+      const k = Math.min(view.length - n, end - this.#rxStart);
+      view.set(b.subarray(this.#rxStart, this.#rxStart + k), n);
+      n += k;
+      this.#rxStart += k;
+      this.#rxLen -= k;
+      if (this.#rxStart === end) {
+        this.#rx.shift();
+        this.#pool.release(b);
+        this.#rxStart = 0;
+        if (this.#rx.length === 0) this.#rxEnd = 0;
+      }
+    }
+    const paid = Math.min(n, this.#rxPayload);
+    this.#rxPayload -= paid;
+    if (paid > 0) this.#sender.consumed(this, paid);
+    return n;
+  }
+
+  #freeRx(): void {
+    for (const b of this.#rx) this.#pool.release(b);
+    this.#rx.length = 0;
+    this.#rxStart =
+      this.#rxEnd =
+      this.#rxLen =
+      this.#rxPayload =
+        0;
+  }
+
+  /** Whether the Stream should now see end of stream. */
+  #eof(): boolean {
+    return this.reqDone && this.resDone && this.#rxLen === 0;
+  }
+
+  /** Completes a waiting read if something can complete it. */
+  #feed(): void {
+    if (this.#rdView === null) return;
+    if (this.#rxLen > 0) this.#resolveRead(this.#take(this.#rdView));
+    else if (this.#eof()) this.#resolveRead(0);
+  }
+
+  #resolveRead(n: number): void {
+    const r = this.#rdResolve!;
+    this.#clearRead();
+    r(n);
+  }
+
+  #clearRead(): void {
+    this.#rdView = null;
+    this.#rdResolve = null;
+    this.#rdReject = null;
+  }
+
+  #clearWrite(): void {
+    this.#wrView = null;
+    this.#wrResolve = null;
+    this.#wrReject = null;
+  }
+
+  // ---- Conn (called by the Stream's interface) ----
+
+  read(view: Uint8Array): Promise<number> {
+    if (this.reset) return Promise.reject(RESET);
+    if (this.closed) return Promise.resolve(0);
+    if (this.#rxLen > 0) return Promise.resolve(this.#take(view));
+    if (this.#eof()) return Promise.resolve(0);
+    this.#rdView = view;
+    return new Promise((resolve, reject) => {
+      this.#rdResolve = resolve;
+      this.#rdReject = reject;
+    });
+  }
+
+  write(view: Uint8Array): Promise<number> {
+    if (this.reset || this.closed) return Promise.reject(RESET);
+    const n = this.#process(view);
+    if (n > 0 || view.length === 0) return Promise.resolve(n);
+    this.#wrView = view;
+    return new Promise((resolve, reject) => {
+      this.#wrResolve = resolve;
+      this.#wrReject = reject;
+    });
+  }
+
+  /** The connection has room or window again: go on with a blocked write. */
+  retryWrite(): void {
+    if (this.#finPending && this.#wrView === null) {
+      this.#sendFin();
+      return;
+    }
+    const v = this.#wrView;
+    if (v === null) return;
+    const n = this.#process(v);
+    if (n > 0) {
+      const r = this.#wrResolve!;
+      this.#clearWrite();
+      r(n);
+    }
+  }
+
+  /** The response ends here (until-close body): END_STREAM. */
+  closeWrite(): Promise<void> {
+    if (this.#state === R_UNTIL_CLOSE) {
+      this.#finPending = true;
+      this.#sendFin();
+    }
+    return Promise.resolve();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#freeRx();
+    if (this.#rdResolve !== null) this.#resolveRead(0);
+    const cut = this.#wrReject !== null;
+    if (this.#wrReject !== null) {
+      const r = this.#wrReject;
+      this.#clearWrite();
+      r(RESET);
+    }
+    // A body delimited by the close (no length, not chunked) ends here, as
+    // an HTTP/1.1 client would see it end: END_STREAM, not a reset.
+    if (this.#state === R_UNTIL_CLOSE && !this.reset && !cut) {
+      this.#finPending = true;
+      this.#sendFin();
+    }
+    this.#sender.streamClosed(this, this.resDone);
+  }
+
+  // ---- response translation ----
+
+  #sendFin(): void {
+    if (!this.#finPending || this.resDone) return;
+    this.#sender.sendData(this, EMPTY, 0, 0, true);
+    if (this.resDone) this.#finPending = false;
+  }
+
+  /** The response's END_STREAM went out. */
+  markDone(): void {
+    this.resDone = true;
+    this.#state = R_DONE;
+    this.#sender.responseDone(this);
+    this.#feed();
+  }
+
+  /**
+   * Turns as much of `v` as the windows and the output buffer allow into
+   * frames; returns the bytes taken (0: blocked).
+   */
+  #process(v: Uint8Array): number {
+    let pos = 0;
+    const len = v.length;
+    if (this.#hPending && !this.#flushHeaders()) return 0;
+    while (pos < len) {
+      switch (this.#state) {
+        case R_HEAD:
+        case R_TRAILERS: {
+          // Collect up to the empty line (the trailers may be just "\r\n").
+          const start = pos;
+          let done = false;
+          while (pos < len && !done) {
+            const c = v[pos++]!;
+            if (c === CR) this.#match = this.#match === 2 ? 3 : 1;
+            else if (c === LF && (this.#match === 1 || this.#match === 3)) {
+              this.#match++;
+              if (this.#match === 4) done = true;
+              else if (
+                this.#state === R_TRAILERS && this.#acc.length === 0 && pos - start === 2
+              ) done = true; // no trailers: "\r\n" right after the last chunk
+            } else this.#match = 0;
+          }
+          this.#acc += latin1(v, start, pos);
+          if (this.#acc.length > MAX_HEAD) {
+            this.#fail("response head too large");
+            return pos;
+          }
+          if (!done) return pos;
+          this.#match = 0;
+          const text = this.#acc;
+          this.#acc = "";
+          if (this.#state === R_HEAD) this.#parseHead(text);
+          else this.#parseTrailers(text);
+          if (this.#hPending && !this.#flushHeaders()) return pos;
+          break;
+        }
+        case R_LENGTH:
+        case R_CHUNK_DATA:
+        case R_UNTIL_CLOSE: {
+          const until = this.#state === R_UNTIL_CLOSE;
+          let want = until ? len - pos : Math.min(this.#left, len - pos);
+          const last = this.#state === R_LENGTH && want === this.#left;
+          // One DATA frame per call: as many as the windows and the output
+          // buffer take now (a write back per frame would cost a Stream run).
+          while (want > 0) {
+            const k = this.#sender.sendData(this, v, pos, want, last);
+            if (k === 0) break;
+            pos += k;
+            want -= k;
+            if (!until) this.#left -= k;
+          }
+          if (want > 0) return pos;
+          if (this.#state === R_CHUNK_DATA && this.#left === 0) {
+            this.#state = R_CHUNK_CRLF;
+            this.#left = 2;
+          }
+          break;
+        }
+        case R_CHUNK_CRLF: {
+          const k = Math.min(this.#left, len - pos);
+          pos += k;
+          this.#left -= k;
+          if (this.#left === 0) {
+            this.#state = R_CHUNK_SIZE;
+            this.#chunkSize = 0;
+            this.#chunkExt = false;
+          }
+          break;
+        }
+        case R_CHUNK_SIZE: {
+          while (pos < len) {
+            const c = v[pos++]!;
+            if (c === LF) {
+              if (this.#chunkSize === 0) {
+                this.#state = R_TRAILERS;
+                this.#match = 2; // the LF ending the size line counts as the first "\r\n"
+                this.#acc = "";
+              } else {
+                this.#state = R_CHUNK_DATA;
+                this.#left = this.#chunkSize;
+              }
+              break;
+            }
+            if (this.#chunkExt || c === CR) continue;
+            if (c === 0x3b) {
+              this.#chunkExt = true;
+              continue;
+            }
+            const d = hexVal(c);
+            if (d < 0) {
+              this.#fail("bad chunk size in the response");
+              return len;
+            }
+            this.#chunkSize = this.#chunkSize * 16 + d;
+          }
+          break;
+        }
+        default:
+          // After the response: nothing more belongs to this stream.
+          return len;
+      }
+    }
+    return pos;
+  }
+
+  /** Sends the waiting HEADERS; false when there is no room yet. */
+  #flushHeaders(): boolean {
+    if (!this.#sender.sendHeaders(this, this.#hNames, this.#hValues, this.#hCount, this.#hEnd)) {
+      return false;
+    }
+    this.#hPending = false;
+    this.resStarted = true;
+    if (this.#hEnd) this.markDone();
+    return true;
+  }
+
+  /** Something this stream cannot translate: reset it (the Stream sees a failed write). */
+  #fail(why: string): void {
+    this.#state = R_DONE;
+    this.#sender.resetStream(this, H2_INTERNAL_ERROR, why);
+  }
+
+  /** Parses an HTTP/1.1 response head (already checked by the analysers). */
+  #parseHead(text: string): void {
+    const lines = text.split("\r\n");
+    const status = lines[0]!.slice(9, 12);
+    const code = Number(status);
+    const names = this.#hNames, values = this.#hValues;
+    names[0] = ":status";
+    values[0] = status;
+    let n = 1;
+    let chunked = false, length = -1;
+    const dropped: string[] = [];
+    for (let i = 1; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.length === 0) continue;
+      const colon = l.indexOf(":");
+      if (colon <= 0) continue;
+      const name = l.slice(0, colon).toLowerCase();
+      const value = l.slice(colon + 1).trim();
+      if (name === "connection") {
+        for (const t of value.split(",")) dropped.push(t.trim().toLowerCase());
+        continue;
+      }
+      if (name === "transfer-encoding") {
+        chunked = /(^|,)\s*chunked\s*$/i.test(value);
+        continue;
+      }
+      if (HOP_BY_HOP.has(name)) continue;
+      if (name === "content-length") length = Number(value);
+      names[n] = name;
+      values[n] = value;
+      n++;
+    }
+    if (dropped.length > 0) {
+      let w = 1;
+      for (let i = 1; i < n; i++) {
+        if (dropped.includes(names[i]!)) continue;
+        names[w] = names[i]!;
+        values[w] = values[i]!;
+        w++;
+      }
+      n = w;
+    }
+    this.#hCount = n;
+    this.#hPending = true;
+    if (code >= 100 && code < 200) {
+      // Interim response (100 Continue, 103): HEADERS, then the real one.
+      // 101 cannot be translated (no upgrade over HTTP/2).
+      if (code === 101) {
+        this.#hPending = false;
+        this.#fail("101 Switching Protocols cannot be sent over HTTP/2");
+        return;
+      }
+      this.#hEnd = false;
+      this.#state = R_HEAD;
+      return;
+    }
+    if (this.isHead || code === 204 || code === 304) {
+      this.#hEnd = true;
+      this.#state = R_DONE;
+    } else if (chunked) {
+      this.#hEnd = false;
+      this.#state = R_CHUNK_SIZE;
+      this.#chunkSize = 0;
+      this.#chunkExt = false;
+    } else if (length >= 0) {
+      this.#hEnd = length === 0;
+      this.#state = length === 0 ? R_DONE : R_LENGTH;
+      this.#left = length;
+    } else {
+      this.#hEnd = false;
+      this.#state = R_UNTIL_CLOSE;
+    }
+  }
+
+  /** The trailer section of a chunked response: HEADERS with END_STREAM, or an empty DATA. */
+  #parseTrailers(text: string): void {
+    const names = this.#hNames, values = this.#hValues;
+    let n = 0;
+    for (const l of text.split("\r\n")) {
+      const colon = l.indexOf(":");
+      if (colon <= 0) continue;
+      const name = l.slice(0, colon).toLowerCase();
+      if (HOP_BY_HOP.has(name)) continue;
+      names[n] = name;
+      values[n] = l.slice(colon + 1).trim();
+      n++;
+    }
+    if (n === 0) {
+      this.#state = R_DONE;
+      this.#finPending = true;
+      this.#sendFin();
+      return;
+    }
+    this.#hCount = n;
+    this.#hEnd = true;
+    this.#hPending = true;
+    this.#state = R_DONE;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}

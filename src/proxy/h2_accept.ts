@@ -1,0 +1,117 @@
+// HTTP/2 on a frontend connection: the hook that starts the h2 mux on an
+// accepted connection (HAProxy's mux selection in conn_install_mux_fe()).
+//
+// `acceptH2()` is called for a connection accepted on a bind marked
+// `proto h2` (cleartext prior knowledge), and is the function a TLS
+// transport calls once ALPN chose "h2". It counts the connection as a
+// session of its frontend (maxconn applies to connections) and every
+// HTTP/2 stream as one more, each with its own Stream: the analysers,
+// rules, logs and backends see an HTTP/1.1 request whose txn knows the
+// client spoke HTTP/2.
+
+import type { Frontend } from "../frontend/frontend.ts";
+import type { Conn, PeerAddr } from "../listener/protocol.ts";
+import { formatLogDate } from "../log/log_format.ts";
+import { H2Conn } from "../mux/h2_conn.ts";
+import type { H2Owner, H2Settings } from "../mux/types.ts";
+import { Stream } from "../stream/stream.ts";
+import type { ProcessCtx } from "../stream/process_ctx.ts";
+import { h2SettingsOf } from "./h2_settings.ts";
+
+/** What acceptH2() needs of the process beyond a stream's context. */
+export interface H2Process extends ProcessCtx {
+  /** Live HTTP/2 connections (soft stop sends them GOAWAY). */
+  readonly h2Conns: Set<H2Conn>;
+}
+
+class H2Session implements H2Owner {
+  readonly remote: PeerAddr;
+  readonly local: PeerAddr;
+  #p: H2Process;
+  #fe: Frontend;
+  /** Streams opened on this connection so far. */
+  #streams: number;
+
+  constructor(p: H2Process, fe: Frontend, remote: PeerAddr, local: PeerAddr) {
+    this.#p = p;
+    this.#fe = fe;
+    this.remote = remote;
+    this.local = local;
+    this.#streams = 0;
+  }
+
+  get pools() {
+    return this.#p.pools;
+  }
+
+  get sched() {
+    return this.#p.sched;
+  }
+
+  openStream(conn: Conn): boolean {
+    const p = this.#p, fe = this.#fe;
+    if (p.killing) return false;
+    p.actconn++;
+    fe.feconn++;
+    fe.counters.cumSessions++;
+    if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
+    try {
+      const s = new Stream(p, fe, conn, this.remote, this.local);
+      if (s.txn !== null) {
+        s.txn.clientMajor = 2;
+        // The connection is the session: its second and later streams are
+        // not a session's first request (http-reuse safe may give them
+        // another stream's idle server connection, as HAProxy does).
+        if (this.#streams > 0) s.txn.count = 1;
+      }
+      this.#streams++;
+    } catch (e) {
+      p.logger.alert(`h2 stream setup failed: ${e instanceof Error ? e.message : e}`);
+      p.sessionEnded(fe);
+      return false;
+    }
+    return true;
+  }
+
+  log(message: string): void {
+    const r = this.remote, fe = this.#fe;
+    // The frontend's log targets, as its other lines (none with `log: false`).
+    if (fe.logFormat === null) return;
+    this.#p.logger.session(
+      `${r.ip}:${r.port} [${formatLogDate(Date.now())}] ${fe.name} ${message}`,
+      fe.id,
+    );
+  }
+
+  closed(): void {
+    this.#p.sessionEnded(this.#fe);
+  }
+
+  stopping(): boolean {
+    return this.#p.stopping;
+  }
+}
+
+/**
+ * Starts the HTTP/2 mux on an accepted connection of `fe`, already counted
+ * as a session of it (as sessionAccept() counts every connection). The
+ * connection's end calls sessionEnded(fe) once.
+ */
+export function acceptH2(
+  p: H2Process,
+  fe: Frontend,
+  conn: Conn,
+  remote: PeerAddr,
+  local: PeerAddr,
+): void {
+  const settings: H2Settings = h2SettingsOf(p.cfg, fe);
+  const owner = new H2Session(p, fe, remote, local);
+  const h2 = new H2Conn(conn, owner, settings);
+  p.h2Conns.add(h2);
+  const closed = owner.closed.bind(owner);
+  owner.closed = () => {
+    p.h2Conns.delete(h2);
+    closed();
+  };
+  h2.start();
+}

@@ -1,0 +1,81 @@
+// The HTTP/2 request → HTTP/1.1 head translation (src/mux/h2_request.ts).
+
+import assert from "node:assert/strict";
+import { HeaderList } from "../../src/h2/hpack.ts";
+import { RequestHead, toRequestHead } from "../../src/mux/h2_request.ts";
+
+function list(h: [string, string][]): HeaderList {
+  const l = new HeaderList();
+  for (const [n, v] of h) l.push(n, v);
+  return l;
+}
+
+const GET: [string, string][] = [
+  [":method", "GET"],
+  [":scheme", "https"],
+  [":authority", "a.test"],
+  [
+    ":path",
+    "/p?q=1",
+  ],
+];
+
+Deno.test("h2 request: a GET becomes a head with host from :authority, cookies joined", () => {
+  const r = toRequestHead(
+    list([...GET, ["cookie", "a=1"], ["x-b", "2"], ["cookie", "c=3"]]),
+    true,
+    new RequestHead(),
+  );
+  assert.equal(r.error, "");
+  assert.equal(r.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-b: 2\r\ncookie: a=1; c=3\r\n\r\n");
+  assert.equal(r.chunked, false);
+});
+
+Deno.test("h2 request: bodies are framed by content-length, else chunked", () => {
+  const post: [string, string][] = [[":method", "POST"], ...GET.slice(1)];
+  let r = toRequestHead(list([...post, ["content-length", "5"]]), false, new RequestHead());
+  assert.equal(r.contentLength, 5);
+  assert.match(r.head, /\r\ncontent-length: 5\r\n\r\n$/);
+  r = toRequestHead(list(post), false, new RequestHead());
+  assert.equal(r.chunked, true);
+  assert.match(r.head, /\r\ntransfer-encoding: chunked\r\n\r\n$/);
+  r = toRequestHead(list(post), true, new RequestHead());
+  assert.match(r.head, /\r\ncontent-length: 0\r\n\r\n$/);
+  r = toRequestHead(list([...post, ["content-length", "5"]]), true, new RequestHead());
+  assert.match(r.error, /content-length without a body/);
+  // Identical repeats merge; the host header may repeat :authority.
+  r = toRequestHead(
+    list([...post, ["content-length", "5"], ["content-length", "5"], ["host", "a.test"]]),
+    false,
+    new RequestHead(),
+  );
+  assert.equal(r.error, "");
+  assert.equal(r.head.match(/content-length/g)?.length, 1);
+  assert.equal(r.head.match(/host:/g)?.length, 1);
+});
+
+Deno.test("h2 request: OPTIONS * is the only asterisk form", () => {
+  const r = toRequestHead(
+    list([[":method", "OPTIONS"], [":scheme", "http"], [":authority", "a"], [":path", "*"]]),
+    true,
+    new RequestHead(),
+  );
+  assert.equal(r.error, "");
+  assert.match(r.head, /^OPTIONS \* HTTP\/1\.1\r\n/);
+  const g = toRequestHead(
+    list([[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "*"]]),
+    true,
+    new RequestHead(),
+  );
+  assert.match(g.error, /invalid :path/);
+});
+
+Deno.test("h2 request: te: trailers is accepted and not forwarded (hop-by-hop in HTTP/1.1)", () => {
+  const r = toRequestHead(
+    list([...GET, ["te", "trailers"], ["x-a", "1"]]),
+    true,
+    new RequestHead(),
+  );
+  assert.equal(r.error, "");
+  assert.equal(r.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\n\r\n");
+});
