@@ -63,6 +63,14 @@ Deno.test("architecture: the layer table is one-way and has a row for every fold
   assert.deepEqual(unitsWithoutRow(await graph(), t), []);
 });
 
+Deno.test("architecture: every folder of the table says what it owns", async () => {
+  const text = await Deno.readTextFile(DOC);
+  const missing = [...(await table()).keys()].filter((f) =>
+    !text.includes("- **`" + f + "`** owns")
+  );
+  assert.deepEqual(missing, [], "folders without their '- **`folder`** owns ...' paragraph");
+});
+
 Deno.test("architecture: the graph lists the files of src/ and sees type imports", async () => {
   const g = await graph();
   // Sanity checks of the reading itself: files at both depths, a known
