@@ -89,6 +89,20 @@ export class Logger {
   }
 
   /**
+   * At exit: lets writes in flight finish, and the lines queued behind them
+   * go, for at most `ms` (a stalled sink is not waited for longer), then
+   * flush(). The last lines of a soft stop are otherwise lost with the
+   * write that carried them.
+   */
+  async drainAtExit(ms = 500): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.#sinks.some((s) => s.busy) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    this.flush();
+  }
+
+  /**
    * At exit: writes what the sinks can write without waiting (a stalled
    * sink's queue is counted dropped), then reports dropped messages on
    * stderr. Sockets are closed.

@@ -30,6 +30,8 @@ export interface LogSink {
    * a write in flight.
    */
   flushAtExit(): void;
+  /** A write is in flight (more may follow from the queue): at exit, worth a short wait. */
+  readonly busy: boolean;
   /** Releases the socket, if any. */
   close(): void;
 }
@@ -195,6 +197,10 @@ export class StreamSink implements LogSink {
     this.#data = null;
   }
 
+  get busy(): boolean {
+    return this.#data !== null && !this.#dead;
+  }
+
   flushAtExit(): void {
     if (this.#data !== null || this.#dead) {
       this.#counters.dropped += this.#queued;
@@ -300,6 +306,10 @@ export class DgramSink implements LogSink {
     this.#buf = new Uint8Array(DGRAM_MAX * 3);
     this.#onSent = () => this.#done(true);
     this.#onError = () => this.#done(false);
+  }
+
+  get busy(): boolean {
+    return this.#busy && this.#conn !== null;
   }
 
   push(msg: string): void {

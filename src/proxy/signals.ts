@@ -19,15 +19,16 @@ export function installSignals(
   reloader: Reloader,
   exit: (code: number) => void,
 ): void {
-  const hard = () => {
+  const hard = async () => {
     proc.hardStop();
+    await proc.logger.drainAtExit(200);
     exit(0);
   };
   Deno.addSignalListener("SIGTERM", hard);
   Deno.addSignalListener("SIGINT", hard);
   Deno.addSignalListener("SIGQUIT", async () => {
     await proc.softStop();
-    proc.logger.flush();
+    await proc.logger.drainAtExit();
     exit(0);
   });
   Deno.addSignalListener("SIGHUP", () => {
