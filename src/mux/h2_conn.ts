@@ -561,6 +561,12 @@ export class H2Conn implements H2Sender {
       return this.#goaway(H2_FLOW_CONTROL_ERROR, "DATA beyond the connection window");
     }
     this.#recvWindow -= fh.length;
+    // Padding longer than the frame is a connection error whatever the
+    // stream's state (§6.1): checked before the stream is looked at.
+    const span = this.#span;
+    if (!framePayload(b, at, fh, span)) {
+      return this.#goaway(H2_PROTOCOL_ERROR, "DATA padding longer than the frame");
+    }
     const s = this.#streams.get(sid);
     if (s === undefined || s.reqDone || s.reset) {
       this.#giveBack(fh.length);
@@ -576,10 +582,6 @@ export class H2Conn implements H2Sender {
       return;
     }
     s.recvWindow -= fh.length;
-    const span = this.#span;
-    if (!framePayload(b, at, fh, span)) {
-      return this.#goaway(H2_PROTOCOL_ERROR, "DATA padding longer than the frame");
-    }
     const start = span[0]!, end = span[1]!;
     const len = end - start;
     // Padding is given back at once: it never reaches the stream.
