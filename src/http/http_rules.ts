@@ -383,6 +383,20 @@ function compileRule(
     }
     return Number(s);
   };
+  // `[deny_status N]` (or `status N`) of deny and tarpit; `dflt` without one.
+  const denyStatus = (dflt: number): number | { error: string } => {
+    let status = dflt;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a !== "deny_status" && a !== "status") {
+        return { error: `unexpected argument '${a}' in '${kw}' (expected deny_status N)` };
+      }
+      const st = statusArg(args[++i], "status", 200, 599);
+      if (typeof st !== "number") return st;
+      status = st;
+    }
+    return status;
+  };
 
   switch (action) {
     case ACT_ALLOW: {
@@ -391,17 +405,9 @@ function compileRule(
       break;
     }
     case ACT_DENY: {
-      r.status = side === "request" ? 403 : 502;
-      for (let i = 0; i < args.length; i++) {
-        const a = args[i] as string;
-        if (a === "deny_status" || a === "status") {
-          const st = statusArg(args[++i], "status", 200, 599);
-          if (typeof st !== "number") return st;
-          r.status = st;
-        } else {
-          return { error: `unexpected argument '${a}' in 'deny' (expected deny_status N)` };
-        }
-      }
+      const st = denyStatus(side === "request" ? 403 : 502);
+      if (typeof st !== "number") return st;
+      r.status = st;
       r.verdict = Object.freeze({ kind: "deny", status: r.status });
       break;
     }
@@ -668,17 +674,9 @@ function compileRule(
       break;
     }
     case ACT_TARPIT: {
-      r.status = 500;
-      for (let i = 0; i < args.length; i++) {
-        const a = args[i] as string;
-        if (a === "deny_status" || a === "status") {
-          const st = statusArg(args[++i], "status", 200, 599);
-          if (typeof st !== "number") return st;
-          r.status = st;
-        } else {
-          return { error: `unexpected argument '${a}' in 'tarpit' (expected deny_status N)` };
-        }
-      }
+      const st = denyStatus(500);
+      if (typeof st !== "number") return st;
+      r.status = st;
       r.verdict = Object.freeze({ kind: "tarpit", status: r.status });
       break;
     }
