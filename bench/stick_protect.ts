@@ -2,7 +2,11 @@
 // (`stick-table type ip … store http_req_rate(10s)`, `track-sc0 src`, a
 // rate ACL on `sc_http_req_rate(0)` that never refuses at this load) beside
 // HAProxy 2.6 with the same lines, and beside Sluice without them: what the
-// protection costs, and how far from HAProxy it is.
+// protection costs, and how far from HAProxy it is. The "full" variants add
+// what issue 15's benchmark names: a 10,000-line map choosing the backend
+// (`use_backend %[req.hdr(host),lower,map_str(FILE,be)]`; HAProxy indexes
+// map_str in a tree but scans map_dom line by line: 6k req/s with 10,000
+// lines), a captured header and a unique id added to each request.
 //
 //   deno run --allow-all bench/stick_protect.ts
 //
@@ -23,6 +27,8 @@ const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
 
 const TABLE = "type ip size 100k expire 30s store http_req_rate(10s)";
+const MAP_LINES = 10_000;
+const UNIQUE_ID = "%ci:%cp_%fi:%fp_%Ts_%rt:%pid";
 const RULES = [
   "track-sc0 src",
   // Never true at this load: every request pays for the lookup and the ACL.
@@ -47,6 +53,13 @@ try {
     nofile: 8192,
   });
   await waitForPort(backendPort, nginx);
+  // Host names that never match wrk's Host (127.0.0.1:PORT): every request
+  // walks the index and takes the default, as a miss does in production.
+  const mapFile = `${dir}/hosts.map`;
+  await Deno.writeTextFile(
+    mapFile,
+    Array.from({ length: MAP_LINES }, (_, i) => `host${i}.example.com be\n`).join(""),
+  );
 
   const params = (bindPort: number) => ({
     mode: "http" as const,
@@ -111,8 +124,48 @@ try {
           ),
         ),
     },
+    {
+      name: "Sluice, full protection",
+      start: (port) =>
+        startSluice(
+          sluiceConfig(params(port)).replace(
+            `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
+            [
+              "  fe:",
+              `    bind: "127.0.0.1:${port}"`,
+              "    default_backend: be",
+              `    use_backend: "%[req.hdr(host),lower,map_str(${mapFile},be)]"`,
+              `    stick-table: "${TABLE}"`,
+              '    capture: ["request header Host len 20"]',
+              `    unique-id-format: "${UNIQUE_ID}"`,
+              "    unique-id-header: X-Unique-ID",
+              "    http-request:",
+              ...RULES.map((r) => `      - "${r}"`),
+            ].join("\n"),
+          ),
+        ),
+    },
+    {
+      name: "HAProxy, full protection",
+      start: (port) =>
+        startHaproxy(
+          haproxyConfig(params(port)).replace(
+            "  default_backend be\n",
+            [
+              "  default_backend be",
+              `  use_backend %[req.hdr(host),lower,map_str(${mapFile},be)]`,
+              `  stick-table ${TABLE}`,
+              "  capture request header Host len 20",
+              `  unique-id-format ${UNIQUE_ID}`,
+              "  unique-id-header X-Unique-ID",
+              ...RULES.map((r) => `  http-request ${r}`),
+              "",
+            ].join("\n"),
+          ),
+        ),
+    },
   ];
-  // All three run at once (idle ones cost nothing) and the rounds take
+  // All the variants run at once (idle ones cost nothing) and the rounds take
   // turns, so that a neighbour's burst on the shared machine hits every
   // column alike instead of one variant's rounds.
   const results: Array<{ name: string; url: string; rps: number[]; non2xx: number }> = [];
@@ -153,6 +206,12 @@ try {
     `Sluice / HAProxy with the same protection: ${
       (prot / med("HAProxy, track-sc0 + rate ACL")).toFixed(2)
     }x`,
+  );
+  const full = med("Sluice, full protection");
+  console.log(
+    `full protection (+ ${MAP_LINES}-line map, capture, unique id): Sluice / HAProxy ${
+      (full / med("HAProxy, full protection")).toFixed(2)
+    }x; its cost in Sluice: ${((1 - full / med("Sluice, no protection")) * 100).toFixed(1)}%`,
   );
 } finally {
   await group.stopAll();
