@@ -37,6 +37,7 @@ import {
   sessionIdText,
 } from "./show_misc.ts";
 import { renderStat } from "./show_stat.ts";
+import { addPattern, clearPatterns, delPattern, setPattern, showPatterns } from "./map_commands.ts";
 import { clearTable, setTable, showTable, type StickTableSet } from "../stick/cli.ts";
 import {
   CLI_LVL_ADMIN,
@@ -167,11 +168,32 @@ function tablesOf(env: CliEnv): StickTableSet {
 /** The commands, in `help` order (HAProxy's is alphabetical with help/prompt/quit last). */
 export const COMMANDS: readonly Command[] = [
   {
+    words: ["add", "acl"],
+    usage: "add acl <acl> <pattern>",
+    desc: "add an acl entry",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => addPattern(false, a.slice(2)),
+  },
+  {
+    words: ["add", "map"],
+    usage: "add map <map> <key> <val>",
+    desc: "add a map entry",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => addPattern(true, a.slice(2)),
+  },
+  {
     words: ["add", "server"],
     usage: "add server <bk>/<srv>",
     desc: "create a new server",
     level: CLI_LVL_ADMIN,
     run: (env, a) => addServer(env.p, a[2] ?? "", a.slice(3)),
+  },
+  {
+    words: ["clear", "acl"],
+    usage: "clear acl <acl>",
+    desc: "clear the contents of this acl",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => clearPatterns(false, a[2]),
   },
   {
     words: ["clear", "counters"],
@@ -186,11 +208,32 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    words: ["clear", "map"],
+    usage: "clear map <map>",
+    desc: "clear the contents of this map",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => clearPatterns(true, a[2]),
+  },
+  {
     words: ["clear", "table"],
     usage: "clear table <table> [<filter>]*",
     desc: "remove an entry from a table (filter: data/key)",
     level: CLI_LVL_OPER,
     run: (env, a) => clearTable(tablesOf(env), a.slice(2), env.p.sched.clock.now()),
+  },
+  {
+    words: ["del", "acl"],
+    usage: "del acl <acl> <key>",
+    desc: "delete acl entries matching <key>",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => delPattern(false, a.slice(2)),
+  },
+  {
+    words: ["del", "map"],
+    usage: "del map <map> <key>",
+    desc: "delete map entries matching <key>",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => delPattern(true, a.slice(2)),
   },
   {
     words: ["del", "server"],
@@ -245,6 +288,13 @@ export const COMMANDS: readonly Command[] = [
     run: (env) => reload(env),
   },
   {
+    words: ["set", "map"],
+    usage: "set map <map> <key> <value>",
+    desc: "modify a map entry",
+    level: CLI_LVL_OPER,
+    run: (_env, a) => setPattern(a.slice(2)),
+  },
+  {
     words: ["set", "maxconn", "frontend"],
     usage: "set maxconn frontend <frontend> <value>",
     desc: "change a frontend's maxconn setting",
@@ -280,6 +330,13 @@ export const COMMANDS: readonly Command[] = [
     run: (env, a) => setTable(tablesOf(env), a.slice(2), env.p.sched.clock.now()),
   },
   {
+    words: ["show", "acl"],
+    usage: "show acl [<acl>]",
+    desc: "report available acls or dump an acl's contents",
+    level: CLI_LVL_USER,
+    run: (_env, a) => showPatterns(false, a[2]),
+  },
+  {
     words: ["show", "backend"],
     usage: "show backend",
     desc: "list backends in the current running config",
@@ -311,6 +368,13 @@ export const COMMANDS: readonly Command[] = [
         snapshot(env.p),
         a.includes("json") ? "json" : a.includes("typed") ? "typed" : "",
       ),
+  },
+  {
+    words: ["show", "map"],
+    usage: "show map [<map>]",
+    desc: "report available maps or dump a map's contents",
+    level: CLI_LVL_USER,
+    run: (_env, a) => showPatterns(true, a[2]),
   },
   {
     words: ["show", "pools"],
