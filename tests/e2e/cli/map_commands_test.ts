@@ -5,7 +5,7 @@
 // listings are HAProxy's layout; a user-level socket may show, not change.
 
 import assert from "node:assert/strict";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { startProxy } from "../../_helpers/proxy.ts";
 import { fetchOnce, httpStub } from "../http/_http.ts";
 import { cli, tempSocket } from "./_cli.ts";
 
