@@ -26,6 +26,7 @@ import { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
 import type { Task } from "../task/types.ts";
+import { fullGcFunction, IdleGc } from "./idle_gc.ts";
 import { compileConfig, type CompiledConfig } from "./compile.ts";
 import type { StickTable } from "../stick/table.ts";
 import { Frontend } from "../frontend/frontend.ts";
@@ -88,6 +89,9 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
   #lastAcceptError: number;
   /** Gives idle pool slabs back (armed only while one waits: no timer of its own). */
   #trimTask: Task;
+  /** A full collection once idle after a burst (idle_gc.ts), and its task. */
+  readonly #idleGc = new IdleGc();
+  #idleGcTask: Task;
 
   /**
    * Builds the runtime objects. `compiled` comes from the loader; when absent
@@ -127,6 +131,12 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
       t.expire = tickAdd(this.sched.now, SLAB_IDLE_MS + 1);
       this.sched.queue(t);
     };
+    this.#idleGcTask = this.sched.newTask({
+      process: (t) => {
+        t.expire = TICK_ETERNITY;
+        if (this.#idleGc.run(this.actconn, this.sched.now)) fullGcFunction()?.();
+      },
+    });
     this.pools.big.onIdleSlab = armTrim;
     this.pools.small.onIdleSlab = armTrim;
     this.pools.bulk.onIdleSlab = armTrim;
@@ -355,6 +365,11 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
       if (l.state === LI_LIMITED || (l.state === LI_FULL && (l.fe === fe || chained))) l.wake();
     }
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();
+    const due = this.#idleGc.sessionEnded(this.actconn, this.sched.now);
+    if (due !== 0 && this.#idleGcTask.expire === TICK_ETERNITY) {
+      this.#idleGcTask.expire = due;
+      this.sched.queue(this.#idleGcTask);
+    }
   }
 
   /** The live sessions, newest first (runtime API `show sess`, `shutdown session`). */
