@@ -216,7 +216,9 @@ class NodePendingTls implements PendingTls {
 /** Binds a TLS listener (throws on failure, as a cleartext bind does). */
 export function bindTls(addr: Address, opts: BindOptions, p: TlsBindParams): ListenSocket {
   if (addr.kind !== "tcp") throw new Error("TLS on a unix socket is not supported");
-  if (p.node) return new NodeTlsListenSocket(addr.host, addr.port, opts.backlog, p);
+  if (p.node) {
+    return new NodeTlsListenSocket(addr.host, addr.port, opts.backlog, p, opts.takeOver === true);
+  }
   return new DenoTlsListenSocket(addr, opts, p);
 }
 

@@ -455,10 +455,22 @@ export class NodeTlsListenSocket implements ListenSocket {
   #waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | null;
   #error: Error | null;
 
-  constructor(host: string, port: number, backlog: number, p: TlsServerParams) {
-    const probe = Deno.listen({ hostname: host, port });
-    const bound = (probe.addr as Deno.NetAddr).port;
-    probe.close();
+  constructor(
+    host: string,
+    port: number,
+    backlog: number,
+    p: TlsServerParams,
+    takeOver = false,
+  ) {
+    // As proto_tcp: a plain bind first refuses an address in use (and
+    // resolves port 0), unless this process takes over from another one
+    // (`-sf`), whose socket it then listens beside (SO_REUSEPORT).
+    let bound = port;
+    if (!takeOver) {
+      const probe = Deno.listen({ hostname: host, port });
+      bound = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+    }
     this.local = { ip: host, port: bound };
     this.#queue = [];
     this.#max = Math.max(backlog, 16);
@@ -471,7 +483,8 @@ export class NodeTlsListenSocket implements ListenSocket {
       this.#server.once("listening", () => resolve());
       this.#server.once("error", reject);
     });
-    this.#server.listen({ host, port: bound, backlog });
+    // node's `reusePort` (Node 23.1+, and Deno's node:net) sets SO_REUSEPORT.
+    this.#server.listen({ host, port: bound, backlog, reusePort: true } as net.ListenOptions);
   }
 
   #push(s: net.Socket): void {

@@ -14,6 +14,7 @@ import { echoServer } from "../../_helpers/servers.ts";
 import { closeAll, HTTP_HEAD, NameServer, serverLines } from "../backends/_common.ts";
 import { connectHttp, get } from "../http/_http.ts";
 import { echoes, tcpConfig } from "../tcp/_process.ts";
+import { makePki } from "../../_helpers/tls.ts";
 
 function httpConfig(s1: NameServer, opts = ""): string {
   return HTTP_HEAD + `
@@ -133,5 +134,48 @@ Deno.test("binary upgrade: -sf PID binds next to the old process, which finishes
     await next?.stop();
     await old?.stop();
     await server.close();
+  }
+});
+
+Deno.test("binary upgrade over TLS: -sf PID takes over an ssl bind; the old process finishes and exits 0", async () => {
+  const s1 = new NameServer("s1");
+  const pki = await makePki();
+  const leaf = await pki.leaf("localhost", ["localhost"]);
+  let old: ProxyProcess | undefined;
+  let next: ProxyProcess | undefined;
+  let other: ProxyProcess | undefined;
+  const tlsConfig = (bind: string) =>
+    httpConfig(s1).replace('bind: "127.0.0.1:0"', `bind: "${bind} ssl crt ${leaf.pem}"`);
+  const curl = async (port: number) => {
+    const out = await new Deno.Command("curl", {
+      args: ["-sk", "--resolve", `localhost:${port}:127.0.0.1`, `https://localhost:${port}/`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  try {
+    old = await startProxy(tlsConfig("127.0.0.1:0"));
+    const port = old.port("fe");
+    assert.match(await curl(port), /s1/);
+    const file = await Deno.makeTempFile({ prefix: "sluice-test-", suffix: ".yaml" });
+    await Deno.writeTextFile(file, tlsConfig(`127.0.0.1:${port}`));
+    try {
+      // Without -sf the TLS address in use is refused, as a cleartext one is.
+      other = await startProxyFile(file, { readyTimeoutMs: 10_000 }).catch(() => undefined);
+      assert.equal(other, undefined, "a second instance bound a TLS port in use");
+      next = await startProxyFile(file, { args: ["-sf", String(old.pid)] });
+      assert.equal((await old.waitExit(10_000)).code, 0, old.describe());
+      assert.match(await curl(port), /s1/, "the new process serves HTTPS on the same port");
+      assert.equal(next.exitStatus, null);
+    } finally {
+      await Deno.remove(file).catch(() => {});
+    }
+  } finally {
+    await other?.stop();
+    await next?.stop();
+    await old?.stop();
+    await closeAll([s1]);
+    await Deno.remove(pki.dir, { recursive: true }).catch(() => {});
   }
 });
