@@ -38,7 +38,7 @@ import {
   sendPartialUpload,
   sendRequestNoRead,
 } from "./lib/crowds.ts";
-import { haproxyConfig, nginxConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
+import { haproxyConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
 import {
   capture,
   freePort,
@@ -52,6 +52,7 @@ import {
 import { countEstablished, countFds, readRssKiB } from "./lib/procfs.ts";
 import { type Layout, renderTable, type Row, targetMet, targetSummary } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
+import { startNginx } from "./lib/nginx.ts";
 
 type ProxyName = "sluice" | "haproxy" | "floor";
 type Scenario = "keepalive" | "slowloris" | "upload" | "slowreader" | "garbage";
@@ -210,37 +211,14 @@ async function openFileLimits(): Promise<{ soft: number; hard: number }> {
 }
 
 async function startBackend(r: Run): Promise<ManagedProcess> {
-  const { s, group, tmp } = r;
-  const www = `${tmp}/www`;
-  await Deno.mkdir(www, { recursive: true });
-  // A sparse file: no disk space used, served from the page cache.
-  const f = await Deno.open(`${www}/big.bin`, { create: true, write: true });
-  await f.truncate(s.slowMiB * MIB);
-  f.close();
-  const conf = `${tmp}/nginx.conf`;
-  await Deno.writeTextFile(
-    conf,
-    nginxConfig({
-      dir: tmp,
-      port: r.backendPort,
-      workerConnections: Math.min(r.nofile, 2 * r.maxconn + 1024),
-      nofile: r.nofile,
-    }),
-  );
-  const p = group.spawn("nginx", "nginx", [
-    "-e",
-    `${tmp}/nginx_error.log`,
-    "-p",
-    `${tmp}/`,
-    "-c",
-    conf,
-  ], {
-    cpus: s.loadCpu,
+  return await startNginx(r.group, {
+    dir: r.tmp,
+    port: r.backendPort,
+    workerConnections: Math.min(r.nofile, 2 * r.maxconn + 1024),
     nofile: r.nofile,
-    stderrFile: `${tmp}/nginx.stderr`,
+    cpus: r.s.loadCpu,
+    bigBytes: r.s.slowMiB * MIB,
   });
-  await waitForPort(r.backendPort, p, 15_000);
-  return p;
 }
 
 /** Starts one proxy in HTTP mode and waits until it listens. */

@@ -15,7 +15,6 @@
 // bench/out/h2_latest.json.
 
 import { commonSettings, envInt } from "./lib/env.ts";
-import { nginxConfig } from "./lib/configs.ts";
 import {
   capture,
   freePort,
@@ -26,6 +25,7 @@ import {
 } from "./lib/proc.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { median } from "./lib/report.ts";
+import { startNginx } from "./lib/nginx.ts";
 
 const s = commonSettings(new URL("./out/h2_latest.json", import.meta.url).pathname);
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
@@ -147,14 +147,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < BIG_MIB; i++) await f.write(chunk);
     f.close();
     const backendPort = freePort();
-    await Deno.writeTextFile(
-      `${dir}/nginx.conf`,
-      nginxConfig({ dir, port: backendPort, workerConnections: 4096, nofile: 8192 }),
-    );
-    const nginx = group.spawn("nginx", "nginx", ["-c", `${dir}/nginx.conf`, "-p", dir], {
-      cpus: s.loadCpu,
-    });
-    await waitForPort(backendPort, nginx);
+    await startNginx(group, { dir, port: backendPort, cpus: s.loadCpu });
     const procs = new Map<Name, { proc: ManagedProcess; port: number }>();
     for (const name of NAMES) {
       const port = freePort();

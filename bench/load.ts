@@ -32,13 +32,7 @@
 
 import { commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
 import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
-import {
-  haproxyConfig,
-  nginxConfig,
-  nginxProxyConfig,
-  type ProxyParams,
-  sluiceConfig,
-} from "./lib/configs.ts";
+import { haproxyConfig, nginxProxyConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
 import {
   capture,
   freePort,
@@ -69,6 +63,7 @@ import {
 } from "./lib/report.ts";
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 import { runTlsBench } from "./lib/tls_bench.ts";
+import { startNginx } from "./lib/nginx.ts";
 
 type Mode = "tcp" | "http";
 type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
@@ -343,34 +338,14 @@ async function startBackend(r: Run, useNginx: boolean): Promise<ManagedProcess> 
   const www = `${tmp}/www`;
   await Deno.mkdir(www, { recursive: true });
   if (useNginx) {
-    // A sparse file: no disk space used, served from the page cache.
-    const f = await Deno.open(`${www}/big.bin`, { create: true, write: true });
-    await f.truncate(r.bigBytes);
-    f.close();
-    const conf = `${tmp}/nginx.conf`;
-    await Deno.writeTextFile(
-      conf,
-      nginxConfig({
-        dir: tmp,
-        port: r.backendPort,
-        workerConnections: Math.max(4096, s.idleConns + s.connections + 1024),
-        nofile: r.nofile,
-      }),
-    );
-    const p = group.spawn("nginx", "nginx", [
-      "-e",
-      `${tmp}/nginx_error.log`,
-      "-p",
-      `${tmp}/`,
-      "-c",
-      conf,
-    ], {
-      cpus: s.loadCpu,
+    return await startNginx(group, {
+      dir: tmp,
+      port: r.backendPort,
+      workerConnections: Math.max(4096, s.idleConns + s.connections + 1024),
       nofile: r.nofile,
-      stderrFile: `${tmp}/nginx.stderr`,
+      cpus: s.loadCpu,
+      bigBytes: r.bigBytes,
     });
-    await waitForPort(r.backendPort, p, 15_000);
-    return p;
   }
   const stub = new URL("./lib/stub_backend.ts", import.meta.url).pathname;
   const p = group.spawn(

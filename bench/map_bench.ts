@@ -14,9 +14,9 @@
 
 import { envInt } from "./lib/env.ts";
 import { freePort, hasCommand, ProcessGroup, waitForPort } from "./lib/proc.ts";
-import { nginxConfig } from "./lib/configs.ts";
 import { median } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
+import { startNginx } from "./lib/nginx.ts";
 
 const DURATION = envInt("BENCH_DURATION", 5, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
@@ -32,20 +32,7 @@ try {
   if (!(await hasCommand("wrk"))) throw new Error("wrk is not installed");
   const backendPort = freePort();
   if (await hasCommand("nginx")) {
-    await Deno.writeTextFile(
-      `${tmp}/nginx.conf`,
-      nginxConfig({ dir: tmp, port: backendPort, workerConnections: 4096, nofile: 8192 }),
-    );
-    await Deno.mkdir(`${tmp}/www`, { recursive: true });
-    const p = group.spawn("nginx", "nginx", [
-      "-e",
-      `${tmp}/nginx_error.log`,
-      "-p",
-      `${tmp}/`,
-      "-c",
-      `${tmp}/nginx.conf`,
-    ], { cpus: LOAD_CPU, stderrFile: `${tmp}/nginx.stderr` });
-    await waitForPort(backendPort, p, 15_000);
+    await startNginx(group, { dir: tmp, port: backendPort, cpus: LOAD_CPU });
   } else {
     const stub = new URL("./lib/stub_backend.ts", import.meta.url).pathname;
     const p = group.spawn("stub", Deno.execPath(), [

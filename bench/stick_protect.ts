@@ -16,11 +16,12 @@
 // worker; nothing is pinned: on a shared machine the figures move with the
 // neighbours' load, so compare the columns of one run, not runs.
 
-import { haproxyConfig, nginxConfig, sluiceConfig } from "./lib/configs.ts";
+import { haproxyConfig, sluiceConfig } from "./lib/configs.ts";
 import { envInt } from "./lib/env.ts";
 import { freePort, hasCommand, ProcessGroup, sleep, waitForPort } from "./lib/proc.ts";
 import { median } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
+import { startNginx } from "./lib/nginx.ts";
 
 const DURATION = envInt("BENCH_DURATION", 5, 1);
 const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
@@ -44,15 +45,7 @@ const group = new ProcessGroup(true);
 const main = new URL("../main.ts", import.meta.url).pathname;
 try {
   const backendPort = freePort();
-  await Deno.mkdir(`${dir}/www`);
-  await Deno.writeTextFile(
-    `${dir}/nginx.conf`,
-    nginxConfig({ dir, port: backendPort, workerConnections: 4096, nofile: 8192 }),
-  );
-  const nginx = group.spawn("nginx", "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], {
-    nofile: 8192,
-  });
-  await waitForPort(backendPort, nginx);
+  await startNginx(group, { dir, port: backendPort });
   // Host names that never match wrk's Host (127.0.0.1:PORT): every request
   // walks the index and takes the default, as a miss does in production.
   const mapFile = `${dir}/hosts.map`;

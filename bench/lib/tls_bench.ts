@@ -16,11 +16,11 @@
 // BENCH_TLS_PROXIES=sluice,haproxy limits the proxies run.
 // It prints a table with the Sluice/HAProxy ratios and the issue's targets.
 
-import { nginxConfig } from "./configs.ts";
 import { capture, freePort, type ProcessGroup, waitForPort } from "./proc.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./procfs.ts";
 import { median } from "./report.ts";
 import { runWrk } from "./wrk.ts";
+import { startNginx } from "./nginx.ts";
 
 interface TlsBenchSettings {
   proxyCpu: string;
@@ -150,26 +150,9 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
   const clk = await clockTicksPerSecond();
   const ec = await mkCert(tmp, "ecdsa");
   const rsa = await mkCert(tmp, "rsa");
-  const www = `${tmp}/www`;
-  await Deno.mkdir(www, { recursive: true });
   const big = s.bigMiB * 1024 * 1024;
-  const f = await Deno.open(`${www}/big.bin`, { create: true, write: true });
-  await f.truncate(big);
-  f.close();
   const backendPort = freePort();
-  await Deno.writeTextFile(
-    `${tmp}/nginx.conf`,
-    nginxConfig({ dir: tmp, port: backendPort, workerConnections: 4096, nofile: 8192 }),
-  );
-  const ng = group.spawn("nginx", "nginx", [
-    "-e",
-    `${tmp}/nginx_error.log`,
-    "-p",
-    `${tmp}/`,
-    "-c",
-    `${tmp}/nginx.conf`,
-  ], { cpus: s.loadCpu, nofile: 8192 });
-  await waitForPort(backendPort, ng, 15_000);
+  await startNginx(group, { dir: tmp, port: backendPort, cpus: s.loadCpu, bigBytes: big });
 
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const start = async (p: Proxy, pem: string) => {
