@@ -200,16 +200,7 @@ export function countSession(c: StkCounters, now: number): void {
  * track` runs later and counts the request itself).
  */
 export function countHttpReq(c: StkCounters, now: number): void {
-  if (!c.active) return;
-  for (let n = 0; n < MAX_STKCTR; n++) {
-    const e = c.entry(n);
-    if (e === null) continue;
-    const t = c.table(n)!;
-    if (!t.stores(DT_HTTP_REQ_CNT) && !t.stores(DT_HTTP_REQ_RATE)) continue;
-    t.add(e, DT_HTTP_REQ_CNT, 1);
-    t.addRate(e, DT_HTTP_REQ_RATE, 1, now);
-    t.touch(e, now);
-  }
+  countEvent(c, DT_HTTP_REQ_CNT, DT_HTTP_REQ_RATE, now);
 }
 
 /** Adds one event to a counter and its rate in every tracked entry that stores them. */
