@@ -22,7 +22,7 @@ import { Logger } from "../log/log.ts";
 import type { StatsApplet } from "../http/applet.ts";
 import { statsApplet } from "../stats/stats_service.ts";
 import { type CliServer, type CliSession, startCli } from "../cli/mod.ts";
-import { Stream } from "../stream/stream.ts";
+import type { Stream } from "../stream/stream.ts";
 import { Scheduler } from "../task/scheduler.ts";
 import { TICK_ETERNITY, tickAdd } from "../task/ticks.ts";
 import type { Task } from "../task/types.ts";
@@ -32,7 +32,7 @@ import type { StickTable } from "../stick/table.ts";
 import { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { SessionList } from "../stream/session_list.ts";
-import { acceptHandshake, needsHandshake } from "../stream/session_accept.ts";
+import { acceptHandshake, needsHandshake, openSession } from "../stream/session_accept.ts";
 import { VERSION } from "../version.ts";
 import { acceptH2, type H2Process } from "./h2_accept.ts";
 import type { H2Conn } from "../mux/h2_conn.ts";
@@ -318,9 +318,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
       const local = unix ? { ip: "unix", port: l.id } : a.local;
       // tcp-request connection rules, a PROXY header: before the stream (session_accept.ts).
       if (needsHandshake(l)) acceptHandshake(this, l, a.conn, remote, local);
-      else if (l.bindCfg.proto === "h2" || a.conn.tls?.alpn === "h2") {
-        acceptH2(this, fe, a.conn, remote, local);
-      } else new Stream(this, fe, a.conn, remote, local);
+      else openSession(this, l, a.conn, remote, local, null);
     } catch (e) {
       // A bug in stream setup must not reach the accept loop.
       this.logger.alert(`session setup failed: ${e instanceof Error ? e.message : e}`);

@@ -149,7 +149,7 @@ function openStream(
  * The session of a connection once its handshake is done: an HTTP/2 mux
  * (`proto h2`, or ALPN `h2` on a TLS bind) or a Stream.
  */
-function openSession(
+export function openSession(
   ctx: ProcessCtx,
   l: Listener<Frontend>,
   conn: Conn,
