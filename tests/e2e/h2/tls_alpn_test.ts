@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { parseHttpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { makePki } from "../../_helpers/tls.ts";
 import { run } from "./_h2.ts";
+import { findChromium } from "../../_helpers/chromium.ts";
 
 const IMAGES = 50;
 
@@ -98,19 +99,11 @@ Deno.test("h2 over TLS: ALPN gives h2 to curl --http2 and HTTP/1.1 to --http1.1,
   }
 });
 
-const CHROMIUM = ["chromium", "chromium-browser", "google-chrome"].map((n) =>
-  (Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/${n}`)
-).flat().find((f) => {
-  try {
-    return Deno.statSync(f).isFile;
-  } catch {
-    return false;
-  }
-});
+const CHROMIUM = findChromium();
 
 Deno.test({
   name: "h2 over TLS: headless Chromium loads a page and its 50 images through Sluice over HTTP/2",
-  ignore: CHROMIUM === undefined,
+  ignore: CHROMIUM === null,
   fn: async () => {
     const site = startSite();
     const p = await tlsH2Proxy(site.port);

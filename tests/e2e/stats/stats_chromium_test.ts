@@ -17,27 +17,10 @@ import { type ProxyProcess, REPO_ROOT, startProxy } from "../../_helpers/proxy.t
 import { deadPort } from "../../_helpers/servers.ts";
 import { closeAll, fetchOnce, HTTP_HEAD, NameServer, serverLines } from "../backends/_common.ts";
 import { findAll, parseHtml, statsTables, text } from "./_html.ts";
+import { findChromium } from "../../_helpers/chromium.ts";
 
 const SCREENSHOT = `${REPO_ROOT}docs/stats_screenshot.png`;
 const RUN_TIMEOUT_MS = 60_000;
-
-function findChromium(): string | null {
-  const env = Deno.env.get("CHROMIUM");
-  const names = env !== undefined ? [env] : ["chromium", "chromium-browser", "google-chrome"];
-  for (const n of names) {
-    const paths = n.includes("/")
-      ? [n]
-      : (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "").map((d) => `${d}/${n}`);
-    for (const p of paths) {
-      try {
-        if (Deno.statSync(p).isFile) return p;
-      } catch {
-        // not there
-      }
-    }
-  }
-  return null;
-}
 
 const CHROMIUM = findChromium();
 if (CHROMIUM === null) {
