@@ -77,7 +77,7 @@ Deno.test("architecture: the graph lists the files of src/ and sees type imports
   // value import and a known type import.
   assert.ok(g.files.includes("version.ts") && g.files.includes("stream/stream.ts"));
   const edge = (from: string, to: string) => g.edges.find((e) => e.from === from && e.to === to);
-  assert.equal(edge("proxy/process.ts", "stream/stream.ts")?.kind, "code");
+  assert.equal(edge("proxy/process.ts", "stream/session_accept.ts")?.kind, "code");
   assert.equal(edge("log/log.ts", "config/types.ts")?.kind, "type");
 });
 
