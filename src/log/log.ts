@@ -14,6 +14,7 @@ import { LOG_INFO, logTargetList } from "../config/log_target.ts";
 import { LogFramer } from "./syslog.ts";
 import { DgramSink, isRegularFile, type LogSink, StreamSink } from "./sink.ts";
 import type { LogCounters } from "./types.ts";
+import { LineBuf } from "./line_buf.ts";
 
 export type { LogCounters } from "./types.ts";
 
@@ -45,6 +46,8 @@ export class Logger {
   /** Every sink opened, to flush and close them. */
   readonly #sinks: LogSink[];
   readonly #sockets: Map<string, LogSink>;
+  /** The session line being built (startLine()). */
+  readonly #line = new LineBuf();
 
   /**
    * `targets`: the global targets (or a legacy spelling); `frontends[i]`:
@@ -79,13 +82,31 @@ export class Logger {
     this.#routes = frontends.map((f) => f === undefined ? null : f.map((t) => this.#output(t)));
   }
 
-  /** Queues one session line (no newline) for frontend `fe`'s targets (-1: the global ones). */
-  session(line: string, fe = -1): void {
+  /**
+   * The buffer a session line is written into, emptied: write the line,
+   * then sessionLine(). One for the process (lines are built one at a time).
+   */
+  startLine(): LineBuf {
+    this.#line.reset();
+    return this.#line;
+  }
+
+  /** Queues the line written since startLine() for frontend `fe`'s targets (-1: the global ones). */
+  sessionLine(fe = -1): void {
     const route = fe >= 0 ? this.#routes[fe] ?? this.#global : this.#global;
+    const line = this.#line.view();
     for (let i = 0; i < route.length; i++) {
       const o = route[i]!;
-      if (o.maxLevel >= LOG_INFO) o.sink.push(o.framer.frame(line, LOG_INFO));
+      if (o.maxLevel >= LOG_INFO) {
+        o.sink.pushLine(o.framer.header(LOG_INFO), line, o.framer.maxLen);
+      }
     }
+  }
+
+  /** Queues one session line (no newline) given as text. */
+  session(line: string, fe = -1): void {
+    this.startLine().str(line);
+    this.sessionLine(fe);
   }
 
   /**
@@ -110,29 +131,29 @@ export class Logger {
   flush(): void {
     for (const s of this.#sinks) if (s !== this.#stderr) s.flushAtExit();
     if (this.counters.dropped > 0 && !this.quiet) {
-      this.#line("NOTICE", `${this.counters.dropped} log messages dropped (log target too slow)`);
+      this.#notice("NOTICE", `${this.counters.dropped} log messages dropped (log target too slow)`);
     }
     this.#stderr.flushAtExit();
     for (const s of this.#sinks) s.close();
   }
 
   notice(msg: string): void {
-    if (!this.quiet) this.#line("NOTICE", msg);
+    if (!this.quiet) this.#notice("NOTICE", msg);
   }
 
   warning(msg: string): void {
-    if (!this.quiet) this.#line("WARNING", msg);
+    if (!this.quiet) this.#notice("WARNING", msg);
   }
 
   alert(msg: string): void {
-    this.#line("ALERT", msg);
+    this.#notice("ALERT", msg);
   }
 
   debug(msg: string): void {
-    if (this.debugEnabled) this.#line("DEBUG", msg);
+    if (this.debugEnabled) this.#notice("DEBUG", msg);
   }
 
-  #line(level: string, msg: string): void {
+  #notice(level: string, msg: string): void {
     this.#stderr.push(`[${level}] (${Deno.pid}) : ${msg}\n`);
   }
 

@@ -9,6 +9,7 @@
 // TCP-mode frontend, are reported at config time.
 
 import { compileFetch } from "../sample/expr.ts";
+import { LineBuf } from "./line_buf.ts";
 import { fetchOne, sampleToString } from "../sample/fetch.ts";
 import {
   type Fetch,
@@ -278,60 +279,106 @@ type VarName = keyof typeof VARS;
 
 export class LogFormatError extends SyntaxError {}
 
+/** One compiled part: writes its text of the line into `out`. */
+type PartWriter = (c: LogContext, out: LineBuf) => void;
+
+/** The `#XX` escape of byte `b` (uppercase hex). */
+function escByte(out: LineBuf, b: number): void {
+  out.byte(0x23);
+  out.byte(HEX_CODES[(b >> 4) & 15]!);
+  out.byte(HEX_CODES[b & 15]!);
+}
+
+const HEX_CODES = Array.from(HEX, (ch) => ch.charCodeAt(0));
+
 /**
- * One part compiled into a function that renders it, the variable's kind and
- * options decided once: a line is the concatenation of its parts' results.
+ * Writes `s` escaped as escapeLogUri() escapes it, without building the
+ * escaped string (request lines are nearly always clean: one scan, one copy).
  */
-function partRenderer(p: Part, reqCaps: number, resCaps: number): (c: LogContext) => string {
+function writeEscaped(out: LineBuf, s: string): void {
+  if (!NEEDS_ESCAPE.test(s)) return out.str(s);
+  out.str(escapeLogUri(s));
+}
+
+/**
+ * One part compiled into a function that writes it, the variable's kind and
+ * options decided once: a line is its parts written in order.
+ */
+function partWriter(p: Part, reqCaps: number, resCaps: number): PartWriter {
   if (p.v === null) {
     const lit = p.lit;
-    return () => lit;
+    return (_c, out) => out.str(lit);
   }
   const quote = p.quote;
   if (typeof p.v === "object") {
     // %[fetch,converters]: sampled from the context the line is written with.
     const f = p.v;
     const empty = quote ? '""' : "-";
-    return (c) => {
+    return (c, out) => {
       const smp = c.sample === undefined ? null : fetchOne(c.sample, f);
       const txt = smp === null ? "" : sampleToString(smp);
-      if (txt === "") return empty;
-      return quote ? `"${escapeLogUri(txt)}"` : escapeLogUri(txt);
+      if (txt === "") return out.str(empty);
+      if (quote) out.byte(0x22);
+      writeEscaped(out, txt);
+      if (quote) out.byte(0x22);
     };
   }
-  if (p.v === "hr") return (c) => renderCaptures(c.reqCaptures, reqCaps, quote);
-  if (p.v === "hs") return (c) => renderCaptures(c.resCaptures, resCaps, quote);
+  if (p.v === "hr") return (c, out) => writeCaptures(out, c.reqCaptures, reqCaps, quote);
+  if (p.v === "hs") return (c, out) => writeCaptures(out, c.resCaptures, resCaps, quote);
+  if (p.v === "r") {
+    // The request line: the common case, without an intermediate string.
+    return (c, out) => {
+      if (quote) out.byte(0x22);
+      const u = logUri(c);
+      if (u === null) out.str(BADREQ);
+      else writeEscaped(out, u);
+      if (quote) out.byte(0x22);
+    };
+  }
   const def: VarDef = VARS[p.v];
   const get = def.get;
   switch (def.kind) {
     case "num":
     case "raw":
-      return (c) => String(get(c));
+      return (c, out) => {
+        const val = get(c);
+        if (typeof val === "number") out.int(val);
+        else out.str(String(val));
+      };
     case "line":
-      return quote ? (c) => `"${get(c)}"` : (c) => String(get(c));
+      return (c, out) => {
+        if (quote) out.byte(0x22);
+        out.str(String(get(c)));
+        if (quote) out.byte(0x22);
+      };
     case "port": {
       const none = quote ? '""' : "-";
       if (p.hex) {
-        return (c) => {
+        return (c, out) => {
           const val = get(c) as number | null;
-          return val === null ? none : hex2((val >> 8) & 255) + hex2(val & 255);
+          if (val === null) return out.str(none);
+          out.str(hex2((val >> 8) & 255) + hex2(val & 255));
         };
       }
-      return (c) => {
-        const val = get(c);
-        return val === null ? none : String(val);
+      return (c, out) => {
+        const val = get(c) as number | null;
+        if (val === null) out.str(none);
+        else out.int(val);
       };
     }
     case "ip":
     case "text": {
       const hex = def.kind === "ip" && p.hex;
       const empty = quote ? '""' : "-";
-      return (c) => {
-        const s = String(get(c) ?? "");
+      return (c, out) => {
+        const val = get(c);
+        const s = typeof val === "string" ? val : String(val ?? "");
         const h = hex && s !== "" ? ipHex(s) : null;
-        if (h !== null) return h;
-        if (s === "") return empty;
-        return quote ? `"${s}"` : s;
+        if (h !== null) return out.str(h);
+        if (s === "") return out.str(empty);
+        if (quote) out.byte(0x22);
+        out.str(s);
+        if (quote) out.byte(0x22);
       };
     }
   }
@@ -369,36 +416,40 @@ export interface LogFormatOptions {
 
 /**
  * `%hr` / `%hs`: `{v1|v2}` with HAProxy's header encoding (`#XX` for
- * controls, bytes ≥ 0x7F and `" # { | }`); nothing when the frontend has
+ * controls, bytes >= 0x7F and `" # { | }`); nothing when the frontend has
  * no slot. A quoted field is wrapped in quotes.
  */
-function renderCaptures(
+function writeCaptures(
+  out: LineBuf,
   caps: ReadonlyArray<string | null> | undefined,
   n: number,
   quote: boolean,
-): string {
-  if (n === 0) return "";
-  let out = quote ? '"{' : "{";
+): void {
+  if (n === 0) return;
+  if (quote) out.byte(0x22);
+  out.byte(0x7b);
   for (let i = 0; i < n; i++) {
-    if (i > 0) out += "|";
+    if (i > 0) out.byte(0x7c);
     const s = caps?.[i] ?? null;
     if (s === null) continue;
     for (let k = 0; k < s.length; k++) {
       const ch = s.charCodeAt(k);
       const esc = ch < 0x20 || ch >= 0x7f || ch === 0x22 || ch === 0x23 || ch === 0x7b ||
         ch === 0x7c || ch === 0x7d;
-      out += esc ? "#" + hex2(ch & 0xff) : s[k];
+      if (esc) escByte(out, ch & 0xff);
+      else out.byte(ch);
     }
   }
-  return out + (quote ? '}"' : "}");
+  out.byte(0x7d);
+  if (quote) out.byte(0x22);
 }
 
 /** A compiled log format. */
 export class LogFormat {
   readonly source: string;
   #parts: Part[];
-  /** The parts compiled into one function each, called in order by render(). */
-  #fns: Array<(c: LogContext) => string>;
+  /** The parts compiled into one function each, called in order by write(). */
+  #fns: PartWriter[];
   readonly #reqCaps: number;
   readonly #resCaps: number;
 
@@ -475,14 +526,19 @@ export class LogFormat {
       i = k;
     }
     if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
-    this.#fns = this.#parts.map((p) => partRenderer(p, this.#reqCaps, this.#resCaps));
+    this.#fns = this.#parts.map((p) => partWriter(p, this.#reqCaps, this.#resCaps));
   }
 
-  /** Renders one line for a finished session. */
-  render(c: LogContext): string {
+  /** Writes one line for a finished session at the end of `out`. */
+  write(c: LogContext, out: LineBuf): void {
     const fns = this.#fns;
-    let out = "";
-    for (let i = 0; i < fns.length; i++) out += fns[i]!(c);
-    return out;
+    for (let i = 0; i < fns.length; i++) fns[i]!(c, out);
+  }
+
+  /** The line as text (tests; the logger writes lines as bytes). */
+  render(c: LogContext): string {
+    const out = new LineBuf();
+    this.write(c, out);
+    return out.text();
   }
 }

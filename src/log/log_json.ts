@@ -14,6 +14,7 @@
 
 import { escapeLogUri, LOG_URI_LEN, type LogContext } from "./log_format.ts";
 import type { LogLineFormat } from "./types.ts";
+import type { LineBuf } from "./line_buf.ts";
 
 /** JSON text of a string (quotes included). */
 const q = JSON.stringify;
@@ -50,6 +51,10 @@ export class JsonLogFormat implements LogLineFormat {
 
   constructor(mode: "http" | "tcp") {
     this.#http = mode === "http";
+  }
+
+  write(c: LogContext, out: LineBuf): void {
+    out.str(this.render(c));
   }
 
   render(c: LogContext): string {

@@ -78,8 +78,52 @@ export interface LogSource {
 /** Shared empty capture list. */
 const NO_CAPTURES: ReadonlyArray<string | null> = Object.freeze([]);
 
+/** A context with every field set (one shape), to be filled by sessionLogContext(). */
+export function newLogContext(): LogContext {
+  return {
+    reqCaptures: NO_CAPTURES,
+    resCaptures: NO_CAPTURES,
+    uniqueId: "",
+    sample: undefined,
+    clientIp: "",
+    clientPort: 0,
+    frontendIp: "",
+    frontendPort: 0,
+    acceptDate: 0,
+    requestDate: 0,
+    frontend: "",
+    backend: "",
+    server: "",
+    serverIp: "",
+    serverPort: null,
+    tq: -1,
+    tw: -1,
+    tc: -1,
+    tr: -1,
+    ta: -1,
+    tt: -1,
+    status: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    termState: "",
+    actconn: 0,
+    feconn: 0,
+    beconn: 0,
+    srvconn: 0,
+    retries: "0",
+    srvQueue: 0,
+    beQueue: 0,
+    requestLine: "",
+    pid: Deno.pid,
+    ssl: false,
+    sslVersion: null,
+    sslCipher: null,
+  };
+}
+
 /**
- * The values of a log line for `s` at tick `now`; `final` is the session's
+ * The values of a log line for `s` at tick `now`, written into `into` (the
+ * stream's lines reuse one context: a line leaves no object behind); `final` is the session's
  * last line (a keep-alive transaction's line is not), `actconn` the
  * process's current sessions.
  */
@@ -88,6 +132,7 @@ export function sessionLogContext(
   now: number,
   final: boolean,
   actconn: number,
+  into: LogContext = newLogContext(),
 ): LogContext {
   const srv = s.srv;
   const txn = s.txn;
@@ -124,50 +169,49 @@ export function sessionLogContext(
     if (txn.requestDate > 0) reqDate = txn.requestDate;
   }
   const addr = srv !== null && s.tConnStart > 0 ? srv.address : null;
-  return {
-    // One shape for every line: absent captures are empty lists.
-    reqCaptures: txn?.reqCaptures ?? NO_CAPTURES,
-    resCaptures: txn?.resCaptures ?? NO_CAPTURES,
-    uniqueId: txn?.uniqueId ?? "",
-    sample: txn?.sample,
-    clientIp: s.clientAddr.ip,
-    clientPort: s.clientAddr.port,
-    frontendIp: s.frontAddr.ip,
-    frontendPort: s.frontAddr.port,
-    acceptDate: s.acceptDate,
-    requestDate: reqDate,
-    frontend: s.fe.name,
-    backend: s.be !== null ? s.be.name : s.fe.name,
-    server: srv !== null && s.tConnStart > 0 ? srv.name : "<NOSRV>",
-    // The server connection's address: none ("-") when no connection was attempted.
-    serverIp: addr !== null && addr.kind === "tcp" ? addr.host : "",
-    serverPort: addr !== null && addr.kind === "tcp" ? addr.port : null,
-    tq,
-    tw,
-    tc,
-    tr,
-    ta,
-    tt,
-    status,
-    bytesOut,
-    bytesIn,
-    termState: terminationState(s.err, s.finst),
-    actconn,
-    feconn: s.fe.feconn,
-    // HAProxy lowers beconn before logging a transaction (at its end in
-    // keep-alive, at the stream's end otherwise): this stream is not
-    // counted. Sluice keeps it counted until the stream ends, which releases
-    // it before the final line.
-    beconn: s.be !== null ? s.be.beconn - s.logSelfInBackend() : 0,
-    // A slot still held (released right after this line) is not counted on a final line.
-    srvconn: srv !== null ? srv.cur - s.logHeldSlot(final) : 0,
-    retries: s.redispatched ? `+${s.retries}` : String(s.retries),
-    srvQueue: s.srvQueuePos,
-    beQueue: s.beQueuePos,
-    requestLine,
-    pid: Deno.pid,
-    ssl: tls !== null,
-    sslVersion: tls?.protocol ?? null,
-    sslCipher: tls?.cipher ?? null,
-  };
+  const c = into;
+  // One shape for every line: absent captures are empty lists.
+  c.reqCaptures = txn?.reqCaptures ?? NO_CAPTURES;
+  c.resCaptures = txn?.resCaptures ?? NO_CAPTURES;
+  c.uniqueId = txn?.uniqueId ?? "";
+  c.sample = txn?.sample;
+  c.clientIp = s.clientAddr.ip;
+  c.clientPort = s.clientAddr.port;
+  c.frontendIp = s.frontAddr.ip;
+  c.frontendPort = s.frontAddr.port;
+  c.acceptDate = s.acceptDate;
+  c.requestDate = reqDate;
+  c.frontend = s.fe.name;
+  c.backend = s.be !== null ? s.be.name : s.fe.name;
+  c.server = srv !== null && s.tConnStart > 0 ? srv.name : "<NOSRV>";
+  // The server connection's address: none ("-") when no connection was attempted.
+  c.serverIp = addr !== null && addr.kind === "tcp" ? addr.host : "";
+  c.serverPort = addr !== null && addr.kind === "tcp" ? addr.port : null;
+  c.tq = tq;
+  c.tw = tw;
+  c.tc = tc;
+  c.tr = tr;
+  c.ta = ta;
+  c.tt = tt;
+  c.status = status;
+  c.bytesOut = bytesOut;
+  c.bytesIn = bytesIn;
+  c.termState = terminationState(s.err, s.finst);
+  c.actconn = actconn;
+  c.feconn = s.fe.feconn;
+  // HAProxy lowers beconn before logging a transaction (at its end in
+  // keep-alive, at the stream's end otherwise): this stream is not
+  // counted. Sluice keeps it counted until the stream ends, which releases
+  // it before the final line.
+  c.beconn = s.be !== null ? s.be.beconn - s.logSelfInBackend() : 0;
+  // A slot still held (released right after this line) is not counted on a final line.
+  c.srvconn = srv !== null ? srv.cur - s.logHeldSlot(final) : 0;
+  c.retries = s.redispatched ? `+${s.retries}` : String(s.retries);
+  c.srvQueue = s.srvQueuePos;
+  c.beQueue = s.beQueuePos;
+  c.requestLine = requestLine;
+  c.ssl = tls !== null;
+  c.sslVersion = tls?.protocol ?? null;
+  c.sslCipher = tls?.cipher ?? null;
+  return c;
 }

@@ -19,11 +19,18 @@
 import type { LogCounters } from "./types.ts";
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** What a sink accepts: one framed message ("\n" included). */
 export interface LogSink {
   /** Queues `msg`; counts it dropped when the queue is full or the sink is dead. */
   push(msg: string): void;
+  /**
+   * Queues the message `head` + `line` + "\n" (a log line written as bytes,
+   * its framing header), cut to `limit` bytes, newline included (0: no
+   * limit), as push() queues a string. `line` is copied before it returns.
+   */
+  pushLine(head: string, line: Uint8Array, limit: number): void;
   /**
    * At exit: writes what is queued if the sink is idle (its last write
    * completed: the reader keeps up), else counts it dropped. Never waits on
@@ -133,7 +140,45 @@ export class StreamSink implements LogSink {
       this.#counters.dropped++;
       return;
     }
-    this.#len += r.written;
+    this.#queue(this.#len + r.written);
+  }
+
+  pushLine(head: string, line: Uint8Array, limit: number): void {
+    if (this.#dead) {
+      this.#counters.dropped++;
+      return;
+    }
+    const buf = this.#buf ??= new Uint8Array(this.#limit);
+    const start = this.#len;
+    let pos = start;
+    if (head !== "") {
+      const r = encoder.encodeInto(head, buf.subarray(pos));
+      if (r.read < head.length) {
+        this.#counters.dropped++;
+        return;
+      }
+      pos += r.written;
+    }
+    let n = line.length;
+    if (limit > 0 && pos - start + n + 1 > limit) {
+      // HAProxy's `len`: the message is cut, its newline kept.
+      const keep = limit - 1;
+      if (keep < pos - start) pos = start + Math.max(0, keep);
+      n = Math.max(0, keep - (pos - start));
+    }
+    if (pos + n + 1 > buf.length) {
+      this.#counters.dropped++;
+      return;
+    }
+    buf.set(n === line.length ? line : line.subarray(0, n), pos);
+    pos += n;
+    buf[pos++] = 0x0a;
+    this.#queue(pos);
+  }
+
+  /** A message was added: the queue now ends at `end`; starts or schedules its write. */
+  #queue(end: number): void {
+    this.#len = end;
     this.#queued++;
     if (this.#data !== null) return; // the write in flight takes the queue when it completes
     if (this.#len > STREAM_EAGER_BYTES) this.#kick();
@@ -276,14 +321,12 @@ export class DgramSink implements LogSink {
   readonly #counters: LogCounters;
   readonly #limit: number;
   #conn: Deno.DatagramConn | null;
-  /** Queued messages: a ring of #limit slots. */
-  readonly #ring: string[];
+  /** Queued messages (encoded): a ring of #limit slots. */
+  readonly #ring: Array<Uint8Array | null>;
   #head: number;
   #count: number;
   /** A send is in flight. */
   #busy: boolean;
-  /** The datagram being sent (reused: one send in flight at a time). */
-  readonly #buf: Uint8Array;
   readonly #onSent: () => void;
   readonly #onError: () => void;
 
@@ -299,11 +342,10 @@ export class DgramSink implements LogSink {
         port: 0,
       })
       : Deno.listenDatagram({ transport: "unixpacket", path: abstractSocketName() });
-    this.#ring = new Array<string>(limit).fill("");
+    this.#ring = new Array<Uint8Array | null>(limit).fill(null);
     this.#head = 0;
     this.#count = 0;
     this.#busy = false;
-    this.#buf = new Uint8Array(DGRAM_MAX * 3);
     this.#onSent = () => this.#done(true);
     this.#onError = () => this.#done(false);
   }
@@ -313,6 +355,23 @@ export class DgramSink implements LogSink {
   }
 
   push(msg: string): void {
+    this.#offer(encoder.encode(msg));
+  }
+
+  pushLine(head: string, line: Uint8Array, limit: number): void {
+    const h = head === "" ? EMPTY : encoder.encode(head);
+    let total = h.length + line.length + 1;
+    if (limit > 0 && total > limit) total = limit;
+    total = Math.min(total, DGRAM_MAX);
+    // A datagram of its own (queued messages wait, a send is in flight).
+    const msg = new Uint8Array(total);
+    msg.set(h.length < total ? h : h.subarray(0, total - 1));
+    if (h.length < total - 1) msg.set(line.subarray(0, total - 1 - h.length), h.length);
+    msg[total - 1] = 0x0a;
+    this.#offer(msg);
+  }
+
+  #offer(msg: Uint8Array): void {
     if (this.#conn === null) {
       this.#counters.dropped++;
       return;
@@ -329,11 +388,10 @@ export class DgramSink implements LogSink {
     this.#count++;
   }
 
-  #send(msg: string): void {
+  #send(msg: Uint8Array): void {
     this.#busy = true;
-    const n = encoder.encodeInto(msg, this.#buf).written;
     try {
-      this.#conn!.send(this.#buf.subarray(0, Math.min(n, DGRAM_MAX)), this.#to)
+      this.#conn!.send(msg.length > DGRAM_MAX ? msg.subarray(0, DGRAM_MAX) : msg, this.#to)
         .then(this.#onSent, this.#onError);
     } catch {
       this.#done(false);
@@ -347,7 +405,7 @@ export class DgramSink implements LogSink {
     this.#busy = false;
     if (this.#count === 0 || this.#conn === null) return;
     const msg = this.#ring[this.#head]!;
-    this.#ring[this.#head] = "";
+    this.#ring[this.#head] = null;
     this.#head = (this.#head + 1) % this.#limit;
     this.#count--;
     this.#send(msg);

@@ -69,9 +69,19 @@ export class LogFramer {
     this.#isoTail = "";
   }
 
+  /** The target's `len` (0: no limit): sinks cut a message, newline included, to it. */
+  get maxLen(): number {
+    return this.#len;
+  }
+
+  /** What precedes a line at syslog `level` (0 emerg .. 7 debug): "" in `raw`. */
+  header(level: number): string {
+    return this.framing === "raw" ? "" : this.#header(level);
+  }
+
   /** The whole message for `line` at syslog `level` (0 emerg .. 7 debug), "\n" included. */
   frame(line: string, level: number): string {
-    const head = this.framing === "raw" ? "" : this.#header(level);
+    const head = this.header(level);
     const len = this.#len;
     if (len > 0 && head.length + line.length + 1 > len) {
       return (head + line).slice(0, Math.max(0, len - 1)) + "\n";

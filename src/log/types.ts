@@ -4,15 +4,19 @@
 // counters the logger keeps for the stats page and the runtime API.
 
 import type { LogContext } from "./log_format.ts";
+import type { LineBuf } from "./line_buf.ts";
 
 /**
  * A compiled session line format: HAProxy's log-format (log_format.ts) or
- * the JSON line (log_json.ts). Compiled once at startup; `render` builds the
- * whole line (without a newline) once per logged session or request.
+ * the JSON line (log_json.ts). Compiled once at startup; `write` puts the
+ * whole line (without a newline) into the logger's line buffer once per
+ * logged session or request.
  */
 export interface LogLineFormat {
   /** The configured text (`json` for the JSON line). */
   readonly source: string;
+  write(c: LogContext, out: LineBuf): void;
+  /** The line as text (tests). */
   render(c: LogContext): string;
 }
 

@@ -1,0 +1,113 @@
+// The bytes of the log line being built (HAProxy's log.c writes a line
+// straight into its logline buffer; so do we).
+//
+// A compiled format writes its parts here instead of concatenating strings:
+// a line per request would otherwise leave a context object, a dozen part
+// strings and the joined line to the young generation, then be encoded once
+// more into the sink's queue. One LineBuf lives as long as the logger; each
+// line resets it, the sinks copy its bytes out at once.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Starting size; a line longer than this doubles it (kept: the next long line reuses it). */
+const INITIAL_BYTES = 2048;
+/** The longest line kept: the rest is cut (HAProxy's logline buffer is bounded too). */
+export const LINE_MAX_BYTES = 65536;
+
+export class LineBuf {
+  #buf: Uint8Array;
+  /** Bytes of the line so far. */
+  len: number;
+
+  constructor(size = INITIAL_BYTES) {
+    this.#buf = new Uint8Array(size);
+    this.len = 0;
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+
+  /** The line (a view: valid until the next reset). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.len);
+  }
+
+  /** The line as text (tests, and callers that need a string). */
+  text(): string {
+    return decoder.decode(this.view());
+  }
+
+  /** Room for `n` more bytes; false when the line would pass LINE_MAX_BYTES. */
+  #room(n: number): boolean {
+    const need = this.len + n;
+    if (need <= this.#buf.length) return true;
+    if (need > LINE_MAX_BYTES) return false;
+    let size = this.#buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, LINE_MAX_BYTES));
+    next.set(this.#buf.subarray(0, this.len));
+    this.#buf = next;
+    return true;
+  }
+
+  byte(b: number): void {
+    if (this.len < this.#buf.length || this.#room(1)) this.#buf[this.len++] = b;
+  }
+
+  /**
+   * A string, UTF-8 encoded. Log text is nearly always ASCII (escaped
+   * request lines, names, addresses): it is copied a code unit at a time;
+   * the first non-ASCII one hands the rest to the encoder.
+   */
+  str(s: string): void {
+    const n = s.length;
+    if (!this.#room(n)) return this.#cut(s);
+    const buf = this.#buf;
+    let len = this.len;
+    for (let i = 0; i < n; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch >= 0x80) {
+        this.len = len;
+        return this.#utf8(s, i);
+      }
+      buf[len++] = ch;
+    }
+    this.len = len;
+  }
+
+  /** A non-negative or negative integer in decimal (timers are -1 when unset). */
+  int(v: number): void {
+    if (v < 0 || v > 0x7fffffff || v !== Math.floor(v)) return this.str(String(v));
+    if (!this.#room(10)) return;
+    const buf = this.#buf;
+    if (v < 10) {
+      buf[this.len++] = 0x30 + v;
+      return;
+    }
+    // Digits land from the right, then the line's end moves past them.
+    let digits = 1;
+    for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
+    let pos = this.len + digits;
+    this.len = pos;
+    do {
+      const q = (v / 10) | 0;
+      buf[--pos] = 0x30 + v - q * 10;
+      v = q;
+    } while (v > 0);
+  }
+
+  /** The rest of `s` from `i`, UTF-8 (room for 3 bytes per code unit). */
+  #utf8(s: string, i: number): void {
+    const rest = s.length - i;
+    if (!this.#room(rest * 3)) return this.#cut(s.slice(i));
+    this.len += encoder.encodeInto(s.slice(i), this.#buf.subarray(this.len)).written;
+  }
+
+  /** What fits of `s` before LINE_MAX_BYTES. */
+  #cut(s: string): void {
+    this.#room(LINE_MAX_BYTES - this.len);
+    this.len += encoder.encodeInto(s, this.#buf.subarray(this.len, LINE_MAX_BYTES)).written;
+  }
+}
