@@ -9,6 +9,7 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const HEX_DIGITS = Array.from("0123456789ABCDEF", (ch) => ch.charCodeAt(0));
 
 /** Starting size; a line longer than this doubles it (kept: the next long line reuses it). */
 const INITIAL_BYTES = 2048;
@@ -75,6 +76,46 @@ export class LineBuf {
       buf[len++] = ch;
     }
     this.len = len;
+  }
+
+  /**
+   * A request line or sample as HAProxy's lf_encode_chunk() writes it with
+   * url_encode_map: controls, '"', '#' and bytes >= 0x7F become `#XX`
+   * (the UTF-8 bytes of a code unit above 0xFF). One pass, no escaped string.
+   */
+  escaped(s: string): void {
+    const n = s.length;
+    if (!this.#room(n)) return;
+    const buf = this.#buf;
+    let len = this.len;
+    for (let i = 0; i < n; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x23) {
+        buf[len++] = ch;
+        continue;
+      }
+      this.len = len;
+      return this.#escapedRest(s, i);
+    }
+    this.len = len;
+  }
+
+  /** escaped() from the first character that needs a `#XX`. */
+  #escapedRest(s: string, from: number): void {
+    for (let i = from; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x23) this.byte(ch);
+      else if (ch <= 0xff) this.#hex(ch);
+      // Above 0xFF: the code unit's UTF-8 bytes (as escapeLogUri() encodes it).
+      else for (const b of encoder.encode(s[i])) this.#hex(b);
+    }
+  }
+
+  /** `#XX`, uppercase hex. */
+  #hex(b: number): void {
+    this.byte(0x23);
+    this.byte(HEX_DIGITS[b >> 4]!);
+    this.byte(HEX_DIGITS[b & 15]!);
   }
 
   /** A non-negative or negative integer in decimal (timers are -1 when unset). */

@@ -113,6 +113,18 @@ export function formatLogDate(ms: number): string {
   return c.text;
 }
 
+/** formatLogDate(ms) written into a line: the second's text from the cache, then the milliseconds. */
+function writeLogDate(out: LineBuf, ms: number): void {
+  const c = dateCache;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== c.sec) formatLogDate(ms);
+  out.str(c.secText);
+  const msx = ms - sec * 1000;
+  out.byte(0x30 + ((msx / 100) | 0));
+  out.byte(0x30 + (((msx / 10) | 0) % 10));
+  out.byte(0x30 + (msx % 10));
+}
+
 /**
  * How a variable renders, as HAProxy's log.c does: `text` is quoted by
  * `%{+Q}` and shows "-" when empty (`""` when quoted); `num` and `raw`
@@ -128,9 +140,19 @@ interface VarDef {
   /** HAProxy's PR_MODE_HTTP keywords: a configuration error in a TCP-mode frontend. */
   http: boolean;
   get: (c: LogContext) => string | number | null;
+  /**
+   * The LogContext field `get` reads as is (a number for `num`, a string for
+   * `text`), when it is one: the compiled line writes it without a call.
+   */
+  field: keyof LogContext | null;
 }
 
-const v = (kind: Kind, get: VarDef["get"], http = false): VarDef => ({ kind, http, get });
+const v = (
+  kind: Kind,
+  get: VarDef["get"],
+  http = false,
+  field: keyof LogContext | null = null,
+): VarDef => ({ kind, http, get, field });
 
 /** HAProxy's tune.http.logurilen (1024): the request line kept for logs is one less. */
 export const LOG_URI_LEN = 1024;
@@ -229,39 +251,39 @@ export function ipHex(ip: string): string | null {
 
 const VARS = {
   ci: v("ip", (c) => c.clientIp),
-  cp: v("port", (c) => c.clientPort),
+  cp: v("port", (c) => c.clientPort, false, "clientPort"),
   fi: v("ip", (c) => c.frontendIp),
-  fp: v("port", (c) => c.frontendPort),
+  fp: v("port", (c) => c.frontendPort, false, "frontendPort"),
   t: v("raw", (c) => formatLogDate(c.acceptDate)),
   tr: v("raw", (c) => formatLogDate(c.requestDate), true),
   ft: v("text", (c) => c.ssl === true ? c.frontend + "~" : c.frontend),
-  f: v("text", (c) => c.frontend),
-  b: v("text", (c) => c.backend),
-  s: v("text", (c) => c.server),
+  f: v("text", (c) => c.frontend, false, "frontend"),
+  b: v("text", (c) => c.backend, false, "backend"),
+  s: v("text", (c) => c.server, false, "server"),
   si: v("ip", (c) => c.serverIp),
   sp: v("port", (c) => c.serverPort),
-  TR: v("num", (c) => c.tq, true),
-  Tq: v("num", (c) => c.tq, true),
-  Tw: v("num", (c) => c.tw),
-  Tc: v("num", (c) => c.tc),
-  Tr: v("num", (c) => c.tr, true),
-  Ta: v("num", (c) => c.ta, true),
-  Tt: v("num", (c) => c.tt),
-  ST: v("num", (c) => c.status),
-  B: v("num", (c) => c.bytesOut),
-  U: v("num", (c) => c.bytesIn),
+  TR: v("num", (c) => c.tq, true, "tq"),
+  Tq: v("num", (c) => c.tq, true, "tq"),
+  Tw: v("num", (c) => c.tw, false, "tw"),
+  Tc: v("num", (c) => c.tc, false, "tc"),
+  Tr: v("num", (c) => c.tr, true, "tr"),
+  Ta: v("num", (c) => c.ta, true, "ta"),
+  Tt: v("num", (c) => c.tt, false, "tt"),
+  ST: v("num", (c) => c.status, false, "status"),
+  B: v("num", (c) => c.bytesOut, false, "bytesOut"),
+  U: v("num", (c) => c.bytesIn, false, "bytesIn"),
   // Cookie captures are not supported: an empty capture, "-" (`""` quoted).
   CC: v("text", () => "", true),
   CS: v("text", () => "", true),
   ts: v("raw", (c) => c.termState),
   tsc: v("raw", (c) => c.termState + "--"),
-  ac: v("num", (c) => c.actconn),
-  fc: v("num", (c) => c.feconn),
-  bc: v("num", (c) => c.beconn),
-  sc: v("num", (c) => c.srvconn),
+  ac: v("num", (c) => c.actconn, false, "actconn"),
+  fc: v("num", (c) => c.feconn, false, "feconn"),
+  bc: v("num", (c) => c.beconn, false, "beconn"),
+  sc: v("num", (c) => c.srvconn, false, "srvconn"),
   rc: v("num", (c) => c.retries),
-  sq: v("num", (c) => c.srvQueue),
-  bq: v("num", (c) => c.beQueue),
+  sq: v("num", (c) => c.srvQueue, false, "srvQueue"),
+  bq: v("num", (c) => c.beQueue, false, "beQueue"),
   // Header captures: rendered by LogFormat.render() (it knows the slot counts).
   hr: v("raw", () => ""),
   hs: v("raw", () => ""),
@@ -270,7 +292,7 @@ const VARS = {
   HM: v("line", (c) => escapeLogUri(requestParts(c, 0)), true),
   HU: v("line", (c) => escapeLogUri(requestParts(c, 1)), true),
   HV: v("line", (c) => escapeLogUri(requestParts(c, 2)), true),
-  pid: v("num", (c) => c.pid),
+  pid: v("num", (c) => c.pid, false, "pid"),
   sslv: v("text", (c) => c.sslVersion ?? ""),
   sslc: v("text", (c) => c.sslCipher ?? ""),
 } satisfies Record<string, VarDef>;
@@ -292,15 +314,6 @@ function escByte(out: LineBuf, b: number): void {
 const HEX_CODES = Array.from(HEX, (ch) => ch.charCodeAt(0));
 
 /**
- * Writes `s` escaped as escapeLogUri() escapes it, without building the
- * escaped string (request lines are nearly always clean: one scan, one copy).
- */
-function writeEscaped(out: LineBuf, s: string): void {
-  if (!NEEDS_ESCAPE.test(s)) return out.str(s);
-  out.str(escapeLogUri(s));
-}
-
-/**
  * One part compiled into a function that writes it, the variable's kind and
  * options decided once: a line is its parts written in order.
  */
@@ -319,19 +332,24 @@ function partWriter(p: Part, reqCaps: number, resCaps: number): PartWriter {
       const txt = smp === null ? "" : sampleToString(smp);
       if (txt === "") return out.str(empty);
       if (quote) out.byte(0x22);
-      writeEscaped(out, txt);
+      out.escaped(txt);
       if (quote) out.byte(0x22);
     };
   }
   if (p.v === "hr") return (c, out) => writeCaptures(out, c.reqCaptures, reqCaps, quote);
   if (p.v === "hs") return (c, out) => writeCaptures(out, c.resCaptures, resCaps, quote);
+  if (p.v === "t" || p.v === "tr") {
+    // Dates: no string per millisecond.
+    const accept = p.v === "t";
+    return (c, out) => writeLogDate(out, accept ? c.acceptDate : c.requestDate);
+  }
   if (p.v === "r") {
     // The request line: the common case, without an intermediate string.
     return (c, out) => {
       if (quote) out.byte(0x22);
       const u = logUri(c);
       if (u === null) out.str(BADREQ);
-      else writeEscaped(out, u);
+      else out.escaped(u);
       if (quote) out.byte(0x22);
     };
   }
@@ -444,12 +462,58 @@ function writeCaptures(
   if (quote) out.byte(0x22);
 }
 
+/**
+ * The parts of a format compiled into one function of straight-line code
+ * (HAProxy walks a list of nodes; a list of closures here costs a
+ * megamorphic call per part, about half the line): literals become byte
+ * writes, numeric and plain text fields of the context are written
+ * directly, every other part calls its writer. The generated text holds
+ * only field names from VARS, byte values and indexes, never configuration
+ * text (literals are passed in `L`).
+ */
+function compileLine(parts: readonly Part[], writers: readonly PartWriter[]): PartWriter {
+  const lits: string[] = [];
+  const body: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.v === null) {
+      const lit = p.lit;
+      if (lit.length <= 4 && /^[\x20-\x7e]*$/.test(lit)) {
+        for (let k = 0; k < lit.length; k++) body.push(`out.byte(${lit.charCodeAt(k)});`);
+      } else {
+        body.push(`out.str(L[${lits.length}]);`);
+        lits.push(lit);
+      }
+      continue;
+    }
+    if (typeof p.v === "string" && !p.hex) {
+      const def: VarDef = VARS[p.v];
+      const f = def.field;
+      if (f !== null && (def.kind === "num" || def.kind === "port")) {
+        body.push(`out.int(c.${f});`);
+        continue;
+      }
+      if (f !== null && def.kind === "text" && !p.quote) {
+        body.push(`{ const s = c.${f}; if (s === "") out.byte(45); else out.str(s); }`);
+        continue;
+      }
+    }
+    body.push(`W[${i}](c, out);`);
+  }
+  const make = new Function(
+    "W",
+    "L",
+    `"use strict";\nreturn function writeLine(c, out) {\n${body.join("\n")}\n};`,
+  ) as (w: readonly PartWriter[], l: readonly string[]) => PartWriter;
+  return make(writers, lits);
+}
+
 /** A compiled log format. */
 export class LogFormat {
   readonly source: string;
   #parts: Part[];
-  /** The parts compiled into one function each, called in order by write(). */
-  #fns: PartWriter[];
+  /** The whole line compiled into one function (compileLine()). */
+  #write: PartWriter;
   readonly #reqCaps: number;
   readonly #resCaps: number;
 
@@ -526,13 +590,13 @@ export class LogFormat {
       i = k;
     }
     if (lit) this.#parts.push({ lit, v: null, quote: false, hex: false });
-    this.#fns = this.#parts.map((p) => partWriter(p, this.#reqCaps, this.#resCaps));
+    const writers = this.#parts.map((p) => partWriter(p, this.#reqCaps, this.#resCaps));
+    this.#write = compileLine(this.#parts, writers);
   }
 
   /** Writes one line for a finished session at the end of `out`. */
   write(c: LogContext, out: LineBuf): void {
-    const fns = this.#fns;
-    for (let i = 0; i < fns.length; i++) fns[i]!(c, out);
+    this.#write(c, out);
   }
 
   /** The line as text (tests; the logger writes lines as bytes). */
