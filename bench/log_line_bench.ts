@@ -44,7 +44,7 @@ const src: LogSource = {
   beQueuePos: 0,
   fe: { name: "fe", feconn: 50 },
   be: { name: "be", beconn: 50 },
-  srv: { name: "s1", cur: 50, address: { kind: "tcp", host: "127.0.0.1", port: 9000 } },
+  srv: { name: "s1", cur: 50, address: { kind: "tcp", host: "127.0.0.1", port: 9000, family: 4 } },
   txn,
   req: { totalIn: 400 },
   res: { totalOut: 1250 },
