@@ -129,6 +129,21 @@ for (const [name, make] of SINKS) {
     }
   });
 
+  Deno.test(`${name}: a line given as bytes arrives as header + line + newline, cut to len`, async () => {
+    const h = await make(false);
+    const enc = new TextEncoder();
+    h.sink.pushLine("<134>", enc.encode("line one"), 0);
+    h.sink.pushLine("", enc.encode("line two"), 0);
+    // len 10: nine characters and the newline (the header counts).
+    h.sink.pushLine("<134>", enc.encode("abcdefgh"), 10);
+    // A header longer than len is cut too.
+    h.sink.pushLine("<134>1 2026", enc.encode("xyz"), 4);
+    await until(() => h.counters.sent === 4, "four lines sent");
+    assert.deepEqual(h.received(), ["<134>line one\n", "line two\n", "<134>abcd\n", "<13\n"]);
+    assert.equal(h.counters.dropped, 0);
+    await h.close();
+  });
+
   Deno.test(`${name}: a stalled reader costs dropped messages, never a wait; the queue drains after`, async () => {
     const h = await make(true);
     try {
