@@ -91,6 +91,11 @@ export class Logger {
     return this.#line;
   }
 
+  /** The line written since startLine(), as text (tests read lines through it). */
+  lineText(): string {
+    return this.#line.text();
+  }
+
   /** Queues the line written since startLine() for frontend `fe`'s targets (-1: the global ones). */
   sessionLine(fe = -1): void {
     const route = fe >= 0 ? this.#routes[fe] ?? this.#global : this.#global;

@@ -167,8 +167,8 @@ export class RecordingLogger extends Logger {
   constructor() {
     super("none", true, false);
   }
-  override session(line: string): void {
-    this.lines.push(line);
+  override sessionLine(): void {
+    this.lines.push(this.lineText());
   }
 }
 

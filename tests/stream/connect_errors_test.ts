@@ -32,7 +32,7 @@ async function oneSession(proto: Protocol): Promise<{ line: string; ms: number }
   });
   (p as { proto: Protocol }).proto = proto;
   const lines: string[] = [];
-  p.logger.session = (l: string) => void lines.push(l);
+  p.logger.sessionLine = () => void lines.push(p.logger.lineText());
   p.start();
   try {
     const l = p.listeners[0]!.sock!.local;
