@@ -85,8 +85,9 @@ class MemConn implements Conn {
 const ADDR: PeerAddr = { ip: "127.0.0.1", port: 1, family: "ipv4" } as unknown as PeerAddr;
 
 class Owner implements H2Owner {
-  readonly pools = createPools(16384);
   readonly sched = new Scheduler();
+  // The process's pools read the scheduler's cached tick, not the clock.
+  readonly pools = createPools(16384, 0, 16384, () => this.sched.now);
   readonly remote = ADDR;
   readonly local = ADDR;
   closedStreams = 0;
