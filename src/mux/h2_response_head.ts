@@ -44,6 +44,13 @@ function kindOf(name: string): number {
   return K_PLAIN;
 }
 
+/** Byte → its lowercase (ASCII letters only). */
+const LOWER: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i >= 0x41 && i <= 0x5a ? i + 0x20 : i;
+  return t;
+})();
+
 /** src[start, end) as a string of its bytes, lowercased when `lower`. */
 function bytesToString(src: Uint8Array, start: number, end: number, lower: boolean): string {
   let s = "";
@@ -55,54 +62,63 @@ function bytesToString(src: Uint8Array, start: number, end: number, lower: boole
   return s;
 }
 
-/** Whether `s` is exactly the bytes src[start, end) (lowercased when `lower`). */
+/** Whether `b` holds exactly the bytes src[start, end), lowercased when `lower`. */
 function sameBytes(
-  s: string,
+  b: Uint8Array,
   src: Uint8Array,
   start: number,
   end: number,
   lower: boolean,
 ): boolean {
-  if (s.length !== end - start) return false;
-  for (let i = start; i < end; i++) {
-    let c = src[i]!;
-    if (lower && c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (s.charCodeAt(i - start) !== c) return false;
+  if (b.length !== end - start) return false;
+  if (lower) {
+    for (let i = start; i < end; i++) if (b[i - start] !== LOWER[src[i]!]) return false;
+  } else {
+    for (let i = start; i < end; i++) if (b[i - start] !== src[i]) return false;
   }
   return true;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * Interned field names and the last value seen for each: a fixed table
  * indexed by a hash of the lowercased name (a collision replaces the
- * entry). Shared by every connection of the process: its strings are
- * immutable.
+ * entry), each string kept with its bytes (comparing bytes to bytes is
+ * cheaper than to a string's characters). Shared by every connection of
+ * the process: its strings are immutable.
  */
 class FieldCache {
   readonly #names: string[];
+  readonly #nameBytes: Uint8Array[];
   readonly #kinds: number[];
   readonly #values: string[];
+  readonly #valueBytes: Uint8Array[];
 
   constructor() {
     this.#names = new Array<string>(CACHE_SLOTS).fill("");
+    this.#nameBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
     this.#kinds = new Array<number>(CACHE_SLOTS).fill(K_PLAIN);
     this.#values = new Array<string>(CACHE_SLOTS).fill("");
+    this.#valueBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
   }
 
-  /** The slot of the name src[start, end), filled with it (lowercase) when it held another. */
-  slot(src: Uint8Array, start: number, end: number): number {
-    let h = end - start;
-    for (let i = start; i < end; i++) {
-      let c = src[i]!;
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      h = (Math.imul(h, 31) + c) | 0;
-    }
-    const k = (h ^ (h >>> 9)) & (CACHE_SLOTS - 1);
-    if (!sameBytes(this.#names[k]!, src, start, end, true)) {
+  /**
+   * The slot of the name src[start, end) whose hash (31 × h + lowercase
+   * byte, from 0) is `h`, filled with it (lowercase) when it held another.
+   */
+  slot(h: number, src: Uint8Array, start: number, end: number): number {
+    h = (h + Math.imul(end - start, 0x9e3779b1)) | 0;
+    const k = (h ^ (h >>> 9) ^ (h >>> 18)) & (CACHE_SLOTS - 1);
+    if (!sameBytes(this.#nameBytes[k]!, src, start, end, true)) {
       const name = bytesToString(src, start, end, true);
+      const b = new Uint8Array(end - start);
+      for (let i = start; i < end; i++) b[i - start] = LOWER[src[i]!]!;
       this.#names[k] = name;
+      this.#nameBytes[k] = b;
       this.#kinds[k] = kindOf(name);
       this.#values[k] = "";
+      this.#valueBytes[k] = NO_BYTES;
     }
     return k;
   }
@@ -117,10 +133,12 @@ class FieldCache {
 
   /** The value src[start, end) of the name in slot `k`: the last one when the bytes are the same. */
   value(k: number, src: Uint8Array, start: number, end: number): string {
-    const last = this.#values[k]!;
-    if (sameBytes(last, src, start, end, false)) return last;
+    if (sameBytes(this.#valueBytes[k]!, src, start, end, false)) return this.#values[k]!;
     const v = bytesToString(src, start, end, false);
-    if (end - start <= CACHE_MAX_VALUE) this.#values[k] = v;
+    if (end - start <= CACHE_MAX_VALUE) {
+      this.#values[k] = v;
+      this.#valueBytes[k] = src.slice(start, end);
+    }
     return v;
   }
 }
@@ -181,18 +199,23 @@ export function parseResponseHead(
   }
   let dropped: string[] | null = null;
   while (p < end) {
-    let eol = src.indexOf(LF, p);
-    if (eol < 0 || eol > end) eol = end;
-    let lineEnd = eol;
-    if (lineEnd > p && src[lineEnd - 1] === CR) lineEnd--;
-    if (lineEnd === p) break; // the empty line
-    let colon = p;
-    while (colon < lineEnd && src[colon] !== COLON) colon++;
-    if (colon > p && colon < lineEnd) {
-      let v = colon + 1, e = lineEnd;
+    // The name, hashed as it is read (FieldCache.slot()), up to its colon.
+    let q = p, h = 0, c = 0;
+    while (q < end) {
+      c = src[q]!;
+      if (c === COLON || c === CR || c === LF) break;
+      h = (Math.imul(h, 31) + LOWER[c]!) | 0;
+      q++;
+    }
+    let eol = q;
+    while (eol < end && src[eol] !== LF) eol++;
+    if (q === p) break; // the empty line (the parser allows no empty name)
+    if (c === COLON) {
+      let v = q + 1, e = eol;
+      if (e > v && src[e - 1] === CR) e--;
       while (v < e && (src[v] === SP || src[v] === HTAB)) v++;
       while (e > v && (src[e - 1] === SP || src[e - 1] === HTAB)) e--;
-      const k = CACHE.slot(src, p, colon);
+      const k = CACHE.slot(h, src, p, q);
       const kind = CACHE.kind(k);
       if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) {
         const value = CACHE.value(k, src, v, e);
@@ -241,9 +264,11 @@ function connectionTokens(
     let t = j;
     while (t > i && (src[t - 1] === SP || src[t - 1] === HTAB)) t--;
     if (t > i) {
-      const token = bytesToString(src, i, t, true);
-      const kind = kindOf(token);
-      if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) (dropped ??= []).push(token);
+      let h = 0;
+      for (let x = i; x < t; x++) h = (Math.imul(h, 31) + LOWER[src[x]!]!) | 0;
+      const k = CACHE.slot(h, src, i, t);
+      const kind = CACHE.kind(k);
+      if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) (dropped ??= []).push(CACHE.name(k));
     }
     i = j;
   }
