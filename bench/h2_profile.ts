@@ -1,8 +1,9 @@
 // Where the HTTP/2 mux spends its CPU: Sluice (`proto h2` bind, nginx
 // backend) under `h2load -c C -m M` while V8's sampling profiler runs
 // through the inspector (Deno's V8 logs are not readable by Node's
-// --prof-process). Prints the functions with the most self time and the
-// files with the most self time, as shares of the profiled run.
+// --prof-process). Prints the functions with the most self and inclusive
+// time, the files with the most self time, and the busy time by area (src/
+// folder, socket I/O, Deno's glue, GC) in µs per request.
 //
 // Usage: flock /work/bench.lock deno run -A bench/h2_profile.ts
 // Tunables: BENCH_DURATION (5 s), BENCH_H2_CLIENTS (10), BENCH_H2_STREAMS
@@ -12,6 +13,7 @@
 import { commonSettings, envInt } from "./lib/env.ts";
 import { capture, freePort, ProcessGroup, sleep, waitForPort } from "./lib/proc.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { printProfile, type Profile } from "./lib/cpu_profile.ts";
 
 const s = commonSettings("");
@@ -95,6 +97,8 @@ async function main(): Promise<void> {
     await ins.call("Profiler.enable");
     await ins.call("Profiler.setSamplingInterval", { interval: 100 });
     await ins.call("Profiler.start");
+    const hz = await clockTicksPerSecond();
+    const t0 = readCpuTicks(proc.pid);
     const r = await capture("taskset", [
       "-c",
       s.loadCpu,
@@ -107,12 +111,16 @@ async function main(): Promise<void> {
       String(DURATION),
       url,
     ]);
+    const cpu = (readCpuTicks(proc.pid) - t0) / hz;
     const res = await ins.call("Profiler.stop") as { profile: Profile };
     ins.close();
     console.log(/finished in .*/.exec(r.stdout)?.[0] ?? r.stdout.slice(-400));
+    const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(r.stdout)?.[1] ?? 0);
+    const usPerReq = done > 0 ? cpu * 1e6 / done : 0;
+    console.log(`proxy CPU per request (user + system, profiler on): ${usPerReq.toFixed(1)} µs`);
     const out = Deno.env.get("BENCH_PROFILE_OUT");
     if (out) await Deno.writeTextFile(out, JSON.stringify(res.profile));
-    printProfile(res.profile, TOP);
+    printProfile(res.profile, TOP, usPerReq);
     await sleep(100);
   } finally {
     await group.stopAll();

@@ -13,8 +13,22 @@ export interface Profile {
   timeDeltas: number[];
 }
 
-/** Prints the `top` heaviest entries of each table. */
-export function printProfile(p: Profile, top: number): void {
+/** The area a sample's function belongs to: its folder under src/, or what V8 or Deno runs. */
+function areaOf(url: string, fn: string): string {
+  const m = /\/src\/([a-z0-9_]+)\//.exec(url);
+  if (m !== null) return `src/${m[1]}`;
+  if (fn === "op_write" || fn === "op_read") return "socket I/O (op_write, op_read: mostly kernel)";
+  if (url.startsWith("ext:")) return "Deno glue (promises, ops: ext:*)";
+  if (url.includes("/bench/")) return "bench";
+  return fn.startsWith("op_") ? "other ops" : fn;
+}
+
+/**
+ * Prints the `top` heaviest entries of each table, and the busy time (all
+ * but idle) by area; with `usPerUnit` (CPU µs per request over the run),
+ * each area's share also in µs per request.
+ */
+export function printProfile(p: Profile, top: number, usPerUnit = 0): void {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let total = 0;
@@ -24,6 +38,8 @@ export function printProfile(p: Profile, top: number): void {
     total += d;
   }
   const fn = new Map<string, number>(), file = new Map<string, number>();
+  const area = new Map<string, number>();
+  let busy = 0;
   for (const [id, t] of self) {
     const cf = byId.get(id)!.callFrame;
     const short = cf.url.replace(/^.*\/(src|bench|ext)\//, "$1/").replace(/^file:\/\//, "");
@@ -31,6 +47,10 @@ export function printProfile(p: Profile, top: number): void {
     fn.set(k, (fn.get(k) ?? 0) + t);
     const f = short === "" ? cf.functionName : short;
     file.set(f, (file.get(f) ?? 0) + t);
+    if (cf.functionName === "(idle)") continue;
+    const a = areaOf(cf.url, cf.functionName);
+    area.set(a, (area.get(a) ?? 0) + t);
+    busy += t;
   }
   const show = (title: string, m: Map<string, number>) => {
     console.log(`\n${title}`);
@@ -54,4 +74,9 @@ export function printProfile(p: Profile, top: number): void {
   show("self time by function", fn);
   show("inclusive time by function", incl);
   show("self time by file", file);
+  console.log(`\nbusy time by area${usPerUnit > 0 ? " (share of busy time, µs per request)" : ""}`);
+  for (const [k, t] of [...area].sort((a, b) => b[1] - a[1])) {
+    const us = usPerUnit > 0 ? `  ${(usPerUnit * t / busy).toFixed(2).padStart(6)} µs` : "";
+    console.log(`${(100 * t / busy).toFixed(1).padStart(5)}%${us}  ${k}`);
+  }
 }
