@@ -744,7 +744,7 @@ export class H2Conn implements H2Sender {
     s.reqLength = req.contentLength;
     s.chunked = req.chunked;
     s.isHead = req.isHead;
-    if (!s.pushString(req.head)) {
+    if (!s.pushBytes(req.bytes, 0, req.len)) {
       this.#rst(sid, H2_REFUSED_STREAM);
       return;
     }

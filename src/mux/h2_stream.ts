@@ -210,6 +210,21 @@ export class H2Stream implements Conn {
     return true;
   }
 
+  /** Appends request bytes that are not payload (the head). False when no buffer is left. */
+  pushBytes(src: Uint8Array, start: number, end: number): boolean {
+    while (start < end) {
+      const b = this.#rxRoom();
+      if (b === null) return false;
+      const n = Math.min(end - start, b.length - this.#rxEnd);
+      b.set(src.subarray(start, start + n), this.#rxEnd);
+      this.#rxEnd += n;
+      this.#rxLen += n;
+      start += n;
+    }
+    this.#feed();
+    return true;
+  }
+
   /** Appends request payload. False when no buffer is left. */
   pushData(src: Uint8Array, start: number, end: number): boolean {
     // The common case: the Stream waits in read() and takes it directly.
