@@ -237,13 +237,12 @@ const NO_INDEX: ReadonlySet<string> = new Set([
   "content-range",
 ]);
 
-/** Names that have a static entry with a value. */
-const PAIR_NAMES: ReadonlySet<string> = new Set(
-  STATIC_TABLE.filter(([, v]) => v !== "").map(([n]) => n),
-);
-
 /** Largest header value the encoder adds to its table. */
 const MAX_INDEXED_VALUE = 256;
+
+/** Longest string whose encoded literal the encoder keeps, and how many it keeps. */
+const LITERAL_CACHE_MAX_LEN = 96;
+const LITERAL_CACHE_ENTRIES = 256;
 
 export class HpackEncoder {
   readonly table: DynamicTable;
@@ -252,12 +251,20 @@ export class HpackEncoder {
   /** The smallest size the table had since the last block, when below #pendingUpdate (§4.2), else -1. */
   #pendingMin: number;
   #scratch: Uint8Array;
+  /**
+   * Encoded string literals (length prefix and Huffman or raw bytes) of
+   * short strings already sent: a response's unindexed values (date,
+   * content-length) come back unchanged many times, and the Huffman coding
+   * is the costly part. Emptied when full.
+   */
+  #literals: Map<string, Uint8Array>;
 
   constructor(tableSize = 4096) {
     this.table = new DynamicTable(tableSize);
     this.#pendingUpdate = -1;
     this.#pendingMin = -1;
     this.#scratch = new Uint8Array(256);
+    this.#literals = new Map();
   }
 
   /** The peer's SETTINGS_HEADER_TABLE_SIZE: the encoder uses at most that (and at most 4096). */
@@ -292,6 +299,25 @@ export class HpackEncoder {
   /** Writes a string literal (Huffman when shorter); returns the new offset or -1. */
   #writeStr(out: Uint8Array, at: number, s: string): number {
     const n = s.length;
+    if (n <= LITERAL_CACHE_MAX_LEN) {
+      let lit = this.#literals.get(s);
+      if (lit === undefined) {
+        const tmp = new Uint8Array(n + 2);
+        const len = this.#encodeStr(tmp, 0, s);
+        lit = tmp.subarray(0, len);
+        if (this.#literals.size >= LITERAL_CACHE_ENTRIES) this.#literals.clear();
+        this.#literals.set(s, lit);
+      }
+      if (at + lit.length > out.length) return -1;
+      out.set(lit, at);
+      return at + lit.length;
+    }
+    return this.#encodeStr(out, at, s);
+  }
+
+  /** Encodes a string literal into `out` at `at`; returns the new offset or -1. */
+  #encodeStr(out: Uint8Array, at: number, s: string): number {
+    const n = s.length;
     if (this.#scratch.length < n) {
       this.#scratch = new Uint8Array(Math.max(n, 2 * this.#scratch.length));
     }
@@ -312,7 +338,7 @@ export class HpackEncoder {
   /** Writes one field; returns the new offset or -1 when `out` is too small. */
   #field(out: Uint8Array, at: number, name: string, value: string): number {
     // Only a few names have static entries with a value (:status, :method...).
-    const pair = PAIR_NAMES.has(name) ? STATIC_PAIR_INDEX.get(`${name}\0${value}`) : undefined;
+    const pair = STATIC_PAIR_INDEX.get(name)?.get(value);
     if (pair !== undefined) return HpackEncoder.writeInt(out, at, pair, 7, 0x80);
     const d = this.table.find(name, value);
     if (d >= 0) return HpackEncoder.writeInt(out, at, STATIC_COUNT + 1 + d, 7, 0x80);

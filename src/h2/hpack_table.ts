@@ -142,11 +142,17 @@ export const STATIC_NAME_INDEX: ReadonlyMap<string, number> = (() => {
   return m;
 })();
 
-/** Static index (1-based) of each entry with a value, keyed `name\0value`. */
-export const STATIC_PAIR_INDEX: ReadonlyMap<string, number> = (() => {
-  const m = new Map<string, number>();
+/**
+ * Static index (1-based) of each entry with a value, by name then value (no
+ * key string to build per lookup: `:status` is looked up for every response).
+ */
+export const STATIC_PAIR_INDEX: ReadonlyMap<string, ReadonlyMap<string, number>> = (() => {
+  const m = new Map<string, Map<string, number>>();
   STATIC_TABLE.forEach(([n, v], i) => {
-    if (v !== "") m.set(`${n}\0${v}`, i + 1);
+    if (v === "") return;
+    let byValue = m.get(n);
+    if (byValue === undefined) m.set(n, byValue = new Map());
+    byValue.set(v, i + 1);
   });
   return m;
 })();

@@ -217,7 +217,7 @@ export class H2Conn implements H2Sender {
       const r = this.#resumeRead;
       this.#resumeRead = null;
       if (r !== null) r();
-      this.#parse();
+      this.#parseNow();
     }
     this.#wakeBlocked();
     if (this.#open === 0 && this.#o.len === 0 && !this.#o.writing) {
@@ -338,7 +338,7 @@ export class H2Conn implements H2Sender {
       }
       this.#inLen += n;
       try {
-        this.#parse();
+        this.#parseNow();
       } catch (e) {
         // A bug met by this connection's input ends this connection alone.
         this.#goaway(H2_INTERNAL_ERROR, `internal error: ${e instanceof Error ? e.message : e}`);
@@ -368,6 +368,12 @@ export class H2Conn implements H2Sender {
     const b = this.#in, pools = this.#owner.pools;
     if (b.length === pools.small.size) pools.small.release(b);
     else if (b.length === this.#pool.size) this.#pool.release(b);
+  }
+
+  /** #parse() with the scheduler's clock read once for all the frames. */
+  #parseNow(): void {
+    this.#now();
+    this.#parse();
   }
 
   /** Reads every complete frame in the input buffer. */
@@ -733,12 +739,12 @@ export class H2Conn implements H2Sender {
       this.#owner.pools.big,
       this.#peerInitialWindow,
       this.settings.initialWindowSize,
-      this.#now(),
+      this.#owner.sched.now, // read once per parse (#parseNow)
     );
     s.reqLength = req.contentLength;
     s.chunked = req.chunked;
     s.isHead = req.isHead;
-    if (!s.pushString(req.head)) {
+    if (!s.pushBytes(req.bytes, 0, req.len)) {
       this.#rst(sid, H2_REFUSED_STREAM);
       return;
     }

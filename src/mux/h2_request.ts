@@ -19,8 +19,15 @@ import type { HeaderList } from "../h2/hpack.ts";
 
 /** What toRequestHead() produced: the head, or why the request is malformed. */
 export class RequestHead {
-  /** The HTTP/1.1 head (latin1), "" when malformed. */
-  head: string;
+  /**
+   * The HTTP/1.1 head, bytes[0, len) (latin1), written there directly (no
+   * string of the head is built: it would be built, flattened and copied
+   * again for every request); len is 0 when malformed. Reused per call.
+   */
+  bytes: Uint8Array;
+  len: number;
+  /** Indexes in the list of the regular fields forwarded as they are (scratch). */
+  readonly fields: number[];
   /** Why the request is malformed, "" when it is not. */
   error: string;
   /** content-length, -1 when absent. */
@@ -34,7 +41,9 @@ export class RequestHead {
   path: string;
 
   constructor() {
-    this.head = "";
+    this.bytes = new Uint8Array(512);
+    this.len = 0;
+    this.fields = [];
     this.error = "";
     this.contentLength = -1;
     this.chunked = false;
@@ -42,6 +51,40 @@ export class RequestHead {
     this.method = "";
     this.path = "";
   }
+
+  /** The head as a string (tests, logs). */
+  get head(): string {
+    let s = "";
+    for (let i = 0; i < this.len; i++) s += String.fromCharCode(this.bytes[i]!);
+    return s;
+  }
+
+  /** Appends `s` (latin1) to the head. */
+  put(s: string): void {
+    const n = s.length;
+    let b = this.bytes;
+    const at = this.len;
+    if (at + n > b.length) {
+      const nb = new Uint8Array(Math.max(2 * b.length, at + n));
+      nb.set(b.subarray(0, at), 0);
+      this.bytes = b = nb;
+    }
+    for (let i = 0; i < n; i++) b[at + i] = s.charCodeAt(i);
+    this.len = at + n;
+  }
+}
+
+/** Sets why the request is malformed; returns `out`. */
+function fail(
+  out: RequestHead,
+  why: string,
+  method: string | null,
+  path: string | null,
+): RequestHead {
+  out.error = why;
+  out.method = method ?? "";
+  out.path = path ?? "";
+  return out;
 }
 
 /** RFC 9110 tchar, lowercase letters only (uppercase is malformed in HTTP/2). */
@@ -59,6 +102,22 @@ const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   "transfer-encoding",
   "upgrade",
 ]);
+
+/** RFC 9110 tchar, both cases (a method). */
+const TOKEN_CHAR = (() => {
+  const t = NAME_CHAR.slice();
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  return t;
+})();
+
+function badMethod(m: string): boolean {
+  if (m.length === 0) return true;
+  for (let i = 0; i < m.length; i++) {
+    const c = m.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return true;
+  }
+  return false;
+}
 
 function badName(n: string): boolean {
   if (n.length === 0) return true;
@@ -95,7 +154,8 @@ function badPath(p: string): boolean {
  * HEADERS frame ended the stream (no body). Returns `out`.
  */
 export function toRequestHead(list: HeaderList, endStream: boolean, out: RequestHead): RequestHead {
-  out.head = "";
+  out.len = 0;
+  out.fields.length = 0;
   out.error = "";
   out.contentLength = -1;
   out.chunked = false;
@@ -104,100 +164,124 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.path = "";
   let method: string | null = null, scheme: string | null = null;
   let authority: string | null = null, path: string | null = null;
-  let host: string | null = null, cookie: string | null = null;
+  let host: string | null = null, cookies = 0;
   let regular = false;
-  let lines = "";
-  const fail = (why: string): RequestHead => {
-    out.error = why;
-    out.method = method ?? "";
-    out.path = path ?? "";
-    return out;
-  };
   for (let i = 0; i < list.count; i++) {
     const name = list.names[i]!, value = list.values[i]!;
     if (name.charCodeAt(0) === 0x3a) {
-      if (regular) return fail(`pseudo-header "${name}" after a regular header`);
-      if (badValue(value)) return fail(`invalid value of "${name}"`);
+      if (regular) return fail(out, `pseudo-header "${name}" after a regular header`, method, path);
+      if (badValue(value)) return fail(out, `invalid value of "${name}"`, method, path);
       switch (name) {
         case ":method":
-          if (method !== null) return fail('duplicate ":method"');
+          if (method !== null) return fail(out, 'duplicate ":method"', method, path);
           method = value;
           break;
         case ":scheme":
-          if (scheme !== null) return fail('duplicate ":scheme"');
+          if (scheme !== null) return fail(out, 'duplicate ":scheme"', method, path);
           scheme = value;
           break;
         case ":authority":
-          if (authority !== null) return fail('duplicate ":authority"');
+          if (authority !== null) return fail(out, 'duplicate ":authority"', method, path);
           authority = value;
           break;
         case ":path":
-          if (path !== null) return fail('duplicate ":path"');
+          if (path !== null) return fail(out, 'duplicate ":path"', method, path);
           path = value;
           break;
         default:
-          return fail(`unknown pseudo-header "${name}"`);
+          return fail(out, `unknown pseudo-header "${name}"`, method, path);
       }
       continue;
     }
     regular = true;
-    if (badName(name)) return fail(`invalid header name "${name}"`);
-    if (badValue(value)) return fail(`invalid value of header "${name}"`);
-    if (CONNECTION_SPECIFIC.has(name)) return fail(`connection-specific header "${name}"`);
+    if (badName(name)) return fail(out, `invalid header name "${name}"`, method, path);
+    if (badValue(value)) return fail(out, `invalid value of header "${name}"`, method, path);
+    if (CONNECTION_SPECIFIC.has(name)) {
+      return fail(out, `connection-specific header "${name}"`, method, path);
+    }
     if (name === "te") {
-      if (value !== "trailers") return fail(`"te: ${value}" (only "trailers" is allowed)`);
+      if (value !== "trailers") {
+        return fail(out, `"te: ${value}" (only "trailers" is allowed)`, method, path);
+      }
       continue; // hop-by-hop in HTTP/1.1: it concerned the client's connection only
     } else if (name === "content-length") {
-      if (!/^[0-9]{1,15}$/.test(value)) return fail(`invalid content-length "${value}"`);
+      if (!/^[0-9]{1,15}$/.test(value)) {
+        return fail(out, `invalid content-length "${value}"`, method, path);
+      }
       const n = Number(value);
       if (out.contentLength >= 0 && out.contentLength !== n) {
-        return fail("content-length given twice with different values");
+        return fail(out, "content-length given twice with different values", method, path);
       }
       if (out.contentLength >= 0) continue; // an identical repeat is merged
       out.contentLength = n;
     } else if (name === "host") {
-      if (host !== null && host !== value) return fail("two different host headers");
+      if (host !== null && host !== value) {
+        return fail(out, "two different host headers", method, path);
+      }
       host = value;
       continue; // written first, from host or :authority
     } else if (name === "cookie") {
-      cookie = cookie === null ? value : `${cookie}; ${value}`;
+      cookies++;
       continue;
     }
-    lines += `${name}: ${value}\r\n`;
+    out.fields.push(i);
   }
-  if (method === null) return fail('missing ":method"');
-  if (method === "CONNECT") return fail("CONNECT is not supported over HTTP/2");
-  if (badName(method.toLowerCase()) || method.length === 0) return fail("invalid :method");
-  if (scheme === null) return fail('missing ":scheme"');
-  if (path === null || path.length === 0) return fail('missing ":path"');
+  if (method === null) return fail(out, 'missing ":method"', method, path);
+  if (method === "CONNECT") return fail(out, "CONNECT is not supported over HTTP/2", method, path);
+  if (badMethod(method)) return fail(out, "invalid :method", method, path);
+  if (scheme === null) return fail(out, 'missing ":scheme"', method, path);
+  if (path === null || path.length === 0) return fail(out, 'missing ":path"', method, path);
   if (path !== "*" ? path.charCodeAt(0) !== 0x2f : method !== "OPTIONS") {
-    return fail(`invalid :path "${path}"`);
+    return fail(out, `invalid :path "${path}"`, method, path);
   }
-  if (badPath(path)) return fail("invalid character in :path");
+  if (badPath(path)) return fail(out, "invalid character in :path", method, path);
   if (authority !== null) {
-    if (authority.includes("@")) return fail("userinfo in :authority");
-    if (badPath(authority)) return fail("invalid :authority");
+    if (authority.includes("@")) return fail(out, "userinfo in :authority", method, path);
+    if (badPath(authority)) return fail(out, "invalid :authority", method, path);
     if (host !== null && host !== authority) {
-      return fail(`host "${host}" differs from :authority "${authority}"`);
+      return fail(out, `host "${host}" differs from :authority "${authority}"`, method, path);
     }
   }
+  if (endStream && out.contentLength > 0) {
+    return fail(out, "content-length without a body", method, path);
+  }
   const h = host ?? authority;
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  if (h !== null) head += `host: ${h}\r\n`;
-  head += lines;
-  if (cookie !== null) head += `cookie: ${cookie}\r\n`;
+  out.put(method);
+  out.put(" ");
+  out.put(path);
+  out.put(" HTTP/1.1\r\n");
+  if (h !== null) {
+    out.put("host: ");
+    out.put(h);
+    out.put("\r\n");
+  }
+  const fields = out.fields;
+  for (let k = 0; k < fields.length; k++) {
+    const i = fields[k]!;
+    out.put(list.names[i]!);
+    out.put(": ");
+    out.put(list.values[i]!);
+    out.put("\r\n");
+  }
+  if (cookies > 0) {
+    let sep = "cookie: ";
+    for (let i = 0; i < list.count; i++) {
+      if (list.names[i] !== "cookie") continue;
+      out.put(sep);
+      out.put(list.values[i]!);
+      sep = "; ";
+    }
+    out.put("\r\n");
+  }
   if (out.contentLength < 0 && !endStream) {
     out.chunked = true;
-    head += "transfer-encoding: chunked\r\n";
+    out.put("transfer-encoding: chunked\r\n");
   } else if (out.contentLength < 0 && method !== "GET" && method !== "HEAD") {
     // A body-less request whose method may carry one: say so, so that the
     // server does not wait for a body (HAProxy does the same).
-    head += "content-length: 0\r\n";
+    out.put("content-length: 0\r\n");
   }
-  if (endStream && out.contentLength > 0) {
-    return fail("content-length without a body");
-  }
-  out.head = head + "\r\n";
+  out.put("\r\n");
   out.method = method;
   out.path = path;
   out.isHead = method === "HEAD";

@@ -15,8 +15,8 @@
 
 import type { BufferPool } from "../buf/pool.ts";
 import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
-import { latin1 } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
+import { parseResponseHead, ResponseFields } from "./h2_response_head.ts";
 
 /** What a stream needs of its connection. */
 export interface H2Sender {
@@ -72,15 +72,6 @@ const R_DONE = 7;
 /** Largest response head or trailer section kept while it arrives. */
 const MAX_HEAD = 65536;
 
-/** Headers an HTTP/2 response must not carry (§8.2.2). */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 const CR = 0x0d, LF = 0x0a;
 
 export class H2Stream implements Conn {
@@ -127,13 +118,18 @@ export class H2Stream implements Conn {
   #rdReject: ((e: unknown) => void) | null;
   // Response.
   #state: number;
-  /** Head or trailers being collected (latin1), and the "\r\n\r\n" matcher's progress. */
-  #acc: string;
-  #match: number;
-  /** Parsed response head waiting for room (HEADERS not sent yet). */
-  #hNames: string[];
-  #hValues: string[];
-  #hCount: number;
+  /**
+   * A head or trailer section split over several writes, collected until
+   * its empty line (null while none is); and the bytes of the current line
+   * seen so far (at most 2 counted: the empty line is "\r\n").
+   */
+  #acc: Uint8Array | null;
+  #accLen: number;
+  /** #acc came from the pool (a section larger than its buffers does not). */
+  #accPooled: boolean;
+  #lineLen: number;
+  /** Parsed response head or trailers waiting for room (HEADERS not sent yet). */
+  #h: ResponseFields;
   #hPending: boolean;
   #hEnd: boolean;
   /** Bytes left in the current content-length body or chunk. */
@@ -181,11 +177,11 @@ export class H2Stream implements Conn {
     this.#rdResolve = null;
     this.#rdReject = null;
     this.#state = R_HEAD;
-    this.#acc = "";
-    this.#match = 0;
-    this.#hNames = [];
-    this.#hValues = [];
-    this.#hCount = 0;
+    this.#acc = null;
+    this.#accLen = 0;
+    this.#accPooled = false;
+    this.#lineLen = 0;
+    this.#h = new ResponseFields();
     this.#hPending = false;
     this.#hEnd = false;
     this.#left = 0;
@@ -209,6 +205,21 @@ export class H2Stream implements Conn {
       this.#rxEnd += n;
       this.#rxLen += n;
       i += n;
+    }
+    this.#feed();
+    return true;
+  }
+
+  /** Appends request bytes that are not payload (the head). False when no buffer is left. */
+  pushBytes(src: Uint8Array, start: number, end: number): boolean {
+    while (start < end) {
+      const b = this.#rxRoom();
+      if (b === null) return false;
+      const n = Math.min(end - start, b.length - this.#rxEnd);
+      b.set(src.subarray(start, start + n), this.#rxEnd);
+      this.#rxEnd += n;
+      this.#rxLen += n;
+      start += n;
     }
     this.#feed();
     return true;
@@ -250,6 +261,7 @@ export class H2Stream implements Conn {
     if (this.reset) return;
     this.reset = true;
     this.#freeRx();
+    this.#dropAcc();
     const e = RESET;
     if (this.#rdReject !== null) {
       const r = this.#rdReject;
@@ -393,6 +405,7 @@ export class H2Stream implements Conn {
     if (this.closed) return;
     this.closed = true;
     this.#freeRx();
+    this.#dropAcc();
     if (this.#rdResolve !== null) this.#resolveRead(0);
     const cut = this.#wrReject !== null;
     if (this.#wrReject !== null) {
@@ -440,28 +453,32 @@ export class H2Stream implements Conn {
           // Collect up to the empty line (the trailers may be just "\r\n").
           const start = pos;
           let done = false;
-          while (pos < len && !done) {
-            const c = v[pos++]!;
-            if (c === CR) this.#match = this.#match === 2 ? 3 : 1;
-            else if (c === LF && (this.#match === 1 || this.#match === 3)) {
-              this.#match++;
-              if (this.#match === 4) done = true;
-              else if (
-                this.#state === R_TRAILERS && this.#acc.length === 0 && pos - start === 2
-              ) done = true; // no trailers: "\r\n" right after the last chunk
-            } else this.#match = 0;
+          while (pos < len) {
+            const lf = v.indexOf(LF, pos);
+            if (lf < 0) {
+              this.#lineLen = Math.min(2, this.#lineLen + len - pos);
+              pos = len;
+              break;
+            }
+            // A line of at most one byte before its LF is the empty one (a CR).
+            const line = this.#lineLen + lf - pos;
+            pos = lf + 1;
+            this.#lineLen = 0;
+            if (line <= 1) {
+              done = true;
+              break;
+            }
           }
-          this.#acc += latin1(v, start, pos);
-          if (this.#acc.length > MAX_HEAD) {
-            this.#fail("response head too large");
-            return pos;
+          const trailers = this.#state === R_TRAILERS;
+          if (done && this.#acc === null) {
+            // The common case: the whole section is in this write.
+            this.#headParsed(v, start, pos, trailers);
+          } else {
+            if (!this.#collect(v, start, pos)) return pos;
+            if (!done) return pos;
+            this.#headParsed(this.#acc!, 0, this.#accLen, trailers);
+            this.#dropAcc();
           }
-          if (!done) return pos;
-          this.#match = 0;
-          const text = this.#acc;
-          this.#acc = "";
-          if (this.#state === R_HEAD) this.#parseHead(text);
-          else this.#parseTrailers(text);
           if (this.#hPending && !this.#flushHeaders()) return pos;
           break;
         }
@@ -504,8 +521,7 @@ export class H2Stream implements Conn {
             if (c === LF) {
               if (this.#chunkSize === 0) {
                 this.#state = R_TRAILERS;
-                this.#match = 2; // the LF ending the size line counts as the first "\r\n"
-                this.#acc = "";
+                this.#lineLen = 0;
               } else {
                 this.#state = R_CHUNK_DATA;
                 this.#left = this.#chunkSize;
@@ -536,7 +552,8 @@ export class H2Stream implements Conn {
 
   /** Sends the waiting HEADERS; false when there is no room yet. */
   #flushHeaders(): boolean {
-    if (!this.#sender.sendHeaders(this, this.#hNames, this.#hValues, this.#hCount, this.#hEnd)) {
+    const h = this.#h;
+    if (!this.#sender.sendHeaders(this, h.names, h.values, h.count, this.#hEnd)) {
       return false;
     }
     this.#hPending = false;
@@ -551,49 +568,57 @@ export class H2Stream implements Conn {
     this.#sender.resetStream(this, H2_INTERNAL_ERROR, why);
   }
 
-  /** Parses an HTTP/1.1 response head (already checked by the analysers). */
-  #parseHead(text: string): void {
-    const lines = text.split("\r\n");
-    const status = lines[0]!.slice(9, 12);
-    const code = Number(status);
-    const names = this.#hNames, values = this.#hValues;
-    names[0] = ":status";
-    values[0] = status;
-    let n = 1;
-    let chunked = false, length = -1;
-    const dropped: string[] = [];
-    for (let i = 1; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (l.length === 0) continue;
-      const colon = l.indexOf(":");
-      if (colon <= 0) continue;
-      const name = l.slice(0, colon).toLowerCase();
-      const value = l.slice(colon + 1).trim();
-      if (name === "connection") {
-        for (const t of value.split(",")) dropped.push(t.trim().toLowerCase());
-        continue;
-      }
-      if (name === "transfer-encoding") {
-        chunked = /(^|,)\s*chunked\s*$/i.test(value);
-        continue;
-      }
-      if (HOP_BY_HOP.has(name)) continue;
-      if (name === "content-length") length = Number(value);
-      names[n] = name;
-      values[n] = value;
-      n++;
+  /**
+   * Adds src[start, end) to the section being collected; false (the stream
+   * reset) when it grows over MAX_HEAD or no buffer is left.
+   */
+  #collect(src: Uint8Array, start: number, end: number): boolean {
+    const n = end - start;
+    if (this.#accLen + n > MAX_HEAD) {
+      this.#fail("response head too large");
+      return false;
     }
-    if (dropped.length > 0) {
-      let w = 1;
-      for (let i = 1; i < n; i++) {
-        if (dropped.includes(names[i]!)) continue;
-        names[w] = names[i]!;
-        values[w] = values[i]!;
-        w++;
-      }
-      n = w;
+    let acc = this.#acc;
+    if (acc === null || acc.length < this.#accLen + n) {
+      const pooled = this.#pool.size >= this.#accLen + n ? this.#pool.alloc() : null;
+      const nb = pooled ?? new Uint8Array(MAX_HEAD);
+      const len = this.#accLen;
+      if (acc !== null) nb.set(acc.subarray(0, len), 0);
+      this.#dropAcc();
+      this.#acc = acc = nb;
+      this.#accLen = len;
+      this.#accPooled = pooled !== null;
     }
-    this.#hCount = n;
+    acc.set(src.subarray(start, end), this.#accLen);
+    this.#accLen += n;
+    return true;
+  }
+
+  /** Lets go of the collected section's buffer. */
+  #dropAcc(): void {
+    if (this.#acc !== null && this.#accPooled) this.#pool.release(this.#acc);
+    this.#acc = null;
+    this.#accLen = 0;
+    this.#accPooled = false;
+  }
+
+  /** A whole head or trailer section in src[start, end): what it means for the stream. */
+  #headParsed(src: Uint8Array, start: number, end: number, trailers: boolean): void {
+    const h = this.#h;
+    parseResponseHead(src, start, end, trailers, h);
+    if (trailers) {
+      // The trailer section of a chunked response: HEADERS with END_STREAM, or an empty DATA.
+      this.#state = R_DONE;
+      if (h.count === 0) {
+        this.#finPending = true;
+        this.#sendFin();
+        return;
+      }
+      this.#hEnd = true;
+      this.#hPending = true;
+      return;
+    }
+    const code = h.status;
     this.#hPending = true;
     if (code >= 100 && code < 200) {
       // Interim response (100 Continue, 103): HEADERS, then the real one.
@@ -610,44 +635,19 @@ export class H2Stream implements Conn {
     if (this.isHead || code === 204 || code === 304) {
       this.#hEnd = true;
       this.#state = R_DONE;
-    } else if (chunked) {
+    } else if (h.chunked) {
       this.#hEnd = false;
       this.#state = R_CHUNK_SIZE;
       this.#chunkSize = 0;
       this.#chunkExt = false;
-    } else if (length >= 0) {
-      this.#hEnd = length === 0;
-      this.#state = length === 0 ? R_DONE : R_LENGTH;
-      this.#left = length;
+    } else if (h.length >= 0) {
+      this.#hEnd = h.length === 0;
+      this.#state = h.length === 0 ? R_DONE : R_LENGTH;
+      this.#left = h.length;
     } else {
       this.#hEnd = false;
       this.#state = R_UNTIL_CLOSE;
     }
-  }
-
-  /** The trailer section of a chunked response: HEADERS with END_STREAM, or an empty DATA. */
-  #parseTrailers(text: string): void {
-    const names = this.#hNames, values = this.#hValues;
-    let n = 0;
-    for (const l of text.split("\r\n")) {
-      const colon = l.indexOf(":");
-      if (colon <= 0) continue;
-      const name = l.slice(0, colon).toLowerCase();
-      if (HOP_BY_HOP.has(name)) continue;
-      names[n] = name;
-      values[n] = l.slice(colon + 1).trim();
-      n++;
-    }
-    if (n === 0) {
-      this.#state = R_DONE;
-      this.#finPending = true;
-      this.#sendFin();
-      return;
-    }
-    this.#hCount = n;
-    this.#hEnd = true;
-    this.#hPending = true;
-    this.#state = R_DONE;
   }
 }
 

@@ -1,0 +1,276 @@
+// An HTTP/1.1 response head (or trailer section), as the analysers released
+// it, turned into the field list of an HTTP/2 HEADERS frame (HAProxy's
+// h2s_frt_make_resp_headers() reading its HTX): lowercase names, values
+// without their surrounding whitespace, hop-by-hop fields left out
+// (RFC 9113 §8.2.2: connection, proxy-connection, keep-alive,
+// transfer-encoding, upgrade, and every field the `connection` header
+// names), and the framing of the body that follows.
+//
+// It reads bytes, never a string of the whole head: names and values come
+// from FieldCache, which hands back the same string objects for the same
+// bytes (a backend answers with the same few fields over and over), so a
+// response costs no string allocation once the cache knows its fields, and
+// the HPACK encoder finds them in its own caches by identity. The head was
+// checked by the HTTP/1.1 parser already: this file trusts its syntax.
+
+/** Kinds of a field name (what the translation does with it). */
+const K_PLAIN = 0;
+const K_CONNECTION = 1;
+const K_TRANSFER_ENCODING = 2;
+/** proxy-connection, keep-alive, upgrade: dropped. */
+const K_HOP = 3;
+const K_CONTENT_LENGTH = 4;
+
+const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, COLON = 0x3a;
+
+/** Slots of the field cache (a power of two). */
+const CACHE_SLOTS = 512;
+/** Longest value the cache keeps (longer ones are built each time). */
+const CACHE_MAX_VALUE = 256;
+
+function kindOf(name: string): number {
+  switch (name) {
+    case "connection":
+      return K_CONNECTION;
+    case "transfer-encoding":
+      return K_TRANSFER_ENCODING;
+    case "proxy-connection":
+    case "keep-alive":
+    case "upgrade":
+      return K_HOP;
+    case "content-length":
+      return K_CONTENT_LENGTH;
+  }
+  return K_PLAIN;
+}
+
+/** Byte → its lowercase (ASCII letters only). */
+const LOWER: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i >= 0x41 && i <= 0x5a ? i + 0x20 : i;
+  return t;
+})();
+
+/** src[start, end) as a string of its bytes, lowercased when `lower`. */
+function bytesToString(src: Uint8Array, start: number, end: number, lower: boolean): string {
+  let s = "";
+  for (let i = start; i < end; i++) {
+    let c = src[i]!;
+    if (lower && c >= 0x41 && c <= 0x5a) c += 0x20;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** Whether `b` holds exactly the bytes src[start, end), lowercased when `lower`. */
+function sameBytes(
+  b: Uint8Array,
+  src: Uint8Array,
+  start: number,
+  end: number,
+  lower: boolean,
+): boolean {
+  if (b.length !== end - start) return false;
+  if (lower) {
+    for (let i = start; i < end; i++) if (b[i - start] !== LOWER[src[i]!]) return false;
+  } else {
+    for (let i = start; i < end; i++) if (b[i - start] !== src[i]) return false;
+  }
+  return true;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Interned field names and the last value seen for each: a fixed table
+ * indexed by a hash of the lowercased name (a collision replaces the
+ * entry), each string kept with its bytes (comparing bytes to bytes is
+ * cheaper than to a string's characters). Shared by every connection of
+ * the process: its strings are immutable.
+ */
+class FieldCache {
+  readonly #names: string[];
+  readonly #nameBytes: Uint8Array[];
+  readonly #kinds: number[];
+  readonly #values: string[];
+  readonly #valueBytes: Uint8Array[];
+
+  constructor() {
+    this.#names = new Array<string>(CACHE_SLOTS).fill("");
+    this.#nameBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
+    this.#kinds = new Array<number>(CACHE_SLOTS).fill(K_PLAIN);
+    this.#values = new Array<string>(CACHE_SLOTS).fill("");
+    this.#valueBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
+  }
+
+  /**
+   * The slot of the name src[start, end) whose hash (31 × h + lowercase
+   * byte, from 0) is `h`, filled with it (lowercase) when it held another.
+   */
+  slot(h: number, src: Uint8Array, start: number, end: number): number {
+    h = (h + Math.imul(end - start, 0x9e3779b1)) | 0;
+    const k = (h ^ (h >>> 9) ^ (h >>> 18)) & (CACHE_SLOTS - 1);
+    if (!sameBytes(this.#nameBytes[k]!, src, start, end, true)) {
+      const name = bytesToString(src, start, end, true);
+      const b = new Uint8Array(end - start);
+      for (let i = start; i < end; i++) b[i - start] = LOWER[src[i]!]!;
+      this.#names[k] = name;
+      this.#nameBytes[k] = b;
+      this.#kinds[k] = kindOf(name);
+      this.#values[k] = "";
+      this.#valueBytes[k] = NO_BYTES;
+    }
+    return k;
+  }
+
+  name(k: number): string {
+    return this.#names[k]!;
+  }
+
+  kind(k: number): number {
+    return this.#kinds[k]!;
+  }
+
+  /** The value src[start, end) of the name in slot `k`: the last one when the bytes are the same. */
+  value(k: number, src: Uint8Array, start: number, end: number): string {
+    if (sameBytes(this.#valueBytes[k]!, src, start, end, false)) return this.#values[k]!;
+    const v = bytesToString(src, start, end, false);
+    if (end - start <= CACHE_MAX_VALUE) {
+      this.#values[k] = v;
+      this.#valueBytes[k] = src.slice(start, end);
+    }
+    return v;
+  }
+}
+
+const CACHE = new FieldCache();
+
+/** Status codes as strings (100..599), made once. */
+const STATUS_TEXT: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+/** What parseResponseHead() found: the HEADERS fields and the body's framing. */
+export class ResponseFields {
+  /** Fields, `:status` first for a head; `count` of them are valid. */
+  readonly names: string[];
+  readonly values: string[];
+  count: number;
+  /** Status code (0 for trailers). */
+  status: number;
+  /** Transfer-Encoding ends in chunked. */
+  chunked: boolean;
+  /** Content-Length, -1 when absent. */
+  length: number;
+
+  constructor() {
+    this.names = [];
+    this.values = [];
+    this.count = 0;
+    this.status = 0;
+    this.chunked = false;
+    this.length = -1;
+  }
+}
+
+/**
+ * Reads the head (status line, fields, empty line) or, with `trailers`, the
+ * trailer section (fields, empty line) in src[start, end) into `out`. The
+ * bytes were checked by the HTTP/1.1 parser (every line ends in CRLF).
+ */
+export function parseResponseHead(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  trailers: boolean,
+  out: ResponseFields,
+): void {
+  const names = out.names, values = out.values;
+  let n = 0, p = start;
+  out.chunked = false;
+  out.length = -1;
+  out.status = 0;
+  if (!trailers) {
+    // "HTTP/1.x NNN ...": the analysers checked the three digits.
+    const code = (src[p + 9]! - 0x30) * 100 + (src[p + 10]! - 0x30) * 10 + (src[p + 11]! - 0x30);
+    out.status = code;
+    names[0] = ":status";
+    values[0] = STATUS_TEXT[code]!;
+    n = 1;
+    p = src.indexOf(LF, p) + 1;
+  }
+  let dropped: string[] | null = null;
+  while (p < end) {
+    // The name, hashed as it is read (FieldCache.slot()), up to its colon.
+    let q = p, h = 0, c = 0;
+    while (q < end) {
+      c = src[q]!;
+      if (c === COLON || c === CR || c === LF) break;
+      h = (Math.imul(h, 31) + LOWER[c]!) | 0;
+      q++;
+    }
+    let eol = q;
+    while (eol < end && src[eol] !== LF) eol++;
+    if (q === p) break; // the empty line (the parser allows no empty name)
+    if (c === COLON) {
+      let v = q + 1, e = eol;
+      if (e > v && src[e - 1] === CR) e--;
+      while (v < e && (src[v] === SP || src[v] === HTAB)) v++;
+      while (e > v && (src[e - 1] === SP || src[e - 1] === HTAB)) e--;
+      const k = CACHE.slot(h, src, p, q);
+      const kind = CACHE.kind(k);
+      if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) {
+        const value = CACHE.value(k, src, v, e);
+        if (kind === K_CONTENT_LENGTH) out.length = Number(value);
+        names[n] = CACHE.name(k);
+        values[n] = value;
+        n++;
+      } else if (kind === K_TRANSFER_ENCODING) {
+        out.chunked = /(^|,)\s*chunked\s*$/i.test(bytesToString(src, v, e, false));
+      } else if (kind === K_CONNECTION) {
+        dropped = connectionTokens(src, v, e, dropped);
+      }
+    }
+    p = eol + 1;
+  }
+  if (dropped !== null) {
+    // Fields the connection header names are hop-by-hop too.
+    let w = trailers ? 0 : 1;
+    for (let i = w; i < n; i++) {
+      if (dropped.includes(names[i]!)) continue;
+      names[w] = names[i]!;
+      values[w] = values[i]!;
+      w++;
+    }
+    n = w;
+  }
+  out.count = n;
+}
+
+/**
+ * Adds the tokens of a `connection` value src[v, e) that may name a field
+ * to `dropped` (made when needed); the hop-by-hop names, dropped anyway,
+ * are not kept.
+ */
+function connectionTokens(
+  src: Uint8Array,
+  v: number,
+  e: number,
+  dropped: string[] | null,
+): string[] | null {
+  let i = v;
+  while (i < e) {
+    while (i < e && (src[i] === SP || src[i] === HTAB || src[i] === 0x2c)) i++;
+    let j = i;
+    while (j < e && src[j] !== 0x2c) j++;
+    let t = j;
+    while (t > i && (src[t - 1] === SP || src[t - 1] === HTAB)) t--;
+    if (t > i) {
+      let h = 0;
+      for (let x = i; x < t; x++) h = (Math.imul(h, 31) + LOWER[src[x]!]!) | 0;
+      const k = CACHE.slot(h, src, i, t);
+      const kind = CACHE.kind(k);
+      if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) (dropped ??= []).push(CACHE.name(k));
+    }
+    i = j;
+  }
+  return dropped;
+}

@@ -1,0 +1,124 @@
+// The HTTP/1.1 response → HTTP/2 fields translation (src/mux/h2_response_head.ts)
+// and the H2Stream that feeds it from the Stream's writes (src/mux/h2_stream.ts).
+
+import assert from "node:assert/strict";
+import { createPools } from "../../src/buf/pool.ts";
+import { parseResponseHead, ResponseFields } from "../../src/mux/h2_response_head.ts";
+import { type H2Sender, H2Stream } from "../../src/mux/h2_stream.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function fields(f: ResponseFields): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < f.count; i++) out.push([f.names[i]!, f.values[i]!]);
+  return out;
+}
+
+Deno.test("h2 response: a head becomes :status and lowercase fields, hop-by-hop ones left out", () => {
+  const b = enc(
+    "HTTP/1.1 404 Not Found\r\nServer: nginx\r\nX-Pad:  a b \t\r\nConnection: keep-alive, X-Gone\r\n" +
+      "X-Gone: 1\r\nKeep-Alive: timeout=5\r\nUpgrade: h2c\r\nProxy-Connection: close\r\n" +
+      "Content-Length: 12\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n",
+  );
+  const f = new ResponseFields();
+  parseResponseHead(b, 0, b.length, false, f);
+  assert.equal(f.status, 404);
+  assert.equal(f.length, 12);
+  assert.equal(f.chunked, false);
+  assert.deepEqual(fields(f), [
+    [":status", "404"],
+    ["server", "nginx"],
+    ["x-pad", "a b"],
+    ["content-length", "12"],
+    ["set-cookie", "a=1"],
+    ["set-cookie", "b=2"],
+  ]);
+});
+
+Deno.test("h2 response: chunked framing, trailers, and the same strings for the same bytes", () => {
+  const b = enc("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nDate: x\r\n\r\n");
+  const f = new ResponseFields();
+  parseResponseHead(b, 0, b.length, false, f);
+  assert.equal(f.chunked, true);
+  assert.equal(f.length, -1);
+  assert.deepEqual(fields(f), [[":status", "200"], ["date", "x"]]);
+  const date = f.values[1]!;
+  parseResponseHead(b, 0, b.length, false, f);
+  assert.equal(f.values[1], date);
+  const t = enc("xxX-Sum: 42\r\nTransfer-Encoding: chunked\r\n\r\n");
+  parseResponseHead(t, 2, t.length, true, f);
+  assert.equal(f.status, 0);
+  assert.deepEqual(fields(f), [["x-sum", "42"]]);
+  const empty = enc("\r\n");
+  parseResponseHead(empty, 0, 2, true, f);
+  assert.equal(f.count, 0);
+});
+
+/** A sender that records what the stream sends, with unlimited room. */
+class Recorder implements H2Sender {
+  frames: string[] = [];
+  sendHeaders(
+    _s: H2Stream,
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
+    end: boolean,
+  ): boolean {
+    const f: string[] = [];
+    for (let i = 0; i < count; i++) f.push(`${names[i]}=${values[i]}`);
+    this.frames.push(`HEADERS${end ? "+END" : ""} ${f.join(" ")}`);
+    return true;
+  }
+  sendData(s: H2Stream, src: Uint8Array, start: number, len: number, last: boolean): number {
+    const text = new TextDecoder().decode(src.subarray(start, start + len));
+    this.frames.push(`DATA${last ? "+END" : ""} ${text}`);
+    if (last) s.markDone();
+    return len;
+  }
+  consumed(): void {}
+  responseDone(): void {}
+  resetStream(_s: H2Stream, _code: number, why: string): void {
+    this.frames.push(`RST ${why}`);
+  }
+  streamClosed(): void {}
+}
+
+Deno.test("h2 response: a head and trailers split over many writes give the same frames", async () => {
+  const response = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\n" +
+    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 2\r\n\r\n";
+  const expected = [
+    "HEADERS :status=100",
+    "HEADERS :status=200 x-a=1",
+    "DATA hello",
+    "HEADERS+END x-t=2",
+  ];
+  for (const step of [response.length, 1, 2, 3, 7]) {
+    const rec = new Recorder();
+    const s = new H2Stream(1, rec, createPools(1024).big, 65535, 65535, 0);
+    const bytes = enc(response);
+    for (let i = 0; i < bytes.length; i += step) {
+      const part = bytes.subarray(i, Math.min(bytes.length, i + step));
+      let off = 0;
+      while (off < part.length) off += await s.write(part.subarray(off));
+    }
+    // Split writes may cut a DATA frame in pieces: join them for the comparison.
+    const joined: string[] = [];
+    for (const f of rec.frames) {
+      const last = joined[joined.length - 1];
+      if (f.startsWith("DATA ") && last?.startsWith("DATA ")) {
+        joined[joined.length - 1] = last + f.slice(5);
+      } else joined.push(f);
+    }
+    assert.deepEqual(joined, expected, `writes of ${step} bytes`);
+    assert.equal(s.resDone, true);
+  }
+});
+
+Deno.test("h2 response: a head over the size limit resets the stream", async () => {
+  const rec = new Recorder();
+  const s = new H2Stream(1, rec, createPools(1024).big, 65535, 65535, 0);
+  await s.write(enc("HTTP/1.1 200 OK\r\n"));
+  const line = enc(`X-Big: ${"a".repeat(1000)}\r\n`);
+  for (let i = 0; i < 70; i++) await s.write(line);
+  assert.deepEqual(rec.frames, ["RST response head too large"]);
+});
