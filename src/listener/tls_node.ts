@@ -307,6 +307,7 @@ export function wrapTlsServerSocket(
 
 /** What a client-side node:tls connection needs (verify none, or a client certificate). */
 export interface TlsClientParams {
+  /** SNI and the name verified; null: no SNI, the chain alone is verified. */
   servername: string | null;
   alpn: readonly string[];
   cert: string | null;
@@ -341,7 +342,7 @@ export function connectTlsNode(
     if (p.verify && p.servername !== null) {
       const name = p.servername;
       opts.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
-    }
+    } else if (p.verify) opts.checkServerIdentity = () => undefined; // no name: the chain only
     // An IP address is never sent as SNI (RFC 6066).
     if (p.servername !== null && !/^[\d.]+$|:/.test(p.servername)) opts.servername = p.servername;
     if (p.cert !== null && p.key !== null) {
