@@ -452,7 +452,7 @@ export class NodeTlsListenSocket implements ListenSocket {
   readonly #server: net.Server;
   readonly #queue: net.Socket[];
   readonly #max: number;
-  readonly #p: TlsServerParams;
+  #p: TlsServerParams;
   #waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | null;
   #error: Error | null;
 
@@ -526,6 +526,14 @@ export class NodeTlsListenSocket implements ListenSocket {
       },
       tls: new NetPendingTls(s, this.#p),
     };
+  }
+
+  /**
+   * Serves `p` (certificates re-read by a reload) from the next accepted
+   * connection on; handshakes already accepted finish with the old ones.
+   */
+  setParams(p: TlsServerParams): void {
+    this.#p = p;
   }
 
   close(): void {
