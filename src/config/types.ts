@@ -80,6 +80,12 @@ export interface H2Tune {
 export interface BindSsl {
   /** Certificate files or directories, in order: the first certificate loaded is the default. */
   crt: readonly string[];
+  /**
+   * `crt-list FILE` (HAProxy's): files listing certificates with their SNI
+   * filters; `pos` is the number of `crt` written before it on the line, so
+   * that the first certificate loaded (the default) is the first written.
+   */
+  crtList?: readonly { path: string; pos: number }[];
   /** ALPN protocols offered, preferred first; [] for none. */
   alpn: readonly string[];
   /** Lowest protocol version accepted. */

@@ -104,7 +104,13 @@ export function loadTls(
     for (const b of fe.binds) {
       const ssl = b.ssl;
       if (ssl === undefined || ssl === null) continue;
-      const { store, problems } = loadCerts(ssl.crt.map((p) => resolvePath(p, baseDir)));
+      const resolve = (p: string) => resolvePath(p, baseDir);
+      const { store, problems } = loadCerts(
+        ssl.crt.map(resolve),
+        Date.now(),
+        (ssl.crtList ?? []).map((l) => ({ path: resolve(l.path), pos: l.pos })),
+        resolve,
+      );
       for (const pr of problems) push(pr.severity, b.at, pr.message);
       let cas: ReturnType<typeof loadCaFile> = { pems: [], certs: [] };
       if (ssl.caFile !== null) {
