@@ -111,7 +111,10 @@ Deno.test("reload: a kept TLS bind serves the renewed certificate at the same pa
     const bad = await reloadWith(p, yaml);
     assert.equal(bad.ok, false);
     assert.ok(
-      bad.lines.some((l) => /:7:12: error: frontends\.fe\.bind\[0\]: certificate file ".*site\.pem": no PEM certificate in it/.test(l)),
+      bad.lines.some((l) =>
+        /:7:12: error: frontends\.fe\.bind\[0\]: certificate file ".*site\.pem": no PEM certificate in it/
+          .test(l)
+      ),
       bad.lines.join("\n"),
     );
     assert.match(bad.lines[bad.lines.length - 1]!, /still running on the previous configuration/);

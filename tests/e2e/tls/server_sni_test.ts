@@ -101,7 +101,13 @@ Deno.test("sni req.hdr(host): each name gets its own server connection, reused o
   const be = await sniEcho(pem);
   const p = await startProxy(httpConfig(be.port, `ca-file: ${pki.caCrt}, sni: "req.hdr(host)"`));
   try {
-    const got = await keepAlive(p.port("fe"), ["a.test", "a.test", "b.test", "a.test", "b.test:8443"]);
+    const got = await keepAlive(p.port("fe"), [
+      "a.test",
+      "a.test",
+      "b.test",
+      "a.test",
+      "b.test:8443",
+    ]);
     const [a1, a2, b1, a3, b2] = got.map((x) => x.split(" "));
     assert.deepEqual([a1![0], a2![0], b1![0], a3![0], b2![0]], [
       "a.test",
