@@ -95,10 +95,18 @@ export function parkConn(
 
 /**
  * Takes the most recently parked connection to `srv` that carried at least
- * `minTxns` transactions (reuseMinTxns()); null when none.
+ * `minTxns` transactions (reuseMinTxns()) and was opened with `key` (the
+ * SNI of the server's `sni` expression for this request, else null; a
+ * connection opened for another name is never reused: HAProxy hashes the
+ * SNI into the connection's hash); null when none.
  */
-export function takeConn(srv: Server, now: number, minTxns: number): IdleConn | null {
-  return srv.idle.take(now, minTxns);
+export function takeConn(
+  srv: Server,
+  now: number,
+  minTxns: number,
+  key: string | null = null,
+): IdleConn | null {
+  return srv.idle.take(now, minTxns, key);
 }
 
 /**

@@ -201,10 +201,12 @@ export class IdlePool {
 
   /**
    * The most recently parked live connection that carried at least `minTxns`
-   * transactions, or null; stale ones met on the way are closed. The caller
-   * moves the read's buffer out of `in`, then recycles the holder.
+   * transactions and was opened with `key` (StreamInterface.connKey: the
+   * SNI of an `sni` expression, else null), or null; stale ones met on the
+   * way are closed. The caller moves the read's buffer out of `in`, then
+   * recycles the holder.
    */
-  take(now: number, minTxns: number): IdleConn | null {
+  take(now: number, minTxns: number, key: string | null = null): IdleConn | null {
     const list = this.#list;
     for (let i = list.length - 1; i >= 0; i--) {
       const ic = list[i]!;
@@ -212,7 +214,7 @@ export class IdlePool {
         this.#drop(i);
         continue;
       }
-      if (ic.si!.txns < minTxns) continue;
+      if (ic.si!.txns < minTxns || ic.si!.connKey !== key) continue;
       if (now - ic.since > IDLE_PURGE_DELAY) {
         ic.kill(); // removes it from the list; the ones before it keep their index
         continue;

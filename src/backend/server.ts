@@ -3,6 +3,7 @@
 // Health checks and queues (issue #4) attach here.
 
 import type { TlsClientConfig } from "../listener/tls_client.ts";
+import type { Fetch } from "../sample/types.ts";
 import type { Address, ServerConfig } from "../config/types.ts";
 import { BackendCounters } from "./counters.ts";
 import type { LbServer } from "./lb_types.ts";
@@ -35,6 +36,11 @@ export class Server implements LbServer {
   tls: TlsClientConfig | null;
   /** TLS of its health checks (`check-ssl`), likewise. */
   checkTls: TlsClientConfig | null;
+  /**
+   * `sni` as a sample expression, evaluated against the stream when a
+   * connection is opened (stream/server_sni.ts); null: `tls.sni` as is.
+   */
+  sniExpr: Fetch | null;
 
   /** `idle`: the process's budget of parked connections, shared by every server. */
   constructor(
@@ -59,6 +65,7 @@ export class Server implements LbServer {
     this.successor = null;
     this.tls = null;
     this.checkTls = null;
+    this.sniExpr = null;
   }
 }
 

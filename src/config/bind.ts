@@ -5,7 +5,7 @@
 // `"127.0.0.1:8080 backlog 100"`. This file owns the option table and the
 // parser of one bind line; it returns the parsed line or an error message
 // quoting the bad text (the validator adds file:line:col). The TLS options
-// (ssl, crt, alpn, ssl-min-ver, verify, ca-file) are parsed here too; their
+// (ssl, crt, crt-list, alpn, ssl-min-ver, verify, ca-file) are parsed here too; their
 // files are read by the compile pass (src/proxy/tls_load.ts), which reports
 // file problems at the bind's position. Options that other transport layers
 // add (accept-proxy, proto) register here so that a bind line is parsed in
@@ -31,6 +31,7 @@ export interface BindLine {
 interface SslWords {
   ssl: boolean;
   crt: string[];
+  crtList: { path: string; pos: number }[];
   alpn: string[] | null;
   minVer: "TLSv1.2" | "TLSv1.3" | null;
   verify: "none" | "optional" | "required" | null;
@@ -87,6 +88,16 @@ export const BIND_OPTIONS: readonly BindOption[] = [
       "PEM file (certificate chain + key) or directory of them; repeatable; the first loaded is the default",
     apply(_line, [v], tls) {
       tls.crt.push(v!);
+      return null;
+    },
+  },
+  {
+    name: "crt-list",
+    args: 1,
+    repeat: true,
+    doc: "file listing certificates, one per line: `PATH [SNI filter...]`; repeatable",
+    apply(_line, [v], tls) {
+      tls.crtList.push({ path: v!, pos: tls.crt.length });
       return null;
     },
   },
@@ -161,7 +172,7 @@ export const BIND_OPTIONS: readonly BindOption[] = [
 ];
 
 /** The options that mean nothing without `ssl`. */
-const SSL_ONLY = ["crt", "alpn", "ssl-min-ver", "verify", "ca-file"];
+const SSL_ONLY = ["crt", "crt-list", "alpn", "ssl-min-ver", "verify", "ca-file"];
 
 /** Checks the TLS options of a line as a whole; returns the BindSsl, null, or an error. */
 function sslOf(
@@ -174,8 +185,8 @@ function sslOf(
     return stray === undefined ? null : `bind option "${stray}" needs "ssl" on the same line`;
   }
   if (address.kind === "unix") return '"ssl" on a unix socket bind is not supported';
-  if (words.crt.length === 0) {
-    return '"ssl" needs at least one certificate: add "crt FILE" or "crt DIRECTORY"';
+  if (words.crt.length === 0 && words.crtList.length === 0) {
+    return '"ssl" needs at least one certificate: add "crt FILE", "crt DIRECTORY" or "crt-list FILE"';
   }
   const verify = words.verify ?? "none";
   if (verify !== "none" && words.caFile === null) {
@@ -183,6 +194,7 @@ function sslOf(
   }
   return {
     crt: words.crt,
+    ...(words.crtList.length > 0 ? { crtList: words.crtList } : {}),
     alpn: words.alpn ?? [],
     minVer: words.minVer ?? "TLSv1.2",
     verify,
@@ -205,6 +217,7 @@ export function parseBindLine(text: string): BindLine | string {
   const tls: SslWords = {
     ssl: false,
     crt: [],
+    crtList: [],
     alpn: null,
     minVer: null,
     verify: null,

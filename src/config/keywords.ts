@@ -474,7 +474,13 @@ export const SERVER_KEYWORDS: readonly Keyword[] = [
   {
     name: "sni",
     kind: "string",
-    doc: "with ssl: server name sent and verified, a literal or str(NAME)",
+    doc:
+      "with ssl: server name sent and verified: a host name, str(NAME), or a sample expression evaluated per connection (req.hdr(host), ssl_fc_sni)",
+  },
+  {
+    name: "check-sni",
+    kind: "string",
+    doc: "server name sent by TLS health checks (a host name); default none",
   },
   {
     name: "alpn",

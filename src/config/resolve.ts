@@ -78,6 +78,9 @@ function globalLogTargets(g: Section | null): GlobalConfig["log"] {
   return lines.filter((l): l is LogTarget => typeof l === "object");
 }
 
+/** A server `sni` (or `check-sni`) that is a literal host name rather than an expression. */
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
 const NO_TIMEOUTS: Readonly<Timeouts> = {
   connect: 0,
   client: 0,
@@ -304,29 +307,40 @@ class Resolver {
    * The TLS keys without `ssl: true` are ignored with a warning, as HAProxy
    * ignores `verify` on a cleartext server; check-ssl alone is valid.
    */
-  #serverSsl(sec: Section): { ssl?: ServerSsl; checkSsl?: boolean } {
+  #serverSsl(sec: Section): { ssl?: ServerSsl; checkSsl?: boolean; checkSni?: string } {
     const ssl = get<boolean>(sec, "ssl");
     const str = (k: string) => get<string>(sec, k)?.value ?? null;
     const explicitCheck = get<boolean>(sec, "check-ssl")?.value;
+    // `check-sni`: a literal only, as in HAProxy (checks have no stream to evaluate against).
+    const checkSniVal = get<string>(sec, "check-sni");
+    let checkSni: { checkSni?: string } = {};
+    if (checkSniVal !== undefined) {
+      if (HOST_NAME.test(checkSniVal.value)) checkSni = { checkSni: checkSniVal.value };
+      else this.#rep.error(checkSniVal, `check-sni "${checkSniVal.value}": not a host name`);
+      if (ssl?.value !== true && explicitCheck !== true) {
+        this.#rep.warn(checkSniVal, `"check-sni" ignored: the server's checks are not over TLS`);
+      }
+    }
     if (ssl?.value !== true) {
       for (const k of ["verify", "ca-file", "crt", "sni", "alpn"]) {
         const v = get<unknown>(sec, k);
         if (v !== undefined) this.#rep.warn(v, `"${k}" ignored: the server has no "ssl: true"`);
       }
-      return explicitCheck === undefined ? {} : { checkSsl: explicitCheck };
+      return explicitCheck === undefined ? checkSni : { checkSsl: explicitCheck, ...checkSni };
     }
+    // `sni`: a host name or str(NAME) is a literal; anything else is a sample
+    // expression (HAProxy's), compiled by the TLS load (src/proxy/tls_load.ts).
     let sni = str("sni");
+    let sniExpr: ServerSsl["sniExpr"] = null;
     const sniVal = get<string>(sec, "sni");
     if (sni !== null && sniVal !== undefined) {
-      const m = /^str\((.*)\)$/.exec(sni.trim());
+      const m = /^str\(([^()]*)\)$/.exec(sni.trim());
       if (m !== null) sni = m[1]!;
-      if (!/^[A-Za-z0-9.-]{1,253}$/.test(sni)) {
-        this.#rep.error(
-          sniVal,
-          `unsupported sni "${
-            get<string>(sec, "sni")!.value
-          }": only a literal host name or str(NAME) (an expression such as req.hdr(host) is not supported)`,
-        );
+      if (!HOST_NAME.test(sni)) {
+        sniExpr = {
+          text: sniVal.value.trim(),
+          at: { line: sniVal.line, col: sniVal.col, path: sniVal.path },
+        };
         sni = null;
       }
     }
@@ -340,11 +354,13 @@ class Resolver {
         caFile: str("ca-file"),
         crt: str("crt"),
         sni,
+        sniExpr,
         alpn,
         at: { line: ssl.line, col: ssl.col, path: ssl.path },
       },
       // HAProxy: checks of an ssl server go over TLS unless they use another port.
       checkSsl: explicitCheck ?? get<number>(sec, "port") === undefined,
+      ...checkSni,
     };
   }
 

@@ -80,6 +80,12 @@ export interface H2Tune {
 export interface BindSsl {
   /** Certificate files or directories, in order: the first certificate loaded is the default. */
   crt: readonly string[];
+  /**
+   * `crt-list FILE` (HAProxy's): files listing certificates with their SNI
+   * filters; `pos` is the number of `crt` written before it on the line, so
+   * that the first certificate loaded (the default) is the first written.
+   */
+  crtList?: readonly { path: string; pos: number }[];
   /** ALPN protocols offered, preferred first; [] for none. */
   alpn: readonly string[];
   /** Lowest protocol version accepted. */
@@ -98,8 +104,13 @@ export interface ServerSsl {
   caFile: string | null;
   /** Client certificate (PEM chain + key) presented to the server. */
   crt: string | null;
-  /** Server name sent (SNI) and checked; null: the address's host name. */
+  /** Server name sent (SNI) and checked, when a literal; null: the address's host name. */
   sni: string | null;
+  /**
+   * `sni` as a sample expression (`req.hdr(host)`, `ssl_fc_sni`), evaluated
+   * per connection by the stream; null when `sni` is a literal or absent.
+   */
+  sniExpr: { text: string; at: Position & { path: string } } | null;
   /** ALPN protocols offered; [] for none. */
   alpn: readonly string[];
   /** Where the server is defined (errors about its files). */
@@ -328,6 +339,8 @@ export interface ServerConfig {
   ssl?: ServerSsl | null;
   /** `check-ssl`: health checks over TLS (implied by `ssl` unless set to false). */
   checkSsl?: boolean;
+  /** `check-sni`: the server name of TLS health checks (absent: none sent, as HAProxy). */
+  checkSni?: string;
   /**
    * PROXY protocol header sent first on every connection: 0 none (absent:
    * none), 1 `send-proxy`, 2 `send-proxy-v2`, 3 `send-proxy-v2-ssl`.

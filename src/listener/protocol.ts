@@ -124,7 +124,7 @@ export interface TlsClientConfig {
   verify: "none" | "required";
   /** PEM CAs added to the system roots (ca-file); [] for the system roots alone. */
   caCerts: readonly string[];
-  /** SNI and the name verified; null: the address's host name. */
+  /** SNI and the name verified; null: the address's host name; "" (NO_SNI): none, chain only. */
   sni: string | null;
   alpn: readonly string[];
   /** Client certificate chain and key (PEM), null for none. */

@@ -8,7 +8,9 @@
 // as HAProxy's ssl-load-extra-files does. The names a certificate serves are
 // the DNS names of its subjectAltName, else its CN; `*.example.com` serves
 // one label below example.com. The first certificate loaded is the default
-// (no SNI, or a name no certificate has).
+// (no SNI, or a name no certificate has). A `crt-list` file (HAProxy's
+// format) lists certificates one per line with SNI filters that replace
+// (or, `!name`, remove) the certificate's own names.
 //
 // It never reports where a problem is in the configuration: it returns
 // problems, which the compile pass places at the bind line
@@ -195,45 +197,110 @@ export function loadCertFile(
 }
 
 /**
+ * Reads a `crt-list` file (HAProxy's format) into `store`: one certificate
+ * per line, `PATH [SNI filter...]`, `#` comments and empty lines skipped.
+ * Filters name the SNI values the certificate serves instead of its own
+ * names (exact, or `*.domain`); a `!name` filter removes one of its own
+ * names. Per-line SSL options (`[alpn h2 ...]`) are refused. `resolve`
+ * makes a relative PATH absolute. Problems name the list and its line.
+ */
+export function loadCrtList(
+  list: string,
+  resolve: (p: string) => string,
+  store: CertStore,
+  problems: CertProblem[],
+  now = Date.now(),
+): void {
+  const err = (message: string) => problems.push({ severity: "error", message });
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(list);
+  } catch (e) {
+    return void err(`crt-list "${list}": cannot read it: ${reason(e)}`);
+  }
+  let count = 0;
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const at = `crt-list "${list}" line ${i + 1}`;
+    const words = line.split(/\s+/);
+    if (words.slice(1).some((w) => w.startsWith("["))) {
+      return err(
+        `${at}: per-certificate options ("${line.slice(line.indexOf("["))}") are not supported; ` +
+          "set them on the bind line",
+      );
+    }
+    const pos: string[] = [], neg: string[] = [];
+    for (const w of words.slice(1)) {
+      const name = w.startsWith("!") ? w.slice(1) : w;
+      if (!/^(\*\.)?[A-Za-z0-9_.-]+$/.test(name)) return err(`${at}: invalid SNI filter "${w}"`);
+      (w.startsWith("!") ? neg : pos).push(name.toLowerCase());
+    }
+    const r = loadCertFile(resolve(words[0]!), now);
+    for (const pr of r.problems) problems.push({ ...pr, message: `${at}: ${pr.message}` });
+    if (r.entry === null) return;
+    const names = pos.length > 0 ? pos : r.entry.names.filter((n) => !neg.includes(n));
+    store.add({ ...r.entry, names });
+    count++;
+  });
+  if (count === 0 && !problems.some((p) => p.severity === "error")) {
+    err(`crt-list "${list}": no certificate in it`);
+  }
+}
+
+/**
  * Loads every `crt` argument of a bind: files, and directories (their
- * files in name order, companions skipped). Returns the store (null when no
+ * files in name order, companions skipped), and its `crt-list` files, each
+ * at its place among them (`pos`). Returns the store (null when no
  * certificate could be loaded) and every problem.
  */
 export function loadCerts(
   paths: readonly string[],
   now = Date.now(),
+  lists: readonly { path: string; pos: number }[] = [],
+  resolve: (p: string) => string = (p) => p,
 ): { store: CertStore | null; problems: CertProblem[] } {
   const store = new CertStore();
   const problems: CertProblem[] = [];
-  for (const p of paths) {
-    let files = [p];
-    let isDir = false;
+  const listsAt = (i: number) => {
+    for (const l of lists) if (l.pos === i) loadCrtList(l.path, resolve, store, problems, now);
+  };
+  paths.forEach((p, i) => {
+    listsAt(i);
+    loadCrtPath(p, now, store, problems);
+  });
+  listsAt(paths.length);
+  return { store: store.entries.length > 0 ? store : null, problems };
+}
+
+/** Loads one `crt` argument, a file or a directory, into `store`. */
+function loadCrtPath(p: string, now: number, store: CertStore, problems: CertProblem[]): void {
+  let files = [p];
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(p).isDirectory;
+  } catch { /* reported by the read */ }
+  if (isDir) {
     try {
-      isDir = Deno.statSync(p).isDirectory;
-    } catch { /* reported by the read */ }
-    if (isDir) {
-      try {
-        files = [...Deno.readDirSync(p)].filter((d) => !d.isDirectory && !COMPANION.test(d.name))
-          .map((d) => `${p.replace(/\/+$/, "")}/${d.name}`).sort();
-      } catch (e) {
-        problems.push({ severity: "error", message: `certificate directory "${p}": ${reason(e)}` });
-        continue;
-      }
-      if (files.length === 0) {
-        problems.push({
-          severity: "error",
-          message: `certificate directory "${p}": no certificate file in it`,
-        });
-        continue;
-      }
+      files = [...Deno.readDirSync(p)].filter((d) => !d.isDirectory && !COMPANION.test(d.name))
+        .map((d) => `${p.replace(/\/+$/, "")}/${d.name}`).sort();
+    } catch (e) {
+      problems.push({ severity: "error", message: `certificate directory "${p}": ${reason(e)}` });
+      return;
     }
-    for (const f of files) {
-      const r = loadCertFile(f, now);
-      problems.push(...r.problems);
-      if (r.entry !== null) store.add(r.entry);
+    if (files.length === 0) {
+      problems.push({
+        severity: "error",
+        message: `certificate directory "${p}": no certificate file in it`,
+      });
+      return;
     }
   }
-  return { store: store.entries.length > 0 ? store : null, problems };
+  for (const f of files) {
+    const r = loadCertFile(f, now);
+    problems.push(...r.problems);
+    if (r.entry !== null) store.add(r.entry);
+  }
 }
 
 /**

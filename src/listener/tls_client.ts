@@ -18,6 +18,13 @@ export type { TlsClientConfig };
 import { connectTlsNode } from "./tls_node.ts";
 
 /**
+ * TlsClientConfig.sni for "send no SNI" (health checks without `check-sni`,
+ * as HAProxy's): the chain is still verified, the name is not (there is
+ * none to verify, as in HAProxy without `verifyhost`).
+ */
+export const NO_SNI = "";
+
+/**
  * Connects to a server with TLS (`preamble`, a PROXY protocol header, is
  * written in clear first): TCP, then the handshake (verification as
  * configured). Rejects on any failure, the handshake's included, or when
@@ -31,12 +38,13 @@ export async function connectTls(
 ): Promise<Conn> {
   if (addr.kind !== "tcp") throw new Error("TLS to a unix socket server is not supported");
   const name = t.sni ?? addr.host;
-  if (t.verify === "none" || t.cert !== null) {
+  // Deno.startTls always sends and verifies a name: no SNI takes node:tls too.
+  if (t.verify === "none" || t.cert !== null || name === NO_SNI) {
     return connectTlsNode(
       addr.host,
       addr.port,
       {
-        servername: name,
+        servername: name === NO_SNI ? null : name,
         alpn: t.alpn,
         cert: t.cert,
         key: t.key,

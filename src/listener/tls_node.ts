@@ -307,6 +307,7 @@ export function wrapTlsServerSocket(
 
 /** What a client-side node:tls connection needs (verify none, or a client certificate). */
 export interface TlsClientParams {
+  /** SNI and the name verified; null: no SNI, the chain alone is verified. */
   servername: string | null;
   alpn: readonly string[];
   cert: string | null;
@@ -341,7 +342,7 @@ export function connectTlsNode(
     if (p.verify && p.servername !== null) {
       const name = p.servername;
       opts.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
-    }
+    } else if (p.verify) opts.checkServerIdentity = () => undefined; // no name: the chain only
     // An IP address is never sent as SNI (RFC 6066).
     if (p.servername !== null && !/^[\d.]+$|:/.test(p.servername)) opts.servername = p.servername;
     if (p.cert !== null && p.key !== null) {
@@ -451,7 +452,7 @@ export class NodeTlsListenSocket implements ListenSocket {
   readonly #server: net.Server;
   readonly #queue: net.Socket[];
   readonly #max: number;
-  readonly #p: TlsServerParams;
+  #p: TlsServerParams;
   #waiter: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | null;
   #error: Error | null;
 
@@ -525,6 +526,14 @@ export class NodeTlsListenSocket implements ListenSocket {
       },
       tls: new NetPendingTls(s, this.#p),
     };
+  }
+
+  /**
+   * Serves `p` (certificates re-read by a reload) from the next accepted
+   * connection on; handshakes already accepted finish with the old ones.
+   */
+  setParams(p: TlsServerParams): void {
+    this.#p = p;
   }
 
   close(): void {

@@ -3,13 +3,13 @@
 // implements soft and hard stop (HAProxy's haproxy.c main loop and
 // proxy.c's stop logic).
 
-import type { TlsServerParams } from "../listener/tls_node.ts";
+import { NodeTlsListenSocket, type TlsServerParams } from "../listener/tls_node.ts";
 import { Backend } from "../backend/backend.ts";
 import { CheckManager } from "../check/mod.ts";
 import { createPools, type Pools, SLAB_IDLE_MS, trimPools } from "../buf/pool.ts";
 import { IdleBudget } from "../backend/idle_conns.ts";
 import { formatIssue } from "../config/mod.ts";
-import type { RuntimeConfig } from "../config/types.ts";
+import type { BindConfig, RuntimeConfig } from "../config/types.ts";
 import { HttpTxnPool } from "../http/txn.ts";
 import { ErrorCaptures, type ErrorSnapshot } from "../http/error_capture.ts";
 import { Listener, type ListenerOwner } from "../listener/listener.ts";
@@ -267,7 +267,8 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
    * Binds `l` with the TLS settings `cc` has for its bind, if any: on the
    * socket itself, or, with connection rules or a PROXY header first, on a
    * cleartext socket with the handshake after them (session_accept.ts asks
-   * tlsFor()). A listener a reload keeps keeps what it was bound with.
+   * tlsFor()). A listener a reload keeps keeps its socket; renewTls() gives
+   * it the certificates read again.
    */
   bindListener(l: Listener<Frontend>, takeOver: boolean, cc: CompiledConfig): void {
     const tls = cc.tls.binds.get(l.bindCfg);
@@ -282,6 +283,25 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
         : { ...this.proto, bind: (addr, opts) => bindTls(addr, opts, tls) },
       takeOver,
     );
+  }
+
+  /**
+   * A reload kept `l` (bound for a bind equal to `b`): its TLS handshakes
+   * take the certificates `cc` read again (HAProxy reads every file on
+   * reload) from the next connection on, without closing the socket.
+   * Returns a note when they cannot (the Deno.listenTls route keeps the
+   * certificates it was bound with until a restart), else null.
+   */
+  renewTls(l: Listener<Frontend>, b: BindConfig, cc: CompiledConfig): string | null {
+    const tls = cc.tls.binds.get(b);
+    if (tls === undefined) return null;
+    if (this.#lateTls.has(l)) this.#lateTls.set(l, tls);
+    else if (l.sock instanceof NodeTlsListenSocket) l.sock.setParams(tls);
+    else {
+      return `frontend '${l.fe.name}': bind ${l.addrName()}: certificates kept until the next ` +
+        `start (SLUICE_TLS_LISTENER=deno cannot change them on an open socket)`;
+    }
+    return null;
   }
 
   tlsFor(l: Listener<Frontend>): TlsServerParams | undefined {
@@ -421,7 +441,8 @@ export function setServerTls(backends: readonly Backend[], cc: CompiledConfig): 
     for (const s of b.servers) {
       const t = cc.tls.servers.get(s.cfg) ?? null;
       s.tls = s.cfg.ssl ? t : null;
-      s.checkTls = s.cfg.checkSsl ? t : null;
+      s.checkTls = s.cfg.checkSsl ? cc.tls.checks.get(s.cfg) ?? null : null;
+      s.sniExpr = s.tls !== null ? cc.tls.sniExprs.get(s.cfg) ?? null : null;
     }
   }
 }

@@ -11,6 +11,9 @@
 //
 // - Listeners whose address and options are unchanged move to the new
 //   frontend (Listener.moveTo): the socket stays open, its accept queue too.
+//   A TLS one serves the certificate and CA files as the reload read them
+//   again (a renewed certificate at the same path) from its next handshake
+//   on (Process.renewTls); a broken file failed the reload above.
 //   New binds start accepting; removed binds close.
 // - Counters carry over by name: a new frontend, backend or server shares
 //   the counters object of the old one of the same name, so the sessions of
@@ -219,7 +222,7 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
     else list.push(l);
   }
   const listeners: Listener<Frontend>[] = [];
-  const kept: { l: Listener<Frontend>; fe: Frontend; id: number }[] = [];
+  const kept: { l: Listener<Frontend>; fe: Frontend; id: number; b: BindConfig }[] = [];
   const added: Listener<Frontend>[] = [];
   for (const fe of frontends) {
     fe.cfg.binds.forEach((b, i) => {
@@ -231,7 +234,7 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
               `${b.backlog}) takes effect at the next start`,
           );
         }
-        kept.push({ l, fe, id: i + 1 });
+        kept.push({ l, fe, id: i + 1, b });
         listeners.push(l);
       } else {
         const n = new Listener(fe, b, proc, i + 1);
@@ -312,7 +315,11 @@ export function applyConfig(proc: Process, cfg: RuntimeConfig, compiled: Compile
   for (const [name, t] of proc.tables) if (compiled.tables.get(name) !== t) t.stop();
   for (const t of compiled.tables.values()) t.attach(proc.sched);
   proc.tables = compiled.tables;
-  for (const { l, fe, id } of kept) l.moveTo(fe, id);
+  for (const { l, fe, id, b } of kept) {
+    l.moveTo(fe, id);
+    const note = proc.renewTls(l, b, compiled);
+    if (note !== null) notes.push(note);
+  }
   proc.listeners.splice(0, proc.listeners.length, ...listeners);
   for (const l of removed) {
     l.stop();

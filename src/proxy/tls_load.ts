@@ -20,12 +20,18 @@ import type {
 } from "../config/types.ts";
 import { type TlsBindParams, tlsBindParams } from "../listener/proto_tls.ts";
 import { loadCaFile, loadCertFile, loadCerts } from "../listener/tls_certs.ts";
-import type { TlsClientConfig } from "../listener/tls_client.ts";
+import { NO_SNI, type TlsClientConfig } from "../listener/tls_client.ts";
+import { compileFetch } from "../sample/expr.ts";
+import { type Fetch, SMP_VAL_REQ } from "../sample/types.ts";
 
 /** The TLS objects of a configuration, by the config objects they belong to. */
 export interface CompiledTls {
   binds: Map<BindConfig, TlsBindParams>;
   servers: Map<ServerConfig, TlsClientConfig>;
+  /** TLS of the health checks (`check-ssl`): the server's, with `check-sni` or no SNI. */
+  checks: Map<ServerConfig, TlsClientConfig>;
+  /** Servers whose `sni` is a sample expression, compiled. */
+  sniExprs: Map<ServerConfig, Fetch>;
 }
 
 /** Fetches and log variables that only the node:tls route can answer. */
@@ -46,6 +52,20 @@ function readsTlsDetails(fe: FrontendConfig, backends: readonly BackendConfig[])
   return texts.some((t) => DETAIL_USE.test(t));
 }
 
+/**
+ * Compiles a server's `sni` expression: a fetch valid on requests (it is
+ * evaluated when the connection is opened, before any response). Returns
+ * the Fetch or an error message.
+ */
+function compileSni(text: string): Fetch | string {
+  const f = compileFetch(text);
+  if ("error" in f) return `sni "${text}": ${f.error}`;
+  if ((f.def.val & SMP_VAL_REQ) === 0) {
+    return `sni "${text}": '${f.text}' reads the response; a server connection is opened before it`;
+  }
+  return f;
+}
+
 /** Resolves a path of the configuration against its directory. */
 function resolvePath(p: string, baseDir: string | undefined): string {
   return p.startsWith("/") || baseDir === undefined ? p : `${baseDir}/${p}`;
@@ -60,7 +80,12 @@ export function loadTls(
   baseDir: string | undefined,
   issues: ConfigIssue[],
 ): CompiledTls {
-  const out: CompiledTls = { binds: new Map(), servers: new Map() };
+  const out: CompiledTls = {
+    binds: new Map(),
+    servers: new Map(),
+    checks: new Map(),
+    sniExprs: new Map(),
+  };
   const push = (
     severity: ConfigIssue["severity"],
     at: { line: number; col: number; path: string } | undefined,
@@ -79,7 +104,13 @@ export function loadTls(
     for (const b of fe.binds) {
       const ssl = b.ssl;
       if (ssl === undefined || ssl === null) continue;
-      const { store, problems } = loadCerts(ssl.crt.map((p) => resolvePath(p, baseDir)));
+      const resolve = (p: string) => resolvePath(p, baseDir);
+      const { store, problems } = loadCerts(
+        ssl.crt.map(resolve),
+        Date.now(),
+        (ssl.crtList ?? []).map((l) => ({ path: resolve(l.path), pos: l.pos })),
+        resolve,
+      );
       for (const pr of problems) push(pr.severity, b.at, pr.message);
       let cas: ReturnType<typeof loadCaFile> = { pems: [], certs: [] };
       if (ssl.caFile !== null) {
@@ -125,7 +156,18 @@ export function loadTls(
           t.key = r.entry.key;
         }
       }
-      if (ok) out.servers.set(s, t);
+      const expr = ssl?.sniExpr ?? null;
+      if (expr !== null) {
+        const f = compileSni(expr.text);
+        if (typeof f === "string") {
+          push("error", expr.at, f);
+          ok = false;
+        } else out.sniExprs.set(s, f);
+      }
+      if (!ok) continue;
+      out.servers.set(s, t);
+      // HAProxy's checks send `check-sni` or no SNI at all (tcpcheck.c), never `sni`.
+      out.checks.set(s, { ...t, sni: s.checkSni ?? NO_SNI });
     }
   }
   return out;

@@ -61,6 +61,12 @@ export class StreamInterface {
    * alive (`http-reuse aggressive`).
    */
   txns: number;
+  /**
+   * What the connection was opened with that a request must match to reuse
+   * it (server side): the SNI a server's `sni` expression gave
+   * (stream/server_sni.ts), null when the server has none. Set on attach().
+   */
+  connKey: string | null;
   /** Size of the region the in-flight read was given. */
   #readSize: number;
   #owner: SiOwner;
@@ -82,6 +88,7 @@ export class StreamInterface {
     this.pending = 0;
     this.readBlocked = false;
     this.txns = 0;
+    this.connKey = null;
     this.#readSize = 0;
     this.#owner = owner;
     this.#onRead = this.#readDone.bind(this);
@@ -102,12 +109,13 @@ export class StreamInterface {
     this.#owner = owner;
   }
 
-  /** Attaches an established connection. */
-  attach(conn: Conn, now: number): void {
+  /** Attaches an established connection, opened with `key` (connKey). */
+  attach(conn: Conn, now: number, key: string | null = null): void {
     this.conn = conn;
     this.state = SI_ST_EST;
     this.lastActivity = now;
     this.txns = 0;
+    this.connKey = key;
   }
 
   /**

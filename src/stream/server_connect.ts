@@ -50,7 +50,9 @@ async function writeAll(c: Conn, b: Uint8Array): Promise<void> {
 
 /**
  * Connects to `srv` (the protocol's connect with the stream's abort
- * signal) and writes its PROXY header when it wants one. Resolves to the
+ * signal) and writes its PROXY header when it wants one. `sni`: the name an
+ * `sni` expression gave for this stream (server_sni.ts; "" sends none),
+ * null to use the server's TLS settings as they are. Resolves to the
  * connection ready for the stream's bytes; rejects on any failure (the
  * half-open socket is closed).
  */
@@ -59,11 +61,12 @@ export function connectServer(
   srv: Server,
   s: ProxySource,
   signal: AbortSignal,
+  sni: string | null = null,
 ): Promise<Conn> {
   const hdr = proxyHeaderFor(srv.cfg.sendProxy ?? 0, s);
   // TLS: the header goes in clear before the handshake, inside the connect.
   if (srv.tls !== null && srv.tls !== undefined) {
-    return proto.connect(srv.address, signal, srv.tls, hdr);
+    return proto.connect(srv.address, signal, sni === null ? srv.tls : { ...srv.tls, sni }, hdr);
   }
   const p = proto.connect(srv.address, signal);
   if (hdr === null) return p;

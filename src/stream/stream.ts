@@ -50,6 +50,7 @@ import {
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import { tcpHttpInspect, tcpStreamStart } from "../tcp/tcp_inspect.ts";
 import { connectServer } from "./server_connect.ts";
+import { serverSni, sniMatches } from "./server_sni.ts";
 import { isResourceError } from "../listener/listener.ts";
 import type { Conn, ConnTls, PeerAddr } from "../listener/protocol.ts";
 import { newLogContext, sessionLogContext } from "../log/session_log.ts";
@@ -158,6 +159,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #lingerExp = 0;
   /** Aborts the connect attempt in flight (connect timeout, stream end). */
   #connAbort: AbortController | null = null;
+  /** The SNI of the connect in flight, its connection's reuse key (server_sni.ts). */
+  #sni: string | null = null;
   /** The server whose queue this stream waits in. */
   #queueSrv: Server | null = null;
   #tQueueStart = 0;
@@ -573,7 +576,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       const ac = this.#connAbort = new AbortController();
       // One closure pair per connect attempt (not per read): it tells a late
       // completion of an abandoned attempt from the current one.
-      connectServer(this.ctx.proto, srv, this, ac.signal).then(
+      connectServer(this.ctx.proto, srv, this, ac.signal, this.#sni = serverSni(srv, this)).then(
         (c) => this.#connected(c, seq),
         (e) => this.#connectFailed(seq, e),
       );
@@ -632,7 +635,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
     const now = this.ctx.sched.now = this.ctx.sched.clock.now();
-    si.attach(c, now);
+    si.attach(c, now, this.#sni);
     this.tConnected = now;
     const be = this.be!;
     if (this.txn !== null) this.txn.tc = now - this.#connStartThis;
@@ -742,7 +745,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     txn.tReqSent = this.now();
     const cur = this.srvSi;
     const alive = cur.state === SI_ST_EST && this.srv !== null && this.srv.backendId === be.id &&
-      !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable;
+      !(this.res.flags & (CF_SHUTR | CF_READ_ERROR)) && this.srv.usable && sniMatches(cur, this);
     // A persistence cookie names the server; otherwise every request is
     // balanced (HAProxy's default). The current connection carries the
     // request when that server is the one it is connected to.
@@ -818,7 +821,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     const res = this.res;
     if (res.reading || res.writing || !res.isEmpty() || this.#orphans > 0) return false;
     if (!serverHasSlot(srv)) return false;
-    const ic = takeConn(srv, this.ctx.sched.now, minTxns);
+    const ic = takeConn(srv, this.ctx.sched.now, minTxns, serverSni(srv, this));
     if (ic === null) return false;
     const si = adoptConn(ic, res, this.req, this);
     // `timeout server` counts from this request, not from the parking.

@@ -63,7 +63,7 @@ Deno.test("bind: bad options are refused at their line and column", () => {
     ],
     [
       '["127.0.0.1:8080", "127.0.0.1:8081 backlgo 5"]',
-      'cfg.yaml:5:30: error: frontends.fe.bind[1]: unknown bind option "backlgo" in "127.0.0.1:8081 backlgo 5" (supported: backlog, ssl, crt, alpn, ssl-min-ver, verify, ca-file, accept-proxy, proto)',
+      'cfg.yaml:5:30: error: frontends.fe.bind[1]: unknown bind option "backlgo" in "127.0.0.1:8081 backlgo 5" (supported: backlog, ssl, crt, crt-list, alpn, ssl-min-ver, verify, ca-file, accept-proxy, proto)',
     ],
     [
       '"127.0.0.1:8080 backlog 5 backlog 6"',
