@@ -11,6 +11,8 @@ import type { Address } from "../config/types.ts";
 import type { LogContext } from "./log_format.ts";
 import type { SampleCtx } from "../sample/types.ts";
 import { terminationState } from "./termination.ts";
+import type { Logger } from "./log.ts";
+import type { LogLineFormat } from "./types.ts";
 
 /** What a log line reads of an HTTP transaction (http/txn.ts's HttpTxn satisfies it). */
 export interface LogTxnFacts {
@@ -214,4 +216,27 @@ export function sessionLogContext(
   c.sslVersion = tls?.protocol ?? null;
   c.sslCipher = tls?.cipher ?? null;
   return c;
+}
+
+/** The context every session line is built in (one line at a time: nothing left per line). */
+const LINE_CTX = newLogContext();
+
+/**
+ * Writes the line of `s` in format `fmt` to frontend `fe`'s targets: the
+ * context is filled, the line written into the logger's buffer, then queued.
+ */
+export function writeSessionLine(
+  logger: Logger,
+  fmt: LogLineFormat,
+  s: LogSource,
+  now: number,
+  final: boolean,
+  actconn: number,
+  fe: number,
+): void {
+  const c = sessionLogContext(s, now, final, actconn, LINE_CTX);
+  fmt.write(c, logger.startLine());
+  logger.sessionLine(fe);
+  // The shared context must not keep this transaction's sample context alive.
+  c.sample = undefined;
 }

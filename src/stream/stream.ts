@@ -53,7 +53,7 @@ import { connectServer } from "./server_connect.ts";
 import { serverSni, sniMatches } from "./server_sni.ts";
 import { isResourceError } from "../listener/listener.ts";
 import type { Conn, ConnTls, PeerAddr } from "../listener/protocol.ts";
-import { newLogContext, sessionLogContext } from "../log/session_log.ts";
+import { writeSessionLine } from "../log/session_log.ts";
 import type { Frontend } from "../frontend/frontend.ts";
 import type { ProcessCtx } from "./process_ctx.ts";
 import { tickAdd, tickIsExpired } from "../task/ticks.ts";
@@ -103,9 +103,6 @@ const LINGER_MS = 1000;
 
 /** Longest pause between two connection retries (HAProxy's turn-around). */
 const TURNAROUND_MAX = 1000;
-
-/** The context every stream's log lines are built in (one line at a time: nothing left per line). */
-const LOG_CTX = newLogContext();
 
 export class Stream implements SiOwner, LbRequest, HttpStream {
   readonly ctx: ProcessCtx;
@@ -974,12 +971,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #log(final = true): void {
     const fmt = this.fe.logFormat;
     if (fmt === null) return;
-    const c = sessionLogContext(this, this.ctx.sched.clock.now(), final, this.ctx.actconn, LOG_CTX);
-    const logger = this.ctx.logger;
-    fmt.write(c, logger.startLine());
-    logger.sessionLine(this.fe.id);
-    // The shared context must not keep this transaction's sample context alive.
-    c.sample = undefined;
+    const ctx = this.ctx;
+    writeSessionLine(ctx.logger, fmt, this, ctx.sched.clock.now(), final, ctx.actconn, this.fe.id);
   }
 
   // LogSource (log/session_log.ts): log facts the stream keeps private.
