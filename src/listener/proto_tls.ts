@@ -66,6 +66,7 @@ export function tlsBindParams(
     // why the runtime's own hook for it cannot be used.
     node: node || !denoListenerChosen() || store.entries.length > 1 || ssl.verify !== "none" ||
       ssl.minVer === "TLSv1.3",
+    bySni: store.entries.length > 1,
     alpn: ssl.alpn,
     minVer: ssl.minVer,
     verify: ssl.verify,
