@@ -12,7 +12,8 @@
 //
 // The cost: node streams deliver data in chunks of their own, so a read
 // copies into the caller's buffer; handshakes are slower than
-// Deno.listenTls's (docs/tls.md has figures). Everything
+// Deno.listenTls's, because the runtime builds a TLS configuration per
+// socket (tlsSocketOptions(); docs/tls.md has figures). Everything
 // here is per connection, never per process; nothing throws past the
 // promise it returns.
 
