@@ -47,13 +47,6 @@ export class NodeTlsConn implements Conn {
   #eof: boolean;
   #err: Error | null;
   #wait: ((v: void) => void) | null;
-  /** The executor of the promise a read waits on (one per connection, not per read). */
-  readonly #setWait: (r: (v: void) => void) => void;
-  /** The completion of a write that waits for node (one per connection, not per write). */
-  #writeDone: { resolve: (n: number) => void; reject: (e: Error) => void; n: number } | null;
-  readonly #onWritten: (e?: Error | null) => void;
-  readonly #setWriteDone: (resolve: (n: number) => void, reject: (e: Error) => void) => void;
-  #pendingWrite: number;
 
   constructor(s: tls.TLSSocket, info: ConnTls | null) {
     this.tls = info;
@@ -63,19 +56,6 @@ export class NodeTlsConn implements Conn {
     this.#eof = false;
     this.#err = null;
     this.#wait = null;
-    this.#setWait = (r) => this.#wait = r;
-    this.#writeDone = null;
-    this.#pendingWrite = 0;
-    this.#setWriteDone = (resolve, reject) => {
-      this.#writeDone = { resolve, reject, n: this.#pendingWrite };
-    };
-    this.#onWritten = (e?: Error | null) => {
-      const d = this.#writeDone;
-      if (d === null) return;
-      this.#writeDone = null;
-      if (e) d.reject(e);
-      else d.resolve(d.n);
-    };
     s.on("data", (c: Uint8Array) => {
       this.#chunks.push(c);
       if (this.#chunks.length >= HIGH_WATER_CHUNKS) s.pause();
@@ -107,7 +87,7 @@ export class NodeTlsConn implements Conn {
     while (this.#chunks.length === 0) {
       if (this.#err !== null) throw this.#err;
       if (this.#eof) return 0;
-      await new Promise<void>(this.#setWait);
+      await new Promise<void>((r) => this.#wait = r);
     }
     const c = this.#chunks[0]!;
     const n = Math.min(view.length, c.length - this.#off);
@@ -123,30 +103,12 @@ export class NodeTlsConn implements Conn {
 
   write(view: Uint8Array): Promise<number> {
     if (this.#err !== null) return Promise.reject(this.#err);
-    const s = this.#s;
-    if (s.destroyed) return Promise.reject(new Error("connection closed"));
-    // No copy of ours. Deno 2.9.6's TLSWrap copies the bytes of a write
-    // into its own buffer before write() returns (tls_wrap.rs write_data),
-    // and node hands a write to it at once when nothing is queued or in
-    // flight before it: then the caller may reuse its buffer at once, and
-    // node's completion (deferred to a later turn of the event loop) is not
-    // waited for. Otherwise node keeps a reference to the bytes until it
-    // calls back, and so does the caller.
-    if (s.writableLength === 0 && s.writableCorked === 0) {
-      s.write(view);
-      return Promise.resolve(view.length);
-    }
-    if (this.#writeDone !== null) {
-      // A second write waiting beside the first (the stream interfaces
-      // never do that): a completion of its own.
-      return new Promise((resolve, reject) => {
-        s.write(view, (e?: Error | null) => e ? reject(e) : resolve(view.length));
-      });
-    }
-    this.#pendingWrite = view.length;
-    const p = new Promise<number>(this.#setWriteDone);
-    s.write(view, this.#onWritten);
-    return p;
+    // No copy: node calls back once the TLS layer has consumed the bytes
+    // (encrypted them into its own records), and only then may the caller
+    // reuse its buffer.
+    return new Promise((resolve, reject) => {
+      this.#s.write(view, (e?: Error | null) => e ? reject(e) : resolve(view.length));
+    });
   }
 
   closeWrite(): Promise<void> {
