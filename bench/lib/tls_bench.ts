@@ -3,9 +3,15 @@
 // certificate in front of the same nginx backend, the proxies pinned to one
 // core (BENCH_PROXY_CPU), clients and backend on the other (BENCH_LOAD_CPU).
 //
-// Sluice runs twice: its default route (node:tls over a Deno socket) and the
-// runtime's listener (SLUICE_TLS_LISTENER=deno, docs/tls.md). Per proxy and
-// certificate type (ECDSA P-256, RSA 2048):
+// Sluice runs twice: its default route (node:tls over a node:net socket) and
+// the runtime's listener (SLUICE_TLS_LISTENER=deno, docs/tls.md). Two more
+// columns are the Deno floor of each route (bench/lib/tls_floor.ts: a tiny
+// TLS server on the same API answering the same bytes without a backend):
+// what Sluice costs above its floor is Sluice's, what the floor costs above
+// HAProxy is the runtime's. With BENCH_TLS_REF_ROOT=<tree> (e.g. /work/main)
+// one more column runs that tree's Sluice on its default route: an A/B in
+// the same run. BENCH_SLUICE_ROOT runs another tree as "Sluice". Per proxy
+// and certificate type (ECDSA P-256, RSA 2048):
 //   - full handshakes per CPU-second of the proxy: `openssl s_time -new`
 //     (a new connection and a full handshake each time) for BENCH_TLS_SECONDS,
 //     divided by the proxy's utime+stime growth;
@@ -13,7 +19,8 @@
 // and with the ECDSA certificate:
 //   - HTTPS keep-alive requests/s and p99 (wrk, BENCH_CONNECTIONS);
 //   - throughput: a BENCH_BIG_MIB download over HTTPS (curl), median of 3.
-// BENCH_TLS_PROXIES=sluice,haproxy limits the proxies run.
+// BENCH_TLS_PROXIES=sluice,haproxy limits the proxies run (names: sluice,
+// sluice-deno, sluice-ref, floor-node, floor-deno, haproxy).
 // It prints a table with the Sluice/HAProxy ratios and the issue's targets.
 
 import { capture, freePort, type ProcessGroup, waitForPort } from "./proc.ts";
@@ -30,11 +37,29 @@ interface TlsBenchSettings {
   bigMiB: number;
 }
 
-type Proxy = "sluice" | "sluice-deno" | "haproxy";
-const PROXIES: readonly Proxy[] = ["sluice", "sluice-deno", "haproxy"];
+type Proxy = "sluice" | "sluice-deno" | "sluice-ref" | "floor-node" | "floor-deno" | "haproxy";
+const ALL_PROXIES: readonly Proxy[] = [
+  "sluice",
+  "sluice-deno",
+  "sluice-ref",
+  "floor-node",
+  "floor-deno",
+  "haproxy",
+];
 const LABEL: Record<Proxy, string> = {
   sluice: "Sluice (node:tls)",
   "sluice-deno": "Sluice (Deno.listenTls)",
+  "sluice-ref": "Sluice ref tree (node:tls)",
+  "floor-node": "floor node:tls",
+  "floor-deno": "floor Deno.listenTls",
+  haproxy: "HAProxy",
+};
+const SHORT: Record<Proxy, string> = {
+  sluice: "node",
+  "sluice-deno": "deno",
+  "sluice-ref": "ref",
+  "floor-node": "floor node",
+  "floor-deno": "floor deno",
   haproxy: "HAProxy",
 };
 
@@ -154,12 +179,27 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
   const backendPort = freePort();
   await startNginx(group, { dir: tmp, port: backendPort, cpus: s.loadCpu, bigBytes: big });
 
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const root = (Deno.env.get("BENCH_SLUICE_ROOT") || new URL("../..", import.meta.url).pathname)
+    .replace(/\/$/, "");
+  const refRoot = (Deno.env.get("BENCH_TLS_REF_ROOT") ?? "").replace(/\/$/, "");
+  const floor = new URL("./tls_floor.ts", import.meta.url).pathname;
   const start = async (p: Proxy, pem: string) => {
     const port = freePort();
     const base = `${tmp}/${p}-${port}`;
     let proc;
-    if (p === "haproxy") {
+    if (p === "floor-node" || p === "floor-deno") {
+      const route = p === "floor-node" ? "node" : "deno";
+      proc = group.spawn(
+        p,
+        Deno.execPath(),
+        ["run", "-A", floor, route, `${port}`, pem, `${big}`],
+        {
+          cpus: s.proxyCpu,
+          nofile: 8192,
+          stderrFile: `${base}.stderr`,
+        },
+      );
+    } else if (p === "haproxy") {
       await Deno.writeTextFile(`${base}.cfg`, haproxyTls(port, backendPort, pem));
       proc = group.spawn(p, "haproxy", ["-db", "-f", `${base}.cfg`], {
         cpus: s.proxyCpu,
@@ -168,7 +208,17 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
       });
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceTls(port, backendPort, pem));
-      proc = group.spawn(p, Deno.execPath(), ["run", "-A", main, "-q", "-f", `${base}.yaml`], {
+      const r = p === "sluice-ref" ? refRoot : root;
+      proc = group.spawn(p, Deno.execPath(), [
+        "run",
+        "-A",
+        "--config",
+        `${r}/deno.json`,
+        `${r}/main.ts`,
+        "-q",
+        "-f",
+        `${base}.yaml`,
+      ], {
         cpus: s.proxyCpu,
         nofile: 8192,
         stderrFile: `${base}.stderr`,
@@ -190,6 +240,7 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
   };
 
   const only = (Deno.env.get("BENCH_TLS_PROXIES") ?? "").split(",").filter((x) => x !== "");
+  const PROXIES = ALL_PROXIES.filter((p) => p !== "sluice-ref" || refRoot !== "");
   const results = new Map<Proxy, Figures>();
   for (const p of PROXIES) {
     if (only.length > 0 && !only.includes(p)) {
@@ -259,19 +310,20 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
     ["HTTPS keep-alive p99 (ms)", "p99", 2, ""],
     [`HTTPS ${s.bigMiB} MiB download (MiB/s)`, "mibPerSec", 0, "≥ 0.9×"],
   ];
+  const ran = PROXIES.filter((p) => only.length === 0 || only.includes(p));
+  const rated = ran.filter((p) => p !== "haproxy");
   const lines = [
-    `| metric | ${
-      PROXIES.map((p) => LABEL[p]).join(" | ")
-    } | node/HAProxy | deno/HAProxy | target |`,
-    `| --- | ${PROXIES.map(() => "---").join(" | ")} | --- | --- | --- |`,
+    `| metric | ${ran.map((p) => LABEL[p]).join(" | ")} | ${
+      rated.map((p) => `${SHORT[p]}/HAProxy`).join(" | ")
+    } | target |`,
+    `| --- | ${ran.map(() => "---").join(" | ")} | ${rated.map(() => "---").join(" | ")} | --- |`,
   ];
   for (const [label, k, d, target] of rows) {
-    const vals = PROXIES.map((p) => results.get(p)![k]);
     const r = (x: number | null) =>
       x === null || ha[k] === null || ha[k] === 0 ? "—" : (x / ha[k]!).toFixed(2);
     lines.push(
-      `| ${label} | ${vals.map((v) => fmt(v, d)).join(" | ")} | ${r(vals[0]!)} | ${
-        r(vals[1]!)
+      `| ${label} | ${ran.map((p) => fmt(results.get(p)![k], d)).join(" | ")} | ${
+        rated.map((p) => r(results.get(p)![k])).join(" | ")
       } | ${target} |`,
     );
   }

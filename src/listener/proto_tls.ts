@@ -10,9 +10,10 @@
 //   certificate, no `verify`, no `ssl-min-ver TLSv1.3`, and its frontend
 //   reads nothing but ALPN: rustls in the runtime, reads and writes through
 //   the core ops, faster. But in Deno 2.9.6 closing a TLS connection whose
-//   handshake is pending does not close its socket (the pending op keeps
-//   it): a client that stalls its handshake keeps a descriptor until it
-//   leaves, even after `timeout client` logged it. Hence not the default.
+//   handshake is pending does not close its socket (the runtime's handshake
+//   task owns it, and dropping the connection waits for that task): a
+//   client that stalls its handshake keeps a descriptor until it leaves,
+//   even after `timeout client` logged it. Hence not the default.
 // Deno's listener can choose a certificate by SNI through its undocumented
 // `unstableSniResolver` option, but in Deno 2.9.6 that path fails every
 // handshake whose ClientHello does not arrive in the first read ("operation
@@ -66,6 +67,7 @@ export function tlsBindParams(
     // why the runtime's own hook for it cannot be used.
     node: node || !denoListenerChosen() || store.entries.length > 1 || ssl.verify !== "none" ||
       ssl.minVer === "TLSv1.3",
+    bySni: store.entries.length > 1,
     alpn: ssl.alpn,
     minVer: ssl.minVer,
     verify: ssl.verify,

@@ -12,7 +12,8 @@
 //
 // The cost: node streams deliver data in chunks of their own, so a read
 // copies into the caller's buffer; handshakes are slower than
-// Deno.listenTls's (docs/tls.md has figures). Everything
+// Deno.listenTls's, because the runtime builds a TLS configuration per
+// socket (tlsSocketOptions(); docs/tls.md has figures). Everything
 // here is per connection, never per process; nothing throws past the
 // promise it returns.
 
@@ -159,6 +160,13 @@ async function writeAll(conn: Conn, b: Uint8Array): Promise<void> {
 export interface TlsServerParams {
   /** The certificate for a server name ("" or null: the default). */
   contextFor(sni: string | null): tls.SecureContext;
+  /**
+   * Whether the certificate depends on the SNI (the bind has several). Only
+   * then is node's SNICallback set: in Deno 2.9.6 the callback makes the
+   * runtime build a second TLS configuration per handshake (certificate
+   * chain and private key parsed again from PEM), see tlsSocketOptions().
+   */
+  bySni: boolean;
   alpn: readonly string[];
   minVer: "TLSv1.2" | "TLSv1.3";
   verify: "none" | "optional" | "required";
@@ -227,6 +235,52 @@ function peerChain(s: tls.TLSSocket): X509Certificate[] {
   return out;
 }
 
+function requestsCert(p: TlsServerParams): boolean {
+  return p.verify !== "none";
+}
+
+/**
+ * A SecureContext without a certificate: what a socket starts with when
+ * SNICallback gives the real one (see tlsSocketOptions()).
+ */
+let noCertContext: tls.SecureContext | null = null;
+
+/** The TLSSocket options of a bind, built once per TlsServerParams (they are never mutated). */
+const socketOptions = new WeakMap<TlsServerParams, tls.TLSSocketOptions>();
+
+/**
+ * The server-side TLSSocket options of `p`, shared by all its connections.
+ *
+ * What a handshake costs in Deno 2.9.6 (ext/node/ops/tls_wrap.rs): every
+ * TLSSocket builds a rustls ServerConfig from its SecureContext's PEM text
+ * (certificate chain decoded, private key loaded and checked against the
+ * certificate), per connection; with an SNICallback it builds a second one
+ * from the context the callback returns, once the ClientHello is in. So a
+ * bind with one certificate sets no SNICallback (one build per handshake),
+ * and a bind with several starts each socket on a context without a
+ * certificate (a build that loads no key) and loads the chosen one in the
+ * callback.
+ */
+export function tlsSocketOptions(p: TlsServerParams): tls.TLSSocketOptions {
+  let o = socketOptions.get(p);
+  if (o !== undefined) return o;
+  o = {
+    isServer: true,
+    ALPNProtocols: p.alpn.length > 0 ? [...p.alpn] : undefined,
+    requestCert: requestsCert(p),
+    rejectUnauthorized: false,
+  };
+  if (p.bySni) {
+    o.secureContext = noCertContext ??= tls.createSecureContext({});
+    o.SNICallback = (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) =>
+      cb(null, p.contextFor(name));
+  } else {
+    o.secureContext = p.contextFor(null);
+  }
+  socketOptions.set(p, o);
+  return o;
+}
+
 /**
  * The TLS handshake of the server side over an accepted connection `conn`
  * (a socket, or a socket after its PROXY header). Resolves to the
@@ -251,16 +305,8 @@ export function wrapTlsServerSocket(
   p: TlsServerParams,
   setAbort?: (abort: () => void) => void,
 ): Promise<Conn> {
-  const requestCert = p.verify !== "none";
-  const s = new tls.TLSSocket(sock as net.Socket, {
-    isServer: true,
-    secureContext: p.contextFor(null),
-    SNICallback: (name: string, cb: (e: Error | null, ctx?: tls.SecureContext) => void) =>
-      cb(null, p.contextFor(name)),
-    ALPNProtocols: p.alpn.length > 0 ? [...p.alpn] : undefined,
-    requestCert,
-    rejectUnauthorized: false,
-  } as tls.TLSSocketOptions);
+  const requestCert = requestsCert(p);
+  const s = new tls.TLSSocket(sock as net.Socket, tlsSocketOptions(p));
   return new Promise<Conn>((resolve, reject) => {
     let done = false;
     const fail = (e: unknown) => {

@@ -66,3 +66,56 @@ Deno.test("pendingServerTls: handshake over an accepted Deno socket, then data b
     await Deno.remove(pki.dir, { recursive: true });
   }
 });
+
+Deno.test("node TLS conn: a buffer reused as soon as write() resolves still sends what it held", async () => {
+  const pki = await makePki();
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const a = await pki.leaf("a.test");
+    const { store } = loadCerts([a.pem]);
+    const params = tlsBindParams(
+      store!,
+      { crt: [], alpn: [], minVer: "TLSv1.2", verify: "none", caFile: null },
+      [],
+      true,
+    );
+    const port = (l.addr as Deno.NetAddr).port;
+    const ca = await Deno.readTextFile(pki.caCrt);
+    // 64 writes of 64 KiB from one buffer, each overwritten with the next
+    // pattern as soon as its write resolves; the client reads them slowly
+    // at first, so node has to queue some of them.
+    const CHUNK = 65536, COUNT = 64;
+    const client = (async () => {
+      const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+      const c = await Deno.startTls(tcp, { hostname: "a.test", caCerts: [ca] });
+      await c.handshake();
+      await new Promise((r) => setTimeout(r, 200));
+      const got = new Uint8Array(CHUNK * COUNT);
+      let off = 0;
+      while (off < got.length) {
+        const n = await c.read(got.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+      c.close();
+      return got.subarray(0, off);
+    })();
+    const conn = await pendingServerTls(denoConn(await l.accept()), params).complete();
+    const buf = new Uint8Array(CHUNK);
+    for (let i = 0; i < COUNT; i++) {
+      buf.fill(i + 1);
+      for (let off = 0; off < CHUNK;) off += await conn.write(buf.subarray(off));
+    }
+    buf.fill(0);
+    const got = await client;
+    conn.close();
+    assert.equal(got.length, CHUNK * COUNT);
+    for (let i = 0; i < COUNT; i++) {
+      const part = got.subarray(i * CHUNK, (i + 1) * CHUNK);
+      assert.ok(part.every((b) => b === i + 1), `chunk ${i} holds its own pattern`);
+    }
+  } finally {
+    l.close();
+    await Deno.remove(pki.dir, { recursive: true });
+  }
+});
