@@ -26,6 +26,7 @@ import {
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { median } from "./lib/report.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
 
 const s = commonSettings(new URL("./out/h2_latest.json", import.meta.url).pathname);
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
@@ -66,40 +67,19 @@ function haproxyH2(port: number, backend: number): string {
   ].join("\n");
 }
 
-function sluiceH2(port: number, backend: number): string {
-  return [
-    `global: { maxconn: 4096, bufsize: ${s.bufsize}, log: none }`,
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 60s, server: 60s }",
-    "frontends:",
-    `  fe: { bind: "127.0.0.1:${port} proto h2", default_backend: be }`,
-    "backends:",
-    `  be: { servers: [ { name: s1, address: "127.0.0.1:${backend}" } ] }`,
-    "",
-  ].join("\n");
-}
-
 /** One h2load run: requests/s and latency percentiles (ms) from its per-request log. */
 async function h2load(
   port: number,
   dir: string,
 ): Promise<{ rps: number; p50: number; p99: number; done: number }> {
   const log = `${dir}/h2load.log`;
-  const r = await capture("taskset", [
-    "-c",
-    s.loadCpu,
-    "h2load",
-    "-c",
-    String(CLIENTS),
-    "-m",
-    String(STREAMS),
-    "-D",
-    String(DURATION),
-    "--log-file",
-    log,
-    `http://127.0.0.1:${port}/`,
-  ]);
+  const r = await runH2load(s, {
+    clients: CLIENTS,
+    streams: STREAMS,
+    duration: DURATION,
+    url: `http://127.0.0.1:${port}/`,
+    extra: ["--log-file", log],
+  });
   const m = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(r.stdout);
   const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(r.stdout);
   if (m === null || done === null || done[1] !== done[2]) {
@@ -160,22 +140,8 @@ async function main(): Promise<void> {
           stderrFile: `${dir}/haproxy.err`,
         });
       } else {
-        await Deno.writeTextFile(`${dir}/sluice.yaml`, sluiceH2(port, backendPort));
-        proc = group.spawn("sluice", Deno.execPath(), [
-          "run",
-          "--allow-all",
-          "--config",
-          `${s.sluiceRoot}/deno.json`,
-          `${s.sluiceRoot}/main.ts`,
-          "-f",
-          `${dir}/sluice.yaml`,
-          "-q",
-        ], {
-          cpus: s.proxyCpu,
-          nofile: 65536,
-          stderrFile: `${dir}/sluice.err`,
-          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-        });
+        await Deno.writeTextFile(`${dir}/sluice.yaml`, sluiceH2Config(s, port, backendPort));
+        proc = spawnSluice(group, s, dir);
       }
       await waitForPort(port, proc, 60_000);
       procs.set(name, { proc, port });

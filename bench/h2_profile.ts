@@ -15,6 +15,7 @@ import { capture, freePort, ProcessGroup, sleep, waitForPort } from "./lib/proc.
 import { startNginx } from "./lib/nginx.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { printProfile, type Profile } from "./lib/cpu_profile.ts";
+import { runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
 
 const s = commonSettings("");
 const DURATION = envInt("BENCH_DURATION", 5, 1);
@@ -60,36 +61,8 @@ async function main(): Promise<void> {
     const backend = freePort();
     await startNginx(group, { dir, port: backend, cpus: s.loadCpu });
     const port = freePort(), insp = freePort();
-    await Deno.writeTextFile(
-      `${dir}/sluice.yaml`,
-      [
-        `global: { maxconn: 4096, bufsize: ${s.bufsize}, log: none }`,
-        "defaults:",
-        "  mode: http",
-        "  timeout: { connect: 5s, client: 60s, server: 60s }",
-        "frontends:",
-        `  fe: { bind: "127.0.0.1:${port} proto h2", default_backend: be }`,
-        "backends:",
-        `  be: { servers: [ { name: s1, address: "127.0.0.1:${backend}" } ] }`,
-        "",
-      ].join("\n"),
-    );
-    const proc = group.spawn("sluice", Deno.execPath(), [
-      "run",
-      "--allow-all",
-      `--inspect=127.0.0.1:${insp}`,
-      "--config",
-      `${s.sluiceRoot}/deno.json`,
-      `${s.sluiceRoot}/main.ts`,
-      "-f",
-      `${dir}/sluice.yaml`,
-      "-q",
-    ], {
-      cpus: s.proxyCpu,
-      nofile: 65536,
-      stderrFile: `${dir}/sluice.err`,
-      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    });
+    await Deno.writeTextFile(`${dir}/sluice.yaml`, sluiceH2Config(s, port, backend));
+    const proc = spawnSluice(group, s, dir, [`--inspect=127.0.0.1:${insp}`]);
     await waitForPort(port, proc, 60_000);
     const url = `http://127.0.0.1:${port}/`;
     await capture("h2load", ["-n", "20000", "-c", "4", "-m", "10", url]); // JIT warm-up
@@ -99,18 +72,12 @@ async function main(): Promise<void> {
     await ins.call("Profiler.start");
     const hz = await clockTicksPerSecond();
     const t0 = readCpuTicks(proc.pid);
-    const r = await capture("taskset", [
-      "-c",
-      s.loadCpu,
-      "h2load",
-      "-c",
-      String(CLIENTS),
-      "-m",
-      String(STREAMS),
-      "-D",
-      String(DURATION),
+    const r = await runH2load(s, {
+      clients: CLIENTS,
+      streams: STREAMS,
+      duration: DURATION,
       url,
-    ]);
+    });
     const cpu = (readCpuTicks(proc.pid) - t0) / hz;
     const res = await ins.call("Profiler.stop") as { profile: Profile };
     ins.close();

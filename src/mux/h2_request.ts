@@ -110,20 +110,12 @@ const TOKEN_CHAR = (() => {
   return t;
 })();
 
-function badMethod(m: string): boolean {
-  if (m.length === 0) return true;
-  for (let i = 0; i < m.length; i++) {
-    const c = m.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHAR[c] === 0) return true;
-  }
-  return false;
-}
-
-function badName(n: string): boolean {
-  if (n.length === 0) return true;
-  for (let i = 0; i < n.length; i++) {
-    const c = n.charCodeAt(i);
-    if (c >= 128 || NAME_CHAR[c] === 0) return true;
+/** Whether `s` is empty or has a character outside `chars` (NAME_CHAR or TOKEN_CHAR). */
+function badToken(s: string, chars: Uint8Array): boolean {
+  if (s.length === 0) return true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || chars[c] === 0) return true;
   }
   return false;
 }
@@ -194,7 +186,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
       continue;
     }
     regular = true;
-    if (badName(name)) return fail(out, `invalid header name "${name}"`, method, path);
+    if (badToken(name, NAME_CHAR)) return fail(out, `invalid header name "${name}"`, method, path);
     if (badValue(value)) return fail(out, `invalid value of header "${name}"`, method, path);
     if (CONNECTION_SPECIFIC.has(name)) {
       return fail(out, `connection-specific header "${name}"`, method, path);
@@ -228,7 +220,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   }
   if (method === null) return fail(out, 'missing ":method"', method, path);
   if (method === "CONNECT") return fail(out, "CONNECT is not supported over HTTP/2", method, path);
-  if (badMethod(method)) return fail(out, "invalid :method", method, path);
+  if (badToken(method, TOKEN_CHAR)) return fail(out, "invalid :method", method, path);
   if (scheme === null) return fail(out, 'missing ":scheme"', method, path);
   if (path === null || path.length === 0) return fail(out, 'missing ":path"', method, path);
   if (path !== "*" ? path.charCodeAt(0) !== 0x2f : method !== "OPTIONS") {

@@ -212,15 +212,7 @@ export class H2Stream implements Conn {
 
   /** Appends request bytes that are not payload (the head). False when no buffer is left. */
   pushBytes(src: Uint8Array, start: number, end: number): boolean {
-    while (start < end) {
-      const b = this.#rxRoom();
-      if (b === null) return false;
-      const n = Math.min(end - start, b.length - this.#rxEnd);
-      b.set(src.subarray(start, start + n), this.#rxEnd);
-      this.#rxEnd += n;
-      this.#rxLen += n;
-      start += n;
-    }
+    if (!this.#append(src, start, end)) return false;
     this.#feed();
     return true;
   }
@@ -237,15 +229,7 @@ export class H2Stream implements Conn {
       start += n;
     }
     this.#rxPayload += end - start;
-    while (start < end) {
-      const b = this.#rxRoom();
-      if (b === null) return false;
-      const n = Math.min(end - start, b.length - this.#rxEnd);
-      b.set(src.subarray(start, start + n), this.#rxEnd);
-      this.#rxEnd += n;
-      this.#rxLen += n;
-      start += n;
-    }
+    if (!this.#append(src, start, end)) return false;
     this.#feed();
     return true;
   }
@@ -273,6 +257,23 @@ export class H2Stream implements Conn {
       this.#clearWrite();
       r(e);
     }
+  }
+
+  /**
+   * Copies src[start, end) behind the queued request bytes, taking pool
+   * buffers as needed; false when none is left (what was copied stays).
+   */
+  #append(src: Uint8Array, start: number, end: number): boolean {
+    while (start < end) {
+      const b = this.#rxRoom();
+      if (b === null) return false;
+      const n = Math.min(end - start, b.length - this.#rxEnd);
+      b.set(src.subarray(start, start + n), this.#rxEnd);
+      this.#rxEnd += n;
+      this.#rxLen += n;
+      start += n;
+    }
+    return true;
   }
 
   /** The last buffer with room, or a new one from the pool (null when none is left). */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { parseAddress, parseHost } from "../../../src/config/units.ts";
 import { ipHex, type LogContext, LogFormat } from "../../../src/log/log_format.ts";
+import { newLogContext } from "../../../src/log/session_log.ts";
 import { cidrListMatch, parseCidrList } from "../../../src/acl/ip.ts";
 import { hashSource } from "../../../src/backend/lb.ts";
 
@@ -56,36 +57,15 @@ Deno.test("address: %{+X}ci of IPv6 and IPv4-mapped clients; unix client renders
   assert.equal(ipHex("::ffff:127.0.0.1"), "00000000000000000000FFFF7F000001");
   assert.equal(ipHex("2001:db8::1"), "20010DB8000000000000000000000001");
   const ctx = (ip: string, port: number): LogContext => ({
+    ...newLogContext(),
     clientIp: ip,
     clientPort: port,
     frontendIp: ip,
     frontendPort: port,
-    acceptDate: 0,
-    requestDate: 0,
     frontend: "fe",
     backend: "be",
     server: "s",
-    serverIp: "",
-    serverPort: null,
-    tq: 0,
-    tw: 0,
-    tc: 0,
-    tr: 0,
-    ta: 0,
-    tt: 0,
-    status: 0,
-    bytesOut: 0,
-    bytesIn: 0,
     termState: "--",
-    actconn: 0,
-    feconn: 0,
-    beconn: 0,
-    srvconn: 0,
-    retries: "0",
-    srvQueue: 0,
-    beQueue: 0,
-    requestLine: "",
-    pid: 1,
   });
   const f = new LogFormat("%ci:%cp %{+X}ci %{+Q}ci", { mode: "tcp" });
   assert.equal(f.render(ctx("::1", 5)), '::1:5 00000000000000000000000000000001 "::1"');

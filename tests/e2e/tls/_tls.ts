@@ -65,3 +65,35 @@ export async function curl(
   const td = new TextDecoder();
   return { code: o.code, out: td.decode(o.stdout), err: td.decode(o.stderr) };
 }
+
+/**
+ * The configuration of the TLS tests: HTTP frontend `fe` with `bind` (the
+ * YAML value as written: a quoted string or a flow list) and the lines
+ * `feLines` after it, sending everything to backend `be`, one server `s1` at
+ * 127.0.0.1:`srvPort` with `server` appended to its options. The bind stands
+ * on line 7, value at column 11 (the error positions the tests assert).
+ */
+export function proxyConfig(
+  bind: string,
+  srvPort: number,
+  opts: { feLines?: string[]; server?: string } = {},
+): string {
+  return [
+    "global: { log: stdout }",
+    "defaults:",
+    "  mode: http",
+    "  timeout: { connect: 5s, client: 30s, server: 30s }",
+    "frontends:",
+    "  fe:",
+    `    bind: ${bind}`,
+    ...(opts.feLines ?? []),
+    "    default_backend: be",
+    "backends:",
+    "  be:",
+    "    servers:",
+    `      - { name: s1, address: "127.0.0.1:${srvPort}"${
+      opts.server === undefined ? "" : `, ${opts.server}`
+    } }`,
+    "",
+  ].join("\n");
+}

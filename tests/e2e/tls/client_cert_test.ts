@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startProxy } from "../../_helpers/proxy.ts";
 import { makePki } from "../../_helpers/tls.ts";
-import { backend, curl } from "./_tls.ts";
+import { backend, curl, proxyConfig } from "./_tls.ts";
 
 for (const mode of ["optional", "required"] as const) {
   Deno.test(`verify ${mode}: good, foreign and missing client certificates`, async () => {
@@ -17,26 +17,19 @@ for (const mode of ["optional", "required"] as const) {
     const good = await pki.leaf("client1");
     const foreign = await other.leaf("intruder");
     const be = backend();
-    const p = await startProxy([
-      "global: { log: stdout }",
-      "defaults:",
-      "  mode: http",
-      "  timeout: { connect: 5s, client: 30s, server: 30s }",
-      "frontends:",
-      "  fe:",
-      `    bind: "127.0.0.1:0 ssl crt ${server.pem} verify ${mode} ca-file ${pki.caCrt}"`,
-      "    http-response:",
-      "      - set-header X-Used %[ssl_c_used]",
-      "      - set-header X-Verify %[ssl_c_verify]",
-      "      - set-header X-Dn %[ssl_c_s_dn]",
-      "      - set-header X-Proto %[ssl_fc_protocol]",
-      "    default_backend: be",
-      "backends:",
-      "  be:",
-      "    servers:",
-      `      - { name: s1, address: "127.0.0.1:${be.port}" }`,
-      "",
-    ].join("\n"));
+    const p = await startProxy(proxyConfig(
+      `"127.0.0.1:0 ssl crt ${server.pem} verify ${mode} ca-file ${pki.caCrt}"`,
+      be.port,
+      {
+        feLines: [
+          "    http-response:",
+          "      - set-header X-Used %[ssl_c_used]",
+          "      - set-header X-Verify %[ssl_c_verify]",
+          "      - set-header X-Dn %[ssl_c_s_dn]",
+          "      - set-header X-Proto %[ssl_fc_protocol]",
+        ],
+      },
+    ));
     try {
       const port = p.ports.get("fe")![0]!;
       const base = [

@@ -8,24 +8,10 @@
 import assert from "node:assert/strict";
 import { checkConfig, startProxy } from "../../_helpers/proxy.ts";
 import { makePki, sClient, servedCn } from "../../_helpers/tls.ts";
-import { backend } from "./_tls.ts";
+import { backend, proxyConfig } from "./_tls.ts";
 
 function config(bind: string, srvPort: number): string {
-  return [
-    "global: { log: stdout }",
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 30s, server: 30s }",
-    "frontends:",
-    "  fe:",
-    `    bind: "127.0.0.1:0 ssl ${bind}"`,
-    "    default_backend: be",
-    "backends:",
-    "  be:",
-    "    servers:",
-    `      - { name: s1, address: "127.0.0.1:${srvPort}" }`,
-    "",
-  ].join("\n");
+  return proxyConfig(`"127.0.0.1:0 ssl ${bind}"`, srvPort);
 }
 
 Deno.test("crt-list: certificates chosen by the list's SNI filters, the first is the default", async () => {

@@ -10,25 +10,14 @@ import assert from "node:assert/strict";
 import { startProxy } from "../../_helpers/proxy.ts";
 import { makePki, sClient, servedCn } from "../../_helpers/tls.ts";
 import { reloadWith } from "../ops/_reload.ts";
-import { backend } from "./_tls.ts";
+import { backend, proxyConfig } from "./_tls.ts";
 
 function config(crt: string, srvPort: number): string {
-  return [
-    "global: { log: stdout }",
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 30s, server: 30s }",
-    "frontends:",
-    "  fe:",
-    // The second bind does its handshake after a PROXY header (a cleartext socket).
-    `    bind: ["127.0.0.1:0 ssl crt ${crt} alpn http/1.1", "127.0.0.1:0 accept-proxy ssl crt ${crt}"]`,
-    "    default_backend: be",
-    "backends:",
-    "  be:",
-    "    servers:",
-    `      - { name: s1, address: "127.0.0.1:${srvPort}" }`,
-    "",
-  ].join("\n");
+  // The second bind does its handshake after a PROXY header (a cleartext socket).
+  return proxyConfig(
+    `["127.0.0.1:0 ssl crt ${crt} alpn http/1.1", "127.0.0.1:0 accept-proxy ssl crt ${crt}"]`,
+    srvPort,
+  );
 }
 
 /** Whether a handshake after a PROXY header verifies `name` (the served certificate's). */

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import tls from "node:tls";
 import { checkConfig, startProxy } from "../../_helpers/proxy.ts";
 import { makePki, type Pki, sClient } from "../../_helpers/tls.ts";
+import { proxyConfig } from "./_tls.ts";
 
 /** A TLS server answering "<sni> <connection number>" to every request, keep-alive. */
 async function sniEcho(
@@ -79,21 +80,7 @@ async function pkiWithBackend(): Promise<{ pki: Pki; pem: string }> {
 }
 
 function httpConfig(port: number, server: string): string {
-  return [
-    "global: { log: stdout }",
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 30s, server: 30s }",
-    "frontends:",
-    "  fe:",
-    '    bind: "127.0.0.1:0"',
-    "    default_backend: be",
-    "backends:",
-    "  be:",
-    "    servers:",
-    `      - { name: s1, address: "127.0.0.1:${port}", ssl: true, ${server} }`,
-    "",
-  ].join("\n");
+  return proxyConfig('"127.0.0.1:0"', port, { server: `ssl: true, ${server}` });
 }
 
 Deno.test("sni req.hdr(host): each name gets its own server connection, reused only by that name", async () => {

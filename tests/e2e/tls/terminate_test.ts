@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startProxy } from "../../_helpers/proxy.ts";
 import { makePki, type Pki, sClient, servedCn } from "../../_helpers/tls.ts";
-import { backend, curl, seeded, sha256 } from "./_tls.ts";
+import { backend, curl, proxyConfig, seeded, sha256 } from "./_tls.ts";
 
 async function setup(): Promise<{ pki: Pki; certDir: string }> {
   const pki = await makePki();
@@ -21,22 +21,8 @@ async function setup(): Promise<{ pki: Pki; certDir: string }> {
 }
 
 function config(certDir: string, srvPort: number, extraFe: string[] = [], bindExtra = ""): string {
-  return [
-    "global: { log: stdout }",
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 30s, server: 30s }",
-    "frontends:",
-    "  fe:",
-    `    bind: ["127.0.0.1:0 ssl crt ${certDir} alpn http/1.1${bindExtra}", "127.0.0.1:0"]`,
-    ...extraFe,
-    "    default_backend: be",
-    "backends:",
-    "  be:",
-    "    servers:",
-    `      - { name: s1, address: "127.0.0.1:${srvPort}" }`,
-    "",
-  ].join("\n");
+  const bind = `["127.0.0.1:0 ssl crt ${certDir} alpn http/1.1${bindExtra}", "127.0.0.1:0"]`;
+  return proxyConfig(bind, srvPort, { feLines: extraFe });
 }
 
 Deno.test("s_client gets the certificate of its SNI, the wildcard's, and the default without", async () => {
