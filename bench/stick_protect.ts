@@ -11,7 +11,10 @@
 //   deno run --allow-all bench/stick_protect.ts
 //
 // Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default
-// 50), BENCH_ROUNDS (default 5, taking turns; the median is printed). Needs wrk, haproxy
+// 50), BENCH_ROUNDS (default 5, taking turns; the median is printed),
+// BENCH_SLUICE_ROOT (another Sluice tree, e.g. /work/main: its three Sluice
+// variants run beside this tree's, marked "[base]", for an A/B in one run).
+// Needs wrk, haproxy
 // and nginx (the backend). One HAProxy thread, one Sluice thread, one nginx
 // worker; nothing is pinned: on a shared machine the figures move with the
 // neighbours' load, so compare the columns of one run, not runs.
@@ -26,6 +29,8 @@ import { startNginx } from "./lib/nginx.ts";
 const DURATION = envInt("BENCH_DURATION", 5, 1);
 const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
+const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const baseRoot = (Deno.env.get("BENCH_SLUICE_ROOT") ?? "").replace(/\/$/, "");
 
 const TABLE = "type ip size 100k expire 30s store http_req_rate(10s)";
 const MAP_LINES = 10_000;
@@ -42,7 +47,6 @@ for (const cmd of ["wrk", "haproxy", "nginx"]) {
 
 const dir = await Deno.makeTempDir({ prefix: "sluice_stick_bench_" });
 const group = new ProcessGroup(true);
-const main = new URL("../main.ts", import.meta.url).pathname;
 try {
   const backendPort = freePort();
   await startNginx(group, { dir, port: backendPort });
@@ -63,12 +67,11 @@ try {
   });
   let lastPort = 0;
   let n = 0;
-  const startSluice = async (yaml: string): Promise<void> => {
+  const startSluice = async (root: string, yaml: string): Promise<void> => {
     const f = `${dir}/sluice${++n}.yaml`;
     await Deno.writeTextFile(f, yaml);
-    const p = group.spawn("sluice", Deno.execPath(), ["run", "-A", main, "-f", f], {
-      nofile: 8192,
-    });
+    const args = ["run", "-A", "--config", `${root}/deno.json`, `${root}/main.ts`, "-f", f];
+    const p = group.spawn("sluice", Deno.execPath(), args, { nofile: 8192 });
     await waitForPort(lastPort, p);
   };
   const startHaproxy = async (cfg: string): Promise<void> => {
@@ -80,15 +83,16 @@ try {
     });
     await waitForPort(lastPort, p);
   };
-  const variants: Array<{ name: string; start: (port: number) => Promise<void> }> = [
+  const variants: Array<{ name: string; start: (port: number, root: string) => Promise<void> }> = [
     {
       name: "Sluice, no protection",
-      start: (port) => startSluice(sluiceConfig(params(port))),
+      start: (port, root) => startSluice(root, sluiceConfig(params(port))),
     },
     {
       name: "Sluice, track-sc0 + rate ACL",
-      start: (port) =>
+      start: (port, root) =>
         startSluice(
+          root,
           sluiceConfig(params(port)).replace(
             `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
             [
@@ -119,8 +123,9 @@ try {
     },
     {
       name: "Sluice, full protection",
-      start: (port) =>
+      start: (port, root) =>
         startSluice(
+          root,
           sluiceConfig(params(port)).replace(
             `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
             [
@@ -158,13 +163,19 @@ try {
         ),
     },
   ];
+  if (baseRoot !== "" && baseRoot !== here) {
+    // The same Sluice lines run from the other tree.
+    for (const v of variants.filter((v) => v.name.startsWith("Sluice"))) {
+      variants.push({ name: `${v.name} [base]`, start: (port) => v.start(port, baseRoot) });
+    }
+  }
   // All the variants run at once (idle ones cost nothing) and the rounds take
   // turns, so that a neighbour's burst on the shared machine hits every
   // column alike instead of one variant's rounds.
   const results: Array<{ name: string; url: string; rps: number[]; non2xx: number }> = [];
   for (const v of variants) {
     lastPort = freePort();
-    await v.start(lastPort);
+    await v.start(lastPort, here);
     const url = `http://127.0.0.1:${lastPort}/`;
     await runWrk(url, { threads: 1, connections: CONNS, durationS: 2 }); // warm-up (JIT)
     results.push({ name: v.name, url, rps: [], non2xx: 0 });
@@ -184,28 +195,30 @@ try {
   );
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(32)} ${med(r.name).toFixed(0).padStart(8)} req/s   rounds: ${
+      `${r.name.padEnd(39)} ${med(r.name).toFixed(0).padStart(8)} req/s   rounds: ${
         r.rps.map((x) => x.toFixed(0)).join(", ")
       }   non-2xx: ${r.non2xx}`,
     );
   }
-  const prot = med("Sluice, track-sc0 + rate ACL");
-  console.log(
-    `\nprotection cost in Sluice: ${
-      ((1 - prot / med("Sluice, no protection")) * 100).toFixed(1)
-    }% of requests/s`,
-  );
-  console.log(
-    `Sluice / HAProxy with the same protection: ${
-      (prot / med("HAProxy, track-sc0 + rate ACL")).toFixed(2)
-    }x`,
-  );
-  const full = med("Sluice, full protection");
-  console.log(
-    `full protection (+ ${MAP_LINES}-line map, capture, unique id): Sluice / HAProxy ${
-      (full / med("HAProxy, full protection")).toFixed(2)
-    }x; its cost in Sluice: ${((1 - full / med("Sluice, no protection")) * 100).toFixed(1)}%`,
-  );
+  const summary = (tag: string): void => {
+    const noProt = med(`Sluice, no protection${tag}`);
+    const prot = med(`Sluice, track-sc0 + rate ACL${tag}`);
+    const full = med(`Sluice, full protection${tag}`);
+    console.log(
+      `\n${tag === "" ? "this tree" : `${baseRoot}`}: protection cost in Sluice ${
+        ((1 - prot / noProt) * 100).toFixed(1)
+      }% of requests/s; Sluice / HAProxy with the same protection ${
+        (prot / med("HAProxy, track-sc0 + rate ACL")).toFixed(2)
+      }x`,
+    );
+    console.log(
+      `full protection (+ ${MAP_LINES}-line map, capture, unique id): Sluice / HAProxy ${
+        (full / med("HAProxy, full protection")).toFixed(2)
+      }x; its cost in Sluice: ${((1 - full / noProt) * 100).toFixed(1)}%`,
+    );
+  };
+  summary("");
+  if (results.some((r) => r.name.endsWith(" [base]"))) summary(" [base]");
 } finally {
   await group.stopAll();
   await Deno.remove(dir, { recursive: true }).catch(() => {});

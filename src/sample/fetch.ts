@@ -763,6 +763,18 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
   return convertSample(v, f.convs, f.convArgs);
 }
 
+/**
+ * True for a fetch whose sample cannot change during a client connection:
+ * its addresses and ports (`src`, `src_port`, `dst`, `dst_port`) without
+ * converters (a map converter's file may change at runtime). value.ts
+ * renders runs of them once per connection.
+ */
+export function isConnConstant(f: Fetch): boolean {
+  if (f.convs.length !== 0) return false;
+  const id = f.def.id;
+  return id === FETCH_SRC || id === FETCH_DST || id === FETCH_SRC_PORT || id === FETCH_DST_PORT;
+}
+
 /** fetchOne() before converters (but multi-valued ones, converted by fetchAll()). */
 function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
   let v: string | null;
