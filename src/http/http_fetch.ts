@@ -339,8 +339,11 @@ function headerLines(
   const key: number | string = id === HDR_UNKNOWN ? name : id;
   let i = h.findHeader(buf, key, 0);
   while (i >= 0) {
-    if (out === NO_VALUES) out = [];
-    out.push(spanToString(buf, h.valueStart(i), h.valueLen(i)));
+    const v = spanToString(buf, h.valueStart(i), h.valueLen(i));
+    // A literal of one sizes the list for the usual single line (a push
+    // onto [] reserves room for 17).
+    if (out === NO_VALUES) out = [v];
+    else out.push(v);
     i = h.findHeader(buf, key, i + 1);
   }
   cache.set(name, out);
