@@ -281,7 +281,6 @@ export interface Fetch {
   readonly text: string;
 }
 
-/** A compiled value (a log-format subset): literal byte strings and fetches, rendered in order. */
 /**
  * Consecutive parts of a value that only change per client connection:
  * literals and fetches isConnConstant() accepts, at least one of them a
@@ -291,6 +290,7 @@ export interface ValueConnRun {
   readonly run: ReadonlyArray<string | Fetch>;
 }
 
+/** A compiled value (a log-format subset): literal byte strings and fetches, rendered in order. */
 export interface ValueExpr {
   /** Literal parts (string) and fetches. */
   readonly parts: ReadonlyArray<string | Fetch>;
