@@ -118,8 +118,12 @@ export class HeadEditor {
   /** The header list is materialised in the #e* arrays. */
   #full: boolean;
   // Append mode: lines to add after the original ones.
+  // Only the first #nAdd slots count: the arrays keep their backing stores
+  // from message to message (a length store would free them and every
+  // appended line allocate them again).
   #addN: string[];
   #addV: string[];
+  #nAdd: number;
   // Materialised list: original index (-1 for new), name (null = original
   // bytes), value (null = original bytes).
   #eOrig: number[];
@@ -138,6 +142,7 @@ export class HeadEditor {
     this.#full = false;
     this.#addN = [];
     this.#addV = [];
+    this.#nAdd = 0;
     this.#eOrig = [];
     this.#eName = [];
     this.#eValue = [];
@@ -159,10 +164,7 @@ export class HeadEditor {
     this.#full = false;
     // Most heads are never edited: skip the length stores (each one is a
     // call into V8's array length setter) when there is nothing to clear.
-    if (this.#addN.length !== 0) {
-      this.#addN.length = 0;
-      this.#addV.length = 0;
-    }
+    this.#nAdd = 0;
     if (this.#eOrig.length !== 0) {
       this.#eOrig.length = 0;
       this.#eName.length = 0;
@@ -242,13 +244,12 @@ export class HeadEditor {
       this.#eName.push(null);
       this.#eValue.push(null);
     }
-    for (let k = 0; k < this.#addN.length; k++) {
+    for (let k = 0; k < this.#nAdd; k++) {
       this.#eOrig.push(-1);
       this.#eName.push(this.#addN[k] as string);
       this.#eValue.push(this.#addV[k] as string);
     }
-    this.#addN.length = 0;
-    this.#addV.length = 0;
+    this.#nAdd = 0;
     this.#full = true;
   }
 
@@ -268,7 +269,7 @@ export class HeadEditor {
     }
     const h = this.#h();
     for (let i = 0; i < h.hdrCount; i++) if (!h.isDropped(i) && this.#origNameIs(i, lower)) n++;
-    for (let k = 0; k < this.#addN.length; k++) {
+    for (let k = 0; k < this.#nAdd; k++) {
       if ((this.#addN[k] as string).toLowerCase() === lower) n++;
     }
     return n;
@@ -296,8 +297,34 @@ export class HeadEditor {
         out.push(spanToString(this.#buf, h.valueStart(i), h.valueLen(i)));
       }
     }
-    for (let k = 0; k < this.#addN.length; k++) {
+    for (let k = 0; k < this.#nAdd; k++) {
       if ((this.#addN[k] as string).toLowerCase() === lower) out.push(this.#addV[k] as string);
+    }
+    return out;
+  }
+
+  /**
+   * True when the only edits so far appended lines after the original ones
+   * (add-header, set-header of an absent header, a unique-id header): the
+   * start line and the original lines read as parsed, so that a reader may
+   * keep its own cache of them and add withAppended().
+   */
+  appendOnly(): boolean {
+    return !this.#full && this.#method === null && this.#target === null && this.#status === 0;
+  }
+
+  /**
+   * While appendOnly(): `base`, the values of the original `name` lines (as
+   * headerValues() lists them first), followed by those of the appended
+   * `name` lines; `base` itself (no allocation) when no appended line has
+   * that name. `name` is compared without case.
+   */
+  withAppended(name: string, base: string[]): string[] {
+    let out = base;
+    for (let k = 0; k < this.#nAdd; k++) {
+      if (!sameNameNoCase(this.#addN[k] as string, name)) continue;
+      if (out === base) out = base.slice();
+      out.push(this.#addV[k] as string);
     }
     return out;
   }
@@ -324,7 +351,7 @@ export class HeadEditor {
         spanToString(buf, h.valueStart(i), h.valueLen(i)),
       ]);
     }
-    for (let k = 0; k < this.#addN.length; k++) {
+    for (let k = 0; k < this.#nAdd; k++) {
       out.push([(this.#addN[k] as string).toLowerCase(), this.#addV[k] as string]);
     }
     return out;
@@ -337,8 +364,8 @@ export class HeadEditor {
       this.#eName.push(name);
       this.#eValue.push(value);
     } else {
-      this.#addN.push(name);
-      this.#addV.push(value);
+      this.#addN[this.#nAdd] = name;
+      this.#addV[this.#nAdd++] = value;
     }
     this.modified = true;
   }
@@ -647,7 +674,7 @@ export class HeadEditor {
       // Original lines stay where they are; only the tail moves right.
       if (delta !== 0) buf.copyWithin(h.end + delta, h.end, dataEnd);
       let p = h.end - 2;
-      for (let k = 0; k < this.#addN.length; k++) {
+      for (let k = 0; k < this.#nAdd; k++) {
         p = putLine(buf, p, this.#addN[k] as string, this.#addV[k] as string);
       }
       putCrlf(buf, p);
@@ -699,7 +726,7 @@ export class HeadEditor {
         } else if (runStart < 0) runStart = h.nameStart(i);
       }
       if (runStart >= 0) p = copy(dst, p, buf, runStart, h.end - 2);
-      for (let k = 0; k < this.#addN.length; k++) {
+      for (let k = 0; k < this.#nAdd; k++) {
         p = putLine(dst, p, this.#addN[k] as string, this.#addV[k] as string);
       }
     } else {
@@ -725,6 +752,17 @@ export class HeadEditor {
   }
 }
 
+/** `a` and `b` are the same header name, ASCII case ignored. */
+function sameNameNoCase(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y && (x > 0xff || y > 0xff || TO_LOWER[x] !== TO_LOWER[y])) return false;
+  }
+  return true;
+}
+
 /** Scratch for rewriteInPlace() (single-threaded; grows, never shrinks). */
 let scratch = new Uint8Array(4096);
 
@@ -747,9 +785,15 @@ function splitTarget(t: string): [string, string, string | null] {
   return [t.slice(0, start), t.slice(start, q), t.slice(q + 1)];
 }
 
+/** Runs copy() moves byte by byte: a subarray view for set() costs more below this. */
+const COPY_LOOP_MAX = 128;
+
 /** Copies src[a, b) to dst at p (when dst is non-null); returns the new position. */
 function copy(dst: Uint8Array | null, p: number, src: Uint8Array, a: number, b: number): number {
-  if (dst !== null) dst.set(src.subarray(a, b), p);
+  if (dst !== null) {
+    if (b - a <= COPY_LOOP_MAX) { for (let i = a; i < b; i++) dst[p + i - a] = src[i] as number; }
+    else dst.set(src.subarray(a, b), p);
+  }
   return p + (b - a);
 }
 
@@ -793,8 +837,8 @@ function putLine(dst: Uint8Array | null, p: number, name: string, value: string)
 }
 
 // Note about invariants:
-// - Append mode (#full false): #e* arrays are empty; #addN/#addV hold the
-//   new lines in order. Materialised (#full true): #addN/#addV are empty and
+// - Append mode (#full false): #e* arrays are empty; #addN/#addV[0, #nAdd)
+//   hold the new lines in order. Materialised (#full true): #nAdd is 0 and
 //   the #e* arrays list every line to emit, in order; dropped original lines
 //   are never listed.
 // - An entry with #eOrig >= 0 and #eName null keeps the original name bytes;

@@ -66,8 +66,8 @@ export class HeadSampleCtx implements SampleCtx {
   #path: string | undefined;
   #url: string | undefined;
   #query: string | null | undefined;
-  #reqHdrs: Map<string, string[]>;
-  #resHdrs: Map<string, string[]>;
+  #reqHdrs: HeaderCache;
+  #resHdrs: HeaderCache;
 
   constructor() {
     this.httpMajor = 1;
@@ -90,8 +90,8 @@ export class HeadSampleCtx implements SampleCtx {
     this.#path = undefined;
     this.#url = undefined;
     this.#query = undefined;
-    this.#reqHdrs = new Map();
-    this.#resHdrs = new Map();
+    this.#reqHdrs = new HeaderCache();
+    this.#resHdrs = new HeaderCache();
   }
 
   /** Sets the connection addresses (client src, local dst), its TLS facts; a new session's variables. */
@@ -128,8 +128,8 @@ export class HeadSampleCtx implements SampleCtx {
     this.#path = undefined;
     this.#url = undefined;
     this.#query = undefined;
-    if (this.#reqHdrs.size > 0) this.#reqHdrs.clear();
-    if (this.#resHdrs.size > 0) this.#resHdrs.clear();
+    this.#reqHdrs.clear();
+    this.#resHdrs.clear();
   }
 
   /** Binds the response head and its editor; isResponse becomes true. */
@@ -139,7 +139,7 @@ export class HeadSampleCtx implements SampleCtx {
     this.#resBuf = buf;
     this.#res = head;
     this.#resEd = ed;
-    if (this.#resHdrs.size > 0) this.#resHdrs.clear();
+    this.#resHdrs.clear();
   }
 
   /**
@@ -180,10 +180,16 @@ export class HeadSampleCtx implements SampleCtx {
     };
   }
 
-  /** The request editor when it holds edits, else null. */
+  /**
+   * The request editor when it holds edits the buffer does not show, else
+   * null. Appended lines alone (HeadEditor.appendOnly(): a unique-id
+   * header, an add-header) leave the start line and the original lines
+   * as parsed: the caches still serve them, and reqHeader() adds the
+   * appended values.
+   */
   #edited(): HeadEditor | null {
     const ed = this.#reqEd;
-    return ed !== null && ed.modified && this.#kept === null ? ed : null;
+    return ed !== null && ed.modified && this.#kept === null && !ed.appendOnly() ? ed : null;
   }
 
   #reqHead(): HttpHead {
@@ -244,8 +250,11 @@ export class HeadSampleCtx implements SampleCtx {
 
   reqHeader(name: string): string[] {
     if (this.#kept !== null) return this.#kept.headers.get(name.toLowerCase()) ?? NO_VALUES;
-    const ed = this.#edited();
-    if (ed !== null) return ed.headerValues(name);
+    const ed = this.#reqEd;
+    if (ed !== null && ed.modified) {
+      if (!ed.appendOnly()) return ed.headerValues(name);
+      return ed.withAppended(name, headerLines(this.#reqBuf, this.#reqHead(), name, this.#reqHdrs));
+    }
     return headerLines(this.#reqBuf, this.#reqHead(), name, this.#reqHdrs);
   }
 
@@ -285,12 +294,38 @@ export class HeadSampleCtx implements SampleCtx {
 /** Header name (as fetches spell it) → interned id or HDR_UNKNOWN; filled on first use. */
 const NAME_IDS = new Map<string, number>();
 
+/**
+ * The header values decoded for one message, by the name as a fetch spells
+ * it. A message reads few names: a short list searched in order, emptied by
+ * resetting its count (a Map's clear() allocates a new table per message).
+ */
+class HeaderCache {
+  #names: string[] = [];
+  #values: string[][] = [];
+  #n = 0;
+
+  get(name: string): string[] | undefined {
+    for (let i = 0; i < this.#n; i++) if (this.#names[i] === name) return this.#values[i];
+    return undefined;
+  }
+
+  set(name: string, values: string[]): void {
+    this.#names[this.#n] = name;
+    this.#values[this.#n++] = values;
+  }
+
+  /** Forgets every entry (the slots are overwritten by the next message's). */
+  clear(): void {
+    this.#n = 0;
+  }
+}
+
 /** Values of every kept `name` line of `h`, cached in `cache` by the name as given. */
 function headerLines(
   buf: Uint8Array,
   h: HttpHead,
   name: string,
-  cache: Map<string, string[]>,
+  cache: HeaderCache,
 ): string[] {
   const hit = cache.get(name);
   if (hit !== undefined) return hit;
@@ -304,8 +339,11 @@ function headerLines(
   const key: number | string = id === HDR_UNKNOWN ? name : id;
   let i = h.findHeader(buf, key, 0);
   while (i >= 0) {
-    if (out === NO_VALUES) out = [];
-    out.push(spanToString(buf, h.valueStart(i), h.valueLen(i)));
+    const v = spanToString(buf, h.valueStart(i), h.valueLen(i));
+    // A literal of one sizes the list for the usual single line (a push
+    // onto [] reserves room for 17).
+    if (out === NO_VALUES) out = [v];
+    else out.push(v);
     i = h.findHeader(buf, key, i + 1);
   }
   cache.set(name, out);

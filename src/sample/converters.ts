@@ -123,8 +123,16 @@ export function compileConvArgs(
 
 /** ASCII-only upper-casing (HAProxy's toupper() in the C locale): only a-z change. */
 function upperAscii(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
+  // Most samples need no change: return them as they are (no allocation).
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) break;
+    i++;
+  }
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
     out += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
   }
@@ -137,6 +145,19 @@ function upperAscii(s: string): string {
  * is produced (String.toLowerCase() could, for code units above 0xFF).
  */
 function lowerLatin1(s: string): string {
+  let upper = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) return lowerSlow(s);
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0xc0 && c <= 0xde && c !== 0xd7)) upper = true;
+  }
+  // On code units up to 0xFF, toLowerCase() maps exactly these letters (one
+  // flat string, where concatenating code units builds a rope).
+  return upper ? s.toLowerCase() : s;
+}
+
+/** lowerLatin1() of a string with code units above 0xFF (kept as they are). */
+function lowerSlow(s: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

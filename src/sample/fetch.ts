@@ -763,6 +763,18 @@ export function fetchOne(ctx: SampleCtx, f: Fetch): Sample {
   return convertSample(v, f.convs, f.convArgs);
 }
 
+/**
+ * True for a fetch whose sample cannot change during a client connection:
+ * its addresses and ports (`src`, `src_port`, `dst`, `dst_port`) without
+ * converters (a map converter's file may change at runtime). value.ts
+ * renders runs of them once per connection.
+ */
+export function isConnConstant(f: Fetch): boolean {
+  if (f.convs.length !== 0) return false;
+  const id = f.def.id;
+  return id === FETCH_SRC || id === FETCH_DST || id === FETCH_SRC_PORT || id === FETCH_DST_PORT;
+}
+
 /** fetchOne() before converters (but multi-valued ones, converted by fetchAll()). */
 function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
   let v: string | null;
@@ -912,7 +924,14 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       return n === 0 ? null : SCRATCH[0] as string;
     }
     case FETCH_HDR:
-    case FETCH_FHDR:
+    case FETCH_FHDR: {
+      const v = oneHeaderValue(ctx, f);
+      if (v !== undefined) return v;
+      // Several values, or a converter that may drop one: fetchAll() decides.
+      const n = fetchAll(ctx, f, SCRATCH);
+      if (n === 0) return null;
+      return SCRATCH[f.occ !== 0 ? 0 : n - 1] as string;
+    }
     case FETCH_URL_PARAM: {
       // fetchAll() already kept only the asked occurrence when occ != 0.
       const n = fetchAll(ctx, f, SCRATCH);
@@ -927,6 +946,34 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
     }
   }
   return v;
+}
+
+/**
+ * fetchOne() of `hdr()` / `fhdr()` without fetchAll()'s list, when the
+ * answer is plain: an fhdr occurrence (lines are not split), or a single
+ * value, or the last value of a last line without a comma and no
+ * converter. Returns undefined when fetchAll() must decide (converters may
+ * drop values, and the last occurrence is counted after them).
+ */
+function oneHeaderValue(ctx: SampleCtx, f: Fetch): Sample | undefined {
+  const lines = linesOf(ctx, f);
+  const n = lines.length;
+  if (n === 0) return null;
+  let v: string;
+  if (f.def.id === FETCH_FHDR) {
+    if (f.occ === 0 && n > 1 && f.convs.length > 0) return undefined;
+    const k = f.occ === 0 ? n - 1 : f.occ > 0 ? f.occ - 1 : n + f.occ;
+    if (k < 0 || k >= n) return null;
+    v = lines[k] as string;
+  } else {
+    v = lines[n - 1] as string;
+    if (v.indexOf(",") >= 0 || (f.occ !== 0 && n > 1)) return undefined;
+    if (f.occ !== 0 && f.occ !== 1 && f.occ !== -1) return null; // one value: only 1 and -1 exist
+    if (f.occ === 0 && n > 1 && f.convs.length > 0) return undefined;
+  }
+  if (f.convs.length === 0) return v;
+  const c = convertSample(v, f.convs, f.convArgs);
+  return c === null || typeof c === "string" ? c : sampleToString(c);
 }
 
 /** Renders a sample as text: integers in decimal, booleans "1"/"0", absent "". */

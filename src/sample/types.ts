@@ -83,6 +83,11 @@ export interface SampleVars {
   uniqueId: string | null;
   /** Stores a captured value in request (res false) or response capture slot `slot`. */
   capture(res: boolean, slot: number, v: string): void;
+  /**
+   * Renderings of value parts that only change per client connection
+   * (value.ts ValueConnRun), emptied when a new session starts.
+   */
+  readonly connTexts?: Map<ValueConnRun, string>;
 }
 
 /**
@@ -276,10 +281,21 @@ export interface Fetch {
   readonly text: string;
 }
 
+/**
+ * Consecutive parts of a value that only change per client connection:
+ * literals and fetches isConnConstant() accepts, at least one of them a
+ * fetch. Rendered once per connection (cached in SampleVars.connTexts).
+ */
+export interface ValueConnRun {
+  readonly run: ReadonlyArray<string | Fetch>;
+}
+
 /** A compiled value (a log-format subset): literal byte strings and fetches, rendered in order. */
 export interface ValueExpr {
   /** Literal parts (string) and fetches. */
   readonly parts: ReadonlyArray<string | Fetch>;
+  /** What evalValue() renders: `parts` with the per-connection runs grouped. */
+  readonly steps: ReadonlyArray<string | Fetch | ValueConnRun>;
   /** The value when it has no fetch (rendering is then free), else null. */
   readonly constant: string | null;
   /** SMP_USE_* bits of its fetches. */

@@ -13,6 +13,7 @@ import { buildFetch, compileFetch } from "./expr.ts";
 import {
   fetchOne,
   findFetch,
+  isConnConstant,
   LOG_VAR_HQ,
   LOG_VAR_HV,
   LOG_VAR_PID,
@@ -20,7 +21,14 @@ import {
   LOG_VAR_TS,
   sampleToString,
 } from "./fetch.ts";
-import { type Fetch, type FetchDef, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "./types.ts";
+import {
+  type Fetch,
+  type FetchDef,
+  type SampleCtx,
+  SMP_VAL_REQ,
+  type ValueConnRun,
+  type ValueExpr,
+} from "./types.ts";
 
 /** Log-format variables accepted in values, mapped to fetches. */
 const LOG_VARS: ReadonlyMap<string, FetchDef> = new Map([
@@ -105,22 +113,78 @@ export function compileValue(text: string): ValueExpr | { error: string } {
         }' in '${text}' (use '%%' for a literal '%', '%[fetch]' for a sample)`,
       };
     }
-    add(buildFetch(fd, null, [], "%" + name.slice(0, len)) as Fetch);
+    // The process id never changes: it is text from now on.
+    if (fd === LOG_VAR_PID) lit += String(Deno.pid);
+    else add(buildFetch(fd, null, [], "%" + name.slice(0, len)) as Fetch);
     i += 1 + len;
   }
   if (lit !== "" || parts.length === 0) parts.push(toByteString(lit));
   const constant = parts.length === 1 && typeof parts[0] === "string" ? parts[0] : null;
-  return Object.freeze({ parts: Object.freeze(parts), constant, uses, resFetch, source: text });
+  return Object.freeze({
+    parts: Object.freeze(parts),
+    steps: Object.freeze(groupConnRuns(parts)),
+    constant,
+    uses,
+    resFetch,
+    source: text,
+  });
+}
+
+/**
+ * `parts` with each run of per-connection parts (literals and
+ * isConnConstant() fetches, one fetch at least) made one ValueConnRun:
+ * `%ci:%cp_%fi:%fp_` of a unique-id-format is rendered once per connection
+ * instead of four conversions and seven concatenations per request.
+ */
+function groupConnRuns(parts: ReadonlyArray<string | Fetch>): Array<string | Fetch | ValueConnRun> {
+  const steps: Array<string | Fetch | ValueConnRun> = [];
+  let run: Array<string | Fetch> = [];
+  let fetches = 0;
+  const flush = (): void => {
+    if (fetches > 0) steps.push(Object.freeze({ run: Object.freeze(run) }));
+    else steps.push(...run);
+    run = [];
+    fetches = 0;
+  };
+  for (const p of parts) {
+    if (typeof p === "string") run.push(p);
+    else if (isConnConstant(p)) {
+      run.push(p);
+      fetches++;
+    } else {
+      flush();
+      steps.push(p);
+    }
+  }
+  flush();
+  return steps;
 }
 
 /** Renders a value for the current request/response (absent samples are ""). */
 export function evalValue(v: ValueExpr, ctx: SampleCtx): string {
   if (v.constant !== null) return v.constant;
   let out = "";
-  const parts = v.parts;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] as string | Fetch;
+  const steps = v.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const p = steps[i] as string | Fetch | ValueConnRun;
+    if (typeof p === "string") out += p;
+    else if ("run" in p) out += renderConnRun(p, ctx);
+    else out += sampleToString(fetchOne(ctx, p));
+  }
+  return out;
+}
+
+/** A per-connection run: rendered on the connection's first use, then from its cache. */
+function renderConnRun(r: ValueConnRun, ctx: SampleCtx): string {
+  const cache = ctx.vars?.connTexts;
+  const hit = cache?.get(r);
+  if (hit !== undefined) return hit;
+  let out = "";
+  const run = r.run;
+  for (let i = 0; i < run.length; i++) {
+    const p = run[i] as string | Fetch;
     out += typeof p === "string" ? p : sampleToString(fetchOne(ctx, p));
   }
+  cache?.set(r, out);
   return out;
 }

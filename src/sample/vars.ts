@@ -15,7 +15,7 @@
 // Values keep their type (string, integer, boolean). It never evaluates an
 // expression (the actions do, then store the result here).
 
-import type { Sample, SampleVars } from "./types.ts";
+import type { Sample, SampleVars, ValueConnRun } from "./types.ts";
 
 /** Process-wide scope. */
 export const VAR_PROC = 0;
@@ -93,9 +93,14 @@ export class VarStore implements SampleVars {
   txnId: number;
   /** The transaction's unique id (`unique-id-format`), null until generated. */
   uniqueId: string | null;
-  /** Captured request / response values by slot (`capture …`), null = not captured. */
+  /**
+   * Captured request / response values by slot (`capture …`), null = not
+   * captured; slots past the end are not captured either.
+   */
   readonly reqCaptures: Array<string | null>;
   readonly resCaptures: Array<string | null>;
+  /** Per-connection renderings of values (value.ts), emptied by newSession(). */
+  readonly connTexts: Map<ValueConnRun, string>;
   /** The session just started: its first transaction keeps what was set before it (tcp-request content). */
   #first: boolean;
 
@@ -109,6 +114,7 @@ export class VarStore implements SampleVars {
     this.uniqueId = null;
     this.reqCaptures = [];
     this.resCaptures = [];
+    this.connTexts = new Map();
   }
 
   #map(scope: number): Map<string, Sample> {
@@ -145,6 +151,7 @@ export class VarStore implements SampleVars {
   /** A new client connection (a pooled store is reused): every scope but proc is forgotten. */
   newSession(): void {
     if (this.#sess.size > 0) this.#sess.clear();
+    if (this.connTexts.size > 0) this.connTexts.clear();
     this.newTxn();
     this.#first = true;
   }
@@ -160,8 +167,10 @@ export class VarStore implements SampleVars {
   newTxn(): void {
     this.txnId = txnCounter++;
     this.uniqueId = null;
-    if (this.reqCaptures.length > 0) this.reqCaptures.length = 0;
-    if (this.resCaptures.length > 0) this.resCaptures.length = 0;
+    // Slots are emptied, not dropped: the array keeps its backing store
+    // (a length store would free it and the next capture grow it again).
+    clearSlots(this.reqCaptures);
+    clearSlots(this.resCaptures);
     if (this.#first) {
       // The connection's first request: variables set by tcp-request
       // content rules before it belong to it (HAProxy's txn exists from
@@ -178,6 +187,11 @@ export class VarStore implements SampleVars {
   endRequest(): void {
     if (this.#req.size > 0) this.#req.clear();
   }
+}
+
+/** Sets every slot of `caps` to null (not captured). */
+function clearSlots(caps: Array<string | null>): void {
+  for (let i = 0; i < caps.length; i++) caps[i] = null;
 }
 
 // Note about invariants: a stored value is never null; proc variables live

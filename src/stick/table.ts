@@ -112,6 +112,9 @@ export class StickTable implements TaskOwner {
   #tail: StkEntry | null;
   #sched: Scheduler | null;
   #task: Task | null;
+  /** keyOf()'s last ip-table sample and its key (null: no key). */
+  #lastIp: string;
+  #lastIpKey: string | null;
 
   constructor(cfg: StickTableConfig, sched: Scheduler | null = null) {
     this.cfg = cfg;
@@ -138,6 +141,8 @@ export class StickTable implements TaskOwner {
     this.#tail = null;
     this.#sched = null;
     this.#task = null;
+    this.#lastIp = "";
+    this.#lastIpKey = null;
     if (sched !== null) this.attach(sched);
   }
 
@@ -186,8 +191,14 @@ export class StickTable implements TaskOwner {
     switch (this.type) {
       case STK_KEY_IP: {
         if (typeof v !== "string") return null;
+        // The same client tracked again (every request of a connection):
+        // the last answer, without the pattern test.
+        if (v === this.#lastIp) return this.#lastIpKey;
         const s = v.startsWith("::ffff:") && v.indexOf(".") > 0 ? v.slice(7) : v;
-        return IPV4_RE.test(s) ? s : null;
+        const key = IPV4_RE.test(s) ? s : null;
+        this.#lastIp = v;
+        this.#lastIpKey = key;
+        return key;
       }
       case STK_KEY_IPV6: {
         if (typeof v !== "string") return null;

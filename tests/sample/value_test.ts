@@ -205,3 +205,62 @@ Deno.test("converters upper/lower keep the length and never leave the byte range
     "[1|2||3]",
   );
 });
+
+Deno.test("appended lines read with the cached original ones, in order, any name case", () => {
+  const buf = enc(REQ);
+  const head = new HttpHead();
+  parseRequestHead(buf, 0, buf.length, head);
+  const ed = new HeadEditor();
+  ed.reset(buf, head);
+  const c = new HeadSampleCtx();
+  c.setRequest(buf, head, ed);
+  // Read (and cached) before the edits: the edits must still show.
+  assert.equal(render("%[req.fhdr_cnt(x-l)] %[req.hdr(host)]", c), "2 Example.com");
+  ed.addHeader("X-L", "four");
+  ed.addHeader("x-new", "n");
+  assert.equal(
+    render("%[req.fhdr_cnt(x-l)] %[req.fhdr(X-L)] %[req.fhdr(x-l,1)] %[req.hdr(X-NEW)]", c),
+    "3 four one, two n",
+  );
+  assert.equal(render("%[req.hdr(host)] %[path] %[method]", c), "Example.com /p/q POST");
+  // Another edit than an append: the editor's view from then on.
+  ed.setHeader("Host", "other");
+  assert.equal(render("%[req.hdr(host)] %[req.fhdr_cnt(x-l)]", c), "other 3");
+});
+
+Deno.test("per-connection parts of a value are those of the current connection", () => {
+  const v = val("%ci:%cp_%fi:%fp_%rt:%pid");
+  const buf = enc(REQ);
+  const head = new HttpHead();
+  parseRequestHead(buf, 0, buf.length, head);
+  const c = new HeadSampleCtx();
+  c.setConnection("192.0.2.7", 61000, "198.51.100.1", 443);
+  c.setRequest(buf, head);
+  const rt1 = c.vars.txnId;
+  assert.equal(evalValue(v, c), `192.0.2.7:61000_198.51.100.1:443_${rt1}:${Deno.pid}`);
+  c.setRequest(buf, head);
+  assert.equal(evalValue(v, c), `192.0.2.7:61000_198.51.100.1:443_${rt1 + 1}:${Deno.pid}`);
+  // The same context reused for another connection (a pooled transaction).
+  c.setConnection("203.0.113.9", 1234, "198.51.100.2", 80);
+  c.setRequest(buf, head);
+  assert.equal(
+    evalValue(v, c),
+    `203.0.113.9:1234_198.51.100.2:80_${c.vars.txnId}:${Deno.pid}`,
+  );
+  // Converters are applied every time (a map may change at runtime).
+  assert.equal(render("%[src,upper]:%cp", c), "203.0.113.9:1234");
+});
+
+Deno.test("captures of a transaction are gone in the next one", () => {
+  const c = new HeadSampleCtx();
+  c.vars.capture(false, 1, "b");
+  c.vars.capture(true, 0, "r");
+  assert.deepEqual([...c.vars.reqCaptures], [null, "b"]);
+  c.vars.newTxn();
+  assert.equal(c.vars.reqCaptures[0] ?? null, null);
+  assert.equal(c.vars.reqCaptures[1] ?? null, null);
+  assert.equal(c.vars.resCaptures[0] ?? null, null);
+  c.vars.capture(false, 0, "a");
+  assert.equal(c.vars.reqCaptures[0], "a");
+  assert.equal(c.vars.reqCaptures[1] ?? null, null);
+});
