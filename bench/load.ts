@@ -372,8 +372,12 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
   };
   const base = `${r.tmp}/${name}_${mode}`;
   const stderrFile = `${base}.stderr`;
-  // The logged variants write their lines to a file, as a collector would read them.
-  const stdoutFile = logs ? `${base}.log` : undefined;
+  // The logged variants write their lines to a file, as a collector would read them;
+  // BENCH_LOG_DIR puts it elsewhere (/dev/shm: a file in memory, no disk writeback).
+  const logDir = Deno.env.get("BENCH_LOG_DIR");
+  const stdoutFile = logs
+    ? (logDir ? `${logDir}/sluice-bench-${Deno.pid}-${name}_${mode}.log` : `${base}.log`)
+    : undefined;
   try {
     if (name === "haproxy" || name === "haproxy-log") {
       await Deno.writeTextFile(`${base}.cfg`, haproxyConfig(params));
@@ -1038,6 +1042,14 @@ async function main(): Promise<number> {
     await group.stopAll();
     if (s.keepTmp) log(`temporary files kept in ${tmp}`);
     else await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    const logDir = Deno.env.get("BENCH_LOG_DIR");
+    if (logDir && !s.keepTmp) {
+      for (const e of Deno.readDirSync(logDir)) {
+        if (e.name.startsWith(`sluice-bench-${Deno.pid}-`)) {
+          await Deno.remove(`${logDir}/${e.name}`).catch(() => {});
+        }
+      }
+    }
   };
   const onSignal = () => {
     log("interrupted: stopping every process started");
