@@ -86,6 +86,45 @@ try {
     await waitForPort(lastPort, p);
     return p.pid;
   };
+  // A variant's frontend lines, each as both proxies spell it.
+  type Line = { sluice: string; haproxy: string };
+  const TRACK: Line[] = [
+    { sluice: `    stick-table: "${TABLE}"`, haproxy: `  stick-table ${TABLE}` },
+    { sluice: "    http-request:", haproxy: "" },
+    ...RULES.map((r) => ({ sluice: `      - "${r}"`, haproxy: `  http-request ${r}` })),
+  ];
+  const full: Line[] = [
+    {
+      sluice: `    use_backend: "%[req.hdr(host),lower,map_str(${mapFile},be)]"`,
+      haproxy: `  use_backend %[req.hdr(host),lower,map_str(${mapFile},be)]`,
+    },
+    {
+      sluice: '    capture: ["request header Host len 20"]',
+      haproxy: "  capture request header Host len 20",
+    },
+    { sluice: `    unique-id-format: "${UNIQUE_ID}"`, haproxy: `  unique-id-format ${UNIQUE_ID}` },
+    { sluice: "    unique-id-header: X-Unique-ID", haproxy: "  unique-id-header X-Unique-ID" },
+    ...TRACK,
+  ];
+  /** The bench's Sluice configuration with `lines` in its frontend. */
+  const sluiceWith = (port: number, lines: Line[]): string =>
+    sluiceConfig(params(port)).replace(
+      `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
+      [
+        "  fe:",
+        `    bind: "127.0.0.1:${port}"`,
+        "    default_backend: be",
+        ...lines.map((l) => l.sluice),
+      ].join("\n"),
+    );
+  /** The bench's HAProxy configuration with `lines` in its frontend. */
+  const haproxyWith = (port: number, lines: Line[]): string =>
+    haproxyConfig(params(port)).replace(
+      "  default_backend be\n",
+      ["  default_backend be", ...lines.map((l) => l.haproxy).filter((l) => l !== ""), ""].join(
+        "\n",
+      ),
+    );
   const variants: Array<{ name: string; start: (port: number, root: string) => Promise<number> }> =
     [
       {
@@ -94,77 +133,19 @@ try {
       },
       {
         name: "Sluice, track-sc0 + rate ACL",
-        start: (port, root) =>
-          startSluice(
-            root,
-            sluiceConfig(params(port)).replace(
-              `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
-              [
-                "  fe:",
-                `    bind: "127.0.0.1:${port}"`,
-                "    default_backend: be",
-                `    stick-table: "${TABLE}"`,
-                "    http-request:",
-                ...RULES.map((r) => `      - "${r}"`),
-              ].join("\n"),
-            ),
-          ),
+        start: (port, root) => startSluice(root, sluiceWith(port, TRACK)),
       },
       {
         name: "HAProxy, track-sc0 + rate ACL",
-        start: (port) =>
-          startHaproxy(
-            haproxyConfig(params(port)).replace(
-              "  default_backend be\n",
-              [
-                "  default_backend be",
-                `  stick-table ${TABLE}`,
-                ...RULES.map((r) => `  http-request ${r}`),
-                "",
-              ].join("\n"),
-            ),
-          ),
+        start: (port) => startHaproxy(haproxyWith(port, TRACK)),
       },
       {
         name: "Sluice, full protection",
-        start: (port, root) =>
-          startSluice(
-            root,
-            sluiceConfig(params(port)).replace(
-              `  fe: { bind: "127.0.0.1:${port}", default_backend: be }`,
-              [
-                "  fe:",
-                `    bind: "127.0.0.1:${port}"`,
-                "    default_backend: be",
-                `    use_backend: "%[req.hdr(host),lower,map_str(${mapFile},be)]"`,
-                `    stick-table: "${TABLE}"`,
-                '    capture: ["request header Host len 20"]',
-                `    unique-id-format: "${UNIQUE_ID}"`,
-                "    unique-id-header: X-Unique-ID",
-                "    http-request:",
-                ...RULES.map((r) => `      - "${r}"`),
-              ].join("\n"),
-            ),
-          ),
+        start: (port, root) => startSluice(root, sluiceWith(port, full)),
       },
       {
         name: "HAProxy, full protection",
-        start: (port) =>
-          startHaproxy(
-            haproxyConfig(params(port)).replace(
-              "  default_backend be\n",
-              [
-                "  default_backend be",
-                `  use_backend %[req.hdr(host),lower,map_str(${mapFile},be)]`,
-                `  stick-table ${TABLE}`,
-                "  capture request header Host len 20",
-                `  unique-id-format ${UNIQUE_ID}`,
-                "  unique-id-header X-Unique-ID",
-                ...RULES.map((r) => `  http-request ${r}`),
-                "",
-              ].join("\n"),
-            ),
-          ),
+        start: (port) => startHaproxy(haproxyWith(port, full)),
       },
     ];
   if (baseRoot !== "" && baseRoot !== here) {

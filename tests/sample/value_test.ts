@@ -151,7 +151,8 @@ Deno.test("splitCommaInto() trims and keeps quoted commas", () => {
   assert.deepEqual(out, ["a", "b", "", '"c,d"', "e"]);
 });
 
-Deno.test("HeadSampleCtx reads through the editor once it is modified", () => {
+/** REQ parsed, an editor over it, and a sample context reading through that editor. */
+function editedRequest(): { buf: Uint8Array; ed: HeadEditor; c: HeadSampleCtx } {
   const buf = enc(REQ);
   const head = new HttpHead();
   parseRequestHead(buf, 0, buf.length, head);
@@ -159,6 +160,11 @@ Deno.test("HeadSampleCtx reads through the editor once it is modified", () => {
   ed.reset(buf, head);
   const c = new HeadSampleCtx();
   c.setRequest(buf, head, ed);
+  return { buf, ed, c };
+}
+
+Deno.test("HeadSampleCtx reads through the editor once it is modified", () => {
+  const { ed, c } = editedRequest();
   assert.equal(render("%[path] %[hdr(host)]", c), "/p/q Example.com");
   ed.setPath("/z");
   ed.setHeader("Host", "other");
@@ -167,13 +173,7 @@ Deno.test("HeadSampleCtx reads through the editor once it is modified", () => {
 });
 
 Deno.test("keepRequest() survives the request buffer being reused", () => {
-  const buf = enc(REQ);
-  const head = new HttpHead();
-  parseRequestHead(buf, 0, buf.length, head);
-  const ed = new HeadEditor();
-  ed.reset(buf, head);
-  const c = new HeadSampleCtx();
-  c.setRequest(buf, head, ed);
+  const { buf, ed, c } = editedRequest();
   ed.addHeader("X-Added", "yes");
   c.keepRequest();
   buf.fill(0x21);
@@ -207,13 +207,7 @@ Deno.test("converters upper/lower keep the length and never leave the byte range
 });
 
 Deno.test("appended lines read with the cached original ones, in order, any name case", () => {
-  const buf = enc(REQ);
-  const head = new HttpHead();
-  parseRequestHead(buf, 0, buf.length, head);
-  const ed = new HeadEditor();
-  ed.reset(buf, head);
-  const c = new HeadSampleCtx();
-  c.setRequest(buf, head, ed);
+  const { ed, c } = editedRequest();
   // Read (and cached) before the edits: the edits must still show.
   assert.equal(render("%[req.fhdr_cnt(x-l)] %[req.hdr(host)]", c), "2 Example.com");
   ed.addHeader("X-L", "four");

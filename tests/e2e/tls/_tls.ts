@@ -2,6 +2,7 @@
 // seeded body of any size and hashes uploads, and curl run as a real client.
 
 import { createHash } from "node:crypto";
+import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 
 /** Deterministic bytes (xorshift), the body of GET /big?n=N. */
 export function seeded(n: number): Uint8Array<ArrayBuffer> {
@@ -70,19 +71,20 @@ export async function curl(
  * The configuration of the TLS tests: HTTP frontend `fe` with `bind` (the
  * YAML value as written: a quoted string or a flow list) and the lines
  * `feLines` after it, sending everything to backend `be`, one server `s1` at
- * 127.0.0.1:`srvPort` with `server` appended to its options. The bind stands
- * on line 7, value at column 11 (the error positions the tests assert).
+ * 127.0.0.1:`srvPort` with `server` appended to its options; `timeout
+ * client` is `clientTimeout` (default 30s). The bind stands on line 7,
+ * value at column 11 (the error positions the tests assert).
  */
 export function proxyConfig(
   bind: string,
   srvPort: number,
-  opts: { feLines?: string[]; server?: string } = {},
+  opts: { feLines?: string[]; server?: string; clientTimeout?: string } = {},
 ): string {
   return [
     "global: { log: stdout }",
     "defaults:",
     "  mode: http",
-    "  timeout: { connect: 5s, client: 30s, server: 30s }",
+    `  timeout: { connect: 5s, client: ${opts.clientTimeout ?? "30s"}, server: 30s }`,
     "frontends:",
     "  fe:",
     `    bind: ${bind}`,
@@ -96,4 +98,14 @@ export function proxyConfig(
     } }`,
     "",
   ].join("\n");
+}
+
+/**
+ * Starts the proxy on `yaml` with its TLS binds on `route`: "deno" is the
+ * runtime's listener (SLUICE_TLS_LISTENER=deno, single-certificate binds),
+ * "node" the default node:tls one.
+ */
+export function startOnRoute(route: "deno" | "node", yaml: string): Promise<ProxyProcess> {
+  if (route === "deno") Deno.env.set("SLUICE_TLS_LISTENER", "deno");
+  return startProxy(yaml).finally(() => Deno.env.delete("SLUICE_TLS_LISTENER"));
 }

@@ -8,9 +8,8 @@
 // (docs/tls.md): there only the log line and the other clients are checked.
 
 import assert from "node:assert/strict";
-import { startProxy } from "../../_helpers/proxy.ts";
 import { makePki, sClient, servedCn } from "../../_helpers/tls.ts";
-import { backend, curl } from "./_tls.ts";
+import { backend, curl, proxyConfig, startOnRoute } from "./_tls.ts";
 
 /** The first bytes of a TLS 1.2 ClientHello record, cut short (a stalling client). */
 const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]);
@@ -20,24 +19,16 @@ for (const route of ["deno", "node"] as const) {
     const pki = await makePki();
     const leaf = await pki.leaf("a.test");
     const be = backend();
-    if (route === "deno") Deno.env.set("SLUICE_TLS_LISTENER", "deno");
-    const p = await startProxy([
-      "global: { log: stdout }",
-      "defaults:",
-      "  mode: http",
-      "  timeout: { connect: 5s, client: 1s, server: 30s }",
-      "frontends:",
-      "  fe:",
-      `    bind: "127.0.0.1:0 ssl crt ${leaf.pem}"`,
-      ...(route === "node" ? ["    http-response: ['set-header X-Sni %[ssl_fc_sni]']"] : []),
-      "    stats: { uri: /stats, prometheus: /metrics }",
-      "    default_backend: be",
-      "backends:",
-      "  be:",
-      "    servers:",
-      `      - { name: s1, address: "127.0.0.1:${be.port}" }`,
-      "",
-    ].join("\n")).finally(() => Deno.env.delete("SLUICE_TLS_LISTENER"));
+    const p = await startOnRoute(
+      route,
+      proxyConfig(`"127.0.0.1:0 ssl crt ${leaf.pem}"`, be.port, {
+        clientTimeout: "1s",
+        feLines: [
+          ...(route === "node" ? ["    http-response: ['set-header X-Sni %[ssl_fc_sni]']"] : []),
+          "    stats: { uri: /stats, prometheus: /metrics }",
+        ],
+      }),
+    );
     const conns: Deno.Conn[] = [];
     try {
       const port = p.ports.get("fe")![0]!;

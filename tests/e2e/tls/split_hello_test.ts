@@ -7,9 +7,8 @@
 // writes its first flight in two pieces, 100 ms apart.
 
 import assert from "node:assert/strict";
-import { startProxy } from "../../_helpers/proxy.ts";
 import { makePki, sClient, servedCn } from "../../_helpers/tls.ts";
-import { backend } from "./_tls.ts";
+import { backend, proxyConfig, startOnRoute } from "./_tls.ts";
 
 /** Copies `from` to `to` until the end, then half-closes `to`. */
 async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
@@ -60,21 +59,10 @@ for (const route of ["node", "deno"] as const) {
     const leaves = [];
     for (const n of names) leaves.push(await pki.leaf(n));
     const be = backend();
-    if (route === "deno") Deno.env.set("SLUICE_TLS_LISTENER", "deno");
-    const p = await startProxy([
-      "defaults:",
-      "  mode: http",
-      "  timeout: { connect: 5s, client: 5s, server: 5s }",
-      "frontends:",
-      "  fe:",
-      `    bind: "127.0.0.1:0 ssl ${leaves.map((l) => `crt ${l.pem}`).join(" ")}"`,
-      "    default_backend: be",
-      "backends:",
-      "  be:",
-      "    servers:",
-      `      - { name: s1, address: "127.0.0.1:${be.port}" }`,
-      "",
-    ].join("\n")).finally(() => Deno.env.delete("SLUICE_TLS_LISTENER"));
+    const p = await startOnRoute(
+      route,
+      proxyConfig(`"127.0.0.1:0 ssl ${leaves.map((l) => `crt ${l.pem}`).join(" ")}"`, be.port),
+    );
     try {
       const port = p.ports.get("fe")![0]!;
       for (const sni of [...names].reverse()) {
