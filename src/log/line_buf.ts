@@ -105,14 +105,14 @@ export class LineBuf {
     for (let i = from; i < s.length; i++) {
       const ch = s.charCodeAt(i);
       if (ch >= 0x20 && ch < 0x7f && ch !== 0x22 && ch !== 0x23) this.byte(ch);
-      else if (ch <= 0xff) this.#hex(ch);
+      else if (ch <= 0xff) this.hexEscape(ch);
       // Above 0xFF: the code unit's UTF-8 bytes (as escapeLogUri() encodes it).
-      else for (const b of encoder.encode(s[i])) this.#hex(b);
+      else for (const b of encoder.encode(s[i])) this.hexEscape(b);
     }
   }
 
-  /** `#XX`, uppercase hex. */
-  #hex(b: number): void {
+  /** Byte `b` as `#XX`, uppercase hex (HAProxy's escape in log lines). */
+  hexEscape(b: number): void {
     this.byte(0x23);
     this.byte(HEX_DIGITS[b >> 4]!);
     this.byte(HEX_DIGITS[b & 15]!);

@@ -304,15 +304,6 @@ export class LogFormatError extends SyntaxError {}
 /** One compiled part: writes its text of the line into `out`. */
 type PartWriter = (c: LogContext, out: LineBuf) => void;
 
-/** The `#XX` escape of byte `b` (uppercase hex). */
-function escByte(out: LineBuf, b: number): void {
-  out.byte(0x23);
-  out.byte(HEX_CODES[(b >> 4) & 15]!);
-  out.byte(HEX_CODES[b & 15]!);
-}
-
-const HEX_CODES = Array.from(HEX, (ch) => ch.charCodeAt(0));
-
 /**
  * One part compiled into a function that writes it, the variable's kind and
  * options decided once: a line is its parts written in order.
@@ -454,7 +445,7 @@ function writeCaptures(
       const ch = s.charCodeAt(k);
       const esc = ch < 0x20 || ch >= 0x7f || ch === 0x22 || ch === 0x23 || ch === 0x7b ||
         ch === 0x7c || ch === 0x7d;
-      if (esc) escByte(out, ch & 0xff);
+      if (esc) out.hexEscape(ch & 0xff);
       else out.byte(ch);
     }
   }
