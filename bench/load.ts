@@ -2,7 +2,8 @@
 // reverse proxy), same backend, same machine, same run.
 //
 // Usage: deno run --allow-all bench/load.ts      (tunables: BENCH_* env vars, see
-// bench/README.md). `bench/load.ts tls` runs the TLS comparison instead
+// bench/README.md). `bench/load.ts h2` runs the HTTP/2 comparison (h2_load.ts).
+// `bench/load.ts tls` runs the TLS comparison instead
 // (bench/lib/tls_bench.ts). It is not a *_bench.ts file on purpose: `deno bench` must
 // not pick it up.
 //
@@ -982,6 +983,12 @@ async function tlsMain(): Promise<number> {
 
 async function main(): Promise<number> {
   if (Deno.args[0] === "tls") return await tlsMain();
+  if (Deno.args[0] === "h2") {
+    // The HTTP/2 comparison lives in its own file (h2c and TLS, h2load).
+    const { h2Main } = await import("./h2_load.ts");
+    await h2Main();
+    return 0;
+  }
   const s = readSettings();
   try {
     readCpuTicks(Deno.pid);

@@ -6,15 +6,24 @@
 import type { CommonSettings } from "./env.ts";
 import { capture, type ManagedProcess, type ProcessGroup } from "./proc.ts";
 
-/** Sluice's YAML: frontend on 127.0.0.1:`port` (`proto h2`), one server at 127.0.0.1:`backend`. */
-export function sluiceH2Config(s: CommonSettings, port: number, backend: number): string {
+/**
+ * Sluice's YAML: frontend on 127.0.0.1:`port` (`proto h2`, or `ssl crt PEM
+ * alpn h2` when `pem` is given), one server at 127.0.0.1:`backend`.
+ */
+export function sluiceH2Config(
+  s: CommonSettings,
+  port: number,
+  backend: number,
+  pem?: string,
+): string {
+  const bind = pem === undefined ? "proto h2" : `ssl crt ${pem} alpn h2`;
   return [
     `global: { maxconn: 4096, bufsize: ${s.bufsize}, log: none }`,
     "defaults:",
     "  mode: http",
     "  timeout: { connect: 5s, client: 60s, server: 60s }",
     "frontends:",
-    `  fe: { bind: "127.0.0.1:${port} proto h2", default_backend: be }`,
+    `  fe: { bind: "127.0.0.1:${port} ${bind}", default_backend: be }`,
     "backends:",
     `  be: { servers: [ { name: s1, address: "127.0.0.1:${backend}" } ] }`,
     "",
@@ -22,30 +31,32 @@ export function sluiceH2Config(s: CommonSettings, port: number, backend: number)
 }
 
 /**
- * Starts the Sluice of `s.sluiceRoot` on `${dir}/sluice.yaml` (stderr into
- * `${dir}/sluice.err`), pinned to the proxy core; `denoFlags` go before
- * `--config` (e.g. `--inspect=...`).
+ * Starts the Sluice of `root` (default `s.sluiceRoot`) on `${dir}/${name}.yaml`
+ * (stderr into `${dir}/${name}.err`), pinned to the proxy core; `denoFlags`
+ * go before `--config` (e.g. `--inspect=...`).
  */
 export function spawnSluice(
   group: ProcessGroup,
   s: CommonSettings,
   dir: string,
   denoFlags: string[] = [],
+  o: { root?: string | undefined; name?: string } = {},
 ): ManagedProcess {
-  return group.spawn("sluice", Deno.execPath(), [
+  const root = o.root ?? s.sluiceRoot, name = o.name ?? "sluice";
+  return group.spawn(name, Deno.execPath(), [
     "run",
     "--allow-all",
     ...denoFlags,
     "--config",
-    `${s.sluiceRoot}/deno.json`,
-    `${s.sluiceRoot}/main.ts`,
+    `${root}/deno.json`,
+    `${root}/main.ts`,
     "-f",
-    `${dir}/sluice.yaml`,
+    `${dir}/${name}.yaml`,
     "-q",
   ], {
     cpus: s.proxyCpu,
     nofile: 65536,
-    stderrFile: `${dir}/sluice.err`,
+    stderrFile: `${dir}/${name}.err`,
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
   });
 }

@@ -69,7 +69,8 @@ function envInt(name: string, def: number): number {
   return Number.isFinite(n) && n > 0 ? n : def;
 }
 
-async function mkCert(dir: string, kind: "ecdsa" | "rsa"): Promise<string> {
+/** A self-signed certificate and key for bench.test in one PEM file; returns its path. */
+export async function mkCert(dir: string, kind: "ecdsa" | "rsa"): Promise<string> {
   const key = `${dir}/${kind}.key`, crt = `${dir}/${kind}.crt`, pem = `${dir}/${kind}.pem`;
   const alg = kind === "ecdsa"
     ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
