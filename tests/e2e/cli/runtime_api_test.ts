@@ -17,6 +17,7 @@ import {
   statsJson,
   tally,
 } from "../backends/_common.ts";
+import { tcpConfig } from "../tcp/_common.ts";
 import { cli, infoMap, parseCsv, row, serversState, socat, tempSocket } from "./_cli.ts";
 
 /** The `global:` head with a stats socket at `sock` (YAML flow map lines). */
@@ -656,23 +657,13 @@ Deno.test("runtime API: shutdown session ends a TCP session in its data phase, l
   let proxy: ProxyProcess | undefined;
   let c: Deno.Conn | undefined;
   try {
-    proxy = await startProxy(`
-global:
-  log: stdout
-  stats: { socket: "${sock.path}", level: admin }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 30s, server: 30s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    servers:
-      - { name: e1, address: "127.0.0.1:${echo.port}" }
-`);
+    proxy = await startProxy(withSocket(
+      tcpConfig({
+        servers: [`{ name: e1, address: "127.0.0.1:${echo.port}" }`],
+        timeouts: "connect: 1s, client: 30s, server: 30s",
+      }),
+      sock.path,
+    ));
     c = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port("fe") });
     await c.write(new TextEncoder().encode("ping"));
     await readUntil(c, "ping"); // the echo came back: the session is in its data phase
