@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { startProxy } from "../../_helpers/proxy.ts";
-import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
+import { connectHttp, httpStub, oneBackend, reqHeader } from "../http/_http.ts";
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -86,19 +86,15 @@ backend be
     }
   })();
   const sluice = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     capture:
       - "request header Host len 5"
       - "request header User-Agent len 64"
       - "response header X-Res len 10"
-    http-request: ["capture req.hdr(x-custom) len 4"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    http-request: ["capture req.hdr(x-custom) len 4"]`,
+    ),
   );
   try {
     for (let i = 0;; i++) {
@@ -132,18 +128,14 @@ backends:
 Deno.test("unique-id-format: the server gets the id the log shows as %ID", async () => {
   const be = httpStub("be");
   const sluice = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     unique-id-format: "%ci:%cp_%rt_%[req.hdr(x-t)]"
     unique-id-header: X-Unique-ID
     log-format: "id=%ID uri=%HU"
-    http-request: ["set-header X-Echo %[unique-id]"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    http-request: ["set-header X-Echo %[unique-id]"]`,
+    ),
   );
   try {
     const c = await connectHttp(sluice.port("fe"));

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { startProxy } from "../../_helpers/proxy.ts";
 import { sha256Hex } from "../../_helpers/client.ts";
-import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
+import { connectHttp, HTTP_DEFAULTS, httpStub, oneBackend, reqHeader } from "../http/_http.ts";
 
 /** Deterministic text-like bytes (compressible, but not trivially). */
 function body(n: number, seed: number): Uint8Array {
@@ -59,15 +59,11 @@ Deno.test("compression: gzip and deflate bodies decompress to the original bytes
     },
   });
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    compression: ["algo gzip deflate", "type text/html text/plain", "offload"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    oneBackend(
+      be.port,
+      `
+    compression: ["algo gzip deflate", "type text/html text/plain", "offload"]`,
+    ),
   );
   try {
     const c = await connectHttp(proxy.port("fe"));
@@ -241,15 +237,11 @@ backend be
     stderr: "null",
   }).spawn();
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    compression: ["algo gzip deflate", "type text/html"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    oneBackend(
+      be.port,
+      `
+    compression: ["algo gzip deflate", "type text/html"]`,
+    ),
   );
   try {
     for (let i = 0;; i++) {
