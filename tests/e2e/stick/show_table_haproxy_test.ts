@@ -62,6 +62,10 @@ Deno.test("runtime API text: show/set/clear table answer as HAProxy's CLI for th
       ["show table fe data.gpc0 gx 1", (a) => showTable(tables, a, 1000)],
       ["clear table fe key 10.0.0.2", (a) => clearTable(tables, a, 1000)],
       ["show table nope", (a) => showTable(tables, a, 1000)],
+      // A missing key, refused alike by the three commands (src/stick/cli.ts's cliKey()).
+      ["show table fe key", (a) => showTable(tables, a, 1000)],
+      ["clear table fe key", (a) => clearTable(tables, a, 1000)],
+      ["set table fe key", (a) => setTable(tables, a, 1000)],
       ["show table fe", (a) => showTable(tables, a, 1000)],
     ];
     for (const [cmd, ours] of cmds) {
