@@ -26,7 +26,8 @@ import {
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { median } from "./lib/report.ts";
 import { startNginx } from "./lib/nginx.ts";
-import { runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
+import { h2Params, runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
+import { haproxyConfig } from "./lib/configs.ts";
 
 const s = commonSettings(new URL("./out/h2_latest.json", import.meta.url).pathname);
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
@@ -44,27 +45,6 @@ interface Sample {
   p99: number;
   cpuUsPerReq: number;
   mibPerSec: number;
-}
-
-function haproxyH2(port: number, backend: number): string {
-  return [
-    "global",
-    "  maxconn 4096",
-    "  nbthread 1",
-    `  tune.bufsize ${s.bufsize}`,
-    "defaults",
-    "  mode http",
-    "  timeout connect 5s",
-    "  timeout client 60s",
-    "  timeout server 60s",
-    "  option http-keep-alive",
-    "frontend fe",
-    `  bind 127.0.0.1:${port} proto h2`,
-    "  default_backend be",
-    "backend be",
-    `  server s1 127.0.0.1:${backend}`,
-    "",
-  ].join("\n");
 }
 
 /** One h2load run: requests/s and latency percentiles (ms) from its per-request log. */
@@ -133,7 +113,10 @@ async function main(): Promise<void> {
       const port = freePort();
       let proc: ManagedProcess;
       if (name === "haproxy") {
-        await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyH2(port, backendPort));
+        await Deno.writeTextFile(
+          `${dir}/haproxy.cfg`,
+          haproxyConfig(h2Params(s, port, backendPort)),
+        );
         proc = group.spawn("haproxy", "haproxy", ["-db", "-f", `${dir}/haproxy.cfg`], {
           cpus: s.proxyCpu,
           nofile: 65536,

@@ -4,21 +4,28 @@
 // Only text and processes: each bench reads its own figures.
 
 import type { CommonSettings } from "./env.ts";
+import { type ProxyParams, sluiceConfig } from "./configs.ts";
 import { capture, type ManagedProcess, type ProcessGroup } from "./proc.ts";
 
-/** Sluice's YAML: frontend on 127.0.0.1:`port` (`proto h2`), one server at 127.0.0.1:`backend`. */
+/**
+ * The proxies' settings for the HTTP/2 benches: load.ts's HTTP configuration
+ * (bench/lib/configs.ts) with a `proto h2` bind on 127.0.0.1:`port`, one
+ * server at 127.0.0.1:`backend`.
+ */
+export function h2Params(s: CommonSettings, port: number, backend: number): ProxyParams {
+  return {
+    mode: "http",
+    bindPort: port,
+    backendPort: backend,
+    maxconn: 4096,
+    bufsize: s.bufsize,
+    bindOptions: "proto h2",
+  };
+}
+
+/** Sluice's YAML for h2Params(). */
 export function sluiceH2Config(s: CommonSettings, port: number, backend: number): string {
-  return [
-    `global: { maxconn: 4096, bufsize: ${s.bufsize}, log: none }`,
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 60s, server: 60s }",
-    "frontends:",
-    `  fe: { bind: "127.0.0.1:${port} proto h2", default_backend: be }`,
-    "backends:",
-    `  be: { servers: [ { name: s1, address: "127.0.0.1:${backend}" } ] }`,
-    "",
-  ].join("\n");
+  return sluiceConfig(h2Params(s, port, backend));
 }
 
 /**
