@@ -12,7 +12,7 @@ import { checkConfig, MAIN_TS, REPO_ROOT, startProxy } from "../../_helpers/prox
 import { connectHttp, get, HTTP_DEFAULTS } from "../http/_http.ts";
 import { httpStub } from "../../_helpers/http_stub.ts";
 import { delay } from "../../_helpers/client.ts";
-import { freePort } from "../../_helpers/haproxy.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 import { frameShape, Receiver } from "./_receivers.ts";
 
 const FORMATS = ["local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw"];
@@ -58,7 +58,6 @@ backends:
  * message.
  */
 async function haproxyMessages(logLines: string[], originPort: number, receivers: Receiver[]) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-haproxy-log-" });
   const port = freePort();
   const cfg = `global
 ${logLines.map((l) => `  log ${l}`).join("\n")}
@@ -77,31 +76,12 @@ frontend fe
 backend be
   server s1 127.0.0.1:${originPort}
 `;
-  await Deno.writeTextFile(`${dir}/h.cfg`, cfg);
-  const hp = new Deno.Command("haproxy", {
-    args: ["-db", "-f", `${dir}/h.cfg`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const hp = await startHaproxyConfig(cfg, [port], { deadlineMs: 30_000 });
   try {
-    const end = Date.now() + 30_000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
-      } catch (e) {
-        if (Date.now() > end) throw e;
-        await delay(50);
-      }
-    }
     await oneRequest(port);
     for (const r of receivers) await r.wait(1);
   } finally {
-    hp.kill("SIGKILL");
-    await hp.status;
-    await hp.stderr.cancel().catch(() => {});
-    await Deno.remove(dir, { recursive: true });
+    await hp.stop();
   }
 }
 

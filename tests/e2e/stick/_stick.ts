@@ -9,6 +9,7 @@
 import { connectHttp, HTTP_DEFAULTS, type HttpClient } from "../http/_http.ts";
 import { closeQuietly } from "../../_helpers/client.ts";
 import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 
 /** A running haproxy -db on a temporary file. */
 export interface Haproxy {
@@ -18,68 +19,19 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-/** A port free at the time of asking (HAProxy needs a number in its file). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /**
- * Starts `haproxy -db -f FILE` with `cfg` (which must bind 127.0.0.1:PORT;
- * every `PORT` and `NAMEPORT` word becomes a free port, found in `ports`)
- * and waits until it accepts connections. A config that also binds
- * `READYPORT` (a listener of its own) is probed there, so that the probe is
- * no connection in the tables under test.
+ * Starts `haproxy -db` with `cfg` (which must bind 127.0.0.1:PORT; every
+ * `PORT` and `NAMEPORT` word becomes a free port, found in `ports`) and
+ * waits until it accepts connections. A config that also binds `READYPORT`
+ * (a listener of its own) is probed there, so that the probe is no
+ * connection in the tables under test.
  */
 export async function startHaproxy(cfg: string, deadlineMs = 20_000): Promise<Haproxy> {
   const ports: Record<string, number> = {};
   const text = cfg.replace(/\b([A-Z]*PORT)\b/g, (w) => String(ports[w] ??= freePort()));
   const port = ports["PORT"]!;
-  const ready = ports["READYPORT"] ?? port;
-  const file = await Deno.makeTempFile({ suffix: ".cfg" });
-  await Deno.writeTextFile(file, text);
-  const child = new Deno.Command("haproxy", {
-    args: ["-db", "-f", file],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const errText = new Response(child.stderr).text();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    await status;
-    await errText;
-    await Deno.remove(file).catch(() => {});
-  };
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    if (exited) {
-      throw new Error(`haproxy exited: ${await errText}`);
-    }
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port: ready });
-      c.close();
-      return { port, ports, stop };
-    } catch {
-      if (Date.now() > end) {
-        await stop();
-        throw new Error("haproxy did not start listening");
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const h = await startHaproxyConfig(text, [ports["READYPORT"] ?? port], { deadlineMs });
+  return { port, ports, stop: () => h.stop() };
 }
 
 /**
