@@ -10,9 +10,8 @@ export function seeded(n: number): Uint8Array<ArrayBuffer> {
   return bytesOf(n, 12345);
 }
 
-export function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
+/** SHA-256 (hex) of a byte array. */
+export { sha256Hex as sha256 } from "../../_helpers/client.ts";
 
 /**
  * A backend on 127.0.0.1: GET /big?n=N answers N seeded bytes; POST
