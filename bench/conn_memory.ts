@@ -53,6 +53,7 @@ import { countEstablished, countFds, readRssKiB } from "./lib/procfs.ts";
 import { type Layout, renderTable, type Row, targetMet, targetSummary } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { spawnSluiceTree } from "./lib/sluice_proc.ts";
 
 type ProxyName = "sluice" | "haproxy" | "floor";
 type Scenario = "keepalive" | "slowloris" | "upload" | "slowreader" | "garbage";
@@ -257,27 +258,12 @@ async function startProxy(r: Run, name: ProxyName, tag: string): Promise<{
     );
   } else {
     await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
-    proc = r.group.spawn(
-      `sluice (${tag})`,
-      Deno.execPath(),
-      [
-        "run",
-        "--allow-all",
-        ...(r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : []),
-        "--config",
-        `${r.s.sluiceRoot}/deno.json`,
-        `${r.s.sluiceRoot}/main.ts`,
-        "-f",
-        `${base}.yaml`,
-        "-q",
-      ],
-      {
-        cpus: r.s.proxyCpu,
-        nofile: r.nofile,
-        stderrFile: `${base}.stderr`,
-        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-      },
-    );
+    proc = spawnSluiceTree(r.group, `sluice (${tag})`, r.s.sluiceRoot, `${base}.yaml`, {
+      denoFlags: r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : [],
+      cpus: r.s.proxyCpu,
+      nofile: r.nofile,
+      stderrFile: `${base}.stderr`,
+    });
   }
   await waitForPort(port, proc, 60_000);
   return { proc, port };

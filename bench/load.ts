@@ -64,6 +64,7 @@ import {
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 import { runTlsBench } from "./lib/tls_bench.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { spawnSluiceTree } from "./lib/sluice_proc.ts";
 
 type Mode = "tcp" | "http";
 type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
@@ -413,28 +414,13 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
       );
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
-      rp.proc = r.group.spawn(
-        `sluice (${mode})`,
-        Deno.execPath(),
-        [
-          "run",
-          "--allow-all",
-          ...(r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : []),
-          "--config",
-          `${r.s.sluiceRoot}/deno.json`,
-          `${r.s.sluiceRoot}/main.ts`,
-          "-f",
-          `${base}.yaml`,
-          "-q",
-        ],
-        {
-          cpus: r.s.proxyCpu,
-          nofile: r.nofile,
-          stderrFile,
-          ...(stdoutFile !== undefined ? { stdoutFile } : {}),
-          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-        },
-      );
+      rp.proc = spawnSluiceTree(r.group, `sluice (${mode})`, r.s.sluiceRoot, `${base}.yaml`, {
+        denoFlags: r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : [],
+        cpus: r.s.proxyCpu,
+        nofile: r.nofile,
+        stderrFile,
+        ...(stdoutFile !== undefined ? { stdoutFile } : {}),
+      });
     }
     await waitForPort(port, rp.proc, 60_000);
   } catch (e) {

@@ -5,6 +5,7 @@
 
 import type { CommonSettings } from "./env.ts";
 import { type ProxyParams, sluiceConfig } from "./configs.ts";
+import { spawnSluiceTree } from "./sluice_proc.ts";
 import { capture, type ManagedProcess, type ProcessGroup } from "./proc.ts";
 
 /**
@@ -39,21 +40,11 @@ export function spawnSluice(
   dir: string,
   denoFlags: string[] = [],
 ): ManagedProcess {
-  return group.spawn("sluice", Deno.execPath(), [
-    "run",
-    "--allow-all",
-    ...denoFlags,
-    "--config",
-    `${s.sluiceRoot}/deno.json`,
-    `${s.sluiceRoot}/main.ts`,
-    "-f",
-    `${dir}/sluice.yaml`,
-    "-q",
-  ], {
+  return spawnSluiceTree(group, "sluice", s.sluiceRoot, `${dir}/sluice.yaml`, {
+    denoFlags,
     cpus: s.proxyCpu,
     nofile: 65536,
     stderrFile: `${dir}/sluice.err`,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
   });
 }
 

@@ -25,6 +25,7 @@
 
 import { haproxyConfig, type ProxyParams, sluiceConfig } from "./configs.ts";
 import { capture, freePort, type ProcessGroup, waitForPort } from "./proc.ts";
+import { spawnSluiceTree } from "./sluice_proc.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./procfs.ts";
 import { median } from "./report.ts";
 import { runWrk } from "./wrk.ts";
@@ -197,16 +198,7 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(tlsParams(port, backendPort, pem)));
       const r = p === "sluice-ref" ? refRoot : root;
-      proc = group.spawn(p, Deno.execPath(), [
-        "run",
-        "-A",
-        "--config",
-        `${r}/deno.json`,
-        `${r}/main.ts`,
-        "-q",
-        "-f",
-        `${base}.yaml`,
-      ], {
+      proc = spawnSluiceTree(group, p, r, `${base}.yaml`, {
         cpus: s.proxyCpu,
         nofile: 8192,
         stderrFile: `${base}.stderr`,
