@@ -45,7 +45,7 @@ import {
   hasCommand,
   type ManagedProcess,
   pinProcess,
-  ProcessGroup,
+  type ProcessGroup,
   sleep,
   waitForPort,
 } from "./lib/proc.ts";
@@ -54,6 +54,7 @@ import { type Layout, renderTable, type Row, targetMet, targetSummary } from "./
 import { runWrk } from "./lib/wrk.ts";
 import { startNginx } from "./lib/nginx.ts";
 import { spawnSluiceTree } from "./lib/sluice_proc.ts";
+import { errorText, log, openFileLimits, runMain, withRun, writeResults } from "./lib/run.ts";
 
 type ProxyName = "sluice" | "haproxy" | "floor";
 type Scenario = "keepalive" | "slowloris" | "upload" | "slowreader" | "garbage";
@@ -190,25 +191,6 @@ interface Run {
   backendPort: number;
   maxconn: number;
   nofile: number;
-}
-
-function log(msg: string): void {
-  console.log(`# ${msg}`);
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function openFileLimits(): Promise<{ soft: number; hard: number }> {
-  const r = await capture("bash", ["-c", "ulimit -Sn; ulimit -Hn"]);
-  const [soft, hard] = r.stdout.trim().split("\n").map((x) =>
-    x === "unlimited" ? 1 << 20 : Number(x)
-  );
-  if (r.code !== 0 || !(soft! > 0) || !(hard! > 0)) {
-    throw new Error(`Cannot read ulimit -n: ${r.stderr}`);
-  }
-  return { soft: soft!, hard: hard! };
 }
 
 async function startBackend(r: Run): Promise<ManagedProcess> {
@@ -653,23 +635,7 @@ async function main(): Promise<number> {
     throw new Error(`An open-file limit of ${nofile} allows maxconn ${maxconn}, below ${most}`);
   }
 
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-connmem-" });
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await group.stopAll();
-    if (s.keepTmp) log(`temporary files kept in ${tmp}`);
-    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  };
-  const onSignal = () => {
-    log("interrupted: stopping every process started");
-    cleanup().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  try {
+  return await withRun("sluice-connmem-", s.keepTmp, async (group, tmp) => {
     const r: Run = { s, group, tmp, backendPort: freePort(), maxconn, nofile };
     const started = new Date();
     log(
@@ -740,27 +706,12 @@ async function main(): Promise<number> {
       results: [...results.values()],
       rows: rows.map((row) => ({ ...row, met: targetMet(row, layout) })),
     };
-    await Deno.mkdir(new URL(".", `file://${s.out}`).pathname, { recursive: true });
-    await Deno.writeTextFile(s.out, JSON.stringify(json, null, 2) + "\n");
-    console.log(`results written to ${s.out}`);
+    await writeResults(s.out, json);
     const failed = [...results.values()].some((x) => x.errors.length > 0);
     const missed = rows.some((row) => targetMet(row, layout) === false);
     if (failed) return 1;
     return missed && s.strict ? 1 : 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    await cleanup();
-  }
+  });
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`conn_memory bench: ${errorText(e)}`);
-    code = 2;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("conn_memory bench", main);

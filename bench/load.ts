@@ -39,7 +39,7 @@ import {
   hasCommand,
   type ManagedProcess,
   pinProcess,
-  ProcessGroup,
+  type ProcessGroup,
   sleep,
   waitForPort,
 } from "./lib/proc.ts";
@@ -65,6 +65,7 @@ import { runWrk, type WrkResult } from "./lib/wrk.ts";
 import { runTlsBench } from "./lib/tls_bench.ts";
 import { startNginx } from "./lib/nginx.ts";
 import { spawnSluiceTree } from "./lib/sluice_proc.ts";
+import { errorText, log, openFileLimits, runMain, withRun, writeResults } from "./lib/run.ts";
 
 type Mode = "tcp" | "http";
 type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
@@ -295,10 +296,6 @@ function newProxyResult(name: ProxyName): ProxyResult {
   };
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // --- the run -------------------------------------------------------------------
 
 /** Shared state of one bench run. */
@@ -313,25 +310,6 @@ interface Run {
   maxconn: number;
   /** Open-file limit asked for the proxies. */
   nofile: number;
-}
-
-function log(msg: string): void {
-  console.log(`# ${msg}`);
-}
-
-/**
- * Soft and hard open-file limits of this process, read through a child shell
- * (which inherits them): Deno refuses /proc/self/limits without --allow-all.
- */
-async function openFileLimits(): Promise<{ soft: number; hard: number }> {
-  const r = await capture("bash", ["-c", "ulimit -Sn; ulimit -Hn"]);
-  const [soft, hard] = r.stdout.trim().split("\n").map((x) =>
-    x === "unlimited" ? 1 << 20 : Number(x)
-  );
-  if (r.code !== 0 || !(soft! > 0) || !(hard! > 0)) {
-    throw new Error(`Cannot read ulimit -n: ${r.stderr}`);
-  }
-  return { soft: soft!, hard: hard! };
 }
 
 async function startBackend(r: Run, useNginx: boolean): Promise<ManagedProcess> {
@@ -955,15 +933,10 @@ async function environment(s: Settings, useNginx: boolean): Promise<Record<strin
 
 /** `bench/load.ts tls`: the TLS comparison (bench/lib/tls_bench.ts) alone. */
 async function tlsMain(): Promise<number> {
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-tls-" });
-  try {
+  return await withRun("sluice-bench-tls-", false, async (group, tmp) => {
     console.log(await runTlsBench(group, tmp));
     return 0;
-  } finally {
-    await group.stopAll();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 async function main(): Promise<number> {
@@ -1019,32 +992,7 @@ async function main(): Promise<number> {
     );
   }
 
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-" });
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await group.stopAll();
-    if (s.keepTmp) log(`temporary files kept in ${tmp}`);
-    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    const logDir = Deno.env.get("BENCH_LOG_DIR");
-    if (logDir && !s.keepTmp) {
-      for (const e of Deno.readDirSync(logDir)) {
-        if (e.name.startsWith(`sluice-bench-${Deno.pid}-`)) {
-          await Deno.remove(`${logDir}/${e.name}`).catch(() => {});
-        }
-      }
-    }
-  };
-  const onSignal = () => {
-    log("interrupted: stopping every process started");
-    cleanup().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-
-  try {
+  return await withRun("sluice-bench-", s.keepTmp, async (group, tmp) => {
     const r: Run = {
       s,
       group,
@@ -1106,29 +1054,23 @@ async function main(): Promise<number> {
       direct,
       modes: reports.map((rep) => ({ mode: rep.mode, rows: rep.rows, proxies: rep.proxies })),
     };
-    await Deno.mkdir(new URL(".", `file://${s.out}`).pathname, { recursive: true });
-    await Deno.writeTextFile(s.out, JSON.stringify(json, null, 2) + "\n");
-    console.log(`results written to ${s.out}`);
+    await writeResults(s.out, json);
 
     const failed = reports.some((rep) => rep.proxies.some((p) => p.error !== null));
     const missed = reports.some((rep) => rep.rows.some((row) => row.met === false));
     if (failed) return 1;
     if (missed && s.strict) return 1;
     return 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    await cleanup();
-  }
+  }, async () => {
+    const logDir = Deno.env.get("BENCH_LOG_DIR");
+    if (logDir && !s.keepTmp) {
+      for (const e of Deno.readDirSync(logDir)) {
+        if (e.name.startsWith(`sluice-bench-${Deno.pid}-`)) {
+          await Deno.remove(`${logDir}/${e.name}`).catch(() => {});
+        }
+      }
+    }
+  });
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`load bench: ${errorText(e)}`);
-    code = 2;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("load bench", main);
