@@ -28,7 +28,7 @@
 // Every process it starts is stopped on exit and on SIGINT/SIGTERM (and
 // through setpriv --pdeathsig when the bench is killed).
 
-import { commonSettings, envInt, envList } from "./lib/env.ts";
+import { type CommonSettings, commonSettings, envInt, envList } from "./lib/env.ts";
 import {
   closeCrowd,
   garbageBurst,
@@ -78,7 +78,7 @@ const MIB = 1024 * 1024;
 
 // --- settings ------------------------------------------------------------------
 
-interface Settings {
+interface Settings extends CommonSettings {
   proxies: ProxyName[];
   scenarios: Scenario[];
   keepaliveConns: number;
@@ -99,14 +99,6 @@ interface Settings {
   /** Wait after the connections are in place, before reading /proc. */
   settleMs: number;
   warmupS: number;
-  proxyCpu: string;
-  loadCpu: string;
-  bufsize: number;
-  out: string;
-  keepTmp: boolean;
-  strict: boolean;
-  sluiceRoot: string;
-  sluiceV8Flags: string;
 }
 
 function readSettings(): Settings {

@@ -30,7 +30,7 @@
 // is killed. A proxy that fails to start or dies is reported as such and the
 // others are still measured; the exit status is then 1.
 
-import { commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
+import { type CommonSettings, commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
 import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
 import { haproxyConfig, nginxProxyConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
 import {
@@ -108,7 +108,7 @@ const IDLE_TARGET_BYTES = 16 * 1024;
 // --- settings ----------------------------------------------------------------
 
 /** Everything a run depends on; read once from the environment. */
-interface Settings {
+interface Settings extends CommonSettings {
   rounds: number;
   durationS: number;
   warmupS: number;
@@ -128,22 +128,6 @@ interface Settings {
   logs: boolean;
   backend: "auto" | "nginx" | "deno";
   direct: boolean;
-  proxyCpu: string;
-  loadCpu: string;
-  bufsize: number;
-  out: string;
-  keepTmp: boolean;
-  strict: boolean;
-  /** Tree whose main.ts and deno.json are run as Sluice (default: this repository). */
-  sluiceRoot: string;
-  /**
-   * V8 flags Sluice runs with (`deno run --v8-flags=…`); empty (the default):
-   * V8's own. `--single-threaded` was tried as the default for a process
-   * pinned to one core: it removes the 2-4 ms scavenges that wait for a
-   * helper thread, but a full run then put every old-generation sweep on the
-   * main thread and keep-alive p99 went from 3-6 ms to 22-29 ms.
-   */
-  sluiceV8Flags: string;
 }
 
 function readSettings(): Settings {
