@@ -28,7 +28,7 @@
 // Every process it starts is stopped on exit and on SIGINT/SIGTERM (and
 // through setpriv --pdeathsig when the bench is killed).
 
-import { commonSettings, envInt, envList } from "./lib/env.ts";
+import { type CommonSettings, commonSettings, envInt, envList } from "./lib/env.ts";
 import {
   closeCrowd,
   garbageBurst,
@@ -45,7 +45,7 @@ import {
   hasCommand,
   type ManagedProcess,
   pinProcess,
-  ProcessGroup,
+  type ProcessGroup,
   sleep,
   waitForPort,
 } from "./lib/proc.ts";
@@ -53,6 +53,8 @@ import { countEstablished, countFds, readRssKiB } from "./lib/procfs.ts";
 import { type Layout, renderTable, type Row, targetMet, targetSummary } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { spawnSluiceTree } from "./lib/sluice_proc.ts";
+import { errorText, log, openFileLimits, runMain, withRun, writeResults } from "./lib/run.ts";
 
 type ProxyName = "sluice" | "haproxy" | "floor";
 type Scenario = "keepalive" | "slowloris" | "upload" | "slowreader" | "garbage";
@@ -76,7 +78,7 @@ const MIB = 1024 * 1024;
 
 // --- settings ------------------------------------------------------------------
 
-interface Settings {
+interface Settings extends CommonSettings {
   proxies: ProxyName[];
   scenarios: Scenario[];
   keepaliveConns: number;
@@ -97,14 +99,6 @@ interface Settings {
   /** Wait after the connections are in place, before reading /proc. */
   settleMs: number;
   warmupS: number;
-  proxyCpu: string;
-  loadCpu: string;
-  bufsize: number;
-  out: string;
-  keepTmp: boolean;
-  strict: boolean;
-  sluiceRoot: string;
-  sluiceV8Flags: string;
 }
 
 function readSettings(): Settings {
@@ -191,25 +185,6 @@ interface Run {
   nofile: number;
 }
 
-function log(msg: string): void {
-  console.log(`# ${msg}`);
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function openFileLimits(): Promise<{ soft: number; hard: number }> {
-  const r = await capture("bash", ["-c", "ulimit -Sn; ulimit -Hn"]);
-  const [soft, hard] = r.stdout.trim().split("\n").map((x) =>
-    x === "unlimited" ? 1 << 20 : Number(x)
-  );
-  if (r.code !== 0 || !(soft! > 0) || !(hard! > 0)) {
-    throw new Error(`Cannot read ulimit -n: ${r.stderr}`);
-  }
-  return { soft: soft!, hard: hard! };
-}
-
 async function startBackend(r: Run): Promise<ManagedProcess> {
   return await startNginx(r.group, {
     dir: r.tmp,
@@ -257,27 +232,12 @@ async function startProxy(r: Run, name: ProxyName, tag: string): Promise<{
     );
   } else {
     await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
-    proc = r.group.spawn(
-      `sluice (${tag})`,
-      Deno.execPath(),
-      [
-        "run",
-        "--allow-all",
-        ...(r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : []),
-        "--config",
-        `${r.s.sluiceRoot}/deno.json`,
-        `${r.s.sluiceRoot}/main.ts`,
-        "-f",
-        `${base}.yaml`,
-        "-q",
-      ],
-      {
-        cpus: r.s.proxyCpu,
-        nofile: r.nofile,
-        stderrFile: `${base}.stderr`,
-        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-      },
-    );
+    proc = spawnSluiceTree(r.group, `sluice (${tag})`, r.s.sluiceRoot, `${base}.yaml`, {
+      denoFlags: r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : [],
+      cpus: r.s.proxyCpu,
+      nofile: r.nofile,
+      stderrFile: `${base}.stderr`,
+    });
   }
   await waitForPort(port, proc, 60_000);
   return { proc, port };
@@ -667,23 +627,7 @@ async function main(): Promise<number> {
     throw new Error(`An open-file limit of ${nofile} allows maxconn ${maxconn}, below ${most}`);
   }
 
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-connmem-" });
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await group.stopAll();
-    if (s.keepTmp) log(`temporary files kept in ${tmp}`);
-    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  };
-  const onSignal = () => {
-    log("interrupted: stopping every process started");
-    cleanup().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  try {
+  return await withRun("sluice-connmem-", s.keepTmp, async (group, tmp) => {
     const r: Run = { s, group, tmp, backendPort: freePort(), maxconn, nofile };
     const started = new Date();
     log(
@@ -754,27 +698,12 @@ async function main(): Promise<number> {
       results: [...results.values()],
       rows: rows.map((row) => ({ ...row, met: targetMet(row, layout) })),
     };
-    await Deno.mkdir(new URL(".", `file://${s.out}`).pathname, { recursive: true });
-    await Deno.writeTextFile(s.out, JSON.stringify(json, null, 2) + "\n");
-    console.log(`results written to ${s.out}`);
+    await writeResults(s.out, json);
     const failed = [...results.values()].some((x) => x.errors.length > 0);
     const missed = rows.some((row) => targetMet(row, layout) === false);
     if (failed) return 1;
     return missed && s.strict ? 1 : 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    await cleanup();
-  }
+  });
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`conn_memory bench: ${errorText(e)}`);
-    code = 2;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("conn_memory bench", main);

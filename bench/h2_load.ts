@@ -30,7 +30,8 @@ import {
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { median } from "./lib/report.ts";
 import { startNginx } from "./lib/nginx.ts";
-import { runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
+import { h2Params, runH2load, sluiceH2Config, spawnSluice } from "./lib/h2_sluice.ts";
+import { haproxyConfig } from "./lib/configs.ts";
 import { mkCert } from "./lib/tls_bench.ts";
 
 const s = commonSettings(new URL("./out/h2_latest.json", import.meta.url).pathname);
@@ -54,27 +55,6 @@ interface Sample {
   p99: number;
   cpuUsPerReq: number;
   mibPerSec: number;
-}
-
-function haproxyH2(port: number, backend: number, pem?: string): string {
-  return [
-    "global",
-    "  maxconn 4096",
-    "  nbthread 1",
-    `  tune.bufsize ${s.bufsize}`,
-    "defaults",
-    "  mode http",
-    "  timeout connect 5s",
-    "  timeout client 60s",
-    "  timeout server 60s",
-    "  option http-keep-alive",
-    "frontend fe",
-    `  bind 127.0.0.1:${port} ${pem === undefined ? "proto h2" : `ssl crt ${pem} alpn h2`}`,
-    "  default_backend be",
-    "backend be",
-    `  server s1 127.0.0.1:${backend}`,
-    "",
-  ].join("\n");
 }
 
 /** One h2load run: requests/s and latency percentiles (ms) from its per-request log. */
@@ -139,7 +119,7 @@ async function startProxies(
     let proc: ManagedProcess;
     if (name === "haproxy") {
       const cfg = `${dir}/haproxy_${mode}.cfg`;
-      await Deno.writeTextFile(cfg, haproxyH2(port, backendPort, pem));
+      await Deno.writeTextFile(cfg, haproxyConfig(h2Params(s, port, backendPort, pem)));
       proc = group.spawn(`haproxy ${mode}`, "haproxy", ["-db", "-f", cfg], {
         cpus: s.proxyCpu,
         nofile: 65536,

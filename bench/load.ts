@@ -31,7 +31,7 @@
 // is killed. A proxy that fails to start or dies is reported as such and the
 // others are still measured; the exit status is then 1.
 
-import { commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
+import { type CommonSettings, commonSettings, envFlag, envInt, envList } from "./lib/env.ts";
 import { closeAll, curlDownload, type DownloadResult, openIdleConnections } from "./lib/clients.ts";
 import { haproxyConfig, nginxProxyConfig, type ProxyParams, sluiceConfig } from "./lib/configs.ts";
 import {
@@ -40,7 +40,7 @@ import {
   hasCommand,
   type ManagedProcess,
   pinProcess,
-  ProcessGroup,
+  type ProcessGroup,
   sleep,
   waitForPort,
 } from "./lib/proc.ts";
@@ -65,6 +65,8 @@ import {
 import { runWrk, type WrkResult } from "./lib/wrk.ts";
 import { runTlsBench } from "./lib/tls_bench.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { spawnSluiceTree } from "./lib/sluice_proc.ts";
+import { errorText, log, openFileLimits, runMain, withRun, writeResults } from "./lib/run.ts";
 
 type Mode = "tcp" | "http";
 type ProxyName = "sluice" | "haproxy" | "nginx" | "floor" | "sluice-log" | "haproxy-log";
@@ -107,7 +109,7 @@ const IDLE_TARGET_BYTES = 16 * 1024;
 // --- settings ----------------------------------------------------------------
 
 /** Everything a run depends on; read once from the environment. */
-interface Settings {
+interface Settings extends CommonSettings {
   rounds: number;
   durationS: number;
   warmupS: number;
@@ -127,22 +129,6 @@ interface Settings {
   logs: boolean;
   backend: "auto" | "nginx" | "deno";
   direct: boolean;
-  proxyCpu: string;
-  loadCpu: string;
-  bufsize: number;
-  out: string;
-  keepTmp: boolean;
-  strict: boolean;
-  /** Tree whose main.ts and deno.json are run as Sluice (default: this repository). */
-  sluiceRoot: string;
-  /**
-   * V8 flags Sluice runs with (`deno run --v8-flags=…`); empty (the default):
-   * V8's own. `--single-threaded` was tried as the default for a process
-   * pinned to one core: it removes the 2-4 ms scavenges that wait for a
-   * helper thread, but a full run then put every old-generation sweep on the
-   * main thread and keep-alive p99 went from 3-6 ms to 22-29 ms.
-   */
-  sluiceV8Flags: string;
 }
 
 function readSettings(): Settings {
@@ -295,10 +281,6 @@ function newProxyResult(name: ProxyName): ProxyResult {
   };
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // --- the run -------------------------------------------------------------------
 
 /** Shared state of one bench run. */
@@ -313,25 +295,6 @@ interface Run {
   maxconn: number;
   /** Open-file limit asked for the proxies. */
   nofile: number;
-}
-
-function log(msg: string): void {
-  console.log(`# ${msg}`);
-}
-
-/**
- * Soft and hard open-file limits of this process, read through a child shell
- * (which inherits them): Deno refuses /proc/self/limits without --allow-all.
- */
-async function openFileLimits(): Promise<{ soft: number; hard: number }> {
-  const r = await capture("bash", ["-c", "ulimit -Sn; ulimit -Hn"]);
-  const [soft, hard] = r.stdout.trim().split("\n").map((x) =>
-    x === "unlimited" ? 1 << 20 : Number(x)
-  );
-  if (r.code !== 0 || !(soft! > 0) || !(hard! > 0)) {
-    throw new Error(`Cannot read ulimit -n: ${r.stderr}`);
-  }
-  return { soft: soft!, hard: hard! };
 }
 
 async function startBackend(r: Run, useNginx: boolean): Promise<ManagedProcess> {
@@ -414,28 +377,13 @@ async function startProxy(r: Run, name: ProxyName, mode: Mode): Promise<RunningP
       );
     } else {
       await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(params));
-      rp.proc = r.group.spawn(
-        `sluice (${mode})`,
-        Deno.execPath(),
-        [
-          "run",
-          "--allow-all",
-          ...(r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : []),
-          "--config",
-          `${r.s.sluiceRoot}/deno.json`,
-          `${r.s.sluiceRoot}/main.ts`,
-          "-f",
-          `${base}.yaml`,
-          "-q",
-        ],
-        {
-          cpus: r.s.proxyCpu,
-          nofile: r.nofile,
-          stderrFile,
-          ...(stdoutFile !== undefined ? { stdoutFile } : {}),
-          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-        },
-      );
+      rp.proc = spawnSluiceTree(r.group, `sluice (${mode})`, r.s.sluiceRoot, `${base}.yaml`, {
+        denoFlags: r.s.sluiceV8Flags !== "" ? [`--v8-flags=${r.s.sluiceV8Flags}`] : [],
+        cpus: r.s.proxyCpu,
+        nofile: r.nofile,
+        stderrFile,
+        ...(stdoutFile !== undefined ? { stdoutFile } : {}),
+      });
     }
     await waitForPort(port, rp.proc, 60_000);
   } catch (e) {
@@ -970,15 +918,10 @@ async function environment(s: Settings, useNginx: boolean): Promise<Record<strin
 
 /** `bench/load.ts tls`: the TLS comparison (bench/lib/tls_bench.ts) alone. */
 async function tlsMain(): Promise<number> {
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-tls-" });
-  try {
+  return await withRun("sluice-bench-tls-", false, async (group, tmp) => {
     console.log(await runTlsBench(group, tmp));
     return 0;
-  } finally {
-    await group.stopAll();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 async function main(): Promise<number> {
@@ -1040,32 +983,7 @@ async function main(): Promise<number> {
     );
   }
 
-  const group = new ProcessGroup(await hasCommand("setpriv"));
-  const tmp = await Deno.makeTempDir({ prefix: "sluice-bench-" });
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await group.stopAll();
-    if (s.keepTmp) log(`temporary files kept in ${tmp}`);
-    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    const logDir = Deno.env.get("BENCH_LOG_DIR");
-    if (logDir && !s.keepTmp) {
-      for (const e of Deno.readDirSync(logDir)) {
-        if (e.name.startsWith(`sluice-bench-${Deno.pid}-`)) {
-          await Deno.remove(`${logDir}/${e.name}`).catch(() => {});
-        }
-      }
-    }
-  };
-  const onSignal = () => {
-    log("interrupted: stopping every process started");
-    cleanup().finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-
-  try {
+  return await withRun("sluice-bench-", s.keepTmp, async (group, tmp) => {
     const r: Run = {
       s,
       group,
@@ -1127,29 +1045,23 @@ async function main(): Promise<number> {
       direct,
       modes: reports.map((rep) => ({ mode: rep.mode, rows: rep.rows, proxies: rep.proxies })),
     };
-    await Deno.mkdir(new URL(".", `file://${s.out}`).pathname, { recursive: true });
-    await Deno.writeTextFile(s.out, JSON.stringify(json, null, 2) + "\n");
-    console.log(`results written to ${s.out}`);
+    await writeResults(s.out, json);
 
     const failed = reports.some((rep) => rep.proxies.some((p) => p.error !== null));
     const missed = reports.some((rep) => rep.rows.some((row) => row.met === false));
     if (failed) return 1;
     if (missed && s.strict) return 1;
     return 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    await cleanup();
-  }
+  }, async () => {
+    const logDir = Deno.env.get("BENCH_LOG_DIR");
+    if (logDir && !s.keepTmp) {
+      for (const e of Deno.readDirSync(logDir)) {
+        if (e.name.startsWith(`sluice-bench-${Deno.pid}-`)) {
+          await Deno.remove(`${logDir}/${e.name}`).catch(() => {});
+        }
+      }
+    }
+  });
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`load bench: ${errorText(e)}`);
-    code = 2;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("load bench", main);

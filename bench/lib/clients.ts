@@ -7,6 +7,7 @@
 // overflows. Both only talk to 127.0.0.1.
 
 import { capture } from "./proc.ts";
+import { openCrowd } from "./crowds.ts";
 
 /** One download through a proxy. */
 export interface DownloadResult {
@@ -54,32 +55,12 @@ export async function curlDownload(
  * in flight, and returns them open and idle (nothing is sent). On a failure
  * the ones already open are closed and the error is thrown.
  */
-export async function openIdleConnections(
+export function openIdleConnections(
   port: number,
   n: number,
   parallel = 100,
 ): Promise<Deno.TcpConn[]> {
-  const conns: Deno.TcpConn[] = [];
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (failure === null && next < n) {
-      next++;
-      try {
-        conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, n) }, worker));
-  if (failure !== null) {
-    const opened = conns.length;
-    closeAll(conns);
-    const msg = failure instanceof Error ? failure.message : String(failure);
-    throw new Error(`Opening idle connections failed after ${opened} of ${n}: ${msg}`);
-  }
-  return conns;
+  return openCrowd(port, n, () => Promise.resolve(), parallel, "idle connections");
 }
 
 /** Closes every connection, ignoring those already closed. */

@@ -26,6 +26,16 @@ export interface ProxyParams {
    * httplog. Default false: no logging.
    */
   logs?: boolean;
+  /**
+   * Words after the bind address, spelt alike by both proxies (e.g. `ssl crt
+   * FILE alpn http/1.1`, `proto h2`). Default: none.
+   */
+  bindOptions?: string;
+}
+
+/** The bind line's value: address and options. */
+function bindText(p: ProxyParams): string {
+  return `127.0.0.1:${p.bindPort}${p.bindOptions === undefined ? "" : " " + p.bindOptions}`;
 }
 
 /** Timeouts of both proxies (HAProxy spelling and Sluice spelling agree). */
@@ -51,7 +61,7 @@ export function haproxyConfig(p: ProxyParams): string {
     ...(http ? ["  option http-keep-alive"] : []),
     "",
     "frontend fe",
-    `  bind 127.0.0.1:${p.bindPort}`,
+    `  bind ${bindText(p)}`,
     "  default_backend be",
     "",
     "backend be",
@@ -79,7 +89,7 @@ export function sluiceConfig(p: ProxyParams): string {
     `  timeout: { connect: ${TIMEOUTS.connect}, client: ${TIMEOUTS.client}, server: ${TIMEOUTS.server} }`,
     ...(http ? [`  option: [http-keep-alive${p.logs === true ? ", httplog" : ""}]`] : []),
     "frontends:",
-    `  fe: { bind: "127.0.0.1:${p.bindPort}", default_backend: be }`,
+    `  fe: { bind: "${bindText(p)}", default_backend: be }`,
     "backends:",
     "  be:",
     "    balance: roundrobin",

@@ -32,13 +32,15 @@ function closeQuietly(c: Deno.Conn): void {
 /**
  * Opens `n` connections to 127.0.0.1:`port`, at most `parallel` connects in
  * flight, runs `first` on each as soon as it is open, and returns them open.
- * On a failure the ones already open are closed and the error is thrown.
+ * On a failure the ones already open are closed and the error (naming
+ * `what` was opened) is thrown.
  */
 export async function openCrowd(
   port: number,
   n: number,
   first: (c: Deno.TcpConn, i: number) => Promise<void>,
   parallel = 100,
+  what = "connections",
 ): Promise<Deno.TcpConn[]> {
   const conns: Deno.TcpConn[] = [];
   let next = 0;
@@ -60,7 +62,7 @@ export async function openCrowd(
     const opened = conns.length;
     closeCrowd(conns);
     const msg = failure instanceof Error ? failure.message : String(failure);
-    throw new Error(`Opening connections failed after ${opened} of ${n}: ${msg}`);
+    throw new Error(`Opening ${what} failed after ${opened} of ${n}: ${msg}`);
   }
   return conns;
 }

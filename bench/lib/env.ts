@@ -46,7 +46,15 @@ export interface CommonSettings {
   out: string;
   keepTmp: boolean;
   strict: boolean;
+  /** Tree whose main.ts and deno.json are run as Sluice (default: this repository). */
   sluiceRoot: string;
+  /**
+   * V8 flags Sluice runs with (`deno run --v8-flags=…`); empty (the default):
+   * V8's own. `--single-threaded` was tried as the default for a process
+   * pinned to one core: it removes the 2-4 ms scavenges that wait for a
+   * helper thread, but a full run then put every old-generation sweep on the
+   * main thread and keep-alive p99 went from 3-6 ms to 22-29 ms.
+   */
   sluiceV8Flags: string;
 }
 

@@ -4,30 +4,39 @@
 // Only text and processes: each bench reads its own figures.
 
 import type { CommonSettings } from "./env.ts";
+import { type ProxyParams, sluiceConfig } from "./configs.ts";
+import { spawnSluiceTree } from "./sluice_proc.ts";
 import { capture, type ManagedProcess, type ProcessGroup } from "./proc.ts";
 
 /**
- * Sluice's YAML: frontend on 127.0.0.1:`port` (`proto h2`, or `ssl crt PEM
- * alpn h2` when `pem` is given), one server at 127.0.0.1:`backend`.
+ * The proxies' settings for the HTTP/2 benches: load.ts's HTTP configuration
+ * (bench/lib/configs.ts) with a `proto h2` bind on 127.0.0.1:`port` (or
+ * `ssl crt PEM alpn h2` when `pem` is given), one server at 127.0.0.1:`backend`.
  */
+export function h2Params(
+  s: CommonSettings,
+  port: number,
+  backend: number,
+  pem?: string,
+): ProxyParams {
+  return {
+    mode: "http",
+    bindPort: port,
+    backendPort: backend,
+    maxconn: 4096,
+    bufsize: s.bufsize,
+    bindOptions: pem === undefined ? "proto h2" : `ssl crt ${pem} alpn h2`,
+  };
+}
+
+/** Sluice's YAML for h2Params(). */
 export function sluiceH2Config(
   s: CommonSettings,
   port: number,
   backend: number,
   pem?: string,
 ): string {
-  const bind = pem === undefined ? "proto h2" : `ssl crt ${pem} alpn h2`;
-  return [
-    `global: { maxconn: 4096, bufsize: ${s.bufsize}, log: none }`,
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 60s, server: 60s }",
-    "frontends:",
-    `  fe: { bind: "127.0.0.1:${port} ${bind}", default_backend: be }`,
-    "backends:",
-    `  be: { servers: [ { name: s1, address: "127.0.0.1:${backend}" } ] }`,
-    "",
-  ].join("\n");
+  return sluiceConfig(h2Params(s, port, backend, pem));
 }
 
 /**
@@ -42,22 +51,12 @@ export function spawnSluice(
   denoFlags: string[] = [],
   o: { root?: string | undefined; name?: string } = {},
 ): ManagedProcess {
-  const root = o.root ?? s.sluiceRoot, name = o.name ?? "sluice";
-  return group.spawn(name, Deno.execPath(), [
-    "run",
-    "--allow-all",
-    ...denoFlags,
-    "--config",
-    `${root}/deno.json`,
-    `${root}/main.ts`,
-    "-f",
-    `${dir}/${name}.yaml`,
-    "-q",
-  ], {
+  const name = o.name ?? "sluice";
+  return spawnSluiceTree(group, name, o.root ?? s.sluiceRoot, `${dir}/${name}.yaml`, {
+    denoFlags,
     cpus: s.proxyCpu,
     nofile: 65536,
     stderrFile: `${dir}/${name}.err`,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
   });
 }
 

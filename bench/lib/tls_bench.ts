@@ -23,7 +23,9 @@
 // sluice-deno, sluice-ref, floor-node, floor-deno, haproxy).
 // It prints a table with the Sluice/HAProxy ratios and the issue's targets.
 
+import { haproxyConfig, type ProxyParams, sluiceConfig } from "./configs.ts";
 import { capture, freePort, type ProcessGroup, waitForPort } from "./proc.ts";
+import { spawnSluiceTree } from "./sluice_proc.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./procfs.ts";
 import { median } from "./report.ts";
 import { runWrk } from "./wrk.ts";
@@ -96,41 +98,16 @@ export async function mkCert(dir: string, kind: "ecdsa" | "rsa"): Promise<string
   return pem;
 }
 
-function haproxyTls(port: number, backend: number, pem: string): string {
-  return [
-    "global",
-    "  maxconn 2000",
-    "  nbthread 1",
-    "  tune.bufsize 16384",
-    "defaults",
-    "  mode http",
-    "  timeout connect 5s",
-    "  timeout client 60s",
-    "  timeout server 60s",
-    "  option http-keep-alive",
-    "frontend fe",
-    `  bind 127.0.0.1:${port} ssl crt ${pem} alpn http/1.1`,
-    "  default_backend be",
-    "backend be",
-    `  server s1 127.0.0.1:${backend}`,
-    "",
-  ].join("\n");
-}
-
-function sluiceTls(port: number, backend: number, pem: string): string {
-  return [
-    "global: { maxconn: 2000, bufsize: 16k, log: none }",
-    "defaults:",
-    "  mode: http",
-    "  timeout: { connect: 5s, client: 60s, server: 60s }",
-    "  option: [http-keep-alive]",
-    "frontends:",
-    `  fe: { bind: "127.0.0.1:${port} ssl crt ${pem} alpn http/1.1", default_backend: be }`,
-    "backends:",
-    "  be:",
-    `    servers: [ { name: s1, address: "127.0.0.1:${backend}" } ]`,
-    "",
-  ].join("\n");
+/** The proxies' settings: load.ts's HTTP configuration with TLS on the bind. */
+function tlsParams(port: number, backend: number, pem: string): ProxyParams {
+  return {
+    mode: "http",
+    bindPort: port,
+    backendPort: backend,
+    maxconn: 2000,
+    bufsize: 16384,
+    bindOptions: `ssl crt ${pem} alpn http/1.1`,
+  };
 }
 
 /** Runs `openssl s_time` for `seconds`; returns the connection count. */
@@ -159,6 +136,18 @@ interface Figures {
   keepAlive: number | null;
   p99: number | null;
   mibPerSec: number | null;
+}
+
+/** Figures of a proxy not (yet) measured. */
+function noFigures(): Figures {
+  return {
+    fullEc: null,
+    resumedEc: null,
+    fullRsa: null,
+    keepAlive: null,
+    p99: null,
+    mibPerSec: null,
+  };
 }
 
 /**
@@ -201,25 +190,16 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
         },
       );
     } else if (p === "haproxy") {
-      await Deno.writeTextFile(`${base}.cfg`, haproxyTls(port, backendPort, pem));
+      await Deno.writeTextFile(`${base}.cfg`, haproxyConfig(tlsParams(port, backendPort, pem)));
       proc = group.spawn(p, "haproxy", ["-db", "-f", `${base}.cfg`], {
         cpus: s.proxyCpu,
         nofile: 8192,
         stderrFile: `${base}.stderr`,
       });
     } else {
-      await Deno.writeTextFile(`${base}.yaml`, sluiceTls(port, backendPort, pem));
+      await Deno.writeTextFile(`${base}.yaml`, sluiceConfig(tlsParams(port, backendPort, pem)));
       const r = p === "sluice-ref" ? refRoot : root;
-      proc = group.spawn(p, Deno.execPath(), [
-        "run",
-        "-A",
-        "--config",
-        `${r}/deno.json`,
-        `${r}/main.ts`,
-        "-q",
-        "-f",
-        `${base}.yaml`,
-      ], {
+      proc = spawnSluiceTree(group, p, r, `${base}.yaml`, {
         cpus: s.proxyCpu,
         nofile: 8192,
         stderrFile: `${base}.stderr`,
@@ -245,24 +225,10 @@ export async function runTlsBench(group: ProcessGroup, tmp: string): Promise<str
   const results = new Map<Proxy, Figures>();
   for (const p of PROXIES) {
     if (only.length > 0 && !only.includes(p)) {
-      results.set(p, {
-        fullEc: null,
-        resumedEc: null,
-        fullRsa: null,
-        keepAlive: null,
-        p99: null,
-        mibPerSec: null,
-      });
+      results.set(p, noFigures());
       continue;
     }
-    const fig: Figures = {
-      fullEc: null,
-      resumedEc: null,
-      fullRsa: null,
-      keepAlive: null,
-      p99: null,
-      mibPerSec: null,
-    };
+    const fig = noFigures();
     results.set(p, fig);
     try {
       const a = await start(p, ec);

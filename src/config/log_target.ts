@@ -98,18 +98,7 @@ function parseLine(text: string, inProxy: boolean): LogLine | string {
   const address = parseLogAddress(first);
   if (typeof address === "string") return address;
   const std = address.kind === "stdout" || address.kind === "stderr";
-  if (words.length === 1 && std) {
-    return {
-      address,
-      framing: "raw",
-      facility: 16,
-      maxLevel: 7,
-      minLevel: 0,
-      len: 0,
-      line: 0,
-      col: 0,
-    };
-  }
+  if (words.length === 1 && std) return rawStd(address.kind);
   const t: LogTarget = {
     address,
     framing: "local",

@@ -178,14 +178,25 @@ function parseFilters(t: StickTable, args: readonly string[]): Filter[] | string
   return out;
 }
 
-/** Normalises a key typed on the CLI; null when the table type cannot take one. */
-function cliKey(t: StickTable, k: string): string | null | "invalid" {
-  if (t.type === STK_KEY_BINARY) return null;
+const INVALID_KEY = { error: "Invalid key\n" };
+
+/**
+ * Normalises a key typed on the CLI, or returns HAProxy's refusal: no key,
+ * a table type that takes none (`doing` starts that message: "Showing keys
+ * from", "Removing keys from", "Inserting keys into"), an invalid key.
+ */
+function cliKey(t: StickTable, k: string | undefined, doing: string): string | { error: string } {
+  if (k === undefined) return { error: "Key value expected\n" };
+  if (t.type === STK_KEY_BINARY) {
+    return {
+      error: `${doing} tables of type other than ip, ipv6, string and integer is not supported\n`,
+    };
+  }
   if (t.type === STK_KEY_INTEGER) {
-    if (!/^\d+$/.test(k) || Number(k) > 0xffffffff) return "invalid";
+    if (!/^\d+$/.test(k) || Number(k) > 0xffffffff) return INVALID_KEY;
     return String(Number(k));
   }
-  return t.keyOf(k) ?? "invalid";
+  return t.keyOf(k) ?? INVALID_KEY;
 }
 
 /**
@@ -205,13 +216,8 @@ export function showTable(tables: StickTableSet, args: readonly string[], now: n
   if (t === undefined) return "No such table\n";
   const rest = args.slice(1);
   if (rest[0] === "key") {
-    const k = rest[1];
-    if (k === undefined) return "Key value expected\n";
-    const key = cliKey(t, k);
-    if (key === null) {
-      return "Showing keys from tables of type other than ip, ipv6, string and integer is not supported\n";
-    }
-    if (key === "invalid") return "Invalid key\n";
+    const key = cliKey(t, rest[1], "Showing keys from");
+    if (typeof key !== "string") return key.error;
     const e = t.lookup(key);
     return e === null ? "" : head(t) + formatEntry(t, e, now);
   }
@@ -242,13 +248,8 @@ export function clearTable(tables: StickTableSet, args: readonly string[], now: 
   if (t === undefined) return "No such table\n";
   const rest = args.slice(1);
   if (rest[0] === "key") {
-    const k = rest[1];
-    if (k === undefined) return "Key value expected\n";
-    const key = cliKey(t, k);
-    if (key === null) {
-      return "Removing keys from tables of type other than ip, ipv6, string and integer is not supported\n";
-    }
-    if (key === "invalid") return "Invalid key\n";
+    const key = cliKey(t, rest[1], "Removing keys from");
+    if (typeof key !== "string") return key.error;
     const e = t.lookup(key);
     if (e === null) return "";
     if (e.refCnt > 0) return "Entry currently in use, cannot remove\n";
@@ -278,13 +279,8 @@ export function setTable(tables: StickTableSet, args: readonly string[], now: nu
   const t = tables.get(name);
   if (t === undefined) return "No such table\n";
   if (args[1] !== "key") return usage;
-  const k = args[2];
-  if (k === undefined) return "Key value expected\n";
-  const key = cliKey(t, k);
-  if (key === null) {
-    return "Inserting keys into tables of type other than ip, ipv6, string and integer is not supported\n";
-  }
-  if (key === "invalid") return "Invalid key\n";
+  const key = cliKey(t, args[2], "Inserting keys into");
+  if (typeof key !== "string") return key.error;
   const e = t.getEntry(key, now);
   if (e === null) return "Unable to allocate a new entry\n";
   let err = "";

@@ -23,7 +23,7 @@ import {
   writeU32,
 } from "../../src/h2/frame.ts";
 import { HeaderList, HPACK_OK, HpackDecoder, HpackEncoder } from "../../src/h2/hpack.ts";
-import { closeQuietly } from "./client.ts";
+import { closeQuietly, concat } from "./client.ts";
 
 /** One frame as received. */
 export interface Frame {
@@ -132,7 +132,7 @@ export class H2RawClient {
           if (f.type === FT_HEADERS || f.type === FT_CONTINUATION) {
             this.#block.push(f.payload);
             if (f.flags & FF_END_HEADERS) {
-              f.headers = this.#decode(concatAll(this.#block));
+              f.headers = this.#decode(concat(this.#block));
               this.#block = [];
             }
           }
@@ -348,7 +348,7 @@ export class H2RawClient {
         if (f.flags & FF_END_STREAM) break;
       }
     }
-    r.body = concatAll(chunks);
+    r.body = concat(chunks);
     return r;
   }
 
@@ -386,16 +386,4 @@ export function settingsPayload(pairs: number[]): Uint8Array {
 
 export function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
-}
-
-export function concatAll(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

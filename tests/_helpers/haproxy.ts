@@ -3,11 +3,13 @@
 // to stdout (`log stdout format raw local0`) collected in `logs`.
 //
 // `findHaproxy()` looks for the binary (PATH, then /usr/sbin); tests skip with
-// HAPROXY_MISSING when it returns null. `startHaproxy(cfg, ports)` writes
-// the configuration (the caller's sections after a global/defaults
+// HAPROXY_MISSING when it returns null. `startHaproxy(bin, sections, ports)`
+// writes the configuration (the caller's sections after a global/defaults
 // preamble), spawns it and resolves once every port in `ports` accepts a
-// connection, or rejects with its output. `freePort()` gives a 127.0.0.1
-// port nobody listens on (for the configuration, which needs numbers).
+// connection, or rejects with its output; `startHaproxyConfig(cfg, ports)`
+// does the same with a whole configuration of the caller's. `freePort()`
+// gives a 127.0.0.1 port nobody listens on (for the configuration, which
+// needs numbers).
 // `stop()` sends SIGTERM (SIGKILL after a grace period); call it in `finally`.
 
 import { delay } from "./client.ts";
@@ -117,13 +119,13 @@ export class HaproxyProcess {
  * preamble that logs to stdout and sets short timeouts. Resolves when every
  * port of `ports` accepts connections.
  */
-export async function startHaproxy(
+export function startHaproxy(
   bin: string,
   sections: string,
   ports: number[],
 ): Promise<HaproxyProcess> {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-haproxy-" });
-  const cfg = `global
+  return startHaproxyConfig(
+    `global
   log stdout format raw local0
 defaults
   log global
@@ -133,10 +135,27 @@ defaults
   timeout client 10s
   timeout server 10s
 ${sections}
-`;
+`,
+    ports,
+    { bin },
+  );
+}
+
+/**
+ * Starts HAProxy on the whole configuration `cfg` (the binary findHaproxy()
+ * finds unless `bin`). Resolves when every port of `ports` accepts
+ * connections; rejects with its output when it exits or `deadlineMs` passes
+ * first (it is stopped then).
+ */
+export async function startHaproxyConfig(
+  cfg: string,
+  ports: number[],
+  opts: { bin?: string; deadlineMs?: number } = {},
+): Promise<HaproxyProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-haproxy-" });
   await Deno.writeTextFile(`${dir}/haproxy.cfg`, cfg);
-  const p = new HaproxyProcess(bin, dir);
-  const end = Date.now() + READY_TIMEOUT_MS;
+  const p = new HaproxyProcess(opts.bin ?? findHaproxy() ?? "haproxy", dir);
+  const end = Date.now() + (opts.deadlineMs ?? READY_TIMEOUT_MS);
   for (const port of ports) {
     for (;;) {
       try {

@@ -14,6 +14,7 @@
 // period), awaits the exit and removes the directory; call it in `finally`.
 
 import { delay } from "./client.ts";
+import { freePort } from "./haproxy.ts";
 
 /** Time allowed for nginx to accept connections after spawning. */
 const READY_TIMEOUT_MS = 5_000;
@@ -121,14 +122,6 @@ export class NginxProcess {
     await this.#child.status;
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /**

@@ -262,7 +262,7 @@ export interface CliResult {
 }
 
 /** Spawns `deno ARGS` in the repository root: no stdin, stdout and stderr piped, no colours. */
-function spawnDeno(args: string[]): Deno.ChildProcess {
+export function spawnDeno(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args,
     cwd: REPO_ROOT,

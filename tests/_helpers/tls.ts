@@ -4,6 +4,8 @@
 // directory and paths; `pki.leaf("a.test", ["a.test", "*.w.test"])` writes
 // `a.test.pem` (certificate + key, what a bind's `crt` takes) plus
 // `.crt`/`.key` apart (what curl and nginx take). `remove()` in `finally`.
+// `captureClientHello()` and `opensslClientHello()` give the bytes of a
+// client's first TLS record, for the payload fetches' tests.
 //
 // ECDSA P-256 keys: quick to generate on a shared machine.
 
@@ -130,4 +132,42 @@ export async function sClient(port: number, args: string[] = [], input = ""): Pr
 /** The subject CN of the certificate s_client printed ("subject=CN = a.test"). */
 export function servedCn(out: string): string | null {
   return /subject=.*?CN\s*=\s*([^,\n/]+)/.exec(out)?.[1]?.trim() ?? null;
+}
+
+/**
+ * The first bytes a client sends to a raw 127.0.0.1 listener: `client(port)`
+ * connects there; a ClientHello is one record, read until its announced
+ * length is there or the client stops. Empty when the client never came.
+ */
+export async function captureClientHello(
+  client: (port: number) => Promise<unknown>,
+): Promise<Uint8Array> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const done = client(port).catch(() => {});
+  const c = await l.accept();
+  const buf = new Uint8Array(16384);
+  let n = 0;
+  while (n < 5 || n < 5 + ((buf[3]! << 8) | buf[4]!)) {
+    const r = await c.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  c.close();
+  l.close();
+  await done;
+  return buf.slice(0, n);
+}
+
+/** The ClientHello `openssl s_client -connect 127.0.0.1:PORT ARGS` sends. */
+export function opensslClientHello(args: string[]): Promise<Uint8Array> {
+  return captureClientHello(async (port) => {
+    const p = new Deno.Command("openssl", {
+      args: ["s_client", "-connect", `127.0.0.1:${port}`, ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await p.status;
+  });
 }

@@ -14,41 +14,10 @@ import {
 } from "../../src/sample/payload.ts";
 import { compileAcls, compileCondition } from "../../src/acl/acl.ts";
 import { L4SampleCtx } from "../../src/tcp/tcp_rules.ts";
-
-/** The first bytes a client sends to a raw TCP listener, until it has sent `min` bytes or a pause. */
-async function capture(client: (port: number) => Promise<unknown>): Promise<Uint8Array> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const done = client(port).catch(() => {});
-  const c = await l.accept();
-  const buf = new Uint8Array(16384);
-  let n = 0;
-  // A ClientHello is one record: read until its announced length is there.
-  while (n < 5 || n < 5 + ((buf[3]! << 8) | buf[4]!)) {
-    const r = await c.read(buf.subarray(n));
-    if (r === null) break;
-    n += r;
-  }
-  c.close();
-  l.close();
-  await done;
-  return buf.slice(0, n);
-}
-
-async function opensslHello(args: string[]): Promise<Uint8Array> {
-  return await capture(async (port) => {
-    const p = new Deno.Command("openssl", {
-      args: ["s_client", "-connect", `127.0.0.1:${port}`, ...args],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await p.status;
-  });
-}
+import { captureClientHello, opensslClientHello } from "../_helpers/tls.ts";
 
 Deno.test("ClientHello from openssl s_client: SNI, ALPN list, hello type and version", async () => {
-  const hello = await opensslHello(["-servername", "a.example", "-alpn", "h2,http/1.1"]);
+  const hello = await opensslClientHello(["-servername", "a.example", "-alpn", "h2,http/1.1"]);
   assert.equal(sslHelloType(hello), 1);
   assert.equal(sslSni(hello), "a.example");
   const alpn: string[] = [];
@@ -63,14 +32,14 @@ Deno.test("ClientHello from openssl s_client: SNI, ALPN list, hello type and ver
     assert.equal(sslHelloType(p), PL_MISSING, `type on ${n} bytes`);
     assert.equal(sslAlpn(p, alpn), PL_MISSING, `alpn on ${n} bytes`);
   }
-  const none = await opensslHello(["-noservername"]);
+  const none = await opensslClientHello(["-noservername"]);
   assert.equal(sslHelloType(none), 1);
   assert.equal(sslSni(none), PL_NONE);
   assert.equal(sslAlpn(none, alpn), PL_NONE);
 });
 
 Deno.test("ClientHello from Deno's TLS client (rustls) carries its SNI and ALPN", async () => {
-  const hello = await capture((port) =>
+  const hello = await captureClientHello((port) =>
     Deno.connectTls({ hostname: "localhost", port, alpnProtocols: ["http/1.1"] }).then((c) =>
       c.close()
     )
@@ -109,7 +78,7 @@ Deno.test("garbage, plain HTTP and truncated or lying records are not a hello", 
 });
 
 Deno.test("ACLs on payload fetches read the layer-4 context and say when more data may help", async () => {
-  const hello = await opensslHello(["-servername", "B.Example", "-alpn", "http/1.1,h2"]);
+  const hello = await opensslClientHello(["-servername", "B.Example", "-alpn", "http/1.1,h2"]);
   const acls = compileAcls([]).acls;
   const cond = (t: string) => {
     const c = compileCondition(t, acls);

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { runCli, startProxy } from "../../_helpers/proxy.ts";
 import { connectHttp, HTTP_DEFAULTS } from "../http/_http.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 
 async function cmd(bin: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
@@ -16,13 +17,6 @@ async function cmd(bin: string, args: string[]): Promise<string> {
     throw new Error(`${bin} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
   return new TextDecoder().decode(out.stdout).trim();
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** One answer, as the client sees it. */
@@ -61,10 +55,8 @@ Deno.test("auth accepts and refuses what HAProxy 2.6 does, for each hash type", 
   assert.match(h6, /^\$6\$/);
   assert.match(h5, /^\$5\$/);
   assert.match(hb, /^\$2b\$04\$/);
-  const dir = await Deno.makeTempDir({ prefix: "sluice_auth_" });
   const hport = freePort();
-  await Deno.writeTextFile(
-    `${dir}/haproxy.cfg`,
+  const haproxy = await startHaproxyConfig(
     `global
   maxconn 100
 defaults
@@ -86,12 +78,8 @@ frontend fe
   http-request return status 200 content-type text/plain string ops if { http_auth_group(L) ops }
   http-request return status 200 content-type text/plain string user
 `,
+    [hport],
   );
-  const haproxy = new Deno.Command("haproxy", {
-    args: ["-db", "-f", `${dir}/haproxy.cfg`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
   const sluice = await startProxy(
     HTTP_DEFAULTS + `
 userlists:
@@ -113,16 +101,6 @@ frontends:
 `,
   );
   try {
-    // HAProxy is up once it accepts.
-    for (let i = 0;; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: hport })).close();
-        break;
-      } catch (e) {
-        if (i > 200) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
     const cases: Array<[string, string | null]> = [
       ["no header", null],
       ["sha512 right", "Basic " + b64("u6:pw six")],
@@ -152,10 +130,7 @@ frontends:
     assert.equal(accepted, 5, "right passwords of each kind (and the scheme case) accepted");
   } finally {
     await sluice.stop();
-    haproxy.kill("SIGTERM");
-    await haproxy.status;
-    await haproxy.stderr.cancel();
-    await Deno.remove(dir, { recursive: true });
+    await haproxy.stop();
   }
 });
 

@@ -6,14 +6,8 @@
 
 import assert from "node:assert/strict";
 import { startProxy } from "../../_helpers/proxy.ts";
-import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { connectHttp, httpStub, oneBackend, reqHeader } from "../http/_http.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 
 /** The capture fields of an httplog line: what lies between the termination counters and the request. */
 function captureFields(line: string): string {
@@ -45,10 +39,8 @@ Deno.test("captures render in httplog as HAProxy renders them", async () => {
       headers: r.target === "/a" ? [["X-Res", "a-long-response-value"]] : [["X-Res", '"q"']],
     }),
   });
-  const dir = await Deno.makeTempDir({ prefix: "sluice_cap_" });
   const hport = freePort();
-  await Deno.writeTextFile(
-    `${dir}/haproxy.cfg`,
+  const haproxy = await startHaproxyConfig(
     `global
   log stdout format raw local0
 defaults
@@ -68,82 +60,50 @@ frontend fe
 backend be
   server s 127.0.0.1:${be.port}
 `,
+    [hport],
   );
-  const hlines: string[] = [];
-  const haproxy = new Deno.Command("haproxy", {
-    args: ["-db", "-f", `${dir}/haproxy.cfg`],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const pump = (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of haproxy.stdout) {
-      buf += dec.decode(chunk);
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      hlines.push(...parts.filter((l) => l.includes('"GET ')));
-    }
-  })();
+  const hlines = () => haproxy.logs.filter((l) => l.includes('"GET '));
   const sluice = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     capture:
       - "request header Host len 5"
       - "request header User-Agent len 64"
       - "response header X-Res len 10"
-    http-request: ["capture req.hdr(x-custom) len 4"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    http-request: ["capture req.hdr(x-custom) len 4"]`,
+    ),
   );
   try {
-    for (let i = 0;; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: hport })).close();
-        break;
-      } catch (e) {
-        if (i > 200) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
     await send(hport);
     await send(sluice.port("fe"));
     const slines = await sluice.waitForLogs(/"GET \//, 3);
-    for (let i = 0; i < 100 && hlines.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(hlines.length, 3, hlines.join("\n"));
-    const want = hlines.map(captureFields);
+    for (let i = 0; i < 100 && hlines().length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(hlines().length, 3, hlines().join("\n"));
+    const want = hlines().map(captureFields);
     assert.deepEqual(slines.map(captureFields), want);
     // What HAProxy shows: the slots in order, cut, escaped, empty when absent.
     assert.equal(want[0], "{examp|curl/8 #7Bx#7Cy#7D|abcd} {a-long-res}");
   } finally {
     await sluice.stop();
-    haproxy.kill("SIGTERM");
-    await haproxy.status;
-    await pump;
+    await haproxy.stop();
     await be.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("unique-id-format: the server gets the id the log shows as %ID", async () => {
   const be = httpStub("be");
   const sluice = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     unique-id-format: "%ci:%cp_%rt_%[req.hdr(x-t)]"
     unique-id-header: X-Unique-ID
     log-format: "id=%ID uri=%HU"
-    http-request: ["set-header X-Echo %[unique-id]"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    http-request: ["set-header X-Echo %[unique-id]"]`,
+    ),
   );
   try {
     const c = await connectHttp(sluice.port("fe"));

@@ -5,7 +5,7 @@
 // Every read has a deadline; a test that forgets `quit` in prompt mode fails
 // with a DeadlineError naming the socket instead of hanging.
 
-import { DEFAULT_DEADLINE_MS, withDeadline } from "../../_helpers/client.ts";
+import { concat, DEFAULT_DEADLINE_MS, withDeadline } from "../../_helpers/client.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -34,15 +34,7 @@ async function readToClose(conn: Deno.Conn): Promise<string> {
     if (n === null) break;
     chunks.push(buf.slice(0, n));
   }
-  let len = 0;
-  for (const c of chunks) len += c.length;
-  const all = new Uint8Array(len);
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
-  return td.decode(all);
+  return td.decode(concat(chunks));
 }
 
 /**

@@ -17,23 +17,12 @@ import {
   serverLines,
 } from "../backends/_common.ts";
 import { cli, parseCsv, tempSocket } from "./_cli.ts";
+import { freePort, type HaproxyProcess, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Starts `haproxy -db` on an equivalent configuration; resolves once its socket answers. */
-async function startHaproxy(
-  sock: string,
-  servers: NameServer[],
-): Promise<{ child: Deno.ChildProcess; stop(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-hx-" });
-  const cfg = `${dir}/h.cfg`;
-  await Deno.writeTextFile(
-    cfg,
+/** Starts `haproxy -db` on an equivalent configuration; resolves once it listens. */
+function startHaproxy(sock: string, servers: NameServer[]): Promise<HaproxyProcess> {
+  const port = freePort();
+  return startHaproxyConfig(
     `global
   stats socket ${sock} mode 600 level admin
   maxconn 500
@@ -43,7 +32,7 @@ defaults
   timeout client 10s
   timeout server 10s
 frontend fe
-  bind 127.0.0.1:${freePort()}
+  bind 127.0.0.1:${port}
   default_backend be
 backend be
   balance roundrobin
@@ -51,41 +40,10 @@ backend be
   server s1 127.0.0.1:${servers[0]!.port} check inter 200
   server s2 127.0.0.1:${servers[1]!.port}
 `,
+    // HAProxy binds its stats socket with its listeners, before it serves any.
+    [port],
+    { deadlineMs: DEFAULT_DEADLINE_MS * 2 },
   );
-  const child = new Deno.Command("haproxy", {
-    args: ["-db", "-f", cfg],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeTo(new WritableStream()).catch(() => {});
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-    await stderr;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  try {
-    // haproxy -db prints nothing once ready: the socket answering is the event.
-    await withDeadline(
-      async () => {
-        for (let i = 0; i < 400; i++) {
-          try {
-            if ((await cli(sock, "show backend", 2_000)).startsWith("# name")) return;
-          } catch { /* not listening yet */ }
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        throw new Error("haproxy's stats socket never answered");
-      },
-      DEFAULT_DEADLINE_MS * 2,
-      "haproxy's stats socket",
-    );
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { child, stop };
 }
 
 interface Pair {

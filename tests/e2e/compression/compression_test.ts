@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { startProxy } from "../../_helpers/proxy.ts";
 import { sha256Hex } from "../../_helpers/client.ts";
-import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
+import { connectHttp, HTTP_DEFAULTS, httpStub, oneBackend, reqHeader } from "../http/_http.ts";
 
 /** Deterministic text-like bytes (compressible, but not trivially). */
 function body(n: number, seed: number): Uint8Array {
@@ -59,15 +60,11 @@ Deno.test("compression: gzip and deflate bodies decompress to the original bytes
     },
   });
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    compression: ["algo gzip deflate", "type text/html text/plain", "offload"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    oneBackend(
+      be.port,
+      `
+    compression: ["algo gzip deflate", "type text/html text/plain", "offload"]`,
+    ),
   );
   try {
     const c = await connectHttp(proxy.port("fe"));
@@ -215,12 +212,8 @@ Deno.test("compression: the same responses as HAProxy 2.6 (codings, Vary, ETag, 
       return { headers: h, body: BIG };
     },
   });
-  const dir = await Deno.makeTempDir({ prefix: "sluice_comp_" });
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const hport = (l.addr as Deno.NetAddr).port;
-  l.close();
-  await Deno.writeTextFile(
-    `${dir}/haproxy.cfg`,
+  const hport = freePort();
+  const haproxy = await startHaproxyConfig(
     `defaults
   mode http
   timeout connect 1s
@@ -234,33 +227,16 @@ frontend fe
 backend be
   server s 127.0.0.1:${be.port}
 `,
+    [hport],
   );
-  const haproxy = new Deno.Command("haproxy", {
-    args: ["-db", "-f", `${dir}/haproxy.cfg`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    compression: ["algo gzip deflate", "type text/html"]
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+    oneBackend(
+      be.port,
+      `
+    compression: ["algo gzip deflate", "type text/html"]`,
+    ),
   );
   try {
-    for (let i = 0;; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: hport })).close();
-        break;
-      } catch (e) {
-        if (i > 200) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
     const seen = async (port: number, path: string, ae: string) => {
       const c = await connectHttp(port);
       try {
@@ -308,9 +284,7 @@ backends:
     assert.ok(compressed >= 8, `compressed cases: ${compressed}`);
   } finally {
     await proxy.stop();
-    haproxy.kill("SIGTERM");
-    await haproxy.status;
+    await haproxy.stop();
     await be.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

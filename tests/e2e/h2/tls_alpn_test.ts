@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { parseHttpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { makePki } from "../../_helpers/tls.ts";
 import { run } from "./_h2.ts";
-import { findChromium } from "../../_helpers/chromium.ts";
+import { findChromium, HEADLESS_ARGS } from "../../_helpers/chromium.ts";
 
 const IMAGES = 50;
 
@@ -112,14 +112,7 @@ Deno.test({
       const r = await run(
         CHROMIUM!,
         [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
+          ...HEADLESS_ARGS,
           "--ignore-certificate-errors",
           `--user-data-dir=${profile}`,
           "--virtual-time-budget=15000",

@@ -3,7 +3,7 @@
 // with what it was waiting for.
 
 /** Deterministic pseudo-random bytes (xorshift), so a failure is reproducible. */
-export function bytesOf(n: number, seed = 1): Uint8Array {
+export function bytesOf(n: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {

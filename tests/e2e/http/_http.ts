@@ -617,3 +617,31 @@ defaults:
   timeout: { connect: 1s, client: 5s, server: 5s, http-request: 2s, http-keep-alive: 2s, tunnel: 10s }
   option: [httplog]
 `;
+
+/**
+ * HTTP_DEFAULTS with frontend `fe` in front of backend `be`, one server `s`
+ * at 127.0.0.1:`port`. `frontend` holds fe's keys between `bind` and
+ * `default_backend` (YAML lines indented 4; a leading newline is dropped),
+ * so that the text has the line numbers of the same file written by hand.
+ */
+export function oneBackend(port: number, frontend: string): string {
+  return HTTP_DEFAULTS + `
+frontends:
+  fe:
+    bind: "127.0.0.1:0"
+${frontend.replace(/^\n/, "").trimEnd()}
+    default_backend: be
+backends:
+  be: { servers: [ { name: s, address: "127.0.0.1:${port}" } ] }
+`;
+}
+
+/** Runs `fn` with a keep-alive client on `port`, closed afterwards whatever `fn` does. */
+export async function withClient<T>(port: number, fn: (c: HttpClient) => Promise<T>): Promise<T> {
+  const c = await connectHttp(port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}

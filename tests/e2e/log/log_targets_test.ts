@@ -12,6 +12,7 @@ import { checkConfig, MAIN_TS, REPO_ROOT, startProxy } from "../../_helpers/prox
 import { connectHttp, get, HTTP_DEFAULTS } from "../http/_http.ts";
 import { httpStub } from "../../_helpers/http_stub.ts";
 import { delay } from "../../_helpers/client.ts";
+import { freePort, startHaproxyConfig } from "../../_helpers/haproxy.ts";
 import { frameShape, Receiver } from "./_receivers.ts";
 
 const FORMATS = ["local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw"];
@@ -27,12 +28,28 @@ async function oneRequest(port: number, path = "/x"): Promise<void> {
   }
 }
 
-/** A port free right now (HAProxy cannot announce a port 0 bind). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
+/**
+ * Sluice's configuration: HTTP_DEFAULTS with the global `log` value `log`
+ * when given (YAML: a string stands inline, a list as a block of its raw
+ * items), `frontends` (one `fe` by default) in front of `origin`.
+ */
+function logConfig(
+  originPort: number,
+  o: { log?: string | string[]; frontends?: string } = {},
+): string {
+  const log = typeof o.log === "string"
+    ? ` ${o.log}`
+    : (o.log ?? []).map((l) => `\n    - ${l}`).join("");
+  const head = o.log === undefined
+    ? HTTP_DEFAULTS
+    : `\nglobal:\n  log:${log}\n${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}`;
+  return `${head}
+frontends:
+${o.frontends ?? '  fe: { bind: "127.0.0.1:0", default_backend: be }'}
+backends:
+  be:
+    servers: [ { name: s1, address: "127.0.0.1:${originPort}" } ]
+`;
 }
 
 /**
@@ -41,7 +58,6 @@ function freePort(): number {
  * message.
  */
 async function haproxyMessages(logLines: string[], originPort: number, receivers: Receiver[]) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-haproxy-log-" });
   const port = freePort();
   const cfg = `global
 ${logLines.map((l) => `  log ${l}`).join("\n")}
@@ -60,31 +76,12 @@ frontend fe
 backend be
   server s1 127.0.0.1:${originPort}
 `;
-  await Deno.writeTextFile(`${dir}/h.cfg`, cfg);
-  const hp = new Deno.Command("haproxy", {
-    args: ["-db", "-f", `${dir}/h.cfg`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const hp = await startHaproxyConfig(cfg, [port], { deadlineMs: 30_000 });
   try {
-    const end = Date.now() + 30_000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
-      } catch (e) {
-        if (Date.now() > end) throw e;
-        await delay(50);
-      }
-    }
     await oneRequest(port);
     for (const r of receivers) await r.wait(1);
   } finally {
-    hp.kill("SIGKILL");
-    await hp.status;
-    await hp.stderr.cancel().catch(() => {});
-    await Deno.remove(dir, { recursive: true });
+    await hp.stop();
   }
 }
 
@@ -93,17 +90,9 @@ Deno.test("log targets: every framing over UDP is framed as HAProxy 2.6 frames i
   const ours = FORMATS.map(() => Receiver.udp());
   const theirs = FORMATS.map(() => Receiver.udp());
   const line = (r: Receiver, i: number) => `127.0.0.1:${r.port} format ${FORMATS[i]} local0 info`;
-  const p = await startProxy(`
-global:
-  log:
-${ours.map((r, i) => `    - "${line(r, i)}"`).join("\n")}
-${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  const p = await startProxy(
+    logConfig(origin.port, { log: ours.map((r, i) => `"${line(r, i)}"`) }),
+  );
   try {
     await oneRequest(p.port("fe"));
     for (const r of ours) await r.wait(1);
@@ -137,19 +126,9 @@ Deno.test("log targets: UDP, a unix datagram socket and stdout at once, each lin
   const dir = await Deno.makeTempDir({ prefix: "sluice-log-" });
   const udp = Receiver.udp();
   const unix = Receiver.unix(dir, "log");
-  const p = await startProxy(`
-global:
-  log:
-    - stdout
-    - "127.0.0.1:${udp.port} local0 info"
-    - "${unix.path} format rfc5424 local2"
-${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  const p = await startProxy(logConfig(origin.port, {
+    log: ["stdout", `"127.0.0.1:${udp.port} local0 info"`, `"${unix.path} format rfc5424 local2"`],
+  }));
   try {
     for (let i = 0; i < 3; i++) await oneRequest(p.port("fe"), `/r${i}`);
     const out = await p.waitForLogs(/"GET \/r\d HTTP\/1\.1"$/, 3);
@@ -180,12 +159,9 @@ Deno.test("log targets: per frontend, `log global` adds the global targets, own 
   const origin = httpStub();
   const g = Receiver.udp();
   const own = Receiver.udp();
-  const p = await startProxy(`
-global:
-  log: "127.0.0.1:${g.port} local0"
-${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}
-frontends:
-  a: { bind: "127.0.0.1:0", default_backend: be }
+  const p = await startProxy(logConfig(origin.port, {
+    log: `"127.0.0.1:${g.port} local0"`,
+    frontends: `  a: { bind: "127.0.0.1:0", default_backend: be }
   b:
     bind: "127.0.0.1:0"
     default_backend: be
@@ -194,11 +170,8 @@ frontends:
     bind: "127.0.0.1:0"
     default_backend: be
     log: [global, "127.0.0.1:${own.port} format short daemon"]
-  d: { bind: "127.0.0.1:0", default_backend: be, log: false }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  d: { bind: "127.0.0.1:0", default_backend: be, log: false }`,
+  }));
   try {
     for (const fe of ["a", "b", "c", "d"]) await oneRequest(p.port(fe), `/${fe}`);
     await g.wait(2);
@@ -224,18 +197,12 @@ Deno.test("log targets: a max level below info sends no session line; a len cuts
   const origin = httpStub();
   const quiet = Receiver.udp();
   const short = Receiver.udp();
-  const p = await startProxy(`
-global:
-  log:
-    - "127.0.0.1:${quiet.port} local0 notice"
-    - "127.0.0.1:${short.port} len 80 local0 info"
-${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  const p = await startProxy(logConfig(origin.port, {
+    log: [
+      `"127.0.0.1:${quiet.port} local0 notice"`,
+      `"127.0.0.1:${short.port} len 80 local0 info"`,
+    ],
+  }));
   try {
     await oneRequest(p.port("fe"));
     const [m] = await short.wait(1);
@@ -254,16 +221,10 @@ backends:
 Deno.test("log targets: a syslog server that is not there costs dropped messages, not requests", async () => {
   const origin = httpStub();
   const dir = await Deno.makeTempDir({ prefix: "sluice-log-" });
-  const p = await startProxy(`
-global:
-  log: ["${dir}/nobody.sock local0", stdout]
-${HTTP_DEFAULTS.replace(/^global:.*$/m, "")}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be, stats: { uri: /stats } }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  const p = await startProxy(logConfig(origin.port, {
+    log: `["${dir}/nobody.sock local0", stdout]`,
+    frontends: '  fe: { bind: "127.0.0.1:0", default_backend: be, stats: { uri: /stats } }',
+  }));
   try {
     for (let i = 0; i < 5; i++) await oneRequest(p.port("fe"), `/n${i}`);
     await p.waitForLogs(/"GET \/n\d/, 5);
@@ -282,14 +243,9 @@ backends:
 
 Deno.test("log-format: json writes one JSON object per request with every field named", async () => {
   const origin = httpStub();
-  const p = await startProxy(`
-${HTTP_DEFAULTS}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be, log-format: json }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`);
+  const p = await startProxy(logConfig(origin.port, {
+    frontends: '  fe: { bind: "127.0.0.1:0", default_backend: be, log-format: json }',
+  }));
   try {
     await oneRequest(p.port("fe"), "/a?b=%22c");
     const [line] = await p.waitForLogs(/^\{/, 1);
@@ -349,13 +305,7 @@ Deno.test("log targets: stdout redirected to a file gets every line", async () =
   const dir = await Deno.makeTempDir({ prefix: "sluice-log-" });
   await Deno.writeTextFile(
     `${dir}/s.yaml`,
-    `${HTTP_DEFAULTS}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be }
-backends:
-  be:
-    servers: [ { name: s1, address: "127.0.0.1:${origin.port}" } ]
-`,
+    logConfig(origin.port),
   );
   // The shell redirects stdout to a file; stderr stays a pipe (the ready notice).
   const child = new Deno.Command("bash", {

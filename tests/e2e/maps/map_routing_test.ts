@@ -9,11 +9,12 @@
 import assert from "node:assert/strict";
 import { runCli, startProxy } from "../../_helpers/proxy.ts";
 import {
-  connectHttp,
   HTTP_DEFAULTS,
   httpStub,
+  oneBackend,
   reqHeader,
   type StubRequest,
+  withClient,
 } from "../http/_http.ts";
 
 const BACKENDS = 4;
@@ -54,8 +55,7 @@ ${backends}`,
     { readyTimeoutMs: 60_000 },
   );
   try {
-    const c = await connectHttp(proxy.port("fe"));
-    try {
+    await withClient(proxy.port("fe"), async (c) => {
       const rnd = lcg(42);
       const ask = async (host: string): Promise<string> => {
         await c.send(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
@@ -73,9 +73,7 @@ ${backends}`,
       // Unknown hosts: the converter's default.
       assert.equal(await ask("nohost.example.com"), "be_default");
       assert.equal(await ask("host1.example.org"), "be_default");
-    } finally {
-      c.close();
-    }
+    });
   } finally {
     await proxy.stop();
     for (const s of stubs) await s.close();
@@ -94,22 +92,17 @@ Deno.test("map_ip, map_beg and map_str pick HAProxy's entry; no default gives no
   await Deno.writeTextFile(`${dir}/exact.map`, "a first\na second\nb  spaced value  \n");
   const be = httpStub("be");
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     http-request:
       - 'set-header X-Net %[src,map_ip(${dir}/nets.map)]'
       - 'set-header X-Ver %[path,map_beg(${dir}/paths.map,none)]'
-      - 'set-header X-Exact "[%[req.hdr(x-k),map(${dir}/exact.map)]]"'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+      - 'set-header X-Exact "[%[req.hdr(x-k),map(${dir}/exact.map)]]"'`,
+    ),
   );
   try {
-    const c = await connectHttp(proxy.port("fe"));
-    try {
+    await withClient(proxy.port("fe"), async (c) => {
       const ask = async (path: string, k: string) => {
         await c.send(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-K: ${k}\r\n\r\n`);
         assert.equal((await c.readResponse()).status, 200);
@@ -126,9 +119,7 @@ backends:
       r = await ask("/other", "zz");
       assert.deepEqual(h(r, "x-ver"), ["none"]);
       assert.deepEqual(h(r, "x-exact"), ["[]"]); // no default: no sample
-    } finally {
-      c.close();
-    }
+    });
   } finally {
     await proxy.stop();
     await be.close();
@@ -142,17 +133,13 @@ Deno.test("a bad map line is refused at load: config line and map file line name
   const file = `${dir}/cfg.yaml`;
   await Deno.writeTextFile(
     file,
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      1,
+      `
     http-request:
       - 'set-header X-Net %[src,map_ip(nets.map)]'
-      - 'set-header X-Missing %[src,map(missing.map)]'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:1" } ] }
-`,
+      - 'set-header X-Missing %[src,map(missing.map)]'`,
+    ),
   );
   try {
     const r = await runCli(["-c", "-f", file]);
@@ -175,10 +162,9 @@ Deno.test("maps work in ACLs, set-var, %[...] values and log-format alike", asyn
   await Deno.writeTextFile(`${dir}/nets.map`, "10.0.0.0/8 near\n");
   const be = httpStub("be");
   const proxy = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     log-format: 'tier=%[var(txn.tier)] geo=%[src,map_ip(${dir}/nets.map,far)] %{+Q}[var(txn.host)]'
     acl:
       gold: "req.hdr(host),lower,map_dom(${dir}/tier.map) -m str gold"
@@ -188,15 +174,11 @@ frontends:
       - 'set-var(txn.tier) req.hdr(host),lower,map_dom(${dir}/tier.map,bronze)'
       - 'deny if blocked'
       - 'set-header X-Gold yes if gold'
-      - 'set-header X-Tier %[var(txn.tier)]'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+      - 'set-header X-Tier %[var(txn.tier)]'`,
+    ),
   );
   try {
-    const c = await connectHttp(proxy.port("fe"));
-    try {
+    await withClient(proxy.port("fe"), async (c) => {
       for (
         const [host, path, status] of [
           ["WWW.Example.COM", "/x", 200],
@@ -208,9 +190,7 @@ backends:
         await c.send(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
         assert.equal((await c.readResponse()).status, status, `${host}${path}`);
       }
-    } finally {
-      c.close();
-    }
+    });
     const got = be.requests;
     assert.deepEqual(got.map((r) => reqHeader(r, "x-tier")[0]), ["gold", "silver", "bronze"]);
     assert.deepEqual(got.map((r) => reqHeader(r, "x-gold").length), [1, 0, 0]);
@@ -233,15 +213,11 @@ Deno.test("log-format refuses %[...] fields that read a message head", async () 
   const file = `${dir}/l.yaml`;
   await Deno.writeTextFile(
     file,
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    log-format: "%[req.hdr(host)]"
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:1" } ] }
-`,
+    oneBackend(
+      1,
+      `
+    log-format: "%[req.hdr(host)]"`,
+    ),
   );
   try {
     const r = await runCli(["-c", "-f", file]);

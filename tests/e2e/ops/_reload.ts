@@ -39,12 +39,7 @@ export async function reloadWith(
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; for a bind a test adds later). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort } from "../../_helpers/haproxy.ts";
 
 /** True when a TCP connect to 127.0.0.1:port succeeds (the socket is closed again). */
 export async function accepts(port: number): Promise<boolean> {

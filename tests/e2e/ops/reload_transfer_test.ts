@@ -13,6 +13,7 @@ import { closeQuietly, closeWrite, connect } from "../../_helpers/client.ts";
 import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { duplexServer } from "../../_helpers/servers.ts";
 import { reloadWith } from "./_reload.ts";
+import { tcpConfig } from "../tcp/_common.ts";
 
 const MIB = 1024 * 1024;
 const TOTAL = 100 * MIB;
@@ -20,21 +21,10 @@ const RELOAD_EVERY = 16 * MIB;
 const RELOADS = 5;
 
 function config(serverPort: number, names: string[]): string {
-  return `
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 30s, server: 30s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    servers:
-${names.map((n) => `      - { name: ${n}, address: "127.0.0.1:${serverPort}" }`).join("\n")}
-`;
+  return tcpConfig({
+    servers: names.map((n) => `{ name: ${n}, address: "127.0.0.1:${serverPort}" }`),
+    timeouts: "connect: 1s, client: 30s, server: 30s",
+  });
 }
 
 Deno.test("reload: a 100 MiB TCP transfer spanning 5 reloads arrives intact (SHA-256)", async () => {

@@ -11,77 +11,65 @@ import assert from "node:assert/strict";
 import { closeQuietly, connect } from "../../_helpers/client.ts";
 import { type ProxyProcess, startProxy, startProxyFile } from "../../_helpers/proxy.ts";
 import { echoServer } from "../../_helpers/servers.ts";
-import { closeAll, HTTP_HEAD, NameServer, serverLines } from "../backends/_common.ts";
-import { connectHttp, get } from "../http/_http.ts";
+import { closeAll, feBeConfig, NameServer, serverLines } from "../backends/_common.ts";
+import { connectHttp, get, type HttpClient } from "../http/_http.ts";
 import { echoes, tcpConfig } from "../tcp/_process.ts";
 import { makePki } from "../../_helpers/tls.ts";
 
-function httpConfig(s1: NameServer, opts = ""): string {
-  return HTTP_HEAD + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-${opts}
-backends:
-  be:
-    servers:
-${serverLines([s1])}
-`;
+/**
+ * Sluice in front of one name server (`frontend`: more lines of fe), a
+ * keep-alive client on it for `body`, which stops the proxy softly; then
+ * the proxy must exit 0. Everything is stopped and closed afterwards.
+ */
+async function softStop(
+  frontend: string,
+  body: (proxy: ProxyProcess, c: HttpClient) => Promise<void>,
+): Promise<void> {
+  const s1 = new NameServer("s1");
+  let proxy: ProxyProcess | undefined;
+  try {
+    proxy = await startProxy(feBeConfig({ servers: serverLines([s1]), frontend }));
+    const c = await connectHttp(proxy.port("fe"));
+    try {
+      await body(proxy, c);
+    } finally {
+      c.close();
+    }
+    assert.equal((await proxy.waitExit(10_000)).code, 0);
+  } finally {
+    await proxy?.stop();
+    await closeAll([s1]);
+  }
 }
 
 Deno.test("soft stop: a connection whose first request has not arrived yet is served, with Connection: close", async () => {
-  const s1 = new NameServer("s1");
-  let proxy: ProxyProcess | undefined;
-  try {
-    proxy = await startProxy(httpConfig(s1));
-    const c = await connectHttp(proxy.port("fe"));
-    try {
-      // Accepted by the proxy (it logs nothing yet): wait until it counts it.
-      await new Promise((r) => setTimeout(r, 200));
-      proxy.kill("SIGQUIT");
-      await proxy.waitForStderr(/soft stop/, 5_000);
-      const r = await c.request(get("/"));
-      assert.equal(r.status, 200);
-      assert.equal(r.get("connection"), "close");
-    } finally {
-      c.close();
-    }
-    assert.equal((await proxy.waitExit(10_000)).code, 0);
-  } finally {
-    await proxy?.stop();
-    await closeAll([s1]);
-  }
+  await softStop("", async (proxy, c) => {
+    // Accepted by the proxy (it logs nothing yet): wait until it counts it.
+    await new Promise((r) => setTimeout(r, 200));
+    proxy.kill("SIGQUIT");
+    await proxy.waitForStderr(/soft stop/, 5_000);
+    const r = await c.request(get("/"));
+    assert.equal(r.status, 200);
+    assert.equal(r.get("connection"), "close");
+  });
 });
 
 Deno.test("soft stop with option idle-close-on-response: an idle keep-alive connection gets its next response with Connection: close", async () => {
-  const s1 = new NameServer("s1");
-  let proxy: ProxyProcess | undefined;
-  try {
-    proxy = await startProxy(httpConfig(s1, "    option: [idle-close-on-response]"));
-    const c = await connectHttp(proxy.port("fe"));
-    try {
-      const r1 = await c.request(get("/"));
-      assert.equal(r1.status, 200);
-      assert.equal(r1.get("connection"), undefined);
-      proxy.kill("SIGQUIT");
-      await proxy.waitForStderr(/soft stop/, 5_000);
-      // Not closed under the client: the next request is answered, then the close.
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(proxy.exitStatus, null, "the idle connection was closed");
-      const r2 = await c.request(get("/again"));
-      assert.equal(r2.status, 200);
-      assert.equal(r2.get("connection"), "close");
-      const end = await c.readUntilClosed(5_000);
-      assert.equal(end.extra.length, 0);
-    } finally {
-      c.close();
-    }
-    assert.equal((await proxy.waitExit(10_000)).code, 0);
-  } finally {
-    await proxy?.stop();
-    await closeAll([s1]);
-  }
+  await softStop("    option: [idle-close-on-response]", async (proxy, c) => {
+    const r1 = await c.request(get("/"));
+    assert.equal(r1.status, 200);
+    assert.equal(r1.get("connection"), undefined);
+    proxy.kill("SIGQUIT");
+    await proxy.waitForStderr(/soft stop/, 5_000);
+    // Not closed under the client: the next request is answered, then the close.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(proxy.exitStatus, null, "the idle connection was closed");
+    const r2 = await c.request(get("/again"));
+    assert.equal(r2.status, 200);
+    assert.equal(r2.get("connection"), "close");
+    const end = await c.readUntilClosed(5_000);
+    assert.equal(end.extra.length, 0);
+  });
 });
 
 Deno.test("binary upgrade: -sf PID binds next to the old process, which finishes its session and exits 0", async () => {
@@ -145,7 +133,10 @@ Deno.test("binary upgrade over TLS: -sf PID takes over an ssl bind; the old proc
   let next: ProxyProcess | undefined;
   let other: ProxyProcess | undefined;
   const tlsConfig = (bind: string) =>
-    httpConfig(s1).replace('bind: "127.0.0.1:0"', `bind: "${bind} ssl crt ${leaf.pem}"`);
+    feBeConfig({ servers: serverLines([s1]) }).replace(
+      'bind: "127.0.0.1:0"',
+      `bind: "${bind} ssl crt ${leaf.pem}"`,
+    );
   const curl = async (port: number) => {
     const out = await new Deno.Command("curl", {
       args: ["-sk", "--resolve", `localhost:${port}:127.0.0.1`, `https://localhost:${port}/`],

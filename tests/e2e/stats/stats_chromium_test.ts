@@ -17,7 +17,7 @@ import { type ProxyProcess, REPO_ROOT, startProxy } from "../../_helpers/proxy.t
 import { deadPort } from "../../_helpers/servers.ts";
 import { closeAll, fetchOnce, HTTP_HEAD, NameServer, serverLines } from "../backends/_common.ts";
 import { findAll, parseHtml, statsTables, text } from "./_html.ts";
-import { findChromium } from "../../_helpers/chromium.ts";
+import { findChromium, HEADLESS_ARGS } from "../../_helpers/chromium.ts";
 
 const SCREENSHOT = `${REPO_ROOT}docs/stats_screenshot.png`;
 const RUN_TIMEOUT_MS = 60_000;
@@ -36,14 +36,7 @@ async function chromium(args: string[]): Promise<string> {
   try {
     const child = new Deno.Command(CHROMIUM!, {
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...HEADLESS_ARGS,
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
         ...args,

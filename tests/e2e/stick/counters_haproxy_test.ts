@@ -4,9 +4,8 @@
 // back by the same `return lf-string` rule.
 
 import assert from "node:assert/strict";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
-import { connectHttp, fetchOnce, get, HTTP_DEFAULTS, httpStub } from "../http/_http.ts";
-import { type Haproxy, startHaproxy } from "./_stick.ts";
+import { connectHttp, fetchOnce, get, httpStub } from "../http/_http.ts";
+import { haproxyFe, sideBySide, sluiceFe, yamlList } from "./_stick.ts";
 
 const TABLE = "type ip size 1k expire 1m store " +
   "conn_cnt,conn_cur,conn_rate(10s),http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),gpc0,gpc0_rate(10s),gpt0";
@@ -34,109 +33,65 @@ Deno.test("counters: the same requests leave the same figures in Sluice's table 
   const stub = httpStub("a", {
     respond: (r) => (r.target === "/missing" ? { status: 404, body: "no" } : { body: "ok" }),
   });
-  let p: ProxyProcess | null = null;
-  let h: Haproxy | null = null;
-  try {
-    p = await startProxy(`${HTTP_DEFAULTS}
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-    stick-table: "${TABLE}"
-    http-request:
-${RULES.map((r) => `      - ${JSON.stringify(r)}`).join("\n")}
-backends:
-  be:
-    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
-`);
-    h = await startHaproxy(`defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:PORT
-  stick-table ${TABLE}
-${RULES.map((r) => "  http-request " + r).join("\n")}
-  default_backend be
-backend be
-  server a 127.0.0.1:${stub.port}
-`);
-    const results: string[] = [];
-    for (const port of [p.port("fe"), h.port]) {
-      const c = await connectHttp(port);
-      for (const path of ["/", "/missing", "/inc", "/"]) {
-        assert.equal((await c.request(get(path))).status, path === "/missing" ? 404 : 200);
+  const fe = { table: TABLE, servers: [["a", stub.port]] as Array<[string, number]> };
+  await sideBySide(
+    sluiceFe({ ...fe, frontend: yamlList("http-request", RULES) }),
+    haproxyFe({ ...fe, frontend: RULES.map((r) => "http-request " + r) }),
+    async (p, h) => {
+      const results: string[] = [];
+      for (const port of [p.port("fe"), h.port]) {
+        const c = await connectHttp(port);
+        for (const path of ["/", "/missing", "/inc", "/"]) {
+          assert.equal((await c.request(get(path))).status, path === "/missing" ? 404 : 200);
+        }
+        c.close();
+        assert.equal((await fetchOnce(port, get("/forbidden"))).status, 403);
+        results.push((await fetchOnce(port, get("/values"))).text);
       }
-      c.close();
-      assert.equal((await fetchOnce(port, get("/forbidden"))).status, 403);
-      results.push((await fetchOnce(port, get("/values"))).text);
-    }
-    const [ours, theirs] = results;
-    // HAProxy: one stream per request, each tracking anew (5 connections
-    // counted), the 404 and the 403 as errors, conn_cur back to 0.
-    assert.equal(
-      theirs,
-      "conn_cnt=5 conn_cur=0 conn_rate=5 http_req_cnt=5 http_req_rate=5 http_err_cnt=2 " +
-        "http_err_rate=2 get_gpc0=1 gpc0_rate=1 get_gpt0=42",
-    );
-    assert.equal(ours, theirs);
-  } finally {
-    await p?.stop();
-    await h?.stop();
-    await stub.close();
-  }
+      const [ours, theirs] = results;
+      // HAProxy: one stream per request, each tracking anew (5 connections
+      // counted), the 404 and the 403 as errors, conn_cur back to 0.
+      assert.equal(
+        theirs,
+        "conn_cnt=5 conn_cur=0 conn_rate=5 http_req_cnt=5 http_req_rate=5 http_err_cnt=2 " +
+          "http_err_rate=2 get_gpc0=1 gpc0_rate=1 get_gpt0=42",
+      );
+      assert.equal(ours, theirs);
+    },
+    stub,
+  );
 });
 
 Deno.test("http-response track-sc1: the request and a 4xx being answered count, as on HAProxy", async () => {
   const stub = httpStub("a", {
     respond: (r) => (r.target === "/missing" ? { status: 404, body: "no" } : { body: "ok" }),
   });
-  const TABLE2 = "type ip size 10 expire 1m store http_req_cnt,http_err_cnt,conn_cur";
-  const RULES2 = [
-    'http-request return status 200 content-type text/plain lf-string "%[src_http_req_cnt] %[src_http_err_cnt] %[src_conn_cur]" if { path /values }',
-    "http-response track-sc1 src",
-  ];
-  let p: ProxyProcess | null = null;
-  let h: Haproxy | null = null;
-  try {
-    p = await startProxy(`${HTTP_DEFAULTS}
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-    stick-table: "${TABLE2}"
-    http-request: [${JSON.stringify(RULES2[0]!.slice("http-request ".length))}]
-    http-response: [${JSON.stringify(RULES2[1]!.slice("http-response ".length))}]
-backends:
-  be:
-    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
-`);
-    h = await startHaproxy(`defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:PORT
-  stick-table ${TABLE2}
-${RULES2.map((r) => "  " + r).join("\n")}
-  default_backend be
-backend be
-  server a 127.0.0.1:${stub.port}
-`);
-    const results: string[] = [];
-    for (const port of [p.port("fe"), h.port]) {
-      const c = await connectHttp(port);
-      for (const path of ["/", "/missing", "/"]) await c.request(get(path));
-      c.close();
-      results.push((await fetchOnce(port, get("/values"))).text);
-    }
-    assert.equal(results[1], "3 1 0", "HAProxy");
-    assert.equal(results[0], results[1], "Sluice as HAProxy");
-  } finally {
-    await p?.stop();
-    await h?.stop();
-    await stub.close();
-  }
+  const SHOW =
+    'return status 200 content-type text/plain lf-string "%[src_http_req_cnt] %[src_http_err_cnt] %[src_conn_cur]" if { path /values }';
+  const fe = {
+    table: "type ip size 10 expire 1m store http_req_cnt,http_err_cnt,conn_cur",
+    servers: [["a", stub.port]] as Array<[string, number]>,
+  };
+  await sideBySide(
+    sluiceFe({
+      ...fe,
+      frontend: [
+        ...yamlList("http-request", [SHOW]),
+        ...yamlList("http-response", ["track-sc1 src"]),
+      ],
+    }),
+    haproxyFe({ ...fe, frontend: ["http-request " + SHOW, "http-response track-sc1 src"] }),
+    async (p, h) => {
+      const results: string[] = [];
+      for (const port of [p.port("fe"), h.port]) {
+        const c = await connectHttp(port);
+        for (const path of ["/", "/missing", "/"]) await c.request(get(path));
+        c.close();
+        results.push((await fetchOnce(port, get("/values"))).text);
+      }
+      assert.equal(results[1], "3 1 0", "HAProxy");
+      assert.equal(results[0], results[1], "Sluice as HAProxy");
+    },
+    stub,
+  );
 });

@@ -7,9 +7,8 @@
 // counts the first period exactly).
 
 import assert from "node:assert/strict";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
-import { fetchOnce, get, HTTP_DEFAULTS, httpStub } from "../http/_http.ts";
-import { burst, type Haproxy, startHaproxy } from "./_stick.ts";
+import { fetchOnce, get, httpStub } from "../http/_http.ts";
+import { burst, haproxyFe, sideBySide, sluiceFe, yamlList } from "./_stick.ts";
 
 /** The rules, identical on both proxies. */
 const RULES = [
@@ -22,48 +21,24 @@ const TABLE = "type ip size 100k expire 30s store http_req_rate(10s),http_req_cn
 
 Deno.test("rate limit: the same burst gets the same 429 count from Sluice and HAProxy", async () => {
   const stub = httpStub("a");
-  let p: ProxyProcess | null = null;
-  let h: Haproxy | null = null;
-  try {
-    p = await startProxy(`${HTTP_DEFAULTS}
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-    stick-table: "${TABLE}"
-    http-request:
-${RULES.map((r) => `      - ${JSON.stringify(r.slice("http-request ".length))}`).join("\n")}
-backends:
-  be:
-    servers: [{ name: a, address: "127.0.0.1:${stub.port}" }]
-`);
-    h = await startHaproxy(`global
-  maxconn 1000
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:PORT
-  stick-table ${TABLE}
-${RULES.map((r) => "  " + r).join("\n")}
-  default_backend be
-backend be
-  server a 127.0.0.1:${stub.port}
-`);
-    const ours = await burst(p.port("fe"), 1000, 3);
-    const theirs = await burst(h.port, 1000, 3);
-    // Every request counts before the check: the 101st and later are refused.
-    assert.deepEqual(Object.fromEntries(theirs), { 200: 100, 429: 900 }, "HAProxy");
-    assert.deepEqual(Object.fromEntries(ours), Object.fromEntries(theirs), "Sluice as HAProxy");
-    const rateOurs = (await fetchOnce(p.port("fe"), get("/rate"))).text;
-    const rateTheirs = (await fetchOnce(h.port, get("/rate"))).text;
-    assert.equal(rateTheirs, "1000 1000 1");
-    assert.equal(rateOurs, rateTheirs);
-  } finally {
-    await p?.stop();
-    await h?.stop();
-    await stub.close();
-  }
+  const fe = { table: TABLE, servers: [["a", stub.port]] as Array<[string, number]> };
+  await sideBySide(
+    sluiceFe({
+      ...fe,
+      frontend: yamlList("http-request", RULES.map((r) => r.slice("http-request ".length))),
+    }),
+    haproxyFe({ ...fe, frontend: RULES }, ["maxconn 1000"]),
+    async (p, h) => {
+      const ours = await burst(p.port("fe"), 1000, 3);
+      const theirs = await burst(h.port, 1000, 3);
+      // Every request counts before the check: the 101st and later are refused.
+      assert.deepEqual(Object.fromEntries(theirs), { 200: 100, 429: 900 }, "HAProxy");
+      assert.deepEqual(Object.fromEntries(ours), Object.fromEntries(theirs), "Sluice as HAProxy");
+      const rateOurs = (await fetchOnce(p.port("fe"), get("/rate"))).text;
+      const rateTheirs = (await fetchOnce(h.port, get("/rate"))).text;
+      assert.equal(rateTheirs, "1000 1000 1");
+      assert.equal(rateOurs, rateTheirs);
+    },
+    stub,
+  );
 });

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { fetchOnce, get, httpStub } from "../http/_http.ts";
-import { type Haproxy, startHaproxy } from "./_stick.ts";
+import { type Haproxy, haproxyFe, startHaproxy } from "./_stick.ts";
+import { cli } from "../cli/_cli.ts";
 import { parseStickTable, StickTable } from "../../../src/stick/table.ts";
 import { clearTable, setTable, showTable } from "../../../src/stick/cli.ts";
 import { endStreamCounters, incGpc, StkCounters, trackContent } from "../../../src/stick/track.ts";
@@ -15,26 +16,9 @@ const TABLE =
   "type ip size 1k expire 30s store gpt0,gpc0,conn_cnt,conn_cur,http_req_cnt,http_req_rate(10s),http_err_cnt";
 
 /** One command on HAProxy's stats socket; the answer without the CLI's closing empty line. */
-async function cli(path: string, cmd: string): Promise<string> {
-  const c = await Deno.connect({ transport: "unix", path });
-  try {
-    await c.write(new TextEncoder().encode(cmd + "\n"));
-    const chunks: Uint8Array[] = [];
-    const buf = new Uint8Array(65536);
-    for (;;) {
-      const n = await c.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-    }
-    const text = new TextDecoder().decode(
-      chunks.reduce((a, b) => new Uint8Array([...a, ...b]), new Uint8Array(0)),
-    );
-    return text.endsWith("\n") ? text.slice(0, -1) : text;
-  } finally {
-    try {
-      c.close();
-    } catch { /* closed by the peer */ }
-  }
+async function haproxyCli(path: string, cmd: string): Promise<string> {
+  const text = await cli(path, cmd);
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 
 /** Masks what differs by nature: the entry's address and its expiry countdown. */
@@ -48,25 +32,15 @@ Deno.test("runtime API text: show/set/clear table answer as HAProxy's CLI for th
   const sock = `${dir}/admin.sock`;
   let h: Haproxy | null = null;
   try {
-    h = await startHaproxy(`global
-  stats socket ${sock} level admin
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:PORT
-  stick-table ${TABLE}
-  http-request track-sc0 src
-  http-request sc-inc-gpc0(0)
-  default_backend be
-backend be
-  server a 127.0.0.1:${stub.port}
-frontend ready
-  bind 127.0.0.1:READYPORT
-  default_backend be
-`);
+    h = await startHaproxy(haproxyFe(
+      {
+        table: TABLE,
+        frontend: ["http-request track-sc0 src", "http-request sc-inc-gpc0(0)"],
+        servers: [["a", stub.port]],
+      },
+      [`stats socket ${sock} level admin`],
+      true,
+    ));
     assert.equal((await fetchOnce(h.port, get("/"))).status, 200);
 
     // The same life for the entry on Sluice's side.
@@ -88,10 +62,14 @@ frontend ready
       ["show table fe data.gpc0 gx 1", (a) => showTable(tables, a, 1000)],
       ["clear table fe key 10.0.0.2", (a) => clearTable(tables, a, 1000)],
       ["show table nope", (a) => showTable(tables, a, 1000)],
+      // A missing key, refused alike by the three commands (src/stick/cli.ts's cliKey()).
+      ["show table fe key", (a) => showTable(tables, a, 1000)],
+      ["clear table fe key", (a) => clearTable(tables, a, 1000)],
+      ["set table fe key", (a) => setTable(tables, a, 1000)],
       ["show table fe", (a) => showTable(tables, a, 1000)],
     ];
     for (const [cmd, ours] of cmds) {
-      const theirs = await cli(sock, cmd);
+      const theirs = await haproxyCli(sock, cmd);
       const mine = ours(cmd.split(" ").slice(2));
       assert.equal(mask(mine), mask(theirs), cmd);
     }

@@ -7,51 +7,36 @@
 import assert from "node:assert/strict";
 import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { fetchOnce, get, HTTP_DEFAULTS, httpStub } from "../http/_http.ts";
-import { type Haproxy, startHaproxy } from "./_stick.ts";
+import { haproxyFe, sideBySide, sluiceFe } from "./_stick.ts";
 
 Deno.test("stick on src: every request of a client goes to the same server, on Sluice as on HAProxy", async () => {
   const a = httpStub("a"), b = httpStub("b");
-  let p: ProxyProcess | null = null;
-  let h: Haproxy | null = null;
-  try {
-    p = await startProxy(`${HTTP_DEFAULTS}
-frontends:
-  fe: { bind: "127.0.0.1:0", default_backend: be }
-backends:
-  be:
-    balance: roundrobin
-    stick-table: "type ip size 10 expire 1m"
-    stick: ["on src"]
-    servers:
-      - { name: a, address: "127.0.0.1:${a.port}" }
-      - { name: b, address: "127.0.0.1:${b.port}" }
-`);
-    h = await startHaproxy(`defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:PORT
-  default_backend be
-backend be
-  balance roundrobin
-  stick-table type ip size 10 expire 1m
-  stick on src
-  server a 127.0.0.1:${a.port}
-  server b 127.0.0.1:${b.port}
-`);
-    for (const port of [p.port("fe"), h.port]) {
-      const seen: string[] = [];
-      for (let i = 0; i < 6; i++) seen.push((await fetchOnce(port, get("/"))).text.split(" ")[0]!);
-      assert.equal(new Set(seen).size, 1, `one server for the client: ${seen}`);
-    }
-  } finally {
-    await p?.stop();
-    await h?.stop();
-    await a.close();
-    await b.close();
-  }
+  const fe = { servers: [["a", a.port], ["b", b.port]] as Array<[string, number]> };
+  await sideBySide(
+    sluiceFe({
+      ...fe,
+      backend: [
+        "    balance: roundrobin",
+        '    stick-table: "type ip size 10 expire 1m"',
+        '    stick: ["on src"]',
+      ],
+    }),
+    haproxyFe({
+      ...fe,
+      backend: ["balance roundrobin", "stick-table type ip size 10 expire 1m", "stick on src"],
+    }),
+    async (p, h) => {
+      for (const port of [p.port("fe"), h.port]) {
+        const seen: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          seen.push((await fetchOnce(port, get("/"))).text.split(" ")[0]!);
+        }
+        assert.equal(new Set(seen).size, 1, `one server for the client: ${seen}`);
+      }
+    },
+    a,
+    b,
+  );
 });
 
 Deno.test("stick store-response / match: a session id brings its requests back to the server that issued it", async () => {

@@ -14,6 +14,7 @@ import {
   writeAll,
 } from "../../_helpers/client.ts";
 import { echoServer } from "../../_helpers/servers.ts";
+import { tcpConfig } from "./_common.ts";
 import {
   checkConfig,
   logLineOf,
@@ -98,21 +99,10 @@ Deno.test("cli: SIGQUIT stops listening, lets the open session finish, then exit
   let proxy: ProxyProcess | undefined;
   let conn: Deno.TcpConn | undefined;
   try {
-    proxy = await startProxy(`
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 10s, server: 10s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    servers:
-      - { name: s1, address: "127.0.0.1:${server.port}" }
-`);
+    proxy = await startProxy(tcpConfig({
+      servers: [`{ name: s1, address: "127.0.0.1:${server.port}" }`],
+      timeouts: "connect: 1s, client: 10s, server: 10s",
+    }));
     const port = proxy.port("fe");
     conn = await connect(port);
     const localPort = (conn.localAddr as Deno.NetAddr).port;

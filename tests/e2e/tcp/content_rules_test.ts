@@ -6,34 +6,26 @@ import assert from "node:assert/strict";
 import { closeQuietly, closeWrite, connect, readAll, te, writeAll } from "../../_helpers/client.ts";
 import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
 import { echoServer } from "../../_helpers/servers.ts";
+import { tcpConfig } from "./_common.ts";
 
 Deno.test("tcp content: use-server and tcp-request content use-server choose by payload", async () => {
   const e1 = echoServer(), e2 = echoServer();
   let proxy: ProxyProcess | undefined;
   try {
-    proxy = await startProxy(`
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 2s, client: 10s, server: 10s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    balance: roundrobin
+    proxy = await startProxy(tcpConfig({
+      timeouts: "connect: 2s, client: 10s, server: 10s",
+      backendExtra: `    balance: roundrobin
     tcp-request:
       - "inspect-delay 5s"
       - "content reject if { req.payload(0,4) -m str QUIT }"
       - "content use-server s1 if { req.payload(0,3) -m str one }"
       - "content accept if { req.len ge 3 }"
-    use-server: ["s2 if { req.payload(0,3) -m str two }"]
-    servers:
-      - { name: s1, address: "127.0.0.1:${e1.port}" }
-      - { name: s2, address: "127.0.0.1:${e2.port}" }
-`);
+    use-server: ["s2 if { req.payload(0,3) -m str two }"]`,
+      servers: [
+        `{ name: s1, address: "127.0.0.1:${e1.port}" }`,
+        `{ name: s2, address: "127.0.0.1:${e2.port}" }`,
+      ],
+    }));
     const fe = proxy.port("fe");
     const send = async (parts: string[]) => {
       const c = await connect(fe);

@@ -18,23 +18,13 @@ import {
   type StubServer,
 } from "../../_helpers/servers.ts";
 import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { tcpConfig } from "./_common.ts";
 
 function config(serverPort: number): string {
-  return `
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 10s, server: 10s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    servers:
-      - { name: s1, address: "127.0.0.1:${serverPort}" }
-`;
+  return tcpConfig({
+    servers: [`{ name: s1, address: "127.0.0.1:${serverPort}" }`],
+    timeouts: "connect: 1s, client: 10s, server: 10s",
+  });
 }
 
 /** Runs `body` with a proxy in front of `server`; always stops both. */

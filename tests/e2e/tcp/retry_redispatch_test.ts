@@ -9,28 +9,17 @@ import assert from "node:assert/strict";
 import { exchange, SeededBytes, sha256Hex } from "../../_helpers/client.ts";
 import { deadPort, echoServer } from "../../_helpers/servers.ts";
 import { parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { tcpConfig } from "./_common.ts";
 
 /** The pause before a same-server retry would be min(1s, connect) = 1 s here. */
 function config(s1: number, s2: number, balance = "first"): string {
-  return `
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 5s, server: 5s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    balance: ${balance}
-    retries: 1
-    option: [redispatch]
-    servers:
-      - { name: s1, address: "127.0.0.1:${s1}" }
-      - { name: s2, address: "127.0.0.1:${s2}" }
-`;
+  return tcpConfig({
+    backendExtra: `    balance: ${balance}\n    retries: 1\n    option: [redispatch]`,
+    servers: [
+      `{ name: s1, address: "127.0.0.1:${s1}" }`,
+      `{ name: s2, address: "127.0.0.1:${s2}" }`,
+    ],
+  });
 }
 
 Deno.test("tcp retry: first server refuses, redispatch reaches s2 at once, log be/s2 +1", async () => {

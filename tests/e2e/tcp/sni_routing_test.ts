@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { closeQuietly, connect, delay, readAll, te, writeAll } from "../../_helpers/client.ts";
 import { freePort } from "../../_helpers/haproxy.ts";
 import { logLineOf, parseTcpLog, type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { opensslClientHello } from "../../_helpers/tls.ts";
 
 async function run(cmd: string, args: string[], stdin?: Uint8Array) {
   const p = new Deno.Command(cmd, {
@@ -177,29 +178,8 @@ backends:
 });
 
 /** A TLS 1.2 ClientHello for `sni`, as `openssl s_client` sends it (captured on a raw listener). */
-async function captureHello(sni: string): Promise<Uint8Array> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const client = run("openssl", [
-    "s_client",
-    "-connect",
-    `127.0.0.1:${port}`,
-    "-servername",
-    sni,
-    "-tls1_2",
-  ]);
-  const c = await l.accept();
-  const buf = new Uint8Array(16384);
-  let n = 0;
-  while (n < 5 || n < 5 + ((buf[3]! << 8) | buf[4]!)) {
-    const r = await c.read(buf.subarray(n));
-    if (r === null) break;
-    n += r;
-  }
-  c.close();
-  l.close();
-  await client;
-  return buf.slice(0, n);
+function captureHello(sni: string): Promise<Uint8Array> {
+  return opensslClientHello(["-servername", sni, "-tls1_2"]);
 }
 
 /** Reads until `needle` appears in what came (true) or the connection ends (false). */

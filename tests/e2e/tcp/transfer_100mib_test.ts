@@ -17,6 +17,7 @@ import {
 } from "../../_helpers/client.ts";
 import { duplexServer } from "../../_helpers/servers.ts";
 import { logLineOf, parseTcpLog, startProxy } from "../../_helpers/proxy.ts";
+import { tcpConfig } from "./_common.ts";
 
 const MIB100 = 100 * 1024 * 1024;
 /** Generous for 2 shared cores: 200 MiB through the proxy plus 400 MiB of hashing. */
@@ -27,21 +28,10 @@ Deno.test("tcp: 100 MiB each way at once arrives intact, log says -- and B=10485
   let proxy;
   let conn: Deno.TcpConn | undefined;
   try {
-    proxy = await startProxy(`
-global: { log: stdout }
-defaults:
-  mode: tcp
-  timeout: { connect: 1s, client: 30s, server: 30s }
-  option: [tcplog]
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
-    default_backend: be
-backends:
-  be:
-    servers:
-      - { name: s1, address: "127.0.0.1:${server.port}" }
-`);
+    proxy = await startProxy(tcpConfig({
+      servers: [`{ name: s1, address: "127.0.0.1:${server.port}" }`],
+      timeouts: "connect: 1s, client: 30s, server: 30s",
+    }));
     conn = await connect(proxy.port("fe"));
     const c = conn;
     const localPort = (c.localAddr as Deno.NetAddr).port;

@@ -3,23 +3,15 @@
 
 import { createHash } from "node:crypto";
 import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import { bytesOf } from "../http/_bytes.ts";
 
-/** Deterministic bytes (xorshift), the body of GET /big?n=N. */
+/** Deterministic bytes (http/_bytes.ts's xorshift, seed 12345), the body of GET /big?n=N. */
 export function seeded(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  let x = 12345;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return bytesOf(n, 12345);
 }
 
-export function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
+/** SHA-256 (hex) of a byte array. */
+export { sha256Hex as sha256 } from "../../_helpers/client.ts";
 
 /**
  * A backend on 127.0.0.1: GET /big?n=N answers N seeded bytes; POST

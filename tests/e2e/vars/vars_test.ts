@@ -5,13 +5,12 @@
 
 import assert from "node:assert/strict";
 import { runCli, startProxy } from "../../_helpers/proxy.ts";
-import { connectHttp, HTTP_DEFAULTS, httpStub, reqHeader } from "../http/_http.ts";
+import { connectHttp, httpStub, oneBackend, reqHeader, withClient } from "../http/_http.ts";
 
 const CONFIG = (port: number) =>
-  HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+  oneBackend(
+    port,
+    `
     http-request:
       - 'set-var(txn.host) req.hdr(host),lower'
       - 'set-var(req.path) path'
@@ -27,11 +26,8 @@ frontends:
       - 'set-header X-Proc %[var(proc.last)]'
     http-response:
       - 'set-var(res.server) res.hdr(x-backend)'
-      - 'set-header X-Seen "%[var(txn.host)]/%[var(res.server)]/[%[var(req.path)]]"'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${port}" } ] }
-`;
+      - 'set-header X-Seen "%[var(txn.host)]/%[var(res.server)]/[%[var(req.path)]]"'`,
+  );
 
 Deno.test("set-var, unset-var and var(): scopes and lifetimes", async () => {
   const be = httpStub("be1");
@@ -63,16 +59,13 @@ Deno.test("set-var, unset-var and var(): scopes and lifetimes", async () => {
       c.close();
     }
     // A new connection: a new session; proc vars are shared.
-    const c2 = await connectHttp(proxy.port("fe"));
-    try {
+    await withClient(proxy.port("fe"), async (c2) => {
       await c2.send(`GET /second HTTP/1.1\r\nHost: x\r\n\r\n`);
       assert.equal((await c2.readResponse()).status, 200);
       const got = be.requests[be.requests.length - 1]!;
       assert.deepEqual(reqHeader(got, "x-first"), ["/second"]);
       assert.deepEqual(reqHeader(got, "x-proc"), ["/second"]);
-    } finally {
-      c2.close();
-    }
+    });
   } finally {
     await proxy.stop();
     await be.close();
@@ -84,20 +77,16 @@ Deno.test("bad variable names and expressions are refused at their line", async 
   const file = `${dir}/v.yaml`;
   await Deno.writeTextFile(
     file,
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      1,
+      `
     http-request:
       - 'set-var(foo.bar) path'
       - 'set-var(txn.x) nosuchfetch'
       - 'set-var(txn.y) status'
       - 'unset-var(txn.x) extra'
-      - 'set-header X %[var(txn)]'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:1" } ] }
-`,
+      - 'set-header X %[var(txn)]'`,
+    ),
   );
   try {
     const r = await runCli(["-c", "-f", file]);
@@ -116,10 +105,9 @@ backends:
 Deno.test("tcp-request content set-var: HTTP rules and the log see the variables", async () => {
   const be = httpStub("be1");
   const sluice = await startProxy(
-    HTTP_DEFAULTS + `
-frontends:
-  fe:
-    bind: "127.0.0.1:0"
+    oneBackend(
+      be.port,
+      `
     log-format: "sess=%[var(sess.peer)] txn=%[var(txn.first,none)] %HU"
     tcp-request:
       - "content set-var(sess.peer) src"
@@ -127,22 +115,16 @@ frontends:
       - "content unset-var(sess.none)"
     http-request:
       - 'set-header X-Peer %[var(sess.peer)]'
-      - 'set-header X-First %[var(txn.first,none)]'
-    default_backend: be
-backends:
-  be: { servers: [ { name: s, address: "127.0.0.1:${be.port}" } ] }
-`,
+      - 'set-header X-First %[var(txn.first,none)]'`,
+    ),
   );
   try {
-    const c = await connectHttp(sluice.port("fe"));
-    try {
+    await withClient(sluice.port("fe"), async (c) => {
       for (const p of ["/1", "/2"]) {
         await c.send(`GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
         assert.equal((await c.readResponse()).status, 200);
       }
-    } finally {
-      c.close();
-    }
+    });
     // sess variables stay for the connection; txn ones belong to its first request.
     assert.deepEqual(be.requests.map((r) => reqHeader(r, "x-peer")[0]), ["127.0.0.1", "127.0.0.1"]);
     assert.deepEqual(be.requests.map((r) => reqHeader(r, "x-first")[0]), ["yes", "none"]);
