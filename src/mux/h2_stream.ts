@@ -366,6 +366,10 @@ export class H2Stream implements Conn {
     });
   }
 
+  readNow(view: Uint8Array): number {
+    return this.reset || this.closed ? 0 : this.#take(view);
+  }
+
   write(view: Uint8Array): Promise<number> {
     if (this.reset || this.closed) return Promise.reject(RESET);
     const n = this.#process(view);

@@ -119,6 +119,24 @@ export class StreamInterface {
   }
 
   /**
+   * Takes what the connection already holds into ib without a read in
+   * flight (Conn.readNow: an HTTP/2 stream's request head), as a completed
+   * read would (CF_READ_PARTIAL); the caller's stream runs next anyway.
+   */
+  readNow(): void {
+    const conn = this.conn, ib = this.ib;
+    if (conn === null || conn.readNow === undefined || ib.reading || this.state !== SI_ST_EST) {
+      return;
+    }
+    const region = ib.readRegion();
+    if (region === null) return;
+    const n = conn.readNow(region);
+    if (n <= 0) return;
+    ib.commitRead(n, region.length);
+    ib.flags |= CF_READ_PARTIAL;
+  }
+
+  /**
    * Starts whatever I/O the channels allow: a read when ib is open and has
    * room, a write when ob holds forwarded bytes, the write shutdown when ob
    * asked for one and is empty. Called at the end of processStream().

@@ -212,6 +212,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
       this.req.shrinkAfterBurst = true;
+      // A request already there (HTTP/2) is parsed by the first run.
+      this.cli.readNow();
     } else {
       // TCP mode: both channels forward everything (the request once its layer-4
       // rules and use_backend are done, if any: tcp/tcp_inspect.ts), and a FIN on
