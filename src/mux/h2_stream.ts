@@ -75,7 +75,8 @@ const MAX_HEAD = 65536;
 const CR = 0x0d, LF = 0x0a;
 
 export class H2Stream implements Conn {
-  readonly id: number;
+  /** Set again when the stream is reused (H2StreamPool). */
+  id: number;
   /** What we may still send on it (the client's window for this stream). */
   sendWindow: number;
   /** What the client may still send on it before a WINDOW_UPDATE. */
@@ -102,7 +103,7 @@ export class H2Stream implements Conn {
   /** In the connection's list of streams waiting to send. */
   blocked: boolean;
   /** Tick the stream was opened (rapid-reset accounting, logs). */
-  readonly opened: number;
+  opened: number;
   #sender: H2Sender;
   #pool: BufferPool;
   // Request bytes waiting for the Stream: pooled buffers, read from #rxStart
@@ -191,6 +192,42 @@ export class H2Stream implements Conn {
     this.#wrView = null;
     this.#wrResolve = null;
     this.#wrReject = null;
+  }
+
+  /**
+   * Makes a stream its Stream closed a new one, as the constructor would
+   * (H2StreamPool): only the sender, the pool and the storage of its
+   * arrays and parsed fields stay.
+   */
+  reopen(id: number, sendWindow: number, recvWindow: number, now: number): void {
+    this.id = id;
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+    this.credit = 0;
+    this.reqDone = false;
+    this.reqLength = -1;
+    this.reqReceived = 0;
+    this.chunked = false;
+    this.isHead = false;
+    this.resDone = false;
+    this.resStarted = false;
+    this.reset = false;
+    this.closed = false;
+    this.blocked = false;
+    this.opened = now;
+    this.#freeRx();
+    this.#clearRead();
+    this.#state = R_HEAD;
+    this.#dropAcc();
+    this.#lineLen = 0;
+    this.#h.count = 0;
+    this.#hPending = false;
+    this.#hEnd = false;
+    this.#left = 0;
+    this.#chunkSize = 0;
+    this.#chunkExt = false;
+    this.#finPending = false;
+    this.#clearWrite();
   }
 
   // ---- request side (called by the connection) ----
@@ -657,6 +694,45 @@ export class H2Stream implements Conn {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Closed streams kept per connection; a client opens at most a few at a time. */
+const SPARE_MAX = 16;
+
+/**
+ * The streams of one connection that their Streams closed, reused for the
+ * next ones (a client that sends one request per stream would otherwise
+ * cost a stream object, its parsed-fields arrays and their growth each).
+ */
+export class H2StreamPool {
+  #sender: H2Sender;
+  #pool: BufferPool;
+  #free: H2Stream[];
+
+  constructor(sender: H2Sender, pool: BufferPool) {
+    this.#sender = sender;
+    this.#pool = pool;
+    this.#free = [];
+  }
+
+  /** A new stream: a reopened spare one, else one made now. */
+  open(id: number, sendWindow: number, recvWindow: number, now: number): H2Stream {
+    const s = this.#free.pop();
+    if (s === undefined) {
+      return new H2Stream(id, this.#sender, this.#pool, sendWindow, recvWindow, now);
+    }
+    s.reopen(id, sendWindow, recvWindow, now);
+    return s;
+  }
+
+  /**
+   * Takes back a stream its Stream closed (close() ran: no read, write or
+   * frame reaches it any more). Not while it waits in the connection's
+   * blocked list: the list still holds it.
+   */
+  give(s: H2Stream): void {
+    if (s.closed && !s.blocked && this.#free.length < SPARE_MAX) this.#free.push(s);
+  }
+}
 
 function hexVal(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
