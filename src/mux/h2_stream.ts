@@ -305,7 +305,7 @@ export class H2Stream implements Conn {
       const b = this.#rxRoom();
       if (b === null) return false;
       const n = Math.min(end - start, b.length - this.#rxEnd);
-      b.set(src.subarray(start, start + n), this.#rxEnd);
+      copyBytes(b, this.#rxEnd, src, start, start + n);
       this.#rxEnd += n;
       this.#rxLen += n;
       start += n;
@@ -332,7 +332,7 @@ export class H2Stream implements Conn {
       const b = this.#rx[0]!;
       const end = this.#rx.length === 1 ? this.#rxEnd : b.length;
       const k = Math.min(view.length - n, end - this.#rxStart);
-      view.set(b.subarray(this.#rxStart, this.#rxStart + k), n);
+      copyBytes(view, n, b, this.#rxStart, this.#rxStart + k);
       n += k;
       this.#rxStart += k;
       this.#rxLen -= k;
@@ -694,6 +694,18 @@ export class H2Stream implements Conn {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Copies shorter than this go byte by byte: a request head needs no subarray view. */
+const SMALL_COPY = 128;
+
+/** dst[at, …) = src[start, end). */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+  if (end - start >= SMALL_COPY) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
 
 /** Closed streams kept per connection; a client opens at most a few at a time. */
 const SPARE_MAX = 16;
