@@ -76,6 +76,7 @@ import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
 import { type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
+import { H2StreamTable } from "./h2_stream_table.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
 import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";
 import { H2Out } from "./h2_out.ts";
@@ -126,7 +127,7 @@ export class H2Conn implements H2Sender {
   /** Payload read by streams (or dropped) and not yet given back on the connection. */
   #credit: number;
   // Streams, and the closed ones kept for the next.
-  #streams: Map<number, H2Stream>;
+  #streams: H2StreamTable;
   #spare: H2StreamPool;
   /** Streams waiting for room or window, in order. */
   #blocked: H2Stream[];
@@ -185,7 +186,7 @@ export class H2Conn implements H2Sender {
     this.#sendWindow = DEFAULT_WINDOW;
     this.#recvWindow = DEFAULT_WINDOW;
     this.#credit = 0;
-    this.#streams = new Map();
+    this.#streams = new H2StreamTable();
     this.#spare = new H2StreamPool(this, owner.pools.big);
     this.#blocked = [];
     this.#lastId = 0;
