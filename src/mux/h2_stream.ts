@@ -107,7 +107,10 @@ export class H2Stream implements Conn {
   #sender: H2Sender;
   #pool: BufferPool;
   // Request bytes waiting for the Stream: pooled buffers, read from #rxStart
-  // of the first, written up to #rxEnd of the last.
+  // of the first, written up to #rxEnd of the last. The first is apart: a
+  // request that fits one buffer (most) never touches the array, which V8
+  // would shrink when emptied and grow again for the next request.
+  #rx0: Uint8Array | null;
   #rx: Uint8Array[];
   #rxStart: number;
   #rxEnd: number;
@@ -169,6 +172,7 @@ export class H2Stream implements Conn {
     this.opened = now;
     this.#sender = sender;
     this.#pool = pool;
+    this.#rx0 = null;
     this.#rx = [];
     this.#rxStart = 0;
     this.#rxEnd = 0;
@@ -315,12 +319,14 @@ export class H2Stream implements Conn {
 
   /** The last buffer with room, or a new one from the pool (null when none is left). */
   #rxRoom(): Uint8Array | null {
-    const last = this.#rx.length > 0 ? this.#rx[this.#rx.length - 1]! : null;
+    const last = this.#rx.length > 0 ? this.#rx[this.#rx.length - 1]! : this.#rx0;
     if (last !== null && this.#rxEnd < last.length) return last;
     const b = this.#pool.alloc();
     if (b === null) return null;
-    this.#rx.push(b);
-    if (this.#rx.length === 1) this.#rxStart = 0;
+    if (this.#rx0 === null) {
+      this.#rx0 = b;
+      this.#rxStart = 0;
+    } else this.#rx.push(b);
     this.#rxEnd = 0;
     return b;
   }
@@ -329,18 +335,18 @@ export class H2Stream implements Conn {
   #take(view: Uint8Array): number {
     let n = 0;
     while (n < view.length && this.#rxLen > 0) {
-      const b = this.#rx[0]!;
-      const end = this.#rx.length === 1 ? this.#rxEnd : b.length;
+      const b = this.#rx0!;
+      const end = this.#rx.length === 0 ? this.#rxEnd : b.length;
       const k = Math.min(view.length - n, end - this.#rxStart);
       copyBytes(view, n, b, this.#rxStart, this.#rxStart + k);
       n += k;
       this.#rxStart += k;
       this.#rxLen -= k;
       if (this.#rxStart === end) {
-        this.#rx.shift();
         this.#pool.release(b);
+        this.#rx0 = this.#rx.length > 0 ? this.#rx.shift()! : null;
         this.#rxStart = 0;
-        if (this.#rx.length === 0) this.#rxEnd = 0;
+        if (this.#rx0 === null) this.#rxEnd = 0;
       }
     }
     const paid = Math.min(n, this.#rxPayload);
@@ -350,8 +356,12 @@ export class H2Stream implements Conn {
   }
 
   #freeRx(): void {
-    for (const b of this.#rx) this.#pool.release(b);
-    this.#rx.length = 0;
+    if (this.#rx0 !== null) this.#pool.release(this.#rx0);
+    this.#rx0 = null;
+    if (this.#rx.length > 0) {
+      for (const b of this.#rx) this.#pool.release(b);
+      this.#rx.length = 0;
+    }
     this.#rxStart =
       this.#rxEnd =
       this.#rxLen =
