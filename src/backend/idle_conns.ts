@@ -29,8 +29,13 @@ import { type Clock, realClock } from "../task/ticks.ts";
 
 /** Parked connections older than this are closed rather than reused (HAProxy's pool-purge-delay). */
 export const IDLE_PURGE_DELAY = 5000;
-/** Free holders kept per server for the next parking. */
-const FREE_HOLDERS_MAX = 64;
+/**
+ * Free holders kept per server for the next parking: as many as its
+ * parked connections swing by (an HTTP/2 client's 100 concurrent streams
+ * take and park up to 100; with 64 kept, holders were made and dropped
+ * by the dozen per second).
+ */
+const FREE_HOLDERS_MAX = 256;
 
 /** How many connections the process may keep parked, all servers together. */
 export class IdleBudget {
@@ -179,7 +184,9 @@ export class IdlePool {
 
   /** Takes entry `i` out of the list. */
   #drop(i: number): void {
-    this.#list.splice(i, 1);
+    // The most recent one (the usual take) without splice()'s result array.
+    if (i === this.#list.length - 1) this.#list.pop();
+    else this.#list.splice(i, 1);
     this.#budget.parked--;
   }
 

@@ -95,6 +95,36 @@ export class Channel {
     this.#wView = new RegionView();
   }
 
+  /**
+   * Makes an ended stream's channel a fresh one for the next stream (every
+   * field as the constructor sets it; the region views stay, so that a
+   * buffer the pool hands out again needs no new view). The caller
+   * guarantees that no I/O is in flight and that the buffers were released.
+   */
+  reuse(pools: Pools): void {
+    this.flags = 0;
+    this.analysers = 0;
+    this.buf = null;
+    this.bufPool = null;
+    this.head = 0;
+    this.len = 0;
+    this.out = 0;
+    this.toForward = 0;
+    this.totalIn = 0;
+    this.totalOut = 0;
+    this.lastReadFull = false;
+    this.lastReadLen = 0;
+    this.reading = false;
+    this.writing = false;
+    this.analyseExp = 0;
+    this.prefix = null;
+    this.prefixLen = 0;
+    this.prefixOff = 0;
+    this.prefixPooled = false;
+    this.shrinkAfterBurst = false;
+    this.#pools = pools;
+  }
+
   /** True when nothing is left to write (no prefix, no byte held). */
   isEmpty(): boolean {
     return this.len === 0 && this.prefix === null;

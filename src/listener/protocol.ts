@@ -18,6 +18,14 @@ export interface Conn {
   /** Closes the socket; in-flight reads and writes reject. */
   close(): void;
   /**
+   * Copies into view what the connection already holds, without waiting;
+   * 0 when nothing is there yet (end of stream included: read() tells it).
+   * Absent on sockets: an HTTP/2 stream has its request head before its
+   * Stream exists, and a first read through a promise would cost that
+   * Stream a run with an empty channel.
+   */
+  readNow?(view: Uint8Array): number;
+  /**
    * What the TLS handshake of this connection negotiated (client side of a
    * `ssl` bind); null or absent for cleartext. Fetches (`ssl_fc_*`), logs
    * (`%sslv`) and a mux choosing h2 by ALPN read it.

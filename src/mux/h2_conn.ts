@@ -75,7 +75,8 @@ import type { Conn } from "../listener/protocol.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
-import { type H2Sender, H2Stream } from "./h2_stream.ts";
+import { type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
+import { H2StreamTable } from "./h2_stream_table.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
 import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";
 import { H2Out } from "./h2_out.ts";
@@ -125,8 +126,9 @@ export class H2Conn implements H2Sender {
   #recvWindow: number;
   /** Payload read by streams (or dropped) and not yet given back on the connection. */
   #credit: number;
-  // Streams.
-  #streams: Map<number, H2Stream>;
+  // Streams, and the closed ones kept for the next.
+  #streams: H2StreamTable;
+  #spare: H2StreamPool;
   /** Streams waiting for room or window, in order. */
   #blocked: H2Stream[];
   /** Highest stream id the client opened. */
@@ -184,7 +186,8 @@ export class H2Conn implements H2Sender {
     this.#sendWindow = DEFAULT_WINDOW;
     this.#recvWindow = DEFAULT_WINDOW;
     this.#credit = 0;
-    this.#streams = new Map();
+    this.#streams = new H2StreamTable();
+    this.#spare = new H2StreamPool(this, owner.pools.big);
     this.#blocked = [];
     this.#lastId = 0;
     this.#open = 0;
@@ -733,10 +736,8 @@ export class H2Conn implements H2Sender {
       );
       return;
     }
-    const s = new H2Stream(
+    const s = this.#spare.open(
       sid,
-      this,
-      this.#owner.pools.big,
       this.#peerInitialWindow,
       this.settings.initialWindowSize,
       this.#owner.sched.now, // read once per parse (#parseNow)
@@ -843,6 +844,7 @@ export class H2Conn implements H2Sender {
     if (!complete && !s.reset && this.state !== H2C_CLOSED) this.#rst(s.id, H2_CANCEL);
     this.#forget(s);
     if (!s.reset) s.abort("closed");
+    this.#spare.give(s);
     this.#maybeClose();
   }
 

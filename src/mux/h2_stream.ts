@@ -75,7 +75,8 @@ const MAX_HEAD = 65536;
 const CR = 0x0d, LF = 0x0a;
 
 export class H2Stream implements Conn {
-  readonly id: number;
+  /** Set again when the stream is reused (H2StreamPool). */
+  id: number;
   /** What we may still send on it (the client's window for this stream). */
   sendWindow: number;
   /** What the client may still send on it before a WINDOW_UPDATE. */
@@ -102,11 +103,14 @@ export class H2Stream implements Conn {
   /** In the connection's list of streams waiting to send. */
   blocked: boolean;
   /** Tick the stream was opened (rapid-reset accounting, logs). */
-  readonly opened: number;
+  opened: number;
   #sender: H2Sender;
   #pool: BufferPool;
   // Request bytes waiting for the Stream: pooled buffers, read from #rxStart
-  // of the first, written up to #rxEnd of the last.
+  // of the first, written up to #rxEnd of the last. The first is apart: a
+  // request that fits one buffer (most) never touches the array, which V8
+  // would shrink when emptied and grow again for the next request.
+  #rx0: Uint8Array | null;
   #rx: Uint8Array[];
   #rxStart: number;
   #rxEnd: number;
@@ -168,6 +172,7 @@ export class H2Stream implements Conn {
     this.opened = now;
     this.#sender = sender;
     this.#pool = pool;
+    this.#rx0 = null;
     this.#rx = [];
     this.#rxStart = 0;
     this.#rxEnd = 0;
@@ -191,6 +196,42 @@ export class H2Stream implements Conn {
     this.#wrView = null;
     this.#wrResolve = null;
     this.#wrReject = null;
+  }
+
+  /**
+   * Makes a stream its Stream closed a new one, as the constructor would
+   * (H2StreamPool): only the sender, the pool and the storage of its
+   * arrays and parsed fields stay.
+   */
+  reopen(id: number, sendWindow: number, recvWindow: number, now: number): void {
+    this.id = id;
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+    this.credit = 0;
+    this.reqDone = false;
+    this.reqLength = -1;
+    this.reqReceived = 0;
+    this.chunked = false;
+    this.isHead = false;
+    this.resDone = false;
+    this.resStarted = false;
+    this.reset = false;
+    this.closed = false;
+    this.blocked = false;
+    this.opened = now;
+    this.#freeRx();
+    this.#clearRead();
+    this.#state = R_HEAD;
+    this.#dropAcc();
+    this.#lineLen = 0;
+    this.#h.count = 0;
+    this.#hPending = false;
+    this.#hEnd = false;
+    this.#left = 0;
+    this.#chunkSize = 0;
+    this.#chunkExt = false;
+    this.#finPending = false;
+    this.#clearWrite();
   }
 
   // ---- request side (called by the connection) ----
@@ -268,7 +309,7 @@ export class H2Stream implements Conn {
       const b = this.#rxRoom();
       if (b === null) return false;
       const n = Math.min(end - start, b.length - this.#rxEnd);
-      b.set(src.subarray(start, start + n), this.#rxEnd);
+      copyBytes(b, this.#rxEnd, src, start, start + n);
       this.#rxEnd += n;
       this.#rxLen += n;
       start += n;
@@ -278,12 +319,14 @@ export class H2Stream implements Conn {
 
   /** The last buffer with room, or a new one from the pool (null when none is left). */
   #rxRoom(): Uint8Array | null {
-    const last = this.#rx.length > 0 ? this.#rx[this.#rx.length - 1]! : null;
+    const last = this.#rx.length > 0 ? this.#rx[this.#rx.length - 1]! : this.#rx0;
     if (last !== null && this.#rxEnd < last.length) return last;
     const b = this.#pool.alloc();
     if (b === null) return null;
-    this.#rx.push(b);
-    if (this.#rx.length === 1) this.#rxStart = 0;
+    if (this.#rx0 === null) {
+      this.#rx0 = b;
+      this.#rxStart = 0;
+    } else this.#rx.push(b);
     this.#rxEnd = 0;
     return b;
   }
@@ -292,18 +335,18 @@ export class H2Stream implements Conn {
   #take(view: Uint8Array): number {
     let n = 0;
     while (n < view.length && this.#rxLen > 0) {
-      const b = this.#rx[0]!;
-      const end = this.#rx.length === 1 ? this.#rxEnd : b.length;
+      const b = this.#rx0!;
+      const end = this.#rx.length === 0 ? this.#rxEnd : b.length;
       const k = Math.min(view.length - n, end - this.#rxStart);
-      view.set(b.subarray(this.#rxStart, this.#rxStart + k), n);
+      copyBytes(view, n, b, this.#rxStart, this.#rxStart + k);
       n += k;
       this.#rxStart += k;
       this.#rxLen -= k;
       if (this.#rxStart === end) {
-        this.#rx.shift();
         this.#pool.release(b);
+        this.#rx0 = this.#rx.length > 0 ? this.#rx.shift()! : null;
         this.#rxStart = 0;
-        if (this.#rx.length === 0) this.#rxEnd = 0;
+        if (this.#rx0 === null) this.#rxEnd = 0;
       }
     }
     const paid = Math.min(n, this.#rxPayload);
@@ -313,8 +356,12 @@ export class H2Stream implements Conn {
   }
 
   #freeRx(): void {
-    for (const b of this.#rx) this.#pool.release(b);
-    this.#rx.length = 0;
+    if (this.#rx0 !== null) this.#pool.release(this.#rx0);
+    this.#rx0 = null;
+    if (this.#rx.length > 0) {
+      for (const b of this.#rx) this.#pool.release(b);
+      this.#rx.length = 0;
+    }
     this.#rxStart =
       this.#rxEnd =
       this.#rxLen =
@@ -364,6 +411,10 @@ export class H2Stream implements Conn {
       this.#rdResolve = resolve;
       this.#rdReject = reject;
     });
+  }
+
+  readNow(view: Uint8Array): number {
+    return this.reset || this.closed ? 0 : this.#take(view);
   }
 
   write(view: Uint8Array): Promise<number> {
@@ -653,6 +704,57 @@ export class H2Stream implements Conn {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Copies shorter than this go byte by byte: a request head needs no subarray view. */
+const SMALL_COPY = 128;
+
+/** dst[at, …) = src[start, end). */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+  if (end - start >= SMALL_COPY) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
+
+/** Closed streams kept per connection; a client opens at most a few at a time. */
+const SPARE_MAX = 16;
+
+/**
+ * The streams of one connection that their Streams closed, reused for the
+ * next ones (a client that sends one request per stream would otherwise
+ * cost a stream object, its parsed-fields arrays and their growth each).
+ */
+export class H2StreamPool {
+  #sender: H2Sender;
+  #pool: BufferPool;
+  #free: H2Stream[];
+
+  constructor(sender: H2Sender, pool: BufferPool) {
+    this.#sender = sender;
+    this.#pool = pool;
+    this.#free = [];
+  }
+
+  /** A new stream: a reopened spare one, else one made now. */
+  open(id: number, sendWindow: number, recvWindow: number, now: number): H2Stream {
+    const s = this.#free.pop();
+    if (s === undefined) {
+      return new H2Stream(id, this.#sender, this.#pool, sendWindow, recvWindow, now);
+    }
+    s.reopen(id, sendWindow, recvWindow, now);
+    return s;
+  }
+
+  /**
+   * Takes back a stream its Stream closed (close() ran: no read, write or
+   * frame reaches it any more). Not while it waits in the connection's
+   * blocked list: the list still holds it.
+   */
+  give(s: H2Stream): void {
+    if (s.closed && !s.blocked && this.#free.length < SPARE_MAX) this.#free.push(s);
+  }
+}
 
 function hexVal(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

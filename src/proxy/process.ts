@@ -379,7 +379,10 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     // After a reload the session counted in the frontends that replaced fe too.
     for (let n = fe.successor; n !== null; n = n.successor) n.feconn--;
     const chained = fe.successor !== null;
-    for (const l of this.listeners) {
+    // Indexed: an iterator per ended session (each HTTP/2 stream is one) is garbage.
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) {
+      const l = ls[i]!;
       if (l.state === LI_LIMITED || (l.state === LI_FULL && (l.fe === fe || chained))) l.wake();
     }
     if (this.actconn === 0 && this.#onIdle !== null) this.#onIdle();

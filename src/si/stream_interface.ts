@@ -99,6 +99,27 @@ export class StreamInterface {
   }
 
   /**
+   * Makes a closed interface whose I/O has all settled a fresh one (every
+   * field as the constructor sets it) for another stream, on the same
+   * side; the completion handlers, bound once, stay.
+   */
+  reuse(ib: Channel, ob: Channel, owner: SiOwner): void {
+    this.state = SI_ST_INI;
+    this.conn = null;
+    this.ib = ib;
+    this.ob = ob;
+    this.lastActivity = 0;
+    this.exp = 0;
+    this.connRetries = 0;
+    this.pending = 0;
+    this.readBlocked = false;
+    this.txns = 0;
+    this.connKey = null;
+    this.#readSize = 0;
+    this.#owner = owner;
+  }
+
+  /**
    * Moves the interface, its connection and its in-flight read, to other
    * channels and another owner (a server connection parked in an idle pool,
    * or adopted from it). The caller moves the buffer the read targets.
@@ -116,6 +137,24 @@ export class StreamInterface {
     this.lastActivity = now;
     this.txns = 0;
     this.connKey = key;
+  }
+
+  /**
+   * Takes what the connection already holds into ib without a read in
+   * flight (Conn.readNow: an HTTP/2 stream's request head), as a completed
+   * read would (CF_READ_PARTIAL); the caller's stream runs next anyway.
+   */
+  readNow(): void {
+    const conn = this.conn, ib = this.ib;
+    if (conn === null || conn.readNow === undefined || ib.reading || this.state !== SI_ST_EST) {
+      return;
+    }
+    const region = ib.readRegion();
+    if (region === null) return;
+    const n = conn.readNow(region);
+    if (n <= 0) return;
+    ib.commitRead(n, region.length);
+    ib.flags |= CF_READ_PARTIAL;
   }
 
   /**

@@ -14,19 +14,17 @@ import type { Backend } from "../backend/backend.ts";
 import type { LbRequest } from "../backend/lb_types.ts";
 import { type Server, serverHasSlot } from "../backend/server.ts";
 import { adoptConn, connIsClean, parkConn, reuseMinTxns, takeConn } from "../backend/conn_reuse.ts";
-import { Channel } from "../channel/channel.ts";
+import type { Channel } from "../channel/channel.ts";
 import {
   CF_AUTO_CLOSE,
   CF_DONT_READ,
   CF_READ_ERROR,
   CF_READ_NULL,
-  CF_READ_PARTIAL,
   CF_READ_TIMEOUT,
   CF_SHUTR,
   CF_SHUTW,
   CF_SHUTW_NOW,
   CF_WRITE_ERROR,
-  CF_WRITE_PARTIAL,
   CF_WRITE_TIMEOUT,
   CHN_INFINITE_FORWARD,
 } from "../channel/types.ts";
@@ -65,7 +63,7 @@ import {
   TASK_WOKEN_RES,
 } from "../task/types.ts";
 import { type SiOwner, StreamInterface } from "../si/stream_interface.ts";
-import { clientExpiry, nextExpiry, serverExpiry } from "./stream_timeouts.ts";
+import { clientExpiry, nextExpiry, noteActivity, serverExpiry } from "./stream_timeouts.ts";
 import {
   SF_ERR_CLICL,
   SF_ERR_CLITO,
@@ -97,6 +95,7 @@ import {
 import type { SessionNode } from "./session_list.ts";
 import type { StkCounters } from "../stick/track.ts";
 import { countResponseTime, countStreamEnd } from "./stream_counters.ts";
+import { releaseStreamParts, takeStreamParts } from "./stream_parts.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
 const LINGER_MS = 1000;
@@ -167,6 +166,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #orphans = 0;
   /** An unused server-side interface (state INI), kept for the next parking. */
   #spareSi: StreamInterface | null = null;
+  /** The channels and interfaces went back to the pool (stream_parts.ts). */
+  #given = false;
   /** HTTP transactions logged on this stream. */
   #loggedTxns = 0;
   /** Links in the process's session list (SessionList). */
@@ -190,10 +191,11 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.ctx = ctx;
     this.fe = fe;
     this.task = ctx.sched.newTask(this);
-    this.req = new Channel(ctx.pools);
-    this.res = new Channel(ctx.pools);
-    this.cli = new StreamInterface(0, this.req, this.res, this);
-    this.srvSi = new StreamInterface(1, this.res, this.req, this);
+    const parts = takeStreamParts(ctx.pools, this);
+    this.req = parts.req!;
+    this.res = parts.res!;
+    this.cli = parts.cli!;
+    this.srvSi = parts.srv!;
     this.txn = null;
     this.clientAddr = remote;
     this.frontAddr = local;
@@ -212,6 +214,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       // A client that stops in the middle of a body (slow POST) must not pin
       // the bulk buffer its last burst went through.
       this.req.shrinkAfterBurst = true;
+      // A request already there (HTTP/2) is parsed by the first run.
+      this.cli.readNow();
     } else {
       // TCP mode: both channels forward everything (the request once its layer-4
       // rules and use_backend are done, if any: tcp/tcp_inspect.ts), and a FIN on
@@ -277,7 +281,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
 
     // 0. Activity seen by the interfaces since the last run refreshes their
     //    inactivity timers; the scheduler's clock was read when this batch began.
-    this.#noteActivity(now);
+    noteActivity(this, now);
 
     // 1. Hard stop requested by the process; on a soft stop, an HTTP connection idle
     //    after a request closes at once (idle-close-on-response: after the next one).
@@ -652,19 +656,6 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
-  /** Turns READ/WRITE_PARTIAL flags into per-side activity ticks, and clears them. */
-  #noteActivity(now: number): void {
-    const req = this.req, res = this.res;
-    if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) {
-      this.cli.lastActivity = now;
-    }
-    if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) {
-      this.srvSi.lastActivity = now;
-    }
-    req.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
-    res.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
-  }
-
   /** Checks inactivity timers; ends the stream and returns true when one expired. */
   #checkTimeouts(now: number): boolean {
     const cliExp = clientExpiry(this);
@@ -957,9 +948,12 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
     if (this.cli.pending !== 0 || this.srvSi.pending !== 0 || this.#orphans !== 0) return;
-    if (this.cli.state !== SI_ST_CLO || this.srvSi.state !== SI_ST_CLO) return;
+    if (this.cli.state !== SI_ST_CLO || this.srvSi.state !== SI_ST_CLO || this.#given) return;
     this.req.releaseBuffer();
     this.res.releaseBuffer();
+    // Nothing can reach them any more: the next stream takes them.
+    this.#given = true;
+    releaseStreamParts(this.req, this.res, this.cli, this.srvSi);
   }
 
   /**

@@ -8,8 +8,10 @@ import {
   AN_REQ_HTTP_XFER_BODY,
   AN_RES_HTTP_XFER_BODY,
   AN_RES_WAIT_HTTP,
+  CF_READ_PARTIAL,
   CF_SHUTR,
   CF_SHUTW,
+  CF_WRITE_PARTIAL,
 } from "../channel/types.ts";
 import { TX_TUNNEL } from "../http/txn.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst } from "../task/ticks.ts";
@@ -27,6 +29,18 @@ export interface TimeoutView {
   readonly res: Channel;
   readonly cli: StreamInterface;
   readonly srvSi: StreamInterface;
+}
+
+/**
+ * Turns the READ/WRITE_PARTIAL flags the interfaces set since the last run
+ * into per-side activity ticks (the inactivity timers restart), and clears them.
+ */
+export function noteActivity(s: TimeoutView, now: number): void {
+  const req = s.req, res = s.res;
+  if ((req.flags & CF_READ_PARTIAL) || (res.flags & CF_WRITE_PARTIAL)) s.cli.lastActivity = now;
+  if ((res.flags & CF_READ_PARTIAL) || (req.flags & CF_WRITE_PARTIAL)) s.srvSi.lastActivity = now;
+  req.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
+  res.flags &= ~(CF_READ_PARTIAL | CF_WRITE_PARTIAL);
 }
 
 /** True in HTTP mode outside a tunnel. */
