@@ -56,6 +56,7 @@ import {
 } from "../log/termination.ts";
 import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
+import { adoptRequestHead } from "./preset_head.ts";
 import { nameOf } from "./error_capture.ts";
 import { HDR_CONNECTION } from "./header_names.ts";
 import {
@@ -181,15 +182,21 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
     if (buf === null) return ANA_WAIT; // no scratch buffer now: retry on the next wake
     const g = s.ctx.cfg.global;
     const maxHead = s.ctx.pools.big.size - g.maxrewrite;
-    const r = parseRequestHead(
-      buf,
-      POS[0]!,
-      POS[1]!,
-      txn.req,
-      g.maxhdr,
-      maxHead,
-      g.largeHeadStatus,
-    );
+    // A head the h2 mux wrote comes with its lines' bounds (preset_head.ts).
+    const r = txn.reqPresetLen > 0
+      ? adoptRequestHead(
+        buf,
+        POS[0]!,
+        POS[1]!,
+        txn.req,
+        txn.reqPresetLen,
+        txn.reqPresetCount,
+        g.maxhdr,
+        maxHead,
+        g.largeHeadStatus,
+      )
+      : parseRequestHead(buf, POS[0]!, POS[1]!, txn.req, g.maxhdr, maxHead, g.largeHeadStatus);
+    if (r !== 0) txn.reqPresetLen = 0;
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
       captureError(s, "request", buf, POS[0]!, POS[1]!, txn.req.errorOffset, txn.req.errorReason);

@@ -9,6 +9,7 @@ import { HeadSampleCtx } from "./http_fetch.ts";
 import { endSessionCounters } from "../stick/track.ts";
 import type { CompState } from "./comp_state.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
+import { type KnownLines, presetRequestHead } from "./preset_head.ts";
 
 /** Close the client connection after this response. */
 export const TX_CLI_CLOSE = 0x0001;
@@ -85,6 +86,13 @@ export class HttpTxn {
   /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
   reqHeadLen: number;
   resHeadLen: number;
+  /**
+   * Length of the request head its writer (the h2 mux) delimited already, 0
+   * when none (parsed as it arrives); the count of its header lines kept in
+   * req's table (-1: too many to keep). See preset_head.ts.
+   */
+  reqPresetLen: number;
+  reqPresetCount: number;
 
   constructor(maxhdr: number) {
     this.rulesAt = 0;
@@ -119,6 +127,14 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+    this.reqPresetLen = 0;
+    this.reqPresetCount = -1;
+  }
+
+  /** Takes the line bounds of the request head its writer will put first in the channel. */
+  presetRequest(src: KnownLines, maxhdr: number): void {
+    this.reqPresetCount = presetRequestHead(this.req, src, maxhdr);
+    this.reqPresetLen = src.len;
   }
 
   /** Captured request header values (`capture request header`, `http-request capture`). */
@@ -249,6 +265,8 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+    this.reqPresetLen = 0;
+    this.reqPresetCount = -1;
   }
 }
 

@@ -14,6 +14,7 @@ import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import { formatLogDate } from "../log/log_format.ts";
 import { H2Conn } from "../mux/h2_conn.ts";
 import type { H2Owner, H2Settings } from "../mux/types.ts";
+import type { RequestHead } from "../mux/h2_request.ts";
 import { Stream } from "../stream/stream.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { h2SettingsOf } from "./h2_settings.ts";
@@ -48,7 +49,7 @@ class H2Session implements H2Owner {
     return this.#p.sched;
   }
 
-  openStream(conn: Conn): boolean {
+  openStream(conn: Conn, head: RequestHead): boolean {
     const p = this.#p, fe = this.#fe;
     if (p.killing) return false;
     p.actconn++;
@@ -59,6 +60,7 @@ class H2Session implements H2Owner {
       const s = new Stream(p, fe, conn, this.remote, this.local);
       if (s.txn !== null) {
         s.txn.clientMajor = 2;
+        s.txn.presetRequest(head, p.cfg.global.maxhdr);
         // The connection is the session: its second and later streams are
         // not a session's first request (http-reuse safe may give them
         // another stream's idle server connection, as HAProxy does).
