@@ -661,18 +661,15 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
       if (reqVer === 10) ed.addHeader("connection", "keep-alive");
     }
   }
-  if (
-    !commitHead(
-      s,
-      res,
-      txn.resBuf!,
-      txn.resHeadLen,
-      ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0,
-      ed,
-    )
-  ) {
+  const rewrite = ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0;
+  if (!commitHead(s, res, txn.resBuf!, txn.resHeadLen, rewrite, ed)) {
     httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "rewrite failed");
     return ANA_ABORT;
+  }
+  // Forwarded in place as parsed: an h2 client's HEADERS come from the parse.
+  const rb = txn.resBuf!;
+  if (txn.resSink !== null && !rewrite && rb === res.buf) {
+    txn.resSink.headCommitted(rb, h, h.start, h.end - h.start);
   }
   if (tunnel) {
     // Upgrade / CONNECT: both directions now forward everything; the

@@ -32,6 +32,16 @@ export const TX_REUSED_CONN = 0x0100;
 /** The frontend's http-request rules ran (the analyser may wait after them). */
 export const TX_RULES_DONE = 0x0200;
 
+/**
+ * Takes a response head the analysers forward unchanged, as they parsed it:
+ * the h2 mux's stream builds HEADERS from the parse instead of reading the
+ * bytes again.
+ */
+export interface ParsedHeadSink {
+  /** `head` describes buf[start, start + len), the next bytes the client side will be written. */
+  headCommitted(buf: Uint8Array, head: HttpHead, start: number, len: number): void;
+}
+
 export class HttpTxn {
   readonly req: HttpHead;
   readonly res: HttpHead;
@@ -93,6 +103,8 @@ export class HttpTxn {
    */
   reqPresetLen: number;
   reqPresetCount: number;
+  /** Where the response head goes as parsed (the client's h2 stream), null when nowhere. */
+  resSink: ParsedHeadSink | null;
 
   constructor(maxhdr: number) {
     this.rulesAt = 0;
@@ -129,6 +141,7 @@ export class HttpTxn {
     this.resHeadLen = 0;
     this.reqPresetLen = 0;
     this.reqPresetCount = -1;
+    this.resSink = null;
   }
 
   /** Takes the line bounds of the request head its writer will put first in the channel. */
@@ -159,6 +172,7 @@ export class HttpTxn {
   recycle(now: number): void {
     this.reset(now);
     this.sample.httpMajor = 1;
+    this.resSink = null;
     this.count = 0;
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
