@@ -8,7 +8,7 @@
 import type { Pools } from "../buf/pool.ts";
 import type { H2Tune } from "../config/types.ts";
 import { H2_TUNE_DEFAULTS } from "../config/h2_keywords.ts";
-import type { Conn, PeerAddr } from "../listener/protocol.ts";
+import type { PeerAddr } from "../listener/protocol.ts";
 import type { Scheduler } from "../task/scheduler.ts";
 import type { RequestHead } from "./h2_request.ts";
 import type { H2Stream } from "./h2_stream.ts";
