@@ -3,7 +3,10 @@
 // 10-header API request, plus a response head and a chunked body. One reused
 // HttpHead, as on a keep-alive connection. The "h2" group: the head the h2
 // mux writes for a browser's request, parsed, or adopted with the line bounds
-// the mux hands over (src/http/preset_head.ts). Run: deno bench bench/h1_parse_bench.ts
+// the mux hands over (src/http/preset_head.ts); the "h2 response" group: an
+// nginx response head turned into HEADERS fields by the mux, from its bytes
+// or from the analysers' parse (src/mux/h2_response_head.ts).
+// Run: deno bench bench/h1_parse_bench.ts
 
 import { parseRequestHead, parseResponseHead } from "../src/http/h1_parse.ts";
 import { ChunkedParser } from "../src/http/h1_body.ts";
@@ -11,6 +14,11 @@ import { HttpHead, METH_GET } from "../src/http/types.ts";
 import { adoptRequestHead, presetRequestHead } from "../src/http/preset_head.ts";
 import { HeaderList } from "../src/h2/hpack.ts";
 import { RequestHead, toRequestHead } from "../src/mux/h2_request.ts";
+import {
+  parseResponseHead as responseFields,
+  ResponseFields,
+  responseFromIndex,
+} from "../src/mux/h2_response_head.ts";
 
 function bytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
@@ -151,6 +159,27 @@ Deno.bench("h2 head adopted from the mux's line bounds", { group: "h2" }, () => 
 
 Deno.bench("h2 head written by the mux (toRequestHead, for scale)", { group: "h2" }, () => {
   toRequestHead(H2_LIST, true, H2_REQ);
+});
+
+const NGINX = inBuffer(
+  "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 14:00:00 GMT\r\n" +
+    "Content-Type: text/html\r\nContent-Length: 6\r\n" +
+    "Last-Modified: Mon, 07 Dec 2026 13:00:00 GMT\r\nConnection: keep-alive\r\n" +
+    'ETag: "6937d9c0-6"\r\nAccept-Ranges: bytes\r\n\r\n',
+);
+const nginxHead = new HttpHead();
+parseResponseHead(NGINX.buf, 0, NGINX.end, nginxHead, 101, METH_GET);
+const fieldsOut = new ResponseFields();
+
+Deno.bench(`h2 response head read again by the mux (${NGINX.end} bytes, 8 headers)`, {
+  group: "h2 response",
+  baseline: true,
+}, () => {
+  responseFields(NGINX.buf, 0, NGINX.end, false, fieldsOut);
+});
+
+Deno.bench("h2 response head from the analysers' parse", { group: "h2 response" }, () => {
+  responseFromIndex(NGINX.buf, nginxHead, fieldsOut);
 });
 
 Deno.bench(
