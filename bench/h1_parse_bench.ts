@@ -1,11 +1,24 @@
 // Micro benchmarks of the HTTP/1 head parser (src/http/h1_parse.ts): parsed
 // requests per second (iter/s) for a typical ~400-byte browser request and a
 // 10-header API request, plus a response head and a chunked body. One reused
-// HttpHead, as on a keep-alive connection. Run: deno bench bench/h1_parse_bench.ts
+// HttpHead, as on a keep-alive connection. The "h2" group: the head the h2
+// mux writes for a browser's request, parsed, or adopted with the line bounds
+// the mux hands over (src/http/preset_head.ts); the "h2 response" group: an
+// nginx response head turned into HEADERS fields by the mux, from its bytes
+// or from the analysers' parse (src/mux/h2_response_head.ts).
+// Run: deno bench bench/h1_parse_bench.ts
 
 import { parseRequestHead, parseResponseHead } from "../src/http/h1_parse.ts";
 import { ChunkedParser } from "../src/http/h1_body.ts";
 import { HttpHead, METH_GET } from "../src/http/types.ts";
+import { adoptRequestHead, presetRequestHead } from "../src/http/preset_head.ts";
+import { HeaderList } from "../src/h2/hpack.ts";
+import { RequestHead, toRequestHead } from "../src/mux/h2_request.ts";
+import {
+  parseResponseHead as responseFields,
+  ResponseFields,
+  responseFromIndex,
+} from "../src/mux/h2_response_head.ts";
 
 function bytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
@@ -69,6 +82,29 @@ const CHUNKED = inBuffer(
     "\r\n0\r\nX-Sum: 1\r\n\r\n",
 );
 
+/** The browser request as the h2 mux writes it (what its HEADERS would decode to). */
+const H2_LIST = (() => {
+  const l = new HeaderList();
+  for (
+    const [n, v] of [
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":authority", "www.example.com"],
+      [":path", "/articles/2024/sluice-load-balancer?ref=home&utm_source=news"],
+      ["user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"],
+      ["accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"],
+      ["accept-language", "en-US,en;q=0.5"],
+      ["accept-encoding", "gzip, deflate, br, zstd"],
+      ["cookie", "session=3f2a9c1e8b7d"],
+      ["cookie", "theme=dark"],
+      ["upgrade-insecure-requests", "1"],
+    ]
+  ) l.push(n!, v!);
+  return l;
+})();
+const H2_REQ = toRequestHead(H2_LIST, true, new RequestHead());
+const H2 = inBuffer(H2_REQ.head);
+
 const head = new HttpHead();
 const chunked = new ChunkedParser();
 
@@ -103,6 +139,47 @@ Deno.bench("parseRequestHead: browser request in 3 reads", { group: "request" },
   parseRequestHead(BROWSER.buf, 0, 100, head);
   parseRequestHead(BROWSER.buf, 0, 250, head);
   if (parseRequestHead(BROWSER.buf, 0, BROWSER.end, head) <= 0) throw new Error(head.errorReason);
+});
+
+Deno.bench(`h2 head parsed again (${H2.end} bytes, 7 headers)`, {
+  group: "h2",
+  baseline: true,
+}, () => {
+  head.reset();
+  if (parseRequestHead(H2.buf, 0, H2.end, head) <= 0) throw new Error(head.errorReason);
+});
+
+Deno.bench("h2 head adopted from the mux's line bounds", { group: "h2" }, () => {
+  head.reset();
+  const n = presetRequestHead(head, H2_REQ, 101);
+  if (adoptRequestHead(H2.buf, 0, H2.end, head, H2_REQ.len, n, 101, 16384, 400) <= 0) {
+    throw new Error(head.errorReason);
+  }
+});
+
+Deno.bench("h2 head written by the mux (toRequestHead, for scale)", { group: "h2" }, () => {
+  toRequestHead(H2_LIST, true, H2_REQ);
+});
+
+const NGINX = inBuffer(
+  "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 14:00:00 GMT\r\n" +
+    "Content-Type: text/html\r\nContent-Length: 6\r\n" +
+    "Last-Modified: Mon, 07 Dec 2026 13:00:00 GMT\r\nConnection: keep-alive\r\n" +
+    'ETag: "6937d9c0-6"\r\nAccept-Ranges: bytes\r\n\r\n',
+);
+const nginxHead = new HttpHead();
+parseResponseHead(NGINX.buf, 0, NGINX.end, nginxHead, 101, METH_GET);
+const fieldsOut = new ResponseFields();
+
+Deno.bench(`h2 response head read again by the mux (${NGINX.end} bytes, 8 headers)`, {
+  group: "h2 response",
+  baseline: true,
+}, () => {
+  responseFields(NGINX.buf, 0, NGINX.end, false, fieldsOut);
+});
+
+Deno.bench("h2 response head from the analysers' parse", { group: "h2 response" }, () => {
+  responseFromIndex(NGINX.buf, nginxHead, fieldsOut);
 });
 
 Deno.bench(

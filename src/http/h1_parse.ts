@@ -671,29 +671,7 @@ function parseFull(
     head.hdrIds[count] = id;
     head.hdrFlags[count] = 0;
     head.hdrCount = ++count;
-
-    switch (id) {
-      case HDR_CONTENT_LENGTH:
-        if (onContentLength(buf, v, last - v, count - 1, head, errStatus) < 0) return PARSE_ERROR;
-        break;
-      case HDR_TRANSFER_ENCODING:
-        if (onTransferEncoding(buf, v, last, head, errStatus, isResp) < 0) return PARSE_ERROR;
-        break;
-      case HDR_HOST:
-        if (!isResp && onHost(buf, v, last - v, count - 1, head) < 0) return PARSE_ERROR;
-        break;
-      case HDR_CONNECTION:
-        onConnection(buf, v, last, head);
-        break;
-      case HDR_UPGRADE:
-        head.flags |= HEAD_F_UPGRADE_HDR;
-        break;
-      case HDR_EXPECT:
-        if (!isResp && spanIsLower(buf, v, last - v, TOK_100_CONTINUE)) {
-          head.flags |= HEAD_F_EXPECT_100;
-        }
-        break;
-    }
+    if (onHeader(buf, id, v, last, count - 1, head, errStatus, isResp) < 0) return PARSE_ERROR;
     pos = cr + 2;
   }
 
@@ -702,6 +680,83 @@ function parseFull(
     head.flags |= HEAD_F_CONN_UPGRADE;
   }
   return isResp ? finishResponse(head, reqMethod) : finishRequest(buf, head, pos);
+}
+
+/** What header `idx` (name id `id`, value buf[v, last)) means for the message. Returns 0 or PARSE_ERROR. */
+function onHeader(
+  buf: Uint8Array,
+  id: number,
+  v: number,
+  last: number,
+  idx: number,
+  head: HttpHead,
+  errStatus: number,
+  isResp: boolean,
+): number {
+  switch (id) {
+    case HDR_CONTENT_LENGTH:
+      return onContentLength(buf, v, last - v, idx, head, errStatus);
+    case HDR_TRANSFER_ENCODING:
+      return onTransferEncoding(buf, v, last, head, errStatus, isResp);
+    case HDR_HOST:
+      return isResp ? 0 : onHost(buf, v, last - v, idx, head);
+    case HDR_CONNECTION:
+      onConnection(buf, v, last, head);
+      return 0;
+    case HDR_UPGRADE:
+      head.flags |= HEAD_F_UPGRADE_HDR;
+      return 0;
+    case HDR_EXPECT:
+      if (!isResp && spanIsLower(buf, v, last - v, TOK_100_CONTINUE)) {
+        head.flags |= HEAD_F_EXPECT_100;
+      }
+      return 0;
+  }
+  return 0;
+}
+
+/**
+ * parseFull() of a request head in buf[start, start + headLen) whose request
+ * line ends at `cr` and whose `count` header lines are already in head.hdrs
+ * (absolute offsets, values without OWS), as preset_head.ts checked them:
+ * the same checks and fields, without the scans that find the lines.
+ * Returns headLen or PARSE_ERROR.
+ */
+export function parseKnownLines(
+  buf: Uint8Array,
+  start: number,
+  cr: number,
+  headLen: number,
+  count: number,
+  head: HttpHead,
+): number {
+  head.clearParsed();
+  clValue = -1;
+  teChunked = false;
+  teLastChunked = false;
+  teUnknownAt = -1;
+  teValueAt = -1;
+  if (parseRequestLine(buf, start, cr, head) < 0) return PARSE_ERROR;
+  const hdrs = head.hdrs;
+  for (let i = 0; i < count; i++) {
+    const k = i * 4, v = hdrs[k + 2] as number;
+    const id = headerNameId(buf, hdrs[k] as number, hdrs[k + 1] as number);
+    head.hdrIds[i] = id;
+    head.hdrFlags[i] = 0;
+    head.hdrCount = i + 1;
+    const last = v + (hdrs[k + 3] as number);
+    if (onHeader(buf, id, v, last, i, head, REQ_ERROR_STATUS, false) < 0) return PARSE_ERROR;
+  }
+  const f = head.flags;
+  if ((f & HEAD_F_CONN_UPGRADE_TOKEN) && (f & HEAD_F_UPGRADE_HDR)) {
+    head.flags |= HEAD_F_CONN_UPGRADE;
+  }
+  if (finishRequest(buf, head, start + headLen - 2) < 0) return PARSE_ERROR;
+  head.start = start;
+  head.end = start + headLen;
+  head.scanPos = 0;
+  head.lineChecked = false;
+  return headLen;
 }
 
 /**

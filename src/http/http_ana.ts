@@ -56,6 +56,7 @@ import {
 } from "../log/termination.ts";
 import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
 import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
+import { adoptRequestHead } from "./preset_head.ts";
 import { nameOf } from "./error_capture.ts";
 import { HDR_CONNECTION } from "./header_names.ts";
 import {
@@ -181,15 +182,21 @@ export function httpWaitForRequest(s: HttpStream, req: Channel): number {
     if (buf === null) return ANA_WAIT; // no scratch buffer now: retry on the next wake
     const g = s.ctx.cfg.global;
     const maxHead = s.ctx.pools.big.size - g.maxrewrite;
-    const r = parseRequestHead(
-      buf,
-      POS[0]!,
-      POS[1]!,
-      txn.req,
-      g.maxhdr,
-      maxHead,
-      g.largeHeadStatus,
-    );
+    // A head the h2 mux wrote comes with its lines' bounds (preset_head.ts).
+    const r = txn.reqPresetLen > 0
+      ? adoptRequestHead(
+        buf,
+        POS[0]!,
+        POS[1]!,
+        txn.req,
+        txn.reqPresetLen,
+        txn.reqPresetCount,
+        g.maxhdr,
+        maxHead,
+        g.largeHeadStatus,
+      )
+      : parseRequestHead(buf, POS[0]!, POS[1]!, txn.req, g.maxhdr, maxHead, g.largeHeadStatus);
+    if (r !== 0) txn.reqPresetLen = 0;
     if (r === PARSE_ERROR) {
       s.fe.counters.errors++;
       captureError(s, "request", buf, POS[0]!, POS[1]!, txn.req.errorOffset, txn.req.errorReason);
@@ -654,18 +661,15 @@ export function httpProcessResponse(s: HttpStream, res: Channel): number {
       if (reqVer === 10) ed.addHeader("connection", "keep-alive");
     }
   }
-  if (
-    !commitHead(
-      s,
-      res,
-      txn.resBuf!,
-      txn.resHeadLen,
-      ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0,
-      ed,
-    )
-  ) {
+  const rewrite = ed.modified || (h.flags & HEAD_F_NEEDS_REWRITE) !== 0;
+  if (!commitHead(s, res, txn.resBuf!, txn.resHeadLen, rewrite, ed)) {
     httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "rewrite failed");
     return ANA_ABORT;
+  }
+  // Forwarded in place as parsed: an h2 client's HEADERS come from the parse.
+  const rb = txn.resBuf!;
+  if (txn.resSink !== null && !rewrite && rb === res.buf) {
+    txn.resSink.headCommitted(rb, h, h.start, h.end - h.start);
   }
   if (tunnel) {
     // Upgrade / CONNECT: both directions now forward everything; the

@@ -9,6 +9,7 @@ import { HeadSampleCtx } from "./http_fetch.ts";
 import { endSessionCounters } from "../stick/track.ts";
 import type { CompState } from "./comp_state.ts";
 import { HttpHead, METHOD_NAMES, spanToString } from "./types.ts";
+import { type KnownLines, presetRequestHead } from "./preset_head.ts";
 
 /** Close the client connection after this response. */
 export const TX_CLI_CLOSE = 0x0001;
@@ -30,6 +31,16 @@ export const TX_LOCAL_REPLY = 0x0080;
 export const TX_REUSED_CONN = 0x0100;
 /** The frontend's http-request rules ran (the analyser may wait after them). */
 export const TX_RULES_DONE = 0x0200;
+
+/**
+ * Takes a response head the analysers forward unchanged, as they parsed it:
+ * the h2 mux's stream builds HEADERS from the parse instead of reading the
+ * bytes again.
+ */
+export interface ParsedHeadSink {
+  /** `head` describes buf[start, start + len), the next bytes the client side will be written. */
+  headCommitted(buf: Uint8Array, head: HttpHead, start: number, len: number): void;
+}
 
 export class HttpTxn {
   readonly req: HttpHead;
@@ -85,6 +96,15 @@ export class HttpTxn {
   /** Bytes of the request head (from the channel's input start, leading CRLFs included). */
   reqHeadLen: number;
   resHeadLen: number;
+  /**
+   * Length of the request head its writer (the h2 mux) delimited already, 0
+   * when none (parsed as it arrives); the count of its header lines kept in
+   * req's table (-1: too many to keep). See preset_head.ts.
+   */
+  reqPresetLen: number;
+  reqPresetCount: number;
+  /** Where the response head goes as parsed (the client's h2 stream), null when nowhere. */
+  resSink: ParsedHeadSink | null;
 
   constructor(maxhdr: number) {
     this.rulesAt = 0;
@@ -119,6 +139,15 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+    this.reqPresetLen = 0;
+    this.reqPresetCount = -1;
+    this.resSink = null;
+  }
+
+  /** Takes the line bounds of the request head its writer will put first in the channel. */
+  presetRequest(src: KnownLines, maxhdr: number): void {
+    this.reqPresetCount = presetRequestHead(this.req, src, maxhdr);
+    this.reqPresetLen = src.len;
   }
 
   /** Captured request header values (`capture request header`, `http-request capture`). */
@@ -143,6 +172,7 @@ export class HttpTxn {
   recycle(now: number): void {
     this.reset(now);
     this.sample.httpMajor = 1;
+    this.resSink = null;
     this.count = 0;
     this.bytesOutStart = 0;
     this.bytesInStart = 0;
@@ -249,6 +279,8 @@ export class HttpTxn {
     this.resBuf = null;
     this.reqHeadLen = 0;
     this.resHeadLen = 0;
+    this.reqPresetLen = 0;
+    this.reqPresetCount = -1;
   }
 }
 

@@ -752,7 +752,7 @@ export class H2Conn implements H2Sender {
     if (endStream) s.requestEnded();
     this.#streams.set(sid, s);
     this.#open++;
-    if (!this.#owner.openStream(s)) {
+    if (!this.#owner.openStream(s, req)) {
       this.#forget(s);
       s.abort("refused");
       this.#rst(sid, H2_REFUSED_STREAM);

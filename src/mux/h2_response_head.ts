@@ -12,6 +12,9 @@
 // response costs no string allocation once the cache knows its fields, and
 // the HPACK encoder finds them in its own caches by identity. The head was
 // checked by the HTTP/1.1 parser already: this file trusts its syntax.
+// When the analysers forwarded the head they parsed unchanged, the fields
+// come from their parse (responseFromIndex(): the lines' bounds and the
+// names' ids), not from reading the bytes again.
 
 /** Kinds of a field name (what the translation does with it). */
 const K_PLAIN = 0;
@@ -27,6 +30,8 @@ const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09, COLON = 0x3a;
 const CACHE_SLOTS = 512;
 /** Longest value the cache keeps (longer ones are built each time). */
 const CACHE_MAX_VALUE = 256;
+/** Largest name id FieldCache remembers a slot for (others are hashed each time). */
+const MAX_NAME_ID = 255;
 
 function kindOf(name: string): number {
   switch (name) {
@@ -94,6 +99,10 @@ class FieldCache {
   readonly #kinds: number[];
   readonly #values: string[];
   readonly #valueBytes: Uint8Array[];
+  /** The name id (ParsedHead.hdrIds) a slot was last found for, -1 when none. */
+  readonly #slotIds: number[];
+  /** The slot last found for each name id, -1 when none. */
+  readonly #idSlots: number[];
 
   constructor() {
     this.#names = new Array<string>(CACHE_SLOTS).fill("");
@@ -101,6 +110,27 @@ class FieldCache {
     this.#kinds = new Array<number>(CACHE_SLOTS).fill(K_PLAIN);
     this.#values = new Array<string>(CACHE_SLOTS).fill("");
     this.#valueBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
+    this.#slotIds = new Array<number>(CACHE_SLOTS).fill(-1);
+    this.#idSlots = new Array<number>(MAX_NAME_ID + 1).fill(-1);
+  }
+
+  /**
+   * The slot of the name src[start, end), whose id is `id` (≥ 0): found
+   * from the id while the slot still holds that name, else as slot() does.
+   */
+  slotOfId(id: number, src: Uint8Array, start: number, end: number): number {
+    if (id <= MAX_NAME_ID) {
+      const k = this.#idSlots[id]!;
+      if (k >= 0 && this.#slotIds[k] === id) return k;
+    }
+    let h = 0;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + LOWER[src[i]!]!) | 0;
+    const k = this.slot(h, src, start, end);
+    if (id <= MAX_NAME_ID) {
+      this.#slotIds[k] = id;
+      this.#idSlots[id] = k;
+    }
+    return k;
   }
 
   /**
@@ -119,6 +149,7 @@ class FieldCache {
       this.#kinds[k] = kindOf(name);
       this.#values[k] = "";
       this.#valueBytes[k] = NO_BYTES;
+      this.#slotIds[k] = -1;
     }
     return k;
   }
@@ -160,6 +191,8 @@ export class ResponseFields {
   chunked: boolean;
   /** Content-Length, -1 when absent. */
   length: number;
+  /** Names the connection header listed (scratch of the translation). */
+  dropped: string[] | null;
 
   constructor() {
     this.names = [];
@@ -168,6 +201,7 @@ export class ResponseFields {
     this.status = 0;
     this.chunked = false;
     this.length = -1;
+    this.dropped = null;
   }
 }
 
@@ -197,7 +231,7 @@ export function parseResponseHead(
     n = 1;
     p = src.indexOf(LF, p) + 1;
   }
-  let dropped: string[] | null = null;
+  out.dropped = null;
   while (p < end) {
     // The name, hashed as it is read (FieldCache.slot()), up to its colon.
     let q = p, h = 0, c = 0;
@@ -215,34 +249,93 @@ export function parseResponseHead(
       if (e > v && src[e - 1] === CR) e--;
       while (v < e && (src[v] === SP || src[v] === HTAB)) v++;
       while (e > v && (src[e - 1] === SP || src[e - 1] === HTAB)) e--;
-      const k = CACHE.slot(h, src, p, q);
-      const kind = CACHE.kind(k);
-      if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) {
-        const value = CACHE.value(k, src, v, e);
-        if (kind === K_CONTENT_LENGTH) out.length = Number(value);
-        names[n] = CACHE.name(k);
-        values[n] = value;
-        n++;
-      } else if (kind === K_TRANSFER_ENCODING) {
-        out.chunked = /(^|,)\s*chunked\s*$/i.test(bytesToString(src, v, e, false));
-      } else if (kind === K_CONNECTION) {
-        dropped = connectionTokens(src, v, e, dropped);
-      }
+      n = addField(CACHE.slot(h, src, p, q), src, v, e, out, n);
     }
     p = eol + 1;
   }
-  if (dropped !== null) {
-    // Fields the connection header names are hop-by-hop too.
-    let w = trailers ? 0 : 1;
-    for (let i = w; i < n; i++) {
-      if (dropped.includes(names[i]!)) continue;
-      names[w] = names[i]!;
-      values[w] = values[i]!;
-      w++;
+  out.count = dropNamed(out, n, trailers ? 0 : 1);
+}
+
+/** The analysers' parse of a response head (http/'s HttpHead has these fields). */
+export interface ParsedHead {
+  /** Status code. */
+  readonly status: number;
+  readonly hdrCount: number;
+  /** 4 ints per field: name start, name length, value start, value length (without OWS), in the head's buffer. */
+  readonly hdrs: Int32Array;
+  /** A small id per common name (one id, one name whatever its case), -1 for the others. */
+  readonly hdrIds: Int16Array;
+}
+
+/**
+ * What parseResponseHead() gives for the head in `src`, taken from its
+ * parse `head` (field bounds and name ids) instead of reading the bytes
+ * again; the values are still compared to the cache's.
+ */
+export function responseFromIndex(src: Uint8Array, head: ParsedHead, out: ResponseFields): void {
+  const code = head.status, hdrs = head.hdrs, ids = head.hdrIds;
+  out.chunked = false;
+  out.length = -1;
+  out.status = code;
+  out.names[0] = ":status";
+  out.values[0] = STATUS_TEXT[code]!;
+  let n = 1;
+  for (let i = 0; i < head.hdrCount; i++) {
+    const k = i * 4, p = hdrs[k]!, v = hdrs[k + 2]!;
+    const q = p + hdrs[k + 1]!, e = v + hdrs[k + 3]!;
+    const id = ids[i]!;
+    let slot: number;
+    if (id >= 0) slot = CACHE.slotOfId(id, src, p, q);
+    else {
+      let h = 0;
+      for (let x = p; x < q; x++) h = (Math.imul(h, 31) + LOWER[src[x]!]!) | 0;
+      slot = CACHE.slot(h, src, p, q);
     }
-    n = w;
+    n = addField(slot, src, v, e, out, n);
   }
-  out.count = n;
+  out.count = dropNamed(out, n, 1);
+}
+
+/** Adds the field of name slot `k` and value src[v, e) to `out` (as its n-th) or notes what it means; returns the count. */
+function addField(
+  k: number,
+  src: Uint8Array,
+  v: number,
+  e: number,
+  out: ResponseFields,
+  n: number,
+) {
+  const kind = CACHE.kind(k);
+  if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) {
+    const value = CACHE.value(k, src, v, e);
+    if (kind === K_CONTENT_LENGTH) out.length = Number(value);
+    out.names[n] = CACHE.name(k);
+    out.values[n] = value;
+    return n + 1;
+  }
+  if (kind === K_TRANSFER_ENCODING) {
+    out.chunked = /(^|,)\s*chunked\s*$/i.test(bytesToString(src, v, e, false));
+  } else if (kind === K_CONNECTION) {
+    out.dropped = connectionTokens(src, v, e, out.dropped);
+  }
+  return n;
+}
+
+/** Leaves out of the `n` fields (from `from`) those the connection header named; returns the count. */
+function dropNamed(out: ResponseFields, n: number, from: number): number {
+  const dropped = out.dropped;
+  if (dropped === null) return n;
+  out.dropped = null;
+  // Fields the connection header names are hop-by-hop too.
+  const names = out.names, values = out.values;
+  let w = from;
+  for (let i = from; i < n; i++) {
+    if (dropped.includes(names[i]!)) continue;
+    names[w] = names[i]!;
+    values[w] = values[i]!;
+    w++;
+  }
+  return w;
 }
 
 /**

@@ -16,7 +16,12 @@
 import type { BufferPool } from "../buf/pool.ts";
 import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
-import { parseResponseHead, ResponseFields } from "./h2_response_head.ts";
+import {
+  type ParsedHead,
+  parseResponseHead,
+  ResponseFields,
+  responseFromIndex,
+} from "./h2_response_head.ts";
 
 /** What a stream needs of its connection. */
 export interface H2Sender {
@@ -136,6 +141,14 @@ export class H2Stream implements Conn {
   #h: ResponseFields;
   #hPending: boolean;
   #hEnd: boolean;
+  /**
+   * A head translated when the analysers committed it (headCommitted()):
+   * the buffer and byte position its bytes will be written from, and how
+   * many are still to come (0: none).
+   */
+  #preBuf: ArrayBufferLike | null;
+  #preAt: number;
+  #preLeft: number;
   /** Bytes left in the current content-length body or chunk. */
   #left: number;
   /** Chunk-size line: its value so far, and whether an extension (;...) started. */
@@ -189,6 +202,9 @@ export class H2Stream implements Conn {
     this.#h = new ResponseFields();
     this.#hPending = false;
     this.#hEnd = false;
+    this.#preBuf = null;
+    this.#preAt = 0;
+    this.#preLeft = 0;
     this.#left = 0;
     this.#chunkSize = 0;
     this.#chunkExt = false;
@@ -476,6 +492,46 @@ export class H2Stream implements Conn {
 
   // ---- response translation ----
 
+  /**
+   * The analysers forwarded, unchanged, the response head they parsed as
+   * `head`: buf[start, start + len). Its HEADERS fields are built now from
+   * that parse; its bytes, when the Stream writes them from that very
+   * place, are then only counted (HAProxy's mux reads the parsed HTX
+   * message, not bytes). Ignored while another head is being read or waits
+   * to be sent: the bytes are read as usual.
+   */
+  headCommitted(buf: Uint8Array, head: ParsedHead, start: number, len: number): void {
+    if (this.#state !== R_HEAD || this.#hPending || this.#acc !== null || this.#lineLen !== 0) {
+      return;
+    }
+    if (this.reset || this.closed || len <= 0) return;
+    responseFromIndex(buf, head, this.#h);
+    this.#preBuf = buf.buffer;
+    this.#preAt = buf.byteOffset + start;
+    this.#preLeft = len;
+  }
+
+  /**
+   * Takes the bytes of the head headCommitted() translated from v[pos, len);
+   * returns the new position, -1 when v[pos] is not where they were (an
+   * error reply replaced them: the bytes are read as usual).
+   */
+  #takeCommitted(v: Uint8Array, pos: number, len: number): number {
+    if (v.buffer !== this.#preBuf || v.byteOffset + pos !== this.#preAt) {
+      this.#preBuf = null;
+      this.#preLeft = 0;
+      return -1;
+    }
+    const k = Math.min(this.#preLeft, len - pos);
+    this.#preAt += k;
+    this.#preLeft -= k;
+    if (this.#preLeft === 0) {
+      this.#preBuf = null;
+      this.#headReady(false);
+    }
+    return pos + k;
+  }
+
   #sendFin(): void {
     if (!this.#finPending || this.resDone) return;
     this.#sender.sendData(this, EMPTY, 0, 0, true);
@@ -499,6 +555,14 @@ export class H2Stream implements Conn {
     const len = v.length;
     if (this.#hPending && !this.#flushHeaders()) return 0;
     while (pos < len) {
+      if (this.#preLeft > 0 && this.#state === R_HEAD) {
+        const p = this.#takeCommitted(v, pos, len);
+        if (p >= 0) {
+          pos = p;
+          if (this.#hPending && !this.#flushHeaders()) return pos;
+          continue;
+        }
+      }
       switch (this.#state) {
         case R_HEAD:
         case R_TRAILERS: {
@@ -656,8 +720,13 @@ export class H2Stream implements Conn {
 
   /** A whole head or trailer section in src[start, end): what it means for the stream. */
   #headParsed(src: Uint8Array, start: number, end: number, trailers: boolean): void {
+    parseResponseHead(src, start, end, trailers, this.#h);
+    this.#headReady(trailers);
+  }
+
+  /** A head or trailer section is in #h: what it means for the stream. */
+  #headReady(trailers: boolean): void {
     const h = this.#h;
-    parseResponseHead(src, start, end, trailers, h);
     if (trailers) {
       // The trailer section of a chunked response: HEADERS with END_STREAM, or an empty DATA.
       this.#state = R_DONE;

@@ -8,8 +8,10 @@
 import type { Pools } from "../buf/pool.ts";
 import type { H2Tune } from "../config/types.ts";
 import { H2_TUNE_DEFAULTS } from "../config/h2_keywords.ts";
-import type { Conn, PeerAddr } from "../listener/protocol.ts";
+import type { PeerAddr } from "../listener/protocol.ts";
 import type { Scheduler } from "../task/scheduler.ts";
+import type { RequestHead } from "./h2_request.ts";
+import type { H2Stream } from "./h2_stream.ts";
 
 /** The limits of one HTTP/2 connection: the global h2.* keys and the frontend's timeouts. */
 export interface H2Settings extends H2Tune {
@@ -31,11 +33,13 @@ export interface H2Owner {
   readonly remote: PeerAddr;
   readonly local: PeerAddr;
   /**
-   * Builds a Stream whose client side is `conn` (an HTTP/2 stream). Returns
-   * false when the process cannot take one now (maxconn): the stream is
-   * refused (REFUSED_STREAM) and the client may retry it.
+   * Builds a Stream whose client side is `conn` (an HTTP/2 stream, a Conn), whose
+   * first bytes will be `head` (valid during the call only: the analysers
+   * may take its line bounds instead of parsing them again). Returns false
+   * when the process cannot take one now (maxconn): the stream is refused
+   * (REFUSED_STREAM) and the client may retry it.
    */
-  openStream(conn: Conn): boolean;
+  openStream(conn: H2Stream, head: RequestHead): boolean;
   /** Writes a log line about this connection (a limit reached, a malformed request). */
   log(message: string): void;
   /** The connection is gone (every stream ended): release what the owner counted. */

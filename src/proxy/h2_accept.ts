@@ -14,6 +14,8 @@ import type { Conn, PeerAddr } from "../listener/protocol.ts";
 import { formatLogDate } from "../log/log_format.ts";
 import { H2Conn } from "../mux/h2_conn.ts";
 import type { H2Owner, H2Settings } from "../mux/types.ts";
+import type { RequestHead } from "../mux/h2_request.ts";
+import type { H2Stream } from "../mux/h2_stream.ts";
 import { Stream } from "../stream/stream.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
 import { h2SettingsOf } from "./h2_settings.ts";
@@ -48,7 +50,7 @@ class H2Session implements H2Owner {
     return this.#p.sched;
   }
 
-  openStream(conn: Conn): boolean {
+  openStream(conn: H2Stream, head: RequestHead): boolean {
     const p = this.#p, fe = this.#fe;
     if (p.killing) return false;
     p.actconn++;
@@ -59,6 +61,8 @@ class H2Session implements H2Owner {
       const s = new Stream(p, fe, conn, this.remote, this.local);
       if (s.txn !== null) {
         s.txn.clientMajor = 2;
+        s.txn.presetRequest(head, p.cfg.global.maxhdr);
+        s.txn.resSink = conn;
         // The connection is the session: its second and later streams are
         // not a session's first request (http-reuse safe may give them
         // another stream's idle server connection, as HAProxy does).

@@ -3,7 +3,13 @@
 
 import assert from "node:assert/strict";
 import { createPools } from "../../src/buf/pool.ts";
-import { parseResponseHead, ResponseFields } from "../../src/mux/h2_response_head.ts";
+import {
+  parseResponseHead,
+  ResponseFields,
+  responseFromIndex,
+} from "../../src/mux/h2_response_head.ts";
+import { parseResponseHead as parseHttp1Response } from "../../src/http/h1_parse.ts";
+import { HttpHead, METH_GET } from "../../src/http/types.ts";
 import { type H2Sender, H2Stream } from "../../src/mux/h2_stream.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -121,4 +127,82 @@ Deno.test("h2 response: a head over the size limit resets the stream", async () 
   const line = enc(`X-Big: ${"a".repeat(1000)}\r\n`);
   for (let i = 0; i < 70; i++) await s.write(line);
   assert.deepEqual(rec.frames, ["RST response head too large"]);
+});
+
+/** The analysers' parse of `text`, put at `at` in a larger buffer. */
+function analysed(text: string, at: number): { buf: Uint8Array; head: HttpHead } {
+  const buf = new Uint8Array(at + text.length + 16);
+  for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+  const head = new HttpHead();
+  const r = parseHttp1Response(buf, at, at + text.length, head, 101, METH_GET);
+  assert.equal(r, text.length, head.errorReason);
+  return { buf, head };
+}
+
+const HEADS = [
+  "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 14:00:00 GMT\r\n" +
+  "Content-Type: text/html\r\nContent-Length: 6\r\nLast-Modified: Mon, 07 Dec 2026 13:00:00 GMT\r\n" +
+  'Connection: keep-alive\r\nETag: "6937d9c0-6"\r\nAccept-Ranges: bytes\r\n\r\n',
+  "HTTP/1.1 404 Not Found\r\nServer: nginx\r\nX-Pad:  a b \t\r\nConnection: keep-alive, X-Gone, Set-Cookie\r\n" +
+  "X-Gone: 1\r\nKeep-Alive: timeout=5\r\nUpgrade: h2c\r\nProxy-Connection: close\r\n" +
+  "Content-Length: 12\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Empty:\r\n\r\n",
+  "HTTP/1.0 200\r\nTransfer-Encoding: gzip, chunked\r\nx-UNKNOWN-name: V\r\nDATE: x\r\n\r\n",
+  "HTTP/1.1 204 No Content\r\n\r\n",
+  "HTTP/1.1 302 Found\r\nLocation: /x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+];
+
+Deno.test("h2 response: fields from the analysers' parse are the fields read from the bytes", () => {
+  for (const text of HEADS) {
+    for (const at of [0, 3, 100]) {
+      const { buf, head } = analysed(text, at);
+      // Twice each: the second run finds the names through their ids.
+      for (let round = 0; round < 2; round++) {
+        const a = new ResponseFields(), b = new ResponseFields();
+        parseResponseHead(buf, at, at + text.length, false, a);
+        responseFromIndex(buf, head, b);
+        assert.deepEqual(
+          [b.status, b.chunked, b.length, fields(b)],
+          [a.status, a.chunked, a.length, fields(a)],
+          JSON.stringify(text),
+        );
+        for (let i = 0; i < a.count; i++) assert.equal(b.names[i], a.names[i]);
+      }
+    }
+  }
+});
+
+Deno.test("h2 response: a committed head is sent from its parse, in one write or split", async () => {
+  const text = HEADS[0]!;
+  const body = "hello\n";
+  for (const step of [1000, 1, 7, 50]) {
+    const at = 10;
+    const { buf, head } = analysed(text, at);
+    buf.set(enc(body), at + text.length);
+    const rec = new Recorder();
+    const s = new H2Stream(1, rec, createPools(1024).big, 65535, 65535, 0);
+    s.headCommitted(buf, head, at, text.length);
+    // The translation was done from the parse: the bytes are only counted.
+    buf[at + 9] = 0x35; // "HTTP/1.1 500": not read again
+    const end = at + text.length + body.length;
+    for (let i = at; i < end;) i += await s.write(buf.subarray(i, Math.min(end, i + step)));
+    const data = rec.frames.slice(1).map((f) => f.replace(/^DATA(\+END)? /, "")).join("");
+    assert.deepEqual([rec.frames[0], data, rec.frames.at(-1)!.startsWith("DATA+END")], [
+      "HEADERS :status=200 server=nginx/1.22.1 date=Mon, 07 Dec 2026 14:00:00 GMT " +
+      "content-type=text/html content-length=6 last-modified=Mon, 07 Dec 2026 13:00:00 GMT " +
+      'etag="6937d9c0-6" accept-ranges=bytes',
+      body,
+      true,
+    ], `writes of ${step} bytes`);
+  }
+});
+
+Deno.test("h2 response: bytes written from elsewhere than the committed head are read", async () => {
+  const { buf, head } = analysed(HEADS[0]!, 0);
+  const rec = new Recorder();
+  const s = new H2Stream(1, rec, createPools(1024).big, 65535, 65535, 0);
+  s.headCommitted(buf, head, 0, HEADS[0]!.length);
+  // The head was dropped (a body error) and an error reply goes out instead.
+  const reply = enc("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 2\r\n\r\nno");
+  for (let i = 0; i < reply.length;) i += await s.write(reply.subarray(i));
+  assert.deepEqual(rec.frames, ["HEADERS :status=502 content-length=2", "DATA+END no"]);
 });
