@@ -172,7 +172,7 @@ export class H2Conn implements H2Sender {
     this.#resumeRead = null;
     this.#o = new H2Out(
       conn,
-      this.#pool,
+      owner.pools.out,
       () => owner.sched.wake(this.#task, TASK_WOKEN_IO),
       () => this.#drained(),
       () => {
