@@ -366,8 +366,8 @@ export class H2Conn implements H2Sender {
 
   #releaseIn(): void {
     const b = this.#in, pools = this.#owner.pools;
-    if (b.length === pools.small.size) pools.small.release(b);
-    else if (b.length === this.#pool.size) this.#pool.release(b);
+    if (pools.small.owns(b)) pools.small.release(b);
+    else if (this.#pool.owns(b)) this.#pool.release(b);
   }
 
   /** #parse() with the scheduler's clock read once for all the frames. */
