@@ -5,7 +5,8 @@
 // out again. Two pools exist at run time: the big one (`bufsize`, 16 KiB by
 // default) that carries data, and a small one that idle connections read into
 // so that an idle connection does not pin a big buffer (DESIGN.md §7), plus
-// the bulk one for busy flows.
+// the bulk one for busy flows, and the output one of multiplexed
+// connections (a bulk buffer's payload plus its framing).
 //
 // Giving memory back. A slab whose 64 buffers all stayed free for
 // SLAB_IDLE_MS is released (the pool forgets it and the garbage collector
@@ -155,6 +156,11 @@ export class BufferPool {
   }
 
   /** Returns a buffer obtained from alloc(). Releasing twice is a bug. */
+  /** Whether `buf` is one of this pool's buffers (a caller's fallback is not). */
+  owns(buf: Uint8Array): boolean {
+    return this.#slabOf.has(buf.buffer as ArrayBuffer);
+  }
+
   release(buf: Uint8Array): void {
     const s = this.#slabOf.get(buf.buffer as ArrayBuffer);
     if (s === undefined) throw new Error("Buffer released to a pool it does not belong to");
@@ -257,6 +263,22 @@ export interface Pools {
   small: BufferPool;
   /** bulk-bufsize buffers for busy flows (fewer, larger reads). */
   bulk: BufferPool;
+  /**
+   * Output buffers of multiplexed (HTTP/2) connections: a whole bulk read
+   * fits in one with its frame headers and the room kept for control
+   * frames, so that one read from a server leaves as one write.
+   */
+  out: BufferPool;
+}
+
+/**
+ * Size of an output buffer of a multiplexed connection: `bulk` bytes of
+ * payload framed in frames of at least 16 KiB (9-byte headers), 1 KiB kept
+ * for control frames, rounded up to whole KiB.
+ */
+export function muxOutSize(bulk: number): number {
+  const framing = 9 * (Math.ceil(bulk / 16384) + 1) + 1024;
+  return Math.ceil((bulk + framing) / 1024) * 1024;
 }
 
 /** `now`: the tick source of the pools' idle-slab release (see BufferPool). */
@@ -270,6 +292,7 @@ export function createPools(
     big: new BufferPool(bufsize, limit, now),
     small: new BufferPool(SMALL_BUFSIZE, 0, now),
     bulk: new BufferPool(bulkBufsize, limit, now),
+    out: new BufferPool(muxOutSize(bulkBufsize), limit, now),
   };
 }
 
@@ -279,7 +302,7 @@ export function createPools(
  */
 export function trimPools(p: Pools, now: number): number {
   let next = 0;
-  for (const pool of [p.big, p.small, p.bulk]) {
+  for (const pool of [p.big, p.small, p.bulk, p.out]) {
     const t = pool.trim(now);
     if (t !== 0 && (next === 0 || t < next)) next = t;
   }

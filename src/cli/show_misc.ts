@@ -164,6 +164,11 @@ export function renderPools(p: CliProcess): string {
     ["buffer", p.pools.big.stats()],
   ];
   if (p.pools.bulk !== undefined) pools.push(["bulk_buffer", p.pools.bulk.stats()]);
+  // HTTP/2 output buffers: listed once an HTTP/2 connection has used some.
+  const h2out = p.pools.out?.stats();
+  if (h2out !== undefined && h2out.allocated + h2out.released > 0) {
+    pools.push(["h2_out_buffer", h2out]);
+  }
   pools.sort((a, b) => a[1].size - b[1].size);
   let out = "Dumping pools usage.\n";
   let alloc = 0, used = 0;

@@ -13,6 +13,13 @@ export interface Conn {
   read(view: Uint8Array): Promise<number>;
   /** Writes from view; resolves to the byte count written (may be partial). */
   write(view: Uint8Array): Promise<number>;
+  /**
+   * Takes what it can of view now, without waiting; returns the count (0:
+   * nothing now, write() waits for room). Only a connection whose writes
+   * land in memory has it (an HTTP/2 stream copies into its connection's
+   * output buffer); a socket has none.
+   */
+  writeNow?(view: Uint8Array): number;
   /** Sends FIN (half-close). */
   closeWrite(): Promise<void>;
   /** Closes the socket; in-flight reads and writes reject. */

@@ -174,7 +174,7 @@ export class H2Conn implements H2Sender {
     this.#resumeRead = null;
     this.#o = new H2Out(
       conn,
-      this.#pool,
+      owner.pools.out,
       () => owner.sched.wake(this.#task, TASK_WOKEN_IO),
       () => this.#drained(),
       () => {
@@ -369,8 +369,8 @@ export class H2Conn implements H2Sender {
 
   #releaseIn(): void {
     const b = this.#in, pools = this.#owner.pools;
-    if (b.length === pools.small.size) pools.small.release(b);
-    else if (b.length === this.#pool.size) this.#pool.release(b);
+    if (pools.small.owns(b)) pools.small.release(b);
+    else if (this.#pool.owns(b)) this.#pool.release(b);
   }
 
   /** #parse() with the scheduler's clock read once for all the frames. */

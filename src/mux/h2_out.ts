@@ -74,7 +74,7 @@ export class H2Out {
   room(n: number): Uint8Array | null {
     if (this.buf === null) {
       this.buf = this.#spare ??
-        ((this.#pool.size >= 16384 ? this.#pool.alloc() : null) ?? new Uint8Array(FALLBACK_SIZE));
+        ((this.#pool.size >= 16384 ? this.#pool.alloc() : null) ?? new Uint8Array(this.cap()));
       this.#spare = null;
       this.len = 0;
     }
@@ -146,7 +146,8 @@ export class H2Out {
   }
 
   #give(b: Uint8Array): void {
-    if (b.length === this.#pool.size) this.#pool.release(b);
+    // A buffer allocated when the pool was exhausted has the pool's size too.
+    if (this.#pool.owns(b)) this.#pool.release(b);
   }
 
   /** Gives the buffers back; a write in flight gives its own back when it settles. */

@@ -444,6 +444,10 @@ export class H2Stream implements Conn {
     });
   }
 
+  writeNow(view: Uint8Array): number {
+    return this.reset || this.closed ? 0 : this.#process(view);
+  }
+
   /** The connection has room or window again: go on with a blocked write. */
   retryWrite(): void {
     if (this.#finPending && this.#wrView === null) {

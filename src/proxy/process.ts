@@ -140,6 +140,7 @@ export class Process implements ProcessCtx, ListenerOwner<Frontend>, H2Process {
     this.pools.big.onIdleSlab = armTrim;
     this.pools.small.onIdleSlab = armTrim;
     this.pools.bulk.onIdleSlab = armTrim;
+    this.pools.out.onIdleSlab = armTrim;
     this.logger = new Logger(
       cfg.global.log,
       opts.quiet,

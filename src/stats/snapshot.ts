@@ -148,6 +148,8 @@ export interface SnapshotSource<S extends ServerSource = ServerSource> {
     readonly big: PoolSource;
     readonly small: PoolSource;
     readonly bulk?: PoolSource;
+    /** Output buffers of HTTP/2 connections (show pools lists it once used). */
+    readonly out?: PoolSource;
   };
   readonly frontends: readonly FrontendSource[];
   readonly backends: readonly BackendSource<S>[];
