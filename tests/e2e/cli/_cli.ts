@@ -53,7 +53,19 @@ export function cli(
       conn = typeof path === "number"
         ? await Deno.connect({ hostname: "127.0.0.1", port: path })
         : await Deno.connect({ transport: "unix", path });
-      await conn.write(te.encode(text.endsWith("\n") ? text : text + "\n"));
+      try {
+        await conn.write(te.encode(text.endsWith("\n") ? text : text + "\n"));
+      } catch (e) {
+        // A connection the proxy refuses (maxconn) may be closed before the
+        // command is written: the proxy answered nothing.
+        if (!(e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset)) {
+          throw e;
+        }
+        try {
+          conn.close();
+        } catch { /* closed */ }
+        return "";
+      }
       try {
         return await readToClose(conn);
       } finally {
