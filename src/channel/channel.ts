@@ -150,6 +150,15 @@ export class Channel {
   }
 
   /**
+   * Accounts n bytes an analyser inserted into the input in place (a head
+   * that grew in the buffer, HeadEditor.appendInPlace()): the input, which
+   * did not wrap, now ends n bytes later. Not counted as read (totalIn).
+   */
+  insertInput(n: number): void {
+    this.len += n;
+  }
+
+  /**
    * Queues `bytes[0, len)` to be written before anything else: a big pool
    * buffer (ownership taken, `pooled`) or a read-only reply shared by
    * streams. Only one prefix at a time; returns false otherwise.

@@ -688,6 +688,36 @@ export class HeadEditor {
     return h.start + newLen;
   }
 
+  /**
+   * rewriteInPlace() restricted to its append-only case (lines appended, no
+   * other edit, no line dropped by the parser): the new lines take the place
+   * of the head's final CRLF, followed by a new one, once the bytes already
+   * received after the head (up to `dataEnd`) moved right. The start line
+   * and the original header lines do not move, so the parsed head's spans,
+   * the fetches bound to it and this editor stay valid (appended values are
+   * still served from the editor); only the bytes from head.end - 2 on
+   * changed. Returns the new end of the head, or -1 when the edits are not
+   * append-only or the growth does not fit before the end of the buffer
+   * (nothing changed then). No allocation.
+   */
+  appendInPlace(dataEnd: number): number {
+    const h = this.#h();
+    if (!this.appendOnly()) return -1;
+    for (let i = 0; i < h.hdrCount; i++) if (h.isDropped(i)) return -1;
+    const buf = this.#buf;
+    let delta = 0;
+    for (let k = 0; k < this.#nAdd; k++) {
+      delta += putLine(null, 0, this.#addN[k] as string, this.#addV[k] as string);
+    }
+    if (dataEnd < h.end || dataEnd + delta > buf.length) return -1;
+    if (delta !== 0 && dataEnd > h.end) buf.copyWithin(h.end + delta, h.end, dataEnd);
+    let p = h.end - 2;
+    for (let k = 0; k < this.#nAdd; k++) {
+      p = putLine(buf, p, this.#addN[k] as string, this.#addV[k] as string);
+    }
+    return putCrlf(buf, p);
+  }
+
   /** Writes (dst non-null) or measures the head; returns its length. */
   #emit(dst: Uint8Array | null, off: number): number {
     const h = this.#h();

@@ -438,6 +438,24 @@ function commitHead(
     ch.forwardBytes(headLen - (skipped > 0 ? skipped : 0));
     return true;
   }
+  // Appended lines only (a unique-id header, X-Forwarded-For): written in
+  // the channel's buffer after the original lines, which are forwarded as
+  // they came, when nothing else uses the buffer now (no read in flight into
+  // it, nothing on its way out) and it has the room. Saves the prefix buffer,
+  // the copy of the head and its write view (issue 15).
+  if (
+    rewrite && buf === ch.buf && !ch.reading && !ch.writing && ch.out === 0 &&
+    ch.prefix === null
+  ) {
+    const p = ch.inPos();
+    const end = ed!.appendInPlace(p + ch.input);
+    if (end >= 0) {
+      ch.insertInput(end - (p + headLen));
+      if (start > p) ch.skipInput(start - p);
+      ch.forwardBytes(end - start);
+      return true;
+    }
+  }
   // A changed head, or one parsed from a scratch copy: write it from a prefix buffer.
   const pb = ch.allocPrefixBuffer();
   if (pb === null) return false;

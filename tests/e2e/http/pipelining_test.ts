@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { concat, sha256Hex as sha256, te } from "../../_helpers/client.ts";
-import { connectHttp, get, httpStub } from "./_http.ts";
+import { connectHttp, get, httpStub, reqHeader } from "./_http.ts";
 import { bytesOf } from "./_bytes.ts";
 import { proxyFor } from "./_framing.ts";
 
@@ -95,6 +95,63 @@ Deno.test("pipeline: a request head cut by the end of a bulk buffer, followed by
     }
     assert.deepEqual(failures, []);
   } finally {
+    await proxy.stop();
+    await s1.close();
+  }
+});
+
+// An appended header (unique id, X-Forwarded-For) is written into the
+// client's buffer after the original lines when the buffer has the room: the
+// body and the pipelined requests behind the head move by the line's size.
+// Every request must reach the server whole, once, with its body and the
+// appended lines, and its response the client, in order. The three requests
+// fit in the first read's (small) buffer with the room for the first one's
+// lines: the in-place path moves the rest.
+Deno.test("pipeline: appended headers in front of bodies and pipelined requests leave every byte in place", async () => {
+  const s1 = httpStub("s1", {
+    respond: (r) => ({ body: `${r.target} ${sha256(r.body)} ${r.head.headers.length}` }),
+  });
+  const proxy = await proxyFor([s1.port], {
+    fe: `    unique-id-format: "%ci-%cp-%rt"\n    unique-id-header: X-Unique-ID`,
+    be: `    option: ["forwardfor"]`,
+  });
+  const c = await connectHttp(proxy.port("fe"));
+  try {
+    const body1 = bytesOf(400, 7), body2 = bytesOf(20, 8);
+    await c.send(concat([
+      te.encode(`POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: ${body1.length}\r\n\r\n`),
+      body1,
+      // Empty lines before a request are skipped (RFC 9112 2.2).
+      te.encode(`\r\nPOST /two HTTP/1.1\r\nHost: x\r\nContent-Length: ${body2.length}\r\n\r\n`),
+      body2,
+      te.encode(get("/three")),
+    ]));
+    const texts: string[] = [];
+    for (const m of ["POST", "POST", "GET"]) texts.push((await c.readResponse(m, 3000)).text);
+    // Host and Content-Length (Host alone for the GET), then the two appended lines.
+    assert.deepEqual(texts, [
+      `/one ${sha256(body1)} 4`,
+      `/two ${sha256(body2)} 4`,
+      `/three ${sha256(new Uint8Array(0))} 3`,
+    ]);
+    assert.deepEqual(s1.requests.map((r) => reqHeader(r, "x-forwarded-for")), [
+      ["127.0.0.1"],
+      ["127.0.0.1"],
+      ["127.0.0.1"],
+    ]);
+    assert.deepEqual(
+      s1.requests.map((r) =>
+        reqHeader(r, "x-unique-id").map((v) => /^127\.0\.0\.1-\d+-\d+$/.test(v))
+      ),
+      [[true], [true], [true]],
+    );
+    assert.deepEqual(s1.requests.map((r) => r.head.headers.at(-1)![0].toLowerCase()), [
+      "x-forwarded-for",
+      "x-forwarded-for",
+      "x-forwarded-for",
+    ]);
+  } finally {
+    c.close();
     await proxy.stop();
     await s1.close();
   }
