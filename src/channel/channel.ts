@@ -352,6 +352,14 @@ export class Channel {
     to.reading = this.reading;
     to.head = this.head;
     to.len = to.out = 0;
+    // The cached views follow the buffer they view (a reused server
+    // connection's buffer goes from stream to stream: the next read and
+    // write then need no new subarray).
+    const rv = to.#rView, wv = to.#wView;
+    to.#rView = this.#rView;
+    to.#wView = this.#wView;
+    this.#rView = rv;
+    this.#wView = wv;
     this.buf = null;
     this.bufPool = null;
     this.reading = false;
