@@ -3,7 +3,8 @@
 // rules as compile.ts builds them (unique-id-format + unique-id-header,
 // capture request header, track-sc0 src, a rate ACL), the dynamic
 // use_backend over a 10,000-line map, the end-of-request stick release and
-// the serialization of the edited head, on one parsed request through a
+// the commit of the edited head (appended lines written in place, else a
+// serialization), on one parsed request through a
 // HeadSampleCtx and a HeadEditor, as http_ana.ts runs them.
 //
 //   deno bench --allow-all bench/protect_bench.ts
@@ -86,10 +87,13 @@ function variant(parts: Array<keyof typeof LINES>): Variant {
 }
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-// What wrk sends.
-const BUF = enc("GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
+// What wrk sends, at the start of a channel buffer with room after it (the
+// appended lines are written there, as commitHead() does).
+const WRK = enc("GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
+const BUF = new Uint8Array(1024);
+BUF.set(WRK, 0);
 const HEAD = new HttpHead();
-if (parseRequestHead(BUF, 0, BUF.length, HEAD) <= 0) throw new Error("request does not parse");
+if (parseRequestHead(BUF, 0, WRK.length, HEAD) <= 0) throw new Error("request does not parse");
 const OUT = new Uint8Array(4096);
 
 const ctx = new HeadSampleCtx();
@@ -104,7 +108,11 @@ function request(v: Variant): void {
   ctx.setRequest(BUF, HEAD, ed);
   if (evalRules(v.rules, ctx, ed) !== null) sink.n++;
   if (v.useBackend !== null) sink.s = evalValue(v.useBackend, ctx);
-  sink.n += ed.modified ? ed.serializeInto(OUT, 0) : 0;
+  // Appended lines only: written in place; other edits: a new head.
+  if (ed.modified) {
+    const end = ed.appendInPlace(HEAD.end);
+    sink.n += end >= 0 ? end : ed.serializeInto(OUT, 0);
+  }
   const stk = ctx.stk;
   if (stk.active) {
     bytes += 100;
