@@ -32,6 +32,9 @@ export interface SiOwner {
   onSettled(si: StreamInterface): void;
 }
 
+/** The owner of a parked interface: nothing completes into it (park()). */
+const PARKED: SiOwner = { onIo() {}, onSettled() {} };
+
 export class StreamInterface {
   readonly side: number;
   state: number;
@@ -117,6 +120,17 @@ export class StreamInterface {
     this.connKey = null;
     this.#readSize = 0;
     this.#owner = owner;
+  }
+
+  /**
+   * Drops what ties a closed interface to its stream (its owner, connection
+   * and connection key) while it waits in a free list: a parked part must not
+   * keep its stream's frontend, and so an old configuration generation, alive.
+   */
+  park(): void {
+    this.conn = null;
+    this.connKey = null;
+    this.#owner = PARKED;
   }
 
   /**

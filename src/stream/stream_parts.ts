@@ -74,6 +74,8 @@ export function releaseStreamParts(
   srv: StreamInterface,
 ): void {
   if (reqs.length >= STREAM_PARTS_MAX) return;
+  cli.park();
+  srv.park();
   reqs.push(req);
   ress.push(res);
   clis.push(cli);
