@@ -159,6 +159,16 @@ let teLastChunked = false;
 let teUnknownAt = -1;
 let teValueAt = -1;
 
+/** Forgets the last head's parse: `head`'s index and the per-head header state above. */
+function startHead(head: HttpHead): void {
+  head.clearParsed();
+  clValue = -1;
+  teChunked = false;
+  teLastChunked = false;
+  teUnknownAt = -1;
+  teValueAt = -1;
+}
+
 /** True when buf[s, s+len) equals `ref` exactly (case-sensitive). */
 function spanIs(buf: Uint8Array, s: number, len: number, ref: Uint8Array): boolean {
   if (len !== ref.length) return false;
@@ -600,12 +610,7 @@ function parseFull(
   reqMethod: number,
 ): number {
   const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;
-  head.clearParsed();
-  clValue = -1;
-  teChunked = false;
-  teLastChunked = false;
-  teUnknownAt = -1;
-  teValueAt = -1;
+  startHead(head);
 
   let cr = buf.indexOf(CR, p);
   const r = isResp ? parseStatusLine(buf, p, cr, head) : parseRequestLine(buf, p, cr, head);
@@ -730,12 +735,7 @@ export function parseKnownLines(
   count: number,
   head: HttpHead,
 ): number {
-  head.clearParsed();
-  clValue = -1;
-  teChunked = false;
-  teLastChunked = false;
-  teUnknownAt = -1;
-  teValueAt = -1;
+  startHead(head);
   if (parseRequestLine(buf, start, cr, head) < 0) return PARSE_ERROR;
   const hdrs = head.hdrs;
   for (let i = 0; i < count; i++) {
