@@ -18,42 +18,42 @@ import { CF_WAIT_BUFFER, CHN_INFINITE_FORWARD } from "./types.ts";
 
 export class Channel {
   /** CF_* flags. */
-  flags: number;
+  flags!: number;
   /** AN_* bits of analysers still to run on this channel. */
-  analysers: number;
-  buf: Uint8Array | null;
+  analysers!: number;
+  buf!: Uint8Array | null;
   /** The pool `buf` came from (to give it back to the right one). */
-  bufPool: BufferPool | null;
+  bufPool!: BufferPool | null;
   /** Offset of the first byte. */
-  head: number;
+  head!: number;
   /** Bytes held (forwarded + input). */
-  len: number;
+  len!: number;
   /** Bytes at the head already forwarded (to be written out). */
-  out: number;
+  out!: number;
   /** Input bytes still allowed to be forwarded without analysers. */
-  toForward: number;
+  toForward!: number;
   /** Total bytes received / sent, for logs and counters. */
-  totalIn: number;
-  totalOut: number;
+  totalIn!: number;
+  totalOut!: number;
   /** The last read filled all the room it was given (more data is likely pending). */
-  lastReadFull: boolean;
+  lastReadFull!: boolean;
   /** Bytes of the last read. */
-  lastReadLen: number;
+  lastReadLen!: number;
   /** A read into this channel is in flight (set by the producing stream interface). */
-  reading: boolean;
+  reading!: boolean;
   /** A write from this channel is in flight (set by the consuming stream interface). */
-  writing: boolean;
+  writing!: boolean;
   /** Expiry tick for analysers (e.g. http-request timeout). */
-  analyseExp: number;
+  analyseExp!: number;
   /**
    * Bytes to write before the buffer's output: a rewritten HTTP head. It lives
    * in its own pool buffer so a rewrite never moves bytes a read may target.
    */
-  prefix: Uint8Array | null;
-  prefixLen: number;
-  prefixOff: number;
+  prefix!: Uint8Array | null;
+  prefixLen!: number;
+  prefixOff!: number;
   /** The prefix is a pool buffer (a rewritten head) rather than a shared reply. */
-  prefixPooled: boolean;
+  prefixPooled!: boolean;
   /**
    * Reads from a peer that may stall on purpose (HTTP clients: a slow POST):
    * after a burst that left the bulk buffer more than half empty, the next
@@ -61,8 +61,8 @@ export class Channel {
    * flows where the bulk size pays (responses, TCP), where that rule turned
    * some downloads into cycles of 1 KiB / 16 KiB / 64 KiB reads.
    */
-  shrinkAfterBurst: boolean;
-  #pools: Pools;
+  shrinkAfterBurst!: boolean;
+  #pools!: Pools;
   // The last region views handed out, reused when the same region is asked
   // again (the usual case on keep-alive connections): a subarray view is the
   // biggest allocation of a request after the runtime's own promises.
@@ -70,36 +70,17 @@ export class Channel {
   #wView: RegionView;
 
   constructor(pools: Pools) {
-    this.flags = 0;
-    this.analysers = 0;
-    this.buf = null;
-    this.bufPool = null;
-    this.head = 0;
-    this.len = 0;
-    this.out = 0;
-    this.toForward = 0;
-    this.totalIn = 0;
-    this.totalOut = 0;
-    this.lastReadFull = false;
-    this.lastReadLen = 0;
-    this.reading = false;
-    this.writing = false;
-    this.analyseExp = 0;
-    this.prefix = null;
-    this.prefixLen = 0;
-    this.prefixOff = 0;
-    this.prefixPooled = false;
-    this.shrinkAfterBurst = false;
-    this.#pools = pools;
     this.#rView = new RegionView();
     this.#wView = new RegionView();
+    this.reuse(pools);
   }
 
   /**
-   * Makes an ended stream's channel a fresh one for the next stream (every
-   * field as the constructor sets it; the region views stay, so that a
-   * buffer the pool hands out again needs no new view). The caller
-   * guarantees that no I/O is in flight and that the buffers were released.
+   * Sets every field of a new channel (the constructor, and an ended
+   * stream's channel for the next stream: the region views stay, so that a
+   * buffer the pool hands out again needs no new view). For a reused one,
+   * the caller guarantees that no I/O is in flight and that the buffers
+   * were released.
    */
   reuse(pools: Pools): void {
     this.flags = 0;

@@ -81,34 +81,34 @@ const CR = 0x0d, LF = 0x0a;
 
 export class H2Stream implements Conn {
   /** Set again when the stream is reused (H2StreamPool). */
-  id: number;
+  id!: number;
   /** What we may still send on it (the client's window for this stream). */
-  sendWindow: number;
+  sendWindow!: number;
   /** What the client may still send on it before a WINDOW_UPDATE. */
-  recvWindow: number;
+  recvWindow!: number;
   /** Request payload read by the Stream and not yet given back as window. */
-  credit: number;
+  credit!: number;
   /** END_STREAM received from the client. */
-  reqDone: boolean;
+  reqDone!: boolean;
   /** content-length of the request, -1 when absent; payload bytes received. */
-  reqLength: number;
-  reqReceived: number;
+  reqLength!: number;
+  reqReceived!: number;
   /** The request body goes chunked. */
-  chunked: boolean;
+  chunked!: boolean;
   /** The request is HEAD: the response has no body. */
-  isHead: boolean;
+  isHead!: boolean;
   /** END_STREAM sent. */
-  resDone: boolean;
+  resDone!: boolean;
   /** The response's HEADERS were sent (a reset after them is not a rapid reset). */
-  resStarted: boolean;
+  resStarted!: boolean;
   /** Reset by the client, or the connection failed: reads and writes fail. */
-  reset: boolean;
+  reset!: boolean;
   /** The Stream closed this endpoint. */
-  closed: boolean;
+  closed!: boolean;
   /** In the connection's list of streams waiting to send. */
-  blocked: boolean;
+  blocked!: boolean;
   /** Tick the stream was opened (rapid-reset accounting, logs). */
-  opened: number;
+  opened!: number;
   #sender: H2Sender;
   #pool: BufferPool;
   // Request bytes waiting for the Stream: pooled buffers, read from #rxStart
@@ -117,48 +117,48 @@ export class H2Stream implements Conn {
   // would shrink when emptied and grow again for the next request.
   #rx0: Uint8Array | null;
   #rx: Uint8Array[];
-  #rxStart: number;
-  #rxEnd: number;
-  #rxLen: number;
+  #rxStart!: number;
+  #rxEnd!: number;
+  #rxLen!: number;
   /** Request payload bytes in #rx (window not yet given back). */
-  #rxPayload: number;
-  #rdView: Uint8Array | null;
-  #rdResolve: ((n: number) => void) | null;
-  #rdReject: ((e: unknown) => void) | null;
+  #rxPayload!: number;
+  #rdView!: Uint8Array | null;
+  #rdResolve!: ((n: number) => void) | null;
+  #rdReject!: ((e: unknown) => void) | null;
   // Response.
-  #state: number;
+  #state!: number;
   /**
    * A head or trailer section split over several writes, collected until
    * its empty line (null while none is); and the bytes of the current line
    * seen so far (at most 2 counted: the empty line is "\r\n").
    */
   #acc: Uint8Array | null;
-  #accLen: number;
+  #accLen!: number;
   /** #acc came from the pool (a section larger than its buffers does not). */
   #accPooled: boolean;
-  #lineLen: number;
+  #lineLen!: number;
   /** Parsed response head or trailers waiting for room (HEADERS not sent yet). */
   #h: ResponseFields;
-  #hPending: boolean;
-  #hEnd: boolean;
+  #hPending!: boolean;
+  #hEnd!: boolean;
   /**
    * A head translated when the analysers committed it (headCommitted()):
    * the buffer and byte position its bytes will be written from, and how
    * many are still to come (0: none).
    */
-  #preBuf: ArrayBufferLike | null;
-  #preAt: number;
-  #preLeft: number;
+  #preBuf!: ArrayBufferLike | null;
+  #preAt!: number;
+  #preLeft!: number;
   /** Bytes left in the current content-length body or chunk. */
-  #left: number;
+  #left!: number;
   /** Chunk-size line: its value so far, and whether an extension (;...) started. */
-  #chunkSize: number;
-  #chunkExt: boolean;
+  #chunkSize!: number;
+  #chunkExt!: boolean;
   /** An END_STREAM owed (until-close body ended, empty trailers) but not yet sent. */
-  #finPending: boolean;
-  #wrView: Uint8Array | null;
-  #wrResolve: ((n: number) => void) | null;
-  #wrReject: ((e: unknown) => void) | null;
+  #finPending!: boolean;
+  #wrView!: Uint8Array | null;
+  #wrResolve!: ((n: number) => void) | null;
+  #wrReject!: ((e: unknown) => void) | null;
 
   constructor(
     id: number,
@@ -168,56 +168,22 @@ export class H2Stream implements Conn {
     recvWindow: number,
     now: number,
   ) {
-    this.id = id;
-    this.sendWindow = sendWindow;
-    this.recvWindow = recvWindow;
-    this.credit = 0;
-    this.reqDone = false;
-    this.reqLength = -1;
-    this.reqReceived = 0;
-    this.chunked = false;
-    this.isHead = false;
-    this.resDone = false;
-    this.resStarted = false;
-    this.reset = false;
-    this.closed = false;
-    this.blocked = false;
-    this.opened = now;
+    // What a stream keeps for its whole life (reopen() included); every
+    // other field is set by reopen(), the one list of a new stream's state.
     this.#sender = sender;
     this.#pool = pool;
     this.#rx0 = null;
     this.#rx = [];
-    this.#rxStart = 0;
-    this.#rxEnd = 0;
-    this.#rxLen = 0;
-    this.#rxPayload = 0;
-    this.#rdView = null;
-    this.#rdResolve = null;
-    this.#rdReject = null;
-    this.#state = R_HEAD;
     this.#acc = null;
-    this.#accLen = 0;
     this.#accPooled = false;
-    this.#lineLen = 0;
     this.#h = new ResponseFields();
-    this.#hPending = false;
-    this.#hEnd = false;
-    this.#preBuf = null;
-    this.#preAt = 0;
-    this.#preLeft = 0;
-    this.#left = 0;
-    this.#chunkSize = 0;
-    this.#chunkExt = false;
-    this.#finPending = false;
-    this.#wrView = null;
-    this.#wrResolve = null;
-    this.#wrReject = null;
+    this.reopen(id, sendWindow, recvWindow, now);
   }
 
   /**
-   * Makes a stream its Stream closed a new one, as the constructor would
-   * (H2StreamPool): only the sender, the pool and the storage of its
-   * arrays and parsed fields stay.
+   * Makes the stream a new one (the constructor, and H2StreamPool for a
+   * stream its Stream closed): only the sender, the pool and the storage of
+   * its arrays and parsed fields stay.
    */
   reopen(id: number, sendWindow: number, recvWindow: number, now: number): void {
     this.id = id;
@@ -243,6 +209,9 @@ export class H2Stream implements Conn {
     this.#h.count = 0;
     this.#hPending = false;
     this.#hEnd = false;
+    this.#preBuf = null;
+    this.#preAt = 0;
+    this.#preLeft = 0;
     this.#left = 0;
     this.#chunkSize = 0;
     this.#chunkExt = false;

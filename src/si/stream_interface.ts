@@ -37,42 +37,42 @@ const PARKED: SiOwner = { onIo() {}, onSettled() {} };
 
 export class StreamInterface {
   readonly side: number;
-  state: number;
-  conn: Conn | null;
+  state!: number;
+  conn!: Conn | null;
   /** Channel this side reads into (req for the client side, res for the server side). */
-  ib: Channel;
+  ib!: Channel;
   /** Channel this side writes from. */
-  ob: Channel;
+  ob!: Channel;
   /** Tick of the last byte read or written on this side (inactivity timeouts). */
-  lastActivity: number;
+  lastActivity!: number;
   /** Expiry tick of the current state (connect timeout, turn-around...). */
-  exp: number;
+  exp!: number;
   /** Remaining connection retries (server side). */
-  connRetries: number;
+  connRetries!: number;
   /** Operations in flight (reads, writes, connect, closeWrite). */
-  pending: number;
+  pending!: number;
   /**
    * No read could be started for lack of room in `ib` (the other side is
    * slow to take what is buffered): this side is not idle, its inactivity
    * timeout is off, and it restarts when reading resumes (HAProxy arms no
    * read timeout on a full buffer).
    */
-  readBlocked: boolean;
+  readBlocked!: boolean;
   /**
    * HTTP transactions completed over this connection (server side): a parked
    * connection with two or more has proved that its server keeps connections
    * alive (`http-reuse aggressive`).
    */
-  txns: number;
+  txns!: number;
   /**
    * What the connection was opened with that a request must match to reuse
    * it (server side): the SNI a server's `sni` expression gave
    * (stream/server_sni.ts), null when the server has none. Set on attach().
    */
-  connKey: string | null;
+  connKey!: string | null;
   /** Size of the region the in-flight read was given. */
-  #readSize: number;
-  #owner: SiOwner;
+  #readSize!: number;
+  #owner!: SiOwner;
   #onRead: (n: number) => void;
   #onReadError: (e: unknown) => void;
   #onWrite: (n: number) => void;
@@ -81,19 +81,7 @@ export class StreamInterface {
 
   constructor(side: number, ib: Channel, ob: Channel, owner: SiOwner) {
     this.side = side;
-    this.state = SI_ST_INI;
-    this.conn = null;
-    this.ib = ib;
-    this.ob = ob;
-    this.lastActivity = 0;
-    this.exp = 0;
-    this.connRetries = 0;
-    this.pending = 0;
-    this.readBlocked = false;
-    this.txns = 0;
-    this.connKey = null;
-    this.#readSize = 0;
-    this.#owner = owner;
+    this.reuse(ib, ob, owner);
     this.#onRead = this.#readDone.bind(this);
     this.#onReadError = this.#readFailed.bind(this);
     this.#onWrite = this.#writeDone.bind(this);
@@ -102,9 +90,9 @@ export class StreamInterface {
   }
 
   /**
-   * Makes a closed interface whose I/O has all settled a fresh one (every
-   * field as the constructor sets it) for another stream, on the same
-   * side; the completion handlers, bound once, stay.
+   * Sets every field of a new interface (the constructor, and a closed one
+   * whose I/O has all settled, for another stream on the same side): only
+   * the side and the completion handlers, bound once, stay.
    */
   reuse(ib: Channel, ob: Channel, owner: SiOwner): void {
     this.state = SI_ST_INI;
