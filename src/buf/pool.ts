@@ -155,12 +155,12 @@ export class BufferPool {
     return buf;
   }
 
-  /** Returns a buffer obtained from alloc(). Releasing twice is a bug. */
   /** Whether `buf` is one of this pool's buffers (a caller's fallback is not). */
   owns(buf: Uint8Array): boolean {
     return this.#slabOf.has(buf.buffer as ArrayBuffer);
   }
 
+  /** Returns a buffer obtained from alloc(). Releasing twice is a bug. */
   release(buf: Uint8Array): void {
     const s = this.#slabOf.get(buf.buffer as ArrayBuffer);
     if (s === undefined) throw new Error("Buffer released to a pool it does not belong to");

@@ -115,18 +115,20 @@ class FieldCache {
   }
 
   /**
-   * The slot of the name src[start, end), whose id is `id` (≥ 0): found
-   * from the id while the slot still holds that name, else as slot() does.
+   * The slot of the name src[start, end), whose id is `id` (-1: none):
+   * found from the id while the slot still holds that name, else hashed as
+   * slot() does.
    */
   slotOfId(id: number, src: Uint8Array, start: number, end: number): number {
-    if (id <= MAX_NAME_ID) {
+    const known = id >= 0 && id <= MAX_NAME_ID;
+    if (known) {
       const k = this.#idSlots[id]!;
       if (k >= 0 && this.#slotIds[k] === id) return k;
     }
     let h = 0;
     for (let i = start; i < end; i++) h = (Math.imul(h, 31) + LOWER[src[i]!]!) | 0;
     const k = this.slot(h, src, start, end);
-    if (id <= MAX_NAME_ID) {
+    if (known) {
       this.#slotIds[k] = id;
       this.#idSlots[id] = k;
     }
@@ -283,15 +285,7 @@ export function responseFromIndex(src: Uint8Array, head: ParsedHead, out: Respon
   for (let i = 0; i < head.hdrCount; i++) {
     const k = i * 4, p = hdrs[k]!, v = hdrs[k + 2]!;
     const q = p + hdrs[k + 1]!, e = v + hdrs[k + 3]!;
-    const id = ids[i]!;
-    let slot: number;
-    if (id >= 0) slot = CACHE.slotOfId(id, src, p, q);
-    else {
-      let h = 0;
-      for (let x = p; x < q; x++) h = (Math.imul(h, 31) + LOWER[src[x]!]!) | 0;
-      slot = CACHE.slot(h, src, p, q);
-    }
-    n = addField(slot, src, v, e, out, n);
+    n = addField(CACHE.slotOfId(ids[i]!, src, p, q), src, v, e, out, n);
   }
   out.count = dropNamed(out, n, 1);
 }

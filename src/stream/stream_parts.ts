@@ -44,14 +44,15 @@ const TAKEN = new StreamParts();
 /** Parts for a new stream of `owner` (reused ones when the pool has some). */
 export function takeStreamParts(pools: Pools, owner: SiOwner): StreamParts {
   const t = TAKEN;
-  const req = reqs.pop(), res = ress.pop(), cli = clis.pop(), srv = srvs.pop();
-  if (req === undefined || res === undefined || cli === undefined || srv === undefined) {
+  // The four lists always hold as many entries each (releaseStreamParts()).
+  if (reqs.length === 0) {
     t.req = new Channel(pools);
     t.res = new Channel(pools);
     t.cli = new StreamInterface(0, t.req, t.res, owner);
     t.srv = new StreamInterface(1, t.res, t.req, owner);
     return t;
   }
+  const req = reqs.pop()!, res = ress.pop()!, cli = clis.pop()!, srv = srvs.pop()!;
   req.reuse(pools);
   res.reuse(pools);
   cli.reuse(req, res, owner);
