@@ -26,8 +26,12 @@ import { SI_ST_CLO, SI_ST_EST, SI_ST_INI } from "./types.ts";
 
 /** What a stream interface needs from its stream. */
 export interface SiOwner {
-  /** An I/O completed on side `side`: wake the task. */
-  onIo(side: number): void;
+  /**
+   * An I/O completed on side `side`: wake the task. `wrote`: a write of
+   * `ob` (flagged CF_WRITE_PARTIAL), which the owner may take without a run
+   * when nothing waits for it (stream/stream_wake.ts).
+   */
+  onIo(side: number, wrote: boolean): void;
   /** Every in-flight operation of a closed interface has settled. */
   onSettled(si: StreamInterface): void;
 }
@@ -217,7 +221,7 @@ export class StreamInterface {
     }
     if (took > 0) {
       ob.flags |= CF_WRITE_PARTIAL;
-      this.#owner.onIo(this.side);
+      this.#owner.onIo(this.side, true);
     }
     return r;
   }
@@ -268,14 +272,14 @@ export class StreamInterface {
       ib.commitRead(n, this.#readSize);
       ib.flags |= CF_READ_PARTIAL; // processStream() turns it into activity
     }
-    this.#owner.onIo(this.side);
+    this.#owner.onIo(this.side, false);
   }
 
   #readFailed(_e: unknown): void {
     this.ib.reading = false;
     if (!this.#settle()) return;
     this.ib.flags |= CF_READ_ERROR | CF_SHUTR;
-    this.#owner.onIo(this.side);
+    this.#owner.onIo(this.side, false);
   }
 
   #writeDone(n: number): void {
@@ -283,18 +287,18 @@ export class StreamInterface {
     if (!this.#settle()) return;
     this.ob.commitWrite(n);
     this.ob.flags |= CF_WRITE_PARTIAL; // processStream() turns it into activity
-    this.#owner.onIo(this.side);
+    this.#owner.onIo(this.side, true);
   }
 
   #writeFailed(_e: unknown): void {
     this.ob.writing = false;
     if (!this.#settle()) return;
     this.ob.flags |= CF_WRITE_ERROR | CF_SHUTW;
-    this.#owner.onIo(this.side);
+    this.#owner.onIo(this.side, false);
   }
 
   #shutDone(): void {
     if (!this.#settle()) return;
-    this.#owner.onIo(this.side);
+    this.#owner.onIo(this.side, false);
   }
 }

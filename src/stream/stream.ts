@@ -57,6 +57,7 @@ import type { ProcessCtx } from "./process_ctx.ts";
 import { tickAdd, tickIsExpired } from "../task/ticks.ts";
 import {
   type Task,
+  TASK_RUNNING,
   TASK_WOKEN_INIT,
   TASK_WOKEN_IO,
   TASK_WOKEN_MSG,
@@ -95,6 +96,7 @@ import {
 import type { SessionNode } from "./session_list.ts";
 import type { StkCounters } from "../stick/track.ts";
 import { countResponseTime, countStreamEnd } from "./stream_counters.ts";
+import { noteWrite, writeNeedsRun } from "./stream_wake.ts";
 import { releaseStreamParts, takeStreamParts } from "./stream_parts.ts";
 
 /** How long a closing HTTP connection reads and drops what the client still sends. */
@@ -263,7 +265,16 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     return this.ctx.sched.now;
   }
 
-  onIo(_side: number): void {
+  onIo(side: number, wrote: boolean): void {
+    // A writeNow() to the client completes inside the run, in cli.update(),
+    // before srvSi.update().
+    const inRun = side === 0 && (this.task.state & TASK_RUNNING) !== 0;
+    if (wrote && !writeNeedsRun(this, side, inRun)) {
+      // In a run, the scheduler's time is the one its next run would have used.
+      const sched = this.ctx.sched;
+      noteWrite(side === 0 ? this.cli : this.srvSi, inRun ? sched.now : sched.clock.now());
+      return;
+    }
     this.ctx.sched.wake(this.task, TASK_WOKEN_IO);
   }
 
