@@ -77,6 +77,12 @@ export class FakeConn implements Conn {
   /** The proxy sent its FIN (closeWrite) / closed the socket. */
   finSent = false;
   closed = false;
+  /**
+   * The peer is slow to take bytes: a write completes only when
+   * takeWrites() is called (its bytes are in `writes` from the start).
+   */
+  holdWrites = false;
+  #held: { n: number; resolve: (n: number) => void }[] = [];
   #inbox: (Uint8Array | "eof" | Error)[] = [];
   #reader: { view: Uint8Array; resolve: (n: number) => void; reject: (e: unknown) => void } | null =
     null;
@@ -112,7 +118,14 @@ export class FakeConn implements Conn {
   write(view: Uint8Array): Promise<number> {
     if (this.closed) return Promise.reject(new Error("write on a closed connection"));
     this.writes.push(view.slice());
+    if (this.holdWrites) {
+      return new Promise((resolve) => this.#held.push({ n: view.length, resolve }));
+    }
     return Promise.resolve(view.length);
+  }
+  /** The peer takes what the held writes gave it: they complete. */
+  takeWrites(): void {
+    for (const w of this.#held.splice(0)) w.resolve(w.n);
   }
   closeWrite(): Promise<void> {
     this.finSent = true;
@@ -149,12 +162,15 @@ export class FakeProtocol implements Protocol {
   /** Server connections opened by the proxy, in order, with the address asked for. */
   readonly conns: FakeConn[] = [];
   readonly addrs: Address[] = [];
+  /** The next server connections are slow to take bytes (FakeConn.holdWrites). */
+  holdWrites = false;
 
   bind(_addr: Address, _opts: BindOptions): ListenSocket {
     throw new Error("FakeProtocol does not listen: use FakeProcess.accept()");
   }
   connect(addr: Address, _signal?: AbortSignal): Promise<Conn> {
     const c = new FakeConn();
+    c.holdWrites = this.holdWrites;
     this.conns.push(c);
     this.addrs.push(addr);
     return Promise.resolve(c);
