@@ -246,7 +246,34 @@ function parseHead(
   // 2. Early refusal of a start line that cannot be HTTP.
   if (!head.lineChecked && checkStartPrefix(buf, p, limit, head, isResp) < 0) return PARSE_ERROR;
 
-  // 3. Scan for CRLFCRLF, checking CR/LF pairing; validate the start line as
+  // 3. One pass over a head seen for the first time: a whole and valid head
+  //    (nearly every head, in one read) is parsed line by line as its line
+  //    ends are found. Anything else (an incomplete head, a refusal) stops it
+  //    at the start of the line it could not take; the scan and the full
+  //    parse below go on from there and answer as they always did.
+  if (head.scanPos === 0 && !head.lineChecked) {
+    const errSt = head.errorStatus, errWhy = head.errorReason, errAt = head.errorOffset;
+    const r = parseOnePass(buf, p, limit, head, maxhdr, isResp, reqMethod);
+    if (r > 0) {
+      head.start = p;
+      head.end = r;
+      return r - start;
+    }
+    if (r === PARSE_ERROR) return PARSE_ERROR;
+    // Stopped: the head keeps what the scan alone leaves in a head reset()
+    // for this message (the start line's fields once it is taken, no header,
+    // flag or new error).
+    if (stopLineTaken) {
+      head.hdrCount = 0;
+      head.hostIdx = -1;
+      head.flags = 0;
+    } else head.clearParsed();
+    head.fail(errSt, errWhy, errAt);
+    head.scanPos = stopAt - start;
+    head.lineChecked = stopLineTaken;
+  }
+
+  // 4. Scan for CRLFCRLF, checking CR/LF pairing; validate the start line as
   //    soon as it is whole.
   let i = start + head.scanPos;
   if (i < p) i = p;
@@ -282,7 +309,7 @@ function parseHead(
     return head.fail(status, ERR_HEAD_TOO_LARGE, limit);
   }
 
-  // 4. Complete head: full parse.
+  // 5. Complete head: full parse.
   const r = parseFull(buf, p, head, maxhdr, largeStatus, isResp, reqMethod);
   if (r < 0) return PARSE_ERROR;
   head.start = p;
@@ -291,6 +318,112 @@ function parseHead(
   head.scanPos = 0;
   head.lineChecked = false;
   return headEnd - start;
+}
+
+/** Where parseOnePass() stopped: the start of the first line it did not take. */
+let stopAt = 0;
+/** True when parseOnePass() took (and validated) the start line before it stopped. */
+let stopLineTaken = false;
+/** parseOnePass() result: stopped at `stopAt`, nothing refused yet. */
+const ONE_PASS_STOPPED = -2;
+
+/** Bytes a header value may hold: any but NUL, CR and LF (HTTP_RULES.md). */
+const FIELD_BYTE: Uint8Array = (() => {
+  const t = new Uint8Array(256).fill(1);
+  t[NUL] = 0;
+  t[CR] = 0;
+  t[LF] = 0;
+  return t;
+})();
+
+/**
+ * Parses the head at buf[p] in one pass, each line as its end is found, when
+ * it is whole (its final CRLF before `limit`) and nothing in it is refused.
+ * Only such a head is answered here: its bytes then passed every check the
+ * scan makes (each line's only CR and LF are its CRLF), so the result is the
+ * full parse's. At the first line it cannot take (incomplete, a bare CR or LF,
+ * a refused field...) it stops, sets stopAt/stopLineTaken and returns
+ * ONE_PASS_STOPPED, since which refusal wins depends on the bytes after it
+ * (a later bare CR, a head too large). Returns the offset just past the head,
+ * ONE_PASS_STOPPED, or PARSE_ERROR for a whole head's final checks (Host,
+ * Transfer-Encoding judgement).
+ */
+function parseOnePass(
+  buf: Uint8Array,
+  p: number,
+  limit: number,
+  head: HttpHead,
+  maxhdr: number,
+  isResp: boolean,
+  reqMethod: number,
+): number {
+  stopAt = p;
+  stopLineTaken = false;
+  // The start line: a request line that parses holds no CR or LF, a status
+  // line's reason may (hence the LF check).
+  const cr = buf.indexOf(CR, p);
+  if (cr < 0 || cr + 1 >= limit || buf[cr + 1] !== LF) return ONE_PASS_STOPPED;
+  if (isResp && buf.indexOf(LF, p) !== cr + 1) return ONE_PASS_STOPPED;
+  startHead(head);
+  if (isResp) {
+    if (parseStatusLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
+    head.flags |= HEAD_F_RESPONSE;
+  } else if (parseRequestLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
+  stopLineTaken = true;
+
+  const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;
+  let hdrs = head.hdrs;
+  let pos = cr + 2;
+  let count = 0;
+  for (;;) {
+    stopAt = pos;
+    let c = buf[pos] as number;
+    if (c === CR) {
+      if (pos + 1 >= limit || buf[pos + 1] !== LF) return ONE_PASS_STOPPED;
+      break;
+    }
+    // Name: 1*tchar, then ':' at once (obs-fold starts with no tchar).
+    let n = pos;
+    while (TCHAR[c]) c = buf[++n] as number;
+    if (c !== COLON || n === pos) return ONE_PASS_STOPPED;
+    // Value: OWS skipped, then any byte but NUL/CR/LF up to its CRLF; the
+    // trailing OWS is trimmed backwards (it is rare).
+    let v = n + 1;
+    c = buf[v] as number;
+    while (c === SP || c === HTAB) c = buf[++v] as number;
+    let e = v;
+    while (FIELD_BYTE[c]) c = buf[++e] as number;
+    if (c !== CR || e + 1 >= limit || buf[e + 1] !== LF) return ONE_PASS_STOPPED;
+    let last = e;
+    while (last > v && ((c = buf[last - 1] as number) === SP || c === HTAB)) last--;
+
+    if (count >= maxhdr) return ONE_PASS_STOPPED;
+    if (count >= head.capacity) {
+      const want = head.capacity * 2 + 1;
+      head.ensureCapacity(want < maxhdr ? want : maxhdr);
+      hdrs = head.hdrs;
+    }
+    const k = count * 4;
+    hdrs[k] = pos;
+    hdrs[k + 1] = n - pos;
+    hdrs[k + 2] = v;
+    hdrs[k + 3] = last - v;
+    const id = headerNameId(buf, pos, n - pos);
+    head.hdrIds[count] = id;
+    head.hdrFlags[count] = 0;
+    head.hdrCount = ++count;
+    if (onHeader(buf, id, v, last, count - 1, head, errStatus, isResp) < 0) {
+      return ONE_PASS_STOPPED;
+    }
+    pos = e + 2;
+  }
+
+  const f = head.flags;
+  if ((f & HEAD_F_CONN_UPGRADE_TOKEN) && (f & HEAD_F_UPGRADE_HDR)) {
+    head.flags |= HEAD_F_CONN_UPGRADE;
+  }
+  const r = isResp ? finishResponse(head, reqMethod) : finishRequest(buf, head, pos);
+  return r < 0 ? PARSE_ERROR : pos + 2;
 }
 
 /**

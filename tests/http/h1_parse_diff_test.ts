@@ -56,10 +56,8 @@ function show(b: Uint8Array): string {
   return `"${s}"`;
 }
 
-/** Every observable field of a head after a call that returned `r`. */
+/** Every field of a head after a call that returned `r` (whatever the result). */
 function snapshot(h: HttpHead, r: number): unknown {
-  if (r < 0) return { r, st: h.errorStatus, reason: h.errorReason, at: h.errorOffset };
-  if (r === 0) return { r };
   const hdrs: number[] = [];
   for (let i = 0; i < h.hdrCount; i++) {
     hdrs.push(
@@ -94,7 +92,8 @@ function snapshot(h: HttpHead, r: number): unknown {
     flags: h.flags,
     body: [h.bodyType, h.contentLength],
     error: [h.errorStatus, h.errorReason, h.errorOffset],
-    resume: [h.scanPos, h.lineChecked],
+    // Where a call that did not finish resumes is the parser's own business.
+    resume: r > 0 ? [h.scanPos, h.lineChecked] : null,
   };
 }
 
