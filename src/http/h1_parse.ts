@@ -9,10 +9,18 @@
 // the head byte for byte; repairs are expressed as HDR_F_DROP marks and flags
 // for the analyser to apply).
 //
+// A head that is whole and valid at the first call (nearly every head) is
+// parsed in one pass, each line as its end is found (parseOnePass()). Any
+// other head, and every later call, takes the two-pass path, whose answers
+// the one pass must match byte for byte (tests/http/h1_parse_diff_test.ts
+// compares with a copy of it): a scan for the end of the head checks the CR /
+// LF pairing, then a full parse.
+//
 // Incremental use: call again with the same `start` and a larger `end` after
 // each read. The scan for the end of the head resumes where it stopped
 // (head.scanPos), bare CR / bare LF and a bad start line are reported as soon
 // as their bytes arrive, and the full parse runs once, when CRLFCRLF is seen.
+// The start line's parsing lives in h1_start_line.ts.
 
 import {
   CHAR_0,

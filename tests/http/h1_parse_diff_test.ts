@@ -518,3 +518,27 @@ Deno.test(`diff: 20,000 mutated heads (seed ${SEED})`, () => {
   }
   assert.ok(compared > 20000);
 });
+
+Deno.test("diff: heads with more headers than the table holds (it grows) or than maxhdr allows", () => {
+  const rand = prng(SEED ^ 0x1234567);
+  for (const n of [5, 20, 130]) {
+    for (const maxhdr of [4, 19, 20, 101, 129, 130, 200]) {
+      const resp = rand() < 0.5;
+      let s = resp ? "HTTP/1.1 200 OK\r\n" : "GET / HTTP/1.1\r\nHost: a\r\n";
+      for (let i = 0; i < n; i++) s += `X-H${i}: ${i}\r\n`;
+      const b = bytes(s + "\r\n");
+      const o: Opts = { resp, method: METH_GET, maxhdr, maxHead: 1 << 20, large: 431 };
+      // Small tables, so that both parsers grow them.
+      for (const cap of [1, 8, 101]) {
+        const r = new HttpHead(cap), h = new HttpHead(cap);
+        const want = snapshot(r, parseRef(b, 0, b.length, r, o));
+        assert.deepEqual(
+          snapshot(h, parseNew(b, 0, b.length, h, o)),
+          want,
+          `${n} ${maxhdr} ${cap}`,
+        );
+      }
+      same(b, 0, b.length, o, `${n} headers`, n < 30);
+    }
+  }
+});
