@@ -100,9 +100,11 @@ import {
   checkStartPrefix,
   isValidAuthority,
   LARGE_HEAD_STATUS_SPECIFIC,
+  LINE_END_UNKNOWN,
   parseRequestLine,
   parseStatusLine,
   REQ_ERROR_STATUS,
+  requestLineEnd,
   RES_ERROR_STATUS,
   URI_TOO_LONG_STATUS,
 } from "./h1_start_line.ts";
@@ -368,18 +370,25 @@ function parseOnePass(
 ): number {
   stopAt = p;
   stopLineTaken = false;
-  // The start line ends at its first CR, and holds no LF or NUL (a NUL is
-  // refused, but by the checks of the start line, which the scan makes).
-  // A JS loop: Uint8Array.prototype.indexOf() costs ~40 ns a call.
+  // The start line. A request line is parsed first and must be followed by
+  // CRLF: it holds nothing but tchars, target bytes, two SPs and the version,
+  // so that CR is its first. A status line's reason may hold anything: its
+  // first CR is found first (a JS loop: Uint8Array.prototype.indexOf() costs
+  // ~40 ns a call), and it must hold no LF (nor NUL, refused by the checks of
+  // the start line, which the scan makes).
   let cr = p;
-  let c = buf[p] as number;
-  while (FIELD_BYTE[c]) c = buf[++cr] as number;
-  if (c !== CR || cr + 1 >= limit || buf[cr + 1] !== LF) return ONE_PASS_STOPPED;
+  let c = 0;
   startHead(head);
   if (isResp) {
-    if (parseStatusLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
+    c = buf[p] as number;
+    while (FIELD_BYTE[c]) c = buf[++cr] as number;
+    if (c !== CR || parseStatusLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
     head.flags |= HEAD_F_RESPONSE;
-  } else if (parseRequestLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
+  } else {
+    if (parseRequestLine(buf, p, LINE_END_UNKNOWN, head) < 0) return ONE_PASS_STOPPED;
+    cr = requestLineEnd(head);
+  }
+  if (cr + 1 >= limit || buf[cr + 1] !== LF) return ONE_PASS_STOPPED;
   stopLineTaken = true;
 
   const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;

@@ -156,10 +156,22 @@ export function isValidAuthority(
 }
 
 /**
- * Parses the request line in buf[p, cr) (cr = its CR). Accepts
- * `token SP target SP HTTP/1.(0|1)` with single spaces; fills method, target,
- * path/query/authority spans, targetForm and version. Returns 0, or
- * PARSE_ERROR with the reason set on `head`.
+ * `cr` for parseRequestLine() when the line's end is not known yet: the line
+ * must then end (with a CR) right after the version, at requestLineEnd().
+ * Refusals are not the final ones in that mode (the CR may be elsewhere).
+ */
+export const LINE_END_UNKNOWN = -1;
+
+/** Offset of the CR that ends the request line parseRequestLine() accepted. */
+export function requestLineEnd(head: HttpHead): number {
+  return head.targetStart + head.targetLen + 1 + VERSION_LEN;
+}
+
+/**
+ * Parses the request line in buf[p, cr) (cr = its CR, or LINE_END_UNKNOWN).
+ * Accepts `token SP target SP HTTP/1.(0|1)` with single spaces; fills
+ * method, target, path/query/authority spans, targetForm and version.
+ * Returns 0, or PARSE_ERROR with the reason set on `head`.
  */
 export function parseRequestLine(buf: Uint8Array, p: number, cr: number, head: HttpHead): number {
   let q = p;
@@ -191,7 +203,9 @@ export function parseRequestLine(buf: Uint8Array, p: number, cr: number, head: H
   if (minor !== CHAR_0 && minor !== CHAR_1) {
     return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + VERSION_LEN - 1);
   }
-  if (v + VERSION_LEN !== cr) return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + VERSION_LEN);
+  if (cr === LINE_END_UNKNOWN ? buf[v + VERSION_LEN] !== CR : v + VERSION_LEN !== cr) {
+    return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + VERSION_LEN);
+  }
   head.version = minor === CHAR_1 ? 11 : 10;
 
   return parseTarget(buf, t, u, method, head);
