@@ -182,6 +182,26 @@ Deno.bench("h2 response head from the analysers' parse", { group: "h2 response" 
   responseFromIndex(NGINX.buf, nginxHead, fieldsOut);
 });
 
+/** What wrk sends, and what the nginx behind it answers: the heads of the proxy benchmarks. */
+const WRK = inBuffer("GET / HTTP/1.1\r\nHost: 127.0.0.1:18083\r\n\r\n");
+
+Deno.bench(`parseRequestHead: wrk request (${WRK.end} bytes, 1 header)`, {
+  group: "proxy bench heads",
+  baseline: true,
+}, () => {
+  head.reset();
+  if (parseRequestHead(WRK.buf, 0, WRK.end, head) <= 0) throw new Error(head.errorReason);
+});
+
+Deno.bench(`parseResponseHead: nginx 200 (${NGINX.end} bytes, 8 headers)`, {
+  group: "proxy bench heads",
+}, () => {
+  head.reset();
+  if (parseResponseHead(NGINX.buf, 0, NGINX.end, head, 101, METH_GET) <= 0) {
+    throw new Error(head.errorReason);
+  }
+});
+
 Deno.bench(
   `parseResponseHead: 200 with 7 headers (${RESPONSE.end} bytes)`,
   { group: "response" },

@@ -9,34 +9,32 @@
 // the head byte for byte; repairs are expressed as HDR_F_DROP marks and flags
 // for the analyser to apply).
 //
+// A head that is whole and valid at the first call (nearly every head) is
+// parsed in one pass, each line as its end is found (parseOnePass()). Any
+// other head, and every later call, takes the two-pass path, whose answers
+// the one pass must match byte for byte (tests/http/h1_parse_diff_test.ts
+// compares with a copy of it): a scan for the end of the head checks the CR /
+// LF pairing, then a full parse.
+//
 // Incremental use: call again with the same `start` and a larger `end` after
 // each read. The scan for the end of the head resumes where it stopped
 // (head.scanPos), bare CR / bare LF and a bad start line are reported as soon
 // as their bytes arrive, and the full parse runs once, when CRLFCRLF is seen.
+// The start line's parsing lives in h1_start_line.ts.
 
 import {
-  ASTERISK,
   CHAR_0,
-  CHAR_1,
-  CHAR_5,
   CHAR_9,
   COLON,
   COMMA,
   CR,
   DQUOTE,
-  HOST_CHAR,
   HTAB,
-  LBRACKET,
   LF,
   MAX_SAFE_SIZE,
   NUL,
-  QUESTION,
-  RBRACKET,
-  SCHEME_CHAR,
   SEMICOLON,
-  SLASH,
   SP,
-  TARGET_CHAR,
   TCHAR,
   TO_LOWER,
 } from "./_chars.ts";
@@ -60,12 +58,7 @@ import {
   ERR_BAD_HEADER_NAME,
   ERR_BAD_HEADER_VALUE,
   ERR_BAD_HOST,
-  ERR_BAD_METHOD,
-  ERR_BAD_REASON,
-  ERR_BAD_STATUS,
-  ERR_BAD_TARGET,
   ERR_BAD_TE,
-  ERR_BAD_VERSION,
   ERR_BARE_CR,
   ERR_BARE_LF,
   ERR_CONFLICTING_CL,
@@ -74,7 +67,6 @@ import {
   ERR_HEAD_TOO_LARGE,
   ERR_HOST_MISMATCH,
   ERR_MISSING_HOST,
-  ERR_NOT_HTTP,
   ERR_OBS_FOLD,
   ERR_TE_HTTP10,
   ERR_TOO_MANY_HEADERS,
@@ -99,38 +91,30 @@ import {
   type HttpHead,
   MAX_HDR_DEFAULT,
   METH_CONNECT,
-  METH_DELETE,
-  METH_GET,
   METH_HEAD,
-  METH_OPTIONS,
   METH_OTHER,
-  METH_PATCH,
-  METH_POST,
-  METH_PUT,
-  METH_TRACE,
   PARSE_ERROR,
   PARSE_NEED_MORE,
-  TARGET_ABSOLUTE,
-  TARGET_ASTERISK,
-  TARGET_AUTHORITY,
-  TARGET_ORIGIN,
 } from "./types.ts";
+import {
+  checkStartPrefix,
+  isValidAuthority,
+  LARGE_HEAD_STATUS_SPECIFIC,
+  LINE_END_UNKNOWN,
+  parseRequestLine,
+  parseStatusLine,
+  REQ_ERROR_STATUS,
+  requestLineEnd,
+  RES_ERROR_STATUS,
+  URI_TOO_LONG_STATUS,
+} from "./h1_start_line.ts";
 
-/** Status for every refused request (HTTP_RULES.md). */
-export const REQ_ERROR_STATUS = 400;
-/** Status the proxy answers when a server's response is refused. */
-export const RES_ERROR_STATUS = 502;
-/** `largeHeadStatus` value that selects 431 / 414 instead of 400. */
-export const LARGE_HEAD_STATUS_SPECIFIC = 431;
-/** Status for a request whose request line alone overflows, in the specific mode. */
-export const URI_TOO_LONG_STATUS = 414;
-
-/** `HTTP/1.`, the fixed prefix of both versions. */
-const HTTP_1_PREFIX = bytesOf("HTTP/1.");
-/** Length of `HTTP/1.x`. */
-const VERSION_LEN = 8;
-/** Length of `HTTP/` (a mismatch before it means "not HTTP" at all). */
-const HTTP_NAME_LEN = 5;
+export {
+  LARGE_HEAD_STATUS_SPECIFIC,
+  REQ_ERROR_STATUS,
+  RES_ERROR_STATUS,
+  URI_TOO_LONG_STATUS,
+} from "./h1_start_line.ts";
 
 const TOK_CHUNKED = bytesOf("chunked");
 const TOK_CLOSE = bytesOf("close");
@@ -140,16 +124,6 @@ const TOK_100_CONTINUE = bytesOf("100-continue");
 /** Transfer codings we know the name of (RFC 9112 §7); any other before chunked is refused. */
 const KNOWN_CODINGS: readonly Uint8Array[] = ["gzip", "x-gzip", "deflate", "compress", "x-compress"]
   .map(bytesOf);
-
-const M_GET = bytesOf("GET");
-const M_PUT = bytesOf("PUT");
-const M_HEAD = bytesOf("HEAD");
-const M_POST = bytesOf("POST");
-const M_TRACE = bytesOf("TRACE");
-const M_PATCH = bytesOf("PATCH");
-const M_DELETE = bytesOf("DELETE");
-const M_OPTIONS = bytesOf("OPTIONS");
-const M_CONNECT = bytesOf("CONNECT");
 
 // Scratch state of the full parse (single-threaded, reset at each full
 // parse): avoids allocating a result object per call.
@@ -167,13 +141,6 @@ function startHead(head: HttpHead): void {
   teLastChunked = false;
   teUnknownAt = -1;
   teValueAt = -1;
-}
-
-/** True when buf[s, s+len) equals `ref` exactly (case-sensitive). */
-function spanIs(buf: Uint8Array, s: number, len: number, ref: Uint8Array): boolean {
-  if (len !== ref.length) return false;
-  for (let i = 0; i < len; i++) if (buf[s + i] !== ref[i]) return false;
-  return true;
 }
 
 /** True when buf[s, s+len) equals the lower-case `ref` ignoring ASCII case. */
@@ -196,265 +163,6 @@ function spansEqualNoCase(
     if (TO_LOWER[buf[a + i] as number] !== TO_LOWER[buf[b + i] as number]) return false;
   }
   return true;
-}
-
-/** METH_* id of a method token (case-sensitive, RFC 9110 §9.1). */
-function methodId(buf: Uint8Array, s: number, len: number): number {
-  switch (len) {
-    case 3:
-      if (spanIs(buf, s, 3, M_GET)) return METH_GET;
-      if (spanIs(buf, s, 3, M_PUT)) return METH_PUT;
-      return METH_OTHER;
-    case 4:
-      if (spanIs(buf, s, 4, M_HEAD)) return METH_HEAD;
-      if (spanIs(buf, s, 4, M_POST)) return METH_POST;
-      return METH_OTHER;
-    case 5:
-      if (spanIs(buf, s, 5, M_TRACE)) return METH_TRACE;
-      if (spanIs(buf, s, 5, M_PATCH)) return METH_PATCH;
-      return METH_OTHER;
-    case 6:
-      return spanIs(buf, s, 6, M_DELETE) ? METH_DELETE : METH_OTHER;
-    case 7:
-      if (spanIs(buf, s, 7, M_OPTIONS)) return METH_OPTIONS;
-      if (spanIs(buf, s, 7, M_CONNECT)) return METH_CONNECT;
-      return METH_OTHER;
-    default:
-      return METH_OTHER;
-  }
-}
-
-/**
- * Validates `host [":" port]` in buf[s, s+len): reg-name / IPv4 / IP-literal
- * (`[…]`), optional port of digits (required and non-empty when
- * `requirePort`). Refuses userinfo (`@`), empty hosts, spaces and controls.
- */
-function isValidAuthority(buf: Uint8Array, s: number, len: number, requirePort: boolean): boolean {
-  const e = s + len;
-  let i = s;
-  if (len === 0) return false;
-  if (buf[i] === LBRACKET) {
-    i++;
-    while (i < e && buf[i] !== RBRACKET) {
-      const c = buf[i] as number;
-      if (!HOST_CHAR[c] || c === LBRACKET) return false;
-      i++;
-    }
-    if (i >= e || i === s + 1) return false;
-    i++; // past ']'
-  } else {
-    while (i < e) {
-      const c = buf[i] as number;
-      if (c === COLON) break;
-      if (!HOST_CHAR[c] || c === LBRACKET || c === RBRACKET) return false;
-      i++;
-    }
-    if (i === s) return false;
-  }
-  if (i === e) return !requirePort;
-  if (buf[i] !== COLON) return false;
-  i++;
-  if (i === e) return !requirePort;
-  if (e - i > 5) return false;
-  for (; i < e; i++) {
-    const c = buf[i] as number;
-    if (c < CHAR_0 || c > CHAR_9) return false;
-  }
-  return true;
-}
-
-/**
- * Parses the request line in buf[p, cr) (cr = its CR). Accepts
- * `token SP target SP HTTP/1.(0|1)` with single spaces; fills method, target,
- * path/query/authority spans, targetForm and version. Returns 0, or
- * PARSE_ERROR with the reason set on `head`.
- */
-function parseRequestLine(buf: Uint8Array, p: number, cr: number, head: HttpHead): number {
-  let q = p;
-  while (TCHAR[buf[q] as number]) q++;
-  if (q === p) return head.fail(REQ_ERROR_STATUS, ERR_NOT_HTTP, p);
-  if (q === cr || buf[q] !== SP) return head.fail(REQ_ERROR_STATUS, ERR_BAD_METHOD, q);
-  const method = methodId(buf, p, q - p);
-  head.method = method;
-  head.methodStart = p;
-  head.methodLen = q - p;
-
-  const t = q + 1;
-  let u = t;
-  while (TARGET_CHAR[buf[u] as number]) u++;
-  if (buf[u] !== SP) {
-    // "GET /\r\n" is an HTTP/0.9 request line: refused as a bad version.
-    if (u === cr && u > t) return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, u);
-    return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, u);
-  }
-  if (u === t) return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, u);
-  head.targetStart = t;
-  head.targetLen = u - t;
-
-  const v = u + 1;
-  for (let k = 0; k < VERSION_LEN - 1; k++) {
-    if (buf[v + k] !== HTTP_1_PREFIX[k]) return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + k);
-  }
-  const minor = buf[v + VERSION_LEN - 1];
-  if (minor !== CHAR_0 && minor !== CHAR_1) {
-    return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + VERSION_LEN - 1);
-  }
-  if (v + VERSION_LEN !== cr) return head.fail(REQ_ERROR_STATUS, ERR_BAD_VERSION, v + VERSION_LEN);
-  head.version = minor === CHAR_1 ? 11 : 10;
-
-  return parseTarget(buf, t, u, method, head);
-}
-
-/**
- * Classifies the target buf[t, u) (bytes already checked against
- * TARGET_CHAR): origin-form `/…`; `*` for OPTIONS only; authority-form
- * `host:port` for CONNECT only (and CONNECT accepts nothing else);
- * absolute-form `scheme://authority[/path][?query]` without userinfo.
- * Returns 0 or PARSE_ERROR ("bad target").
- */
-function parseTarget(
-  buf: Uint8Array,
-  t: number,
-  u: number,
-  method: number,
-  head: HttpHead,
-): number {
-  const first = buf[t] as number;
-  if (method === METH_CONNECT) {
-    if (!isValidAuthority(buf, t, u - t, true)) {
-      return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, t);
-    }
-    head.targetForm = TARGET_AUTHORITY;
-    head.authStart = t;
-    head.authLen = u - t;
-    return 0;
-  }
-  if (first === SLASH) {
-    head.targetForm = TARGET_ORIGIN;
-    splitPathQuery(buf, t, u, head);
-    return 0;
-  }
-  if (first === ASTERISK) {
-    if (u - t !== 1 || method !== METH_OPTIONS) {
-      return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, t);
-    }
-    head.targetForm = TARGET_ASTERISK;
-    return 0;
-  }
-  // absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-  const lower = TO_LOWER[first] as number;
-  if (lower < 0x61 || lower > 0x7a) return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, t);
-  let i = t + 1;
-  while (i < u && SCHEME_CHAR[buf[i] as number]) i++;
-  if (u - i < 3 || buf[i] !== COLON || buf[i + 1] !== SLASH || buf[i + 2] !== SLASH) {
-    return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, i);
-  }
-  const a = i + 3;
-  let b = a;
-  while (b < u) {
-    const c = buf[b];
-    if (c === SLASH || c === QUESTION) break;
-    b++;
-  }
-  if (!isValidAuthority(buf, a, b - a, false)) {
-    return head.fail(REQ_ERROR_STATUS, ERR_BAD_TARGET, a);
-  }
-  head.targetForm = TARGET_ABSOLUTE;
-  head.authStart = a;
-  head.authLen = b - a;
-  splitPathQuery(buf, b, u, head);
-  return 0;
-}
-
-/** Sets path (up to the first `?`) and query (after it) spans for buf[s, u). */
-function splitPathQuery(buf: Uint8Array, s: number, u: number, head: HttpHead): void {
-  let i = s;
-  while (i < u && buf[i] !== QUESTION) i++;
-  head.pathStart = s;
-  head.pathLen = i - s;
-  if (i < u) {
-    head.queryStart = i + 1;
-    head.queryLen = u - i - 1;
-  }
-}
-
-/**
- * Parses the status line in buf[p, cr): `HTTP/1.(0|1) SP 3DIGIT [SP reason]`
- * with a status in 100..599; a missing reason (even without its SP) is
- * accepted. Fills version, status, reason span. Returns 0 or PARSE_ERROR.
- */
-function parseStatusLine(buf: Uint8Array, p: number, cr: number, head: HttpHead): number {
-  for (let k = 0; k < VERSION_LEN - 1; k++) {
-    if (buf[p + k] !== HTTP_1_PREFIX[k]) {
-      return head.fail(RES_ERROR_STATUS, k < HTTP_NAME_LEN ? ERR_NOT_HTTP : ERR_BAD_VERSION, p + k);
-    }
-  }
-  const minor = buf[p + VERSION_LEN - 1];
-  if (minor !== CHAR_0 && minor !== CHAR_1) {
-    return head.fail(RES_ERROR_STATUS, ERR_BAD_VERSION, p + VERSION_LEN - 1);
-  }
-  head.version = minor === CHAR_1 ? 11 : 10;
-  let i = p + VERSION_LEN;
-  if (i === cr) return head.fail(RES_ERROR_STATUS, ERR_BAD_STATUS, i);
-  if (buf[i] !== SP) return head.fail(RES_ERROR_STATUS, ERR_BAD_VERSION, i);
-  i++;
-  let status = 0;
-  for (let k = 0; k < 3; k++, i++) {
-    const c = buf[i] as number;
-    if (c < CHAR_0 || c > CHAR_9 || (k === 0 && (c < CHAR_1 || c > CHAR_5))) {
-      return head.fail(RES_ERROR_STATUS, ERR_BAD_STATUS, i);
-    }
-    status = status * 10 + (c - CHAR_0);
-  }
-  head.status = status;
-  if (i === cr) {
-    head.reasonStart = i;
-    return 0;
-  }
-  if (buf[i] !== SP) return head.fail(RES_ERROR_STATUS, ERR_BAD_STATUS, i);
-  i++;
-  head.reasonStart = i;
-  for (let r = i; r < cr; r++) {
-    if (buf[r] === NUL) return head.fail(RES_ERROR_STATUS, ERR_BAD_REASON, r);
-  }
-  head.reasonLen = cr - i;
-  return 0;
-}
-
-/**
- * Early check of an incomplete start line in buf[p, limit), so that garbage
- * (a TLS hello) is refused at once instead of waiting for a timeout. Reports
- * only errors the full start-line parse would report at the same offset; a CR
- * is left to the scan. Returns 0 or PARSE_ERROR.
- */
-function checkStartPrefix(
-  buf: Uint8Array,
-  p: number,
-  limit: number,
-  head: HttpHead,
-  isResp: boolean,
-): number {
-  if (isResp) {
-    for (let k = 0; k < VERSION_LEN && p + k < limit; k++) {
-      const c = buf[p + k] as number;
-      if (c === CR) return 0;
-      const ok = k < VERSION_LEN - 1 ? c === HTTP_1_PREFIX[k] : (c === CHAR_0 || c === CHAR_1);
-      if (!ok) {
-        return head.fail(
-          RES_ERROR_STATUS,
-          k < HTTP_NAME_LEN ? ERR_NOT_HTTP : ERR_BAD_VERSION,
-          p + k,
-        );
-      }
-    }
-    return 0;
-  }
-  let q = p;
-  while (q < limit && TCHAR[buf[q] as number]) q++;
-  if (q === limit) return 0;
-  const c = buf[q];
-  if (c === SP || c === CR) return 0;
-  return head.fail(REQ_ERROR_STATUS, q === p ? ERR_NOT_HTTP : ERR_BAD_METHOD, q);
 }
 
 /**
@@ -545,10 +253,38 @@ function parseHead(
   }
   head.start = p;
 
-  // 2. Early refusal of a start line that cannot be HTTP.
+  // 2. One pass over a head seen for the first time: a whole and valid head
+  //    (nearly every head, in one read) is parsed line by line as its line
+  //    ends are found. Anything else (an incomplete head, a refusal) stops it
+  //    at the start of the line it could not take; the scan and the full
+  //    parse below go on from there and answer as they always did.
+  if (head.scanPos === 0 && !head.lineChecked) {
+    const errSt = head.errorStatus, errWhy = head.errorReason, errAt = head.errorOffset;
+    const r = parseOnePass(buf, p, limit, head, maxhdr, isResp, reqMethod);
+    if (r > 0) {
+      head.start = p;
+      head.end = r;
+      return r - start;
+    }
+    if (r === PARSE_ERROR) return PARSE_ERROR;
+    // Stopped: the head keeps what the scan alone leaves in a head reset()
+    // for this message (the start line's fields once it is taken, no header,
+    // flag or new error).
+    if (stopLineTaken) {
+      head.hdrCount = 0;
+      head.hostIdx = -1;
+      head.flags = 0;
+    } else head.clearParsed();
+    head.fail(errSt, errWhy, errAt);
+    head.scanPos = stopAt - start;
+    head.lineChecked = stopLineTaken;
+  }
+
+  // 3. Early refusal of a start line that cannot be HTTP (one that the one
+  //    pass took passes it).
   if (!head.lineChecked && checkStartPrefix(buf, p, limit, head, isResp) < 0) return PARSE_ERROR;
 
-  // 3. Scan for CRLFCRLF, checking CR/LF pairing; validate the start line as
+  // 4. Scan for CRLFCRLF, checking CR/LF pairing; validate the start line as
   //    soon as it is whole.
   let i = start + head.scanPos;
   if (i < p) i = p;
@@ -584,7 +320,7 @@ function parseHead(
     return head.fail(status, ERR_HEAD_TOO_LARGE, limit);
   }
 
-  // 4. Complete head: full parse.
+  // 5. Complete head: full parse.
   const r = parseFull(buf, p, head, maxhdr, largeStatus, isResp, reqMethod);
   if (r < 0) return PARSE_ERROR;
   head.start = p;
@@ -593,6 +329,121 @@ function parseHead(
   head.scanPos = 0;
   head.lineChecked = false;
   return headEnd - start;
+}
+
+/** Where parseOnePass() stopped: the start of the first line it did not take. */
+let stopAt = 0;
+/** True when parseOnePass() took (and validated) the start line before it stopped. */
+let stopLineTaken = false;
+/** parseOnePass() result: stopped at `stopAt`, nothing refused yet. */
+const ONE_PASS_STOPPED = -2;
+
+/** Bytes a header value may hold: any but NUL, CR and LF (HTTP_RULES.md). */
+const FIELD_BYTE: Uint8Array = (() => {
+  const t = new Uint8Array(256).fill(1);
+  t[NUL] = 0;
+  t[CR] = 0;
+  t[LF] = 0;
+  return t;
+})();
+
+/**
+ * Parses the head at buf[p] in one pass, each line as its end is found, when
+ * it is whole (its final CRLF before `limit`) and nothing in it is refused.
+ * Only such a head is answered here: its bytes then passed every check the
+ * scan makes (each line's only CR and LF are its CRLF), so the result is the
+ * full parse's. At the first line it cannot take (incomplete, a bare CR or LF,
+ * a refused field...) it stops, sets stopAt/stopLineTaken and returns
+ * ONE_PASS_STOPPED, since which refusal wins depends on the bytes after it
+ * (a later bare CR, a head too large). Returns the offset just past the head,
+ * ONE_PASS_STOPPED, or PARSE_ERROR for a whole head's final checks (Host,
+ * Transfer-Encoding judgement).
+ */
+function parseOnePass(
+  buf: Uint8Array,
+  p: number,
+  limit: number,
+  head: HttpHead,
+  maxhdr: number,
+  isResp: boolean,
+  reqMethod: number,
+): number {
+  stopAt = p;
+  stopLineTaken = false;
+  // The start line. A request line is parsed first and must be followed by
+  // CRLF: it holds nothing but tchars, target bytes, two SPs and the version,
+  // so that CR is its first. A status line's reason may hold anything: its
+  // first CR is found first (a JS loop: Uint8Array.prototype.indexOf() costs
+  // ~40 ns a call), and it must hold no LF (nor NUL, refused by the checks of
+  // the start line, which the scan makes).
+  let cr = p;
+  let c = 0;
+  startHead(head);
+  if (isResp) {
+    c = buf[p] as number;
+    while (FIELD_BYTE[c]) c = buf[++cr] as number;
+    if (c !== CR || parseStatusLine(buf, p, cr, head) < 0) return ONE_PASS_STOPPED;
+    head.flags |= HEAD_F_RESPONSE;
+  } else {
+    if (parseRequestLine(buf, p, LINE_END_UNKNOWN, head) < 0) return ONE_PASS_STOPPED;
+    cr = requestLineEnd(head);
+  }
+  if (cr + 1 >= limit || buf[cr + 1] !== LF) return ONE_PASS_STOPPED;
+  stopLineTaken = true;
+
+  const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;
+  let hdrs = head.hdrs;
+  let pos = cr + 2;
+  let count = 0;
+  for (;;) {
+    stopAt = pos;
+    c = buf[pos] as number;
+    if (c === CR) {
+      if (pos + 1 >= limit || buf[pos + 1] !== LF) return ONE_PASS_STOPPED;
+      break;
+    }
+    // Name: 1*tchar, then ':' at once (obs-fold starts with no tchar).
+    let n = pos;
+    while (TCHAR[c]) c = buf[++n] as number;
+    if (c !== COLON || n === pos) return ONE_PASS_STOPPED;
+    // Value: OWS skipped, then any byte but NUL/CR/LF up to its CRLF; the
+    // trailing OWS is trimmed backwards (it is rare).
+    let v = n + 1;
+    c = buf[v] as number;
+    while (c === SP || c === HTAB) c = buf[++v] as number;
+    let e = v;
+    while (FIELD_BYTE[c]) c = buf[++e] as number;
+    if (c !== CR || e + 1 >= limit || buf[e + 1] !== LF) return ONE_PASS_STOPPED;
+    let last = e;
+    while (last > v && ((c = buf[last - 1] as number) === SP || c === HTAB)) last--;
+
+    if (count >= maxhdr) return ONE_PASS_STOPPED;
+    if (count >= head.capacity) {
+      const want = head.capacity * 2 + 1;
+      head.ensureCapacity(want < maxhdr ? want : maxhdr);
+      hdrs = head.hdrs;
+    }
+    const k = count * 4;
+    hdrs[k] = pos;
+    hdrs[k + 1] = n - pos;
+    hdrs[k + 2] = v;
+    hdrs[k + 3] = last - v;
+    const id = headerNameId(buf, pos, n - pos);
+    head.hdrIds[count] = id;
+    head.hdrFlags[count] = 0;
+    head.hdrCount = ++count;
+    if (onHeader(buf, id, v, last, count - 1, head, errStatus, isResp) < 0) {
+      return ONE_PASS_STOPPED;
+    }
+    pos = e + 2;
+  }
+
+  const f = head.flags;
+  if ((f & HEAD_F_CONN_UPGRADE_TOKEN) && (f & HEAD_F_UPGRADE_HDR)) {
+    head.flags |= HEAD_F_CONN_UPGRADE;
+  }
+  const r = isResp ? finishResponse(head, reqMethod) : finishRequest(buf, head, pos);
+  return r < 0 ? PARSE_ERROR : pos + 2;
 }
 
 /**
