@@ -62,6 +62,17 @@ export class Channel {
    * some downloads into cycles of 1 KiB / 16 KiB / 64 KiB reads.
    */
   shrinkAfterBurst!: boolean;
+  /**
+   * An empty channel whose last burst outgrew the small buffer starts its
+   * next read in a big one (server responses in HTTP mode): a 1-16 KiB
+   * response then arrives in one read, with one completion and one stream
+   * run, instead of 1 KiB, a grow, and the rest. The idle connections this
+   * pins a big buffer for are server connections, bounded by the servers'
+   * maxconn and idle pools; client connections keep the small idle buffer.
+   */
+  keepMessageSize!: boolean;
+  /** The read before the last one filled all its room (the last one ended a longer burst). */
+  #afterFull!: boolean;
   #pools!: Pools;
   // The last region views handed out, reused when the same region is asked
   // again (the usual case on keep-alive connections): a subarray view is the
@@ -103,6 +114,8 @@ export class Channel {
     this.prefixOff = 0;
     this.prefixPooled = false;
     this.shrinkAfterBurst = false;
+    this.keepMessageSize = false;
+    this.#afterFull = false;
     this.#pools = pools;
   }
 
@@ -247,6 +260,7 @@ export class Channel {
   commitRead(n: number, regionSize: number): void {
     this.len += n;
     this.totalIn += n;
+    this.#afterFull = this.lastReadFull;
     this.lastReadFull = n === regionSize;
     this.lastReadLen = n;
   }
@@ -362,13 +376,17 @@ export class Channel {
    * `shrinkAfterBurst`, small again after a read that left a bulk buffer
    * more than half empty (the flow slowed down or stopped: an upload that
    * stalls would otherwise pin a bulk or big buffer with its next read; a
-   * flow that goes on grows back), else the current size.
+   * flow that goes on grows back), else the current size. With
+   * `keepMessageSize`, a short read that ended a burst bigger than the
+   * small buffer (the read before it filled its room) keeps a big one.
    */
   #nextPool(): BufferPool {
     const pools = this.#pools;
     const cur = this.bufPool;
     if (cur === null) return this.lastReadFull ? pools.big : pools.small;
-    if (this.lastReadLen < SMALL_BUFSIZE) return pools.small;
+    if (this.lastReadLen < SMALL_BUFSIZE) {
+      return this.keepMessageSize && this.#afterFull ? pools.big : pools.small;
+    }
     if (!this.lastReadFull) {
       if (cur === pools.small) return pools.big;
       return this.#shrinking() ? pools.small : cur;

@@ -213,9 +213,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port, this.clientTls);
       this.stk = txn.sample.stk;
       this.req.analysers = (AN_REQ_ALL_HTTP & ~AN_REQ_HTTP_XFER_BODY) | tcpHttpInspect(fe);
-      // A client that stops in the middle of a body (slow POST) must not pin
-      // the bulk buffer its last burst went through.
-      this.req.shrinkAfterBurst = true;
+      // A slow POST must not pin the bulk buffer its last burst went through; a
+      // response is read whole if the last one outgrew the small buffer.
+      this.req.shrinkAfterBurst = this.res.keepMessageSize = true;
       // A request already there (HTTP/2) is parsed by the first run.
       this.cli.readNow();
     } else {

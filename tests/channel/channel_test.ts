@@ -263,3 +263,30 @@ Deno.test("after a read that left a bulk buffer more than half empty, the next r
   assert.ok(ch3.readRegion() !== null);
   assert.equal(ch3.buf!.length, 65536);
 });
+
+Deno.test("a response channel whose last message outgrew the small buffer reads the next one whole", () => {
+  const pools = createPools(8192);
+  for (const keep of [true, false]) {
+    const ch = new Channel(pools);
+    ch.keepMessageSize = keep; // a server's response channel in HTTP mode
+    ch.toForward = CHN_INFINITE_FORWARD;
+    // A 1,239-byte response: the small buffer fills, grows, the rest follows.
+    let r = ch.readRegion()!;
+    assert.equal(r.length, SMALL_BUFSIZE);
+    ch.commitRead(r.length, r.length);
+    r = ch.readRegion()!;
+    ch.commitRead(215, r.length);
+    ch.forward();
+    ch.commitWrite(ch.writeRegion()!.length);
+    // The next response: room for all of it in the first read, or 1 KiB again.
+    r = ch.readRegion()!;
+    assert.equal(r.length >= 1239, keep, `keepMessageSize ${keep}: ${r.length} bytes of room`);
+    // A small message goes back to the small buffer either way.
+    ch.commitRead(150, r.length);
+    ch.forward();
+    ch.commitWrite(150);
+    assert.equal(ch.readRegion()!.length, SMALL_BUFSIZE);
+    ch.releaseBuffer();
+  }
+  assert.equal(pools.big.stats().used, 0);
+});
