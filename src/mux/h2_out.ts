@@ -9,10 +9,12 @@ import type { BufferPool } from "../buf/pool.ts";
 import {
   FF_END_HEADERS,
   FF_END_STREAM,
+  FRAME_HEADER_LEN,
   FT_CONTINUATION,
   FT_HEADERS,
   writeFrameHeader,
 } from "../h2/frame.ts";
+import type { HpackEncoder } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
 
 /** Size of an output buffer when the pool's are too small for a frame. */
@@ -82,30 +84,49 @@ export class H2Out {
   }
 
   /**
-   * Adds an encoded header block as HEADERS then CONTINUATION frames of at
-   * most `maxFrame` bytes, with nothing between them (§6.10); the caller
-   * made room for the block and its frame headers.
+   * Encodes `count` fields with `enc` as one header block straight into the
+   * buffer being filled, behind its HEADERS frame header (no copy of the
+   * block); one larger than `maxFrame` is then cut into HEADERS and
+   * CONTINUATION frames with nothing between them (§6.10). The caller made
+   * room for the block and its frame headers. False when the block did not
+   * fit (the encoder's table may then hold entries the peer never saw: the
+   * connection must end).
    */
-  headerBlock(
-    block: Uint8Array,
-    len: number,
+  headers(
+    enc: HpackEncoder,
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
     sid: number,
     endStream: boolean,
     maxFrame: number,
-  ): void {
+  ): boolean {
     const out = this.buf!;
-    let at = this.len, off = 0, first = true;
+    const at = this.len + FRAME_HEADER_LEN;
+    const end = enc.encode(names, values, count, out, at);
+    if (end < 0) return false;
+    const len = end - at;
+    if (len <= maxFrame) {
+      const flags = FF_END_HEADERS | (endStream ? FF_END_STREAM : 0);
+      writeFrameHeader(out, this.len, len, FT_HEADERS, flags, sid);
+      this.len = end;
+      return true;
+    }
+    // Larger than a frame (rare): the frames are written over the block's place.
+    const block = out.slice(at, end);
+    let w = this.len, off = 0, first = true;
     do {
       const n = Math.min(maxFrame, len - off);
       const flags = (off + n === len ? FF_END_HEADERS : 0) |
         (first && endStream ? FF_END_STREAM : 0);
-      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
-      out.set(block.subarray(off, off + n), at);
-      at += n;
+      w = writeFrameHeader(out, w, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
+      out.set(block.subarray(off, off + n), w);
+      w += n;
       off += n;
       first = false;
     } while (off < len);
-    this.len = at;
+    this.len = w;
+    return true;
   }
 
   /** Schedules a flush (once until it runs). */
