@@ -36,6 +36,12 @@ export class H2Out {
   #schedule: () => void;
   #onDrained: () => void;
   #onError: () => void;
+  /** The buffer being written, its length, and the bytes written so far. */
+  #wBuf: Uint8Array | null;
+  #wLen: number;
+  #wOff: number;
+  readonly #wrote: (n: number) => void;
+  readonly #failed: () => void;
 
   /**
    * `schedule` arranges for flush() to run soon: the connection wakes its
@@ -60,6 +66,11 @@ export class H2Out {
     this.#schedule = schedule;
     this.#onDrained = onDrained;
     this.#onError = onError;
+    this.#wBuf = null;
+    this.#wLen = 0;
+    this.#wOff = 0;
+    this.#wrote = this.#onWrote.bind(this);
+    this.#failed = this.#onFailed.bind(this);
   }
 
   /** Size of one output buffer. */
@@ -139,31 +150,69 @@ export class H2Out {
   /** Starts writing what is queued, unless a write is in flight. */
   flush(): void {
     this.#flushQueued = false;
-    if (!this.writing && this.len > 0 && !this.closed) void this.#writeLoop();
+    if (!this.writing && this.len > 0 && !this.closed) {
+      this.writing = true;
+      this.#next();
+    }
   }
 
-  async #writeLoop(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.len > 0 && !this.closed) {
-        const buf = this.buf!, len = this.len;
-        this.buf = null;
-        this.len = 0;
-        let off = 0;
-        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
-        if (this.#spare === null) this.#spare = buf;
-        else this.#give(buf);
-        this.#onDrained();
-      }
-    } catch {
-      this.writing = false;
-      this.#onError();
-      this.release();
+  /**
+   * Writes the filled buffer, then the one filled meanwhile, until none is
+   * left (`writing` is set); each written buffer becomes the spare. The
+   * completions are handlers bound once: no async function, and its
+   * promises, per write.
+   */
+  #next(): void {
+    if (this.len > 0 && !this.closed) {
+      const buf = this.buf!;
+      this.#wBuf = buf;
+      this.#wLen = this.len;
+      this.#wOff = 0;
+      this.buf = null;
+      this.len = 0;
+      this.#write();
       return;
     }
     this.writing = false;
     this.#onDrained();
     if (this.closed) this.release();
+  }
+
+  /** Writes what is left of the buffer being written (a socket that throws has failed). */
+  #write(): void {
+    let p: Promise<number>;
+    try {
+      p = this.#conn.write(this.#wBuf!.subarray(this.#wOff, this.#wLen));
+    } catch {
+      this.#onFailed();
+      return;
+    }
+    p.then(this.#wrote, this.#failed);
+  }
+
+  /** A write completed with `n` bytes: the rest of the buffer, or the next one. */
+  #onWrote(n: number): void {
+    const buf = this.#wBuf!;
+    this.#wOff += n;
+    if (this.#wOff < this.#wLen) {
+      this.#write();
+      return;
+    }
+    this.#wBuf = null;
+    if (this.#spare === null) this.#spare = buf;
+    else this.#give(buf);
+    this.#onDrained();
+    this.#next();
+  }
+
+  /** The socket failed: the buffer written goes back (the write is over), then the others. */
+  #onFailed(): void {
+    const buf = this.#wBuf;
+    this.#wBuf = null;
+    if (buf !== null) this.#give(buf);
+    this.writing = false;
+    this.#onError();
+    this.release();
   }
 
   #give(b: Uint8Array): void {
