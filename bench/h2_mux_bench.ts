@@ -13,7 +13,9 @@
 // Usage: deno run -A bench/h2_mux_bench.ts
 // Tunables: BENCH_H2_STREAMS (batch, 10), BENCH_ROUNDS (5),
 // BENCH_ITER (batches per round, 20000), BENCH_PROFILE=1 (one more round
-// under the sampling profiler: the heaviest functions and files).
+// under the sampling profiler: the heaviest functions and files),
+// BENCH_HEAP=1 (one more round under the sampling heap profiler: bytes
+// allocated per stream, by allocating function).
 
 import { createPools } from "../src/buf/pool.ts";
 import {
@@ -31,6 +33,7 @@ import { H2Conn } from "../src/mux/h2_conn.ts";
 import { H2_DEFAULTS, type H2Owner } from "../src/mux/types.ts";
 import { Scheduler } from "../src/task/scheduler.ts";
 import { Session } from "node:inspector";
+import { cpuUsage } from "node:process";
 import { envFlag, envInt } from "./lib/env.ts";
 import { printProfile, type Profile } from "./lib/cpu_profile.ts";
 
@@ -38,6 +41,7 @@ const BATCH = envInt("BENCH_H2_STREAMS", 10, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
 const ITER = envInt("BENCH_ITER", 20000, 1);
 const PROFILE = envFlag("BENCH_PROFILE", false);
+const HEAP = envFlag("BENCH_HEAP", false);
 
 const RESPONSE = new TextEncoder().encode(
   "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 11:30:00 GMT\r\n" +
@@ -208,23 +212,38 @@ async function main(): Promise<void> {
   for (let i = 0; i < 2000; i++) await batch(); // JIT warm-up
   for (let r = 0; r < ROUNDS; r++) {
     const w0 = conn.writes;
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = cpuUsage();
     for (let i = 0; i < ITER; i++) await batch();
     const us = (performance.now() - t0) * 1000 / (ITER * BATCH);
+    // CPU time moves less than wall time when other processes share the core.
+    const c = cpuUsage(c0), cpu = (c.user + c.system) / (ITER * BATCH);
     console.log(
       `round ${r + 1}: ${us.toFixed(2)} µs per stream (mux + fake stream), ${
-        ((conn.writes - w0) / ITER).toFixed(2)
-      } socket writes per batch of ${BATCH}`,
+        cpu.toFixed(2)
+      } µs CPU, ${((conn.writes - w0) / ITER).toFixed(2)} socket writes per batch of ${BATCH}`,
     );
+  }
+  const session = new Session();
+  const post = (m: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((res, rej) =>
+      session.post(m, params, (e: unknown, r: unknown) => e ? rej(e) : res(r))
+    );
+  if (PROFILE || HEAP) session.connect();
+  if (HEAP) {
+    // One more round under V8's sampling heap profiler, keeping the samples
+    // of objects the scavenger already freed: every byte allocated counts.
+    await post("HeapProfiler.enable");
+    await post("HeapProfiler.startSampling", {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    for (let i = 0; i < ITER; i++) await batch();
+    const { profile } = await post("HeapProfiler.stopSampling") as { profile: HeapProfile };
+    printHeapProfile(profile, ITER * BATCH, envInt("BENCH_PROFILE_TOP", 30, 1));
   }
   if (PROFILE) {
     // One more round under V8's sampling profiler (node:inspector, in process).
-    const session = new Session();
-    session.connect();
-    const post = (m: string, params: Record<string, unknown> = {}) =>
-      new Promise<unknown>((res, rej) =>
-        session.post(m, params, (e: unknown, r: unknown) => e ? rej(e) : res(r))
-      );
     await post("Profiler.enable");
     await post("Profiler.setSamplingInterval", { interval: 50 });
     await post("Profiler.start");
@@ -233,6 +252,41 @@ async function main(): Promise<void> {
     printProfile(profile, envInt("BENCH_PROFILE_TOP", 30, 1));
   }
   Deno.exit(0);
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+interface HeapProfile {
+  head: HeapNode;
+}
+
+/** Bytes allocated per stream by the `top` heaviest allocating functions (sampled). */
+function printHeapProfile(p: HeapProfile, streams: number, top: number): void {
+  const by = new Map<string, number>();
+  let total = 0;
+  const name = (n: HeapNode) => {
+    const cf = n.callFrame;
+    const short = cf.url.replace(/^.*\/(src|bench|ext)\//, "$1/").replace(/^file:\/\//, "");
+    return `${cf.functionName || "(anon)"} ${short}:${cf.lineNumber + 1}`;
+  };
+  const walk = (n: HeapNode, caller: string) => {
+    const k = name(n);
+    if (n.selfSize > 0) {
+      // A builtin (no url: subarray, Promise...) is shown with its caller.
+      const key = n.callFrame.url === "" ? `${k} < ${caller}` : k;
+      by.set(key, (by.get(key) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c, k);
+  };
+  walk(p.head, "");
+  console.log(`\nbytes allocated per stream (sampled): ${(total / streams).toFixed(0)}`);
+  for (const [k, b] of [...by].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${(b / streams).toFixed(0).padStart(6)}  ${k}`);
+  }
 }
 
 await main();

@@ -94,6 +94,9 @@ export class HpackDecoder {
   #scratch: Uint8Array;
   /** Read position in the block being decoded. */
   #pos: number;
+  /** The entry #entry() found. */
+  #eName: string;
+  #eValue: string;
 
   constructor(maxTableSize: number, maxListSize: number) {
     this.table = new DynamicTable(maxTableSize);
@@ -102,6 +105,8 @@ export class HpackDecoder {
     this.error = "";
     this.#scratch = new Uint8Array(0);
     this.#pos = 0;
+    this.#eName = "";
+    this.#eValue = "";
   }
 
   #fail(code: number, why: string): number {
@@ -153,13 +158,23 @@ export class HpackDecoder {
     return latin1(out, 0, n);
   }
 
-  /** Name and value of entry `idx` (1-based, static then dynamic), or null. */
-  #entry(idx: number): [string, string] | null {
-    if (idx === 0) return null;
-    if (idx <= STATIC_COUNT) return STATIC_TABLE[idx - 1] as [string, string];
+  /**
+   * Looks up entry `idx` (1-based, static then dynamic) into #eName and
+   * #eValue (no pair is allocated per field); false when there is none.
+   */
+  #entry(idx: number): boolean {
+    if (idx === 0) return false;
+    if (idx <= STATIC_COUNT) {
+      const e = STATIC_TABLE[idx - 1]!;
+      this.#eName = e[0];
+      this.#eValue = e[1];
+      return true;
+    }
     const d = idx - STATIC_COUNT - 1;
-    if (d >= this.table.length) return null;
-    return [this.table.name(d), this.table.value(d)];
+    if (d >= this.table.length) return false;
+    this.#eName = this.table.name(d);
+    this.#eValue = this.table.value(d);
+    return true;
   }
 
   /**
@@ -177,12 +192,14 @@ export class HpackDecoder {
       if (b & 0x80) {
         // Indexed field (§6.1).
         const idx = this.#int(src, end, 7);
-        const e = idx < 0 ? null : this.#entry(idx);
-        if (e === null) return this.#fail(HPACK_COMPRESSION, `invalid index ${idx}`);
-        if (out.listSize + e[0].length + e[1].length + ENTRY_OVERHEAD > max) {
+        if (idx < 0 || !this.#entry(idx)) {
+          return this.#fail(HPACK_COMPRESSION, `invalid index ${idx}`);
+        }
+        const name = this.#eName, value = this.#eValue;
+        if (out.listSize + name.length + value.length + ENTRY_OVERHEAD > max) {
           return this.#fail(HPACK_TOO_LARGE, "header list too large");
         }
-        out.push(e[0], e[1]);
+        out.push(name, value);
         fields = true;
         continue;
       }
@@ -208,9 +225,8 @@ export class HpackDecoder {
         if (typeof s === "number") return s;
         name = s;
       } else {
-        const e = this.#entry(idx);
-        if (e === null) return this.#fail(HPACK_COMPRESSION, `invalid index ${idx}`);
-        name = e[0];
+        if (!this.#entry(idx)) return this.#fail(HPACK_COMPRESSION, `invalid index ${idx}`);
+        name = this.#eName;
         if (name.length > left) return this.#fail(HPACK_TOO_LARGE, "header list too large");
       }
       const value = this.#str(src, end, left - name.length);
@@ -224,7 +240,7 @@ export class HpackDecoder {
 }
 
 /** Names the encoder never puts in its dynamic table (they change per response or are secret). */
-const NO_INDEX: ReadonlySet<string> = new Set([
+const NO_INDEX: readonly string[] = [
   "content-length",
   "date",
   "etag",
@@ -235,7 +251,28 @@ const NO_INDEX: ReadonlySet<string> = new Set([
   "authorization",
   "location",
   "content-range",
-]);
+];
+
+// What the encoder knows of a name, as bits of one number (one lookup per
+// field instead of one per question).
+/** Bits 0-7: the name's static index (0: none). */
+const NI_STATIC = 0xff;
+/** Static entries exist with a value for this name (STATIC_PAIR_INDEX). */
+const NI_PAIRS = 0x100;
+/** Never added to the dynamic table (NO_INDEX). */
+const NI_NO_INDEX = 0x200;
+/** Sent as never indexed (secrets). */
+const NI_NEVER = 0x400;
+
+/** The names the encoder treats apart (static, or never indexed), with their NI_* bits. */
+const NAME_INFO: ReadonlyMap<string, number> = (() => {
+  const m = new Map<string, number>();
+  for (const [name, idx] of STATIC_NAME_INDEX) m.set(name, idx);
+  for (const name of STATIC_PAIR_INDEX.keys()) m.set(name, (m.get(name) ?? 0) | NI_PAIRS);
+  for (const name of NO_INDEX) m.set(name, (m.get(name) ?? 0) | NI_NO_INDEX);
+  for (const name of ["authorization", "set-cookie"]) m.set(name, m.get(name)! | NI_NEVER);
+  return m;
+})();
 
 /** Largest header value the encoder adds to its table. */
 const MAX_INDEXED_VALUE = 256;
@@ -337,16 +374,21 @@ export class HpackEncoder {
 
   /** Writes one field; returns the new offset or -1 when `out` is too small. */
   #field(out: Uint8Array, at: number, name: string, value: string): number {
+    const info = NAME_INFO.get(name) ?? 0;
     // Only a few names have static entries with a value (:status, :method...).
-    const pair = STATIC_PAIR_INDEX.get(name)?.get(value);
-    if (pair !== undefined) return HpackEncoder.writeInt(out, at, pair, 7, 0x80);
-    const d = this.table.find(name, value);
-    if (d >= 0) return HpackEncoder.writeInt(out, at, STATIC_COUNT + 1 + d, 7, 0x80);
-    const nameIdx = STATIC_NAME_INDEX.get(name) ?? 0;
-    const index = !NO_INDEX.has(name) && value.length <= MAX_INDEXED_VALUE;
-    const never = name === "authorization" || name === "set-cookie";
+    if (info & NI_PAIRS) {
+      const pair = STATIC_PAIR_INDEX.get(name)!.get(value);
+      if (pair !== undefined) return HpackEncoder.writeInt(out, at, pair, 7, 0x80);
+    }
+    // The table holds only what index allowed (never a NO_INDEX name or a long value).
+    const index = (info & NI_NO_INDEX) === 0 && value.length <= MAX_INDEXED_VALUE;
+    if (index) {
+      const d = this.table.find(name, value);
+      if (d >= 0) return HpackEncoder.writeInt(out, at, STATIC_COUNT + 1 + d, 7, 0x80);
+    }
+    const nameIdx = info & NI_STATIC;
     if (index) at = HpackEncoder.writeInt(out, at, nameIdx, 6, 0x40);
-    else at = HpackEncoder.writeInt(out, at, nameIdx, 4, never ? 0x10 : 0);
+    else at = HpackEncoder.writeInt(out, at, nameIdx, 4, info & NI_NEVER ? 0x10 : 0);
     if (at < 0) return -1;
     if (nameIdx === 0) {
       at = this.#writeStr(out, at, name);

@@ -75,7 +75,7 @@ import type { Conn } from "../listener/protocol.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
-import { type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
+import { copyBytes, type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
 import { H2StreamTable } from "./h2_stream_table.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
 import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";
@@ -142,8 +142,6 @@ export class H2Conn implements H2Sender {
   #encoder: HpackEncoder;
   #list: HeaderList;
   #reqHead: RequestHead;
-  /** Scratch for encoding a response's header block. */
-  #encBuf: Uint8Array;
   // Timers (ticks).
   #settingsAckExp: number;
   #idleExp: number;
@@ -197,7 +195,6 @@ export class H2Conn implements H2Sender {
     this.#encoder = new HpackEncoder();
     this.#list = new HeaderList();
     this.#reqHead = new RequestHead();
-    this.#encBuf = new Uint8Array(0);
     this.#settingsAckExp = TICK_ETERNITY;
     this.#idleExp = TICK_ETERNITY;
     this.#closeExp = TICK_ETERNITY;
@@ -777,8 +774,8 @@ export class H2Conn implements H2Sender {
     endStream: boolean,
   ): boolean {
     if (this.state === H2C_CLOSED || s.reset) return true;
-    // Encode into the scratch first: HPACK's table changes, so the block is
-    // sent whatever happens once encoded.
+    // Room for the block first: HPACK's table changes, so the block is sent
+    // whatever happens once encoded.
     let need = 64;
     for (let i = 0; i < count; i++) need += names[i]!.length + values[i]!.length + 8;
     const frames = Math.ceil(need / this.#peerMaxFrame) + 1;
@@ -790,10 +787,12 @@ export class H2Conn implements H2Sender {
       this.#block(s);
       return false;
     }
-    if (this.#encBuf.length < need) this.#encBuf = new Uint8Array(need);
-    const blockLen = this.#encoder.encode(names, values, count, this.#encBuf, 0);
-    this.#o.room(blockLen + frames * FRAME_HEADER_LEN);
-    this.#o.headerBlock(this.#encBuf, blockLen, s.id, endStream, this.#peerMaxFrame);
+    this.#o.room(need + frames * FRAME_HEADER_LEN);
+    const enc = this.#encoder;
+    if (!this.#o.headers(enc, names, values, count, s.id, endStream, this.#peerMaxFrame)) {
+      this.#goaway(H2_INTERNAL_ERROR, "response header block larger than its room");
+      return true;
+    }
     this.#o.kick();
     return true;
   }
@@ -811,7 +810,7 @@ export class H2Conn implements H2Sender {
     }
     const out = this.#o.room(FRAME_HEADER_LEN + n)!;
     let at = writeFrameHeader(out, this.#o.len, n, FT_DATA, fin ? FF_END_STREAM : 0, s.id);
-    out.set(src.subarray(start, start + n), at);
+    copyBytes(out, at, src, start, start + n);
     at += n;
     this.#o.len = at;
     s.sendWindow -= n;

@@ -2,6 +2,8 @@
 // stream, the HEADERS flags, its bytes within a size cap, and the count of
 // CONTINUATION frames. The connection checks the limits' verdicts.
 
+import { copyBytes } from "./h2_stream.ts";
+
 export class HeaderBlock {
   /** Stream of the block being received, 0 when none. */
   stream: number;
@@ -37,7 +39,7 @@ export class HeaderBlock {
       nb.set(this.buf.subarray(0, this.len));
       this.buf = nb;
     }
-    this.buf.set(b.subarray(start, end), this.len);
+    copyBytes(this.buf, this.len, b, start, end);
     this.len += len;
     return true;
   }

@@ -9,10 +9,12 @@ import type { BufferPool } from "../buf/pool.ts";
 import {
   FF_END_HEADERS,
   FF_END_STREAM,
+  FRAME_HEADER_LEN,
   FT_CONTINUATION,
   FT_HEADERS,
   writeFrameHeader,
 } from "../h2/frame.ts";
+import type { HpackEncoder } from "../h2/hpack.ts";
 import type { Conn } from "../listener/protocol.ts";
 
 /** Size of an output buffer when the pool's are too small for a frame. */
@@ -34,6 +36,12 @@ export class H2Out {
   #schedule: () => void;
   #onDrained: () => void;
   #onError: () => void;
+  /** The buffer being written, its length, and the bytes written so far. */
+  #wBuf: Uint8Array | null;
+  #wLen: number;
+  #wOff: number;
+  readonly #wrote: (n: number) => void;
+  readonly #failed: () => void;
 
   /**
    * `schedule` arranges for flush() to run soon: the connection wakes its
@@ -58,6 +66,11 @@ export class H2Out {
     this.#schedule = schedule;
     this.#onDrained = onDrained;
     this.#onError = onError;
+    this.#wBuf = null;
+    this.#wLen = 0;
+    this.#wOff = 0;
+    this.#wrote = this.#onWrote.bind(this);
+    this.#failed = this.#onFailed.bind(this);
   }
 
   /** Size of one output buffer. */
@@ -82,30 +95,49 @@ export class H2Out {
   }
 
   /**
-   * Adds an encoded header block as HEADERS then CONTINUATION frames of at
-   * most `maxFrame` bytes, with nothing between them (§6.10); the caller
-   * made room for the block and its frame headers.
+   * Encodes `count` fields with `enc` as one header block straight into the
+   * buffer being filled, behind its HEADERS frame header (no copy of the
+   * block); one larger than `maxFrame` is then cut into HEADERS and
+   * CONTINUATION frames with nothing between them (§6.10). The caller made
+   * room for the block and its frame headers. False when the block did not
+   * fit (the encoder's table may then hold entries the peer never saw: the
+   * connection must end).
    */
-  headerBlock(
-    block: Uint8Array,
-    len: number,
+  headers(
+    enc: HpackEncoder,
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
     sid: number,
     endStream: boolean,
     maxFrame: number,
-  ): void {
+  ): boolean {
     const out = this.buf!;
-    let at = this.len, off = 0, first = true;
+    const at = this.len + FRAME_HEADER_LEN;
+    const end = enc.encode(names, values, count, out, at);
+    if (end < 0) return false;
+    const len = end - at;
+    if (len <= maxFrame) {
+      const flags = FF_END_HEADERS | (endStream ? FF_END_STREAM : 0);
+      writeFrameHeader(out, this.len, len, FT_HEADERS, flags, sid);
+      this.len = end;
+      return true;
+    }
+    // Larger than a frame (rare): the frames are written over the block's place.
+    const block = out.slice(at, end);
+    let w = this.len, off = 0, first = true;
     do {
       const n = Math.min(maxFrame, len - off);
       const flags = (off + n === len ? FF_END_HEADERS : 0) |
         (first && endStream ? FF_END_STREAM : 0);
-      at = writeFrameHeader(out, at, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
-      out.set(block.subarray(off, off + n), at);
-      at += n;
+      w = writeFrameHeader(out, w, n, first ? FT_HEADERS : FT_CONTINUATION, flags, sid);
+      out.set(block.subarray(off, off + n), w);
+      w += n;
       off += n;
       first = false;
     } while (off < len);
-    this.len = at;
+    this.len = w;
+    return true;
   }
 
   /** Schedules a flush (once until it runs). */
@@ -118,31 +150,69 @@ export class H2Out {
   /** Starts writing what is queued, unless a write is in flight. */
   flush(): void {
     this.#flushQueued = false;
-    if (!this.writing && this.len > 0 && !this.closed) void this.#writeLoop();
+    if (!this.writing && this.len > 0 && !this.closed) {
+      this.writing = true;
+      this.#next();
+    }
   }
 
-  async #writeLoop(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.len > 0 && !this.closed) {
-        const buf = this.buf!, len = this.len;
-        this.buf = null;
-        this.len = 0;
-        let off = 0;
-        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
-        if (this.#spare === null) this.#spare = buf;
-        else this.#give(buf);
-        this.#onDrained();
-      }
-    } catch {
-      this.writing = false;
-      this.#onError();
-      this.release();
+  /**
+   * Writes the filled buffer, then the one filled meanwhile, until none is
+   * left (`writing` is set); each written buffer becomes the spare. The
+   * completions are handlers bound once: no async function, and its
+   * promises, per write.
+   */
+  #next(): void {
+    if (this.len > 0 && !this.closed) {
+      const buf = this.buf!;
+      this.#wBuf = buf;
+      this.#wLen = this.len;
+      this.#wOff = 0;
+      this.buf = null;
+      this.len = 0;
+      this.#write();
       return;
     }
     this.writing = false;
     this.#onDrained();
     if (this.closed) this.release();
+  }
+
+  /** Writes what is left of the buffer being written (a socket that throws has failed). */
+  #write(): void {
+    let p: Promise<number>;
+    try {
+      p = this.#conn.write(this.#wBuf!.subarray(this.#wOff, this.#wLen));
+    } catch {
+      this.#onFailed();
+      return;
+    }
+    p.then(this.#wrote, this.#failed);
+  }
+
+  /** A write completed with `n` bytes: the rest of the buffer, or the next one. */
+  #onWrote(n: number): void {
+    const buf = this.#wBuf!;
+    this.#wOff += n;
+    if (this.#wOff < this.#wLen) {
+      this.#write();
+      return;
+    }
+    this.#wBuf = null;
+    if (this.#spare === null) this.#spare = buf;
+    else this.#give(buf);
+    this.#onDrained();
+    this.#next();
+  }
+
+  /** The socket failed: the buffer written goes back (the write is over), then the others. */
+  #onFailed(): void {
+    const buf = this.#wBuf;
+    this.#wBuf = null;
+    if (buf !== null) this.#give(buf);
+    this.writing = false;
+    this.#onError();
+    this.release();
   }
 
   #give(b: Uint8Array): void {

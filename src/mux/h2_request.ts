@@ -34,7 +34,8 @@ export class RequestHead {
   lines: Int32Array;
   lineCount: number;
   /** Indexes in the list of the regular fields forwarded as they are (scratch). */
-  readonly fields: number[];
+  fields: Int32Array;
+  fieldCount: number;
   /** Why the request is malformed, "" when it is not. */
   error: string;
   /** content-length, -1 when absent. */
@@ -46,13 +47,28 @@ export class RequestHead {
   /** Request line parts, for the log line of a refused request. */
   method: string;
   path: string;
+  /**
+   * The list the head was made from, when it was not malformed (lastCount
+   * fields, -1: none): a client sends the same fields request after
+   * request, which HPACK hands back as the very same strings (indexed), and
+   * the same list makes the same head.
+   */
+  readonly lastNames: string[];
+  readonly lastValues: string[];
+  lastCount: number;
+  lastEnd: boolean;
 
   constructor() {
     this.bytes = new Uint8Array(512);
     this.len = 0;
     this.lines = new Int32Array(64);
     this.lineCount = 0;
-    this.fields = [];
+    this.fields = new Int32Array(16);
+    this.fieldCount = 0;
+    this.lastNames = [];
+    this.lastValues = [];
+    this.lastCount = -1;
+    this.lastEnd = false;
     this.error = "";
     this.contentLength = -1;
     this.chunked = false;
@@ -105,6 +121,41 @@ export class RequestHead {
     const k = (this.lineCount - 1) * 4;
     this.lines[k + 3] = this.len - this.lines[k + 2]!;
     this.put("\r\n");
+  }
+
+  /** Notes the regular field at index `i` of the list (forwarded as it is). */
+  addField(i: number): void {
+    if (this.fieldCount === this.fields.length) {
+      const nf = new Int32Array(this.fields.length * 2);
+      nf.set(this.fields, 0);
+      this.fields = nf;
+    }
+    this.fields[this.fieldCount++] = i;
+  }
+
+  /** Whether the head was made from the same fields as `list` (and `endStream`): it is then unchanged. */
+  sameList(list: HeaderList, endStream: boolean): boolean {
+    const n = list.count;
+    if (n !== this.lastCount || endStream !== this.lastEnd) return false;
+    const names = list.names, values = list.values;
+    const ln = this.lastNames, lv = this.lastValues;
+    for (let i = 0; i < n; i++) {
+      if (names[i] !== ln[i] || values[i] !== lv[i]) return false;
+    }
+    return true;
+  }
+
+  /** Keeps `list` as what the head was made from. */
+  keepList(list: HeaderList, endStream: boolean): void {
+    const n = list.count;
+    const names = list.names, values = list.values;
+    const ln = this.lastNames, lv = this.lastValues;
+    for (let i = 0; i < n; i++) {
+      ln[i] = names[i]!;
+      lv[i] = values[i]!;
+    }
+    this.lastCount = n;
+    this.lastEnd = endStream;
   }
 }
 
@@ -180,9 +231,12 @@ function badPath(p: string): boolean {
  * HEADERS frame ended the stream (no body). Returns `out`.
  */
 export function toRequestHead(list: HeaderList, endStream: boolean, out: RequestHead): RequestHead {
+  // The same fields as the last request: the same head, already in `out`.
+  if (out.sameList(list, endStream)) return out;
+  out.lastCount = -1;
   out.len = 0;
   out.lineCount = 0;
-  out.fields.length = 0;
+  out.fieldCount = 0;
   out.error = "";
   out.contentLength = -1;
   out.chunked = false;
@@ -251,7 +305,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
       cookies++;
       continue;
     }
-    out.fields.push(i);
+    out.addField(i);
   }
   if (method === null) return fail(out, 'missing ":method"', method, path);
   if (method === "CONNECT") return fail(out, "CONNECT is not supported over HTTP/2", method, path);
@@ -282,7 +336,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
     out.endField();
   }
   const fields = out.fields;
-  for (let k = 0; k < fields.length; k++) {
+  for (let k = 0; k < out.fieldCount; k++) {
     const i = fields[k]!;
     out.field(list.names[i]!, list.values[i]!);
     out.endField();
@@ -314,5 +368,6 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.method = method;
   out.path = path;
   out.isHead = method === "HEAD";
+  out.keepList(list, endStream);
   return out;
 }

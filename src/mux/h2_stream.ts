@@ -159,6 +159,9 @@ export class H2Stream implements Conn {
   #wrView!: Uint8Array | null;
   #wrResolve!: ((n: number) => void) | null;
   #wrReject!: ((e: unknown) => void) | null;
+  /** The executors of read() and write()'s promises, made once (not a closure per call). */
+  readonly #rdWait: (resolve: (n: number) => void, reject: (e: unknown) => void) => void;
+  readonly #wrWait: (resolve: (n: number) => void, reject: (e: unknown) => void) => void;
 
   constructor(
     id: number,
@@ -177,6 +180,14 @@ export class H2Stream implements Conn {
     this.#acc = null;
     this.#accPooled = false;
     this.#h = new ResponseFields();
+    this.#rdWait = (resolve, reject) => {
+      this.#rdResolve = resolve;
+      this.#rdReject = reject;
+    };
+    this.#wrWait = (resolve, reject) => {
+      this.#wrResolve = resolve;
+      this.#wrReject = reject;
+    };
     this.reopen(id, sendWindow, recvWindow, now);
   }
 
@@ -392,10 +403,7 @@ export class H2Stream implements Conn {
     if (this.#rxLen > 0) return Promise.resolve(this.#take(view));
     if (this.#eof()) return Promise.resolve(0);
     this.#rdView = view;
-    return new Promise((resolve, reject) => {
-      this.#rdResolve = resolve;
-      this.#rdReject = reject;
-    });
+    return new Promise(this.#rdWait);
   }
 
   readNow(view: Uint8Array): number {
@@ -407,10 +415,7 @@ export class H2Stream implements Conn {
     const n = this.#process(view);
     if (n > 0 || view.length === 0) return Promise.resolve(n);
     this.#wrView = view;
-    return new Promise((resolve, reject) => {
-      this.#wrResolve = resolve;
-      this.#wrReject = reject;
-    });
+    return new Promise(this.#wrWait);
   }
 
   writeNow(view: Uint8Array): number {
@@ -747,11 +752,21 @@ export class H2Stream implements Conn {
 
 const EMPTY = new Uint8Array(0);
 
-/** Copies shorter than this go byte by byte: a request head needs no subarray view. */
+/**
+ * Copies shorter than this go byte by byte: a request head or a small
+ * frame needs no subarray view (a view costs about what a 100-byte loop
+ * does here, and its bytes then cost the scavenger too).
+ */
 const SMALL_COPY = 128;
 
 /** dst[at, …) = src[start, end). */
-function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+export function copyBytes(
+  dst: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  start: number,
+  end: number,
+): void {
   if (end - start >= SMALL_COPY) {
     dst.set(src.subarray(start, end), at);
     return;

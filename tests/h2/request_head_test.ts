@@ -79,3 +79,34 @@ Deno.test("h2 request: te: trailers is accepted and not forwarded (hop-by-hop in
   assert.equal(r.error, "");
   assert.equal(r.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nx-a: 1\r\n\r\n");
 });
+
+Deno.test("h2 request: one RequestHead reused for the next requests gives each its own head", () => {
+  const out = new RequestHead();
+  const a = list([...GET, ["user-agent", "u"]]);
+  assert.equal(
+    toRequestHead(a, true, out).head,
+    "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nuser-agent: u\r\n\r\n",
+  );
+  // The same fields again (HPACK gives the same strings): the same head.
+  assert.equal(
+    toRequestHead(a, true, out).head,
+    "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nuser-agent: u\r\n\r\n",
+  );
+  // One value differs: a new head; then the end of stream differs: chunked.
+  const b = list([...GET.slice(0, 3), [":path", "/other"], ["user-agent", "u"]]);
+  assert.equal(
+    toRequestHead(b, true, out).head,
+    "GET /other HTTP/1.1\r\nhost: a.test\r\nuser-agent: u\r\n\r\n",
+  );
+  const r = toRequestHead(b, false, out);
+  assert.equal(r.chunked, true);
+  assert.match(r.head, /^GET \/other .*transfer-encoding: chunked\r\n\r\n$/s);
+  // After a malformed request, the same good fields as before are checked and written again.
+  const bad = list([...GET, ["connection", "close"]]);
+  assert.match(toRequestHead(bad, true, out).error, /connection-specific/);
+  assert.match(toRequestHead(bad, true, out).error, /connection-specific/);
+  const again = toRequestHead(a, true, out);
+  assert.equal(again.error, "");
+  assert.equal(again.chunked, false);
+  assert.equal(again.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nuser-agent: u\r\n\r\n");
+});

@@ -41,6 +41,22 @@ Deno.test("h2 response: a head becomes :status and lowercase fields, hop-by-hop 
   ]);
 });
 
+Deno.test("h2 response: each head's connection header drops what it names, whatever the heads before", () => {
+  const f = new ResponseFields();
+  const names = (head: string) => {
+    const b = enc(`HTTP/1.1 200 OK\r\n${head}X-Gone: 1\r\nX-Kept: 2\r\n\r\n`);
+    parseResponseHead(b, 0, b.length, false, f);
+    return fields(f).map(([n]) => n).join(" ");
+  };
+  assert.equal(names("Connection: keep-alive\r\n"), ":status x-gone x-kept");
+  assert.equal(names("Connection: keep-alive\r\n"), ":status x-gone x-kept");
+  assert.equal(names("Connection: X-Gone\r\n"), ":status x-kept");
+  assert.equal(names("Connection: X-Gone\r\n"), ":status x-kept");
+  assert.equal(names("Connection: keep-alive\r\n"), ":status x-gone x-kept");
+  assert.equal(names("Connection: keep-alive\r\nConnection: x-gone\r\n"), ":status x-kept");
+  assert.equal(names("Connection: close\r\n"), ":status x-gone x-kept");
+});
+
 Deno.test("h2 response: chunked framing, trailers, and the same strings for the same bytes", () => {
   const b = enc("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nDate: x\r\n\r\n");
   const f = new ResponseFields();
