@@ -79,6 +79,11 @@ export interface SampleVars {
   unset(scope: number, name: string): void;
   /** This transaction's number in the process (`%rt`). */
   readonly txnId: number;
+  /**
+   * When the request started (epoch ms: its first byte), 0 when the caller
+   * did not say: `%Ts` then reads the clock.
+   */
+  readonly requestDate?: number;
   /** The unique id (`unique-id-format`), null until generated. */
   uniqueId: string | null;
   /** Stores a captured value in request (res false) or response capture slot `slot`. */

@@ -91,6 +91,8 @@ export class VarStore implements SampleVars {
   readonly #res: Map<string, Sample>;
   /** This transaction's number in the process (`%rt`). */
   txnId: number;
+  /** When the request started (epoch ms), 0 when unknown (see SampleVars). */
+  requestDate: number;
   /** The transaction's unique id (`unique-id-format`), null until generated. */
   uniqueId: string | null;
   /**
@@ -111,6 +113,7 @@ export class VarStore implements SampleVars {
     this.#req = new Map();
     this.#res = new Map();
     this.txnId = 0;
+    this.requestDate = 0;
     this.uniqueId = null;
     this.reqCaptures = [];
     this.resCaptures = [];
@@ -166,6 +169,7 @@ export class VarStore implements SampleVars {
   /** A new transaction starts: txn, req and res variables and captures are forgotten. */
   newTxn(): void {
     this.txnId = txnCounter++;
+    this.requestDate = 0;
     this.uniqueId = null;
     // Slots are emptied, not dropped: the array keeps its backing store
     // (a length store would free it and the next capture grow it again).
