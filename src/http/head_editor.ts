@@ -35,6 +35,7 @@ import {
 } from "./header_names.ts";
 import { HEAD_F_RESPONSE, type HttpHead, spanToString } from "./types.ts";
 import type { RegexMatch, RegexMatcher } from "../regex/regex.ts";
+import type { ValuePieces } from "../sample/value_pieces.ts";
 
 /** How del-header compares names (applied to the header name, as in HAProxy). */
 export type HdrNameMatch = "str" | "beg" | "end" | "sub";
@@ -122,7 +123,10 @@ export class HeadEditor {
   // from message to message (a length store would free them and every
   // appended line allocate them again).
   #addN: string[];
-  #addV: string[];
+  /** The value, or null while it is only in #addP (joined on the first read as text). */
+  #addV: (string | null)[];
+  /** The value as pieces (addHeaderPieces()), else null. */
+  #addP: (ValuePieces | null)[];
   #nAdd: number;
   // Materialised list: original index (-1 for new), name (null = original
   // bytes), value (null = original bytes).
@@ -142,6 +146,7 @@ export class HeadEditor {
     this.#full = false;
     this.#addN = [];
     this.#addV = [];
+    this.#addP = [];
     this.#nAdd = 0;
     this.#eOrig = [];
     this.#eName = [];
@@ -247,7 +252,7 @@ export class HeadEditor {
     for (let k = 0; k < this.#nAdd; k++) {
       this.#eOrig.push(-1);
       this.#eName.push(this.#addN[k] as string);
-      this.#eValue.push(this.#addV[k] as string);
+      this.#eValue.push(this.#addValue(k));
     }
     this.#nAdd = 0;
     this.#full = true;
@@ -298,7 +303,7 @@ export class HeadEditor {
       }
     }
     for (let k = 0; k < this.#nAdd; k++) {
-      if ((this.#addN[k] as string).toLowerCase() === lower) out.push(this.#addV[k] as string);
+      if ((this.#addN[k] as string).toLowerCase() === lower) out.push(this.#addValue(k));
     }
     return out;
   }
@@ -324,7 +329,7 @@ export class HeadEditor {
     for (let k = 0; k < this.#nAdd; k++) {
       if (!sameNameNoCase(this.#addN[k] as string, name)) continue;
       if (out === base) out = base.slice();
-      out.push(this.#addV[k] as string);
+      out.push(this.#addValue(k));
     }
     return out;
   }
@@ -352,7 +357,7 @@ export class HeadEditor {
       ]);
     }
     for (let k = 0; k < this.#nAdd; k++) {
-      out.push([(this.#addN[k] as string).toLowerCase(), this.#addV[k] as string]);
+      out.push([(this.#addN[k] as string).toLowerCase(), this.#addValue(k)]);
     }
     return out;
   }
@@ -365,9 +370,49 @@ export class HeadEditor {
       this.#eValue.push(value);
     } else {
       this.#addN[this.#nAdd] = name;
+      this.#addP[this.#nAdd] = null;
       this.#addV[this.#nAdd++] = value;
     }
     this.modified = true;
+  }
+
+  /**
+   * addHeader() of a value kept as pieces (the unique id): in append mode
+   * the line is written from the pieces, which must not change until the
+   * head is written; the joined string is made only if a reader asks for
+   * the value.
+   */
+  addHeaderPieces(name: string, value: ValuePieces): void {
+    if (this.#full) {
+      this.addHeader(name, value.text());
+      return;
+    }
+    this.#addN[this.#nAdd] = name;
+    this.#addP[this.#nAdd] = value;
+    this.#addV[this.#nAdd++] = null;
+    this.modified = true;
+  }
+
+  /** The value of appended line k as text (pieces joined once). */
+  #addValue(k: number): string {
+    const v = this.#addV[k];
+    if (v !== null && v !== undefined) return v;
+    const t = (this.#addP[k] as ValuePieces).text();
+    this.#addV[k] = t;
+    return t;
+  }
+
+  /** putLine() of appended line k, from its pieces while it has no text. */
+  #putAdded(dst: Uint8Array | null, p: number, k: number): number {
+    const v = this.#addV[k];
+    if (v !== null && v !== undefined) return putLine(dst, p, this.#addN[k] as string, v);
+    const pieces = this.#addP[k] as ValuePieces;
+    p = putStr(dst, p, this.#addN[k] as string);
+    p = putByte(dst, p, COLON_B);
+    p = putByte(dst, p, SP_B);
+    if (dst === null) p += pieces.length;
+    else for (let i = 0; i < pieces.count; i++) p = putValue(dst, p, pieces.piece(i));
+    return putCrlf(dst, p);
   }
 
   /**
@@ -675,7 +720,7 @@ export class HeadEditor {
       if (delta !== 0) buf.copyWithin(h.end + delta, h.end, dataEnd);
       let p = h.end - 2;
       for (let k = 0; k < this.#nAdd; k++) {
-        p = putLine(buf, p, this.#addN[k] as string, this.#addV[k] as string);
+        p = this.#putAdded(buf, p, k);
       }
       putCrlf(buf, p);
     } else {
@@ -707,13 +752,13 @@ export class HeadEditor {
     const buf = this.#buf;
     let delta = 0;
     for (let k = 0; k < this.#nAdd; k++) {
-      delta += putLine(null, 0, this.#addN[k] as string, this.#addV[k] as string);
+      delta += this.#putAdded(null, 0, k);
     }
     if (dataEnd < h.end || dataEnd + delta > buf.length) return -1;
     if (delta !== 0 && dataEnd > h.end) buf.copyWithin(h.end + delta, h.end, dataEnd);
     let p = h.end - 2;
     for (let k = 0; k < this.#nAdd; k++) {
-      p = putLine(buf, p, this.#addN[k] as string, this.#addV[k] as string);
+      p = this.#putAdded(buf, p, k);
     }
     return putCrlf(buf, p);
   }
@@ -757,7 +802,7 @@ export class HeadEditor {
       }
       if (runStart >= 0) p = copy(dst, p, buf, runStart, h.end - 2);
       for (let k = 0; k < this.#nAdd; k++) {
-        p = putLine(dst, p, this.#addN[k] as string, this.#addV[k] as string);
+        p = this.#putAdded(dst, p, k);
       }
     } else {
       for (let k = 0; k < this.#eOrig.length; k++) {
@@ -868,7 +913,8 @@ function putLine(dst: Uint8Array | null, p: number, name: string, value: string)
 
 // Note about invariants:
 // - Append mode (#full false): #e* arrays are empty; #addN/#addV[0, #nAdd)
-//   hold the new lines in order. Materialised (#full true): #nAdd is 0 and
+//   hold the new lines in order, a null #addV[k] standing for the pieces in
+//   #addP[k] (joined into #addV[k] on the first read as text). Materialised (#full true): #nAdd is 0 and
 //   the #e* arrays list every line to emit, in order; dropped original lines
 //   are never listed.
 // - An entry with #eOrig >= 0 and #eName null keeps the original name bytes;

@@ -113,11 +113,12 @@ export class HeadSampleCtx implements SampleCtx {
   /**
    * Binds a new request (complete parsed head in `buf`) and its editor;
    * forgets every cache, the response and a kept request. isResponse becomes
-   * false.
+   * false. `date`: when the request started (epoch ms, `%Ts`), 0 when unknown.
    */
-  setRequest(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null): void {
+  setRequest(buf: Uint8Array, head: HttpHead, ed: HeadEditor | null = null, date = 0): void {
     this.isResponse = false;
     this.vars.newTxn();
+    this.vars.requestDate = date;
     this.#reqBuf = buf;
     this.#req = head;
     this.#reqEd = ed;
@@ -298,14 +299,30 @@ const NAME_IDS = new Map<string, number>();
  * The header values decoded for one message, by the name as a fetch spells
  * it. A message reads few names: a short list searched in order, emptied by
  * resetting its count (a Map's clear() allocates a new table per message).
+ *
+ * The lists of the message before stay at hand (prev()): a keep-alive client
+ * sends the same Host line with every request, and a value whose bytes did
+ * not change is served by the string decoded for the previous one (no
+ * decoding, no allocation, and a string whose hash a map lookup already
+ * computed). Lists are never changed once stored: readers share them.
  */
 class HeaderCache {
   #names: string[] = [];
   #values: string[][] = [];
   #n = 0;
+  // The previous message's entries (swapped with the current ones by clear()).
+  #pNames: string[] = [];
+  #pValues: string[][] = [];
+  #pn = 0;
 
   get(name: string): string[] | undefined {
     for (let i = 0; i < this.#n; i++) if (this.#names[i] === name) return this.#values[i];
+    return undefined;
+  }
+
+  /** The values the previous message had for `name`, if it was read then. */
+  prev(name: string): string[] | undefined {
+    for (let i = 0; i < this.#pn; i++) if (this.#pNames[i] === name) return this.#pValues[i];
     return undefined;
   }
 
@@ -314,10 +331,27 @@ class HeaderCache {
     this.#values[this.#n++] = values;
   }
 
-  /** Forgets every entry (the slots are overwritten by the next message's). */
+  /** A new message: its entries become the previous ones (their slots are overwritten next). */
   clear(): void {
+    if (this.#n === 0) {
+      // Nothing was read: the previous message's entries stay the reference.
+      return;
+    }
+    const names = this.#pNames, values = this.#pValues;
+    this.#pNames = this.#names;
+    this.#pValues = this.#values;
+    this.#pn = this.#n;
+    this.#names = names;
+    this.#values = values;
     this.#n = 0;
   }
+}
+
+/** True when bytes buf[start, start + len) are the code units of `s`. */
+function sameBytes(buf: Uint8Array, start: number, len: number, s: string): boolean {
+  if (s.length !== len) return false;
+  for (let i = 0; i < len; i++) if (buf[start + i] !== s.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Values of every kept `name` line of `h`, cached in `cache` by the name as given. */
@@ -329,7 +363,7 @@ function headerLines(
 ): string[] {
   const hit = cache.get(name);
   if (hit !== undefined) return hit;
-  let out = NO_VALUES;
+  const prev = cache.prev(name);
   // Interned names are looked up by id (no string work per header).
   let id = NAME_IDS.get(name);
   if (id === undefined) {
@@ -337,14 +371,28 @@ function headerLines(
     NAME_IDS.set(name, id);
   }
   const key: number | string = id === HDR_UNKNOWN ? name : id;
-  let i = h.findHeader(buf, key, 0);
-  while (i >= 0) {
-    const v = spanToString(buf, h.valueStart(i), h.valueLen(i));
-    // A literal of one sizes the list for the usual single line (a push
-    // onto [] reserves room for 17).
-    if (out === NO_VALUES) out = [v];
-    else out.push(v);
-    i = h.findHeader(buf, key, i + 1);
+  // Built once a value differs from the previous message's (null until then).
+  let out: string[] | null = null;
+  let k = 0;
+  for (let i = h.findHeader(buf, key, 0); i >= 0; i = h.findHeader(buf, key, i + 1), k++) {
+    const start = h.valueStart(i), len = h.valueLen(i);
+    const old = prev !== undefined && k < prev.length ? prev[k] as string : null;
+    const v = old !== null && sameBytes(buf, start, len, old) ? old : spanToString(buf, start, len);
+    if (out === null) {
+      if (v === old) continue;
+      // A literal of one sizes the list for the usual single line (a push
+      // onto [] reserves room for 17).
+      if (k === 0) {
+        out = [v];
+        continue;
+      }
+      out = (prev as string[]).slice(0, k);
+    }
+    out.push(v);
+  }
+  if (out === null) {
+    // Every line as the previous message had it (or no line at all).
+    out = k === 0 ? NO_VALUES : k === (prev as string[]).length ? prev! : prev!.slice(0, k);
   }
   cache.set(name, out);
   return out;

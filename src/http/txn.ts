@@ -245,7 +245,7 @@ export class HttpTxn {
   /** The request head was parsed: bind the editor and the sample context to it. */
   bindRequest(): void {
     this.reqEd.reset(this.reqBuf!, this.req);
-    this.sample.setRequest(this.reqBuf!, this.req, this.reqEd);
+    this.sample.setRequest(this.reqBuf!, this.req, this.reqEd, this.requestDate);
   }
 
   /** The response head was parsed: bind the editor and the sample context to it. */

@@ -851,8 +851,11 @@ function fetchRaw(ctx: SampleCtx, f: Fetch): Sample {
       return f.arg === "1" || f.arg === "true";
     case FETCH_UNIQUE_ID:
       return ctx.vars?.uniqueId ?? null;
-    case FETCH_LV_TS:
-      return Math.floor(Date.now() / 1000);
+    case FETCH_LV_TS: {
+      // The request's date when the stream gave it (no clock read per request).
+      const d = ctx.vars?.requestDate ?? 0;
+      return Math.floor((d > 0 ? d : Date.now()) / 1000);
+    }
     case FETCH_LV_RT:
       return ctx.vars?.txnId ?? 0;
     case FETCH_LV_PID:

@@ -13,6 +13,7 @@
 
 import type { StickTable } from "../stick/table.ts";
 import type { StkCounters } from "../stick/track.ts";
+import type { ValuePieces } from "./value_pieces.ts";
 
 // ---------------------------------------------------------------------------
 // The sample context.
@@ -79,8 +80,22 @@ export interface SampleVars {
   unset(scope: number, name: string): void;
   /** This transaction's number in the process (`%rt`). */
   readonly txnId: number;
+  /**
+   * When the request started (epoch ms: its first byte), 0 when the caller
+   * did not say: `%Ts` then reads the clock.
+   */
+  readonly requestDate?: number;
   /** The unique id (`unique-id-format`), null until generated. */
   uniqueId: string | null;
+  /**
+   * The unique id kept as its pieces (set by setUniqueIdPieces(), joined
+   * into `uniqueId` on its first read); absent where the store has none.
+   */
+  readonly uniqueIdPieces?: ValuePieces;
+  /** True while the unique id is in uniqueIdPieces and not joined yet. */
+  readonly uniqueIdInPieces?: boolean;
+  /** The unique id was rendered into uniqueIdPieces: `uniqueId` joins them when read. */
+  setUniqueIdPieces?(): void;
   /** Stores a captured value in request (res false) or response capture slot `slot`. */
   capture(res: boolean, slot: number, v: string): void;
   /**

@@ -9,6 +9,7 @@
 // a request rule. Full log lines are src/log/'s, not this file's.
 
 import { toByteString } from "./bytes.ts";
+import type { ValuePieces } from "./value_pieces.ts";
 import { buildFetch, compileFetch } from "./expr.ts";
 import {
   fetchOne,
@@ -172,6 +173,26 @@ export function evalValue(v: ValueExpr, ctx: SampleCtx): string {
     else out += sampleToString(fetchOne(ctx, p));
   }
   return out;
+}
+
+/**
+ * Renders a value as evalValue() does, into `into`'s pieces (cleared
+ * first) instead of one joined string: for a writer that copies them (the
+ * unique-id header), the join and its flattening are saved.
+ */
+export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces): void {
+  into.clear();
+  if (v.constant !== null) {
+    into.add(v.constant);
+    return;
+  }
+  const steps = v.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const p = steps[i] as string | Fetch | ValueConnRun;
+    if (typeof p === "string") into.add(p);
+    else if ("run" in p) into.add(renderConnRun(p, ctx));
+    else into.add(sampleToString(fetchOne(ctx, p)));
+  }
 }
 
 /** A per-connection run: rendered on the connection's first use, then from its cache. */

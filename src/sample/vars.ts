@@ -16,6 +16,7 @@
 // expression (the actions do, then store the result here).
 
 import type { Sample, SampleVars, ValueConnRun } from "./types.ts";
+import { ValuePieces } from "./value_pieces.ts";
 
 /** Process-wide scope. */
 export const VAR_PROC = 0;
@@ -91,8 +92,14 @@ export class VarStore implements SampleVars {
   readonly #res: Map<string, Sample>;
   /** This transaction's number in the process (`%rt`). */
   txnId: number;
-  /** The transaction's unique id (`unique-id-format`), null until generated. */
-  uniqueId: string | null;
+  /** When the request started (epoch ms), 0 when unknown (see SampleVars). */
+  requestDate: number;
+  /** The unique id as text; null while not generated or not joined yet (#idInPieces). */
+  #uniqueId: string | null;
+  /** The unique id is in uniqueIdPieces and not joined yet. */
+  #idInPieces: boolean;
+  /** The unique id's pieces (SetUniqueId renders them here; reused per transaction). */
+  readonly uniqueIdPieces: ValuePieces;
   /**
    * Captured request / response values by slot (`capture …`), null = not
    * captured; slots past the end are not captured either.
@@ -111,10 +118,38 @@ export class VarStore implements SampleVars {
     this.#req = new Map();
     this.#res = new Map();
     this.txnId = 0;
-    this.uniqueId = null;
+    this.requestDate = 0;
+    this.#uniqueId = null;
+    this.#idInPieces = false;
+    this.uniqueIdPieces = new ValuePieces();
     this.reqCaptures = [];
     this.resCaptures = [];
     this.connTexts = new Map();
+  }
+
+  /** The transaction's unique id (`unique-id-format`), null until generated. */
+  get uniqueId(): string | null {
+    if (this.#idInPieces) {
+      this.#uniqueId = this.uniqueIdPieces.text();
+      this.#idInPieces = false;
+    }
+    return this.#uniqueId;
+  }
+
+  set uniqueId(v: string | null) {
+    this.#uniqueId = v;
+    this.#idInPieces = false;
+  }
+
+  /** True while the unique id is in uniqueIdPieces and not joined yet. */
+  get uniqueIdInPieces(): boolean {
+    return this.#idInPieces;
+  }
+
+  /** The unique id was rendered into uniqueIdPieces (joined when first read). */
+  setUniqueIdPieces(): void {
+    this.#uniqueId = null;
+    this.#idInPieces = true;
   }
 
   #map(scope: number): Map<string, Sample> {
@@ -166,7 +201,9 @@ export class VarStore implements SampleVars {
   /** A new transaction starts: txn, req and res variables and captures are forgotten. */
   newTxn(): void {
     this.txnId = txnCounter++;
-    this.uniqueId = null;
+    this.requestDate = 0;
+    this.#uniqueId = null;
+    this.#idInPieces = false;
     // Slots are emptied, not dropped: the array keeps its backing store
     // (a length store would free it and the next capture grow it again).
     clearSlots(this.reqCaptures);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parseRequestHead, parseResponseHead } from "../../src/http/h1_parse.ts";
 import { HeadEditor } from "../../src/http/head_editor.ts";
+import { ValuePieces } from "../../src/sample/value_pieces.ts";
 import { HttpHead, METH_GET } from "../../src/http/types.ts";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -383,4 +384,42 @@ Deno.test("rewriteInPlace(): refuses when the buffer lacks room, changing nothin
   assert.equal(dec(t.buf), before);
   // The editor is still usable after a refusal.
   assert.deepEqual(t.ed.headerValues("x-long"), ["does not fit"]);
+});
+
+Deno.test("a header value added as pieces: written piece by piece, read as one value", () => {
+  const pieces = new ValuePieces();
+  for (const p of ["10.0.0.1:4000_", "", "1700000000", "_", "7", ":bad\r\nX-Injected: 1"]) {
+    pieces.add(p);
+  }
+  const text = "10.0.0.1:4000_1700000000_7:bad\r\nX-Injected: 1";
+  const written = "10.0.0.1:4000_1700000000_7:bad  X-Injected: 1";
+  const head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  // Serialized, never read as text.
+  let ed = edReq(head + "\r\n");
+  ed.addHeaderPieces("X-Unique-ID", pieces);
+  ed.addHeader("X-After", "b");
+  assert.equal(out(ed), `${head}X-Unique-ID: ${written}\r\nX-After: b\r\n\r\n`);
+  // Written in place after the original lines (room behind the head).
+  const buf = new Uint8Array(256);
+  buf.set(enc(head + "\r\n"));
+  const h = new HttpHead();
+  assert.ok(parseRequestHead(buf, 0, head.length + 2, h) > 0);
+  ed = new HeadEditor();
+  ed.reset(buf, h);
+  ed.addHeaderPieces("X-Unique-ID", pieces);
+  const end = ed.appendInPlace(h.end);
+  assert.equal(dec(buf.subarray(0, end)), `${head}X-Unique-ID: ${written}\r\n\r\n`);
+  // Read as text by a rule: the joined value, and the same bytes written.
+  ed = edReq(head + "\r\n");
+  ed.addHeaderPieces("X-Unique-ID", pieces);
+  assert.deepEqual(ed.headerValues("x-unique-id"), [text]);
+  assert.deepEqual(ed.withAppended("X-UNIQUE-ID", ["x"]), ["x", text]);
+  assert.equal(out(ed), `${head}X-Unique-ID: ${written}\r\n\r\n`);
+  // Other edits materialise the list: the value goes with it.
+  ed = edReq(head + "X-Drop: z\r\n\r\n");
+  ed.addHeaderPieces("X-Unique-ID", pieces);
+  ed.delHeader("x-drop");
+  assert.equal(out(ed), `${head}X-Unique-ID: ${written}\r\n\r\n`);
+  ed.addHeaderPieces("X-Again", pieces);
+  assert.equal(out(ed), `${head}X-Unique-ID: ${written}\r\nX-Again: ${written}\r\n\r\n`);
 });
