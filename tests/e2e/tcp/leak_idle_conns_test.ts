@@ -47,7 +47,9 @@ Deno.test("leak: parked server connections outlive the idle purge delay when no 
     const parked = socketCount(e.proxy.pid) - e.baseSockets;
     assert.ok(parked >= 20, `expected parked server connections, got ${parked}`);
     await delay(5000 + 1500); // IDLE_PURGE_DELAY plus margin
+    // Against the baseline as assertIdle() compares: a socket that was
+    // closing when the baseline was taken (the stats request's) may be gone.
     const left = socketCount(e.proxy.pid) - e.baseSockets;
-    assert.equal(left, 0, `${left} parked server sockets still open after the purge delay`);
+    assert.ok(left <= 0, `${left} parked server sockets still open after the purge delay`);
   });
 });
