@@ -392,7 +392,6 @@ function parseOnePass(
   stopLineTaken = true;
 
   const errStatus = isResp ? RES_ERROR_STATUS : REQ_ERROR_STATUS;
-  let hdrs = head.hdrs;
   let pos = cr + 2;
   let count = 0;
   for (;;) {
@@ -418,21 +417,7 @@ function parseOnePass(
     while (last > v && ((c = buf[last - 1] as number) === SP || c === HTAB)) last--;
 
     if (count >= maxhdr) return ONE_PASS_STOPPED;
-    if (count >= head.capacity) {
-      const want = head.capacity * 2 + 1;
-      head.ensureCapacity(want < maxhdr ? want : maxhdr);
-      hdrs = head.hdrs;
-    }
-    const k = count * 4;
-    hdrs[k] = pos;
-    hdrs[k + 1] = n - pos;
-    hdrs[k + 2] = v;
-    hdrs[k + 3] = last - v;
-    const id = headerNameId(buf, pos, n - pos);
-    head.hdrIds[count] = id;
-    head.hdrFlags[count] = 0;
-    head.hdrCount = ++count;
-    if (onHeader(buf, id, v, last, count - 1, head, errStatus, isResp) < 0) {
+    if (recordLine(buf, head, count++, pos, n, v, last, maxhdr, errStatus, isResp) < 0) {
       return ONE_PASS_STOPPED;
     }
     pos = e + 2;
@@ -468,7 +453,6 @@ function parseFull(
   if (r < 0) return PARSE_ERROR;
   if (isResp) head.flags |= HEAD_F_RESPONSE;
 
-  let hdrs = head.hdrs;
   let pos = cr + 2;
   let count = 0;
   for (;;) {
@@ -513,21 +497,9 @@ function parseFull(
           : REQ_ERROR_STATUS);
       return head.fail(st, ERR_TOO_MANY_HEADERS, pos);
     }
-    if (count >= head.capacity) {
-      const want = head.capacity * 2 + 1;
-      head.ensureCapacity(want < maxhdr ? want : maxhdr);
-      hdrs = head.hdrs;
+    if (recordLine(buf, head, count++, pos, n, v, last, maxhdr, errStatus, isResp) < 0) {
+      return PARSE_ERROR;
     }
-    const k = count * 4;
-    hdrs[k] = pos;
-    hdrs[k + 1] = n - pos;
-    hdrs[k + 2] = v;
-    hdrs[k + 3] = last - v;
-    const id = headerNameId(buf, pos, n - pos);
-    head.hdrIds[count] = id;
-    head.hdrFlags[count] = 0;
-    head.hdrCount = ++count;
-    if (onHeader(buf, id, v, last, count - 1, head, errStatus, isResp) < 0) return PARSE_ERROR;
     pos = cr + 2;
   }
 
@@ -536,6 +508,40 @@ function parseFull(
     head.flags |= HEAD_F_CONN_UPGRADE;
   }
   return isResp ? finishResponse(head, reqMethod) : finishRequest(buf, head, pos);
+}
+
+/**
+ * Records header line `count` (name buf[pos, n), value buf[v, last) without
+ * OWS) in head, growing its table up to `maxhdr` (the caller checked the
+ * limit), and acts on it (onHeader()): the one pass and the full parse
+ * record lines alike. Returns 0 or PARSE_ERROR.
+ */
+function recordLine(
+  buf: Uint8Array,
+  head: HttpHead,
+  count: number,
+  pos: number,
+  n: number,
+  v: number,
+  last: number,
+  maxhdr: number,
+  errStatus: number,
+  isResp: boolean,
+): number {
+  if (count >= head.capacity) {
+    const want = head.capacity * 2 + 1;
+    head.ensureCapacity(want < maxhdr ? want : maxhdr);
+  }
+  const hdrs = head.hdrs, k = count * 4;
+  hdrs[k] = pos;
+  hdrs[k + 1] = n - pos;
+  hdrs[k + 2] = v;
+  hdrs[k + 3] = last - v;
+  const id = headerNameId(buf, pos, n - pos);
+  head.hdrIds[count] = id;
+  head.hdrFlags[count] = 0;
+  head.hdrCount = count + 1;
+  return onHeader(buf, id, v, last, count, head, errStatus, isResp);
 }
 
 /** What header `idx` (name id `id`, value buf[v, last)) means for the message. Returns 0 or PARSE_ERROR. */
