@@ -223,6 +223,18 @@ export function parseResponseHead(
   return parseHead(buf, start, end, head, maxhdr, maxHead, RES_ERROR_STATUS, true, requestMethod);
 }
 
+/**
+ * Whether parseHead() tries the one pass first (always, but in the
+ * differential test, whose oracle is the scan and full parse alone:
+ * tests/http/h1_parse_diff_test.ts).
+ */
+let onePass = true;
+
+/** Turns the one pass off (false) or on: for the differential test only. */
+export function setOnePassForTest(on: boolean): void {
+  onePass = on;
+}
+
 function parseHead(
   buf: Uint8Array,
   start: number,
@@ -258,7 +270,7 @@ function parseHead(
   //    ends are found. Anything else (an incomplete head, a refusal) stops it
   //    at the start of the line it could not take; the scan and the full
   //    parse below go on from there and answer as they always did.
-  if (head.scanPos === 0 && !head.lineChecked) {
+  if (onePass && head.scanPos === 0 && !head.lineChecked) {
     const errSt = head.errorStatus, errWhy = head.errorReason, errAt = head.errorOffset;
     const r = parseOnePass(buf, p, limit, head, maxhdr, isResp, reqMethod);
     if (r > 0) {
