@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { BalanceConfig } from "../../src/config/types.ts";
 import { createLoadBalancer } from "../_helpers/balance.ts";
 import type { LbRequest, LbServer, LoadBalancer } from "../../src/backend/lb_types.ts";
+import { prng } from "../_helpers/fuzz.ts";
 
 /** A plain LbServer for tests. */
 class TestServer implements LbServer {
@@ -100,17 +101,6 @@ function take(lb: LoadBalancer, req: TestRequest, i: number): LbServer | null {
 function release(lb: LoadBalancer, s: LbServer): void {
   s.cur--;
   lb.onRelease(s);
-}
-
-/** A small seeded generator (mulberry32) so the fuzz run is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 for (const c of CASES) {
@@ -297,7 +287,7 @@ for (const c of CASES) {
   });
 
   Deno.test(`${c.name}: random changes and many picks never break the invariants`, () => {
-    const r = rng(0x5eed);
+    const r = prng(0x5eed);
     const servers = makeServers(6, 2);
     const lb = make(servers, r() < 0.5);
     const req = new TestRequest();

@@ -21,35 +21,9 @@ import {
   PARSE_NEED_MORE,
 } from "../../src/http/types.ts";
 
+import { bytes, prng, show } from "../_helpers/fuzz.ts";
+
 const SEED = Number(Deno.env.get("SLUICE_SEED") ?? "20261207") >>> 0;
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function bytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-  return b;
-}
-
-function show(b: Uint8Array): string {
-  let s = "";
-  for (const c of b) {
-    s += c >= 0x20 && c < 0x7f && c !== 0x5c
-      ? String.fromCharCode(c)
-      : `\\x${c.toString(16).padStart(2, "0")}`;
-  }
-  return `"${s}"`;
-}
 
 /** Every field of a head after a call that returned `r` (whatever the result). */
 function snapshot(h: HttpHead, r: number): unknown {
