@@ -36,6 +36,7 @@ import {
 import { HEAD_F_RESPONSE, type HttpHead, spanToString } from "./types.ts";
 import type { RegexMatch, RegexMatcher } from "../regex/regex.ts";
 import type { ValuePieces } from "../sample/value_pieces.ts";
+import { copyBytes } from "../buf/copy.ts";
 
 /** How del-header compares names (applied to the header name, as in HAProxy). */
 export type HdrNameMatch = "str" | "beg" | "end" | "sub";
@@ -860,15 +861,9 @@ function splitTarget(t: string): [string, string, string | null] {
   return [t.slice(0, start), t.slice(start, q), t.slice(q + 1)];
 }
 
-/** Runs copy() moves byte by byte: a subarray view for set() costs more below this. */
-const COPY_LOOP_MAX = 128;
-
 /** Copies src[a, b) to dst at p (when dst is non-null); returns the new position. */
 function copy(dst: Uint8Array | null, p: number, src: Uint8Array, a: number, b: number): number {
-  if (dst !== null) {
-    if (b - a <= COPY_LOOP_MAX) { for (let i = a; i < b; i++) dst[p + i - a] = src[i] as number; }
-    else dst.set(src.subarray(a, b), p);
-  }
+  if (dst !== null) copyBytes(dst, p, src, a, b);
   return p + (b - a);
 }
 

@@ -16,6 +16,7 @@
 // the connection.
 
 import type { BufferPool } from "../buf/pool.ts";
+import { copyBytes } from "../buf/copy.ts";
 import {
   checkFrame,
   DEFAULT_WINDOW,
@@ -75,7 +76,7 @@ import type { Conn } from "../listener/protocol.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
 import { RequestHead, toRequestHead } from "./h2_request.ts";
-import { copyBytes, type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
+import { type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
 import { H2StreamTable } from "./h2_stream_table.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
 import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";

@@ -2,7 +2,7 @@
 // stream, the HEADERS flags, its bytes within a size cap, and the count of
 // CONTINUATION frames. The connection checks the limits' verdicts.
 
-import { copyBytes } from "./h2_stream.ts";
+import { copyBytes } from "../buf/copy.ts";
 
 export class HeaderBlock {
   /** Stream of the block being received, 0 when none. */

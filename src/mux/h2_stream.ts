@@ -14,6 +14,7 @@
 // This file never touches the socket: its connection (`H2Sender`) does.
 
 import type { BufferPool } from "../buf/pool.ts";
+import { copyBytes } from "../buf/copy.ts";
 import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
 import {
@@ -751,28 +752,6 @@ export class H2Stream implements Conn {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * Copies shorter than this go byte by byte: a request head or a small
- * frame needs no subarray view (a view costs about what a 100-byte loop
- * does here, and its bytes then cost the scavenger too).
- */
-const SMALL_COPY = 128;
-
-/** dst[at, …) = src[start, end). */
-export function copyBytes(
-  dst: Uint8Array,
-  at: number,
-  src: Uint8Array,
-  start: number,
-  end: number,
-): void {
-  if (end - start >= SMALL_COPY) {
-    dst.set(src.subarray(start, end), at);
-    return;
-  }
-  for (let i = start; i < end; i++) dst[at++] = src[i]!;
-}
 
 /** Closed streams kept per connection; a client opens at most a few at a time. */
 const SPARE_MAX = 16;
