@@ -14,7 +14,7 @@
 import { compileFetch } from "../sample/expr.ts";
 import { fetchOne, sampleToString } from "../sample/fetch.ts";
 import { type Fetch, type SampleCtx, SMP_VAL_REQ, type ValueExpr } from "../sample/types.ts";
-import { compileValue, evalValue, renderValueInto } from "../sample/value.ts";
+import { compileValue, renderValueInto } from "../sample/value.ts";
 import type { HeadEditor } from "./head_editor.ts";
 import { compileSetVar, compileUnsetVar, type VarAction } from "../sample/var_actions.ts";
 import { toByteString } from "../sample/bytes.ts";
@@ -161,20 +161,14 @@ class SetUniqueId implements ExtAction {
   run(ctx: SampleCtx, ed: HeadEditor | null): null {
     const vars = ctx.vars;
     if (vars === undefined) return null;
-    const pieces = vars.uniqueIdPieces;
-    if (pieces === undefined || vars.setUniqueIdPieces === undefined) {
-      if (vars.uniqueId === null) vars.uniqueId = evalValue(this.#fmt, ctx);
-      if (this.#header !== "" && ed !== null) ed.addHeader(this.#header, vars.uniqueId);
-      return null;
-    }
     // Kept as its pieces: the header line is written from them, and the
     // string is made only if something reads the id (a log's %ID).
-    if (vars.uniqueIdInPieces !== true && vars.uniqueId === null) {
-      renderValueInto(this.#fmt, ctx, pieces);
+    if (!vars.uniqueIdInPieces && vars.uniqueId === null) {
+      renderValueInto(this.#fmt, ctx, vars.uniqueIdPieces);
       vars.setUniqueIdPieces();
     }
     if (this.#header !== "" && ed !== null) {
-      if (vars.uniqueIdInPieces === true) ed.addHeaderPieces(this.#header, pieces);
+      if (vars.uniqueIdInPieces) ed.addHeaderPieces(this.#header, vars.uniqueIdPieces);
       else ed.addHeader(this.#header, vars.uniqueId ?? "");
     }
     return null;

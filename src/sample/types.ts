@@ -84,18 +84,18 @@ export interface SampleVars {
    * When the request started (epoch ms: its first byte), 0 when the caller
    * did not say: `%Ts` then reads the clock.
    */
-  readonly requestDate?: number;
+  readonly requestDate: number;
   /** The unique id (`unique-id-format`), null until generated. */
   uniqueId: string | null;
   /**
    * The unique id kept as its pieces (set by setUniqueIdPieces(), joined
-   * into `uniqueId` on its first read); absent where the store has none.
+   * into `uniqueId` on its first read).
    */
-  readonly uniqueIdPieces?: ValuePieces;
+  readonly uniqueIdPieces: ValuePieces;
   /** True while the unique id is in uniqueIdPieces and not joined yet. */
-  readonly uniqueIdInPieces?: boolean;
+  readonly uniqueIdInPieces: boolean;
   /** The unique id was rendered into uniqueIdPieces: `uniqueId` joins them when read. */
-  setUniqueIdPieces?(): void;
+  setUniqueIdPieces(): void;
   /** Stores a captured value in request (res false) or response capture slot `slot`. */
   capture(res: boolean, slot: number, v: string): void;
   /**
