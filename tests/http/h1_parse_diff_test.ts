@@ -22,44 +22,16 @@ import {
 } from "../../src/http/types.ts";
 
 import { bytes, prng, show } from "../_helpers/fuzz.ts";
+import { headFields } from "./_head_fields.ts";
 
 const SEED = Number(Deno.env.get("SLUICE_SEED") ?? "20261207") >>> 0;
 
 /** Every field of a head after a call that returned `r` (whatever the result). */
 function snapshot(h: HttpHead, r: number): unknown {
-  const hdrs: number[] = [];
-  for (let i = 0; i < h.hdrCount; i++) {
-    hdrs.push(
-      h.nameStart(i),
-      h.nameLen(i),
-      h.valueStart(i),
-      h.valueLen(i),
-      h.nameId(i),
-      h.hdrFlags[i] as number,
-    );
-  }
   return {
     r,
-    start: h.start,
-    end: h.end,
-    method: [h.method, h.methodStart, h.methodLen],
-    target: [
-      h.targetStart,
-      h.targetLen,
-      h.targetForm,
-      h.pathStart,
-      h.pathLen,
-      h.queryStart,
-      h.queryLen,
-    ],
-    auth: [h.authStart, h.authLen],
-    version: h.version,
-    status: [h.status, h.reasonStart, h.reasonLen],
+    ...headFields(h),
     hdrCount: h.hdrCount,
-    hdrs,
-    hostIdx: h.hostIdx,
-    flags: h.flags,
-    body: [h.bodyType, h.contentLength],
     error: [h.errorStatus, h.errorReason, h.errorOffset],
     // Where a call that did not finish resumes is the parser's own business.
     resume: r > 0 ? [h.scanPos, h.lineChecked] : null,

@@ -19,6 +19,7 @@ import {
 } from "../../src/http/types.ts";
 
 import { bytes, prng, show } from "../_helpers/fuzz.ts";
+import { headFields } from "./_head_fields.ts";
 
 const SEED = Number(Deno.env.get("SLUICE_SEED") ?? "20240611") >>> 0;
 
@@ -83,17 +84,6 @@ const INVALID_CHUNKED = [
 
 /** Every observable field of a head, for deep comparison. */
 function snapshot(h: HttpHead, r: number): unknown {
-  const hdrs: number[] = [];
-  for (let i = 0; i < h.hdrCount; i++) {
-    hdrs.push(
-      h.nameStart(i),
-      h.nameLen(i),
-      h.valueStart(i),
-      h.valueLen(i),
-      h.nameId(i),
-      h.hdrFlags[i] as number,
-    );
-  }
   if (r <= 0) {
     return {
       r,
@@ -102,28 +92,7 @@ function snapshot(h: HttpHead, r: number): unknown {
       errorOffset: h.errorOffset,
     };
   }
-  return {
-    r,
-    start: h.start,
-    end: h.end,
-    method: [h.method, h.methodStart, h.methodLen],
-    target: [
-      h.targetStart,
-      h.targetLen,
-      h.targetForm,
-      h.pathStart,
-      h.pathLen,
-      h.queryStart,
-      h.queryLen,
-    ],
-    auth: [h.authStart, h.authLen],
-    version: h.version,
-    status: [h.status, h.reasonStart, h.reasonLen],
-    hdrs,
-    hostIdx: h.hostIdx,
-    flags: h.flags,
-    body: [h.bodyType, h.contentLength],
-  };
+  return { r, ...headFields(h) };
 }
 
 type HeadParser = (
