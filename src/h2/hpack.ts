@@ -12,6 +12,7 @@
 // times (an HPACK bomb) stops at the limit. Strings are latin1 (one char per
 // octet). This file never interprets a header: message rules are the mux's.
 
+import { copyBytes } from "../buf/copy.ts";
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "./huffman.ts";
 import {
   DynamicTable,
@@ -277,6 +278,9 @@ const NAME_INFO: ReadonlyMap<string, number> = (() => {
 /** Largest header value the encoder adds to its table. */
 const MAX_INDEXED_VALUE = 256;
 
+/** Largest block the encoder keeps to copy again (a usual response head is 20-100 bytes). */
+const LAST_BLOCK_MAX = 512;
+
 /** Longest string whose encoded literal the encoder keeps, and how many it keeps. */
 const LITERAL_CACHE_MAX_LEN = 96;
 const LITERAL_CACHE_ENTRIES = 256;
@@ -295,6 +299,23 @@ export class HpackEncoder {
    * is the costly part. Emptied when full.
    */
   #literals: Map<string, Uint8Array>;
+  /** Bumped at every change of the table (an entry added, a size change). */
+  #version: number;
+  /**
+   * The last block that changed nothing (no entry added, no size update),
+   * its fields (the very strings) and the table version it was encoded at:
+   * the same fields at the same version encode to the same bytes (encoding
+   * depends on the fields and the table alone), so they are copied, not
+   * encoded again. A backend answers with the same head over and over,
+   * which the response translation hands over as the same strings.
+   */
+  #lastNames: string[];
+  #lastValues: string[];
+  #lastCount: number;
+  #lastBlock: Uint8Array;
+  #lastLen: number;
+  /** Table version #lastBlock is valid at, -1 when none is. */
+  #lastVersion: number;
 
   constructor(tableSize = 4096) {
     this.table = new DynamicTable(tableSize);
@@ -302,12 +323,20 @@ export class HpackEncoder {
     this.#pendingMin = -1;
     this.#scratch = new Uint8Array(256);
     this.#literals = new Map();
+    this.#version = 0;
+    this.#lastNames = [];
+    this.#lastValues = [];
+    this.#lastCount = 0;
+    this.#lastBlock = new Uint8Array(LAST_BLOCK_MAX);
+    this.#lastLen = 0;
+    this.#lastVersion = -1;
   }
 
   /** The peer's SETTINGS_HEADER_TABLE_SIZE: the encoder uses at most that (and at most 4096). */
   setPeerTableSize(n: number): void {
     const sz = Math.min(n, 4096);
     if (sz === this.table.maxSize) return;
+    this.#version++;
     if (this.#pendingMin < 0 || sz < this.#pendingMin) this.#pendingMin = sz;
     this.table.resize(sz);
     this.#pendingUpdate = sz;
@@ -395,7 +424,10 @@ export class HpackEncoder {
       if (at < 0) return -1;
     }
     at = this.#writeStr(out, at, value);
-    if (at >= 0 && index) this.table.add(name, value);
+    if (at >= 0 && index) {
+      this.table.add(name, value);
+      this.#version++;
+    }
     return at;
   }
 
@@ -412,7 +444,16 @@ export class HpackEncoder {
     out: Uint8Array,
     at: number,
   ): number {
-    if (this.#pendingUpdate >= 0) {
+    const version = this.#version;
+    if (version === this.#lastVersion && this.#sameAsLast(names, values, count)) {
+      const n = this.#lastLen;
+      if (at + n > out.length) return -1;
+      copyBytes(out, at, this.#lastBlock, 0, n);
+      return at + n;
+    }
+    const start = at;
+    const update = this.#pendingUpdate >= 0;
+    if (update) {
       if (this.#pendingMin < this.#pendingUpdate) {
         at = HpackEncoder.writeInt(out, at, this.#pendingMin, 5, 0x20);
         if (at < 0) return -1;
@@ -426,6 +467,41 @@ export class HpackEncoder {
       at = this.#field(out, at, names[i]!, values[i]!);
       if (at < 0) return -1;
     }
+    if (!update && this.#version === version && at - start <= LAST_BLOCK_MAX) {
+      this.#keepLast(names, values, count, out, start, at);
+    } else this.#lastVersion = -1;
     return at;
+  }
+
+  /** Whether the fields are the very strings of the last block kept. */
+  #sameAsLast(names: readonly string[], values: readonly string[], count: number): boolean {
+    if (count !== this.#lastCount) return false;
+    const ln = this.#lastNames, lv = this.#lastValues;
+    for (let i = 0; i < count; i++) {
+      if (names[i] !== ln[i] || values[i] !== lv[i]) return false;
+    }
+    return true;
+  }
+
+  /** Keeps the block out[start, end) of these fields, encoded at the current table version. */
+  #keepLast(
+    names: readonly string[],
+    values: readonly string[],
+    count: number,
+    out: Uint8Array,
+    start: number,
+    end: number,
+  ): void {
+    const ln = this.#lastNames, lv = this.#lastValues;
+    for (let i = 0; i < count; i++) {
+      ln[i] = names[i]!;
+      lv[i] = values[i]!;
+    }
+    // Past entries of a longer list are not kept alive.
+    for (let i = count; i < this.#lastCount; i++) ln[i] = lv[i] = "";
+    this.#lastCount = count;
+    copyBytes(this.#lastBlock, 0, out, start, end);
+    this.#lastLen = end - start;
+    this.#lastVersion = this.#version;
   }
 }

@@ -236,6 +236,40 @@ Deno.test("hpack: our encoder's blocks decode to the same lists, table in step",
   assertEquals(decodeOk(dec, out.subarray(0, again)), RES1);
 });
 
+Deno.test("hpack: a list sent again is the same block only while the table has not changed", () => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder(4096, 65536);
+  const out = new Uint8Array(4096);
+  const names = [":status", "server", "date", "content-length"];
+  const values = ["200", "nginx", "Mon, 07 Dec 2026 11:30:00 GMT", "6"];
+  const list = names.map((n, i): [string, string] => [n, values[i]!]);
+  const send = (at: number): Uint8Array => {
+    const end = enc.encode(names, values, names.length, out, at);
+    const block = out.slice(at, end);
+    assertEquals(decodeOk(dec, block), list);
+    assertEquals(dec.table.size, enc.table.size);
+    return block;
+  };
+  send(0); // adds "server: nginx" to the table
+  const second = toHex(send(100)); // indexes it: no change to the table
+  assertEquals(toHex(send(7)), second);
+  assertEquals(toHex(send(0)), second);
+  // Another list moves the table: the same fields then index another entry.
+  const end = enc.encode(["x-other"], ["1"], 1, out, 0);
+  assertEquals(decodeOk(dec, out.subarray(0, end)), [["x-other", "1"]]);
+  const moved = toHex(send(0));
+  assertEquals(moved === second, false);
+  assertEquals(toHex(send(0)), moved);
+  // A size change: the next block starts with the update, the one after does not.
+  enc.setPeerTableSize(0);
+  const updated = send(0);
+  assertEquals(updated[0], 0x20);
+  assertEquals(dec.table.length, 0);
+  const after = send(0);
+  assertEquals(after[0] === 0x20, false);
+  assertEquals(toHex(send(0)), toHex(after));
+});
+
 Deno.test("hpack: a peer table size change is announced at the start of the next block", () => {
   const enc = new HpackEncoder();
   const dec = new HpackDecoder(4096, 65536);
