@@ -179,7 +179,7 @@ Deno.bench(`h2 response head read again by the mux (${NGINX.end} bytes, 8 header
 });
 
 Deno.bench("h2 response head from the analysers' parse", { group: "h2 response" }, () => {
-  responseFromIndex(NGINX.buf, nginxHead, fieldsOut);
+  responseFromIndex(NGINX.buf, nginxHead, 0, NGINX.end, fieldsOut);
 });
 
 /** What wrk sends, and what the nginx behind it answers: the heads of the proxy benchmarks. */

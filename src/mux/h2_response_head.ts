@@ -98,20 +98,41 @@ class FieldCache {
   readonly #nameBytes: Uint8Array[];
   readonly #kinds: number[];
   readonly #values: string[];
-  readonly #valueBytes: Uint8Array[];
+  /**
+   * The bytes of each slot's value, CACHE_MAX_VALUE bytes a slot, and their
+   * count: one buffer for all (a typed array made per value costs about a
+   * microsecond, and a value that changes with every response, a
+   * content-length or an etag, is made again each time).
+   */
+  readonly #valueBytes: Uint8Array;
+  readonly #valueLens: Int32Array;
   /** The name id (ParsedHead.hdrIds) a slot was last found for, -1 when none. */
   readonly #slotIds: number[];
   /** The slot last found for each name id, -1 when none. */
   readonly #idSlots: number[];
+  /**
+   * What a value means, worked out once per value string: a content-length's
+   * number, a connection header's field names (each with the value it was
+   * found for; "" when none).
+   */
+  readonly #numOf: string[];
+  readonly #nums: number[];
+  readonly #namedOf: string[];
+  readonly #named: (readonly string[] | null)[];
 
   constructor() {
     this.#names = new Array<string>(CACHE_SLOTS).fill("");
     this.#nameBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
     this.#kinds = new Array<number>(CACHE_SLOTS).fill(K_PLAIN);
     this.#values = new Array<string>(CACHE_SLOTS).fill("");
-    this.#valueBytes = new Array<Uint8Array>(CACHE_SLOTS).fill(NO_BYTES);
+    this.#valueBytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX_VALUE);
+    this.#valueLens = new Int32Array(CACHE_SLOTS);
     this.#slotIds = new Array<number>(CACHE_SLOTS).fill(-1);
     this.#idSlots = new Array<number>(MAX_NAME_ID + 1).fill(-1);
+    this.#numOf = new Array<string>(CACHE_SLOTS).fill("");
+    this.#nums = new Array<number>(CACHE_SLOTS).fill(0);
+    this.#namedOf = new Array<string>(CACHE_SLOTS).fill("");
+    this.#named = new Array<readonly string[] | null>(CACHE_SLOTS).fill(null);
   }
 
   /**
@@ -150,8 +171,9 @@ class FieldCache {
       this.#nameBytes[k] = b;
       this.#kinds[k] = kindOf(name);
       this.#values[k] = "";
-      this.#valueBytes[k] = NO_BYTES;
+      this.#valueLens[k] = 0;
       this.#slotIds[k] = -1;
+      this.#numOf[k] = this.#namedOf[k] = "";
     }
     return k;
   }
@@ -166,13 +188,44 @@ class FieldCache {
 
   /** The value src[start, end) of the name in slot `k`: the last one when the bytes are the same. */
   value(k: number, src: Uint8Array, start: number, end: number): string {
-    if (sameBytes(this.#valueBytes[k]!, src, start, end, false)) return this.#values[k]!;
+    const n = end - start, store = this.#valueBytes, at = k * CACHE_MAX_VALUE;
+    if (n === this.#valueLens[k]) {
+      let i = 0;
+      while (i < n && store[at + i] === src[start + i]) i++;
+      if (i === n) return this.#values[k]!;
+    }
     const v = bytesToString(src, start, end, false);
-    if (end - start <= CACHE_MAX_VALUE) {
+    if (n <= CACHE_MAX_VALUE) {
       this.#values[k] = v;
-      this.#valueBytes[k] = src.slice(start, end);
+      for (let i = 0; i < n; i++) store[at + i] = src[start + i]!;
+      this.#valueLens[k] = n;
     }
     return v;
+  }
+
+  /** Number(value) for `value` of the name in slot `k` (content-length): computed once per value. */
+  number(k: number, value: string): number {
+    if (this.#numOf[k] === value) return this.#nums[k]!;
+    const n = Number(value);
+    this.#numOf[k] = value;
+    this.#nums[k] = n;
+    return n;
+  }
+
+  /**
+   * The field names the connection header `value` (bytes src[v, e)) of slot
+   * `k` lists (connectionTokens()), null when none: computed once per value.
+   * Shared: never changed by the caller.
+   */
+  named(k: number, value: string, src: Uint8Array, v: number, e: number): readonly string[] | null {
+    if (value !== "" && this.#namedOf[k] === value) return this.#named[k]!;
+    const named = connectionTokens(src, v, e);
+    // connectionTokens() may have filled slot `k` with another name: the
+    // entry is then never read (the slot is refilled before it is again a
+    // connection's, which empties it).
+    this.#namedOf[k] = value;
+    this.#named[k] = named;
+    return named;
   }
 }
 
@@ -193,8 +246,8 @@ export class ResponseFields {
   chunked: boolean;
   /** Content-Length, -1 when absent. */
   length: number;
-  /** Names the connection header listed (scratch of the translation). */
-  dropped: string[] | null;
+  /** Names the connection header listed (scratch of the translation; never changed: shared). */
+  dropped: readonly string[] | null;
 
   constructor() {
     this.names = [];
@@ -269,12 +322,104 @@ export interface ParsedHead {
   readonly hdrIds: Int16Array;
 }
 
+/** Longest head LastHead keeps (a usual one is 150-400 bytes). */
+const LAST_HEAD_MAX = 1024;
+
 /**
- * What parseResponseHead() gives for the head in `src`, taken from its
- * parse `head` (field bounds and name ids) instead of reading the bytes
- * again; the values are still compared to the cache's.
+ * The last head responseFromIndex() translated, byte for byte, and what it
+ * gave: a backend answers request after request with the same head (the
+ * date changes once a second), and the same bytes give the same fields.
+ * The bytes are compared four at a time through DataViews (three times
+ * faster than byte by byte); a source buffer's view is made once and found
+ * again by the buffer (a WeakMap: about what reading `src.buffer` costs
+ * each time, which is as much as the whole comparison). Shared by every
+ * connection: its strings are immutable.
  */
-export function responseFromIndex(src: Uint8Array, head: ParsedHead, out: ResponseFields): void {
+class LastHead {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  /** Bytes kept, -1 when none. */
+  #len: number;
+  readonly #fields: ResponseFields;
+  /** The views of the buffers heads came from (mostly pool buffers, which live on). */
+  readonly #views: WeakMap<Uint8Array, DataView>;
+
+  constructor() {
+    this.#bytes = new Uint8Array(LAST_HEAD_MAX);
+    this.#view = new DataView(this.#bytes.buffer);
+    this.#len = -1;
+    this.#fields = new ResponseFields();
+    this.#views = new WeakMap();
+  }
+
+  /** A DataView of the bytes of `src` (offset 0: src[0]). */
+  #viewOf(src: Uint8Array): DataView {
+    let v = this.#views.get(src);
+    if (v === undefined) {
+      v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      this.#views.set(src, v);
+    }
+    return v;
+  }
+
+  /** Copies the fields kept into `out` when src[start, start + len) are the bytes kept; else false. */
+  take(src: Uint8Array, start: number, len: number, out: ResponseFields): boolean {
+    if (len !== this.#len) return false;
+    const sv = this.#viewOf(src), kv = this.#view, b = this.#bytes;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      if (sv.getInt32(start + i, true) !== kv.getInt32(i, true)) return false;
+    }
+    for (; i < len; i++) if (src[start + i] !== b[i]) return false;
+    copyFields(this.#fields, out);
+    return true;
+  }
+
+  /** Keeps src[start, start + len) and the fields `f` it gave. */
+  keep(src: Uint8Array, start: number, len: number, f: ResponseFields): void {
+    if (len > LAST_HEAD_MAX) {
+      this.#len = -1;
+      return;
+    }
+    const sv = this.#viewOf(src), kv = this.#view, b = this.#bytes;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) kv.setInt32(i, sv.getInt32(start + i, true), true);
+    for (; i < len; i++) b[i] = src[start + i]!;
+    this.#len = len;
+    copyFields(f, this.#fields);
+  }
+}
+
+/** to = from (a head's fields and framing). */
+function copyFields(from: ResponseFields, to: ResponseFields): void {
+  const n = from.count;
+  const fn = from.names, fv = from.values, tn = to.names, tv = to.values;
+  for (let i = 0; i < n; i++) {
+    tn[i] = fn[i]!;
+    tv[i] = fv[i]!;
+  }
+  to.count = n;
+  to.status = from.status;
+  to.chunked = from.chunked;
+  to.length = from.length;
+}
+
+const LAST = new LastHead();
+
+/**
+ * What parseResponseHead() gives for the head src[start, start + len),
+ * taken from its parse `head` (field bounds and name ids) instead of
+ * reading the bytes again (the values are still compared to the cache's),
+ * or from LastHead when the bytes are the last head's.
+ */
+export function responseFromIndex(
+  src: Uint8Array,
+  head: ParsedHead,
+  start: number,
+  len: number,
+  out: ResponseFields,
+): void {
+  if (LAST.take(src, start, len, out)) return;
   const code = head.status, hdrs = head.hdrs, ids = head.hdrIds;
   out.chunked = false;
   out.length = -1;
@@ -288,6 +433,7 @@ export function responseFromIndex(src: Uint8Array, head: ParsedHead, out: Respon
     n = addField(CACHE.slotOfId(ids[i]!, src, p, q), src, v, e, out, n);
   }
   out.count = dropNamed(out, n, 1);
+  LAST.keep(src, start, len, out);
 }
 
 /** Adds the field of name slot `k` and value src[v, e) to `out` (as its n-th) or notes what it means; returns the count. */
@@ -302,7 +448,7 @@ function addField(
   const kind = CACHE.kind(k);
   if (kind === K_PLAIN || kind === K_CONTENT_LENGTH) {
     const value = CACHE.value(k, src, v, e);
-    if (kind === K_CONTENT_LENGTH) out.length = Number(value);
+    if (kind === K_CONTENT_LENGTH) out.length = CACHE.number(k, value);
     out.names[n] = CACHE.name(k);
     out.values[n] = value;
     return n + 1;
@@ -310,7 +456,8 @@ function addField(
   if (kind === K_TRANSFER_ENCODING) {
     out.chunked = /(^|,)\s*chunked\s*$/i.test(bytesToString(src, v, e, false));
   } else if (kind === K_CONNECTION) {
-    out.dropped = connectionTokens(src, v, e, out.dropped);
+    const named = CACHE.named(k, CACHE.value(k, src, v, e), src, v, e);
+    if (named !== null) out.dropped = out.dropped === null ? named : out.dropped.concat(named);
   }
   return n;
 }
@@ -333,16 +480,11 @@ function dropNamed(out: ResponseFields, n: number, from: number): number {
 }
 
 /**
- * Adds the tokens of a `connection` value src[v, e) that may name a field
- * to `dropped` (made when needed); the hop-by-hop names, dropped anyway,
- * are not kept.
+ * The tokens of a `connection` value src[v, e) that may name a field, null
+ * when none; the hop-by-hop names, dropped anyway, are not kept.
  */
-function connectionTokens(
-  src: Uint8Array,
-  v: number,
-  e: number,
-  dropped: string[] | null,
-): string[] | null {
+function connectionTokens(src: Uint8Array, v: number, e: number): string[] | null {
+  let dropped: string[] | null = null;
   let i = v;
   while (i < e) {
     while (i < e && (src[i] === SP || src[i] === HTAB || src[i] === 0x2c)) i++;

@@ -484,7 +484,7 @@ export class H2Stream implements Conn {
       return;
     }
     if (this.reset || this.closed || len <= 0) return;
-    responseFromIndex(buf, head, this.#h);
+    responseFromIndex(buf, head, start, len, this.#h);
     this.#preBuf = buf.buffer;
     this.#preAt = buf.byteOffset + start;
     this.#preLeft = len;

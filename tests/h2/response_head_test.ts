@@ -171,11 +171,12 @@ Deno.test("h2 response: fields from the analysers' parse are the fields read fro
   for (const text of HEADS) {
     for (const at of [0, 3, 100]) {
       const { buf, head } = analysed(text, at);
-      // Twice each: the second run finds the names through their ids.
-      for (let round = 0; round < 2; round++) {
+      // Three times each: the second run finds the names through their
+      // ids, the third takes the fields of the same bytes seen last.
+      for (let round = 0; round < 3; round++) {
         const a = new ResponseFields(), b = new ResponseFields();
         parseResponseHead(buf, at, at + text.length, false, a);
-        responseFromIndex(buf, head, b);
+        responseFromIndex(buf, head, at, text.length, b);
         assert.deepEqual(
           [b.status, b.chunked, b.length, fields(b)],
           [a.status, a.chunked, a.length, fields(a)],
@@ -183,6 +184,33 @@ Deno.test("h2 response: fields from the analysers' parse are the fields read fro
         );
         for (let i = 0; i < a.count; i++) assert.equal(b.names[i], a.names[i]);
       }
+    }
+  }
+});
+
+Deno.test("h2 response: a head of the same length as the last one but other bytes is read anew", () => {
+  const base = "HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 14:00:00 GMT\r\nContent-Length: 16\r\n" +
+    "X-Tail: abc\r\n\r\n";
+  const variants = [
+    base,
+    base.replace("14:00:00", "14:00:01"), // in the words compared four at a time
+    base.replace("Length: 16", "Length: 61"),
+    base.replace("abc", "abd"),
+    base.replace("200 OK", "201 OK"),
+    base,
+  ];
+  for (const text of variants) assert.equal(text.length, base.length);
+  for (const text of variants) {
+    for (const at of [0, 1, 2, 3]) {
+      const { buf, head } = analysed(text, at);
+      const a = new ResponseFields(), b = new ResponseFields();
+      parseResponseHead(buf, at, at + text.length, false, a);
+      responseFromIndex(buf, head, at, text.length, b);
+      assert.deepEqual(
+        [b.status, b.chunked, b.length, fields(b)],
+        [a.status, a.chunked, a.length, fields(a)],
+        JSON.stringify(text),
+      );
     }
   }
 });
