@@ -284,6 +284,8 @@ const LAST_BLOCK_MAX = 512;
 /** Longest string whose encoded literal the encoder keeps, and how many it keeps. */
 const LITERAL_CACHE_MAX_LEN = 96;
 const LITERAL_CACHE_ENTRIES = 256;
+/** Room of one kept literal: its length prefix (one byte up to 126) and at most as many bytes as the string. */
+const LITERAL_SLOT = LITERAL_CACHE_MAX_LEN + 2;
 
 export class HpackEncoder {
   readonly table: DynamicTable;
@@ -296,9 +298,14 @@ export class HpackEncoder {
    * Encoded string literals (length prefix and Huffman or raw bytes) of
    * short strings already sent: a response's unindexed values (date,
    * content-length) come back unchanged many times, and the Huffman coding
-   * is the costly part. Emptied when full.
+   * is the costly part. Emptied when full. The map gives the slot of the
+   * string's literal in #litBytes (LITERAL_SLOT bytes each; the count in
+   * #litLens): one buffer for all, as a typed array made per literal costs
+   * about a microsecond, and a content-length or an etag is new each time.
    */
-  #literals: Map<string, Uint8Array>;
+  #literals: Map<string, number>;
+  readonly #litBytes: Uint8Array;
+  readonly #litLens: Uint8Array;
   /** Bumped at every change of the table (an entry added, a size change). */
   #version: number;
   /**
@@ -323,6 +330,8 @@ export class HpackEncoder {
     this.#pendingMin = -1;
     this.#scratch = new Uint8Array(256);
     this.#literals = new Map();
+    this.#litBytes = new Uint8Array(LITERAL_CACHE_ENTRIES * LITERAL_SLOT);
+    this.#litLens = new Uint8Array(LITERAL_CACHE_ENTRIES);
     this.#version = 0;
     this.#lastNames = [];
     this.#lastValues = [];
@@ -366,17 +375,19 @@ export class HpackEncoder {
   #writeStr(out: Uint8Array, at: number, s: string): number {
     const n = s.length;
     if (n <= LITERAL_CACHE_MAX_LEN) {
-      let lit = this.#literals.get(s);
-      if (lit === undefined) {
-        const tmp = new Uint8Array(n + 2);
-        const len = this.#encodeStr(tmp, 0, s);
-        lit = tmp.subarray(0, len);
+      const store = this.#litBytes;
+      let slot = this.#literals.get(s);
+      if (slot === undefined) {
         if (this.#literals.size >= LITERAL_CACHE_ENTRIES) this.#literals.clear();
-        this.#literals.set(s, lit);
+        slot = this.#literals.size;
+        const base = slot * LITERAL_SLOT;
+        this.#litLens[slot] = this.#encodeStr(store, base, s) - base;
+        this.#literals.set(s, slot);
       }
-      if (at + lit.length > out.length) return -1;
-      out.set(lit, at);
-      return at + lit.length;
+      const len = this.#litLens[slot]!, base = slot * LITERAL_SLOT;
+      if (at + len > out.length) return -1;
+      copyBytes(out, at, store, base, base + len);
+      return at + len;
     }
     return this.#encodeStr(out, at, s);
   }
