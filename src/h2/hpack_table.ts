@@ -59,10 +59,9 @@ export class DynamicTable {
     return this.#count;
   }
 
-  /** Ring slot of entry `i` (0: newest). */
+  /** Ring slot of entry `i` (0: newest): the ring's size is a power of two (add()). */
   #slot(i: number): number {
-    const cap = this.#names.length;
-    return (this.#head - i + cap) % cap;
+    return (this.#head - i) & (this.#names.length - 1);
   }
 
   name(i: number): string {
@@ -110,7 +109,7 @@ export class DynamicTable {
       this.#values = v;
       this.#head = this.#count - 1;
     }
-    this.#head = (this.#head + 1) % cap;
+    this.#head = (this.#head + 1) & (cap - 1);
     this.#names[this.#head] = name;
     this.#values[this.#head] = value;
     this.#count++;
