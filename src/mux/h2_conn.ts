@@ -743,10 +743,8 @@ export class H2Conn implements H2Sender {
     s.reqLength = req.contentLength;
     s.chunked = req.chunked;
     s.isHead = req.isHead;
-    if (!s.pushBytes(req.bytes, 0, req.len)) {
-      this.#rst(sid, H2_REFUSED_STREAM);
-      return;
-    }
+    // The Stream reads its head while it is made: lent, not copied.
+    s.lendHead(req.bytes, req.len);
     if (endStream) s.requestEnded();
     this.#streams.set(sid, s);
     this.#open++;
@@ -754,6 +752,10 @@ export class H2Conn implements H2Sender {
       this.#forget(s);
       s.abort("refused");
       this.#rst(sid, H2_REFUSED_STREAM);
+      return;
+    }
+    if (!s.keepHead()) {
+      this.resetStream(s, H2_REFUSED_STREAM, "no buffer for the request head");
       return;
     }
     this.#arm();

@@ -121,6 +121,15 @@ export class H2Stream implements Conn {
   #rxStart!: number;
   #rxEnd!: number;
   #rxLen!: number;
+  /**
+   * The request head the connection lends while the Stream is made
+   * (lendHead()), bytes #hdPos to #hdEnd of it, counted in #rxLen and read
+   * before #rx0: the Stream takes it in its constructor (readNow), so it
+   * never goes through a pool buffer; keepHead() copies what it left.
+   */
+  #hd: Uint8Array | null;
+  #hdPos!: number;
+  #hdEnd!: number;
   /** Request payload bytes in #rx (window not yet given back). */
   #rxPayload!: number;
   #rdView!: Uint8Array | null;
@@ -178,6 +187,7 @@ export class H2Stream implements Conn {
     this.#pool = pool;
     this.#rx0 = null;
     this.#rx = [];
+    this.#hd = null;
     this.#acc = null;
     this.#accPooled = false;
     this.#h = new ResponseFields();
@@ -248,9 +258,29 @@ export class H2Stream implements Conn {
     return true;
   }
 
-  /** Appends request bytes that are not payload (the head). False when no buffer is left. */
-  pushBytes(src: Uint8Array, start: number, end: number): boolean {
-    if (!this.#append(src, start, end)) return false;
+  /**
+   * The request head, src[0, len), first of the request's bytes: only
+   * referred to, valid until keepHead() (the connection writes the next
+   * head there).
+   */
+  lendHead(src: Uint8Array, len: number): void {
+    this.#hd = src;
+    this.#hdPos = 0;
+    this.#hdEnd = len;
+    this.#rxLen += len;
+  }
+
+  /**
+   * The lent head stops being valid: what the Stream did not read of it is
+   * copied into pool buffers. False when no buffer is left.
+   */
+  keepHead(): boolean {
+    const hd = this.#hd;
+    if (hd === null) return true;
+    const start = this.#hdPos, end = this.#hdEnd;
+    this.#hd = null;
+    this.#rxLen -= end - start;
+    if (!this.#append(hd, start, end)) return false;
     this.#feed();
     return true;
   }
@@ -331,6 +361,14 @@ export class H2Stream implements Conn {
   /** Copies queued request bytes into `view`; returns the count. */
   #take(view: Uint8Array): number {
     let n = 0;
+    const hd = this.#hd;
+    if (hd !== null) {
+      const p = this.#hdPos;
+      n = Math.min(view.length, this.#hdEnd - p);
+      copyBytes(view, 0, hd, p, p + n);
+      this.#rxLen -= n;
+      if ((this.#hdPos = p + n) === this.#hdEnd) this.#hd = null;
+    }
     while (n < view.length && this.#rxLen > 0) {
       const b = this.#rx0!;
       const end = this.#rx.length === 0 ? this.#rxEnd : b.length;
@@ -355,6 +393,7 @@ export class H2Stream implements Conn {
   #freeRx(): void {
     if (this.#rx0 !== null) this.#pool.release(this.#rx0);
     this.#rx0 = null;
+    this.#hd = null;
     if (this.#rx.length > 0) {
       for (const b of this.#rx) this.#pool.release(b);
       this.#rx.length = 0;

@@ -37,10 +37,11 @@ const enc = new TextEncoder();
 /** One request and response through `s`, the way a Stream drives it; returns the request bytes read. */
 async function exchange(s: H2Stream, head: string, response: string): Promise<string> {
   const b = enc.encode(head);
-  assert.ok(s.pushBytes(b, 0, b.length));
+  s.lendHead(b, b.length);
   s.requestEnded();
   const view = new Uint8Array(1024);
-  const n = s.readNow(view);
+  const n = s.readNow(view); // as the Stream's constructor does
+  assert.ok(s.keepHead());
   const eof = s.read(view); // the end of stream, once the response is out
   await s.write(enc.encode(response));
   assert.equal(await eof, 0);
@@ -94,4 +95,29 @@ Deno.test("h2 stream pool: a stream still open or still waiting for room is not 
   blocked.close();
   pool.give(blocked);
   assert.notEqual(pool.open(5, 100, 100, 0), blocked, "a blocked one is not reused");
+});
+
+Deno.test("h2 stream: a lent head the Stream did not read whole is kept, then read in order", async () => {
+  const pools = createPools(4096);
+  const s = new H2Stream(1, new Sender(), pools.big, 65535, 65535, 0);
+  const text = "GET /long HTTP/1.1\r\nhost: example\r\n\r\n";
+  const lent = enc.encode(text);
+  s.lendHead(lent, lent.length);
+  s.requestEnded();
+  const first = new Uint8Array(10);
+  assert.equal(s.readNow(first), 10);
+  assert.ok(s.keepHead());
+  lent.fill(0x78); // the connection writes the next head there
+  const rest = new Uint8Array(1024);
+  const n = await s.read(rest);
+  const got = new TextDecoder().decode(first) + new TextDecoder().decode(rest.subarray(0, n));
+  assert.equal(got, text);
+  assert.equal(s.readNow(rest), 0);
+  // Nothing read before the head stopped being valid: all of it is kept.
+  const t = new H2Stream(3, new Sender(), pools.big, 65535, 65535, 0);
+  const lent2 = enc.encode(text);
+  t.lendHead(lent2, lent2.length);
+  assert.ok(t.keepHead());
+  lent2.fill(0x78);
+  assert.equal(new TextDecoder().decode(rest.subarray(0, t.readNow(rest))), text);
 });
