@@ -3,10 +3,12 @@
 // without the proxy's Stream, the analysers or any socket.
 //
 // An H2Conn runs on an in-memory client connection. Its owner answers each
-// stream the way a Stream does on a keep-alive backend: it reads the
-// HTTP/1.1 request head the mux wrote, writes back the response nginx gives
-// the load bench (`200`, five headers, "hello\n"), reads the end of stream
-// and closes. The client sends BATCH requests per read, as
+// stream the way a Stream does on a keep-alive backend: it takes the
+// HTTP/1.1 request head the mux wrote while the stream opens (readNow, as
+// the Stream's constructor does), hands over the parse of the response
+// nginx gives the load bench (`200`, five headers, "hello\n") as the
+// analysers do (headCommitted), writes that response, reads the end of
+// stream and closes. The client sends BATCH requests per read, as
 // `h2load -m BATCH` does (HPACK-indexed after the first), and waits for
 // every stream to close before the next batch.
 //
@@ -30,6 +32,9 @@ import {
 import { HpackEncoder } from "../src/h2/hpack.ts";
 import type { Conn, PeerAddr } from "../src/listener/protocol.ts";
 import { H2Conn } from "../src/mux/h2_conn.ts";
+import type { H2Stream } from "../src/mux/h2_stream.ts";
+import { parseResponseHead as parseHttp1Response } from "../src/http/h1_parse.ts";
+import { HttpHead, METH_GET } from "../src/http/types.ts";
 import { H2_DEFAULTS, type H2Owner } from "../src/mux/types.ts";
 import { Scheduler } from "../src/task/scheduler.ts";
 import { Session } from "node:inspector";
@@ -49,6 +54,12 @@ const RESPONSE = new TextEncoder().encode(
 );
 
 const READ_BUF = new Uint8Array(16384);
+
+/** The analysers' parse of RESPONSE's head. */
+const PARSED = new HttpHead();
+if (parseHttp1Response(RESPONSE, 0, RESPONSE.length, PARSED, 101, METH_GET) <= 0) {
+  throw new Error("the bench's response does not parse");
+}
 
 /** The client side: reads hand out what the bench queued; writes are counted and dropped. */
 class MemConn implements Conn {
@@ -96,21 +107,15 @@ class Owner implements H2Owner {
   readonly local = ADDR;
   closedStreams = 0;
   onBatch: (() => void) | null = null;
-  openStream(conn: Conn): boolean {
+  openStream(conn: H2Stream): boolean {
+    // One buffer for every stream: the bench does not look at the request.
+    conn.readNow(READ_BUF);
     void this.#serve(conn);
     return true;
   }
-  async #serve(c: Conn): Promise<void> {
-    // One buffer for every stream: the bench looks only at the head's end.
+  async #serve(c: H2Stream): Promise<void> {
     const buf = READ_BUF;
-    let n = 0;
-    // The request head (GET: no body).
-    for (;;) {
-      const k = await c.read(buf.subarray(n));
-      if (k <= 0) break;
-      n += k;
-      if (buf[n - 1] === 0x0a && buf[n - 3] === 0x0a) break;
-    }
+    c.headCommitted(RESPONSE, PARSED, 0, PARSED.end);
     let off = 0;
     while (off < RESPONSE.length) off += await c.write(RESPONSE.subarray(off));
     await c.read(buf); // end of stream once the response is out
