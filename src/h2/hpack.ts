@@ -30,6 +30,9 @@ export const HPACK_COMPRESSION = 1;
 /** The header list exceeds the decoder's limit (the block was not fully decoded). */
 export const HPACK_TOO_LARGE = 2;
 
+/** Largest block the decoder keeps to recognize again (a request's indexed fields take 5-40 bytes). */
+const LAST_DECODED_MAX = 256;
+
 /** Largest integer the decoder accepts (a size or an index: far above any real one). */
 const MAX_INT = 0x7fffffff;
 
@@ -88,7 +91,7 @@ export class HpackDecoder {
   /** The header table size we announced (SETTINGS_HEADER_TABLE_SIZE): updates may not exceed it. */
   readonly maxTableSize: number;
   /** Largest header list accepted (§4.1 sizes). */
-  maxListSize: number;
+  readonly maxListSize: number;
   /** Why the last decode() failed. */
   error: string;
   /** Where decoded strings go before they become strings (maxListSize bytes). */
@@ -98,6 +101,20 @@ export class HpackDecoder {
   /** The entry #entry() found. */
   #eName: string;
   #eValue: string;
+  /** Bumped at every change of the table (an entry added, a size update). */
+  #version: number;
+  /**
+   * The last block decoded that changed nothing (no entry added, no size
+   * update), the list it was decoded into and the table version then: the
+   * same bytes at the same version decode to the same list, still in that
+   * list (a client sends the same indexed fields request after request:
+   * h2load's whole block is five bytes).
+   */
+  readonly #lastBlock: Uint8Array;
+  /** Bytes in #lastBlock, -1 when none is kept. */
+  #lastLen: number;
+  #lastOut: HeaderList | null;
+  #lastVersion: number;
 
   constructor(maxTableSize: number, maxListSize: number) {
     this.table = new DynamicTable(maxTableSize);
@@ -108,6 +125,22 @@ export class HpackDecoder {
     this.#pos = 0;
     this.#eName = "";
     this.#eValue = "";
+    this.#version = 0;
+    this.#lastBlock = new Uint8Array(LAST_DECODED_MAX);
+    this.#lastLen = -1;
+    this.#lastOut = null;
+    this.#lastVersion = -1;
+  }
+
+  /** Whether src[start, end) is the last block kept, decoded into `out` at this table version. */
+  #sameAsLast(src: Uint8Array, start: number, end: number, out: HeaderList): boolean {
+    const n = end - start;
+    if (n !== this.#lastLen || out !== this.#lastOut || this.#version !== this.#lastVersion) {
+      return false;
+    }
+    const b = this.#lastBlock;
+    for (let i = 0; i < n; i++) if (b[i] !== src[start + i]) return false;
+    return true;
   }
 
   #fail(code: number, why: string): number {
@@ -184,6 +217,19 @@ export class HpackDecoder {
    * is out of step) or HPACK_TOO_LARGE; `error` says why.
    */
   decode(src: Uint8Array, start: number, end: number, out: HeaderList): number {
+    if (this.#sameAsLast(src, start, end, out)) return HPACK_OK;
+    const r = this.#decode(src, start, end, out);
+    if (r === HPACK_OK && this.#version === this.#lastVersion && end - start <= LAST_DECODED_MAX) {
+      copyBytes(this.#lastBlock, 0, src, start, end);
+      this.#lastLen = end - start;
+      this.#lastOut = out;
+    } else this.#lastLen = -1;
+    return r;
+  }
+
+  #decode(src: Uint8Array, start: number, end: number, out: HeaderList): number {
+    // The version the block starts at: decode() keeps the block if it is unchanged after.
+    this.#lastVersion = this.#version;
     out.reset();
     this.#pos = start;
     let fields = false;
@@ -212,6 +258,7 @@ export class HpackDecoder {
           return this.#fail(HPACK_COMPRESSION, `table size update to ${sz} above the limit`);
         }
         this.table.resize(sz);
+        this.#version++;
         continue;
       }
       // Literal (§6.2): with incremental indexing (01), without (0000), never indexed (0001).
@@ -232,7 +279,10 @@ export class HpackDecoder {
       }
       const value = this.#str(src, end, left - name.length);
       if (typeof value === "number") return value;
-      if (indexing) this.table.add(name, value);
+      if (indexing) {
+        this.table.add(name, value);
+        this.#version++;
+      }
       out.push(name, value);
       fields = true;
     }

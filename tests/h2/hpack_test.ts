@@ -270,6 +270,51 @@ Deno.test("hpack: a list sent again is the same block only while the table has n
   assertEquals(toHex(send(0)), toHex(after));
 });
 
+Deno.test("hpack: a block sent again decodes to the same list only while the table has not changed", () => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder(4096, 65536);
+  const out = new Uint8Array(4096);
+  const list = new HeaderList();
+  const names = [":method", ":path", "user-agent"];
+  const send = (values: string[]): Uint8Array => {
+    const end = enc.encode(names, values, names.length, out, 0);
+    return out.slice(0, end);
+  };
+  const decode = (block: Uint8Array, into = list): [string, string][] => {
+    assertEquals(dec.decode(block, 0, block.length, into), HPACK_OK, dec.error);
+    return pairs(into);
+  };
+  const a = ["GET", "/", "ua-1"];
+  const first = send(a); // adds user-agent to both tables
+  assertEquals(decode(first), [[":method", "GET"], [":path", "/"], ["user-agent", "ua-1"]]);
+  const indexed = send(a); // indexes only: the same bytes every time now
+  assertEquals(toHex(send(a)), toHex(indexed));
+  assertEquals(decode(indexed), pairs(list));
+  assertEquals(decode(indexed), [[":method", "GET"], [":path", "/"], ["user-agent", "ua-1"]]);
+  // Into another list: decoded there.
+  const other = new HeaderList();
+  assertEquals(decode(indexed, other), [[":method", "GET"], [":path", "/"], [
+    "user-agent",
+    "ua-1",
+  ]]);
+  // A block that adds an entry moves the dynamic index the old bytes name.
+  assertEquals(decode(send(["GET", "/", "ua-2"])), [
+    [":method", "GET"],
+    [":path", "/"],
+    ["user-agent", "ua-2"],
+  ]);
+  assertEquals(decode(indexed), [[":method", "GET"], [":path", "/"], ["user-agent", "ua-2"]]);
+  // A block that adds an entry adds it each time it comes (the client's table grows so).
+  const literal = send(["GET", "/", "ua-3"]);
+  const before = dec.table.length;
+  decode(literal);
+  decode(literal);
+  assertEquals(dec.table.length, before + 2);
+  // A size update empties the table: the same bytes now name no entry.
+  assertEquals(dec.decode(Uint8Array.of(0x20), 0, 1, list), HPACK_OK);
+  assertEquals(dec.decode(indexed, 0, indexed.length, list) === HPACK_OK, false);
+});
+
 Deno.test("hpack: a peer table size change is announced at the start of the next block", () => {
   const enc = new HpackEncoder();
   const dec = new HpackDecoder(4096, 65536);
