@@ -33,6 +33,19 @@ export const HPACK_TOO_LARGE = 2;
 /** Largest block the decoder keeps to recognize again (a request's indexed fields take 5-40 bytes). */
 const LAST_DECODED_MAX = 256;
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * `b`, or a larger buffer (nothing copied) when it holds fewer than `n`
+ * bytes: 64 at least, twice as large each time, at most `max` (n ≤ max).
+ */
+function room(b: Uint8Array, n: number, max: number): Uint8Array {
+  if (b.length >= n) return b;
+  let size = Math.max(64, 2 * b.length);
+  while (size < n) size *= 2;
+  return new Uint8Array(Math.min(size, max));
+}
+
 /** Largest integer the decoder accepts (a size or an index: far above any real one). */
 const MAX_INT = 0x7fffffff;
 
@@ -110,7 +123,7 @@ export class HpackDecoder {
    * list (a client sends the same indexed fields request after request:
    * h2load's whole block is five bytes).
    */
-  readonly #lastBlock: Uint8Array;
+  #lastBlock: Uint8Array;
   /** Bytes in #lastBlock, -1 when none is kept. */
   #lastLen: number;
   #lastOut: HeaderList | null;
@@ -126,7 +139,7 @@ export class HpackDecoder {
     this.#eName = "";
     this.#eValue = "";
     this.#version = 0;
-    this.#lastBlock = new Uint8Array(LAST_DECODED_MAX);
+    this.#lastBlock = NO_BYTES; // made at the first block kept (connection memory)
     this.#lastLen = -1;
     this.#lastOut = null;
     this.#lastVersion = -1;
@@ -220,6 +233,7 @@ export class HpackDecoder {
     if (this.#sameAsLast(src, start, end, out)) return HPACK_OK;
     const r = this.#decode(src, start, end, out);
     if (r === HPACK_OK && this.#version === this.#lastVersion && end - start <= LAST_DECODED_MAX) {
+      this.#lastBlock = room(this.#lastBlock, end - start, LAST_DECODED_MAX);
       copyBytes(this.#lastBlock, 0, src, start, end);
       this.#lastLen = end - start;
       this.#lastOut = out;
@@ -334,8 +348,8 @@ const LAST_BLOCK_MAX = 512;
 /** Longest string whose encoded literal the encoder keeps, and how many it keeps. */
 const LITERAL_CACHE_MAX_LEN = 96;
 const LITERAL_CACHE_ENTRIES = 256;
-/** Room of one kept literal: its length prefix (one byte up to 126) and at most as many bytes as the string. */
-const LITERAL_SLOT = LITERAL_CACHE_MAX_LEN + 2;
+/** Largest size of the buffer of kept literals (emptied when full). */
+const LITERAL_BYTES_MAX = 16384;
 
 export class HpackEncoder {
   readonly table: DynamicTable;
@@ -348,14 +362,15 @@ export class HpackEncoder {
    * Encoded string literals (length prefix and Huffman or raw bytes) of
    * short strings already sent: a response's unindexed values (date,
    * content-length) come back unchanged many times, and the Huffman coding
-   * is the costly part. Emptied when full. The map gives the slot of the
-   * string's literal in #litBytes (LITERAL_SLOT bytes each; the count in
-   * #litLens): one buffer for all, as a typed array made per literal costs
-   * about a microsecond, and a content-length or an etag is new each time.
+   * is the costly part. Emptied when full. The map gives where the
+   * string's literal is in #litBytes, as offset × 128 + length (at most 97
+   * bytes): one buffer for all, grown as needed, as a typed array made per
+   * literal costs about a microsecond, and a content-length or an etag is
+   * new each time.
    */
   #literals: Map<string, number>;
-  readonly #litBytes: Uint8Array;
-  readonly #litLens: Uint8Array;
+  #litBytes: Uint8Array;
+  #litEnd: number;
   /** Bumped at every change of the table (an entry added, a size change). */
   #version: number;
   /**
@@ -380,13 +395,13 @@ export class HpackEncoder {
     this.#pendingMin = -1;
     this.#scratch = new Uint8Array(256);
     this.#literals = new Map();
-    this.#litBytes = new Uint8Array(LITERAL_CACHE_ENTRIES * LITERAL_SLOT);
-    this.#litLens = new Uint8Array(LITERAL_CACHE_ENTRIES);
+    this.#litBytes = NO_BYTES; // made at the first literal (connection memory)
+    this.#litEnd = 0;
     this.#version = 0;
     this.#lastNames = [];
     this.#lastValues = [];
     this.#lastCount = 0;
-    this.#lastBlock = new Uint8Array(LAST_BLOCK_MAX);
+    this.#lastBlock = NO_BYTES; // made at the first block kept
     this.#lastLen = 0;
     this.#lastVersion = -1;
   }
@@ -425,21 +440,37 @@ export class HpackEncoder {
   #writeStr(out: Uint8Array, at: number, s: string): number {
     const n = s.length;
     if (n <= LITERAL_CACHE_MAX_LEN) {
-      const store = this.#litBytes;
-      let slot = this.#literals.get(s);
-      if (slot === undefined) {
-        if (this.#literals.size >= LITERAL_CACHE_ENTRIES) this.#literals.clear();
-        slot = this.#literals.size;
-        const base = slot * LITERAL_SLOT;
-        this.#litLens[slot] = this.#encodeStr(store, base, s) - base;
-        this.#literals.set(s, slot);
-      }
-      const len = this.#litLens[slot]!, base = slot * LITERAL_SLOT;
+      const kept = this.#literals.get(s) ?? this.#keepLiteral(s);
+      const from = kept >>> 7, len = kept & 127;
       if (at + len > out.length) return -1;
-      copyBytes(out, at, store, base, base + len);
+      copyBytes(out, at, this.#litBytes, from, from + len);
       return at + len;
     }
     return this.#encodeStr(out, at, s);
+  }
+
+  /** Encodes `s` (at most LITERAL_CACHE_MAX_LEN chars) behind the kept literals; returns where (offset × 128 + length). */
+  #keepLiteral(s: string): number {
+    // The literal takes at most its length and a one-byte prefix.
+    if (
+      this.#literals.size >= LITERAL_CACHE_ENTRIES ||
+      this.#litEnd + s.length + 1 > LITERAL_BYTES_MAX
+    ) {
+      this.#literals.clear();
+      this.#litEnd = 0;
+    }
+    const need = this.#litEnd + s.length + 1;
+    if (need > this.#litBytes.length) {
+      const old = this.#litBytes;
+      this.#litBytes = room(old, Math.max(need, 512), LITERAL_BYTES_MAX);
+      copyBytes(this.#litBytes, 0, old, 0, this.#litEnd);
+    }
+    const from = this.#litEnd;
+    const len = this.#encodeStr(this.#litBytes, from, s) - from;
+    this.#litEnd = from + len;
+    const kept = from * 128 + len;
+    this.#literals.set(s, kept);
+    return kept;
   }
 
   /** Encodes a string literal into `out` at `at`; returns the new offset or -1. */
@@ -561,6 +592,7 @@ export class HpackEncoder {
     // Past entries of a longer list are not kept alive.
     for (let i = count; i < this.#lastCount; i++) ln[i] = lv[i] = "";
     this.#lastCount = count;
+    this.#lastBlock = room(this.#lastBlock, end - start, LAST_BLOCK_MAX);
     copyBytes(this.#lastBlock, 0, out, start, end);
     this.#lastLen = end - start;
     this.#lastVersion = this.#version;

@@ -315,6 +315,22 @@ Deno.test("hpack: a block sent again decodes to the same list only while the tab
   assertEquals(dec.decode(indexed, 0, indexed.length, list) === HPACK_OK, false);
 });
 
+Deno.test("hpack: values new with every response stay right while the kept literals fill and are emptied", () => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder(4096, 65536);
+  const out = new Uint8Array(4096);
+  // Unindexed names (content-length, etag): their values are literals each
+  // time, kept by the encoder; 700 of up to 96 chars fill its buffer and its
+  // count of entries several times over, and come back after being dropped.
+  for (let i = 0; i < 700; i++) {
+    const k = i % 350;
+    const names = [":status", "content-length", "etag"];
+    const values = ["200", String(k * 7919), `"${"e".repeat(k % 90)}${k}"`];
+    const end = enc.encode(names, values, 3, out, 0);
+    assertEquals(decodeOk(dec, out.subarray(0, end)), names.map((n, j) => [n, values[j]!]));
+  }
+});
+
 Deno.test("hpack: a peer table size change is announced at the start of the next block", () => {
   const enc = new HpackEncoder();
   const dec = new HpackDecoder(4096, 65536);
