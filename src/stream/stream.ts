@@ -426,7 +426,13 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
     cli.update(now);
-    si.update(now);
+    // A response over but still being written leaves the server connection
+    // idle: its next read only watches for the server closing it. It starts
+    // once the write is done (the run that parks the connection), at the
+    // start of the emptied buffer; started now, it would land after the
+    // response's bytes, every response a bit further on in the buffer, with
+    // a new region view for its read and its write each time.
+    if (!http || res.analysers !== 0 || !res.writing || this.txn!.tReqSent !== 0) si.update(now);
     if (http) {
       // HTTP: the stream is over once the reply that closes it is out, and,
       // when the client may still be sending a request we did not read
