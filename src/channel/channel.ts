@@ -452,8 +452,13 @@ class RegionView {
   #end = 0;
   #view: Uint8Array | null = null;
 
-  /** buf[start, end): the previous view when it is that region, else a new one. */
+  /**
+   * buf[start, end): the buffer itself when that is the whole of it (an empty
+   * channel's read: no view to make whichever pool buffer it got), the
+   * previous view when it is that region, else a new one.
+   */
   of(buf: Uint8Array, start: number, end: number): Uint8Array {
+    if (start === 0 && end === buf.length) return buf;
     if (this.#src !== buf || this.#start !== start || this.#end !== end) {
       this.#src = buf;
       this.#start = start;

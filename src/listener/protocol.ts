@@ -33,6 +33,13 @@ export interface Conn {
    */
   readNow?(view: Uint8Array): number;
   /**
+   * read() without a promise, for a connection whose bytes are in memory (an
+   * HTTP/2 stream): `done` or `failed` is called once, at once when the
+   * outcome is known now (inside this call), else when it is. A socket has
+   * none: its read is an op of the runtime, which answers with a promise.
+   */
+  readTo?(view: Uint8Array, done: (n: number) => void, failed: (e: unknown) => void): void;
+  /**
    * What the TLS handshake of this connection negotiated (client side of a
    * `ssl` bind); null or absent for cleartext. Fetches (`ssl_fc_*`), logs
    * (`%sslv`) and a mux choosing h2 by ALPN read it.

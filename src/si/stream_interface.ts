@@ -182,7 +182,9 @@ export class StreamInterface {
         ib.reading = true;
         this.pending++;
         this.#readSize = region.length;
-        this.conn!.read(region).then(this.#onRead, this.#onReadError);
+        const conn = this.conn!;
+        if (conn.readTo !== undefined) conn.readTo(region, this.#onRead, this.#onReadError);
+        else conn.read(region).then(this.#onRead, this.#onReadError);
       }
     }
     if (!ob.writing && !(ob.flags & CF_SHUTW)) {
@@ -245,12 +247,14 @@ export class StreamInterface {
   close(): void {
     if (this.state === SI_ST_CLO) return;
     this.state = SI_ST_CLO;
+    // An operation settling inside conn.close() (Conn.readTo) tells the owner itself.
+    const pending = this.pending;
     if (this.conn !== null) {
       try {
         this.conn.close();
       } catch { /* already closed by the peer's reset */ }
     }
-    if (this.pending === 0) this.#owner.onSettled(this);
+    if (pending === 0) this.#owner.onSettled(this);
   }
 
   #settle(): boolean {

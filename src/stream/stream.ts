@@ -16,6 +16,10 @@ import { type Server, serverHasSlot } from "../backend/server.ts";
 import { adoptConn, connIsClean, parkConn, reuseMinTxns, takeConn } from "../backend/conn_reuse.ts";
 import type { Channel } from "../channel/channel.ts";
 import {
+  AN_REQ_ALL_HTTP,
+  AN_REQ_HTTP_XFER_BODY,
+  AN_REQ_WAIT_HTTP,
+  AN_RES_WAIT_HTTP,
   CF_AUTO_CLOSE,
   CF_DONT_READ,
   CF_READ_ERROR,
@@ -39,12 +43,6 @@ import {
   TX_TUNNEL,
 } from "../http/txn.ts";
 import type { HttpStream } from "../http/http_stream.ts";
-import {
-  AN_REQ_ALL_HTTP,
-  AN_REQ_HTTP_XFER_BODY,
-  AN_REQ_WAIT_HTTP,
-  AN_RES_WAIT_HTTP,
-} from "../channel/types.ts";
 import { REQ_ANALYSERS, RES_ANALYSERS, runAnalysers } from "./analysers.ts";
 import { tcpHttpInspect, tcpStreamStart } from "../tcp/tcp_inspect.ts";
 import { connectServer } from "./server_connect.ts";
@@ -426,7 +424,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
     cli.update(now);
-    si.update(now);
+    // An idle server connection's read (it watches for a close) waits for the response's
+    // write, to land at the emptied buffer's start (not further on: new region views).
+    if (!http || res.analysers !== 0 || !res.writing || this.txn!.tReqSent !== 0) si.update(now);
     if (http) {
       // HTTP: the stream is over once the reply that closes it is out, and,
       // when the client may still be sending a request we did not read

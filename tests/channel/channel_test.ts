@@ -290,3 +290,19 @@ Deno.test("a response channel whose last message outgrew the small buffer reads 
   }
   assert.equal(pools.big.stats().used, 0);
 });
+
+Deno.test("an empty channel reads into its whole buffer, given as it is; a part of it gets a view kept for the next time", () => {
+  const pools = createPools(8192);
+  const ch = new Channel(pools);
+  // A keep-alive connection reads each message into a buffer emptied by the
+  // last write: no view to make, whichever pool buffer it is.
+  const r1 = ch.readRegion()!;
+  assert.equal(r1, ch.buf, "the buffer itself");
+  ch.commitRead(100, r1.length);
+  ch.forwardBytes(100);
+  const w1 = ch.writeRegion()!;
+  assert.deepEqual([w1.byteOffset - ch.buf!.byteOffset, w1.length], [0, 100]);
+  assert.equal(ch.writeRegion(), w1, "the same region: the same view");
+  ch.commitWrite(100);
+  assert.equal(ch.readRegion(), ch.buf, "emptied: the whole buffer again");
+});
