@@ -446,6 +446,22 @@ export class H2Stream implements Conn {
     return new Promise(this.#rdWait);
   }
 
+  /**
+   * read() without a promise (Conn.readTo): the outcome known now is handed
+   * over at once, else `done`/`failed` wait where read()'s resolvers would.
+   * The Stream then sees the request's end of stream in the run that ends
+   * the response, not in a run of its own after a promise's microtask.
+   */
+  readTo(view: Uint8Array, done: (n: number) => void, failed: (e: unknown) => void): void {
+    if (this.reset) return failed(RESET);
+    if (this.closed) return done(0);
+    if (this.#rxLen > 0) return done(this.#take(view));
+    if (this.#eof()) return done(0);
+    this.#rdView = view;
+    this.#rdResolve = done;
+    this.#rdReject = failed;
+  }
+
   readNow(view: Uint8Array): number {
     return this.reset || this.closed ? 0 : this.#take(view);
   }
