@@ -3,9 +3,10 @@
 //
 // `acceptH2()` is called for a connection accepted on a bind marked
 // `proto h2` (cleartext prior knowledge), and is the function a TLS
-// transport calls once ALPN chose "h2". It counts the connection as a
-// session of its frontend (maxconn applies to connections) and every
-// HTTP/2 stream as one more, each with its own Stream: the analysers,
+// transport calls once ALPN chose "h2". The connection is one session of
+// its frontend, as in HAProxy (maxconn, scur, stot and CurrConns count
+// connections; tune.h2.max-concurrent-streams bounds the streams of one),
+// and each HTTP/2 stream is a request with its own Stream: the analysers,
 // rules, logs and backends see an HTTP/1.1 request whose txn knows the
 // client spoke HTTP/2.
 
@@ -33,6 +34,10 @@ class H2Session implements H2Owner {
   #fe: Frontend;
   /** Streams opened on this connection so far. */
   #streams: number;
+  /** Its Streams that have not ended yet. */
+  #live: number;
+  /** The connection closed; the session ends with its last Stream. */
+  #connClosed: boolean;
 
   constructor(p: H2Process, fe: Frontend, remote: PeerAddr, local: PeerAddr) {
     this.#p = p;
@@ -40,6 +45,8 @@ class H2Session implements H2Owner {
     this.remote = remote;
     this.local = local;
     this.#streams = 0;
+    this.#live = 0;
+    this.#connClosed = false;
   }
 
   get pools() {
@@ -53,12 +60,12 @@ class H2Session implements H2Owner {
   openStream(conn: H2Stream, head: RequestHead): boolean {
     const p = this.#p, fe = this.#fe;
     if (p.killing) return false;
-    p.actconn++;
-    fe.feconn++;
-    fe.counters.cumSessions++;
-    if (fe.feconn > fe.counters.maxSessions) fe.counters.maxSessions = fe.feconn;
     try {
+      // The connection is the session (counted once by acceptH2()'s caller,
+      // as HAProxy counts it): a stream is a request, not one more session.
       const s = new Stream(p, fe, conn, this.remote, this.local);
+      s.session = this;
+      this.#live++;
       if (s.txn !== null) {
         s.txn.clientMajor = 2;
         s.txn.presetRequest(head, p.cfg.global.maxhdr);
@@ -71,7 +78,6 @@ class H2Session implements H2Owner {
       this.#streams++;
     } catch (e) {
       p.logger.alert(`h2 stream setup failed: ${e instanceof Error ? e.message : e}`);
-      p.sessionEnded(fe);
       return false;
     }
     return true;
@@ -87,8 +93,19 @@ class H2Session implements H2Owner {
     );
   }
 
+  /**
+   * The connection closed. Its session ends once its Streams have (a stream
+   * the client's reset aborted still logs), as HAProxy frees a session
+   * with its last stream: a soft stop waits for them.
+   */
   closed(): void {
-    this.#p.sessionEnded(this.#fe);
+    this.#connClosed = true;
+    if (this.#live === 0) this.#p.sessionEnded(this.#fe);
+  }
+
+  /** A Stream of this connection ended (Stream.session). */
+  streamEnded(): void {
+    if (--this.#live === 0 && this.#connClosed) this.#p.sessionEnded(this.#fe);
   }
 
   stopping(): boolean {

@@ -170,6 +170,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   #given = false;
   /** HTTP transactions logged on this stream. */
   #loggedTxns = 0;
+  /** The session it belongs to when that is not its own (an HTTP/2 connection's). */
+  session: { streamEnded(): void } | null = null;
   /** Links in the process's session list (SessionList). */
   sessPrev: SessionNode | null = null;
   sessNext: SessionNode | null = null;
@@ -205,8 +207,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     this.tAccept = ctx.sched.now = ctx.sched.clock.now();
     this.cli.attach(conn, this.tAccept);
     if (fe.cfg.mode === "http") {
-      // HTTP mode: the analysers own the data; the server side waits for a
-      // backend to be chosen by the switching rules.
+      // HTTP mode: the analysers own the data; the switching rules pick a backend.
       const txn = this.txn = ctx.txnPool.alloc(this.tAccept);
       txn.sample.setConnection(remote.ip, remote.port, local.ip, local.port, this.clientTls);
       this.stk = txn.sample.stk;
@@ -245,7 +246,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
         this.cli.close();
         this.srvSi.close();
         this.ctx.sessions.delete(this);
-        this.ctx.sessionEnded(this.fe);
+        this.#sessionEnd();
       }
     }
   }
@@ -264,8 +265,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
   }
 
   onIo(side: number, wrote: boolean): void {
-    // A writeNow() to the client completes inside the run, in cli.update(),
-    // before srvSi.update().
+    // A writeNow() to the client completes inside the run, in cli.update().
     const inRun = side === 0 && (this.task.state & TASK_RUNNING) !== 0;
     if (wrote && !writeNeedsRun(this, side, inRun)) {
       // In a run, the scheduler's time is the one its next run would have used.
@@ -288,12 +288,11 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
     const req = this.req, res = this.res;
     const http = this.txn !== null && !(this.txn.flags & TX_TUNNEL);
 
-    // 0. Activity seen by the interfaces since the last run refreshes their
-    //    inactivity timers; the scheduler's clock was read when this batch began.
+    // 0. Activity the interfaces saw since the last run refreshes their inactivity timers.
     noteActivity(this, now);
 
-    // 1. Hard stop requested by the process; on a soft stop, an HTTP connection idle
-    //    after a request closes at once (idle-close-on-response: after the next one).
+    // 1. Hard stop; on a soft stop an HTTP connection idle after a request closes
+    //    now (idle-close-on-response: after the next one).
     if (this.ctx.killing) {
       this.#abort(SF_ERR_KILLED, this.#stage());
       return;
@@ -339,9 +338,8 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       this.closeServerSide();
     }
 
-    // option abortonclose: a client that closes while its request still
-    // waits for a server (queued, connecting) gives the request up (CQ, CC)
-    // instead of leaving it to a server for nobody.
+    // option abortonclose: a client that closes while its request waits for a server
+    // (queued, connecting) gives the request up (CQ, CC), not to a server for nobody.
     const st = this.srvSi.state;
     if (
       (req.flags & CF_SHUTR) && st >= SI_ST_REQ && st <= SI_ST_CER && this.be !== null &&
@@ -357,17 +355,15 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       if (!this.#serverSide(now)) return;
     }
 
-    // 4. Analysers (HTTP), then inactivity timeouts. When they give the
-    //    client something to read after a quiet time (a slow server's
-    //    response, an error reply), its inactivity timer starts now: the
-    //    wait for the server was not the client's (HAProxy arms the write
-    //    timeout when output starts).
+    // 4. Analysers (HTTP), then inactivity timeouts. When they give the client
+    //    something to read after a quiet time (a slow server's response, an error
+    //    reply), its inactivity timer starts now: the wait for the server was not
+    //    the client's (HAProxy arms the write timeout when output starts).
     const resQuiet = http && !res.sending();
     if (http || req.analysers !== 0) {
       for (let i = 0; i < 4; i++) {
         const an = req.analysers | (res.analysers << 16);
-        // An analyser that answered (ANA_ABORT without ending the stream)
-        // still needs the I/O below to send its reply.
+        // An analyser that answered (ANA_ABORT, stream not ended) needs the I/O below.
         if (req.analysers !== 0) runAnalysers(this, req, REQ_ANALYSERS);
         if (this.#ended) return;
         if (res.analysers !== 0) runAnalysers(this, res, RES_ANALYSERS);
@@ -401,11 +397,10 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       res.flags |= CF_SHUTW_NOW;
     }
 
-    // 7. HTTP keep-alive: once a transaction is over and its response is
-    //    written, the server connection goes back to its server's idle pool
-    //    while the client is idle (conn_reuse.ts); the next request takes it
-    //    back, or another one. Then start I/O and decide whether everything
-    //    is over.
+    // 7. HTTP keep-alive: once a transaction is over and its response written,
+    //    the server connection goes back to its server's idle pool while the
+    //    client is idle (conn_reuse.ts); the next request takes it back, or
+    //    another one. Then start I/O and decide whether everything is over.
     if (
       http && this.srvSi.state === SI_ST_EST && res.analysers === 0 &&
       this.txn!.tReqSent === 0 && !res.writing && res.isEmpty()
@@ -943,8 +938,13 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       ctx.txnPool.release(this.txn);
     }
     ctx.sessions.delete(this);
-    ctx.sessionEnded(this.fe);
+    this.#sessionEnd();
     this.onSettled(null);
+  }
+
+  #sessionEnd(): void {
+    if (this.session !== null) this.session.streamEnded();
+    else this.ctx.sessionEnded(this.fe);
   }
 
   /** An interface settled all its I/O; buffers are freed once every one did. */

@@ -192,7 +192,17 @@ backends:
     await c.sendHeaders(5, getHeaders("/stats;csv"));
     const r3 = await c.response(5);
     assert.equal(r3.status, 200);
-    assert.match(new TextDecoder().decode(r3.body), /^# pxname,svname,/);
+    const csv = new TextDecoder().decode(r3.body);
+    assert.match(csv, /^# pxname,svname,/);
+    // The connection is the session, as in HAProxy: its three streams are
+    // requests (req_tot), not sessions (scur, smax, stot).
+    const [head, ...rows] = csv.trim().split("\n").map((l) => l.split(","));
+    const col = (name: string) => head!.indexOf(name === "pxname" ? "# pxname" : name);
+    const fe = rows.find((r) => r[col("pxname")] === "fe" && r[col("svname")] === "FRONTEND")!;
+    assert.deepEqual(
+      ["scur", "smax", "stot", "req_tot"].map((n) => fe[col(n)]),
+      ["1", "1", "1", "3"],
+    );
     c.close();
     await p.waitForLog(/ be2\/s2 .*"GET \/two\/head HTTP\/2\.0"/, 10_000);
   } finally {
