@@ -412,7 +412,15 @@ export class HeadEditor {
     p = putByte(dst, p, COLON_B);
     p = putByte(dst, p, SP_B);
     if (dst === null) p += pieces.length;
-    else for (let i = 0; i < pieces.count; i++) p = putValue(dst, p, pieces.piece(i));
+    else {
+      for (let i = 0; i < pieces.count; i++) {
+        const b = pieces.bytes(i);
+        if (b !== null) {
+          copyBytes(dst, p, b, 0, b.length);
+          p += b.length;
+        } else p = putValue(dst, p, pieces.piece(i));
+      }
+    }
     return putCrlf(dst, p);
   }
 

@@ -102,7 +102,18 @@ export interface SampleVars {
    * Renderings of value parts that only change per client connection
    * (value.ts ValueConnRun), emptied when a new session starts.
    */
-  readonly connTexts?: Map<ValueConnRun, string>;
+  readonly connTexts?: Map<ValueConnRun, ConnText>;
+}
+
+/**
+ * A ValueConnRun rendered for one connection: its text, and its bytes once
+ * a second request of the connection used it (an h2 stream, a session of
+ * its own, never does: no copy made for nothing).
+ */
+export interface ConnText {
+  readonly text: string;
+  /** Header-safe Latin-1 bytes of `text` (head_editor's putValue() rules), null until made. */
+  bytes: Uint8Array | null;
 }
 
 /**

@@ -190,7 +190,7 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
   for (let i = 0; i < steps.length; i++) {
     const p = steps[i] as string | Fetch | ValueConnRun;
     if (typeof p === "string") into.add(p);
-    else if ("run" in p) into.add(renderConnRun(p, ctx));
+    else if ("run" in p) addConnRun(p, ctx, into);
     else into.add(sampleToString(fetchOne(ctx, p)));
   }
 }
@@ -199,13 +199,49 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
 function renderConnRun(r: ValueConnRun, ctx: SampleCtx): string {
   const cache = ctx.vars?.connTexts;
   const hit = cache?.get(r);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return hit.text;
+  const text = renderRun(r, ctx);
+  cache?.set(r, { text, bytes: null });
+  return text;
+}
+
+/**
+ * renderConnRun() into pieces: the text on the connection's first use, its
+ * bytes too from the second on (made then: a connection that makes one
+ * request, an h2 stream, never pays for them).
+ */
+function addConnRun(r: ValueConnRun, ctx: SampleCtx, into: ValuePieces): void {
+  const cache = ctx.vars?.connTexts;
+  const hit = cache?.get(r);
+  if (hit === undefined) {
+    const text = renderRun(r, ctx);
+    cache?.set(r, { text, bytes: null });
+    into.add(text);
+    return;
+  }
+  hit.bytes ??= connTextBytes(hit.text);
+  into.addBytes(hit.text, hit.bytes);
+}
+
+function renderRun(r: ValueConnRun, ctx: SampleCtx): string {
   let out = "";
   const run = r.run;
   for (let i = 0; i < run.length; i++) {
     const p = run[i] as string | Fetch;
     out += typeof p === "string" ? p : sampleToString(fetchOne(ctx, p));
   }
-  cache?.set(r, out);
   return out;
+}
+
+/**
+ * The bytes a head writer puts for `s` (head_editor.ts putValue()): each
+ * code unit's low byte, CR, LF and NUL as a space (no header injection).
+ */
+function connTextBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) & 0xff;
+    b[i] = c === 0x0d || c === 0x0a || c === 0 ? 0x20 : c;
+  }
+  return b;
 }
