@@ -418,7 +418,10 @@ export class HeadEditor {
         if (b !== null) {
           copyBytes(dst, p, b, 0, b.length);
           p += b.length;
-        } else p = putValue(dst, p, pieces.piece(i));
+        } else {
+          const v = pieces.int(i);
+          p = v >= 0 ? putDigits(dst, p, v) : putValue(dst, p, pieces.piece(i));
+        }
       }
     }
     return putCrlf(dst, p);
@@ -903,6 +906,18 @@ function putValue(dst: Uint8Array | null, p: number, s: string): number {
     }
   }
   return p + s.length;
+}
+
+/** Writes the decimal digits of `v` (0..2^31-1). */
+function putDigits(dst: Uint8Array, p: number, v: number): number {
+  let end = p + 1;
+  for (let q = v; q >= 10; q = (q / 10) | 0) end++;
+  for (let i = end - 1; i >= p; i--) {
+    const q = (v / 10) | 0;
+    dst[i] = 0x30 + v - q * 10;
+    v = q;
+  }
+  return end;
 }
 
 /** Writes `name: value\r\n`. */

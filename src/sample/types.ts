@@ -322,6 +322,8 @@ export interface ValueExpr {
   readonly parts: ReadonlyArray<string | Fetch>;
   /** What evalValue() renders: `parts` with the per-connection runs grouped. */
   readonly steps: ReadonlyArray<string | Fetch | ValueConnRun>;
+  /** The header-safe bytes of each literal step (value.ts headerBytes()), null for the others. */
+  readonly stepBytes: ReadonlyArray<Uint8Array | null>;
   /** The value when it has no fetch (rendering is then free), else null. */
   readonly constant: string | null;
   /** SMP_USE_* bits of its fetches. */

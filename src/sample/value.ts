@@ -121,9 +121,11 @@ export function compileValue(text: string): ValueExpr | { error: string } {
   }
   if (lit !== "" || parts.length === 0) parts.push(toByteString(lit));
   const constant = parts.length === 1 && typeof parts[0] === "string" ? parts[0] : null;
+  const steps = groupConnRuns(parts);
   return Object.freeze({
     parts: Object.freeze(parts),
-    steps: Object.freeze(groupConnRuns(parts)),
+    steps: Object.freeze(steps),
+    stepBytes: Object.freeze(steps.map((p) => typeof p === "string" ? headerBytes(p) : null)),
     constant,
     uses,
     resFetch,
@@ -189,9 +191,13 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
   const steps = v.steps;
   for (let i = 0; i < steps.length; i++) {
     const p = steps[i] as string | Fetch | ValueConnRun;
-    if (typeof p === "string") into.add(p);
+    if (typeof p === "string") into.addBytes(p, v.stepBytes[i] as Uint8Array);
     else if ("run" in p) addConnRun(p, ctx, into);
-    else into.add(sampleToString(fetchOne(ctx, p)));
+    else {
+      const smp = fetchOne(ctx, p);
+      if (typeof smp === "number") into.addInt(smp);
+      else into.add(sampleToString(smp));
+    }
   }
 }
 
@@ -219,7 +225,7 @@ function addConnRun(r: ValueConnRun, ctx: SampleCtx, into: ValuePieces): void {
     into.add(text);
     return;
   }
-  hit.bytes ??= connTextBytes(hit.text);
+  hit.bytes ??= headerBytes(hit.text);
   into.addBytes(hit.text, hit.bytes);
 }
 
@@ -237,7 +243,7 @@ function renderRun(r: ValueConnRun, ctx: SampleCtx): string {
  * The bytes a head writer puts for `s` (head_editor.ts putValue()): each
  * code unit's low byte, CR, LF and NUL as a space (no header injection).
  */
-function connTextBytes(s: string): Uint8Array {
+export function headerBytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) & 0xff;

@@ -16,9 +16,12 @@
 
 /** The pieces of one rendered value; reused from request to request by its owner. */
 export class ValuePieces {
-  #pieces: string[];
-  /** Each piece's bytes (header-safe Latin-1, see connTextBytes()), null when it has none. */
+  /** Each piece's text; null for an integer piece whose text was not asked for yet. */
+  #pieces: (string | null)[];
+  /** Each piece's bytes (header-safe Latin-1, see value.ts headerBytes()), null when it has none. */
   #bytes: (Uint8Array | null)[];
+  /** Each piece's value when it is an integer piece (addInt()), else -1. */
+  #ints: number[];
   #n: number;
   #len: number;
   #text: string | null;
@@ -26,6 +29,7 @@ export class ValuePieces {
   constructor() {
     this.#pieces = [];
     this.#bytes = [];
+    this.#ints = [];
     this.#n = 0;
     this.#len = 0;
     this.#text = null;
@@ -42,6 +46,7 @@ export class ValuePieces {
   add(s: string): void {
     if (s.length === 0) return;
     this.#bytes[this.#n] = null;
+    this.#ints[this.#n] = -1;
     this.#pieces[this.#n++] = s;
     this.#len += s.length;
     this.#text = null;
@@ -51,8 +56,29 @@ export class ValuePieces {
   addBytes(s: string, b: Uint8Array): void {
     if (s.length === 0) return;
     this.#bytes[this.#n] = b;
+    this.#ints[this.#n] = -1;
     this.#pieces[this.#n++] = s;
     this.#len += s.length;
+    this.#text = null;
+  }
+
+  /**
+   * Appends the decimal text of `v` (a sample's integer: `%Ts`, `%rt`). One
+   * in 0..2^31-1 stays a number until its text is asked for (a writer puts
+   * its digits, putDigits()): a number's text is a new string each time the
+   * number is new (`%rt`). Others are added as String(v).
+   */
+  addInt(v: number): void {
+    if (!(v >= 0 && v <= 0x7fffffff && (v | 0) === v)) {
+      this.add(String(v));
+      return;
+    }
+    let digits = 1;
+    for (let q = v; q >= 10; q = (q / 10) | 0) digits++;
+    this.#bytes[this.#n] = null;
+    this.#ints[this.#n] = v;
+    this.#pieces[this.#n++] = null;
+    this.#len += digits;
     this.#text = null;
   }
 
@@ -68,7 +94,14 @@ export class ValuePieces {
 
   /** Piece `i` (0 <= i < count). */
   piece(i: number): string {
-    return this.#pieces[i] as string;
+    let t = this.#pieces[i];
+    if (t === null || t === undefined) this.#pieces[i] = t = String(this.#ints[i]);
+    return t;
+  }
+
+  /** The value of piece `i` when it is an integer piece (addInt()), else -1. */
+  int(i: number): number {
+    return this.#ints[i] as number;
   }
 
   /** The bytes of piece `i` when it came with them, else null. */
@@ -80,7 +113,7 @@ export class ValuePieces {
   text(): string {
     if (this.#text === null) {
       let s = "";
-      for (let i = 0; i < this.#n; i++) s += this.#pieces[i] as string;
+      for (let i = 0; i < this.#n; i++) s += this.piece(i);
       this.#text = s;
     }
     return this.#text;
