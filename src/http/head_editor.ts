@@ -414,13 +414,12 @@ export class HeadEditor {
     if (dst === null) p += pieces.length;
     else {
       for (let i = 0; i < pieces.count; i++) {
-        const b = pieces.bytes(i);
-        if (b !== null) {
-          copyBytes(dst, p, b, 0, b.length);
-          p += b.length;
-        } else {
-          const v = pieces.int(i);
-          p = v >= 0 ? putDigits(dst, p, v) : putValue(dst, p, pieces.piece(i));
+        const it = pieces.item(i);
+        if (typeof it === "string") p = putValue(dst, p, it);
+        else if (typeof it === "number") p = putDigits(dst, p, it);
+        else {
+          copyBytes(dst, p, it, 0, it.length);
+          p += it.length;
         }
       }
     }

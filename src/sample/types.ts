@@ -102,18 +102,7 @@ export interface SampleVars {
    * Renderings of value parts that only change per client connection
    * (value.ts ValueConnRun), emptied when a new session starts.
    */
-  readonly connTexts?: Map<ValueConnRun, ConnText>;
-}
-
-/**
- * A ValueConnRun rendered for one connection: its text, and its bytes once
- * a second request of the connection used it (an h2 stream, a session of
- * its own, never does: no copy made for nothing).
- */
-export interface ConnText {
-  readonly text: string;
-  /** Header-safe Latin-1 bytes of `text` (head_editor's putValue() rules), null until made. */
-  bytes: Uint8Array | null;
+  readonly connTexts?: Map<ValueConnRun, string | Uint8Array>;
 }
 
 /**
@@ -322,7 +311,7 @@ export interface ValueExpr {
   readonly parts: ReadonlyArray<string | Fetch>;
   /** What evalValue() renders: `parts` with the per-connection runs grouped. */
   readonly steps: ReadonlyArray<string | Fetch | ValueConnRun>;
-  /** The header-safe bytes of each literal step (value.ts headerBytes()), null for the others. */
+  /** Each literal step as a piece's bytes (value_pieces.ts pieceBytes()), else null. */
   readonly stepBytes: ReadonlyArray<Uint8Array | null>;
   /** The value when it has no fetch (rendering is then free), else null. */
   readonly constant: string | null;

@@ -9,7 +9,7 @@
 // a request rule. Full log lines are src/log/'s, not this file's.
 
 import { toByteString } from "./bytes.ts";
-import type { ValuePieces } from "./value_pieces.ts";
+import { pieceBytes, pieceText, type ValuePieces } from "./value_pieces.ts";
 import { buildFetch, compileFetch } from "./expr.ts";
 import {
   fetchOne,
@@ -125,7 +125,7 @@ export function compileValue(text: string): ValueExpr | { error: string } {
   return Object.freeze({
     parts: Object.freeze(parts),
     steps: Object.freeze(steps),
-    stepBytes: Object.freeze(steps.map((p) => typeof p === "string" ? headerBytes(p) : null)),
+    stepBytes: Object.freeze(steps.map((p) => typeof p === "string" ? pieceBytes(p) : null)),
     constant,
     uses,
     resFetch,
@@ -191,8 +191,11 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
   const steps = v.steps;
   for (let i = 0; i < steps.length; i++) {
     const p = steps[i] as string | Fetch | ValueConnRun;
-    if (typeof p === "string") into.addBytes(p, v.stepBytes[i] as Uint8Array);
-    else if ("run" in p) addConnRun(p, ctx, into);
+    if (typeof p === "string") {
+      const b = v.stepBytes[i];
+      if (b !== null && b !== undefined) into.addBytes(b);
+      else into.add(p);
+    } else if ("run" in p) addConnRun(p, ctx, into);
     else {
       const smp = fetchOne(ctx, p);
       if (typeof smp === "number") into.addInt(smp);
@@ -205,28 +208,33 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
 function renderConnRun(r: ValueConnRun, ctx: SampleCtx): string {
   const cache = ctx.vars?.connTexts;
   const hit = cache?.get(r);
-  if (hit !== undefined) return hit.text;
+  if (hit !== undefined) return typeof hit === "string" ? hit : pieceText(hit);
   const text = renderRun(r, ctx);
-  cache?.set(r, { text, bytes: null });
+  cache?.set(r, text);
   return text;
 }
 
 /**
- * renderConnRun() into pieces: the text on the connection's first use, its
- * bytes too from the second on (made then: a connection that makes one
- * request, an h2 stream, never pays for them).
+ * renderConnRun() into pieces: the text on the connection's first use;
+ * from the second on, its bytes, which then replace the text in the cache
+ * (a connection that makes one request, an h2 stream, never pays for them).
  */
 function addConnRun(r: ValueConnRun, ctx: SampleCtx, into: ValuePieces): void {
   const cache = ctx.vars?.connTexts;
   const hit = cache?.get(r);
   if (hit === undefined) {
     const text = renderRun(r, ctx);
-    cache?.set(r, { text, bytes: null });
+    cache?.set(r, text);
     into.add(text);
-    return;
+  } else if (typeof hit !== "string") into.addBytes(hit);
+  else {
+    const b = pieceBytes(hit);
+    if (b === null) into.add(hit);
+    else {
+      cache!.set(r, b);
+      into.addBytes(b);
+    }
   }
-  hit.bytes ??= headerBytes(hit.text);
-  into.addBytes(hit.text, hit.bytes);
 }
 
 function renderRun(r: ValueConnRun, ctx: SampleCtx): string {
@@ -237,17 +245,4 @@ function renderRun(r: ValueConnRun, ctx: SampleCtx): string {
     out += typeof p === "string" ? p : sampleToString(fetchOne(ctx, p));
   }
   return out;
-}
-
-/**
- * The bytes a head writer puts for `s` (head_editor.ts putValue()): each
- * code unit's low byte, CR, LF and NUL as a space (no header injection).
- */
-export function headerBytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i) & 0xff;
-    b[i] = c === 0x0d || c === 0x0a || c === 0 ? 0x20 : c;
-  }
-  return b;
 }

@@ -15,7 +15,7 @@
 // Values keep their type (string, integer, boolean). It never evaluates an
 // expression (the actions do, then store the result here).
 
-import type { ConnText, Sample, SampleVars, ValueConnRun } from "./types.ts";
+import type { Sample, SampleVars, ValueConnRun } from "./types.ts";
 import { ValuePieces } from "./value_pieces.ts";
 
 /** Process-wide scope. */
@@ -106,8 +106,8 @@ export class VarStore implements SampleVars {
    */
   readonly reqCaptures: Array<string | null>;
   readonly resCaptures: Array<string | null>;
-  /** Per-connection renderings of values (value.ts), emptied by newSession(). */
-  readonly connTexts: Map<ValueConnRun, ConnText>;
+  /** Per-connection renderings of values (value.ts: text, then bytes), emptied by newSession(). */
+  readonly connTexts: Map<ValueConnRun, string | Uint8Array>;
   /** The session just started: its first transaction keeps what was set before it (tcp-request content). */
   #first: boolean;
 

@@ -431,7 +431,7 @@ Deno.test("integer pieces: written as their digits, read as String(n)", () => {
     pieces.addInt(v);
     pieces.add("_");
   }
-  pieces.addBytes("ab", new Uint8Array([0x61, 0x62]));
+  pieces.addBytes(new Uint8Array([0x61, 0x62]));
   const text = ints.map((v) => `${String(v)}_`).join("") + "ab";
   assert.equal(pieces.length, text.length);
   const head = "GET / HTTP/1.1\r\nHost: a\r\n";
