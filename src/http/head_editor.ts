@@ -412,7 +412,17 @@ export class HeadEditor {
     p = putByte(dst, p, COLON_B);
     p = putByte(dst, p, SP_B);
     if (dst === null) p += pieces.length;
-    else for (let i = 0; i < pieces.count; i++) p = putValue(dst, p, pieces.piece(i));
+    else {
+      for (let i = 0; i < pieces.count; i++) {
+        const it = pieces.item(i);
+        if (typeof it === "string") p = putValue(dst, p, it);
+        else if (typeof it === "number") p = putDigits(dst, p, it);
+        else {
+          copyBytes(dst, p, it, 0, it.length);
+          p += it.length;
+        }
+      }
+    }
     return putCrlf(dst, p);
   }
 
@@ -895,6 +905,18 @@ function putValue(dst: Uint8Array | null, p: number, s: string): number {
     }
   }
   return p + s.length;
+}
+
+/** Writes the decimal digits of `v` (0..2^31-1). */
+function putDigits(dst: Uint8Array, p: number, v: number): number {
+  let end = p + 1;
+  for (let q = v; q >= 10; q = (q / 10) | 0) end++;
+  for (let i = end - 1; i >= p; i--) {
+    const q = (v / 10) | 0;
+    dst[i] = 0x30 + v - q * 10;
+    v = q;
+  }
+  return end;
 }
 
 /** Writes `name: value\r\n`. */

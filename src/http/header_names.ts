@@ -174,31 +174,47 @@ export const HDR_LINK = 74;
 /** Longest name in the table; longer names are unknown without a look. */
 const MAX_NAME_LEN = 32;
 
-/** Name bytes, indexed by id. */
-const NAME_BYTES: Uint8Array[] = HEADER_NAMES.map((n) => {
-  const b = new Uint8Array(n.length);
-  for (let i = 0; i < n.length; i++) b[i] = n.charCodeAt(i);
-  return b;
-});
-
 /**
- * Candidates by (length, first byte): BUCKETS[len * 32 + (first & 31)] lists
- * the ids of that length whose first letter falls in that slot. Header names
- * start with a letter, so `& 31` spreads them over 26 slots.
+ * The table as four small flat typed arrays, about 4 KB together: a lookup
+ * reads a few bytes of each, where a table of arrays per slot and per name
+ * read an object and its store for each (cache misses, on a busy proxy
+ * whose connections' data pushes the tables out). NAMES holds every name's
+ * bytes, the name of id `i` starting at NAME_AT[i]. Candidates by (length,
+ * first byte): the ids of slot `len * 32 + (first & 31)` are
+ * CANDS[SLOT_AT[slot], SLOT_AT[slot + 1]). Header names start with a
+ * letter, so `& 31` spreads them over 26 slots.
  */
-const BUCKETS: (Int16Array | null)[] = (() => {
-  const lists: number[][] = [];
+const NAME_AT = new Int32Array(HEADER_NAMES.length);
+const NAMES: Uint8Array = (() => {
+  let total = 0;
   for (let id = 0; id < HEADER_NAMES.length; id++) {
     const name = HEADER_NAMES[id] as string;
     if (name.length > MAX_NAME_LEN) throw new Error(`Header name "${name}" exceeds MAX_NAME_LEN`);
-    const slot = name.length * 32 + (name.charCodeAt(0) & 31);
-    (lists[slot] ??= []).push(id);
+    NAME_AT[id] = total;
+    total += name.length;
   }
-  const out: (Int16Array | null)[] = new Array((MAX_NAME_LEN + 1) * 32).fill(null);
-  for (let s = 0; s < lists.length; s++) {
-    const l = lists[s];
-    if (l !== undefined) out[s] = Int16Array.from(l);
+  const out = new Uint8Array(total);
+  for (let id = 0; id < HEADER_NAMES.length; id++) {
+    const name = HEADER_NAMES[id] as string;
+    for (let i = 0; i < name.length; i++) out[NAME_AT[id]! + i] = name.charCodeAt(i);
   }
+  return out;
+})();
+const SLOTS = (MAX_NAME_LEN + 1) * 32;
+const SLOT_AT = new Int16Array(SLOTS + 1);
+const CANDS: Int16Array = (() => {
+  const lists: number[][] = Array.from({ length: SLOTS }, () => []);
+  for (let id = 0; id < HEADER_NAMES.length; id++) {
+    const name = HEADER_NAMES[id] as string;
+    lists[name.length * 32 + (name.charCodeAt(0) & 31)]!.push(id);
+  }
+  const out = new Int16Array(HEADER_NAMES.length);
+  let k = 0;
+  for (let s = 0; s < SLOTS; s++) {
+    SLOT_AT[s] = k;
+    for (const id of lists[s]!) out[k++] = id;
+  }
+  SLOT_AT[SLOTS] = k;
   return out;
 })();
 
@@ -210,14 +226,13 @@ const BUCKETS: (Int16Array | null)[] = (() => {
 export function headerNameId(buf: Uint8Array, start: number, len: number): number {
   if (len === 0 || len > MAX_NAME_LEN) return HDR_UNKNOWN;
   const first = TO_LOWER[buf[start] as number] as number;
-  const cands = BUCKETS[len * 32 + (first & 31)];
-  if (cands === null || cands === undefined) return HDR_UNKNOWN;
-  for (let k = 0; k < cands.length; k++) {
-    const id = cands[k] as number;
-    const name = NAME_BYTES[id] as Uint8Array;
-    if (name[0] !== first) continue;
+  const slot = len * 32 + (first & 31);
+  for (let k = SLOT_AT[slot] as number, end = SLOT_AT[slot + 1] as number; k < end; k++) {
+    const id = CANDS[k] as number;
+    const o = NAME_AT[id] as number;
+    if (NAMES[o] !== first) continue;
     let i = 1;
-    while (i < len && TO_LOWER[buf[start + i] as number] === name[i]) i++;
+    while (i < len && TO_LOWER[buf[start + i] as number] === NAMES[o + i]) i++;
     if (i === len) return id;
   }
   return HDR_UNKNOWN;

@@ -122,6 +122,8 @@ export interface HttpStream {
   readonly res: Channel;
   /** Tick of the accept (the first request's http-request timer starts there). */
   readonly tAccept: number;
+  /** Wall-clock date of the accept (epoch ms). */
+  readonly acceptDate: number;
   /** The client's address (forwardfor). */
   readonly clientAddr: PeerAddr;
   /** The scheduler's clock for this run. */

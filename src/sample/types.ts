@@ -102,7 +102,7 @@ export interface SampleVars {
    * Renderings of value parts that only change per client connection
    * (value.ts ValueConnRun), emptied when a new session starts.
    */
-  readonly connTexts?: Map<ValueConnRun, string>;
+  readonly connTexts?: Map<ValueConnRun, string | Uint8Array>;
 }
 
 /**
@@ -311,6 +311,8 @@ export interface ValueExpr {
   readonly parts: ReadonlyArray<string | Fetch>;
   /** What evalValue() renders: `parts` with the per-connection runs grouped. */
   readonly steps: ReadonlyArray<string | Fetch | ValueConnRun>;
+  /** Each literal step as a piece's bytes (value_pieces.ts pieceBytes()), else null. */
+  readonly stepBytes: ReadonlyArray<Uint8Array | null>;
   /** The value when it has no fetch (rendering is then free), else null. */
   readonly constant: string | null;
   /** SMP_USE_* bits of its fetches. */

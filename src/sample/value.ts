@@ -9,7 +9,7 @@
 // a request rule. Full log lines are src/log/'s, not this file's.
 
 import { toByteString } from "./bytes.ts";
-import type { ValuePieces } from "./value_pieces.ts";
+import { pieceBytes, pieceText, type ValuePieces } from "./value_pieces.ts";
 import { buildFetch, compileFetch } from "./expr.ts";
 import {
   fetchOne,
@@ -121,9 +121,11 @@ export function compileValue(text: string): ValueExpr | { error: string } {
   }
   if (lit !== "" || parts.length === 0) parts.push(toByteString(lit));
   const constant = parts.length === 1 && typeof parts[0] === "string" ? parts[0] : null;
+  const steps = groupConnRuns(parts);
   return Object.freeze({
     parts: Object.freeze(parts),
-    steps: Object.freeze(groupConnRuns(parts)),
+    steps: Object.freeze(steps),
+    stepBytes: Object.freeze(steps.map((p) => typeof p === "string" ? pieceBytes(p) : null)),
     constant,
     uses,
     resFetch,
@@ -189,9 +191,16 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
   const steps = v.steps;
   for (let i = 0; i < steps.length; i++) {
     const p = steps[i] as string | Fetch | ValueConnRun;
-    if (typeof p === "string") into.add(p);
-    else if ("run" in p) into.add(renderConnRun(p, ctx));
-    else into.add(sampleToString(fetchOne(ctx, p)));
+    if (typeof p === "string") {
+      const b = v.stepBytes[i];
+      if (b !== null && b !== undefined) into.addBytes(b);
+      else into.add(p);
+    } else if ("run" in p) addConnRun(p, ctx, into);
+    else {
+      const smp = fetchOne(ctx, p);
+      if (typeof smp === "number") into.addInt(smp);
+      else into.add(sampleToString(smp));
+    }
   }
 }
 
@@ -199,13 +208,41 @@ export function renderValueInto(v: ValueExpr, ctx: SampleCtx, into: ValuePieces)
 function renderConnRun(r: ValueConnRun, ctx: SampleCtx): string {
   const cache = ctx.vars?.connTexts;
   const hit = cache?.get(r);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return typeof hit === "string" ? hit : pieceText(hit);
+  const text = renderRun(r, ctx);
+  cache?.set(r, text);
+  return text;
+}
+
+/**
+ * renderConnRun() into pieces: the text on the connection's first use;
+ * from the second on, its bytes, which then replace the text in the cache
+ * (a connection that makes one request, an h2 stream, never pays for them).
+ */
+function addConnRun(r: ValueConnRun, ctx: SampleCtx, into: ValuePieces): void {
+  const cache = ctx.vars?.connTexts;
+  const hit = cache?.get(r);
+  if (hit === undefined) {
+    const text = renderRun(r, ctx);
+    cache?.set(r, text);
+    into.add(text);
+  } else if (typeof hit !== "string") into.addBytes(hit);
+  else {
+    const b = pieceBytes(hit);
+    if (b === null) into.add(hit);
+    else {
+      cache!.set(r, b);
+      into.addBytes(b);
+    }
+  }
+}
+
+function renderRun(r: ValueConnRun, ctx: SampleCtx): string {
   let out = "";
   const run = r.run;
   for (let i = 0; i < run.length; i++) {
     const p = run[i] as string | Fetch;
     out += typeof p === "string" ? p : sampleToString(fetchOne(ctx, p));
   }
-  cache?.set(r, out);
   return out;
 }

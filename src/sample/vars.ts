@@ -106,8 +106,8 @@ export class VarStore implements SampleVars {
    */
   readonly reqCaptures: Array<string | null>;
   readonly resCaptures: Array<string | null>;
-  /** Per-connection renderings of values (value.ts), emptied by newSession(). */
-  readonly connTexts: Map<ValueConnRun, string>;
+  /** Per-connection renderings of values (value.ts: text, then bytes), emptied by newSession(). */
+  readonly connTexts: Map<ValueConnRun, string | Uint8Array>;
   /** The session just started: its first transaction keeps what was set before it (tcp-request content). */
   #first: boolean;
 

@@ -423,3 +423,26 @@ Deno.test("a header value added as pieces: written piece by piece, read as one v
   ed.addHeaderPieces("X-Again", pieces);
   assert.equal(out(ed), `${head}X-Unique-ID: ${written}\r\nX-Again: ${written}\r\n\r\n`);
 });
+
+Deno.test("integer pieces: written as their digits, read as String(n)", () => {
+  const pieces = new ValuePieces();
+  const ints = [0, 7, 9, 10, 1_700_000_000, 2 ** 31 - 1, 2 ** 31, -3, 1.5];
+  for (const v of ints) {
+    pieces.addInt(v);
+    pieces.add("_");
+  }
+  pieces.addBytes(new Uint8Array([0x61, 0x62]));
+  const text = ints.map((v) => `${String(v)}_`).join("") + "ab";
+  assert.equal(pieces.length, text.length);
+  const head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  const buf = new Uint8Array(256);
+  buf.set(enc(head + "\r\n"));
+  const h = new HttpHead();
+  assert.ok(parseRequestHead(buf, 0, head.length + 2, h) > 0);
+  const ed = new HeadEditor();
+  ed.reset(buf, h);
+  ed.addHeaderPieces("X-Id", pieces);
+  const end = ed.appendInPlace(h.end);
+  assert.equal(dec(buf.subarray(0, end)), `${head}X-Id: ${text}\r\n\r\n`);
+  assert.equal(pieces.text(), text);
+});

@@ -8,7 +8,8 @@ import { parseRequestHead } from "../../src/http/h1_parse.ts";
 import { HeadEditor } from "../../src/http/head_editor.ts";
 import { HeadSampleCtx } from "../../src/http/http_fetch.ts";
 import { HttpHead } from "../../src/http/types.ts";
-import { compileValue, evalValue } from "../../src/sample/value.ts";
+import { compileValue, evalValue, renderValueInto } from "../../src/sample/value.ts";
+import { ValuePieces } from "../../src/sample/value_pieces.ts";
 import type { ValueExpr } from "../../src/sample/types.ts";
 
 /** One buffer for every request, as a channel's. */
@@ -105,4 +106,32 @@ Deno.test("%Ts is the request's date when the stream gives it, else the clock's"
   next(ctx, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   const ts = Number(evalValue(v, ctx).split("_")[0]);
   assert.ok(ts >= before && ts <= Math.floor(Date.now() / 1000), String(ts));
+});
+
+Deno.test("a unique id written from its pieces: the same line on each request of a connection", () => {
+  // The per-connection part is written from its text on the first request,
+  // from bytes made once on the later ones: the header must not tell.
+  const ctx = new HeadSampleCtx();
+  ctx.setConnection("10.0.0.1", 40000, "10.0.0.2", 80);
+  const v = value("%ci:%cp_%fi:%fp_%Ts_%[req.hdr(x-t)]:%ci");
+  const lines: string[] = [];
+  for (const t of ["one", "two", "three"]) {
+    const text = `GET / HTTP/1.1\r\nHost: a\r\nX-T: ${t}\r\n\r\n`;
+    next(ctx, text, 1_700_000_000_999);
+    const head = new HttpHead();
+    assert.ok(parseRequestHead(BUF, 0, text.length, head) > 0);
+    const ed = new HeadEditor();
+    ed.reset(BUF, head);
+    const pieces = new ValuePieces();
+    renderValueInto(v, ctx, pieces);
+    assert.equal(pieces.text(), evalValue(v, ctx));
+    ed.addHeaderPieces("X-Unique-ID", pieces);
+    const end = ed.appendInPlace(head.end);
+    lines.push(new TextDecoder().decode(BUF.subarray(head.end - 2, end)));
+  }
+  assert.deepEqual(lines, [
+    "X-Unique-ID: 10.0.0.1:40000_10.0.0.2:80_1700000000_one:10.0.0.1\r\n\r\n",
+    "X-Unique-ID: 10.0.0.1:40000_10.0.0.2:80_1700000000_two:10.0.0.1\r\n\r\n",
+    "X-Unique-ID: 10.0.0.1:40000_10.0.0.2:80_1700000000_three:10.0.0.1\r\n\r\n",
+  ]);
 });
