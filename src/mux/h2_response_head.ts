@@ -329,48 +329,31 @@ const LAST_HEAD_MAX = 1024;
  * The last head responseFromIndex() translated, byte for byte, and what it
  * gave: a backend answers request after request with the same head (the
  * date changes once a second), and the same bytes give the same fields.
- * The bytes are compared four at a time through DataViews (three times
- * faster than byte by byte); a source buffer's view is made once and found
- * again by the buffer (a WeakMap: about what reading `src.buffer` costs
- * each time, which is as much as the whole comparison). Shared by every
- * connection: its strings are immutable.
+ * Compared byte by byte in the source buffer the parser has just read
+ * (still in the CPU's cache). A DataView per pool buffer, found again
+ * through a WeakMap, compared four bytes at a time and was three times
+ * faster in process but slower live: under load each request's buffer,
+ * its view and the map's entry were cache misses (1.5 % of the proxy's
+ * samples in bench/h2_profile.ts). Shared by every connection: its
+ * strings are immutable.
  */
 class LastHead {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
   /** Bytes kept, -1 when none. */
   #len: number;
   readonly #fields: ResponseFields;
-  /** The views of the buffers heads came from (mostly pool buffers, which live on). */
-  readonly #views: WeakMap<Uint8Array, DataView>;
 
   constructor() {
     this.#bytes = new Uint8Array(LAST_HEAD_MAX);
-    this.#view = new DataView(this.#bytes.buffer);
     this.#len = -1;
     this.#fields = new ResponseFields();
-    this.#views = new WeakMap();
-  }
-
-  /** A DataView of the bytes of `src` (offset 0: src[0]). */
-  #viewOf(src: Uint8Array): DataView {
-    let v = this.#views.get(src);
-    if (v === undefined) {
-      v = new DataView(src.buffer, src.byteOffset, src.byteLength);
-      this.#views.set(src, v);
-    }
-    return v;
   }
 
   /** Copies the fields kept into `out` when src[start, start + len) are the bytes kept; else false. */
   take(src: Uint8Array, start: number, len: number, out: ResponseFields): boolean {
     if (len !== this.#len) return false;
-    const sv = this.#viewOf(src), kv = this.#view, b = this.#bytes;
-    let i = 0;
-    for (; i + 4 <= len; i += 4) {
-      if (sv.getInt32(start + i, true) !== kv.getInt32(i, true)) return false;
-    }
-    for (; i < len; i++) if (src[start + i] !== b[i]) return false;
+    const b = this.#bytes;
+    for (let i = 0; i < len; i++) if (src[start + i] !== b[i]) return false;
     copyFields(this.#fields, out);
     return true;
   }
@@ -381,10 +364,8 @@ class LastHead {
       this.#len = -1;
       return;
     }
-    const sv = this.#viewOf(src), kv = this.#view, b = this.#bytes;
-    let i = 0;
-    for (; i + 4 <= len; i += 4) kv.setInt32(i, sv.getInt32(start + i, true), true);
-    for (; i < len; i++) b[i] = src[start + i]!;
+    const b = this.#bytes;
+    for (let i = 0; i < len; i++) b[i] = src[start + i]!;
     this.#len = len;
     copyFields(f, this.#fields);
   }
