@@ -19,6 +19,7 @@ import type { RequestHead } from "../mux/h2_request.ts";
 import type { H2Stream } from "../mux/h2_stream.ts";
 import { Stream } from "../stream/stream.ts";
 import type { ProcessCtx } from "../stream/process_ctx.ts";
+import type { Sample } from "../sample/types.ts";
 import { h2SettingsOf } from "./h2_settings.ts";
 
 /** What acceptH2() needs of the process beyond a stream's context. */
@@ -38,6 +39,8 @@ class H2Session implements H2Owner {
   #live: number;
   /** The connection closed; the session ends with its last Stream. */
   #connClosed: boolean;
+  /** The session's variables (`sess.*`), shared by the connection's streams. */
+  readonly #sessVars: Map<string, Sample>;
 
   constructor(p: H2Process, fe: Frontend, remote: PeerAddr, local: PeerAddr) {
     this.#p = p;
@@ -47,6 +50,7 @@ class H2Session implements H2Owner {
     this.#streams = 0;
     this.#live = 0;
     this.#connClosed = false;
+    this.#sessVars = new Map();
   }
 
   get pools() {
@@ -69,6 +73,7 @@ class H2Session implements H2Owner {
       if (s.txn !== null) {
         s.txn.clientMajor = 2;
         s.txn.presetRequest(head, p.cfg.global.maxhdr);
+        s.txn.sample.vars.shareSession(this.#sessVars);
         s.txn.resSink = conn;
         // The connection is the session: its second and later streams are
         // not a session's first request (http-reuse safe may give them

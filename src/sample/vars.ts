@@ -86,7 +86,9 @@ let txnCounter = 0;
  * endRequest() when the response starts.
  */
 export class VarStore implements SampleVars {
-  readonly #sess: Map<string, Sample>;
+  /** The session's variables: this store's own, or its HTTP/2 connection's (shareSession()). */
+  #sess: Map<string, Sample>;
+  readonly #ownSess: Map<string, Sample>;
   readonly #txn: Map<string, Sample>;
   readonly #req: Map<string, Sample>;
   readonly #res: Map<string, Sample>;
@@ -113,7 +115,7 @@ export class VarStore implements SampleVars {
 
   constructor() {
     this.#first = false;
-    this.#sess = new Map();
+    this.#sess = this.#ownSess = new Map();
     this.#txn = new Map();
     this.#req = new Map();
     this.#res = new Map();
@@ -185,6 +187,7 @@ export class VarStore implements SampleVars {
 
   /** A new client connection (a pooled store is reused): every scope but proc is forgotten. */
   newSession(): void {
+    this.#sess = this.#ownSess;
     if (this.#sess.size > 0) this.#sess.clear();
     if (this.connTexts.size > 0) this.connTexts.clear();
     this.newTxn();
@@ -218,6 +221,16 @@ export class VarStore implements SampleVars {
     if (this.#txn.size > 0) this.#txn.clear();
     if (this.#req.size > 0) this.#req.clear();
     if (this.#res.size > 0) this.#res.clear();
+  }
+
+  /**
+   * The session scope is `sess`, shared with the other streams of one
+   * HTTP/2 connection (HAProxy's session is the connection): a variable a
+   * stream sets there is seen by the connection's later streams. Called
+   * after newSession(); the next newSession() takes the store's own back.
+   */
+  shareSession(sess: Map<string, Sample>): void {
+    this.#sess = sess;
   }
 
   /** The response is being processed: req variables are forgotten. */

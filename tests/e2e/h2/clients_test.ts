@@ -241,3 +241,38 @@ backends:
     await origin.close();
   }
 });
+
+Deno.test("h2: sess.* variables live as long as the connection (HAProxy's session), txn.* as long as a stream", async () => {
+  const p = await startProxy(`
+global: { log: none }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 10s, server: 10s }
+frontends:
+  fe:
+    bind: "127.0.0.1:0 proto h2"
+    http-request:
+      - "set-var(sess.n) int(7) if { path /set }"
+      - "set-var(txn.t) int(9) if { path /set }"
+      - 'return status 200 content-type text/plain lf-string "n=%[var(sess.n)] t=%[var(txn.t)]" if { path_beg /set /get }'
+`);
+  const text = async (c: H2RawClient, id: number, path: string) => {
+    await c.sendHeaders(id, getHeaders(path));
+    const r = await c.response(id);
+    assert.equal(r.status, 200);
+    return new TextDecoder().decode(r.body);
+  };
+  try {
+    const a = await H2RawClient.connect(p.port("fe"));
+    assert.equal(await text(a, 1, "/get"), "n= t=");
+    assert.equal(await text(a, 3, "/set"), "n=7 t=9");
+    assert.equal(await text(a, 5, "/get"), "n=7 t=");
+    const b = await H2RawClient.connect(p.port("fe"));
+    assert.equal(await text(b, 1, "/get"), "n= t=");
+    assert.equal(await text(a, 7, "/get"), "n=7 t=");
+    a.close();
+    b.close();
+  } finally {
+    await p.stop();
+  }
+});
