@@ -1,5 +1,5 @@
-// Copies between byte buffers, sized for the hot path: a short copy goes
-// byte by byte, because set() needs a subarray view of the source, which
+// Copies and comparisons between byte buffers, sized for the hot path: a
+// short copy goes byte by byte, because set() needs a subarray view of the source, which
 // costs about what a 100-byte loop does here and then costs the scavenger
 // too (request heads, small frames, header lines are mostly that short).
 
@@ -19,4 +19,16 @@ export function copyBytes(
     return;
   }
   for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
+
+/** Whether a[aStart, aStart + n) and b[bStart, bStart + n) hold the same bytes. */
+export function bytesEqual(
+  a: Uint8Array,
+  aStart: number,
+  b: Uint8Array,
+  bStart: number,
+  n: number,
+): boolean {
+  for (let i = 0; i < n; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
 }

@@ -12,7 +12,7 @@
 // times (an HPACK bomb) stops at the limit. Strings are latin1 (one char per
 // octet). This file never interprets a header: message rules are the mux's.
 
-import { copyBytes } from "../buf/copy.ts";
+import { bytesEqual, copyBytes } from "../buf/copy.ts";
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "./huffman.ts";
 import {
   DynamicTable,
@@ -151,9 +151,7 @@ export class HpackDecoder {
     if (n !== this.#lastLen || out !== this.#lastOut || this.#version !== this.#lastVersion) {
       return false;
     }
-    const b = this.#lastBlock;
-    for (let i = 0; i < n; i++) if (b[i] !== src[start + i]) return false;
-    return true;
+    return bytesEqual(this.#lastBlock, 0, src, start, n);
   }
 
   #fail(code: number, why: string): number {

@@ -7,6 +7,7 @@
 // reason and offset of every start-line refusal. Pure functions over bytes:
 // never writes to the buffer, never allocates per call.
 
+import { bytesEqual } from "../buf/copy.ts";
 import {
   ASTERISK,
   CHAR_0,
@@ -80,9 +81,7 @@ const M_CONNECT = bytesOf("CONNECT");
 
 /** True when buf[s, s+len) equals `ref` exactly (case-sensitive). */
 function spanIs(buf: Uint8Array, s: number, len: number, ref: Uint8Array): boolean {
-  if (len !== ref.length) return false;
-  for (let i = 0; i < len; i++) if (buf[s + i] !== ref[i]) return false;
-  return true;
+  return len === ref.length && bytesEqual(buf, s, ref, 0, len);
 }
 
 /** METH_* id of a method token (case-sensitive, RFC 9110 §9.1). */

@@ -16,6 +16,8 @@
 // come from their parse (responseFromIndex(): the lines' bounds and the
 // names' ids), not from reading the bytes again.
 
+import { bytesEqual, copyBytes } from "../buf/copy.ts";
+
 /** Kinds of a field name (what the translation does with it). */
 const K_PLAIN = 0;
 const K_CONNECTION = 1;
@@ -352,8 +354,7 @@ class LastHead {
   /** Copies the fields kept into `out` when src[start, start + len) are the bytes kept; else false. */
   take(src: Uint8Array, start: number, len: number, out: ResponseFields): boolean {
     if (len !== this.#len) return false;
-    const b = this.#bytes;
-    for (let i = 0; i < len; i++) if (src[start + i] !== b[i]) return false;
+    if (!bytesEqual(src, start, this.#bytes, 0, len)) return false;
     copyFields(this.#fields, out);
     return true;
   }
@@ -364,8 +365,7 @@ class LastHead {
       this.#len = -1;
       return;
     }
-    const b = this.#bytes;
-    for (let i = 0; i < len; i++) b[i] = src[start + i]!;
+    copyBytes(this.#bytes, 0, src, start, start + len);
     this.#len = len;
     copyFields(f, this.#fields);
   }
