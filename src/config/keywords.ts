@@ -309,7 +309,7 @@ export const GLOBAL_KEYWORDS: readonly Keyword[] = [
 export const GLOBAL_DEFAULTS: Readonly<GlobalConfig> = {
   maxconn: 4096,
   bufsize: 16384,
-  bulkBufsize: 65536,
+  bulkBufsize: 131072,
   largeHeadStatus: 400,
   maxrewrite: 1024,
   maxhdr: 101,

@@ -132,7 +132,7 @@ Deno.test("built-in defaults fill a minimal config (HAProxy's values)", () => {
   assert.deepEqual(config.global, {
     maxconn: 4096,
     bufsize: 16384,
-    bulkBufsize: 65536,
+    bulkBufsize: 131072,
     largeHeadStatus: 400,
     maxrewrite: 1024,
     maxhdr: 101,
