@@ -12,10 +12,15 @@
 #   bench/same_core.sh protect ROOT [ROUNDS]
 #       Sluice (ROOT) against HAProxy 2.6, both with bench/stick_protect.ts's
 #       full protection config (track-sc0, rate ACL, 10,000-line map, capture, unique id)
+#   bench/same_core.sh h2 ROOT [h2c|tls] [ROUNDS]
+#       Sluice (ROOT) against HAProxy 2.6 (nbthread 1) over HTTP/2, the
+#       configuration of bench/h2_load.ts: `proto h2`, or `ssl crt PEM alpn h2`
+#       with an ECDSA P-256 certificate made for the run; h2load -c 10 -m 10 on "/"
 #
-# Needs nginx, wrk, h2load, haproxy, taskset, bc. Ports 18480-18502 on 127.0.0.1.
+# Needs nginx, wrk, h2load, haproxy, taskset, bc (and openssl for tls). Ports
+# 18480-18502 on 127.0.0.1.
 set -u
-MODE=${1:?ab or protect}
+MODE=${1:?ab, protect or h2}
 D=$(mktemp -d /tmp/sluice_same_core.XXXXXX)
 PIDS=""
 trap 'kill $PIDS $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
@@ -30,8 +35,8 @@ http { access_log off; keepalive_requests 100000000;
   server { listen 127.0.0.1:18480; location = / { return 200 "hello\n"; } root $D; } }
 NG
 for i in $(seq 0 9999); do echo "host$i.example.com be"; done > "$D/hosts.map"
-sluice_yaml() { # port h2(0|1) protect(0|1)
-  local bind="127.0.0.1:$1"; [ "$2" = 1 ] && bind="$bind proto h2"
+sluice_yaml() { # port h2(0|1) protect(0|1) [bind options replacing "proto h2"]
+  local bind="127.0.0.1:$1"; [ "$2" = 1 ] && bind="$bind ${4:-proto h2}"
   echo "global: { maxconn: 4096, bufsize: 16k, log: none }"
   echo "defaults: { mode: http, maxconn: 4096, timeout: { connect: 5s, client: 60s, server: 60s }, option: [http-keep-alive] }"
   echo "frontends:"
@@ -57,9 +62,10 @@ start_sluice() { # root yaml -> pid (its output to a file: $(...) would wait for
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # load PORT SECONDS KIND -> requests done
+S=http
 load() {
   if [ "$3" = h2 ]; then
-    taskset -c 1 h2load -c 10 -m 10 -D "$2" "http://127.0.0.1:$1$P" 2>&1 |
+    taskset -c 1 h2load -c 10 -m 10 -D "$2" "$S://127.0.0.1:$1$P" 2>&1 |
       sed -n 's/.*requests: [0-9]* total, [0-9]* started, \([0-9]*\) done.*/\1/p'
   else
     taskset -c 1 wrk -t1 -c50 -d"$2" "http://127.0.0.1:$1$P" | sed -n 's/ *\([0-9]*\) requests in.*/\1/p'
@@ -72,6 +78,40 @@ if [ "$MODE" = ab ]; then
   sluice_yaml 18491 $h2 0 > "$D/a.yaml"; sluice_yaml 18492 $h2 0 > "$D/b.yaml"
   PA=$(start_sluice "$A" "$D/a.yaml"); PB=$(start_sluice "$B" "$D/b.yaml"); PIDS="$PA $PB"
   NA="A $A"; NB="B $B"; KA=$KIND; KB=$KIND
+elif [ "$MODE" = h2 ]; then
+  A=${2:?ROOT}; OVER=${3:-h2c}; R=${4:-4}; P=/
+  BINDOPT="proto h2"
+  if [ "$OVER" = tls ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj /CN=localhost -keyout "$D/k.pem" -out "$D/c.pem" 2>/dev/null
+    cat "$D/c.pem" "$D/k.pem" > "$D/both.pem"
+    BINDOPT="ssl crt $D/both.pem alpn h2"; S=https
+  fi
+  sluice_yaml 18491 1 0 "$BINDOPT" > "$D/a.yaml"
+  cat > "$D/h.cfg" <<H
+global
+  maxconn 4096
+  nbthread 1
+  tune.bufsize 16384
+defaults
+  mode http
+  maxconn 4096
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:18492 $BINDOPT
+  default_backend be
+backend be
+  balance roundrobin
+  server s1 127.0.0.1:18480
+H
+  PA=$(start_sluice "$A" "$D/a.yaml")
+  taskset -c 0 haproxy -q -db -f "$D/h.cfg" &
+  PB=$!
+  PIDS="$PA $PB"
+  NA="Sluice $A ($OVER)"; NB="HAProxy"; KA=h2; KB=h2
 else
   A=${2:?ROOT}; R=${3:-4}; P=/
   sluice_yaml 18491 0 1 > "$D/a.yaml"
