@@ -114,8 +114,6 @@ export class HpackDecoder {
   /** The entry #entry() found. */
   #eName: string;
   #eValue: string;
-  /** Bumped at every change of the table (an entry added, a size update). */
-  #version: number;
   /**
    * The last block decoded that changed nothing (no entry added, no size
    * update), the list it was decoded into and the table version then: the
@@ -138,7 +136,6 @@ export class HpackDecoder {
     this.#pos = 0;
     this.#eName = "";
     this.#eValue = "";
-    this.#version = 0;
     this.#lastBlock = NO_BYTES; // made at the first block kept (connection memory)
     this.#lastLen = -1;
     this.#lastOut = null;
@@ -148,7 +145,7 @@ export class HpackDecoder {
   /** Whether src[start, end) is the last block kept, decoded into `out` at this table version. */
   #sameAsLast(src: Uint8Array, start: number, end: number, out: HeaderList): boolean {
     const n = end - start;
-    if (n !== this.#lastLen || out !== this.#lastOut || this.#version !== this.#lastVersion) {
+    if (n !== this.#lastLen || out !== this.#lastOut || this.table.version !== this.#lastVersion) {
       return false;
     }
     return bytesEqual(this.#lastBlock, 0, src, start, n);
@@ -230,7 +227,9 @@ export class HpackDecoder {
   decode(src: Uint8Array, start: number, end: number, out: HeaderList): number {
     if (this.#sameAsLast(src, start, end, out)) return HPACK_OK;
     const r = this.#decode(src, start, end, out);
-    if (r === HPACK_OK && this.#version === this.#lastVersion && end - start <= LAST_DECODED_MAX) {
+    if (
+      r === HPACK_OK && this.table.version === this.#lastVersion && end - start <= LAST_DECODED_MAX
+    ) {
       this.#lastBlock = room(this.#lastBlock, end - start, LAST_DECODED_MAX);
       copyBytes(this.#lastBlock, 0, src, start, end);
       this.#lastLen = end - start;
@@ -241,7 +240,7 @@ export class HpackDecoder {
 
   #decode(src: Uint8Array, start: number, end: number, out: HeaderList): number {
     // The version the block starts at: decode() keeps the block if it is unchanged after.
-    this.#lastVersion = this.#version;
+    this.#lastVersion = this.table.version;
     out.reset();
     this.#pos = start;
     let fields = false;
@@ -270,7 +269,6 @@ export class HpackDecoder {
           return this.#fail(HPACK_COMPRESSION, `table size update to ${sz} above the limit`);
         }
         this.table.resize(sz);
-        this.#version++;
         continue;
       }
       // Literal (§6.2): with incremental indexing (01), without (0000), never indexed (0001).
@@ -291,10 +289,7 @@ export class HpackDecoder {
       }
       const value = this.#str(src, end, left - name.length);
       if (typeof value === "number") return value;
-      if (indexing) {
-        this.table.add(name, value);
-        this.#version++;
-      }
+      if (indexing) this.table.add(name, value);
       out.push(name, value);
       fields = true;
     }
@@ -369,8 +364,6 @@ export class HpackEncoder {
   #literals: Map<string, number>;
   #litBytes: Uint8Array;
   #litEnd: number;
-  /** Bumped at every change of the table (an entry added, a size change). */
-  #version: number;
   /**
    * The last block that changed nothing (no entry added, no size update),
    * its fields (the very strings) and the table version it was encoded at:
@@ -395,7 +388,6 @@ export class HpackEncoder {
     this.#literals = new Map();
     this.#litBytes = NO_BYTES; // made at the first literal (connection memory)
     this.#litEnd = 0;
-    this.#version = 0;
     this.#lastNames = [];
     this.#lastValues = [];
     this.#lastCount = 0;
@@ -408,7 +400,6 @@ export class HpackEncoder {
   setPeerTableSize(n: number): void {
     const sz = Math.min(n, 4096);
     if (sz === this.table.maxSize) return;
-    this.#version++;
     if (this.#pendingMin < 0 || sz < this.#pendingMin) this.#pendingMin = sz;
     this.table.resize(sz);
     this.#pendingUpdate = sz;
@@ -514,10 +505,7 @@ export class HpackEncoder {
       if (at < 0) return -1;
     }
     at = this.#writeStr(out, at, value);
-    if (at >= 0 && index) {
-      this.table.add(name, value);
-      this.#version++;
-    }
+    if (at >= 0 && index) this.table.add(name, value);
     return at;
   }
 
@@ -534,7 +522,7 @@ export class HpackEncoder {
     out: Uint8Array,
     at: number,
   ): number {
-    const version = this.#version;
+    const version = this.table.version;
     if (version === this.#lastVersion && this.#sameAsLast(names, values, count)) {
       const n = this.#lastLen;
       if (at + n > out.length) return -1;
@@ -557,7 +545,7 @@ export class HpackEncoder {
       at = this.#field(out, at, names[i]!, values[i]!);
       if (at < 0) return -1;
     }
-    if (!update && this.#version === version && at - start <= LAST_BLOCK_MAX) {
+    if (!update && this.table.version === version && at - start <= LAST_BLOCK_MAX) {
       this.#keepLast(names, values, count, out, start, at);
     } else this.#lastVersion = -1;
     return at;
@@ -593,6 +581,6 @@ export class HpackEncoder {
     this.#lastBlock = room(this.#lastBlock, end - start, LAST_BLOCK_MAX);
     copyBytes(this.#lastBlock, 0, out, start, end);
     this.#lastLen = end - start;
-    this.#lastVersion = this.#version;
+    this.#lastVersion = this.table.version;
   }
 }

@@ -40,6 +40,12 @@ export class DynamicTable {
   size: number;
   /** Largest size allowed now (changed by size updates). */
   maxSize: number;
+  /**
+   * Bumped at every change (an entry added, a size change): the same
+   * fields at the same version encode to the same bytes, and the same bytes
+   * decode to the same fields (the coders' last-block caches, hpack.ts).
+   */
+  version: number;
   #names: string[];
   #values: string[];
   /** Ring position of the newest entry, and the entry count. */
@@ -49,6 +55,7 @@ export class DynamicTable {
   constructor(maxSize: number) {
     this.size = 0;
     this.maxSize = maxSize;
+    this.version = 0;
     this.#names = [];
     this.#values = [];
     this.#head = 0;
@@ -89,6 +96,7 @@ export class DynamicTable {
    */
   add(name: string, value: string): void {
     const sz = name.length + value.length + ENTRY_OVERHEAD;
+    this.version++;
     this.#evict(sz);
     if (sz > this.maxSize) return;
     let cap = this.#names.length;
@@ -118,6 +126,7 @@ export class DynamicTable {
 
   /** Changes the maximum size (§4.3), evicting what no longer fits. */
   resize(maxSize: number): void {
+    this.version++;
     this.maxSize = maxSize;
     this.#evict(0);
   }

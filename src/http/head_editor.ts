@@ -37,6 +37,7 @@ import { HEAD_F_RESPONSE, type HttpHead, spanToString } from "./types.ts";
 import type { RegexMatch, RegexMatcher } from "../regex/regex.ts";
 import type { ValuePieces } from "../sample/value_pieces.ts";
 import { copyBytes } from "../buf/copy.ts";
+import { putDecimal } from "../buf/decimal.ts";
 
 /** How del-header compares names (applied to the header name, as in HAProxy). */
 export type HdrNameMatch = "str" | "beg" | "end" | "sub";
@@ -416,7 +417,7 @@ export class HeadEditor {
       for (let i = 0; i < pieces.count; i++) {
         const it = pieces.item(i);
         if (typeof it === "string") p = putValue(dst, p, it);
-        else if (typeof it === "number") p = putDigits(dst, p, it);
+        else if (typeof it === "number") p = putDecimal(dst, p, it);
         else {
           copyBytes(dst, p, it, 0, it.length);
           p += it.length;
@@ -905,18 +906,6 @@ function putValue(dst: Uint8Array | null, p: number, s: string): number {
     }
   }
   return p + s.length;
-}
-
-/** Writes the decimal digits of `v` (0..2^31-1). */
-function putDigits(dst: Uint8Array, p: number, v: number): number {
-  let end = p + 1;
-  for (let q = v; q >= 10; q = (q / 10) | 0) end++;
-  for (let i = end - 1; i >= p; i--) {
-    const q = (v / 10) | 0;
-    dst[i] = 0x30 + v - q * 10;
-    v = q;
-  }
-  return end;
 }
 
 /** Writes `name: value\r\n`. */

@@ -7,6 +7,8 @@
 // more into the sink's queue. One LineBuf lives as long as the logger; each
 // line resets it, the sinks copy its bytes out at once.
 
+import { putDecimal } from "../buf/decimal.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const HEX_DIGITS = Array.from("0123456789ABCDEF", (ch) => ch.charCodeAt(0));
@@ -122,21 +124,7 @@ export class LineBuf {
   int(v: number): void {
     if (v < 0 || v > 0x7fffffff || v !== Math.floor(v)) return this.str(String(v));
     if (!this.#room(10)) return;
-    const buf = this.#buf;
-    if (v < 10) {
-      buf[this.len++] = 0x30 + v;
-      return;
-    }
-    // Digits land from the right, then the line's end moves past them.
-    let digits = 1;
-    for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
-    let pos = this.len + digits;
-    this.len = pos;
-    do {
-      const q = (v / 10) | 0;
-      buf[--pos] = 0x30 + v - q * 10;
-      v = q;
-    } while (v > 0);
+    this.len = putDecimal(this.#buf, this.len, v);
   }
 
   /** The rest of `s` from `i`, UTF-8 (room for 3 bytes per code unit). */

@@ -191,15 +191,11 @@ class FieldCache {
   /** The value src[start, end) of the name in slot `k`: the last one when the bytes are the same. */
   value(k: number, src: Uint8Array, start: number, end: number): string {
     const n = end - start, store = this.#valueBytes, at = k * CACHE_MAX_VALUE;
-    if (n === this.#valueLens[k]) {
-      let i = 0;
-      while (i < n && store[at + i] === src[start + i]) i++;
-      if (i === n) return this.#values[k]!;
-    }
+    if (n === this.#valueLens[k] && bytesEqual(store, at, src, start, n)) return this.#values[k]!;
     const v = bytesToString(src, start, end, false);
     if (n <= CACHE_MAX_VALUE) {
       this.#values[k] = v;
-      for (let i = 0; i < n; i++) store[at + i] = src[start + i]!;
+      copyBytes(store, at, src, start, end);
       this.#valueLens[k] = n;
     }
     return v;

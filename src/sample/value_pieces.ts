@@ -17,7 +17,9 @@
 // object read is a miss (~100 ns), so the pieces use as few as they can.
 //
 // Owns: the pieces and the joined text (made once). It never renders a
-// value (value.ts renderValueInto() fills it). A leaf: no import.
+// value (value.ts renderValueInto() fills it). Imports only buf/decimal.ts.
+
+import { decimalLength } from "../buf/decimal.ts";
 
 /**
  * One piece: its text; its bytes (Latin-1: each byte a code unit of the
@@ -73,10 +75,8 @@ export class ValuePieces {
       this.add(String(v));
       return;
     }
-    let digits = 1;
-    for (let q = v; q >= 10; q = (q / 10) | 0) digits++;
     this.#items[this.#n++] = v;
-    this.#len += digits;
+    this.#len += decimalLength(v);
     this.#text = null;
   }
 
