@@ -61,6 +61,32 @@ start_sluice() { # root yaml -> pid (its output to a file: $(...) would wait for
   echo $!
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# haproxy_cfg BIND_OPTIONS: HAProxy 2.6's configuration on 127.0.0.1:18492,
+# the frontend's extra lines read from stdin.
+haproxy_cfg() {
+  cat <<H
+global
+  maxconn 4096
+  nbthread 1
+  tune.bufsize 16384
+defaults
+  mode http
+  maxconn 4096
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:18492${1:+ $1}
+H
+  cat
+  cat <<H
+  default_backend be
+backend be
+  balance roundrobin
+  server s1 127.0.0.1:18480
+H
+}
 # load PORT SECONDS KIND -> requests done
 S=http
 load() {
@@ -88,25 +114,7 @@ elif [ "$MODE" = h2 ]; then
     BINDOPT="ssl crt $D/both.pem alpn h2"; S=https
   fi
   sluice_yaml 18491 1 0 "$BINDOPT" > "$D/a.yaml"
-  cat > "$D/h.cfg" <<H
-global
-  maxconn 4096
-  nbthread 1
-  tune.bufsize 16384
-defaults
-  mode http
-  maxconn 4096
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:18492 $BINDOPT
-  default_backend be
-backend be
-  balance roundrobin
-  server s1 127.0.0.1:18480
-H
+  haproxy_cfg "$BINDOPT" < /dev/null > "$D/h.cfg"
   PA=$(start_sluice "$A" "$D/a.yaml")
   taskset -c 0 haproxy -q -db -f "$D/h.cfg" &
   PB=$!
@@ -115,20 +123,7 @@ H
 else
   A=${2:?ROOT}; R=${3:-4}; P=/
   sluice_yaml 18491 0 1 > "$D/a.yaml"
-  cat > "$D/h.cfg" <<H
-global
-  maxconn 4096
-  nbthread 1
-  tune.bufsize 16384
-defaults
-  mode http
-  maxconn 4096
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:18492
+  haproxy_cfg "" > "$D/h.cfg" <<H
   stick-table type ip size 100k expire 30s store http_req_rate(10s)
   http-request track-sc0 src
   http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }
@@ -136,10 +131,6 @@ frontend fe
   unique-id-format %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   unique-id-header X-Unique-ID
   use_backend %[req.hdr(host),lower,map_str($D/hosts.map,be)]
-  default_backend be
-backend be
-  balance roundrobin
-  server s1 127.0.0.1:18480
 H
   PA=$(start_sluice "$A" "$D/a.yaml")
   taskset -c 0 haproxy -q -db -f "$D/h.cfg" &
