@@ -112,7 +112,11 @@ export function endTxn(s: HttpStream): void {
   // An idle keep-alive server connection does not hold a maxconn slot: the
   // slot counts requests in progress, as HAProxy's served sessions do.
   else s.releaseServer();
-  if (txn.flags & TX_CLI_CLOSE) {
+  // An HTTP/2 stream carries one request: it ends once its response is
+  // out, in the run that writes it (re-armed for a next request that never
+  // comes, it waited for one more run, woken by the end of stream the mux
+  // gives after END_STREAM).
+  if ((txn.flags & TX_CLI_CLOSE) || txn.clientMajor === 2) {
     httpCloseClientAfterFlush(s);
     return;
   }
