@@ -9,8 +9,10 @@
 // HTTP/1.1 response the analysers released and sends it as HEADERS, DATA
 // and trailers; a write completes only as far as the windows and the
 // connection's output buffer allow, so a slow reader holds the Stream, not
-// our memory. After the response's last byte the read gives end of stream:
-// the Stream ends as a client that closed an idle keep-alive connection.
+// our memory. The Stream's transaction closes the client side once the
+// response is out (one request per HTTP/2 stream, http/txn_end.ts); after
+// the response's last byte the read also gives end of stream, which ends a
+// Stream still reading what is left of an upload its server answered early.
 // This file never touches the socket: its connection (`H2Sender`) does.
 
 import type { BufferPool } from "../buf/pool.ts";
