@@ -15,7 +15,6 @@
 // only. Nothing here throws out to the accept loop: socket failures end
 // the connection.
 
-import type { BufferPool } from "../buf/pool.ts";
 import { copyBytes } from "../buf/copy.ts";
 import {
   checkFrame,
@@ -75,13 +74,15 @@ import { HeaderList, HPACK_OK, HPACK_TOO_LARGE, HpackDecoder, HpackEncoder } fro
 import type { Conn } from "../listener/protocol.ts";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../task/ticks.ts";
 import { type Task, TASK_WOKEN_IO } from "../task/types.ts";
-import { RequestHead, toRequestHead } from "./h2_request.ts";
+import { RequestHead, toRequestHead, trailerLines } from "./h2_request.ts";
 import { type H2Sender, type H2Stream, H2StreamPool } from "./h2_stream.ts";
 import { H2StreamTable } from "./h2_stream_table.ts";
 import { HeaderBlock } from "./h2_header_block.ts";
 import { PeerSettings, readPeerSettings } from "./h2_peer_settings.ts";
 import { H2Out } from "./h2_out.ts";
 import { H2Rates, RATE_EMPTY, RATE_PING, RATE_RESET, RATE_SETTINGS } from "./h2_rates.ts";
+import { ResetIds } from "./h2_reset_ids.ts";
+import { growInput, releaseInput, shrinkInput } from "./h2_in_buffer.ts";
 import type { H2Owner, H2Settings } from "./types.ts";
 
 // Connection states.
@@ -102,13 +103,14 @@ const CONTROL_RESERVE = 1024;
 const CLOSE_GRACE = 2000;
 /** Smallest DATA frame worth sending when the output buffer is nearly full. */
 const MIN_DATA = 512;
+/** Why trailerLines() refused a trailer section (one holder: parsing never overlaps). */
+const WHY = { text: "" };
 
 export class H2Conn implements H2Sender {
   readonly settings: H2Settings;
   state: number;
   #conn: Conn;
   #owner: H2Owner;
-  #pool: BufferPool;
   #task: Task;
   // Input.
   #in: Uint8Array;
@@ -132,8 +134,9 @@ export class H2Conn implements H2Sender {
   #spare: H2StreamPool;
   /** Streams waiting for room or window, in order. */
   #blocked: H2Stream[];
-  /** Highest stream id the client opened. */
+  /** Highest stream id the client opened; the ids this side reset last (§5.1). */
   #lastId: number;
+  #resetIds: ResetIds;
   /** Streams not yet closed by their Stream (the concurrency limit counts them). */
   #open: number;
   // Header block being received.
@@ -160,10 +163,9 @@ export class H2Conn implements H2Sender {
     this.state = H2C_PREFACE;
     this.#conn = conn;
     this.#owner = owner;
-    this.#pool = owner.pools.bulk;
     this.#task = owner.sched.newTask(this);
     // An idle connection reads into a small buffer; a frame that does not
-    // fit moves the input to a full-size one (#growIn), given back when the
+    // fit moves the input to a full-size one (h2_in_buffer.ts), given back when the
     // connection is idle again.
     this.#in = owner.pools.small.alloc() ?? new Uint8Array(1024);
     this.#inLen = 0;
@@ -189,6 +191,7 @@ export class H2Conn implements H2Sender {
     this.#spare = new H2StreamPool(this, owner.pools.big);
     this.#blocked = [];
     this.#lastId = 0;
+    this.#resetIds = new ResetIds();
     this.#open = 0;
     this.#hb = new HeaderBlock();
     this.#peerSettings = new PeerSettings();
@@ -313,7 +316,7 @@ export class H2Conn implements H2Sender {
       await this.#reads();
     } finally {
       // The buffer goes back only once no read is in flight into it.
-      this.#releaseIn();
+      releaseInput(this.#owner.pools, this.#in);
       this.#in = new Uint8Array(0);
     }
   }
@@ -324,8 +327,17 @@ export class H2Conn implements H2Sender {
         await new Promise<void>((r) => this.#resumeRead = r);
         continue;
       }
-      if (this.#inLen === this.#in.length) this.#growIn();
-      else if (this.#inLen === 0 && this.#open === 0 && this.#in.length > 1024) this.#shrinkIn();
+      const pools = this.#owner.pools;
+      if (this.#inLen === this.#in.length) {
+        this.#in = growInput(
+          pools,
+          this.#in,
+          this.#inLen,
+          FRAME_HEADER_LEN + this.settings.maxFrameSize,
+        );
+      } else if (this.#inLen === 0 && this.#open === 0 && this.#in.length > 1024) {
+        this.#in = shrinkInput(pools, this.#in);
+      }
       let n: number;
       try {
         n = await this.#conn.read(this.#in.subarray(this.#inLen));
@@ -346,29 +358,6 @@ export class H2Conn implements H2Sender {
       }
       this.#o.kick();
     }
-  }
-
-  /** The input moves to a buffer that holds a whole frame of the largest size we accept. */
-  #growIn(): void {
-    const size = FRAME_HEADER_LEN + this.settings.maxFrameSize;
-    const nb = (this.#pool.size >= size ? this.#pool.alloc() : null) ?? new Uint8Array(size);
-    nb.set(this.#in.subarray(0, this.#inLen));
-    this.#releaseIn();
-    this.#in = nb;
-  }
-
-  /** Idle again: back to a small input buffer. */
-  #shrinkIn(): void {
-    const small = this.#owner.pools.small.alloc();
-    if (small === null) return;
-    this.#releaseIn();
-    this.#in = small;
-  }
-
-  #releaseIn(): void {
-    const b = this.#in, pools = this.#owner.pools;
-    if (pools.small.owns(b)) pools.small.release(b);
-    else if (this.#pool.owns(b)) this.#pool.release(b);
   }
 
   /** #parse() with the scheduler's clock read once for all the frames. */
@@ -578,9 +567,8 @@ export class H2Conn implements H2Sender {
     if (s === undefined || s.reqDone || s.reset) {
       this.#giveBack(fh.length);
       // A stream error: a half-closed stream ends with it (§5.1).
-      if (s !== undefined && !s.reset) {
-        this.resetStream(s, H2_STREAM_CLOSED, "DATA after END_STREAM");
-      } else this.#rst(sid, H2_STREAM_CLOSED);
+      if (s === undefined || s.reset || this.#resetIds.has(sid)) this.#closedStreamFrame(sid, true);
+      else this.resetStream(s, H2_STREAM_CLOSED, "DATA after END_STREAM");
       return;
     }
     if (fh.length > s.recvWindow) {
@@ -701,18 +689,13 @@ export class H2Conn implements H2Sender {
     if (sid <= this.#lastId) {
       // Trailers of an open request, or a frame for a closed stream.
       const s = this.#streams.get(sid);
-      if (s === undefined || s.reset) return this.#rst(sid, H2_STREAM_CLOSED);
+      if (s === undefined || s.reset || this.#resetIds.has(sid)) {
+        return this.#closedStreamFrame(sid, false);
+      }
       if (s.reqDone) return this.resetStream(s, H2_STREAM_CLOSED, "HEADERS after END_STREAM");
       if (!endStream) return this.#malformed(s, "trailers without END_STREAM");
-      let t = "";
-      for (let i = 0; i < list.count; i++) {
-        const n = list.names[i]!, v = list.values[i]!;
-        if (n.charCodeAt(0) === 0x3a) return this.#malformed(s, "pseudo-header in trailers");
-        if (/[^!#$%&'*+\-.^_`|~0-9a-z]/.test(n) || /[\0\r\n]/.test(v)) {
-          return this.#malformed(s, "invalid trailer field");
-        }
-        t += `${n}: ${v}\r\n`;
-      }
+      const t = trailerLines(list, WHY);
+      if (t === null) return this.#malformed(s, WHY.text);
       this.#endRequest(s, s.chunked ? t : null);
       return;
     }
@@ -897,10 +880,28 @@ export class H2Conn implements H2Sender {
   // ---- ending ----
 
   #rst(sid: number, code: number): void {
+    this.#resetIds.add(sid);
     const out = this.#o.room(13);
     if (out === null) return;
     this.#o.len = writeRstStream(out, this.#o.len, sid, code);
     this.#o.kick();
+  }
+
+  /**
+   * DATA or HEADERS on a stream no longer open: ignored when this side reset
+   * it or sent GOAWAY (the client may have sent it first, §5.1, §6.8), and
+   * counted as an empty frame; a closed stream reused is a connection error.
+   */
+  #closedStreamFrame(sid: number, data: boolean): void {
+    const s = this.#streams.get(sid);
+    if (this.state !== H2C_OPEN || s !== undefined || this.#resetIds.has(sid)) {
+      if (!this.#rate(RATE_EMPTY)) return;
+      this.#goaway(
+        H2_ENHANCE_YOUR_CALM,
+        "frames on reset streams flood (tune.h2.fe.max-empty-frames-per-sec)",
+      );
+    } else if (data) this.#goaway(H2_STREAM_CLOSED, "DATA on a closed stream (§5.1)");
+    else this.#goaway(H2_PROTOCOL_ERROR, "HEADERS on a closed stream or a lower id (§5.1.1)");
   }
 
   /** Forgets a stream (no more frames to it); the concurrency count drops. */

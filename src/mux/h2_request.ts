@@ -371,3 +371,29 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.keepList(list, endStream);
   return out;
 }
+
+/** Field names HTTP/1.1 accepts as they are (tokens, lowercase as HTTP/2 requires). */
+const TRAILER_NAME = /[^!#$%&'*+\-.^_`|~0-9a-z]/;
+const TRAILER_VALUE = /[\0\r\n]/;
+
+/**
+ * The trailer section of `list` as HTTP/1.1 lines ("name: value\r\n"
+ * each), or null when it is malformed (a pseudo-header, an invalid field):
+ * `why` then says which.
+ */
+export function trailerLines(list: HeaderList, why: { text: string }): string | null {
+  let t = "";
+  for (let i = 0; i < list.count; i++) {
+    const n = list.names[i]!, v = list.values[i]!;
+    if (n.charCodeAt(0) === 0x3a) {
+      why.text = "pseudo-header in trailers";
+      return null;
+    }
+    if (TRAILER_NAME.test(n) || TRAILER_VALUE.test(v)) {
+      why.text = "invalid trailer field";
+      return null;
+    }
+    t += `${n}: ${v}\r\n`;
+  }
+  return t;
+}
