@@ -9,7 +9,8 @@
 // connection-specific headers (connection, proxy-connection, keep-alive,
 // transfer-encoding, upgrade); `te` other than `trailers`; a
 // `content-length` that is not all digits or repeated with another value;
-// a `host` that differs from `:authority`; userinfo in `:authority`;
+// a `host` that differs from `:authority`; userinfo in `:authority`; a
+// `:scheme` that is not a URI scheme (RFC 3986 §3.1, as HAProxy checks);
 // CONNECT (no tunnels over HTTP/2 here). Repaired: cookie fields are joined
 // with "; " (§8.2.3), `:authority` becomes `host`, `te: trailers` is not
 // forwarded (hop-by-hop in HTTP/1.1). The body is framed
@@ -311,6 +312,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   if (method === "CONNECT") return fail(out, "CONNECT is not supported over HTTP/2", method, path);
   if (badToken(method, TOKEN_CHAR)) return fail(out, "invalid :method", method, path);
   if (scheme === null) return fail(out, 'missing ":scheme"', method, path);
+  if (!SCHEME.test(scheme)) return fail(out, "invalid :scheme", method, path);
   if (path === null || path.length === 0) return fail(out, 'missing ":path"', method, path);
   if (path !== "*" ? path.charCodeAt(0) !== 0x2f : method !== "OPTIONS") {
     return fail(out, `invalid :path "${path}"`, method, path);
@@ -371,6 +373,9 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.keepList(list, endStream);
   return out;
 }
+
+/** A URI scheme (RFC 3986 §3.1): what `:scheme` must be (RFC 9113 §8.3.1). */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
 /** Field names HTTP/1.1 accepts as they are (tokens, lowercase as HTTP/2 requires). */
 const TRAILER_NAME = /[^!#$%&'*+\-.^_`|~0-9a-z]/;

@@ -54,6 +54,19 @@ Deno.test("h2 request: bodies are framed by content-length, else chunked", () =>
   assert.equal(r.head.match(/host:/g)?.length, 1);
 });
 
+Deno.test("h2 request: :scheme must be a URI scheme (RFC 3986 §3.1)", () => {
+  const with_ = (scheme: string) =>
+    toRequestHead(
+      list([[":method", "GET"], [":scheme", scheme], [":authority", "a"], [":path", "/"]]),
+      true,
+      new RequestHead(),
+    );
+  for (const ok of ["http", "https", "coap+tcp", "web-cal.v2"]) assert.equal(with_(ok).error, "");
+  for (const bad of ["fo o", "", "1http", "ht:tp", "http/"]) {
+    assert.match(with_(bad).error, /invalid :scheme/, bad);
+  }
+});
+
 Deno.test("h2 request: OPTIONS * is the only asterisk form", () => {
   const r = toRequestHead(
     list([[":method", "OPTIONS"], [":scheme", "http"], [":authority", "a"], [":path", "*"]]),
