@@ -108,6 +108,35 @@ backends:
 `);
 }
 
+/**
+ * One origin and one h2Proxy() with `global` lines, started by the first
+ * port() of a test file and shared by its cases (each opens its own
+ * connection); close() ends both (the file's last test).
+ */
+export class SharedH2Proxy {
+  readonly #global: string;
+  #origin: Origin | null = null;
+  proxy: ProxyProcess | null = null;
+
+  constructor(global: string) {
+    this.#global = global;
+  }
+
+  /** The `fe` frontend's port, starting the proxy on first use. */
+  async port(): Promise<number> {
+    if (this.proxy === null) {
+      this.#origin = startOrigin();
+      this.proxy = await h2Proxy(this.#origin, this.#global);
+    }
+    return this.proxy.port("fe");
+  }
+
+  async close(): Promise<void> {
+    await this.proxy?.stop();
+    await this.#origin?.close();
+  }
+}
+
 export interface Run {
   code: number;
   stdout: Uint8Array;

@@ -14,21 +14,12 @@ import {
   H2_PROTOCOL_ERROR,
   H2_STREAM_CLOSED,
 } from "../../../src/h2/frame.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
 import { getHeaders, H2RawClient } from "../../_helpers/h2_client.ts";
-import { h2Proxy, type Origin, startOrigin } from "./_h2.ts";
-
-let origin: Origin | null = null;
-let proxy: ProxyProcess | null = null;
+import { SharedH2Proxy } from "./_h2.ts";
 
 /** One proxy for the file, its empty-frame limit lowered to 50 a second. */
-async function port(): Promise<number> {
-  if (proxy === null) {
-    origin = startOrigin();
-    proxy = await h2Proxy(origin, "  h2.fe.max-empty-frames-per-sec: 50");
-  }
-  return proxy.port("fe");
-}
+const shared = new SharedH2Proxy("  h2.fe.max-empty-frames-per-sec: 50");
+const port = () => shared.port();
 
 /** A request with a connection-specific header: malformed, reset with PROTOCOL_ERROR. */
 function malformed(c: H2RawClient, sid: number): Promise<void> {
@@ -67,7 +58,7 @@ Deno.test("RFC 9113 §5.1: DATA and trailers the client sent on a stream the pro
 
 Deno.test("RFC 9113 §5.1: a flood of frames on a reset stream ends the connection with ENHANCE_YOUR_CALM", async () => {
   const c = await H2RawClient.connect(await port());
-  const p = proxy!;
+  const p = shared.proxy!;
   const from = p.logs.length;
   try {
     await malformed(c, 1);
@@ -120,6 +111,5 @@ Deno.test("RFC 9113 §5.1.1: HEADERS on a stream id below the last one is a conn
 });
 
 Deno.test("h2 closed streams: close the shared proxy", async () => {
-  await proxy?.stop();
-  await origin?.close();
+  await shared.close();
 });

@@ -28,21 +28,12 @@ import {
   SETTINGS_INITIAL_WINDOW_SIZE,
   SETTINGS_MAX_FRAME_SIZE,
 } from "../../../src/h2/frame.ts";
-import type { ProxyProcess } from "../../_helpers/proxy.ts";
 import { getHeaders, H2RawClient, settingsPayload, u32 } from "../../_helpers/h2_client.ts";
-import { h2Proxy, type Origin, startOrigin } from "./_h2.ts";
-
-let origin: Origin | null = null;
-let proxy: ProxyProcess | null = null;
+import { SharedH2Proxy } from "./_h2.ts";
 
 /** One proxy for the whole file (each case opens its own connection). */
-async function port(): Promise<number> {
-  if (proxy === null) {
-    origin = startOrigin();
-    proxy = await h2Proxy(origin, "  h2.max-concurrent-streams: 4");
-  }
-  return proxy.port("fe");
-}
+const shared = new SharedH2Proxy("  h2.max-concurrent-streams: 4");
+const port = () => shared.port();
 
 /** Opens a connection, runs `f`, and expects a GOAWAY with `code` then the close. */
 async function expectGoaway(code: number, f: (c: H2RawClient) => Promise<void>): Promise<void> {
@@ -362,8 +353,7 @@ Deno.test("RFC 9113 §8.1: trailers are forwarded; DATA against content-length i
 });
 
 Deno.test("h2 conformance: close the shared proxy", async () => {
-  await proxy?.stop();
-  await origin?.close();
+  await shared.close();
   // The payload checks above read u32 through this helper.
   assert.equal(u32(bytes(0, 0, 1, 0), 0), 256);
 });
