@@ -165,8 +165,8 @@ export class H2Conn implements H2Sender {
     this.#owner = owner;
     this.#task = owner.sched.newTask(this);
     // An idle connection reads into a small buffer; a frame that does not
-    // fit moves the input to a full-size one (h2_in_buffer.ts), given back when the
-    // connection is idle again.
+    // fit moves the input to a full-size one, given back when the connection
+    // is idle again (h2_in_buffer.ts).
     this.#in = owner.pools.small.alloc() ?? new Uint8Array(1024);
     this.#inLen = 0;
     this.#fh = new FrameHeader();

@@ -2,11 +2,11 @@
 // connection is idle (what an idle HTTP/1.1 connection holds too), a bulk
 // one once a frame does not fit, back to a small one when idle again.
 
-import type { BufferPool, Pools } from "../buf/pool.ts";
+import type { Pools } from "../buf/pool.ts";
 
 /** A buffer for a whole frame of `size` bytes holding `b`'s first `len` bytes; `b` is given back. */
 export function growInput(pools: Pools, b: Uint8Array, len: number, size: number): Uint8Array {
-  const bulk: BufferPool = pools.bulk;
+  const bulk = pools.bulk;
   const nb = (bulk.size >= size ? bulk.alloc() : null) ?? new Uint8Array(size);
   nb.set(b.subarray(0, len));
   releaseInput(pools, b);

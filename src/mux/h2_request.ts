@@ -377,7 +377,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
 /** A URI scheme (RFC 3986 §3.1): what `:scheme` must be (RFC 9113 §8.3.1). */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
-/** Field names HTTP/1.1 accepts as they are (tokens, lowercase as HTTP/2 requires). */
+/** A character a trailer's name may not have (a token, lowercase as HTTP/2 requires), or its value. */
 const TRAILER_NAME = /[^!#$%&'*+\-.^_`|~0-9a-z]/;
 const TRAILER_VALUE = /[\0\r\n]/;
 
