@@ -567,8 +567,9 @@ export class H2Conn implements H2Sender {
     if (s === undefined || s.reqDone || s.reset) {
       this.#giveBack(fh.length);
       // A stream error: a half-closed stream ends with it (§5.1).
-      if (s === undefined || s.reset || this.#resetIds.has(sid)) this.#closedStreamFrame(sid, true);
-      else this.resetStream(s, H2_STREAM_CLOSED, "DATA after END_STREAM");
+      if (s === undefined || s.reset || this.#resetIds.has(sid)) {
+        this.#closedStreamFrame(sid, true, s !== undefined);
+      } else this.resetStream(s, H2_STREAM_CLOSED, "DATA after END_STREAM");
       return;
     }
     if (fh.length > s.recvWindow) {
@@ -690,7 +691,7 @@ export class H2Conn implements H2Sender {
       // Trailers of an open request, or a frame for a closed stream.
       const s = this.#streams.get(sid);
       if (s === undefined || s.reset || this.#resetIds.has(sid)) {
-        return this.#closedStreamFrame(sid, false);
+        return this.#closedStreamFrame(sid, false, s !== undefined);
       }
       if (s.reqDone) return this.resetStream(s, H2_STREAM_CLOSED, "HEADERS after END_STREAM");
       if (!endStream) return this.#malformed(s, "trailers without END_STREAM");
@@ -888,13 +889,14 @@ export class H2Conn implements H2Sender {
   }
 
   /**
-   * DATA or HEADERS on a stream no longer open: ignored when this side reset
-   * it or sent GOAWAY (the client may have sent it first, §5.1, §6.8), and
-   * counted as an empty frame; a closed stream reused is a connection error.
+   * DATA or HEADERS on a stream no longer open (`reset`: one still in the
+   * table, which this side or the client reset). Ignored when this side
+   * reset it or sent GOAWAY (the client may have sent it first, §5.1, §6.8),
+   * and counted as an empty frame; a closed stream reused is a connection
+   * error.
    */
-  #closedStreamFrame(sid: number, data: boolean): void {
-    const s = this.#streams.get(sid);
-    if (this.state !== H2C_OPEN || s !== undefined || this.#resetIds.has(sid)) {
+  #closedStreamFrame(sid: number, data: boolean, reset: boolean): void {
+    if (reset || this.state !== H2C_OPEN || this.#resetIds.has(sid)) {
       if (!this.#rate(RATE_EMPTY)) return;
       this.#goaway(
         H2_ENHANCE_YOUR_CALM,
