@@ -20,17 +20,9 @@
 // allocated per stream, by allocating function).
 
 import { createPools } from "../src/buf/pool.ts";
-import {
-  FF_END_HEADERS,
-  FF_END_STREAM,
-  FT_HEADERS,
-  PREFACE,
-  writeFrameHeader,
-  writeSettings,
-  writeWindowUpdate,
-} from "../src/h2/frame.ts";
 import { HpackEncoder } from "../src/h2/hpack.ts";
-import type { Conn, PeerAddr } from "../src/listener/protocol.ts";
+import type { PeerAddr } from "../src/listener/protocol.ts";
+import { clientHello, MemConn, Requests } from "./lib/h2_mem.ts";
 import { H2Conn } from "../src/mux/h2_conn.ts";
 import type { H2Stream } from "../src/mux/h2_stream.ts";
 import { parseResponseHead as parseHttp1Response } from "../src/http/h1_parse.ts";
@@ -59,42 +51,6 @@ const READ_BUF = new Uint8Array(16384);
 const PARSED = new HttpHead();
 if (parseHttp1Response(RESPONSE, 0, RESPONSE.length, PARSED, 101, METH_GET) <= 0) {
   throw new Error("the bench's response does not parse");
-}
-
-/** The client side: reads hand out what the bench queued; writes are counted and dropped. */
-class MemConn implements Conn {
-  #pending: Uint8Array | null = null;
-  #wait: ((n: number) => void) | null = null;
-  #view: Uint8Array | null = null;
-  written = 0;
-  writes = 0;
-  feed(b: Uint8Array): void {
-    if (this.#wait !== null) {
-      const v = this.#view!, r = this.#wait;
-      this.#wait = null;
-      v.set(b, 0);
-      r(b.length);
-    } else this.#pending = b;
-  }
-  read(view: Uint8Array): Promise<number> {
-    const p = this.#pending;
-    if (p !== null) {
-      this.#pending = null;
-      view.set(p, 0);
-      return Promise.resolve(p.length);
-    }
-    this.#view = view;
-    return new Promise((r) => this.#wait = r);
-  }
-  write(view: Uint8Array): Promise<number> {
-    this.written += view.length;
-    this.writes++;
-    return Promise.resolve(view.length);
-  }
-  closeWrite(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): void {}
 }
 
 const ADDR: PeerAddr = { ip: "127.0.0.1", port: 1, family: "ipv4" } as unknown as PeerAddr;
@@ -131,82 +87,13 @@ class Owner implements H2Owner {
   }
 }
 
-/**
- * The client's requests: BATCH HEADERS frames in one buffer, rewritten with
- * new stream ids each batch (the blocks are the same once HPACK indexed
- * them, as h2load's are).
- */
-class Requests {
-  readonly buf: Uint8Array;
-  readonly #at: number[] = [];
-  constructor(enc: HpackEncoder) {
-    const names = [":method", ":path", ":scheme", ":authority", "user-agent"];
-    const values = ["GET", "/", "http", "127.0.0.1:8080", "h2load nghttp2/1.52.0"];
-    const blk = new Uint8Array(200);
-    const first = new Uint8Array(BATCH * 200);
-    let at = 0;
-    this.#at = [];
-    for (let i = 0; i < BATCH; i++) {
-      // The first batch indexes the fields; the next ones are indexes only.
-      const len = enc.encode(names, values, names.length, blk, 0);
-      this.#at.push(at);
-      at = writeFrameHeader(first, at, len, FT_HEADERS, FF_END_HEADERS | FF_END_STREAM, 1);
-      first.set(blk.subarray(0, len), at);
-      at += len;
-    }
-    this.first = first.slice(0, at);
-    const len = enc.encode(names, values, names.length, blk, 0);
-    this.buf = new Uint8Array(BATCH * (9 + len));
-    for (let i = 0; i < BATCH; i++) this.buf.set(blk.subarray(0, len), i * (9 + len) + 9);
-    this.#len = len;
-  }
-  first: Uint8Array;
-  #len: number;
-  /** The first batch (from stream `sid`). */
-  firstFrom(sid: number): Uint8Array {
-    for (let i = 0; i < BATCH; i++) {
-      const at = this.#at[i]!, len = (this.#at[i + 1] ?? this.first.length) - at - 9;
-      writeFrameHeader(
-        this.first,
-        at,
-        len,
-        FT_HEADERS,
-        FF_END_HEADERS | FF_END_STREAM,
-        sid + 2 * i,
-      );
-    }
-    return this.first;
-  }
-  from(sid: number): Uint8Array {
-    const len = this.#len;
-    for (let i = 0; i < BATCH; i++) {
-      writeFrameHeader(
-        this.buf,
-        i * (9 + len),
-        len,
-        FT_HEADERS,
-        FF_END_HEADERS | FF_END_STREAM,
-        sid + 2 * i,
-      );
-    }
-    return this.buf;
-  }
-}
-
 async function main(): Promise<void> {
   const owner = new Owner();
   const conn = new MemConn();
   const h2 = new H2Conn(conn, owner, { ...H2_DEFAULTS, maxConcurrentStreams: 1000 });
   h2.start();
-  const hello = new Uint8Array(PREFACE.length + 9 + 9 + 13);
-  hello.set(PREFACE, 0);
-  let at = writeSettings(hello, PREFACE.length, []);
-  // Our SETTINGS acknowledged, so that no settings timeout strikes.
-  at = writeFrameHeader(hello, at, 0, 4, 1, 0);
-  // The largest connection window: the responses never wait for it.
-  writeWindowUpdate(hello, at, 0, 0x7fffffff - 65535);
-  conn.feed(hello);
-  const reqs = new Requests(new HpackEncoder());
+  conn.feed(clientHello());
+  const reqs = new Requests(new HpackEncoder(), BATCH);
   let sid = 1;
   const batch = async () => {
     const done = new Promise<void>((r) => owner.onBatch = r);
