@@ -75,9 +75,13 @@ run() { # LOGFILE CMD...
   taskset -c 1 "$@" > "$out" 2> "$DIR/$(basename "$out").err" &
   PIDS+=($!)
 }
-run "$SHM/s_off.log" deno run -A --config "$ROOT/deno.json" "$ROOT/main.ts" -q -f "$DIR/s_off.yaml"
+# The V8 flags of the tree's `deno task start` (as users run it).
+V8FLAGS=$(grep '"start"' "$ROOT/deno.json" | grep -o -- '--v8-flags=[^ "]*')
+# shellcheck disable=SC2086
+run "$SHM/s_off.log" deno run -A $V8FLAGS --config "$ROOT/deno.json" "$ROOT/main.ts" -q -f "$DIR/s_off.yaml"
 SOFF=${PIDS[-1]}
-run "$SHM/s_on.log" deno run -A --config "$ROOT/deno.json" "$ROOT/main.ts" -q -f "$DIR/s_on.yaml"
+# shellcheck disable=SC2086
+run "$SHM/s_on.log" deno run -A $V8FLAGS --config "$ROOT/deno.json" "$ROOT/main.ts" -q -f "$DIR/s_on.yaml"
 SON=${PIDS[-1]}
 run "$SHM/h_off.log" haproxy -db -f "$DIR/h_off.cfg"
 HOFF=${PIDS[-1]}

@@ -56,8 +56,12 @@ P
   fi
   echo "backends: { be: { balance: roundrobin, servers: [ { name: s1, address: \"127.0.0.1:18480\" } ] } }"
 }
+v8flags() { # root -> the --v8-flags of its `deno task start` (as users run it)
+  grep '"start"' "$1/deno.json" | grep -o -- '--v8-flags=[^ "]*'
+}
 start_sluice() { # root yaml -> pid (its output to a file: $(...) would wait for it to close)
-  taskset -c 0 deno run -A --config "$1/deno.json" "$1/main.ts" -f "$2" -q > "$2.out" 2>&1 &
+  # shellcheck disable=SC2046
+  taskset -c 0 deno run -A $(v8flags "$1") --config "$1/deno.json" "$1/main.ts" -f "$2" -q > "$2.out" 2>&1 &
   echo $!
 }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -26,6 +26,7 @@ import { median } from "./lib/report.ts";
 import { runWrk } from "./lib/wrk.ts";
 import { clockTicksPerSecond, readCpuTicks } from "./lib/procfs.ts";
 import { startNginx } from "./lib/nginx.ts";
+import { startTaskV8Flags } from "./lib/sluice_proc.ts";
 
 const DURATION = envInt("BENCH_DURATION", 5, 1);
 const CONNS = envInt("BENCH_CONNECTIONS", 50, 1);
@@ -71,7 +72,8 @@ try {
   const startSluice = async (root: string, yaml: string): Promise<number> => {
     const f = `${dir}/sluice${++n}.yaml`;
     await Deno.writeTextFile(f, yaml);
-    const args = ["run", "-A", "--config", `${root}/deno.json`, `${root}/main.ts`, "-f", f];
+    const args = ["run", "-A", ...startTaskV8Flags(root), "--config", `${root}/deno.json`];
+    args.push(`${root}/main.ts`, "-f", f);
     const p = group.spawn("sluice", Deno.execPath(), args, { nofile: 8192 });
     await waitForPort(lastPort, p);
     return p.pid;

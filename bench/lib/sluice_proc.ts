@@ -3,6 +3,10 @@
 // no update check and no colours, pinned and limited by ProcessGroup like
 // the other proxies. Only the command line: each bench writes its
 // configuration and reads its own figures.
+//
+// The V8 flags are those of the tree's `deno task start` (its deno.json), so
+// that a bench measures Sluice as users run it and an A/B against an older
+// tree measures that tree as it ran; a bench's own flags come after them.
 
 import type { ManagedProcess, ProcessGroup, SpawnOptions } from "./proc.ts";
 
@@ -13,8 +17,24 @@ export interface SluiceSpawnOptions extends SpawnOptions {
 }
 
 /**
- * Spawns `deno run --allow-all FLAGS --config ROOT/deno.json ROOT/main.ts
- * -f YAML -q` in `group` as `name`; `opts.env` adds to the environment.
+ * The `--v8-flags=...` arguments of the `start` task in ROOT/deno.json
+ * (none when it has none or cannot be read).
+ */
+export function startTaskV8Flags(root: string): string[] {
+  let task: unknown;
+  try {
+    task = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`))?.tasks?.start;
+  } catch {
+    return [];
+  }
+  if (typeof task !== "string") return [];
+  return task.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
+}
+
+/**
+ * Spawns `deno run --allow-all V8FLAGS FLAGS --config ROOT/deno.json
+ * ROOT/main.ts -f YAML -q` in `group` as `name` (V8FLAGS: the start task's);
+ * `opts.env` adds to the environment.
  */
 export function spawnSluiceTree(
   group: ProcessGroup,
@@ -30,6 +50,7 @@ export function spawnSluiceTree(
     [
       "run",
       "--allow-all",
+      ...startTaskV8Flags(root),
       ...denoFlags,
       "--config",
       `${root}/deno.json`,

@@ -24,14 +24,17 @@ export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
- * The permissions `deno task start` grants (read from deno.json): the proxy
- * under test runs with exactly those, so that a feature needing more (a
- * path Deno refuses without --allow-all, a subprocess) fails here as it
- * would for a user, instead of passing under -A.
+ * The permissions and V8 flags `deno task start` gives (read from
+ * deno.json): the proxy under test runs with exactly those, so that a
+ * feature needing more (a path Deno refuses without --allow-all, a
+ * subprocess) fails here as it would for a user, instead of passing under
+ * -A, and so that the tests run the code as V8 compiles it for users.
  */
-export const START_PERMISSIONS: string[] = (() => {
+export const START_FLAGS: string[] = (() => {
   const cfg = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
-  return String(cfg.tasks.start).split(/\s+/).filter((w) => w.startsWith("--allow-"));
+  return String(cfg.tasks.start).split(/\s+/).filter((w) =>
+    w.startsWith("--allow-") || w.startsWith("--v8-flags=")
+  );
 })();
 
 /** Default deadline for the ready notice (first run may compile/cache). */
@@ -75,7 +78,7 @@ export class ProxyProcess {
     this.#ownsFile = ownsFile;
     this.#child = spawnDeno([
       "run",
-      ...START_PERMISSIONS,
+      ...START_FLAGS,
       MAIN_TS,
       "-f",
       file,
@@ -275,7 +278,7 @@ export function spawnDeno(args: string[]): Deno.ChildProcess {
 
 /** Runs `main.ts` with `args` to completion (deadline `timeoutMs`, then SIGKILL). */
 export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  return runDeno(["run", ...START_PERMISSIONS, MAIN_TS, ...args], timeoutMs);
+  return runDeno(["run", ...START_FLAGS, MAIN_TS, ...args], timeoutMs);
 }
 
 /**

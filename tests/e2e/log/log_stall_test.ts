@@ -7,7 +7,7 @@
 // event loop after about 500 requests and every connection hung.
 
 import assert from "node:assert/strict";
-import { MAIN_TS, spawnDeno, START_PERMISSIONS } from "../../_helpers/proxy.ts";
+import { MAIN_TS, spawnDeno, START_FLAGS } from "../../_helpers/proxy.ts";
 import { connectHttp, get } from "../http/_http.ts";
 import { httpStub } from "../../_helpers/http_stub.ts";
 import { withDeadline } from "../../_helpers/client.ts";
@@ -68,7 +68,7 @@ backends:
 `,
   );
   // stdout piped and never read: the pipe (64 KiB) fills after a few hundred lines.
-  const child = spawnDeno(["run", ...START_PERMISSIONS, MAIN_TS, "-f", file]);
+  const child = spawnDeno(["run", ...START_FLAGS, MAIN_TS, "-f", file]);
   const stderr: string[] = [];
   const pump = pumpStderr(child, stderr);
   try {
