@@ -11,12 +11,13 @@
 // bind, one server, keep-alive) without binding anything; its protocol is
 // replaced by one whose connections answer every request with nginx's reply
 // of the load bench (6 bytes), and the HTTP/2 connection is handed to it as
-// the listener would. The client sends BATCH requests per read, as
-// `h2load -m BATCH` does, and waits until every response has ended.
+// the listener would. Each of CONNS clients sends BATCH requests per read,
+// as `h2load -c CONNS -m BATCH` does, and the next batches go once every
+// response has ended (CONNS x BATCH requests in flight, as under h2load).
 //
 // Usage: deno run -A bench/h2_path_bench.ts
-// Tunables: BENCH_H2_STREAMS (batch, 10), BENCH_ROUNDS (5), BENCH_ITER
-// (batches per round, 10000), BENCH_PROFILE=1 (one more round under the
+// Tunables: BENCH_H2_CLIENTS (10), BENCH_H2_STREAMS (batch, 10), BENCH_ROUNDS (5), BENCH_ITER
+// (rounds of batches, 1000), BENCH_PROFILE=1 (one more round under the
 // sampling profiler: the heaviest functions and files). Run it with the
 // start task's V8 flags to measure what users run (docs/operations.md).
 
@@ -32,8 +33,9 @@ import { printProfile, type Profile } from "./lib/cpu_profile.ts";
 import { clientHello, MemConn, Requests } from "./lib/h2_mem.ts";
 
 const BATCH = envInt("BENCH_H2_STREAMS", 10, 1);
+const CONNS = envInt("BENCH_H2_CLIENTS", 10, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
-const ITER = envInt("BENCH_ITER", 10000, 1);
+const ITER = envInt("BENCH_ITER", 1000, 1);
 const PROFILE = envFlag("BENCH_PROFILE", false);
 
 const YAML = `
@@ -120,10 +122,9 @@ async function main(): Promise<void> {
   const fe = proc.frontends[0]!;
   const addr: PeerAddr = { ip: "127.0.0.1", port: 40000 };
   const local: PeerAddr = { ip: "127.0.0.1", port: 1 };
-  const conn = new MemConn();
   let ended = 0, want = 0;
   let done: (() => void) | null = null;
-  conn.onWrite = (b) => {
+  const onWrite = (b: Uint8Array) => {
     ended += endsIn(b);
     if (ended >= want && done !== null) {
       const d = done;
@@ -131,30 +132,39 @@ async function main(): Promise<void> {
       d();
     }
   };
-  proc.actconn++; // as the listener counts it
-  proc.startH2(fe, conn, addr, local);
-  conn.feed(clientHello());
-  const reqs = new Requests(new HpackEncoder(), BATCH);
+  const conns: MemConn[] = [];
+  for (let c = 0; c < CONNS; c++) {
+    const conn = new MemConn();
+    conn.onWrite = onWrite;
+    proc.actconn++; // as the listener counts it
+    proc.startH2(fe, conn, { ...addr, port: addr.port + c }, local);
+    conn.feed(clientHello());
+    conns.push(conn);
+  }
+  const reqs = conns.map(() => new Requests(new HpackEncoder(), BATCH));
   let sid = 1;
   const batch = async () => {
-    want += BATCH;
+    want += BATCH * CONNS;
     const p = new Promise<void>((r) => done = r);
-    conn.feed(sid === 1 ? reqs.firstFrom(sid) : reqs.from(sid));
+    for (let c = 0; c < CONNS; c++) {
+      conns[c]!.feed(sid === 1 ? reqs[c]!.firstFrom(sid) : reqs[c]!.from(sid));
+    }
     sid += 2 * BATCH;
     await p;
   };
-  for (let i = 0; i < 10000; i++) await batch(); // JIT warm-up
+  const writes = () => conns.reduce((n, c) => n + c.writes, 0);
+  for (let i = 0; i < 100000 / (BATCH * CONNS); i++) await batch(); // JIT warm-up
   const stot = () => fe.counters.httpResp[2]!;
   for (let r = 0; r < ROUNDS; r++) {
-    const w0 = conn.writes, q0 = stot();
+    const w0 = writes(), q0 = stot();
     const t0 = performance.now(), c0 = cpuUsage();
     for (let i = 0; i < ITER; i++) await batch();
-    const n = ITER * BATCH;
+    const n = ITER * BATCH * CONNS;
     const us = (performance.now() - t0) * 1000 / n;
     const c = cpuUsage(c0), cpu = (c.user + c.system) / n;
     console.log(
       `round ${r + 1}: ${us.toFixed(2)} µs per request, ${cpu.toFixed(2)} µs CPU; ` +
-        `${((conn.writes - w0) / ITER).toFixed(2)} client writes per batch of ${BATCH}, ` +
+        `${((writes() - w0) / (ITER * CONNS)).toFixed(2)} writes per client batch of ${BATCH}, ` +
         `${stot() - q0} 2xx responses counted, ${connects} server connections in all`,
     );
   }

@@ -15,9 +15,14 @@ import {
 import type { HpackEncoder } from "../../src/h2/hpack.ts";
 import type { Conn } from "../../src/listener/protocol.ts";
 
-/** The client side: reads hand out what the bench queued; writes are counted and dropped. */
+/**
+ * The client side: reads hand out what the bench queued (as much as the
+ * reader's view holds, the rest at the next read); writes are counted and
+ * dropped.
+ */
 export class MemConn implements Conn {
   #pending: Uint8Array | null = null;
+  #off = 0;
   #wait: ((n: number) => void) | null = null;
   #view: Uint8Array | null = null;
   written = 0;
@@ -25,20 +30,23 @@ export class MemConn implements Conn {
   /** Called with each write's bytes before they are dropped. */
   onWrite: ((b: Uint8Array) => void) | null = null;
   feed(b: Uint8Array): void {
+    this.#pending = b;
+    this.#off = 0;
     if (this.#wait !== null) {
-      const v = this.#view!, r = this.#wait;
+      const r = this.#wait;
       this.#wait = null;
-      v.set(b, 0);
-      r(b.length);
-    } else this.#pending = b;
+      r(this.#take(this.#view!));
+    }
+  }
+  #take(view: Uint8Array): number {
+    const p = this.#pending!, n = Math.min(view.length, p.length - this.#off);
+    view.set(p.subarray(this.#off, this.#off + n), 0);
+    this.#off += n;
+    if (this.#off === p.length) this.#pending = null;
+    return n;
   }
   read(view: Uint8Array): Promise<number> {
-    const p = this.#pending;
-    if (p !== null) {
-      this.#pending = null;
-      view.set(p, 0);
-      return Promise.resolve(p.length);
-    }
+    if (this.#pending !== null) return Promise.resolve(this.#take(view));
     this.#view = view;
     return new Promise((r) => this.#wait = r);
   }
