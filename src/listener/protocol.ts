@@ -40,6 +40,13 @@ export interface Conn {
    */
   readTo?(view: Uint8Array, done: (n: number) => void, failed: (e: unknown) => void): void;
   /**
+   * The other side of the tunnel this connection is in failed (a reset):
+   * the write shutdown that follows what it sent says so where the protocol
+   * can (an HTTP/2 CONNECT stream: RST_STREAM CONNECT_ERROR, RFC 9113 §8.5,
+   * instead of END_STREAM). A socket has none: it gets a FIN.
+   */
+  peerFailed?(): void;
+  /**
    * What the TLS handshake of this connection negotiated (client side of a
    * `ssl` bind); null or absent for cleartext. Fetches (`ssl_fc_*`), logs
    * (`%sslv`) and a mux choosing h2 by ALPN read it.

@@ -727,6 +727,7 @@ export class H2Conn implements H2Sender {
     s.reqLength = req.contentLength;
     s.chunked = req.chunked;
     s.isHead = req.isHead;
+    s.connect = req.tunnel;
     // The Stream reads its head while it is made: lent, not copied.
     s.lendHead(req.bytes, req.len);
     if (endStream) s.requestEnded();
@@ -813,8 +814,8 @@ export class H2Conn implements H2Sender {
 
   responseDone(s: H2Stream): void {
     // The response is complete: a request still being uploaded is not wanted
-    // any more (§8.1: RST_STREAM NO_ERROR).
-    if (!s.reqDone) {
+    // any more (§8.1: RST_STREAM NO_ERROR). A tunnel's client goes on sending.
+    if (!s.reqDone && !s.tunnel) {
       this.#rst(s.id, H2_NO_ERROR);
       s.requestEnded();
     }

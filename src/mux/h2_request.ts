@@ -11,7 +11,11 @@
 // `content-length` that is not all digits or repeated with another value;
 // a `host` that differs from `:authority`; userinfo in `:authority`; a
 // `:scheme` that is not a URI scheme (RFC 3986 §3.1, as HAProxy checks);
-// CONNECT (no tunnels over HTTP/2 here). Repaired: cookie fields are joined
+// extended CONNECT (RFC 8441, a `:protocol`: never announced). A CONNECT
+// (§8.5) has `:authority` as host:port and neither `:scheme` nor `:path`
+// nor a content-length; it becomes `CONNECT host:port HTTP/1.1` with
+// `host: host:port` and no body framing: its DATA are the tunnel's bytes
+// (mux/h2_tunnel.ts). Repaired: cookie fields are joined
 // with "; " (§8.2.3), `:authority` becomes `host`, `te: trailers` is not
 // forwarded (hop-by-hop in HTTP/1.1). The body is framed
 // with the content-length when there is one, else chunked.
@@ -45,6 +49,8 @@ export class RequestHead {
   chunked: boolean;
   /** The method is HEAD (the response has no body). */
   isHead: boolean;
+  /** The method is CONNECT: a 2xx answer opens a tunnel (RFC 9113 §8.5). */
+  tunnel: boolean;
   /** Request line parts, for the log line of a refused request. */
   method: string;
   path: string;
@@ -74,6 +80,7 @@ export class RequestHead {
     this.contentLength = -1;
     this.chunked = false;
     this.isHead = false;
+    this.tunnel = false;
     this.method = "";
     this.path = "";
   }
@@ -242,6 +249,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.contentLength = -1;
   out.chunked = false;
   out.isHead = false;
+  out.tunnel = false;
   out.method = "";
   out.path = "";
   let method: string | null = null, scheme: string | null = null;
@@ -270,6 +278,8 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
           if (path !== null) return fail(out, 'duplicate ":path"', method, path);
           path = value;
           break;
+        case ":protocol":
+          return fail(out, 'extended CONNECT (":protocol") is not supported', method, path);
         default:
           return fail(out, `unknown pseudo-header "${name}"`, method, path);
       }
@@ -309,7 +319,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
     out.addField(i);
   }
   if (method === null) return fail(out, 'missing ":method"', method, path);
-  if (method === "CONNECT") return fail(out, "CONNECT is not supported over HTTP/2", method, path);
+  if (method === "CONNECT") return connectHead(list, out, scheme, authority, path, host, cookies);
   if (badToken(method, TOKEN_CHAR)) return fail(out, "invalid :method", method, path);
   if (scheme === null) return fail(out, 'missing ":scheme"', method, path);
   if (!SCHEME.test(scheme)) return fail(out, "invalid :scheme", method, path);
@@ -343,19 +353,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
     out.field(list.names[i]!, list.values[i]!);
     out.endField();
   }
-  if (cookies > 0) {
-    let first = true;
-    for (let i = 0; i < list.count; i++) {
-      if (list.names[i] !== "cookie") continue;
-      if (first) out.field("cookie", list.values[i]!);
-      else {
-        out.put("; ");
-        out.put(list.values[i]!);
-      }
-      first = false;
-    }
-    out.endField();
-  }
+  if (cookies > 0) putCookies(list, out);
   if (out.contentLength < 0 && !endStream) {
     out.chunked = true;
     out.field("transfer-encoding", "chunked");
@@ -372,6 +370,78 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.isHead = method === "HEAD";
   out.keepList(list, endStream);
   return out;
+}
+
+/** Writes the fields kept (addField()) and the joined cookie fields (§8.2.3). */
+function putFields(list: HeaderList, out: RequestHead, cookies: number): void {
+  const fields = out.fields;
+  for (let k = 0; k < out.fieldCount; k++) {
+    const i = fields[k]!;
+    out.field(list.names[i]!, list.values[i]!);
+    out.endField();
+  }
+  if (cookies > 0) putCookies(list, out);
+}
+
+/** Writes the cookie fields of `list` as one cookie header, joined with "; " (§8.2.3). */
+function putCookies(list: HeaderList, out: RequestHead): void {
+  let first = true;
+  for (let i = 0; i < list.count; i++) {
+    if (list.names[i] !== "cookie") continue;
+    if (first) out.field("cookie", list.values[i]!);
+    else {
+      out.put("; ");
+      out.put(list.values[i]!);
+    }
+    first = false;
+  }
+  out.endField();
+}
+
+/**
+ * host:port, as a CONNECT's target must be (RFC 9110 §9.3.6): a name or an
+ * IPv4 address, or an IPv6 address in brackets, then a port.
+ */
+const CONNECT_TARGET = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+):[0-9]{1,5}$/;
+
+/**
+ * The rest of toRequestHead() for a CONNECT (RFC 9113 §8.5): `:authority`
+ * is host:port, no `:scheme` nor `:path`, no content (a content-length is
+ * refused: the DATA frames are the tunnel's bytes, not a body). Writes
+ * `CONNECT host:port HTTP/1.1`, `host: host:port`, the other fields, and
+ * no body framing, as an HTTP/1.1 client's CONNECT reads. Returns `out`.
+ */
+function connectHead(
+  list: HeaderList,
+  out: RequestHead,
+  scheme: string | null,
+  authority: string | null,
+  path: string | null,
+  host: string | null,
+  cookies: number,
+): RequestHead {
+  const m = "CONNECT";
+  if (authority === null) return fail(out, 'missing ":authority" in a CONNECT request', m, path);
+  if (scheme !== null) return fail(out, '":scheme" in a CONNECT request', m, authority);
+  if (path !== null) return fail(out, '":path" in a CONNECT request', m, authority);
+  if (!CONNECT_TARGET.test(authority)) {
+    return fail(out, `invalid :authority "${authority}" (host:port expected)`, m, authority);
+  }
+  if (host !== null && host !== authority) {
+    return fail(out, `host "${host}" differs from :authority "${authority}"`, m, authority);
+  }
+  if (out.contentLength >= 0) return fail(out, "content-length in a CONNECT request", m, authority);
+  out.put("CONNECT ");
+  out.put(authority);
+  out.put(" HTTP/1.1\r\n");
+  out.field("host", authority);
+  out.endField();
+  putFields(list, out, cookies);
+  out.put("\r\n");
+  out.method = m;
+  out.path = authority;
+  out.tunnel = true;
+  return out; // not kept for sameList(): a CONNECT is rare, one per tunnel
 }
 
 /** A URI scheme (RFC 3986 §3.1): what `:scheme` must be (RFC 9113 §8.3.1). */

@@ -13,11 +13,12 @@
 // response is out (one request per HTTP/2 stream, http/txn_end.ts); after
 // the response's last byte the read also gives end of stream, which ends a
 // Stream still reading what is left of an upload its server answered early.
+// A CONNECT answered 2xx makes the stream a tunnel instead (mux/h2_tunnel.ts).
 // This file never touches the socket: its connection (`H2Sender`) does.
 
 import type { BufferPool } from "../buf/pool.ts";
 import { copyBytes } from "../buf/copy.ts";
-import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
+import { H2_CONNECT_ERROR, H2_INTERNAL_ERROR } from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
 import {
   type ParsedHead,
@@ -25,6 +26,7 @@ import {
   ResponseFields,
   responseFromIndex,
 } from "./h2_response_head.ts";
+import { tunnelFields } from "./h2_tunnel.ts";
 
 /** What a stream needs of its connection. */
 export interface H2Sender {
@@ -75,7 +77,9 @@ const R_CHUNK_DATA = 3;
 const R_CHUNK_CRLF = 4;
 const R_TRAILERS = 5;
 const R_UNTIL_CLOSE = 6;
-const R_DONE = 7;
+/** A tunnel (2xx to CONNECT): like R_UNTIL_CLOSE, but only the write shutdown ends it. */
+const R_TUNNEL = 7;
+const R_DONE = 8;
 
 /** Largest response head or trailer section kept while it arrives. */
 const MAX_HEAD = 65536;
@@ -100,6 +104,12 @@ export class H2Stream implements Conn {
   chunked!: boolean;
   /** The request is HEAD: the response has no body. */
   isHead!: boolean;
+  /** The request is CONNECT: a 2xx answer opens a tunnel. */
+  connect!: boolean;
+  /** A 2xx answered the CONNECT: the stream is a tunnel (each side half-closes on its own). */
+  tunnel!: boolean;
+  /** The tunnel's server failed (peerFailed()): its end is RST_STREAM CONNECT_ERROR. */
+  #peerFailed!: boolean;
   /** END_STREAM sent. */
   resDone!: boolean;
   /** The response's HEADERS were sent (a reset after them is not a rapid reset). */
@@ -219,6 +229,9 @@ export class H2Stream implements Conn {
     this.reqReceived = 0;
     this.chunked = false;
     this.isHead = false;
+    this.connect = false;
+    this.tunnel = false;
+    this.#peerFailed = false;
     this.resDone = false;
     this.resStarted = false;
     this.reset = false;
@@ -407,9 +420,9 @@ export class H2Stream implements Conn {
         0;
   }
 
-  /** Whether the Stream should now see end of stream. */
+  /** Whether the Stream should now see end of stream (a tunnel: as soon as the client's END_STREAM). */
   #eof(): boolean {
-    return this.reqDone && this.resDone && this.#rxLen === 0;
+    return this.reqDone && (this.resDone || this.tunnel) && this.#rxLen === 0;
   }
 
   /** Completes a waiting read if something can complete it. */
@@ -496,13 +509,34 @@ export class H2Stream implements Conn {
     }
   }
 
-  /** The response ends here (until-close body): END_STREAM. */
+  /**
+   * The response ends here (until-close body, the server's FIN in a
+   * tunnel): END_STREAM; RST_STREAM CONNECT_ERROR for a tunnel whose server
+   * failed.
+   */
   closeWrite(): Promise<void> {
-    if (this.#state === R_UNTIL_CLOSE) {
+    if (this.#state === R_TUNNEL && this.#peerFailed) this.#connectError();
+    else if (this.#state === R_UNTIL_CLOSE || this.#state === R_TUNNEL) {
       this.#finPending = true;
       this.#sendFin();
     }
     return Promise.resolve();
+  }
+
+  /**
+   * The tunnel's server connection failed (a reset, Conn.peerFailed): what
+   * it sent before still goes out, then RST_STREAM CONNECT_ERROR instead of
+   * END_STREAM (RFC 9113 §8.5); at once when END_STREAM is already out.
+   */
+  peerFailed(): void {
+    if (!this.tunnel || this.reset || this.closed) return;
+    this.#peerFailed = true;
+    if (this.resDone) this.#connectError();
+  }
+
+  #connectError(): void {
+    this.#state = R_DONE;
+    this.#sender.resetStream(this, H2_CONNECT_ERROR, "the tunnel's server connection failed");
   }
 
   close(): void {
@@ -518,12 +552,18 @@ export class H2Stream implements Conn {
       r(RESET);
     }
     // A body delimited by the close (no length, not chunked) ends here, as
-    // an HTTP/1.1 client would see it end: END_STREAM, not a reset.
-    if (this.#state === R_UNTIL_CLOSE && !this.reset && !cut) {
+    // an HTTP/1.1 client would see it end: END_STREAM, not a reset. So does
+    // a tunnel whose END_STREAM was owed (closeWrite()) but had no room.
+    if (
+      (this.#state === R_UNTIL_CLOSE || (this.#state === R_TUNNEL && this.#finPending)) &&
+      !this.reset && !cut
+    ) {
       this.#finPending = true;
       this.#sendFin();
     }
-    this.#sender.streamClosed(this, this.resDone);
+    // A tunnel is complete once both sides ended it; closed before (a
+    // timeout, an abort), it is reset (CANCEL).
+    this.#sender.streamClosed(this, this.resDone && (this.reqDone || !this.tunnel));
   }
 
   // ---- response translation ----
@@ -636,8 +676,9 @@ export class H2Stream implements Conn {
         }
         case R_LENGTH:
         case R_CHUNK_DATA:
-        case R_UNTIL_CLOSE: {
-          const until = this.#state === R_UNTIL_CLOSE;
+        case R_UNTIL_CLOSE:
+        case R_TUNNEL: {
+          const until = this.#state >= R_UNTIL_CLOSE; // R_UNTIL_CLOSE, R_TUNNEL
           let want = until ? len - pos : Math.min(this.#left, len - pos);
           const last = this.#state === R_LENGTH && want === this.#left;
           // One DATA frame per call: as many as the windows and the output
@@ -787,6 +828,15 @@ export class H2Stream implements Conn {
       }
       this.#hEnd = false;
       this.#state = R_HEAD;
+      return;
+    }
+    if (this.connect && code < 300) {
+      // The tunnel is open: HEADERS without END_STREAM, then the server's bytes.
+      tunnelFields(h);
+      this.#hEnd = false;
+      this.#state = R_TUNNEL;
+      this.tunnel = true;
+      this.#feed(); // the client's END_STREAM may have come already
       return;
     }
     if (this.isHead || code === 204 || code === 304) {

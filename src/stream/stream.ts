@@ -327,6 +327,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
         this.countServerError();
         this.setTermination(SF_ERR_SRVCL, SF_FINST_D);
         this.srvSi.shutAfterReset();
+        this.cli.conn?.peerFailed?.(); // an HTTP/2 tunnel: RST_STREAM CONNECT_ERROR
       } else if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
     } else if (

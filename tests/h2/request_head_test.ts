@@ -123,3 +123,47 @@ Deno.test("h2 request: one RequestHead reused for the next requests gives each i
   assert.equal(again.chunked, false);
   assert.equal(again.head, "GET /p?q=1 HTTP/1.1\r\nhost: a.test\r\nuser-agent: u\r\n\r\n");
 });
+
+Deno.test("h2 request: CONNECT (RFC 9113 §8.5) becomes an HTTP/1.1 CONNECT with no body framing", () => {
+  const out = new RequestHead();
+  let r = toRequestHead(
+    list([[":method", "CONNECT"], [":authority", "db.test:5432"], ["cookie", "a=1"], ["x-y", "z"]]),
+    false,
+    out,
+  );
+  assert.equal(r.error, "");
+  assert.equal(
+    r.head,
+    "CONNECT db.test:5432 HTTP/1.1\r\nhost: db.test:5432\r\nx-y: z\r\ncookie: a=1\r\n\r\n",
+  );
+  assert.equal(r.tunnel, true);
+  assert.equal(r.chunked, false);
+  assert.equal(r.contentLength, -1);
+  r = toRequestHead(list([[":method", "CONNECT"], [":authority", "[::1]:443"]]), true, out);
+  assert.equal(r.head, "CONNECT [::1]:443 HTTP/1.1\r\nhost: [::1]:443\r\n\r\n");
+  // The next request on the same RequestHead is no tunnel.
+  r = toRequestHead(list(GET), true, out);
+  assert.equal(r.tunnel, false);
+  assert.match(r.head, /^GET \/p\?q=1 HTTP\/1\.1\r\n/);
+  const bad: [[string, string][], RegExp][] = [
+    [[[":method", "CONNECT"], [":authority", "h:1"], [":path", "/"]], /":path" in a CONNECT/],
+    [
+      [[":method", "CONNECT"], [":authority", "h:1"], [":scheme", "https"]],
+      /":scheme" in a CONNECT/,
+    ],
+    [[[":method", "CONNECT"]], /missing ":authority"/],
+    [[[":method", "CONNECT"], [":authority", "h"]], /host:port expected/],
+    [[[":method", "CONNECT"], [":authority", "u@h:1"]], /host:port expected/],
+    [[[":method", "CONNECT"], [":authority", "h:1"], ["host", "g:1"]], /differs from :authority/],
+    [[[":method", "CONNECT"], [":authority", "h:1"], ["content-length", "0"]], /content-length/],
+    [
+      [[":method", "CONNECT"], [":protocol", "websocket"], [":authority", "h:1"]],
+      /extended CONNECT/,
+    ],
+  ];
+  for (const [h, why] of bad) {
+    const e = toRequestHead(list(h), false, new RequestHead());
+    assert.match(e.error, why, JSON.stringify(h));
+    assert.equal(e.len, 0);
+  }
+});

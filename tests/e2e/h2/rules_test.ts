@@ -56,7 +56,11 @@ const CASES: [string, [string, string][], RegExp][] = [
   ]], /userinfo/],
   ["space in :path", [...BASE, [":path", "/m 19"]], /invalid character in :path/],
   ["relative :path", [...BASE, [":path", "m20"]], /invalid :path/],
-  ["CONNECT", [[":method", "CONNECT"], [":authority", "h:443"]], /CONNECT/],
+  [
+    "CONNECT with :path",
+    [[":method", "CONNECT"], [":authority", "h:443"], [":path", "/"]],
+    /":path" in a CONNECT request/,
+  ],
 ];
 
 Deno.test("h2 rules: each malformed request is RST_STREAM PROTOCOL_ERROR, logged, never forwarded", async () => {
