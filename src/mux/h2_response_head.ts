@@ -22,7 +22,7 @@ import { bytesEqual, copyBytes } from "../buf/copy.ts";
 const K_PLAIN = 0;
 const K_CONNECTION = 1;
 const K_TRANSFER_ENCODING = 2;
-/** proxy-connection, keep-alive, upgrade: dropped. */
+/** proxy-connection, keep-alive, upgrade, te: dropped. */
 const K_HOP = 3;
 const K_CONTENT_LENGTH = 4;
 
@@ -44,6 +44,7 @@ function kindOf(name: string): number {
     case "proxy-connection":
     case "keep-alive":
     case "upgrade":
+    case "te": // a request field; in a response, connection-specific (RFC 9113 §8.2.2)
       return K_HOP;
     case "content-length":
       return K_CONTENT_LENGTH;
@@ -307,6 +308,37 @@ export function parseResponseHead(
     p = eol + 1;
   }
   out.count = dropNamed(out, n, trailers ? 0 : 1);
+  // A trailer may not change the framing or the routing (RFC 9110 §6.5.1):
+  // content-length and host are left out, as HAProxy does.
+  if (trailers) dropTrailerFields(out);
+}
+
+/** Leaves content-length and host out of the trailer fields in `out`. */
+function dropTrailerFields(out: ResponseFields): void {
+  const names = out.names, values = out.values;
+  let w = 0;
+  for (let i = 0; i < out.count; i++) {
+    if (names[i] === "content-length" || names[i] === "host") continue;
+    names[w] = names[i]!;
+    values[w] = values[i]!;
+    w++;
+  }
+  out.count = w;
+  out.length = -1;
+}
+
+/** Leaves out the content-length fields of `out` (a 1xx, a 204); length becomes -1. */
+export function dropContentLength(out: ResponseFields): void {
+  const names = out.names, values = out.values;
+  let w = 0;
+  for (let i = 0; i < out.count; i++) {
+    if (names[i] === "content-length") continue;
+    names[w] = names[i]!;
+    values[w] = values[i]!;
+    w++;
+  }
+  out.count = w;
+  out.length = -1;
 }
 
 /** The analysers' parse of a response head (http/'s HttpHead has these fields). */
