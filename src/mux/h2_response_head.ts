@@ -310,30 +310,20 @@ export function parseResponseHead(
   out.count = dropNamed(out, n, trailers ? 0 : 1);
   // A trailer may not change the framing or the routing (RFC 9110 §6.5.1):
   // content-length and host are left out, as HAProxy does.
-  if (trailers) dropTrailerFields(out);
+  if (trailers) dropFields(out, "content-length", "host");
 }
 
-/** Leaves content-length and host out of the trailer fields in `out`. */
-function dropTrailerFields(out: ResponseFields): void {
+/**
+ * Leaves out the fields of `out` named `a` or `b` (content-length of a 1xx
+ * or a 204; content-length and host of trailers); length becomes -1.
+ */
+export function dropFields(out: ResponseFields, a: string, b: string | null = null): void {
   const names = out.names, values = out.values;
   let w = 0;
   for (let i = 0; i < out.count; i++) {
-    if (names[i] === "content-length" || names[i] === "host") continue;
-    names[w] = names[i]!;
-    values[w] = values[i]!;
-    w++;
-  }
-  out.count = w;
-  out.length = -1;
-}
-
-/** Leaves out the content-length fields of `out` (a 1xx, a 204); length becomes -1. */
-export function dropContentLength(out: ResponseFields): void {
-  const names = out.names, values = out.values;
-  let w = 0;
-  for (let i = 0; i < out.count; i++) {
-    if (names[i] === "content-length") continue;
-    names[w] = names[i]!;
+    const name = names[i]!;
+    if (name === a || name === b) continue;
+    names[w] = name;
     values[w] = values[i]!;
     w++;
   }

@@ -20,7 +20,7 @@ import { copyBytes } from "../buf/copy.ts";
 import { H2_INTERNAL_ERROR } from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
 import {
-  dropContentLength,
+  dropFields,
   type ParsedHead,
   parseResponseHead,
   ResponseFields,
@@ -789,7 +789,7 @@ export class H2Stream implements Conn {
     this.#hPending = true;
     // RFC 9110 §8.6: no Content-Length in a 1xx or 204 (HTTP/2 clients such
     // as nghttp2, hence curl, reset the stream when one has it).
-    if (h.length >= 0 && (code < 200 || code === 204)) dropContentLength(h);
+    if (h.length >= 0 && (code < 200 || code === 204)) dropFields(h, "content-length");
     if (code >= 100 && code < 200) {
       // Interim response (100 Continue, 103): HEADERS, then the real one.
       // 101 cannot be translated (no upgrade over HTTP/2).
