@@ -32,7 +32,7 @@ import { Scheduler } from "../src/task/scheduler.ts";
 import { Session } from "node:inspector";
 import { cpuUsage } from "node:process";
 import { envFlag, envInt } from "./lib/env.ts";
-import { printProfile, type Profile } from "./lib/cpu_profile.ts";
+import { profileInProcess } from "./lib/cpu_profile.ts";
 
 const BATCH = envInt("BENCH_H2_STREAMS", 10, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 5, 1);
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     new Promise<unknown>((res, rej) =>
       session.post(m, params, (e: unknown, r: unknown) => e ? rej(e) : res(r))
     );
-  if (PROFILE || HEAP) session.connect();
+  if (HEAP) session.connect();
   if (HEAP) {
     // One more round under V8's sampling heap profiler, keeping the samples
     // of objects the scavenger already freed: every byte allocated counts.
@@ -136,12 +136,9 @@ async function main(): Promise<void> {
   }
   if (PROFILE) {
     // One more round under V8's sampling profiler (node:inspector, in process).
-    await post("Profiler.enable");
-    await post("Profiler.setSamplingInterval", { interval: 50 });
-    await post("Profiler.start");
-    for (let i = 0; i < ITER; i++) await batch();
-    const { profile } = await post("Profiler.stop") as { profile: Profile };
-    printProfile(profile, envInt("BENCH_PROFILE_TOP", 30, 1));
+    await profileInProcess(async () => {
+      for (let i = 0; i < ITER; i++) await batch();
+    }, envInt("BENCH_PROFILE_TOP", 30, 1));
   }
   Deno.exit(0);
 }

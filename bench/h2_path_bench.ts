@@ -21,7 +21,6 @@
 // sampling profiler: the heaviest functions and files). Run it with the
 // start task's V8 flags to measure what users run (docs/operations.md).
 
-import { Session } from "node:inspector";
 import { cpuUsage } from "node:process";
 import { HpackEncoder } from "../src/h2/hpack.ts";
 import type { Address } from "../src/config/types.ts";
@@ -29,7 +28,7 @@ import type { Conn, PeerAddr, Protocol } from "../src/listener/protocol.ts";
 import { loadConfigText } from "../src/proxy/load.ts";
 import { Process } from "../src/proxy/process.ts";
 import { envFlag, envInt } from "./lib/env.ts";
-import { printProfile, type Profile } from "./lib/cpu_profile.ts";
+import { profileInProcess } from "./lib/cpu_profile.ts";
 import { clientHello, MemConn, Requests } from "./lib/h2_mem.ts";
 
 const BATCH = envInt("BENCH_H2_STREAMS", 10, 1);
@@ -169,18 +168,9 @@ async function main(): Promise<void> {
     );
   }
   if (PROFILE) {
-    const session = new Session();
-    const post = (m: string, params: Record<string, unknown> = {}) =>
-      new Promise<unknown>((res, rej) =>
-        session.post(m, params, (e: unknown, r: unknown) => e ? rej(e) : res(r))
-      );
-    session.connect();
-    await post("Profiler.enable");
-    await post("Profiler.setSamplingInterval", { interval: 50 });
-    await post("Profiler.start");
-    for (let i = 0; i < ITER; i++) await batch();
-    const { profile } = await post("Profiler.stop") as { profile: Profile };
-    printProfile(profile, envInt("BENCH_PROFILE_TOP", 30, 1));
+    await profileInProcess(async () => {
+      for (let i = 0; i < ITER; i++) await batch();
+    }, envInt("BENCH_PROFILE_TOP", 30, 1));
   }
   Deno.exit(0);
 }

@@ -80,3 +80,24 @@ export function printProfile(p: Profile, top: number, usPerUnit = 0): void {
     console.log(`${(100 * t / busy).toFixed(1).padStart(5)}%${us}  ${k}`);
   }
 }
+
+/**
+ * Runs `work` under V8's sampling profiler in this process (node:inspector,
+ * a sample every 50 µs) and prints the profile (printProfile()).
+ */
+export async function profileInProcess(work: () => Promise<void>, top: number): Promise<void> {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  const post = (m: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((res, rej) =>
+      session.post(m, params, (e: unknown, r: unknown) => e ? rej(e) : res(r))
+    );
+  session.connect();
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 50 });
+  await post("Profiler.start");
+  await work();
+  const { profile } = await post("Profiler.stop") as { profile: Profile };
+  session.disconnect();
+  printProfile(profile, top);
+}

@@ -819,6 +819,22 @@ function setBodyFraming(head: HttpHead, noLength: number): void {
   } else head.bodyType = noLength;
 }
 
+/**
+ * Whether every Transfer-Encoding line of `head` (parsed from `buf`) is just
+ * `chunked`: any other coding is one an HTTP/2 client has no field to be
+ * told of (RFC 9113 §8.2.2: no Transfer-Encoding), so the mux would hand
+ * it coded bytes as the content.
+ */
+export function teOnlyChunked(buf: Uint8Array, head: HttpHead): boolean {
+  if (head.flags & HEAD_F_TE_OTHER) return false;
+  const hdrs = head.hdrs;
+  for (let i = 0; i < head.hdrCount; i++) {
+    if (head.hdrIds[i] !== HDR_TRANSFER_ENCODING) continue;
+    if (!spanIsLower(buf, hdrs[i * 4 + 2]!, hdrs[i * 4 + 3]!, TOK_CHUNKED)) return false;
+  }
+  return true;
+}
+
 /** Marks every Content-Length line HDR_F_DROP and notes HEAD_F_CL_DROPPED (TE wins, RFC 9112 §6.3). */
 function dropContentLength(head: HttpHead): void {
   for (let i = 0; i < head.hdrCount; i++) {

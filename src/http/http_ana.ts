@@ -55,7 +55,7 @@ import {
   SF_FINST_R,
 } from "../log/termination.ts";
 import { TICK_ETERNITY, tickAdd, tickIsExpired } from "../task/ticks.ts";
-import { parseRequestHead, parseResponseHead } from "./h1_parse.ts";
+import { parseRequestHead, parseResponseHead, teOnlyChunked } from "./h1_parse.ts";
 import { adoptRequestHead } from "./preset_head.ts";
 import { nameOf } from "./error_capture.ts";
 import { HDR_CONNECTION } from "./header_names.ts";
@@ -69,6 +69,7 @@ import {
   HEAD_F_CONN_CLOSE,
   HEAD_F_CONN_KEEPALIVE,
   HEAD_F_CONN_UPGRADE,
+  HEAD_F_HAS_TE,
   HEAD_F_HOST_MERGED,
   METH_CONNECT,
   PARSE_ERROR,
@@ -616,6 +617,18 @@ export function httpWaitForResponse(s: HttpStream, res: Channel): number {
           // not de-chunk (HAProxy does): a clean 502 rather than a corrupt body.
           s.countServerError();
           httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "chunked response to an HTTP/1.0 request");
+          return ANA_ABORT;
+        }
+        if (
+          txn.clientMajor === 2 && txn.res.bodyType !== BODY_NONE &&
+          (txn.res.flags & HEAD_F_HAS_TE) && !teOnlyChunked(buf, txn.res)
+        ) {
+          // The h2 mux drops Transfer-Encoding and de-chunks: a body still
+          // coded (gzip, chunked) would reach the client as its content.
+          // HAProxy 2.6 answers 502 too.
+          if (res.sending()) return ANA_WAIT;
+          s.countServerError();
+          httpError(s, 502, SF_ERR_PRXCOND, SF_FINST_H, "transfer coding HTTP/2 cannot carry");
           return ANA_ABORT;
         }
         txn.resBuf = buf;

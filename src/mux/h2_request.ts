@@ -15,7 +15,7 @@
 // (§8.5) has `:authority` as host:port and neither `:scheme` nor `:path`
 // nor a content-length; it becomes `CONNECT host:port HTTP/1.1` with
 // `host: host:port` and no body framing: its DATA are the tunnel's bytes
-// (mux/h2_tunnel.ts). Repaired: cookie fields are joined
+// (mux/h2_stream.ts). Repaired: cookie fields are joined
 // with "; " (§8.2.3), `:authority` becomes `host`, `te: trailers` is not
 // forwarded (hop-by-hop in HTTP/1.1). The body is framed
 // with the content-length when there is one, else chunked.

@@ -22,7 +22,7 @@ import { bytesEqual, copyBytes } from "../buf/copy.ts";
 const K_PLAIN = 0;
 const K_CONNECTION = 1;
 const K_TRANSFER_ENCODING = 2;
-/** proxy-connection, keep-alive, upgrade: dropped. */
+/** proxy-connection, keep-alive, upgrade, te: dropped. */
 const K_HOP = 3;
 const K_CONTENT_LENGTH = 4;
 
@@ -44,6 +44,7 @@ function kindOf(name: string): number {
     case "proxy-connection":
     case "keep-alive":
     case "upgrade":
+    case "te": // a request field; in a response, connection-specific (RFC 9113 §8.2.2)
       return K_HOP;
     case "content-length":
       return K_CONTENT_LENGTH;
@@ -307,6 +308,27 @@ export function parseResponseHead(
     p = eol + 1;
   }
   out.count = dropNamed(out, n, trailers ? 0 : 1);
+  // A trailer may not change the framing or the routing (RFC 9110 §6.5.1):
+  // content-length and host are left out, as HAProxy does.
+  if (trailers) dropFields(out, "content-length", "host");
+}
+
+/**
+ * Leaves out the fields of `out` named `a` or `b` (content-length of a 1xx
+ * or a 204; content-length and host of trailers); length becomes -1.
+ */
+export function dropFields(out: ResponseFields, a: string, b: string | null = null): void {
+  const names = out.names, values = out.values;
+  let w = 0;
+  for (let i = 0; i < out.count; i++) {
+    const name = names[i]!;
+    if (name === a || name === b) continue;
+    names[w] = name;
+    values[w] = values[i]!;
+    w++;
+  }
+  out.count = w;
+  out.length = -1;
 }
 
 /** The analysers' parse of a response head (http/'s HttpHead has these fields). */

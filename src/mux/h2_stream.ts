@@ -13,7 +13,10 @@
 // response is out (one request per HTTP/2 stream, http/txn_end.ts); after
 // the response's last byte the read also gives end of stream, which ends a
 // Stream still reading what is left of an upload its server answered early.
-// A CONNECT answered 2xx makes the stream a tunnel instead (mux/h2_tunnel.ts).
+// A CONNECT answered 2xx makes the stream a tunnel instead (RFC 9113 §8.5,
+// docs/http2.md "CONNECT"): the server's bytes become DATA until its FIN
+// (END_STREAM) or its reset (RST_STREAM CONNECT_ERROR), the client's DATA
+// are read until its END_STREAM, each direction ending on its own.
 // This file never touches the socket: its connection (`H2Sender`) does.
 
 import type { BufferPool } from "../buf/pool.ts";
@@ -21,12 +24,12 @@ import { copyBytes } from "../buf/copy.ts";
 import { H2_CONNECT_ERROR, H2_INTERNAL_ERROR } from "../h2/frame.ts";
 import type { Conn } from "../listener/protocol.ts";
 import {
+  dropFields,
   type ParsedHead,
   parseResponseHead,
   ResponseFields,
   responseFromIndex,
 } from "./h2_response_head.ts";
-import { tunnelFields } from "./h2_tunnel.ts";
 
 /** What a stream needs of its connection. */
 export interface H2Sender {
@@ -84,7 +87,7 @@ const R_DONE = 8;
 /** Largest response head or trailer section kept while it arrives. */
 const MAX_HEAD = 65536;
 
-const CR = 0x0d, LF = 0x0a;
+const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09;
 
 export class H2Stream implements Conn {
   /** Set again when the stream is reused (H2StreamPool). */
@@ -484,13 +487,19 @@ export class H2Stream implements Conn {
   write(view: Uint8Array): Promise<number> {
     if (this.reset || this.closed) return Promise.reject(RESET);
     const n = this.#process(view);
+    // Reset while translating (#fail): the Stream sees a failed write, and
+    // its log a termination state, not a response that went out whole.
+    if (this.reset) return Promise.reject(RESET);
     if (n > 0 || view.length === 0) return Promise.resolve(n);
     this.#wrView = view;
     return new Promise(this.#wrWait);
   }
 
   writeNow(view: Uint8Array): number {
-    return this.reset || this.closed ? 0 : this.#process(view);
+    if (this.reset || this.closed) return 0;
+    const n = this.#process(view);
+    // Reset while translating: nothing taken, the write() that follows fails.
+    return this.reset ? 0 : n;
   }
 
   /** The connection has room or window again: go on with a blocked write. */
@@ -502,8 +511,9 @@ export class H2Stream implements Conn {
     const v = this.#wrView;
     if (v === null) return;
     const n = this.#process(v);
-    if (n > 0) {
-      const r = this.#wrResolve!;
+    // (A reset during #process already failed the write: abort().)
+    if (n > 0 && this.#wrResolve !== null) {
+      const r = this.#wrResolve;
       this.#clearWrite();
       r(n);
     }
@@ -722,7 +732,9 @@ export class H2Stream implements Conn {
               break;
             }
             if (this.#chunkExt || c === CR) continue;
-            if (c === 0x3b) {
+            // The size ends at BWS or `;` (RFC 9112 §7.1.1: `3 ;ext`, `3 `;
+            // the analysers checked the line): what follows is skipped.
+            if (c === 0x3b || c === SP || c === HTAB) {
               this.#chunkExt = true;
               continue;
             }
@@ -818,6 +830,9 @@ export class H2Stream implements Conn {
     }
     const code = h.status;
     this.#hPending = true;
+    // RFC 9110 §8.6: no Content-Length in a 1xx or 204 (HTTP/2 clients such
+    // as nghttp2, hence curl, reset the stream when one has it).
+    if (h.length >= 0 && (code < 200 || code === 204)) dropFields(h, "content-length");
     if (code >= 100 && code < 200) {
       // Interim response (100 Continue, 103): HEADERS, then the real one.
       // 101 cannot be translated (no upgrade over HTTP/2).
@@ -831,8 +846,9 @@ export class H2Stream implements Conn {
       return;
     }
     if (this.connect && code < 300) {
-      // The tunnel is open: HEADERS without END_STREAM, then the server's bytes.
-      tunnelFields(h);
+      // The tunnel is open: HEADERS without END_STREAM nor content-length
+      // (RFC 9110 §9.3.6; transfer-encoding is never sent), then the server's bytes.
+      if (h.length >= 0) dropFields(h, "content-length");
       this.#hEnd = false;
       this.#state = R_TUNNEL;
       this.tunnel = true;
