@@ -305,10 +305,9 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
       return;
     }
 
-    // 2. Errors reported by I/O. In TCP mode and tunnels a reset of one side
-    //    shuts that side only: what was already read from it still goes to
-    //    the other side, followed by a FIN (HAProxy does the same). In HTTP
-    //    mode a reset of the client ends the stream.
+    // 2. Errors reported by I/O. In TCP mode and tunnels a reset of one side shuts that side only:
+    //    what was read from it still goes to the other side, then a FIN (HAProxy does the same;
+    //    an HTTP/2 tunnel's client: RST_STREAM CONNECT_ERROR). In HTTP mode a client reset ends it.
     if ((req.flags & CF_READ_ERROR) || (res.flags & CF_WRITE_ERROR)) {
       if (http || this.srvSi.state !== SI_ST_EST) {
         this.#abort(SF_ERR_CLICL, this.#stage());
@@ -327,7 +326,7 @@ export class Stream implements SiOwner, LbRequest, HttpStream {
         this.countServerError();
         this.setTermination(SF_ERR_SRVCL, SF_FINST_D);
         this.srvSi.shutAfterReset();
-        this.cli.conn?.peerFailed?.(); // an HTTP/2 tunnel: RST_STREAM CONNECT_ERROR
+        this.cli.conn?.peerFailed?.();
       } else if (res.analysers === 0) this.closeServerSide(); // an idle server connection died
       // Otherwise the response analysers report it (502 or an aborted body).
     } else if (

@@ -85,7 +85,7 @@ export class Pumped {
 export type Then = (conn: Deno.Conn, head: string, rest: Uint8Array) => Promise<void>;
 
 export interface TunnelServer {
-  /** The address for the proxy's server line ("127.0.0.1:port" or "unix@path"). */
+  /** The address for the proxy's server line ("127.0.0.1:port"). */
   readonly address: string;
   /** The heads received, in order. */
   readonly heads: string[];
@@ -108,19 +108,11 @@ async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Arr
 }
 
 /**
- * A server that reads each connection's head, waits `delayMs`, answers
- * `reply` (raw bytes), then runs `then`. Listens on TCP, or on the unix
- * socket `unixPath`.
+ * A server on 127.0.0.1 that reads each connection's head, waits
+ * `delayMs`, answers `reply` (raw bytes), then runs `then`.
  */
-export function tunnelServer(
-  reply: string,
-  then: Then,
-  delayMs = 0,
-  unixPath?: string,
-): TunnelServer {
-  const l: Deno.Listener = unixPath !== undefined
-    ? Deno.listen({ transport: "unix", path: unixPath })
-    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+export function tunnelServer(reply: string, then: Then, delayMs = 0): TunnelServer {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const heads: string[] = [];
   const handled: Promise<void>[] = [];
   const conns: Deno.Conn[] = [];
@@ -145,9 +137,7 @@ export function tunnelServer(
       })());
     }
   })();
-  const address = unixPath !== undefined
-    ? `unix@${unixPath}`
-    : `127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+  const address = `127.0.0.1:${l.addr.port}`;
   return {
     address,
     heads,
