@@ -9,9 +9,15 @@
 // Compare with the CPU per request of Sluice and HAProxy in bench/h2_load.ts:
 // HAProxy's whole user time per HTTP/2 request is about twice this floor's.
 //
+// BENCH_FLOOR_FFI=1 makes the same round trips on raw system calls through
+// Deno's FFI instead (libc socket, connect, send and recv with MSG_DONTWAIT
+// as synchronous calls; epoll_wait as a non-blocking FFI call, one promise
+// per batch of ready sockets): what a transport bypassing the runtime's ops
+// could save at most.
+//
 // Usage: deno run -A bench/op_floor.ts
 // Tunables: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNS
-// (50), and the common ones (BENCH_PROXY_CPU for the client, BENCH_LOAD_CPU
+// (50), BENCH_FLOOR_FFI (0), and the common ones (BENCH_PROXY_CPU for the client, BENCH_LOAD_CPU
 // for nginx).
 
 import { cpuUsage } from "node:process";
@@ -23,6 +29,7 @@ import { freePort } from "./lib/proc.ts";
 const DURATION = envInt("BENCH_DURATION", 5, 1);
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
 const CONNS = envInt("BENCH_CONNS", 50, 1);
+const FFI = envInt("BENCH_FLOOR_FFI", 0, 0) === 1;
 
 type RidOp = (rid: number, view: Uint8Array) => Promise<number>;
 
@@ -56,8 +63,8 @@ class Loop {
   }
 }
 
-/** The client (a child process pinned to the proxy's core). */
-async function client(port: number): Promise<void> {
+/** The round trips through the runtime's ops; returns the count so far. */
+async function opsLoops(port: number): Promise<() => number> {
   const internal = Reflect.get(Deno, "internal") as symbol;
   const core = Reflect.get(Reflect.get(Deno, internal), "core") as { read: RidOp; write: RidOp };
   const loops: Loop[] = [];
@@ -67,7 +74,61 @@ async function client(port: number): Promise<void> {
     loops.push(new Loop(Reflect.get(c, sym!) as number, core));
   }
   for (const l of loops) l.start();
-  const total = () => loops.reduce((n, l) => n + l.count, 0);
+  return () => loops.reduce((n, l) => n + l.count, 0);
+}
+
+/** The round trips on raw system calls through FFI; returns the count so far. */
+function ffiLoops(port: number): () => number {
+  const libc = Deno.dlopen("libc.so.6", {
+    socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+    send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+    recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+    epoll_create1: { parameters: ["i32"], result: "i32" },
+    epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+    epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  });
+  const L = libc.symbols;
+  const MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000, MAXEV = 256;
+  const sa = new Uint8Array(16), ev = new Uint8Array(12), evs = new Uint8Array(12 * MAXEV);
+  const sav = new DataView(sa.buffer), evv = new DataView(ev.buffer);
+  const evsv = new DataView(evs.buffer);
+  sav.setUint16(0, 2, true); // AF_INET
+  sav.setUint16(2, port, false);
+  sa.set([127, 0, 0, 1], 4);
+  const one = new Uint8Array(new Int32Array([1]).buffer), buf = new Uint8Array(16384);
+  const ep = L.epoll_create1(0);
+  const fds: number[] = [];
+  for (let i = 0; i < CONNS; i++) {
+    const fd = L.socket(2, 1, 0); // AF_INET, SOCK_STREAM
+    if (fd < 0 || L.connect(fd, sa, 16) !== 0) throw new Error("cannot connect to nginx");
+    L.setsockopt(fd, 6, 1, one, 4); // TCP_NODELAY, as Sluice's sockets
+    evv.setUint32(0, 1, true); // EPOLLIN
+    evv.setUint32(4, fd, true);
+    L.epoll_ctl(ep, 1, fd, ev); // EPOLL_CTL_ADD
+    fds.push(fd);
+  }
+  let count = 0;
+  const send = (fd: number) => L.send(fd, REQUEST, REQUEST.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (async () => {
+    for (;;) {
+      const n = await L.epoll_wait(ep, evs, MAXEV, 1000);
+      for (let i = 0; i < n; i++) {
+        const fd = evsv.getUint32(i * 12 + 4, true);
+        if (L.recv(fd, buf, buf.length, MSG_DONTWAIT) <= 0) continue;
+        count++;
+        send(fd);
+      }
+    }
+  })();
+  for (const fd of fds) send(fd);
+  return () => count;
+}
+
+/** The client (a child process pinned to the proxy's core). */
+async function client(port: number): Promise<void> {
+  const total = FFI ? ffiLoops(port) : await opsLoops(port);
   await new Promise((r) => setTimeout(r, 2000)); // JIT warm-up
   for (let r = 0; r < ROUNDS; r++) {
     const n0 = total(), c0 = cpuUsage();
@@ -92,7 +153,10 @@ async function main(): Promise<void> {
     await startNginx(group, { dir, port, cpus: s.loadCpu });
     console.log(
       `Deno's floor per server round trip: ${CONNS} keep-alive connections to nginx (core ${s.loadCpu}), ` +
-        `the client on core ${s.proxyCpu}, core.write + core.read per request`,
+        `the client on core ${s.proxyCpu}, ` +
+        (FFI
+          ? "send + recv through FFI, epoll_wait per batch"
+          : "core.write + core.read per request"),
     );
     const p = group.spawn("client", Deno.execPath(), [
       "run",
