@@ -347,13 +347,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
     out.field("host", h);
     out.endField();
   }
-  const fields = out.fields;
-  for (let k = 0; k < out.fieldCount; k++) {
-    const i = fields[k]!;
-    out.field(list.names[i]!, list.values[i]!);
-    out.endField();
-  }
-  if (cookies > 0) putCookies(list, out);
+  putFields(list, out, cookies);
   if (out.contentLength < 0 && !endStream) {
     out.chunked = true;
     out.field("transfer-encoding", "chunked");
