@@ -83,7 +83,8 @@ class ServerConn implements Conn {
     return Promise.resolve();
   }
   close(): void {
-    // A read in flight rejects, as a socket's does.
+    // A read in flight is dropped (never settles): the bench's server
+    // connections stay in the idle pool and are not closed while it runs.
     this.#wait = null;
   }
 }

@@ -727,7 +727,7 @@ export class H2Conn implements H2Sender {
     s.reqLength = req.contentLength;
     s.chunked = req.chunked;
     s.isHead = req.isHead;
-    s.connect = req.tunnel;
+    s.isConnect = req.isConnect;
     // The Stream reads its head while it is made: lent, not copied.
     s.lendHead(req.bytes, req.len);
     if (endStream) s.requestEnded();

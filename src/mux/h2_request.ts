@@ -50,7 +50,7 @@ export class RequestHead {
   /** The method is HEAD (the response has no body). */
   isHead: boolean;
   /** The method is CONNECT: a 2xx answer opens a tunnel (RFC 9113 §8.5). */
-  tunnel: boolean;
+  isConnect: boolean;
   /** Request line parts, for the log line of a refused request. */
   method: string;
   path: string;
@@ -80,7 +80,7 @@ export class RequestHead {
     this.contentLength = -1;
     this.chunked = false;
     this.isHead = false;
-    this.tunnel = false;
+    this.isConnect = false;
     this.method = "";
     this.path = "";
   }
@@ -249,7 +249,7 @@ export function toRequestHead(list: HeaderList, endStream: boolean, out: Request
   out.contentLength = -1;
   out.chunked = false;
   out.isHead = false;
-  out.tunnel = false;
+  out.isConnect = false;
   out.method = "";
   out.path = "";
   let method: string | null = null, scheme: string | null = null;
@@ -434,7 +434,7 @@ function connectHead(
   out.put("\r\n");
   out.method = m;
   out.path = authority;
-  out.tunnel = true;
+  out.isConnect = true;
   return out; // not kept for sameList(): a CONNECT is rare, one per tunnel
 }
 

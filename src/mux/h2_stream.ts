@@ -108,7 +108,7 @@ export class H2Stream implements Conn {
   /** The request is HEAD: the response has no body. */
   isHead!: boolean;
   /** The request is CONNECT: a 2xx answer opens a tunnel. */
-  connect!: boolean;
+  isConnect!: boolean;
   /** A 2xx answered the CONNECT: the stream is a tunnel (each side half-closes on its own). */
   tunnel!: boolean;
   /** The tunnel's server failed (peerFailed()): its end is RST_STREAM CONNECT_ERROR. */
@@ -232,7 +232,7 @@ export class H2Stream implements Conn {
     this.reqReceived = 0;
     this.chunked = false;
     this.isHead = false;
-    this.connect = false;
+    this.isConnect = false;
     this.tunnel = false;
     this.#peerFailed = false;
     this.resDone = false;
@@ -845,7 +845,7 @@ export class H2Stream implements Conn {
       this.#state = R_HEAD;
       return;
     }
-    if (this.connect && code < 300) {
+    if (this.isConnect && code < 300) {
       // The tunnel is open: HEADERS without END_STREAM nor content-length
       // (RFC 9110 §9.3.6; transfer-encoding is never sent), then the server's bytes.
       if (h.length >= 0) dropFields(h, "content-length");

@@ -136,14 +136,14 @@ Deno.test("h2 request: CONNECT (RFC 9113 §8.5) becomes an HTTP/1.1 CONNECT with
     r.head,
     "CONNECT db.test:5432 HTTP/1.1\r\nhost: db.test:5432\r\nx-y: z\r\ncookie: a=1\r\n\r\n",
   );
-  assert.equal(r.tunnel, true);
+  assert.equal(r.isConnect, true);
   assert.equal(r.chunked, false);
   assert.equal(r.contentLength, -1);
   r = toRequestHead(list([[":method", "CONNECT"], [":authority", "[::1]:443"]]), true, out);
   assert.equal(r.head, "CONNECT [::1]:443 HTTP/1.1\r\nhost: [::1]:443\r\n\r\n");
   // The next request on the same RequestHead is no tunnel.
   r = toRequestHead(list(GET), true, out);
-  assert.equal(r.tunnel, false);
+  assert.equal(r.isConnect, false);
   assert.match(r.head, /^GET \/p\?q=1 HTTP\/1\.1\r\n/);
   const bad: [[string, string][], RegExp][] = [
     [[[":method", "CONNECT"], [":authority", "h:1"], [":path", "/"]], /":path" in a CONNECT/],

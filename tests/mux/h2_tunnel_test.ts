@@ -44,7 +44,7 @@ const te = new TextEncoder();
 
 function connectStream(sender: FakeSender): H2Stream {
   const s = new H2Stream(1, sender, new BufferPool(1024, 8), 65535, 65535, 0);
-  s.connect = true;
+  s.isConnect = true;
   return s;
 }
 
