@@ -77,6 +77,21 @@ export function startOrigin(): Origin {
   };
 }
 
+/** A proxy with one h2c frontend `fe` in front of the server on 127.0.0.1:`port`. */
+export function h2cProxyTo(port: number): Promise<ProxyProcess> {
+  return startProxy(`
+global: { log: stdout }
+defaults:
+  mode: http
+  timeout: { connect: 2s, client: 10s, server: 10s }
+  option: [httplog]
+frontends:
+  fe: { bind: "127.0.0.1:0 proto h2", default_backend: be }
+backends:
+  be: { servers: [ { name: s1, address: "127.0.0.1:${port}" } ] }
+`);
+}
+
 /** A proxy with frontend `fe` (h2c bind) and `plain` (HTTP/1.1) in front of `origin`. */
 export function h2Proxy(
   origin: Origin,

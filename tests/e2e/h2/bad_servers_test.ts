@@ -4,24 +4,10 @@
 // Sluice with HAProxy 2.6 on scripted server replies.
 
 import assert from "node:assert/strict";
-import { type ProxyProcess, startProxy } from "../../_helpers/proxy.ts";
+import type { ProxyProcess } from "../../_helpers/proxy.ts";
+import { h2cProxyTo } from "./_h2.ts";
 import { getHeaders, H2RawClient, type H2Response } from "../../_helpers/h2_client.ts";
 import { httpStub, type StubReply } from "../http/_http.ts";
-
-function proxyFor(port: number) {
-  return startProxy(`
-global:
-  log: stdout
-defaults:
-  mode: http
-  timeout: { connect: 2s, client: 10s, server: 10s }
-  option: [httplog]
-frontends:
-  fe: { bind: "127.0.0.1:0 proto h2", default_backend: be }
-backends:
-  be: { servers: [ { name: s1, address: "127.0.0.1:${port}" } ] }
-`);
-}
 
 const OK = "Content-Length: 2\r\n\r\nok";
 
@@ -71,7 +57,7 @@ const names = (r: H2Response) => r.headers.map((h) => h[0]);
 /** Runs `f` with a client connected to a proxy in front of the scripted server. */
 async function withProxy(f: (c: H2RawClient, p: ProxyProcess) => Promise<void>): Promise<void> {
   const s = httpStub("s", { respond: (r) => REPLIES[r.target] ?? {} });
-  const p = await proxyFor(s.port);
+  const p = await h2cProxyTo(s.port);
   const c = await H2RawClient.connect(p.port("fe"));
   try {
     await f(c, p);

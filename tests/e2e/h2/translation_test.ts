@@ -4,23 +4,9 @@
 
 import assert from "node:assert/strict";
 import { FF_END_STREAM, FT_DATA, FT_HEADERS } from "../../../src/h2/frame.ts";
-import { startProxy } from "../../_helpers/proxy.ts";
+import { h2cProxyTo } from "./_h2.ts";
 import { getHeaders, H2RawClient } from "../../_helpers/h2_client.ts";
 import { httpStub, reqHeader, type StubReply } from "../http/_http.ts";
-
-function proxyFor(port: number) {
-  return startProxy(`
-global: { log: stdout }
-defaults:
-  mode: http
-  timeout: { connect: 2s, client: 10s, server: 10s }
-  option: [httplog]
-frontends:
-  fe: { bind: "127.0.0.1:0 proto h2", default_backend: be }
-backends:
-  be: { servers: [ { name: s1, address: "127.0.0.1:${port}" } ] }
-`);
-}
 
 const REPLIES: Record<string, StubReply> = {
   "/chunked": {
@@ -45,7 +31,7 @@ const REPLIES: Record<string, StubReply> = {
 
 Deno.test("h2 translation: each HTTP/1.1 response framing becomes the right frames", async () => {
   const s = httpStub("s", { respond: (r) => REPLIES[r.target.split("?")[0]!] ?? {} });
-  const p = await proxyFor(s.port);
+  const p = await h2cProxyTo(s.port);
   try {
     const c = await H2RawClient.connect(p.port("fe"));
     const get = async (sid: number, path: string, method = "GET") => {
@@ -101,7 +87,7 @@ Deno.test("h2 translation: each HTTP/1.1 response framing becomes the right fram
 
 Deno.test("h2 translation: a request body without content-length reaches the server chunked, with trailers", async () => {
   const s = httpStub("s");
-  const p = await proxyFor(s.port);
+  const p = await h2cProxyTo(s.port);
   try {
     const c = await H2RawClient.connect(p.port("fe"));
     await c.sendHeaders(1, [[":method", "PUT"], ...getHeaders("/put").slice(1)], false);
